@@ -1,0 +1,36 @@
+"""The FastAPI application."""
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from footprint_api import errors
+from footprint_api.db import get_engine
+from footprint_api.routes import audit, auth, catalogue, footprints, inventories, organisations
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="PCF service",
+        version="0.2.0",
+        summary="Product carbon footprints (GB/T 24067 / ISO 14067) on Brightway, green certificates, carbon labels",
+        description="Errors are `application/problem+json` (RFC 9457) with `errors: [{field, reason}]`.",
+    )
+    errors.install(app)
+    for module in (auth, organisations, catalogue, inventories, footprints, audit):
+        app.include_router(module.router)
+    app.include_router(inventories.pcr_router)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness")
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], summary="Readiness: the database answers")
+    def readyz() -> dict:
+        with get_engine().connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return {"status": "ready"}
+
+    return app
+
+
+app = create_app()

@@ -1,0 +1,150 @@
+"""`pcf`: footprints from the command line. Bad input: a message naming the field, exit code 2."""
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from pcr_rules import InventoryInvalid, PCRNotFound, default_registry, validate_inventory
+from pcr_rules.inventory import Inventory
+
+app = typer.Typer(help="Product carbon footprints (GB/T 24067 / ISO 14067) on Brightway.", no_args_is_help=True)
+pcr_app = typer.Typer(help="Product category rules.", no_args_is_help=True)
+app.add_typer(pcr_app, name="pcr")
+
+EXIT_INVALID = 2
+
+
+def _fail(lines: list[str]) -> None:
+    for line in lines:
+        typer.echo(f"error: {line}", err=True)
+    raise typer.Exit(EXIT_INVALID)
+
+
+def _pydantic_lines(error: ValidationError) -> list[str]:
+    return [f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in error.errors()]
+
+
+def _load_inventory(path: Path) -> Inventory:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        _fail([f"{path}: no such file"])
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        _fail([f"{path}: not valid JSON ({exc})"])
+    try:
+        return Inventory.model_validate(data)
+    except ValidationError as exc:
+        _fail(_pydantic_lines(exc))
+
+
+def _check(inventory: Inventory):
+    try:
+        pcr = default_registry().get(inventory.pcr.id, inventory.pcr.version)
+        validate_inventory(inventory, pcr)
+        return pcr
+    except PCRNotFound as exc:
+        _fail([f"pcr: {exc}"])
+    except InventoryInvalid as exc:
+        _fail([str(e) for e in exc.errors])
+
+
+@app.command()
+def validate(inventory_file: Path) -> None:
+    """Check an inventory against its PCR without calculating."""
+    inventory = _load_inventory(inventory_file)
+    pcr = _check(inventory)
+    typer.echo(f"ok: {inventory_file} satisfies {pcr.ref}")
+
+
+@app.command()
+def calculate(
+    inventory_file: Path,
+    format: Annotated[str, typer.Option("--format", "-f", help="json or table")] = "json",
+    monte_carlo: Annotated[int, typer.Option("--monte-carlo", "-n", min=0, max=100_000,
+                                             help="Monte Carlo iterations (0: none)")] = 0,
+    seed: Annotated[int | None, typer.Option(help="random seed of the Monte Carlo run")] = None,
+) -> None:
+    """Calculate the cradle-to-gate footprint per declared unit."""
+    if format not in ("json", "table"):
+        _fail([f"--format: {format!r} is not one of json, table"])
+    inventory = _load_inventory(inventory_file)
+    _check(inventory)
+    from lca_models import get_engine
+    from lca_models.factor_set import FactorSetError
+
+    try:
+        result = get_engine().calculate(inventory, monte_carlo_iterations=monte_carlo, seed=seed)
+    except FactorSetError as exc:
+        _fail([str(exc)])
+    if format == "json":
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        from footprint_api.tables import result_table
+
+        typer.echo(result_table(result))
+
+
+@app.command()
+def setup() -> None:
+    """Build the Brightway project (biosphere3, IPCC 2021 methods, background) if it is not built yet."""
+    from lca_models import get_engine
+
+    engine = get_engine()
+    typer.echo(f"ready: project {engine.background.project}, factor set {engine.factor_set.id} "
+               f"{engine.factor_set.version}, {len(engine.factor_set.activities)} background activities, "
+               f"data in {engine.settings.brightway_dir}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn worker processes")] = 1,
+    demo: Annotated[bool, typer.Option(help="seed demo organisations, users and the example inventories")] = False,
+) -> None:
+    """Migrate the database, optionally seed the demo, and serve the HTTP API."""
+    import uvicorn
+
+    from footprint_api.db import session_scope
+    from footprint_api.migrate import upgrade
+    from footprint_api.settings import get_settings
+    from lca_models import get_engine
+
+    settings = get_settings()
+    upgrade()
+    get_engine()  # build the Brightway project before the first request
+    if demo:
+        from footprint_api.demo import seed
+
+        with session_scope() as session:
+            credentials = seed(session)
+        typer.echo("demo users (passwords are new at every start):")
+        for email, password in credentials.items():
+            typer.echo(f"  {email:<34} {password}")
+    typer.echo(f"database {settings.database_url} | tasks {settings.task_mode} | API docs http://{host}:{port}/docs")
+    uvicorn.run("footprint_api.app:app", host=host, port=port, workers=workers, log_level="info")
+
+
+@pcr_app.command("list")
+def pcr_list() -> None:
+    """List the PCRs this service applies."""
+    for pcr in default_registry().list():
+        typer.echo(f"{pcr.id:<22} {pcr.version:<8} {pcr.declared_unit.amount:g} {pcr.declared_unit.unit:<4} {pcr.title}")
+
+
+@pcr_app.command("show")
+def pcr_show(pcr_id: str, version: Annotated[str | None, typer.Option(help="default: latest")] = None) -> None:
+    """Show one PCR in full (JSON)."""
+    try:
+        pcr = default_registry().get(pcr_id, version)
+    except PCRNotFound as exc:
+        _fail([str(exc)])
+    typer.echo(pcr.model_dump_json(indent=2))
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())

@@ -1,0 +1,65 @@
+"""Demo organisations, users and the example inventories, for the embedded mode (`make run`).
+
+Passwords are generated at every start and printed once; nothing secret is stored in the repository.
+"""
+
+import json
+import secrets
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from footprint_api import audit
+from footprint_api.models import Organisation, OrganisationKind, Product, Role, User
+from footprint_api.security import Principal, hash_secret
+from footprint_api.services import accounts, catalogue, inventories
+from pcr_rules.inventory import Inventory
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+DEMO_ORGANISATIONS = [
+    ("PCF platform", OrganisationKind.PLATFORM, [("admin@pcf.example", "Platform administrator", Role.PLATFORM_ADMIN)]),
+    ("Demo Manufacturing Group", OrganisationKind.MANUFACTURER,
+     [("admin@manufacturer.example", "Manufacturer administrator", Role.MANUFACTURER_ADMIN),
+      ("engineer@manufacturer.example", "LCA engineer", Role.MANUFACTURER_MEMBER)]),
+    ("Other Manufacturer Ltd", OrganisationKind.MANUFACTURER,
+     [("admin@other.example", "Other administrator", Role.MANUFACTURER_ADMIN)]),
+    ("Demo Certification Body", OrganisationKind.CERTIFICATION_BODY,
+     [("verifier@cb.example", "Lead verifier", Role.VERIFIER), ("admin@cb.example", "CB administrator",
+                                                                Role.CB_ADMIN)]),
+]
+
+
+def seed(session: Session) -> dict[str, str]:
+    """Create what is missing; give every demo user a fresh password. Returns e-mail -> password."""
+    credentials: dict[str, str] = {}
+    for name, kind, users in DEMO_ORGANISATIONS:
+        organisation = session.exec(select(Organisation).where(Organisation.name == name)).first()
+        if organisation is None:
+            organisation = accounts.create_organisation(session, None, name, kind)
+        for email, person, role in users:
+            password = secrets.token_urlsafe(12)
+            credentials[email] = password
+            user = session.exec(select(User).where(User.email == email)).first()
+            if user is None:
+                accounts.create_user(session, None, organisation.id, email, person, password, role)
+            else:
+                user.password_hash = hash_secret(password)
+                session.add(user)
+                audit.record(session, audit.SYSTEM, "user.password_reset", "user", user.id,
+                             organisation_id=organisation.id)
+                audit.commit(session)
+    _load_examples(session)
+    return credentials
+
+
+def _load_examples(session: Session) -> None:
+    owner = session.exec(select(User).where(User.email == "engineer@manufacturer.example")).one()
+    principal = Principal(owner.id, "user", owner.organisation_id, owner.role, "seed", None)
+    for path in sorted(EXAMPLES.glob("*.json")):
+        inventory = Inventory.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        name = f"{inventory.product.name} ({path.stem})"
+        if session.exec(select(Product).where(Product.name == name)).first():
+            continue
+        product = catalogue.create_product(session, principal, name, inventory.pcr.id, inventory.product.model,
+                                           inventory.product.gtin)
+        inventories.submit_inventory(session, principal, product.id, inventory)

@@ -1,0 +1,83 @@
+"""Domain errors of the service and their one mapping to RFC 9457 problem responses (application/problem+json)."""
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lca_models.factor_set import FactorSetError
+from pcr_rules import InventoryInvalid, PCRNotFound
+
+PROBLEM = "application/problem+json"
+
+
+class ServiceError(Exception):
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, errors: list[dict] | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+
+
+class NotFound(ServiceError):
+    status, title = 404, "Not found"
+
+
+class Forbidden(ServiceError):
+    status, title = 403, "Forbidden"
+
+
+class Unauthorized(ServiceError):
+    status, title = 401, "Unauthorized"
+
+
+class Conflict(ServiceError):
+    status, title = 409, "Conflict"
+
+
+class Unprocessable(ServiceError):
+    status, title = 422, "Unprocessable content"
+
+
+def problem(status: int, title: str, detail: str, errors: list[dict] | None = None,
+            headers: dict | None = None) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _field(loc) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "(body)"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def _service(_: Request, exc: ServiceError):
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return problem(exc.status, exc.title, exc.detail, exc.errors, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError):
+        errors = [{"field": _field(e["loc"]), "reason": e["msg"]} for e in exc.errors()]
+        return problem(422, "Unprocessable content", "the request does not match the schema", errors)
+
+    @app.exception_handler(InventoryInvalid)
+    async def _inventory(_: Request, exc: InventoryInvalid):
+        errors = [{"field": e.loc, "reason": e.message} for e in exc.errors]
+        return problem(422, "Inventory does not satisfy its PCR", f"{len(errors)} problem(s)", errors)
+
+    @app.exception_handler(PCRNotFound)
+    async def _pcr(_: Request, exc: PCRNotFound):
+        return problem(422, "Unknown PCR", str(exc), [{"field": "pcr", "reason": str(exc)}])
+
+    @app.exception_handler(FactorSetError)
+    async def _factor(_: Request, exc: FactorSetError):
+        return problem(422, "Factor missing", str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException):
+        return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=getattr(exc, "headers", None))

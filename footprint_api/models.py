@@ -1,0 +1,192 @@
+"""Persistent records (SQLModel). Submitted inventories are never edited: a correction is a new version."""
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _timestamp(**kwargs) -> Any:
+    return Field(default_factory=utcnow, sa_column_kwargs=kwargs, sa_type=DateTime(timezone=True))
+
+
+class OrganisationKind(StrEnum):
+    MANUFACTURER = "manufacturer"
+    CERTIFICATION_BODY = "certification_body"
+    PLATFORM = "platform"
+
+
+class Role(StrEnum):
+    MANUFACTURER_MEMBER = "manufacturer_member"
+    MANUFACTURER_ADMIN = "manufacturer_admin"
+    VERIFIER = "verifier"
+    CB_ADMIN = "cb_admin"
+    PLATFORM_ADMIN = "platform_admin"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class Organisation(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(index=True, unique=True)
+    kind: OrganisationKind
+    created_at: datetime = _timestamp()
+
+
+class User(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    email: str = Field(index=True, unique=True)
+    name: str
+    password_hash: str
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    role: Role
+    active: bool = True
+    created_at: datetime = _timestamp()
+
+
+class ApiClient(SQLModel, table=True):
+    """A machine client of an organisation (OAuth2 client credentials)."""
+
+    __tablename__ = "api_client"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    client_id: str = Field(index=True, unique=True)
+    secret_hash: str
+    name: str
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    role: Role
+    active: bool = True
+    created_at: datetime = _timestamp()
+
+
+class RevokedToken(SQLModel, table=True):
+    __tablename__ = "revoked_token"
+    jti: str = Field(primary_key=True)
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True))
+    revoked_at: datetime = _timestamp()
+
+
+class Facility(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    name: str
+    province: str
+    grid_region: str | None = None
+    created_at: datetime = _timestamp()
+
+
+class Product(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    name: str
+    model: str | None = None
+    gtin: str | None = None
+    pcr_id: str
+    created_at: datetime = _timestamp()
+
+
+class InventoryRecord(SQLModel, table=True):
+    """One submitted inventory version; the JSON is the validated inventory exactly as submitted."""
+
+    __tablename__ = "inventory"
+    __table_args__ = (UniqueConstraint("product_id", "version", name="uq_inventory_product_version"),)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    product_id: uuid.UUID = Field(foreign_key="product.id", index=True)
+    facility_id: uuid.UUID | None = Field(default=None, foreign_key="facility.id")
+    version: int
+    pcr_id: str
+    pcr_version: str
+    data: dict = Field(sa_column=Column(JSON, nullable=False))
+    source: str = "json"  # json | excel
+    submitted_by: uuid.UUID | None = None
+    created_at: datetime = _timestamp()
+
+
+class CertificateRetirement(SQLModel, table=True):
+    """A green certificate serial retired for one inventory. The unique serial is the double-counting guard."""
+
+    __tablename__ = "certificate_retirement"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    serial: str = Field(unique=True, index=True)
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    inventory_id: uuid.UUID = Field(foreign_key="inventory.id", index=True)
+    amount_mwh: int
+    technology: str
+    generation_month: str
+    province: str
+    instrument: str
+    retired_at: datetime = _timestamp()
+
+
+class Job(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    kind: str = "calculate_footprint"
+    inventory_id: uuid.UUID = Field(foreign_key="inventory.id", index=True)
+    parameters: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: JobStatus = JobStatus.QUEUED
+    progress: float = 0.0
+    attempts: int = 0
+    error: str | None = None
+    footprint_id: uuid.UUID | None = None
+    requested_by: uuid.UUID | None = None
+    created_at: datetime = _timestamp()
+    started_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    finished_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class Footprint(SQLModel, table=True):
+    """The stored result of one calculation job (one job, one footprint, however often the task runs)."""
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    inventory_id: uuid.UUID = Field(foreign_key="inventory.id", index=True)
+    job_id: uuid.UUID = Field(foreign_key="job.id", unique=True)
+    pcr_id: str
+    pcr_version: str
+    factor_set: str
+    total_kg_co2e: float
+    declared_unit: str
+    result: dict = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _timestamp()
+
+
+class Submission(SQLModel, table=True):
+    """A footprint submitted to a certification body: what that body may see."""
+
+    __table_args__ = (UniqueConstraint("footprint_id", "certification_body_id", name="uq_submission"),)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    footprint_id: uuid.UUID = Field(foreign_key="footprint.id", index=True)
+    certification_body_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    submitted_by: uuid.UUID | None = None
+    created_at: datetime = _timestamp()
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only; each entry's hash covers its content and the previous entry's hash."""
+
+    __tablename__ = "audit_event"
+    seq: int | None = Field(default=None, primary_key=True)
+    at: datetime = _timestamp()
+    actor_id: str | None = None
+    actor_kind: str  # user | client | system
+    organisation_id: uuid.UUID | None = Field(default=None, index=True)
+    action: str
+    object_type: str
+    object_id: str
+    before: dict | None = Field(default=None, sa_column=Column(JSON))
+    after: dict | None = Field(default=None, sa_column=Column(JSON))
+    prev_hash: str = Field(unique=True)  # a chain cannot fork: two entries never share a predecessor
+    hash: str = Field(unique=True)

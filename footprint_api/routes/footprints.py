@@ -1,0 +1,53 @@
+import uuid
+
+from fastapi import APIRouter, Depends, Response
+from sqlmodel import Session
+
+from footprint_api import tasks
+from footprint_api.auth import CB_ROLES, MANUFACTURER_ROLES, require
+from footprint_api.db import get_session
+from footprint_api.schemas import (
+    CalculationIn, FootprintOut, FootprintSummary, JobOut, SubmissionIn, SubmissionOut,
+)
+from footprint_api.security import Principal
+from footprint_api.services import footprints
+
+router = APIRouter(prefix="/api/v1", tags=["footprints"])
+manufacturer = require(*MANUFACTURER_ROLES)
+reader = require(*MANUFACTURER_ROLES, *CB_ROLES)
+
+
+@router.post("/inventories/{inventory_id}/calculations", response_model=JobOut, status_code=202,
+             summary="Queue the footprint calculation of an inventory; follow the job")
+def calculate(inventory_id: uuid.UUID, response: Response, body: CalculationIn | None = None,
+              principal: Principal = Depends(manufacturer), session: Session = Depends(get_session)):
+    body = body or CalculationIn()
+    job = footprints.request_calculation(session, principal, inventory_id, body.monte_carlo_iterations, body.seed)
+    tasks.dispatch(str(job.id))
+    response.headers["Location"] = f"/api/v1/jobs/{job.id}"
+    return job
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut)
+def job(job_id: uuid.UUID, principal: Principal = Depends(manufacturer), session: Session = Depends(get_session)):
+    return footprints.get_job(session, principal, job_id)
+
+
+@router.get("/footprints", response_model=list[FootprintSummary])
+def list_footprints(principal: Principal = Depends(reader), session: Session = Depends(get_session)):
+    return footprints.list_footprints(session, principal)
+
+
+@router.get("/footprints/{footprint_id}", response_model=FootprintOut)
+def footprint(footprint_id: uuid.UUID, principal: Principal = Depends(reader), session: Session = Depends(get_session)):
+    found = footprints.visible_footprint(session, principal, footprint_id)
+    return FootprintOut(id=found.id, inventory_id=found.inventory_id, job_id=found.job_id,
+                        total_kg_co2e=found.total_kg_co2e, declared_unit=found.declared_unit,
+                        created_at=found.created_at, result=found.result)
+
+
+@router.post("/footprints/{footprint_id}/submissions", response_model=SubmissionOut, status_code=201,
+             summary="Submit a footprint to a certification body, which may then read it")
+def submit(footprint_id: uuid.UUID, body: SubmissionIn, principal: Principal = Depends(manufacturer),
+           session: Session = Depends(get_session)):
+    return footprints.submit_to_certification_body(session, principal, footprint_id, body.certification_body_id)

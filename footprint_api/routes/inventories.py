@@ -1,0 +1,78 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from footprint_api.auth import MANUFACTURER_ROLES, require
+from footprint_api.db import get_session
+from footprint_api.errors import Unprocessable
+from footprint_api.models import InventoryRecord
+from footprint_api.schemas import InventoryIn, InventoryOut, RetirementOut
+from footprint_api.security import Principal
+from footprint_api.services import catalogue, excel, inventories
+from pcr_rules import default_registry
+
+router = APIRouter(prefix="/api/v1", tags=["inventories"])
+manufacturer = require(*MANUFACTURER_ROLES)
+MAX_WORKBOOK_BYTES = 5 * 1024 * 1024
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.post("/inventories", response_model=InventoryOut, status_code=201,
+             responses={409: {"description": "a green certificate serial is already retired"},
+                        422: {"description": "the inventory does not satisfy its PCR (errors per field)"}})
+def submit(body: InventoryIn, principal: Principal = Depends(manufacturer), session: Session = Depends(get_session)):
+    return inventories.submit_inventory(session, principal, body.product_id, body.inventory, body.facility_id)
+
+
+@router.post("/inventories/excel", response_model=InventoryOut, status_code=201,
+             responses={422: {"description": "errors with sheet, row and column"}})
+async def submit_excel(file: Annotated[UploadFile, File(description="a filled PCR template (.xlsx)")],
+                       product_id: Annotated[uuid.UUID, Form()],
+                       facility_id: Annotated[uuid.UUID | None, Form()] = None,
+                       principal: Principal = Depends(manufacturer), session: Session = Depends(get_session)):
+    content = await file.read(MAX_WORKBOOK_BYTES + 1)
+    if len(content) > MAX_WORKBOOK_BYTES:
+        raise Unprocessable("the workbook is larger than 5 MiB", [{"field": "file", "reason": "too large"}])
+    return inventories.submit_workbook(session, principal, product_id, content, facility_id)
+
+
+@router.get("/inventories", response_model=list[InventoryOut])
+def list_inventories(product_id: uuid.UUID | None = None, principal: Principal = Depends(manufacturer),
+                     session: Session = Depends(get_session)):
+    return inventories.list_inventories(session, principal, product_id)
+
+
+@router.get("/inventories/{inventory_id}", response_model=InventoryOut)
+def get_inventory(inventory_id: uuid.UUID, principal: Principal = Depends(manufacturer),
+                  session: Session = Depends(get_session)):
+    return catalogue.owned(session, InventoryRecord, inventory_id, principal)
+
+
+@router.get("/certificates/retirements", response_model=list[RetirementOut])
+def retirements(principal: Principal = Depends(manufacturer), session: Session = Depends(get_session)):
+    return inventories.list_retirements(session, principal)
+
+
+pcr_router = APIRouter(prefix="/api/v1/pcrs", tags=["PCRs"])
+
+
+@pcr_router.get("", summary="The PCRs the service applies")
+def pcrs() -> list[dict]:
+    return [{"id": p.id, "version": p.version, "title": p.title, "product_category": p.product_category,
+             "declared_unit": p.declared_unit.model_dump()} for p in default_registry().list()]
+
+
+@pcr_router.get("/{pcr_id}", summary="One PCR in full (latest version unless given)")
+def pcr(pcr_id: str, version: str | None = None) -> dict:
+    return default_registry().get(pcr_id, version).model_dump()
+
+
+@pcr_router.get("/{pcr_id}/template.xlsx", summary="The Excel inventory template of a PCR",
+                response_class=Response, responses={200: {"content": {XLSX: {}}}})
+def pcr_template(pcr_id: str, version: str | None = None) -> Response:
+    pcr = default_registry().get(pcr_id, version)
+    return Response(excel.template(pcr), media_type=XLSX, headers={
+        "Content-Disposition": f'attachment; filename="{pcr.id}-{pcr.version}-inventory.xlsx"'})

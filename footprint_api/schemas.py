@@ -1,0 +1,187 @@
+"""Request and response bodies of the HTTP API."""
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from footprint_api.models import JobStatus, OrganisationKind, Role
+from lca_models.results import FootprintResult
+from pcr_rules.inventory import Inventory
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class OrganisationIn(BaseModel):
+    name: str = Field(min_length=2, max_length=200)
+    kind: OrganisationKind
+
+
+class OrganisationOut(_Out):
+    id: uuid.UUID
+    name: str
+    kind: OrganisationKind
+
+
+class UserIn(BaseModel):
+    email: EmailStr
+    name: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=12, max_length=256)
+    role: Role
+
+
+class UserOut(_Out):
+    id: uuid.UUID
+    email: str
+    name: str
+    role: Role
+    organisation_id: uuid.UUID
+    active: bool
+
+
+class ClientIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    role: Role
+
+
+class ClientOut(BaseModel):
+    id: uuid.UUID
+    client_id: str
+    client_secret: str = Field(description="shown once; only a hash is stored")
+    role: Role
+
+
+class ProductIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    pcr_id: str
+    model: str | None = Field(default=None, max_length=200)
+    gtin: str | None = Field(default=None, pattern=r"^\d{8}$|^\d{12,14}$")
+
+
+class ProductOut(_Out):
+    id: uuid.UUID
+    name: str
+    model: str | None
+    gtin: str | None
+    pcr_id: str
+
+
+class FacilityIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    province: str = Field(min_length=1, max_length=100)
+    grid_region: str | None = None
+
+
+class FacilityOut(_Out):
+    id: uuid.UUID
+    name: str
+    province: str
+    grid_region: str | None
+
+
+class InventoryIn(BaseModel):
+    product_id: uuid.UUID
+    facility_id: uuid.UUID | None = None
+    inventory: Inventory
+
+
+class InventoryOut(_Out):
+    id: uuid.UUID
+    product_id: uuid.UUID
+    facility_id: uuid.UUID | None
+    version: int
+    pcr_id: str
+    pcr_version: str
+    source: str
+    created_at: datetime
+    data: dict
+
+
+class CalculationIn(BaseModel):
+    monte_carlo_iterations: int = Field(default=0, ge=0, le=20_000)
+    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+
+
+class JobOut(_Out):
+    id: uuid.UUID
+    kind: str
+    status: JobStatus
+    progress: float
+    attempts: int
+    inventory_id: uuid.UUID
+    footprint_id: uuid.UUID | None
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class FootprintOut(BaseModel):
+    id: uuid.UUID
+    inventory_id: uuid.UUID
+    job_id: uuid.UUID
+    total_kg_co2e: float
+    declared_unit: str
+    created_at: datetime
+    result: FootprintResult
+
+
+class FootprintSummary(_Out):
+    id: uuid.UUID
+    inventory_id: uuid.UUID
+    pcr_id: str
+    pcr_version: str
+    total_kg_co2e: float
+    declared_unit: str
+    created_at: datetime
+
+
+class SubmissionIn(BaseModel):
+    certification_body_id: uuid.UUID
+
+
+class SubmissionOut(_Out):
+    id: uuid.UUID
+    footprint_id: uuid.UUID
+    certification_body_id: uuid.UUID
+    created_at: datetime
+
+
+class RetirementOut(_Out):
+    serial: str
+    inventory_id: uuid.UUID
+    amount_mwh: int
+    technology: str
+    generation_month: str
+    province: str
+    instrument: str
+    retired_at: datetime
+
+
+class AuditEventOut(_Out):
+    seq: int
+    at: datetime
+    actor_id: str | None
+    actor_kind: str
+    organisation_id: uuid.UUID | None
+    action: str
+    object_type: str
+    object_id: str
+    before: dict | None
+    after: dict | None
+    prev_hash: str
+    hash: str
+
+
+class ChainOut(BaseModel):
+    intact: bool
+    first_broken_seq: int | None
+    entries: int

@@ -1,0 +1,151 @@
+"""Calculation jobs and their results. `run_job` is the task body: safe to run twice, and it stores one result."""
+
+import uuid
+from collections.abc import Callable
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from footprint_api import audit
+from footprint_api.auth import CB_ROLES, actor
+from footprint_api.errors import Conflict, NotFound
+from footprint_api.models import (
+    Footprint, InventoryRecord, Job, JobStatus, Organisation, OrganisationKind, Submission, utcnow,
+)
+from footprint_api.security import Principal
+from footprint_api.services.catalogue import owned
+from pcr_rules.inventory import Inventory
+
+
+def request_calculation(session: Session, principal: Principal, inventory_id: uuid.UUID,
+                        monte_carlo_iterations: int = 0, seed: int | None = None) -> Job:
+    owned(session, InventoryRecord, inventory_id, principal)
+    job = Job(organisation_id=principal.organisation_id, inventory_id=inventory_id, requested_by=principal.subject,
+              parameters={"monte_carlo_iterations": monte_carlo_iterations, "seed": seed})
+    session.add(job)
+    audit.record(session, actor(principal), "job.queued", "job", job.id,
+                 after={"inventory_id": str(inventory_id), **job.parameters})
+    audit.commit(session)
+    return job
+
+
+def run_job(session: Session, job_id: uuid.UUID, calculate: Callable[..., object]) -> Footprint | None:
+    """Claim, calculate, store. A second run of a finished job returns its footprint; a run interrupted mid-way
+    (a worker killed) is simply run again; the unique job_id of footprints keeps it to one result."""
+    job = _claim(session, job_id)
+    if job is None:
+        return None
+    if job.status is JobStatus.SUCCEEDED:
+        return session.get(Footprint, job.footprint_id)
+    record = session.get(InventoryRecord, job.inventory_id)
+    try:
+        inventory = Inventory.model_validate(record.data)
+        result = calculate(inventory, job.parameters.get("monte_carlo_iterations", 0), job.parameters.get("seed"),
+                           lambda fraction: _progress(session, job_id, fraction))
+    except Exception as exc:  # the job records why; the task does not retry a calculation that cannot succeed
+        _finish(session, job_id, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+        return None
+    footprint = Footprint(
+        organisation_id=job.organisation_id, inventory_id=job.inventory_id, job_id=job_id,
+        pcr_id=record.pcr_id, pcr_version=record.pcr_version, factor_set=result.factor_set.id,
+        total_kg_co2e=result.total_kg_co2e,
+        declared_unit=f"{result.declared_unit.amount:g} {result.declared_unit.unit}",
+        result=result.model_dump(mode="json"))
+    session.add(footprint)
+    try:
+        session.flush()
+    except IntegrityError:  # another run of this job stored it first
+        session.rollback()
+        footprint = session.exec(select(Footprint).where(Footprint.job_id == job_id)).one()
+    return _finish(session, job_id, JobStatus.SUCCEEDED, footprint=footprint)
+
+
+def _claim(session: Session, job_id: uuid.UUID) -> Job | None:
+    job = session.exec(select(Job).where(Job.id == job_id).with_for_update()).first()
+    if job is None or job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+        session.commit()
+        return job
+    before = job.status.value
+    job.status, job.attempts, job.started_at, job.progress = JobStatus.RUNNING, job.attempts + 1, utcnow(), 0.0
+    audit.record(session, audit.SYSTEM, "job.started", "job", job.id, before={"status": before},
+                 after={"status": "running", "attempt": job.attempts}, organisation_id=job.organisation_id)
+    audit.commit(session)
+    return job
+
+
+def _progress(session: Session, job_id: uuid.UUID, fraction: float) -> None:
+    job = session.get(Job, job_id)
+    job.progress = round(fraction, 3)
+    session.commit()
+
+
+def _finish(session: Session, job_id: uuid.UUID, status: JobStatus, footprint: Footprint | None = None,
+            error: str | None = None) -> Footprint | None:
+    job = session.exec(select(Job).where(Job.id == job_id).with_for_update()).one()
+    if job.status is JobStatus.SUCCEEDED:  # finished by a concurrent run
+        session.commit()
+        return session.get(Footprint, job.footprint_id)
+    job.status, job.finished_at, job.error = status, utcnow(), error
+    job.progress = 1.0 if status is JobStatus.SUCCEEDED else job.progress
+    job.footprint_id = footprint.id if footprint else None
+    after = {"status": status.value, "footprint_id": str(footprint.id) if footprint else None, "error": error}
+    if footprint is not None:
+        audit.record(session, audit.SYSTEM, "footprint.stored", "footprint", footprint.id,
+                     after={"total_kg_co2e": footprint.total_kg_co2e, "declared_unit": footprint.declared_unit,
+                            "job_id": str(job_id)}, organisation_id=job.organisation_id)
+    audit.record(session, audit.SYSTEM, f"job.{status.value}", "job", job.id, before={"status": "running"},
+                 after=after, organisation_id=job.organisation_id)
+    audit.commit(session)
+    return footprint
+
+
+def get_job(session: Session, principal: Principal, job_id: uuid.UUID) -> Job:
+    return owned(session, Job, job_id, principal)
+
+
+def visible_footprint(session: Session, principal: Principal, footprint_id: uuid.UUID) -> Footprint:
+    """The manufacturer's own footprints; for a certification body, those submitted to it."""
+    footprint = session.get(Footprint, footprint_id)
+    if footprint is not None:
+        if footprint.organisation_id == principal.organisation_id:
+            return footprint
+        if principal.role in CB_ROLES and session.exec(select(Submission).where(
+                Submission.footprint_id == footprint_id,
+                Submission.certification_body_id == principal.organisation_id)).first():
+            return footprint
+    raise NotFound("no such footprint visible to you")
+
+
+def list_footprints(session: Session, principal: Principal) -> list[Footprint]:
+    if principal.role in CB_ROLES:
+        query = (select(Footprint).join(Submission, col(Submission.footprint_id) == col(Footprint.id))
+                 .where(Submission.certification_body_id == principal.organisation_id))
+    else:
+        query = select(Footprint).where(Footprint.organisation_id == principal.organisation_id)
+    return list(session.exec(query.order_by(Footprint.created_at)))
+
+
+def submit_to_certification_body(session: Session, principal: Principal, footprint_id: uuid.UUID,
+                                 certification_body_id: uuid.UUID) -> Submission:
+    footprint = owned(session, Footprint, footprint_id, principal)
+    body = session.get(Organisation, certification_body_id)
+    if body is None or body.kind is not OrganisationKind.CERTIFICATION_BODY:
+        raise NotFound("no such certification body")
+    submission = Submission(footprint_id=footprint.id, certification_body_id=body.id, submitted_by=principal.subject)
+    session.add(submission)
+    audit.record(session, actor(principal), "footprint.submitted", "footprint", footprint.id,
+                 after={"certification_body_id": str(body.id)})
+    try:
+        audit.commit(session)
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("already submitted to this certification body") from None
+    return submission
+
+
+def stale_jobs(session: Session, older_than_seconds: int) -> list[Job]:
+    """Queued jobs whose message may have been lost (e.g. a restart of the embedded mode)."""
+    from datetime import timedelta
+
+    limit = utcnow() - timedelta(seconds=older_than_seconds)
+    return list(session.exec(select(Job).where(Job.status == JobStatus.QUEUED, Job.created_at < limit)))

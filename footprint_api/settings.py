@@ -1,0 +1,49 @@
+"""Settings of the service, from the environment (prefix PCF_). Defaults are the embedded mode of `make run`."""
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR = Path.cwd() / "var"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PCF_", extra="ignore")
+
+    database_url: str = f"sqlite:///{VAR / 'pcf.db'}"
+    # Signing key of access tokens. Never in the repository: set PCF_SECRET_KEY in production; the embedded mode
+    # generates one into var/secret_key on first start.
+    secret_key: str | None = None
+    secret_key_file: Path = VAR / "secret_key"
+    access_token_minutes: int = 60
+    task_mode: Literal["in_process", "celery"] = "in_process"
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    result_backend: str | None = None
+    # Redis redelivers a task not acknowledged within the visibility timeout (a dead worker's task); kombu looks for
+    # such tasks every restore interval x throttle seconds (kombu defaults: 10 x 10).
+    visibility_timeout_seconds: int = 3600
+    unacked_restore_interval_seconds: int = 10
+    unacked_restore_throttle: int = 10
+    in_process_workers: int = 2
+    public_base_url: str = "http://127.0.0.1:8000"
+    seed_demo: bool = False
+    cors_origins: list[str] = Field(default_factory=list)
+
+    def signing_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        path = self.secret_key_file
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,36 @@
+"""Plain-text rendering of a footprint result for people at a terminal."""
+
+from lca_models.results import FootprintResult
+
+
+def result_table(result: FootprintResult) -> str:
+    unit = f"kg CO2e per {result.declared_unit.amount:g} {result.declared_unit.unit}"
+    e = result.electricity
+    lines = [
+        f"{result.product}",
+        f"PCR {result.pcr.id} {result.pcr.version} | factor set {result.factor_set.id} {result.factor_set.version} "
+        f"| period {result.reference_period[0]}..{result.reference_period[1]}",
+        "",
+        f"{'Total (' + e.reported_method.replace('_', '-') + ')':<34}{result.total_kg_co2e:>14,.3f}  {unit}",
+        f"{'  fossil':<34}{result.fossil_kg_co2e:>14,.3f}",
+        f"{'  biogenic':<34}{result.biogenic_kg_co2e:>14,.3f}",
+        f"{'  land use':<34}{result.land_use_kg_co2e:>14,.3f}",
+        f"{'Location-based total':<34}{result.location_based_kg_co2e:>14,.3f}",
+        f"{'Market-based total':<34}{result.market_based_kg_co2e:>14,.3f}",
+        f"{'Electricity consumed (kWh)':<34}{e.consumed_kwh_per_declared_unit:>14,.3f}",
+        f"{'  covered by certificates (kWh)':<34}{e.covered_kwh_per_declared_unit:>14,.3f}",
+    ]
+    if result.uncertainty:
+        u = result.uncertainty
+        lines.append(f"{'Monte Carlo 95 % interval':<34}{u.p2_5_kg_co2e:>14,.3f} .. {u.p97_5_kg_co2e:,.3f} "
+                     f"(n={u.iterations}, seed {u.seed})")
+    lines += ["", "Stages"]
+    lines += [f"  {stage:<32}{value:>14,.3f}" for stage, value in result.stages.items()]
+    lines += ["", "Contributions"]
+    lines += [f"  {c.item + ' (' + c.part + ')':<32}{c.kg_co2e:>14,.3f}  {c.share:>7.1%}" for c in result.contributions]
+    lines += ["", "Per gas"]
+    lines += [f"  {gas:<32}{g.kg_co2e:>14,.3f}  ({g.mass_kg:,.6g} kg)" for gas, g in result.per_gas.items()]
+    lines += ["", f"Data quality: DQR {result.data_quality.dqr} ({result.data_quality.level}), "
+                  f"primary data {result.data_quality.primary_data_share:.0%}"]
+    lines += [f"Data gap: {gap}" for gap in result.data_gaps]
+    return "\n".join(lines)

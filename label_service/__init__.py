@@ -1,0 +1,1 @@
+"""Certification workflow, signed carbon labels, QR codes, renderings and public verification."""

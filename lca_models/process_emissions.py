@@ -1,0 +1,93 @@
+"""Sector formulas for direct process emissions. Each returns kg of elementary flows for the reference period.
+
+The constants come from the factor set (`process.yaml`), each with its source; the formulas cite their clause.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from lca_models.factor_set import C_TO_CO2, FactorSetError
+
+
+@dataclass(frozen=True)
+class FormulaContext:
+    constants: dict[str, Any]  # process.yaml of the factor set
+    production_declared_units: float  # output of the period, in declared units
+
+
+Formula = Callable[[float, dict[str, float], dict[str, Any], FormulaContext], dict[str, float]]
+FORMULAS: dict[str, Formula] = {}
+
+
+def formula(name: str):
+    def register(function: Formula) -> Formula:
+        FORMULAS[name] = function
+        return function
+
+    return register
+
+
+def _constant(context: FormulaContext, section: str, key: str) -> dict[str, Any]:
+    try:
+        return context.constants[section][key]
+    except KeyError:
+        raise FactorSetError(f"no {section} constant {key!r} in the factor set") from None
+
+
+@formula("carbonate_decomposition")
+def carbonate_decomposition(amount_t, params, config, context):
+    """CO2 = carbonate mass x purity x calcination fraction x stoichiometric factor (IPCC 2006 Vol. 3 Eq. 2.14)."""
+    factor = _constant(context, "carbonates", config["carbonate"])["t_co2_per_t"]
+    purity = params.get("purity", 1.0)
+    calcined = params.get("calcination_fraction", 1.0)
+    return {"co2_fossil": amount_t * purity * calcined * factor * 1000.0}
+
+
+@formula("carbon_content")
+def carbon_content(amount_t, params, config, context):
+    """CO2 = mass x carbon fraction x 44/12; sign -1 for carbon leaving in a product (mass balance, IPCC Eq. 4.9)."""
+    fraction = params.get("carbon_fraction", _constant(context, "carbon_content", config["material"])["fraction"])
+    return {"co2_fossil": float(config.get("sign", 1)) * amount_t * fraction * C_TO_CO2 * 1000.0}
+
+
+@formula("clinker_calcination")
+def clinker_calcination(amount_t, params, config, context):
+    """GB/T 32151.8: CO2 = clinker x [(CaO - non-carbonate CaO) x 44/56 + (MgO - non-carbonate MgO) x 44/40]."""
+    clinker = context.constants["clinker"]
+    cao = params["cao_fraction"] - params.get("cao_noncarbonate_fraction", 0.0)
+    mgo = params["mgo_fraction"] - params.get("mgo_noncarbonate_fraction", 0.0)
+    per_t = cao * clinker["cao_to_co2"]["ratio"] + mgo * clinker["mgo_to_co2"]["ratio"]
+    return {"co2_fossil": amount_t * per_t * 1000.0}
+
+
+@formula("anode_co2")
+def anode_co2(amount_t, params, config, context):
+    """Prebake anode CO2 = net anode consumption x (1 - S - Ash) x 44/12 (IPCC 2006 Vol. 3 Eq. 4.21)."""
+    anode = context.constants["anode"]
+    sulphur = params.get("sulphur_fraction", anode["prebake_sulphur_fraction"]["value"])
+    ash = params.get("ash_fraction", anode["prebake_ash_fraction"]["value"])
+    return {"co2_fossil": amount_t * (1.0 - sulphur - ash) * C_TO_CO2 * 1000.0}
+
+
+@formula("pfc_slope")
+def pfc_slope(anode_effect_minutes, params, config, context):
+    """Tier 2 slope method: CF4 = S x AEM x MP; C2F6 = CF4 x F (IPCC 2006 Vol. 3 Eq. 4.25, Table 4.16)."""
+    technology = _constant(context, "pfc", config["technology"])
+    cf4_kg = technology["slope"] * anode_effect_minutes * context.production_declared_units
+    return {"cf4": cf4_kg, "c2f6": cf4_kg * technology["c2f6_cf4"]}
+
+
+@formula("direct_emission")
+def direct_emission(amount_kg, params, config, context):
+    """A directly reported emission of one gas (e.g. SF6 lost from switchgear, by mass balance of refills)."""
+    return {config["flow"]: amount_kg}
+
+
+def evaluate(name: str, amount: float, params: dict[str, float], config: dict[str, Any],
+             context: FormulaContext) -> dict[str, float]:
+    try:
+        function = FORMULAS[name]
+    except KeyError:
+        raise FactorSetError(f"unknown process formula {name!r}") from None
+    return function(amount, params, config, context)

@@ -1,0 +1,170 @@
+"""The schema of a product category rule (PCR). A PCR is versioned data (see `pcr_rules/data/`)."""
+
+from enum import StrEnum
+from typing import Literal
+
+from functools import cached_property
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Stage(StrEnum):
+    """Life-cycle stages of a cradle-to-gate footprint (GB/T 24067-2024 6.3)."""
+
+    RAW_MATERIAL_ACQUISITION = "raw_material_acquisition"
+    TRANSPORT = "transport"
+    PRODUCTION = "production"
+
+
+class ItemKind(StrEnum):
+    INPUT = "input"  # purchased material, energy carrier or transport: a background activity
+    FUEL = "fuel"  # fuel burned on site: direct combustion emissions plus the fuel's supply chain
+    ELECTRICITY = "electricity"  # grid electricity, adjusted by retired green certificates
+    PROCESS = "process"  # activity data of a sector formula for direct process emissions
+
+
+class Range(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    min: float | None = None
+    max: float | None = None
+
+    def contains(self, value: float) -> bool:
+        """Bounds are inclusive, with a relative tolerance of 1e-9 for the rounding of unit conversions."""
+        slack = 1e-9 * abs(value)
+        return (self.min is None or value >= self.min - slack) and (self.max is None or value <= self.max + slack)
+
+    def __str__(self) -> str:
+        return f"[{self.min if self.min is not None else '-inf'}, {self.max if self.max is not None else 'inf'}]"
+
+
+class ParameterSpec(BaseModel):
+    """A parameter of an item, e.g. the CaO content of clinker or a measured net calorific value."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    label: str
+    unit: str = "dimensionless"
+    required: bool = False
+    range: Range | None = None
+
+
+class ItemSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    label: str
+    kind: ItemKind
+    unit: str
+    stage: Stage
+    required: bool = False
+    activity: str | None = None  # INPUT: background activity code of the factor set
+    fuel: str | None = None  # FUEL: fuel key of the factor set
+    sector: Literal["energy", "industry"] = "industry"  # FUEL: which non-CO2 table applies
+    formula: str | None = None  # PROCESS: name of the sector formula
+    formula_config: dict[str, str | float] = Field(default_factory=dict)
+    parameters: list[ParameterSpec] = Field(default_factory=list)
+    plausible_per_declared_unit: Range | None = None
+    primary_data_required: bool = False
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _kind_has_its_reference(self) -> "ItemSpec":
+        needed = {ItemKind.INPUT: "activity", ItemKind.FUEL: "fuel", ItemKind.PROCESS: "formula"}.get(self.kind)
+        if needed and not getattr(self, needed):
+            raise ValueError(f"item {self.id}: kind {self.kind} needs `{needed}`")
+        return self
+
+    def parameter(self, parameter_id: str) -> ParameterSpec | None:
+        return next((p for p in self.parameters if p.id == parameter_id), None)
+
+
+class DeclaredUnit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: float = 1.0
+    unit: str
+    description: str
+
+
+class Boundary(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["cradle-to-gate"] = "cradle-to-gate"
+    included: list[str]
+    excluded: list[str] = Field(default_factory=list)
+
+
+class CutOff(BaseModel):
+    """GB/T 24067-2024 6.3.4: what may be left out, and the justification."""
+
+    model_config = ConfigDict(extra="forbid")
+    rule: str
+    max_single_share: float = 0.01
+    max_total_share: float = 0.05
+
+
+class Allocation(BaseModel):
+    """GB/T 24067-2024 6.4.6 hierarchy: avoid, then physical relationship, then economic value."""
+
+    model_config = ConfigDict(extra="forbid")
+    method: Literal["none", "mass", "economic"]
+    justification: str
+
+
+class ElectricityRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reported_method: Literal["market_based", "location_based"] = "market_based"
+    gec_allowed: bool = True
+    eligible_technologies: list[str] = Field(
+        default_factory=lambda: ["wind", "solar_pv", "solar_thermal", "biomass", "geothermal", "ocean", "hydro"]
+    )
+    certificate_validity_months: int = 24  # NEA GEC rules: valid for 2 years from the generation month
+
+
+class DataQualityRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_dqr: float = 3.0  # worst acceptable footprint-weighted data-quality rating (1 best .. 5 worst)
+    default_primary_relative_sd: float = 0.02  # metered activity data
+    default_secondary_relative_sd: float = 0.10
+    forbid_screening_factors_for: list[str] = Field(default_factory=list)
+
+
+class MeasuredEmissionsRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    allowed_gases: list[str] = Field(default_factory=list)
+    methods: list[str] = Field(default_factory=lambda: ["CEMS"])
+
+
+class PCR(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    version: str
+    title: str
+    product_category: str
+    declared_unit: DeclaredUnit
+    standards: list[str]
+    boundary: Boundary
+    cut_off: CutOff
+    allocation: Allocation
+    electricity: ElectricityRule = Field(default_factory=ElectricityRule)
+    data_quality: DataQualityRule = Field(default_factory=DataQualityRule)
+    measured_emissions: MeasuredEmissionsRule = Field(default_factory=MeasuredEmissionsRule)
+    max_reference_period_days: int = 366
+    items: list[ItemSpec]
+    notes: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _item_ids_unique(self) -> "PCR":
+        ids = [item.id for item in self.items]
+        duplicates = {i for i in ids if ids.count(i) > 1}
+        if duplicates:
+            raise ValueError(f"duplicate item ids: {sorted(duplicates)}")
+        return self
+
+    @cached_property
+    def _items_by_id(self) -> dict[str, ItemSpec]:
+        return {item.id: item for item in self.items}
+
+    def item(self, item_id: str) -> ItemSpec | None:
+        return self._items_by_id.get(item_id)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.id}@{self.version}"

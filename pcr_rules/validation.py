@@ -1,0 +1,205 @@
+"""Checks of an inventory against its PCR. Every problem is reported with the field it concerns."""
+
+from collections import Counter
+from datetime import date
+
+from pcr_rules.errors import FieldError, InventoryInvalid
+from pcr_rules.inventory import GreenCertificate, Inventory, InventoryItem, Period
+from pcr_rules.models import PCR, ItemKind, ItemSpec
+from pcr_rules.units import UnitProblem, conversion_factor
+
+
+def validate_inventory(inventory: Inventory, pcr: PCR) -> None:
+    """Raise InventoryInvalid listing every problem; return None when the inventory satisfies the PCR."""
+    errors = list(_problems(inventory, pcr))
+    if errors:
+        raise InventoryInvalid(errors)
+
+
+def production_in_declared_units(inventory: Inventory, pcr: PCR) -> float:
+    factor = conversion_factor(inventory.production.unit, pcr.declared_unit.unit)
+    return inventory.production.amount * factor / pcr.declared_unit.amount
+
+
+def item_amount_in_pcr_unit(entry: InventoryItem, spec: ItemSpec) -> float:
+    return entry.amount * conversion_factor(entry.unit, spec.unit)
+
+
+def electricity_consumed_kwh(inventory: Inventory, pcr: PCR) -> float:
+    total = 0.0
+    for entry in inventory.items:
+        spec = pcr.item(entry.item)
+        if spec is not None and spec.kind is ItemKind.ELECTRICITY:
+            total += entry.amount * conversion_factor(entry.unit, "kWh")
+    return total
+
+
+def certificate_window(period: Period, validity_months: int) -> tuple[str, str]:
+    """Earliest and latest generation month a certificate may have to be used for this reference period.
+
+    NEA GEC rules: a certificate is valid for `validity_months` from its generation month; it must still be
+    valid at the start of the reference period and must not be generated after its end.
+    """
+    earliest = _add_months(period.start.replace(day=1), -(validity_months - 1))
+    return f"{earliest:%Y-%m}", f"{period.end:%Y-%m}"
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _problems(inventory: Inventory, pcr: PCR):
+    if (inventory.pcr.id, inventory.pcr.version) != (pcr.id, pcr.version):
+        yield FieldError("pcr", f"inventory names {inventory.pcr.id}@{inventory.pcr.version}, checked against {pcr.ref}")
+    yield from _period_problems(inventory.reference_period, pcr)
+    production_ok = True
+    try:
+        production = production_in_declared_units(inventory, pcr)
+        if production <= 0:
+            production_ok = False
+            yield FieldError("production.amount", "must be greater than zero")
+    except UnitProblem as exc:
+        production_ok = False
+        yield FieldError("production.unit", f"{exc} (declared unit is {pcr.declared_unit.unit})")
+    yield from _item_problems(inventory, pcr, production if production_ok else None)
+    yield from _co_product_problems(inventory, pcr)
+    yield from _measured_problems(inventory, pcr)
+    yield from _certificate_problems(inventory, pcr)
+
+
+def _period_problems(period: Period, pcr: PCR):
+    if period.end < period.start:
+        yield FieldError("reference_period.end", "must not be before reference_period.start")
+    elif period.days > pcr.max_reference_period_days:
+        yield FieldError(
+            "reference_period", f"spans {period.days} days; the PCR allows at most {pcr.max_reference_period_days}"
+        )
+
+
+def _item_problems(inventory: Inventory, pcr: PCR, production: float | None):
+    counts = Counter(entry.item for entry in inventory.items)
+    seen: set[str] = set()
+    for index, entry in enumerate(inventory.items):
+        loc = f"items[{index}]"
+        spec = pcr.item(entry.item)
+        if spec is None:
+            yield FieldError(f"{loc}.item", f"{entry.item!r} is not an item of {pcr.ref}; known: {[i.id for i in pcr.items]}")
+            continue
+        if entry.item in seen:
+            yield FieldError(f"{loc}.item", f"{entry.item!r} is already listed; give each item once")
+        seen.add(entry.item)
+        try:
+            amount = item_amount_in_pcr_unit(entry, spec)
+        except UnitProblem as exc:
+            yield FieldError(f"{loc}.unit", f"{exc} for {spec.label} (PCR unit {spec.unit})")
+            continue
+        if production and spec.plausible_per_declared_unit is not None:
+            per_unit = amount / production
+            if not spec.plausible_per_declared_unit.contains(per_unit):
+                yield FieldError(
+                    f"{loc}.amount",
+                    f"{per_unit:.6g} {spec.unit} per {pcr.declared_unit.unit} of {spec.label} is outside the "
+                    f"plausible range {spec.plausible_per_declared_unit} of {pcr.ref}",
+                )
+        if spec.primary_data_required and entry.data_source != "primary":
+            yield FieldError(f"{loc}.data_source", f"{pcr.ref} requires primary (site-specific) data for {spec.label}")
+        if entry.supplier_pcf_kg_co2e_per_unit is not None and spec.kind is not ItemKind.INPUT:
+            yield FieldError(f"{loc}.supplier_pcf_kg_co2e_per_unit", "only purchased inputs can carry a supplier footprint")
+        yield from _parameter_problems(loc, entry, spec)
+    present = set(counts)
+    for spec in pcr.items:
+        if spec.required and spec.id not in present:
+            yield FieldError("items", f"mandatory item {spec.id!r} ({spec.label}) is missing")
+
+
+def _parameter_problems(loc: str, entry: InventoryItem, spec: ItemSpec):
+    for name, quantity in entry.parameters.items():
+        parameter = spec.parameter(name)
+        if parameter is None:
+            yield FieldError(f"{loc}.parameters.{name}", f"not a parameter of {spec.id}; known: {[p.id for p in spec.parameters]}")
+            continue
+        try:
+            value = quantity.amount * conversion_factor(quantity.unit, parameter.unit)
+        except UnitProblem as exc:
+            yield FieldError(f"{loc}.parameters.{name}.unit", str(exc))
+            continue
+        if parameter.range is not None and not parameter.range.contains(value):
+            yield FieldError(f"{loc}.parameters.{name}", f"{value:.6g} {parameter.unit} is outside {parameter.range}")
+    for parameter in spec.parameters:
+        if parameter.required and parameter.id not in entry.parameters:
+            yield FieldError(f"{loc}.parameters.{parameter.id}", f"required by {spec.id}: {parameter.label}")
+
+
+def _co_product_problems(inventory: Inventory, pcr: PCR):
+    if not inventory.co_products:
+        return
+    if pcr.allocation.method == "none":
+        yield FieldError("co_products", f"{pcr.ref} does not allocate: {pcr.allocation.justification}")
+        return
+    for index, co_product in enumerate(inventory.co_products):
+        loc = f"co_products[{index}]"
+        if pcr.allocation.method == "mass":
+            try:
+                conversion_factor(co_product.unit, "kg")
+            except UnitProblem as exc:
+                yield FieldError(f"{loc}.unit", f"mass allocation needs a mass unit: {exc}")
+        elif co_product.economic_value_cny is None:
+            yield FieldError(f"{loc}.economic_value_cny", "economic allocation needs the co-product's value")
+    if pcr.allocation.method == "economic" and inventory.main_product_value_cny is None:
+        yield FieldError("main_product_value_cny", "economic allocation needs the main product's value")
+
+
+def _measured_problems(inventory: Inventory, pcr: PCR):
+    gases = Counter(m.gas for m in inventory.measured_emissions)
+    for index, measured in enumerate(inventory.measured_emissions):
+        loc = f"measured_emissions[{index}]"
+        if measured.gas not in pcr.measured_emissions.allowed_gases:
+            yield FieldError(f"{loc}.gas", f"{pcr.ref} does not accept measured {measured.gas}")
+        if measured.method not in pcr.measured_emissions.methods:
+            yield FieldError(f"{loc}.method", f"accepted methods: {pcr.measured_emissions.methods}")
+        if gases[measured.gas] > 1:
+            yield FieldError(f"{loc}.gas", f"{measured.gas} is measured more than once; give the facility total")
+        try:
+            conversion_factor(measured.unit, "kg")
+        except UnitProblem as exc:
+            yield FieldError(f"{loc}.unit", f"a measured emission is a mass: {exc}")
+
+
+def _certificate_problems(inventory: Inventory, pcr: PCR):
+    certificates = inventory.green_certificates
+    if not certificates:
+        return
+    rule = pcr.electricity
+    if not rule.gec_allowed:
+        yield FieldError("green_certificates", f"{pcr.ref} does not apply green certificates")
+        return
+    seen: set[str] = set()
+    earliest, latest = certificate_window(inventory.reference_period, rule.certificate_validity_months)
+    for index, certificate in enumerate(certificates):
+        loc = f"green_certificates[{index}]"
+        if certificate.serial in seen:
+            yield FieldError(f"{loc}.serial", f"{certificate.serial} is already listed; a certificate is retired once")
+        seen.add(certificate.serial)
+        if certificate.technology not in rule.eligible_technologies:
+            yield FieldError(f"{loc}.technology", f"{certificate.technology!r} is not eligible; eligible: {rule.eligible_technologies}")
+        if not earliest <= certificate.generation_month <= latest:
+            yield FieldError(
+                f"{loc}.generation_month",
+                f"{certificate.generation_month} is outside {earliest}..{latest}, the window of certificates "
+                f"valid ({rule.certificate_validity_months} months) for the reference period",
+            )
+    yield from _coverage_problems(inventory, pcr, certificates)
+
+
+def _coverage_problems(inventory: Inventory, pcr: PCR, certificates: list[GreenCertificate]):
+    try:
+        consumed = electricity_consumed_kwh(inventory, pcr)
+    except UnitProblem:
+        return  # already reported on the item
+    covered = sum(c.amount_kwh for c in certificates)
+    if covered > consumed:
+        yield FieldError(
+            "green_certificates",
+            f"certificates cover {covered:,.0f} kWh but only {consumed:,.0f} kWh of grid electricity was consumed",
+        )

@@ -1,0 +1,96 @@
+"""The production-shaped stack end to end: PostgreSQL, a Celery worker on Redis, the API over HTTP."""
+
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from tests.conftest import EXAMPLES, inventory, load_example
+from tests.integration.stack import worker_process
+from tests.test_api_inventories import unique_serials
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("example", [p.name for p in EXAMPLES])
+def test_submit_calculate_result_for_each_category(stack, engine, example):
+    world = stack[0]
+    data = unique_serials(load_example(example))
+    product = world.product("acme-engineer", data["pcr"]["id"], example)
+    submitted = world.submit("acme-engineer", product["id"], data)
+    assert submitted.status_code == 201, submitted.text
+    job = world.calculate("acme-engineer", submitted.json()["id"], timeout=120)
+    assert job["status"] == "succeeded", job
+    footprint = world.call("acme-engineer", "GET", f"/api/v1/footprints/{job['footprint_id']}").json()
+    assert footprint["total_kg_co2e"] == pytest.approx(engine.calculate(inventory(data)).total_kg_co2e, rel=1e-12)
+
+
+def test_fifty_simultaneous_retirements_of_one_serial_one_wins(stack):
+    world = stack[0]
+    serial = f"GEC-RACE-{uuid.uuid4().hex[:10]}"
+    products = [world.product("acme-engineer", "PCR-CN-ALUMINIUM", f"race {i}")["id"] for i in range(50)]
+    data = load_example("aluminium-guizhou-2023.json")
+    data["green_certificates"] = [{"serial": serial, "amount_mwh": 1000, "technology": "wind",
+                                   "generation_month": "2023-05", "province": "Guizhou"}]
+    headers = world.as_("acme-engineer")
+    start = threading.Barrier(50)
+
+    def retire(product_id: str) -> int:
+        with httpx.Client(base_url=str(world.client.base_url), timeout=60, headers=headers) as client:
+            start.wait()
+            return client.post("/api/v1/inventories", json={"product_id": product_id, "inventory": data}).status_code
+
+    with ThreadPoolExecutor(50) as pool:
+        statuses = list(pool.map(retire, products))
+    assert statuses.count(201) == 1 and statuses.count(409) == 49, statuses
+    retired = [r for r in world.call("acme-engineer", "GET", "/api/v1/certificates/retirements").json()
+               if r["serial"] == serial]
+    assert len(retired) == 1
+
+
+def test_a_worker_killed_mid_calculation_still_completes_the_job_once(stack):
+    world, env, logs, worker = stack
+    data = unique_serials(load_example("aluminium-guizhou-2023.json"))
+    product = world.product("acme-engineer", "PCR-CN-ALUMINIUM", "fault")
+    submitted = world.submit("acme-engineer", product["id"], data).json()
+    job = world.call("acme-engineer", "POST", f"/api/v1/inventories/{submitted['id']}/calculations",
+                     json={"monte_carlo_iterations": 2500}).json()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until the Monte Carlo run is under way
+        state = world.call("acme-engineer", "GET", f"/api/v1/jobs/{job['id']}").json()
+        if state["status"] == "running" and state["progress"] > 0:
+            break
+        time.sleep(0.05)
+    assert state["status"] == "running", (state, worker.tail())
+    worker.kill()
+    replacement = worker_process(env, logs, name="replacement").start()
+    try:
+        done = world.wait("acme-engineer", job["id"], timeout=120)
+    finally:
+        replacement.stop()
+    assert done["status"] == "succeeded", (done, replacement.tail())
+    assert done["attempts"] >= 2
+    mine = [f for f in world.call("acme-engineer", "GET", "/api/v1/footprints").json()
+            if f["inventory_id"] == submitted["id"]]
+    assert [f["id"] for f in mine] == [done["footprint_id"]]
+    # the stack keeps a worker for the tests after this one
+    stack[3].start()
+
+
+def test_postgres_itself_refuses_to_change_the_audit_trail(stack):
+    import psycopg
+
+    from footprint_api.settings import get_settings
+
+    url = get_settings().database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url) as connection:
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            connection.execute("UPDATE audit_event SET action = 'forged'")
+    assert world_chain_intact(stack[0])
+
+
+def world_chain_intact(world) -> bool:
+    return world.call("root", "GET", "/api/v1/audit/verify").json()["intact"]

@@ -1,0 +1,186 @@
+"""Inventories over HTTP: JSON and Excel, versions, certificate retirement, calculation jobs."""
+
+import io
+import json
+import uuid
+
+import openpyxl
+import pytest
+
+from tests.conftest import EXAMPLES, inventory, load_example
+
+
+def unique_serials(data: dict) -> dict:
+    for certificate in data.get("green_certificates", []):
+        certificate["serial"] = f"{certificate['serial']}-{uuid.uuid4().hex[:8]}"
+    return data
+
+
+def test_submitting_twice_makes_two_versions_and_keeps_the_first(world):
+    product = world.product("acme-engineer", "PCR-CN-CEMENT")
+    first = world.submit("acme-engineer", product["id"], unique_serials(load_example("cement-guizhou-2023.json")))
+    second_data = unique_serials(load_example("cement-guizhou-2023.json"))
+    second_data["items"][2]["amount"] = 150_000_000
+    second = world.submit("acme-engineer", product["id"], second_data)
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert (first.json()["version"], second.json()["version"]) == (1, 2)
+    stored = world.call("acme-engineer", "GET", f"/api/v1/inventories/{first.json()['id']}").json()
+    assert stored["data"]["items"][2]["amount"] == 160_000_000
+
+
+def test_an_inventory_that_breaks_its_pcr_is_422_with_fields(world):
+    product = world.product("acme-engineer", "PCR-CN-CEMENT")
+    data = load_example("cement-guizhou-2023.json")
+    data["items"][2]["unit"] = "kg"
+    data["green_certificates"] = []
+    response = world.submit("acme-engineer", product["id"], data)
+    assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
+    assert {"field": "items[2].unit"} .items() <= response.json()["errors"][0].items()
+
+
+def test_inventory_for_a_product_of_another_pcr_is_refused(world):
+    product = world.product("acme-engineer", "PCR-CN-STEEL")
+    response = world.submit("acme-engineer", product["id"], unique_serials(load_example("cement-guizhou-2023.json")))
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "inventory.pcr.id"
+
+
+def test_a_retired_serial_cannot_be_retired_again_anywhere(world):
+    data = unique_serials(load_example("aluminium-guizhou-2023.json"))
+    mine = world.product("acme-engineer", "PCR-CN-ALUMINIUM")
+    theirs = world.product("rival-engineer", "PCR-CN-ALUMINIUM")
+    assert world.submit("acme-engineer", mine["id"], data).status_code == 201
+    again = world.submit("rival-engineer", theirs["id"], data)
+    assert again.status_code == 409
+    assert {e["field"] for e in again.json()["errors"]} == {
+        "inventory.green_certificates[0].serial", "inventory.green_certificates[1].serial"}
+    retired = world.call("acme-engineer", "GET", "/api/v1/certificates/retirements").json()
+    assert data["green_certificates"][0]["serial"] in {r["serial"] for r in retired}
+    assert world.call("rival-engineer", "GET", "/api/v1/certificates/retirements").json() == []
+
+
+def test_calculation_is_a_job_and_its_result_is_stored(world, engine):
+    product = world.product("acme-engineer", "PCR-CN-ALUMINIUM")
+    data = unique_serials(load_example("aluminium-guizhou-2023.json"))
+    submitted = world.submit("acme-engineer", product["id"], data).json()
+    response = world.call("acme-engineer", "POST", f"/api/v1/inventories/{submitted['id']}/calculations", json={})
+    assert response.status_code == 202 and response.headers["location"] == f"/api/v1/jobs/{response.json()['id']}"
+    job = world.wait("acme-engineer", response.json()["id"])
+    assert job["status"] == "succeeded" and job["progress"] == 1.0
+    footprint = world.call("acme-engineer", "GET", f"/api/v1/footprints/{job['footprint_id']}").json()
+    expected = engine.calculate(inventory(data))
+    assert footprint["total_kg_co2e"] == pytest.approx(expected.total_kg_co2e, rel=1e-12)
+    assert footprint["result"]["market_based_kg_co2e"] == pytest.approx(expected.market_based_kg_co2e, rel=1e-12)
+
+
+def test_monte_carlo_parameters_are_bounded(world):
+    product = world.product("acme-engineer", "PCR-CN-ALUMINIUM")
+    submitted = world.submit("acme-engineer", product["id"],
+                             unique_serials(load_example("aluminium-guizhou-2023.json"))).json()
+    response = world.call("acme-engineer", "POST", f"/api/v1/inventories/{submitted['id']}/calculations",
+                          json={"monte_carlo_iterations": 10**9})
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "monte_carlo_iterations"
+
+
+# --- Excel ------------------------------------------------------------------------------------------------------
+
+def fill(template: bytes, general: dict, items: dict[str, tuple], parameters: dict[tuple, float] | None = None,
+         certificates: list[list] | None = None) -> bytes:
+    book = openpyxl.load_workbook(io.BytesIO(template))
+    sheet = book["Inventory"]
+    for row in range(2, sheet.max_row + 1):
+        if sheet.cell(row, 1).value in general:
+            sheet.cell(row, 2).value = general[sheet.cell(row, 1).value]
+    sheet = book["Items"]
+    for row in range(2, sheet.max_row + 1):
+        if sheet.cell(row, 1).value in items:
+            amount, unit = items[sheet.cell(row, 1).value]
+            sheet.cell(row, 5).value, sheet.cell(row, 6).value = amount, unit
+    sheet = book["Parameters"]
+    for row in range(2, sheet.max_row + 1):
+        key = (sheet.cell(row, 1).value, sheet.cell(row, 2).value)
+        if parameters and key in parameters:
+            sheet.cell(row, 5).value = parameters[key]
+    for values in certificates or []:
+        book["Certificates"].append(values)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+CEMENT_GENERAL = {"Product name": "OPC", "Facility name": "Line 2", "Province": "Guizhou",
+                  "Reference period start": "2023-01-01", "Reference period end": "2023-12-31",
+                  "Production amount": 1000, "Production unit": "t"}
+CEMENT_PARAMETERS = {("clinker", "cao_fraction"): 0.65, ("clinker", "mgo_fraction"): 0.02}
+
+
+@pytest.mark.parametrize("pcr_id", ["PCR-CN-ALUMINIUM", "PCR-CN-CEMENT", "PCR-CN-ELECTRICITY",
+                                    "PCR-CN-FLATGLASS", "PCR-CN-STEEL"])
+def test_every_pcr_has_a_downloadable_template(world, pcr_id):
+    response = world.client.get(f"/api/v1/pcrs/{pcr_id}/template.xlsx")
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    assert book.sheetnames[:2] == ["Inventory", "Items"]
+    assert book["Inventory"]["B2"].value == pcr_id
+
+
+def upload(world, user: str, product_id: str, content: bytes):
+    return world.call(user, "POST", "/api/v1/inventories/excel", data={"product_id": product_id},
+                      files={"file": ("inventory.xlsx", content, "application/vnd.ms-excel")})
+
+
+def test_a_filled_template_becomes_an_inventory(world):
+    template = world.client.get("/api/v1/pcrs/PCR-CN-CEMENT/template.xlsx").content
+    content = fill(template, CEMENT_GENERAL,
+                   {"clinker": (800, "t"), "kiln_coal": (110, "t"), "grid_electricity": (90_000, "kWh")},
+                   CEMENT_PARAMETERS,
+                   [[f"GEC-XL-{uuid.uuid4().hex[:8]}", 10, "wind", "2023-04", "Guizhou", None, "gec"]])
+    product = world.product("acme-engineer", "PCR-CN-CEMENT")
+    response = upload(world, "acme-engineer", product["id"], content)
+    assert response.status_code == 201, response.text
+    stored = response.json()
+    assert stored["source"] == "excel" and stored["data"]["items"][0]["parameters"]["cao_fraction"]["amount"] == 0.65
+    assert stored["data"]["green_certificates"][0]["amount_mwh"] == 10
+
+
+def test_excel_errors_point_to_sheet_row_and_column(world):
+    template = world.client.get("/api/v1/pcrs/PCR-CN-CEMENT/template.xlsx").content
+    content = fill(template, CEMENT_GENERAL,
+                   {"clinker": (800, "t"), "kiln_coal": (110, "t"), "grid_electricity": (90_000, "kg")},
+                   {("clinker", "cao_fraction"): 0.65})
+    product = world.product("acme-engineer", "PCR-CN-CEMENT")
+    response = upload(world, "acme-engineer", product["id"], content)
+    assert response.status_code == 422
+    errors = {e["field"]: e for e in response.json()["errors"]}
+    book = openpyxl.load_workbook(io.BytesIO(template))
+    electricity_row = next(r for r in range(2, 40) if book["Items"].cell(r, 1).value == "grid_electricity")
+    mgo_row = next(r for r in range(2, 40) if book["Parameters"].cell(r, 2).value == "mgo_fraction")
+    assert {k: errors["items[2].unit"][k] for k in ("sheet", "row", "column")} == {
+        "sheet": "Items", "row": electricity_row, "column": "F"}
+    assert {k: errors["items[0].parameters.mgo_fraction"][k] for k in ("sheet", "row", "column")} == {
+        "sheet": "Parameters", "row": mgo_row, "column": "E"}
+
+
+def test_a_text_in_an_amount_cell_is_named_by_its_cell(world):
+    template = world.client.get("/api/v1/pcrs/PCR-CN-CEMENT/template.xlsx").content
+    content = fill(template, {**CEMENT_GENERAL, "Production amount": "a lot"},
+                   {"clinker": (800, "t"), "kiln_coal": (110, "t"), "grid_electricity": (90_000, "kWh")},
+                   CEMENT_PARAMETERS)
+    product = world.product("acme-engineer", "PCR-CN-CEMENT")
+    response = upload(world, "acme-engineer", product["id"], content)
+    error = response.json()["errors"][0]
+    assert response.status_code == 422 and (error["sheet"], error["column"]) == ("Inventory", "B")
+
+
+def test_a_file_that_is_not_a_workbook_is_422(world):
+    product = world.product("acme-engineer", "PCR-CN-CEMENT")
+    response = upload(world, "acme-engineer", product["id"], b"PK\x03\x04 not really")
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "file"
+
+
+def test_all_examples_submit_and_calculate(world):
+    for path in EXAMPLES:
+        data = unique_serials(json.loads(path.read_text()))
+        product = world.product("acme-engineer", data["pcr"]["id"], path.stem)
+        submitted = world.submit("acme-engineer", product["id"], data)
+        assert submitted.status_code == 201, submitted.text
+        assert world.calculate("acme-engineer", submitted.json()["id"])["status"] == "succeeded"

@@ -1,0 +1,98 @@
+"""Organisation isolation: every read and write route tried as another organisation's user gives 403/404, never data."""
+
+import pytest
+
+from tests.conftest import load_example
+from tests.test_api_inventories import unique_serials
+
+# Routes that hold no organisation's data (or only the caller's own identity), so isolation does not apply.
+NOT_ORGANISATION_DATA = {
+    ("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/revoke"), ("GET", "/api/v1/me"),
+    ("GET", "/api/v1/pcrs"), ("GET", "/api/v1/pcrs/{pcr_id}"), ("GET", "/api/v1/pcrs/{pcr_id}/template.xlsx"),
+    ("GET", "/api/v1/certification-bodies"), ("POST", "/api/v1/organisations"), ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    # creating in one's own organisation: the created object belongs to the caller
+    ("POST", "/api/v1/products"), ("POST", "/api/v1/facilities"),
+}
+
+
+@pytest.fixture(scope="module")
+def victim(world):
+    """Acme's objects: a product, a facility, an inventory with certificates, a job, a footprint (submitted to cb)."""
+    product = world.product("acme-engineer", "PCR-CN-ALUMINIUM", "acme confidential smelter")
+    facility = world.call("acme-engineer", "POST", "/api/v1/facilities",
+                          json={"name": "acme plant", "province": "Guizhou"}).json()
+    data = unique_serials(load_example("aluminium-guizhou-2023.json"))
+    inventory = world.submit("acme-engineer", product["id"], data).json()
+    job = world.calculate("acme-engineer", inventory["id"])
+    world.call("acme-engineer", "POST", f"/api/v1/footprints/{job['footprint_id']}/submissions",
+               json={"certification_body_id": str(world.organisations["cb"])})
+    return {"product": product, "facility": facility, "inventory": inventory, "job": job,
+            "footprint_id": job["footprint_id"], "serial": data["green_certificates"][0]["serial"],
+            "organisation_id": str(world.organisations["acme"])}
+
+
+def attempts(world, victim):
+    """(method, route template, url, kwargs) for every route holding organisation data, aimed at acme's objects."""
+    other_inventory = unique_serials(load_example("aluminium-guizhou-2023.json"))
+    acme = victim["organisation_id"]
+    return [
+        ("GET", "/api/v1/products/{product_id}", f"/api/v1/products/{victim['product']['id']}", {}),
+        ("GET", "/api/v1/facilities/{facility_id}", f"/api/v1/facilities/{victim['facility']['id']}", {}),
+        ("GET", "/api/v1/inventories/{inventory_id}", f"/api/v1/inventories/{victim['inventory']['id']}", {}),
+        ("POST", "/api/v1/inventories", "/api/v1/inventories",
+         {"json": {"product_id": victim["product"]["id"], "inventory": other_inventory}}),
+        ("POST", "/api/v1/inventories/excel", "/api/v1/inventories/excel",
+         {"data": {"product_id": victim["product"]["id"]}, "files": {"file": ("x.xlsx", b"not a workbook")}}),
+        ("POST", "/api/v1/inventories/{inventory_id}/calculations",
+         f"/api/v1/inventories/{victim['inventory']['id']}/calculations", {"json": {}}),
+        ("GET", "/api/v1/jobs/{job_id}", f"/api/v1/jobs/{victim['job']['id']}", {}),
+        ("GET", "/api/v1/footprints/{footprint_id}", f"/api/v1/footprints/{victim['footprint_id']}", {}),
+        ("POST", "/api/v1/footprints/{footprint_id}/submissions",
+         f"/api/v1/footprints/{victim['footprint_id']}/submissions",
+         {"json": {"certification_body_id": str(world.organisations["cb2"])}}),
+        ("POST", "/api/v1/organisations/{organisation_id}/users", f"/api/v1/organisations/{acme}/users",
+         {"json": {"email": "intruder@test.example", "name": "I", "password": "a long enough password",
+                   "role": "manufacturer_admin"}}),
+        ("POST", "/api/v1/organisations/{organisation_id}/clients", f"/api/v1/organisations/{acme}/clients",
+         {"json": {"name": "intruder", "role": "manufacturer_admin"}}),
+    ]
+
+
+LISTS = ["/api/v1/products", "/api/v1/facilities", "/api/v1/inventories", "/api/v1/footprints",
+         "/api/v1/certificates/retirements", "/api/v1/users", "/api/v1/audit", "/api/v1/audit/verify"]
+
+
+def test_every_route_is_covered_by_this_test(world, victim):
+    paths = world.client.get("/openapi.json").json()["paths"]
+    routes = {(method.upper(), path) for path, operations in paths.items() for method in operations}
+    covered = {(m, t) for m, t, _, _ in attempts(world, victim)} | {("GET", p) for p in LISTS}
+    assert routes - covered - NOT_ORGANISATION_DATA == set()
+
+
+@pytest.mark.parametrize("intruder", ["rival-engineer", "rival-admin", "cb2-verifier"])
+def test_another_organisation_gets_403_or_404_and_no_data(world, victim, intruder):
+    secrets = [victim["product"]["id"], victim["inventory"]["id"], victim["footprint_id"], victim["serial"],
+               "acme confidential smelter", victim["facility"]["id"]]
+    for method, template, url, kwargs in attempts(world, victim):
+        response = world.call(intruder, method, url, **kwargs)
+        assert response.status_code in (403, 404), (intruder, method, template, response.status_code, response.text)
+        assert not any(s in response.text for s in secrets), (intruder, template)
+
+
+@pytest.mark.parametrize("intruder", ["rival-engineer", "rival-admin", "cb2-verifier"])
+def test_lists_of_another_organisation_show_nothing_of_acme(world, victim, intruder):
+    secrets = [victim["product"]["id"], victim["inventory"]["id"], victim["footprint_id"], victim["serial"],
+               "acme confidential smelter"]
+    for url in LISTS:
+        response = world.call(intruder, "GET", url, params={"limit": 1000} if "audit" in url else None)
+        assert response.status_code in (200, 403, 404), (intruder, url)
+        assert not any(s in response.text for s in secrets), (intruder, url)
+
+
+def test_the_certification_body_sees_what_was_submitted_to_it_and_nothing_else(world, victim):
+    assert world.call("cb-verifier", "GET", f"/api/v1/footprints/{victim['footprint_id']}").status_code == 200
+    listed = world.call("cb-verifier", "GET", "/api/v1/footprints").json()
+    assert [f["id"] for f in listed] == [victim["footprint_id"]]
+    assert world.call("cb-verifier", "GET", f"/api/v1/inventories/{victim['inventory']['id']}").status_code == 403
+    assert world.call("cb2-verifier", "GET", f"/api/v1/footprints/{victim['footprint_id']}").status_code == 404

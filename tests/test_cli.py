@@ -1,0 +1,70 @@
+"""The `pcf` command line: JSON for machines, a table for people, exit code 2 and the field on bad input."""
+
+import json
+
+from typer.testing import CliRunner
+
+from footprint_api.cli import app
+from tests.conftest import ROOT
+
+runner = CliRunner()
+ALUMINIUM = str(ROOT / "examples" / "aluminium-guizhou-2023.json")
+
+
+def test_calculate_prints_the_result_as_json(engine):
+    out = runner.invoke(app, ["calculate", ALUMINIUM])
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout)
+    for key in ("declared_unit", "pcr", "total_kg_co2e", "fossil_kg_co2e", "biogenic_kg_co2e",
+                "location_based_kg_co2e", "market_based_kg_co2e", "contributions"):
+        assert key in result
+    assert result["pcr"] == {"id": "PCR-CN-ALUMINIUM", "version": "1.0.0"}
+
+
+def test_calculate_table_for_people(engine):
+    out = runner.invoke(app, ["calculate", ALUMINIUM, "--format", "table"])
+    assert out.exit_code == 0
+    assert "Market-based total" in out.stdout and "grid_electricity" in out.stdout
+
+
+def test_invalid_inventory_names_the_field_and_exits_2(tmp_path):
+    data = json.loads((ROOT / "examples" / "cement-guizhou-2023.json").read_text())
+    data["items"][2]["unit"] = "kg"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    out = runner.invoke(app, ["calculate", str(path)])
+    assert out.exit_code == 2
+    assert "items[2].unit" in out.stderr
+
+
+def test_malformed_json_and_missing_fields_exit_2(tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    assert runner.invoke(app, ["validate", str(broken)]).exit_code == 2
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps({"pcr": {"id": "PCR-CN-CEMENT", "version": "1.0.0"}}))
+    out = runner.invoke(app, ["validate", str(partial)])
+    assert out.exit_code == 2 and "production: Field required" in out.stderr
+
+
+def test_unknown_pcr_exits_2(tmp_path):
+    data = json.loads((ROOT / "examples" / "cement-guizhou-2023.json").read_text())
+    data["pcr"]["version"] = "9.9.9"
+    path = tmp_path / "unknown.json"
+    path.write_text(json.dumps(data))
+    out = runner.invoke(app, ["validate", str(path)])
+    assert out.exit_code == 2 and "no PCR PCR-CN-CEMENT version 9.9.9" in out.stderr
+
+
+def test_pcr_list_and_show():
+    listing = runner.invoke(app, ["pcr", "list"])
+    assert listing.exit_code == 0 and listing.stdout.count("PCR-CN-") == 5
+    shown = runner.invoke(app, ["pcr", "show", "PCR-CN-STEEL"])
+    assert json.loads(shown.stdout)["declared_unit"]["unit"] == "t"
+    assert runner.invoke(app, ["pcr", "show", "PCR-CN-NOPE"]).exit_code == 2
+
+
+def test_validate_examples():
+    for path in sorted((ROOT / "examples").glob("*.json")):
+        out = runner.invoke(app, ["validate", str(path)])
+        assert out.exit_code == 0, out.output
