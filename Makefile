@@ -14,10 +14,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Builds the Brightway project once (offline, from bw2io's bundled data) and calculates every example.
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# The service on its embedded defaults: SQLite in var/, tasks in-process, demo organisations, users and the
+# example inventories (the demo passwords are printed at start). The Brightway project is built offline once.
 run: install
-	$(BIN)/pcf setup
-	@for f in examples/*.json; do echo; echo "== $$f"; $(BIN)/pcf calculate $$f --format table; done
+	$(BIN)/pcf serve --demo --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest

@@ -4,8 +4,21 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from footprint_api import errors
-from footprint_api.db import get_engine
+from footprint_api.db import get_engine, reads_only
 from footprint_api.routes import audit, auth, catalogue, footprints, inventories, organisations
+
+
+class ReadRequests:
+    """ASGI middleware: GET and HEAD requests only read, so their database transactions begin as readers."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            return await self.app(scope, receive, send)
+        with reads_only():
+            return await self.app(scope, receive, send)
 
 
 def create_app() -> FastAPI:
@@ -16,6 +29,7 @@ def create_app() -> FastAPI:
         description="Errors are `application/problem+json` (RFC 9457) with `errors: [{field, reason}]`.",
     )
     errors.install(app)
+    app.add_middleware(ReadRequests)
     for module in (auth, organisations, catalogue, inventories, footprints, audit):
         app.include_router(module.router)
     app.include_router(inventories.pcr_router)

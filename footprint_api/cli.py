@@ -148,3 +148,7 @@ def pcr_show(pcr_id: str, version: Annotated[str | None, typer.Option(help="defa
 
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m footprint_api.cli`
+    main()

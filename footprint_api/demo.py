@@ -12,7 +12,8 @@ from sqlmodel import Session, select
 from footprint_api import audit
 from footprint_api.models import Organisation, OrganisationKind, Product, Role, User
 from footprint_api.security import Principal, hash_secret
-from footprint_api.services import accounts, catalogue, inventories
+from footprint_api.services import accounts, catalogue, footprints, inventories
+from footprint_api.tasks import calculate as _calculate
 from pcr_rules.inventory import Inventory
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -62,4 +63,6 @@ def _load_examples(session: Session) -> None:
             continue
         product = catalogue.create_product(session, principal, name, inventory.pcr.id, inventory.product.model,
                                            inventory.product.gtin)
-        inventories.submit_inventory(session, principal, product.id, inventory)
+        record = inventories.submit_inventory(session, principal, product.id, inventory)
+        job = footprints.request_calculation(session, principal, record.id)
+        footprints.run_job(session, job.id, _calculate)

@@ -3,6 +3,7 @@
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lca_models.factor_set import FactorSetError
@@ -50,8 +51,13 @@ def problem(status: int, title: str, detail: str, errors: list[dict] | None = No
 
 
 def _field(loc) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "(body)"
+    """('body', 'inventory', 'items', 2, 'amount') -> 'inventory.items[2].amount', as the PCR validation names it."""
+    path = ""
+    for part in loc:
+        if part in ("body", "query", "path", "header", "form"):
+            continue
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(body)"
 
 
 def install(app: FastAPI) -> None:
@@ -81,3 +87,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException):
         return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(PoolTimeout)
+    async def _busy(_: Request, exc: PoolTimeout):
+        return problem(503, "Service busy", "no database connection became free in time; retry shortly",
+                       headers={"Retry-After": "1"})

@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 
@@ -13,8 +14,25 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UtcDateTime(TypeDecorator):
+    """An instant in UTC, stored with its zone (PostgreSQL) or as UTC (SQLite, which drops the zone on read)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime: give instants in UTC")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _timestamp(**kwargs) -> Any:
-    return Field(default_factory=utcnow, sa_column_kwargs=kwargs, sa_type=DateTime(timezone=True))
+    return Field(default_factory=utcnow, sa_column_kwargs=kwargs, sa_type=UtcDateTime)
 
 
 class OrganisationKind(StrEnum):
@@ -73,7 +91,7 @@ class ApiClient(SQLModel, table=True):
 class RevokedToken(SQLModel, table=True):
     __tablename__ = "revoked_token"
     jti: str = Field(primary_key=True)
-    expires_at: datetime = Field(sa_type=DateTime(timezone=True))
+    expires_at: datetime = Field(sa_type=UtcDateTime)
     revoked_at: datetime = _timestamp()
 
 
@@ -143,8 +161,8 @@ class Job(SQLModel, table=True):
     footprint_id: uuid.UUID | None = None
     requested_by: uuid.UUID | None = None
     created_at: datetime = _timestamp()
-    started_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    finished_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    started_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class Footprint(SQLModel, table=True):

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     unacked_restore_interval_seconds: int = 10
     unacked_restore_throttle: int = 10
     in_process_workers: int = 2
+    # Connections per process: at least the request thread pool (40, anyio's default) plus the in-process workers,
+    # so requests wait for a thread, never for a connection. PostgreSQL: processes x (size + overflow) must stay
+    # under its max_connections (or put PgBouncer in front).
+    db_pool_size: int = Field(default=20, ge=1)
+    db_max_overflow: int = Field(default=30, ge=0)
+    db_pool_timeout_seconds: float = Field(default=30, gt=0)
     public_base_url: str = "http://127.0.0.1:8000"
     seed_demo: bool = False
     cors_origins: list[str] = Field(default_factory=list)

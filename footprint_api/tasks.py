@@ -19,7 +19,7 @@ from footprint_api.settings import get_settings
 log = logging.getLogger(__name__)
 
 
-def _calculate(inventory, iterations, seed, progress):
+def calculate(inventory, iterations, seed, progress):
     from lca_models import get_engine
 
     return get_engine().calculate(inventory, monte_carlo_iterations=iterations, seed=seed, progress=progress)
@@ -29,7 +29,7 @@ def run_calculation_job(job_id: str) -> str | None:
     from footprint_api.services.footprints import run_job
 
     with session_scope() as session:
-        footprint = run_job(session, uuid.UUID(job_id), _calculate)
+        footprint = run_job(session, uuid.UUID(job_id), calculate)
         return str(footprint.id) if footprint else None
 
 

@@ -184,3 +184,30 @@ def test_all_examples_submit_and_calculate(world):
         submitted = world.submit("acme-engineer", product["id"], data)
         assert submitted.status_code == 201, submitted.text
         assert world.calculate("acme-engineer", submitted.json()["id"])["status"] == "succeeded"
+
+
+def test_concurrent_writes_on_the_embedded_database_all_succeed(world):
+    """SQLite has one writer: 24 calculations requested at once, each reading then writing (and the in-process
+    workers writing their results meanwhile), must all be accepted and all finish, none 'database is locked'."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    product = world.product("acme-engineer", "PCR-CN-CEMENT")
+    submitted = world.submit("acme-engineer", product["id"], unique_serials(load_example("cement-guizhou-2023.json")))
+    url = f"/api/v1/inventories/{submitted.json()['id']}/calculations"
+    headers = world.as_("acme-engineer")
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        responses = list(pool.map(lambda _: world.client.post(url, json={}, headers=headers), range(24)))
+    assert [r.status_code for r in responses] == [202] * 24, [r.text for r in responses if r.status_code != 202]
+    jobs = [world.wait("acme-engineer", r.json()["id"]) for r in responses]
+    assert {job["status"] for job in jobs} == {"succeeded"}
+    assert len({job["footprint_id"] for job in jobs}) == 24
+
+
+def test_a_schema_error_names_the_field_as_the_pcr_validation_does(world):
+    product = world.product("acme-engineer", "PCR-CN-CEMENT")
+    data = load_example("cement-guizhou-2023.json")
+    data["items"][2]["amount"] = -5
+    response = world.submit("acme-engineer", product["id"], data)
+    assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"] == [{"field": "inventory.items[2].amount",
+                                          "reason": "Input should be greater than or equal to 0"}]

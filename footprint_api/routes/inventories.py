@@ -2,6 +2,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -36,7 +37,8 @@ async def submit_excel(file: Annotated[UploadFile, File(description="a filled PC
     content = await file.read(MAX_WORKBOOK_BYTES + 1)
     if len(content) > MAX_WORKBOOK_BYTES:
         raise Unprocessable("the workbook is larger than 5 MiB", [{"field": "file", "reason": "too large"}])
-    return inventories.submit_workbook(session, principal, product_id, content, facility_id)
+    # parsing a workbook and writing to the database block: off the event loop
+    return await run_in_threadpool(inventories.submit_workbook, session, principal, product_id, content, facility_id)
 
 
 @router.get("/inventories", response_model=list[InventoryOut])

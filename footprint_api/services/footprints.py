@@ -38,6 +38,7 @@ def run_job(session: Session, job_id: uuid.UUID, calculate: Callable[..., object
     if job.status is JobStatus.SUCCEEDED:
         return session.get(Footprint, job.footprint_id)
     record = session.get(InventoryRecord, job.inventory_id)
+    session.commit()  # no transaction stays open (nor, on SQLite, the write lock held) while the engine works
     try:
         inventory = Inventory.model_validate(record.data)
         result = calculate(inventory, job.parameters.get("monte_carlo_iterations", 0), job.parameters.get("seed"),

@@ -9,7 +9,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.integration.stack import api_process, free_port, wait_ready, worker_process
+from tests.processes import api_process, free_port, wait_ready, worker_process
 
 POSTGRES = os.environ.get("PCF_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("PCF_TEST_REDIS", "redis://127.0.0.1:6379/11")

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import EXAMPLES, inventory, load_example
-from tests.integration.stack import worker_process
+from tests.processes import worker_process
 from tests.test_api_inventories import unique_serials
 
 pytestmark = pytest.mark.integration
