@@ -38,15 +38,23 @@ async def closed_loop(count: int, concurrency: int, request) -> tuple[list[float
     queue = iter(range(count))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
+    errors: list[str] = []
+
     async def client_loop(client: httpx.AsyncClient) -> None:
         for i in queue:
             started = time.perf_counter()
-            await request(client, i)
+            try:
+                await request(client, i)
+            except httpx.TransportError as exc:  # counted and shown, not hidden in the latencies
+                errors.append(type(exc).__name__)
+                continue
             latencies.append(time.perf_counter() - started)
 
     started = time.perf_counter()
     async with httpx.AsyncClient(limits=limits, timeout=120) as client:
         await asyncio.gather(*(client_loop(client) for _ in range(concurrency)))
+    if errors:
+        print(f"  transport errors: {len(errors)} ({', '.join(sorted(set(errors)))})")
     return latencies, time.perf_counter() - started
 
 
