@@ -5,7 +5,9 @@ from sqlalchemy import text
 
 from footprint_api import errors
 from footprint_api.db import get_engine, reads_only
-from footprint_api.routes import audit, auth, catalogue, footprints, inventories, organisations
+from footprint_api.routes import (
+    audit, auth, catalogue, certification, footprints, inventories, organisations, public,
+)
 
 
 class ReadRequests:
@@ -30,7 +32,7 @@ def create_app() -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(ReadRequests)
-    for module in (auth, organisations, catalogue, inventories, footprints, audit):
+    for module in (auth, organisations, catalogue, inventories, footprints, certification, audit, public):
         app.include_router(module.router)
     app.include_router(inventories.pcr_router)
 

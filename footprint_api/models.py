@@ -1,11 +1,11 @@
 """Persistent records (SQLModel). Submitted inventories are never edited: a correction is a new version."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -190,6 +190,77 @@ class Submission(SQLModel, table=True):
     certification_body_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
     submitted_by: uuid.UUID | None = None
     created_at: datetime = _timestamp()
+
+
+class SigningKey(SQLModel, table=True):
+    """A certification body's label-signing key: the public part here and published, the private part in the key
+    store (label_service.keys). A rotated key is retired, never deleted: earlier labels still verify."""
+
+    __tablename__ = "signing_key"
+    kid: str = Field(primary_key=True, max_length=16)
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    public_key: str  # raw Ed25519, base64url (the JWK's x)
+    created_at: datetime = _timestamp()
+    retired_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class Application(SQLModel, table=True):
+    """An application for certification of a footprint, addressed to one certification body."""
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)  # the manufacturer
+    certification_body_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    footprint_id: uuid.UUID = Field(foreign_key="footprint.id", index=True)  # the latest (corrected) one
+    product_id: uuid.UUID = Field(foreign_key="product.id", index=True)
+    state: str = Field(default="draft", index=True)
+    label_kind: str = "footprint"
+    created_by: uuid.UUID | None = None
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class Finding(SQLModel, table=True):
+    """A verifier's finding on one part of the inventory or result (e.g. `items[2]`), answered by a correction."""
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    application_id: uuid.UUID = Field(foreign_key="application.id", index=True)
+    subject: str = Field(max_length=200)  # the field or item the finding is about
+    text: str = Field(sa_type=Text)
+    raised_by: uuid.UUID | None = None
+    raised_at: datetime = _timestamp()
+    resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class Label(SQLModel, table=True):
+    """An issued carbon label: its signed statement, its files and its state. Public once issued."""
+
+    __table_args__ = (UniqueConstraint("year", "sequence", name="uq_label_sequence"),)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    number: str = Field(unique=True, max_length=20)
+    year: int
+    sequence: int
+    application_id: uuid.UUID = Field(foreign_key="application.id", unique=True)
+    footprint_id: uuid.UUID = Field(foreign_key="footprint.id", index=True)
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)  # the manufacturer
+    issuer_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    kind: str = "footprint"
+    pcr_id: str = Field(index=True)
+    pcr_version: str
+    product_name: str
+    manufacturer_name: str = Field(index=True)
+    gtin: str | None = Field(default=None, index=True)
+    value: str  # as signed: 4 significant digits
+    total_kg_co2e: float = Field(index=True)
+    declared_unit: str
+    issued_on: date
+    expires_on: date = Field(index=True)
+    state: str = Field(default="active", index=True)
+    key_id: str = Field(foreign_key="signing_key.kid")
+    token: str = Field(sa_type=Text)  # compact JWS of the claim
+    qr_content: str = Field(sa_type=Text)
+    files: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
 
 
 class AuditEvent(SQLModel, table=True):

@@ -1,7 +1,8 @@
 """Request and response bodies of the HTTP API."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -185,3 +186,93 @@ class ChainOut(BaseModel):
     intact: bool
     first_broken_seq: int | None
     entries: int
+
+
+class ApplicationIn(BaseModel):
+    footprint_id: uuid.UUID
+    certification_body_id: uuid.UUID
+    label_kind: Literal["footprint", "low_carbon", "carbon_neutral"] = "footprint"
+
+
+class ActionIn(BaseModel):
+    comment: str = Field(default="", max_length=2000)
+    footprint_id: uuid.UUID | None = Field(default=None, description="resubmit: the corrected footprint")
+
+
+class ApplicationOut(_Out):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    certification_body_id: uuid.UUID
+    footprint_id: uuid.UUID
+    product_id: uuid.UUID
+    state: str
+    label_kind: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class FindingIn(BaseModel):
+    subject: str = Field(min_length=1, max_length=200, description="the field or item, e.g. items[2]")
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class FindingOut(_Out):
+    id: uuid.UUID
+    subject: str
+    text: str
+    raised_at: datetime
+    resolved_at: datetime | None
+
+
+class ReviewOut(BaseModel):
+    application_id: uuid.UUID
+    state: str
+    inventory_id: uuid.UUID
+    inventory_version: int
+    inventory: dict
+    pcr_checks: dict
+    footprint_id: uuid.UUID
+    result: dict
+    findings: list[FindingOut]
+
+
+class LabelOut(_Out):
+    number: str
+    application_id: uuid.UUID
+    kind: str
+    state: str
+    product_name: str
+    manufacturer_name: str
+    value: str
+    declared_unit: str
+    pcr_id: str
+    pcr_version: str
+    issued_on: date
+    expires_on: date
+    key_id: str
+    token: str
+    qr_content: str
+    files: dict
+
+
+class LabelActionIn(BaseModel):
+    comment: str = Field(min_length=1, max_length=2000, description="the reason, kept in the audit trail")
+
+
+class SigningKeyOut(_Out):
+    kid: str
+    public_key: str
+    created_at: datetime
+    retired_at: datetime | None
+
+
+class PublicLabel(BaseModel):
+    """What anyone may know of a label: its verdict and its signed claim."""
+
+    number: str
+    status: str = Field(description="VALID | SUSPENDED | REVOKED | EXPIRED | NOT_FOUND")
+    claim: dict | None = None
+    token: str | None = Field(default=None, description="compact JWS (EdDSA) of the claim")
+    key_id: str | None = None
+    verification_url: str | None = None
+    files: dict[str, str] = Field(default_factory=dict)

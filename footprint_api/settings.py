@@ -39,6 +39,26 @@ class Settings(BaseSettings):
     seed_demo: bool = False
     cors_origins: list[str] = Field(default_factory=list)
 
+    # Carbon labels. Private signing keys live in label_key_dir (mount it from the secret store in production),
+    # PKCS#8-encrypted with label_key_passphrase when set. Files go to a local folder or an S3 bucket (MinIO).
+    environment: str = Field(default="dev", pattern=r"^[a-z0-9-]{2,20}$")
+    label_key_dir: Path = VAR / "keys"
+    label_key_passphrase: str | None = None
+    label_validity_years: int = Field(default=3, ge=1, le=10)
+    label_font: Path | None = None
+    storage_backend: Literal["local", "s3"] = "local"
+    storage_dir: Path = VAR / "objects"
+    s3_endpoint: str = "127.0.0.1:9000"
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_secure: bool = True
+    s3_region: str | None = None
+    s3_bucket: str | None = None  # default: pcf-labels-{environment}
+
+    @property
+    def bucket(self) -> str:
+        return self.s3_bucket or f"pcf-labels-{self.environment}"
+
     def signing_key(self) -> str:
         if self.secret_key:
             return self.secret_key

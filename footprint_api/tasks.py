@@ -34,16 +34,21 @@ def run_calculation_job(job_id: str) -> str | None:
 
 
 def housekeeping() -> dict:
-    """Periodic: re-dispatch queued jobs whose message was lost; forget expired token revocations."""
+    """Periodic: re-dispatch queued jobs whose message was lost; forget expired token revocations; mark labels
+    past their validity expired."""
+    from datetime import UTC, datetime
+
     from footprint_api.services.accounts import purge_expired_revocations
     from footprint_api.services.footprints import stale_jobs
+    from footprint_api.services.labels import expire_due
 
     with session_scope() as session:
         stale = [str(job.id) for job in stale_jobs(session, older_than_seconds=600)]
         purged = purge_expired_revocations(session)
+        expired = expire_due(session, datetime.now(UTC).date())
     for job_id in stale:
         dispatch(job_id)
-    return {"redispatched": len(stale), "revocations_purged": purged}
+    return {"redispatched": len(stale), "revocations_purged": purged, "labels_expired": expired}
 
 
 def make_celery() -> Celery:

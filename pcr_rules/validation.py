@@ -9,9 +9,14 @@ from pcr_rules.models import PCR, ItemKind, ItemSpec
 from pcr_rules.units import UnitProblem, conversion_factor
 
 
+def problems(inventory: Inventory, pcr: PCR) -> list[FieldError]:
+    """Every problem of the inventory against the PCR; empty when it satisfies it (a verifier's check list)."""
+    return list(_problems(inventory, pcr))
+
+
 def validate_inventory(inventory: Inventory, pcr: PCR) -> None:
     """Raise InventoryInvalid listing every problem; return None when the inventory satisfies the PCR."""
-    errors = list(_problems(inventory, pcr))
+    errors = problems(inventory, pcr)
     if errors:
         raise InventoryInvalid(errors)
 

@@ -1,9 +1,11 @@
 """A running service for tests: a migrated database, organisations and users, and an HTTP client."""
 
 import os
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 
@@ -24,11 +26,16 @@ ORGANISATIONS = {
 
 
 def configure(database_url: str, **extra: str) -> None:
+    """Points the service at a database; label keys and files go to a scratch folder unless given."""
+    scratch = Path(tempfile.mkdtemp(prefix="pcf-test-"))
     os.environ.update({"PCF_DATABASE_URL": database_url, "PCF_SECRET_KEY": "test-signing-key-" + "k" * 32,
-                       **extra})
+                       "PCF_LABEL_KEY_DIR": str(scratch / "keys"), "PCF_STORAGE_DIR": str(scratch / "objects"),
+                       "PCF_STORAGE_BACKEND": "local", **extra})
+    from footprint_api.objects import object_store
     from footprint_api.settings import get_settings
 
     get_settings.cache_clear()
+    object_store.cache_clear()
 
 
 def seed_world() -> dict[str, uuid.UUID]:

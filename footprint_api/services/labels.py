@@ -1,0 +1,195 @@
+"""Carbon labels: signing keys, issuance (number, signed statement, files), state changes, public status."""
+
+import uuid
+from datetime import UTC, date, datetime
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from footprint_api import audit
+from footprint_api.auth import actor
+from footprint_api.errors import Conflict, NotFound, ServiceError
+from footprint_api.models import (
+    Application, Footprint, InventoryRecord, Label, Organisation, Product, SigningKey, utcnow,
+)
+from footprint_api.objects import object_store
+from footprint_api.security import Principal
+from footprint_api.settings import get_settings
+from label_service.claim import LabelFacts
+from label_service.issuance import issue_files
+from label_service.keys import KeyStore
+from label_service.numbering import InvalidLabelNumber, label_number, normalise
+from label_service.render import find_font
+from label_service.signing import jwk, key_id, public_key_from_text, public_key_text, unverified_claim
+from label_service.storage import StorageError
+from label_service.verification import Verdict, verdict
+from label_service.workflow import IllegalTransition, LabelState, Party, next_label_state
+from pcr_rules import default_registry
+
+
+class StorageUnavailable(ServiceError):
+    status, title = 503, "Label storage unavailable"
+
+
+def key_store() -> KeyStore:
+    settings = get_settings()
+    return KeyStore(settings.label_key_dir, settings.label_key_passphrase)
+
+
+def active_key(session: Session, organisation_id: uuid.UUID) -> SigningKey | None:
+    return session.exec(select(SigningKey).where(SigningKey.organisation_id == organisation_id,
+                                                 col(SigningKey.retired_at).is_(None))).first()
+
+
+def rotate_key(session: Session, principal: Principal | None, organisation_id: uuid.UUID) -> SigningKey:
+    """A new active key for the body; the previous one is retired but stays published for earlier labels."""
+    private = key_store().create()
+    new = SigningKey(kid=key_id(private.public_key()), organisation_id=organisation_id,
+                     public_key=public_key_text(private.public_key()))
+    previous = active_key(session, organisation_id)
+    if previous is not None:
+        previous.retired_at = utcnow()
+        session.add(previous)
+    session.add(new)
+    who = actor(principal) if principal else audit.SYSTEM
+    audit.record(session, who, "signing_key.rotated", "signing_key", new.kid,
+                 before={"kid": previous.kid} if previous else None, after={"kid": new.kid},
+                 organisation_id=organisation_id)
+    audit.commit(session)
+    return new
+
+
+def published_keys(session: Session) -> list[dict]:
+    """Every key ever used (JWK), with its body and whether it still signs: what offline verifiers need."""
+    rows = session.exec(select(SigningKey, Organisation).join(
+        Organisation, col(Organisation.id) == col(SigningKey.organisation_id)).order_by(SigningKey.created_at))
+    return [{**jwk(public_key_from_text(key.public_key)), "issuer": {"id": str(body.id), "name": body.name},
+             "created_at": key.created_at.isoformat(), "retired_at": key.retired_at.isoformat()
+             if key.retired_at else None} for key, body in rows]
+
+
+def footprint_standard(standards: list[str]) -> str:
+    """The PCR's first standard by its designation: 'GB/T 24067-2024 (ISO 14067:2018) Greenhouse gases …' ->
+    'GB/T 24067-2024 (ISO 14067:2018)'."""
+    first = standards[0]
+    return first[: first.index(")") + 1] if ")" in first else first.split(" - ")[0]
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _next_sequence(session: Session, year: int) -> int:
+    highest = session.exec(select(func.max(Label.sequence)).where(Label.year == year)).one()
+    return (highest or 0) + 1
+
+
+def issue(session: Session, principal: Principal, application: Application, today: date | None = None) -> Label:
+    """Signs, renders and stores the label, then records it; a storage failure leaves nothing behind."""
+    settings = get_settings()
+    today = today or datetime.now(UTC).date()
+    footprint = session.get(Footprint, application.footprint_id)
+    record = session.get(InventoryRecord, footprint.inventory_id)
+    product = session.get(Product, application.product_id)
+    manufacturer = session.get(Organisation, application.organisation_id)
+    body = session.get(Organisation, application.certification_body_id)
+    key = active_key(session, body.id) or rotate_key(session, principal, body.id)
+    private = key_store().load(key.kid)
+    pcr = default_registry().get(record.pcr_id, record.pcr_version)
+    for _attempt in range(5):  # two issuances racing for one sequence number: the unique constraint decides
+        year, sequence = today.year, _next_sequence(session, today.year)
+        facts = LabelFacts(
+            number=label_number(year, sequence), product=product.name, model=product.model, gtin=product.gtin,
+            manufacturer=manufacturer.name, total_kg_co2e=footprint.total_kg_co2e,
+            declared_unit=footprint.declared_unit, pcr_id=record.pcr_id, pcr_version=record.pcr_version,
+            standard=footprint_standard(pcr.standards),
+            issuer_name=body.name, issuer_id=str(body.id), issued=today,
+            expires=_add_years(today, settings.label_validity_years), factor_set=footprint.factor_set,
+            kind=application.label_kind)
+        try:
+            issued = issue_files(facts, private, settings.public_base_url, object_store(), find_font(
+                settings.label_font))
+        except StorageError as exc:
+            raise StorageUnavailable(f"the label files could not be stored ({exc}); nothing was issued") from None
+        label = Label(
+            number=facts.number, year=year, sequence=sequence, application_id=application.id,
+            footprint_id=footprint.id, organisation_id=manufacturer.id, issuer_id=body.id, kind=facts.kind,
+            pcr_id=facts.pcr_id, pcr_version=facts.pcr_version, product_name=issued.statement.claim["product"][
+                "name"], manufacturer_name=manufacturer.name, gtin=product.gtin,
+            value=issued.statement.claim["footprint"]["value"], total_kg_co2e=footprint.total_kg_co2e,
+            declared_unit=footprint.declared_unit, issued_on=facts.issued, expires_on=facts.expires,
+            key_id=issued.statement.key_id, token=issued.statement.token, qr_content=issued.qr_content,
+            files={fmt: {"key": f.key, "sha256": f.sha256, "size": f.size, "content_type": f.content_type}
+                   for fmt, f in issued.files.items()})
+        session.add(label)
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            for stored in issued.files.values():
+                object_store().delete(stored.key)
+            continue
+        audit.record(session, actor(principal), "label.issued", "label", label.number,
+                     after={"application_id": str(application.id), "value": label.value,
+                            "declared_unit": label.declared_unit, "expires_on": label.expires_on.isoformat(),
+                            "kid": label.key_id}, organisation_id=body.id)
+        return label
+    raise Conflict("could not allocate a label number; try again")
+
+
+def find(session: Session, number: str) -> Label | None:
+    try:
+        return session.exec(select(Label).where(Label.number == normalise(number))).first()
+    except InvalidLabelNumber:
+        return None
+
+
+def issued_by(session: Session, principal: Principal, number: str) -> Label:
+    label = find(session, number)
+    if label is None or principal.organisation_id not in (label.issuer_id, label.organisation_id):
+        raise NotFound("no such label of yours")
+    return label
+
+
+def change_state(session: Session, principal: Principal, number: str, action: str, comment: str) -> Label:
+    label = issued_by(session, principal, number)
+    if principal.organisation_id != label.issuer_id:
+        raise NotFound("no such label issued by you")
+    try:
+        new = next_label_state(LabelState(label.state), action, Party.CERTIFICATION_BODY)
+    except IllegalTransition as exc:
+        raise Conflict(str(exc)) from None
+    before, label.state, label.updated_at = label.state, new.value, utcnow()
+    session.add(label)
+    audit.record(session, actor(principal), f"label.{action}", "label", label.number,
+                 before={"state": before}, after={"state": new.value, "comment": comment})
+    audit.commit(session)
+    return label
+
+
+def expire_due(session: Session, today: date) -> int:
+    """Housekeeping: labels past their validity become expired (the verdict already says so from that day)."""
+    due = session.exec(select(Label).where(col(Label.state).in_([LabelState.ACTIVE.value,
+                                                                  LabelState.SUSPENDED.value]),
+                                           Label.expires_on < today)).all()
+    for label in due:
+        before, label.state, label.updated_at = label.state, LabelState.EXPIRED.value, utcnow()
+        session.add(label)
+        audit.record(session, audit.SYSTEM, "label.expire", "label", label.number, before={"state": before},
+                     after={"state": LabelState.EXPIRED.value}, organisation_id=label.issuer_id)
+    audit.commit(session)
+    return len(due)
+
+
+def status(label: Label | None, today: date | None = None) -> Verdict:
+    today = today or datetime.now(UTC).date()
+    return verdict(LabelState(label.state) if label else None, label.expires_on if label else None, today)
+
+
+
+def claim_of(label: Label) -> dict:
+    return unverified_claim(label.token)

@@ -1,0 +1,79 @@
+"""The certification workflow and the label's life, as transition tables (CNCA general implementing rules, 2025:
+application → inspection/review → decision → certificate; then surveillance: suspension, revocation, expiry).
+
+An application: draft → submitted → under_review → (findings → corrected → under_review …) → approved | rejected;
+approved → label_issued. A label: active ⇄ suspended, active | suspended → revoked, active | suspended → expired.
+"""
+
+from enum import StrEnum
+
+
+class ApplicationState(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    UNDER_REVIEW = "under_review"
+    FINDINGS = "findings"
+    CORRECTED = "corrected"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    LABEL_ISSUED = "label_issued"
+
+
+class LabelState(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+class Party(StrEnum):
+    MANUFACTURER = "manufacturer"
+    CERTIFICATION_BODY = "certification_body"
+    SYSTEM = "system"
+
+
+A, L = ApplicationState, LabelState
+# action: (allowed from, to, who may do it)
+APPLICATION_ACTIONS: dict[str, tuple[frozenset, ApplicationState, Party]] = {
+    "submit": (frozenset({A.DRAFT}), A.SUBMITTED, Party.MANUFACTURER),
+    "withdraw": (frozenset({A.DRAFT, A.SUBMITTED}), A.REJECTED, Party.MANUFACTURER),
+    "start_review": (frozenset({A.SUBMITTED, A.CORRECTED}), A.UNDER_REVIEW, Party.CERTIFICATION_BODY),
+    "request_corrections": (frozenset({A.UNDER_REVIEW}), A.FINDINGS, Party.CERTIFICATION_BODY),
+    "resubmit": (frozenset({A.FINDINGS}), A.CORRECTED, Party.MANUFACTURER),
+    "approve": (frozenset({A.UNDER_REVIEW}), A.APPROVED, Party.CERTIFICATION_BODY),
+    "reject": (frozenset({A.UNDER_REVIEW, A.FINDINGS}), A.REJECTED, Party.CERTIFICATION_BODY),
+    "issue_label": (frozenset({A.APPROVED}), A.LABEL_ISSUED, Party.CERTIFICATION_BODY),
+}
+LABEL_ACTIONS: dict[str, tuple[frozenset, LabelState, Party]] = {
+    "suspend": (frozenset({L.ACTIVE}), L.SUSPENDED, Party.CERTIFICATION_BODY),
+    "reinstate": (frozenset({L.SUSPENDED}), L.ACTIVE, Party.CERTIFICATION_BODY),
+    "revoke": (frozenset({L.ACTIVE, L.SUSPENDED}), L.REVOKED, Party.CERTIFICATION_BODY),
+    "expire": (frozenset({L.ACTIVE, L.SUSPENDED}), L.EXPIRED, Party.SYSTEM),
+}
+
+
+class IllegalTransition(ValueError):
+    def __init__(self, subject: str, action: str, state: str, reason: str):
+        self.action, self.state = action, state
+        super().__init__(f"cannot {action.replace('_', ' ')} a {subject} that is {state.replace('_', ' ')}: "
+                         f"{reason}")
+
+
+def _next(table: dict, subject: str, state, action: str, party: Party):
+    if action not in table:
+        raise IllegalTransition(subject, action, state, f"unknown action (one of {', '.join(table)})")
+    sources, target, actor = table[action]
+    if party is not actor:
+        raise IllegalTransition(subject, action, state, f"only the {actor.value.replace('_', ' ')} may")
+    if state not in sources:
+        allowed = ", ".join(sorted(s.value for s in sources))
+        raise IllegalTransition(subject, action, state, f"allowed from {allowed}")
+    return target
+
+
+def next_application_state(state: ApplicationState, action: str, party: Party) -> ApplicationState:
+    return _next(APPLICATION_ACTIONS, "certification application", state, action, party)
+
+
+def next_label_state(state: LabelState, action: str, party: Party) -> LabelState:
+    return _next(LABEL_ACTIONS, "label", state, action, party)
