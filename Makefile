@@ -6,6 +6,11 @@ STAMP = $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
 .PHONY: install run test bench demo clean
 
+# Debian packages: the CJK font of the label renderings (run), Chromium for the browser test (test), wrk (bench).
+RUN_PACKAGES = fonts-wqy-microhei
+TEST_PACKAGES = $(RUN_PACKAGES) chromium
+BENCH_PACKAGES = $(RUN_PACKAGES) wrk
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -20,12 +25,15 @@ PORT ?= 8000
 # The service on its embedded defaults: SQLite in var/, tasks in-process, demo organisations, users and the
 # example inventories (the demo passwords are printed at start). The Brightway project is built offline once.
 run: install
+	@scripts/system-packages $(RUN_PACKAGES)
 	$(BIN)/pcf serve --demo --host $(HOST) --port $(PORT)
 
 test: install
+	@scripts/system-packages $(TEST_PACKAGES)
 	$(BIN)/python -m pytest
 
 bench: install
+	@scripts/system-packages $(BENCH_PACKAGES)
 	$(BIN)/python bench/run.py
 
 clean:

@@ -129,6 +129,50 @@ def serve(
     uvicorn.run("footprint_api.app:app", host=host, port=port, workers=workers, log_level="info")
 
 
+@app.command()
+def verify(
+    source: Annotated[str, typer.Argument(help="a photo or scan of the label (PNG/JPEG), or the QR code's text")],
+    keys: Annotated[Path | None, typer.Option(help="published key set (JWKS) for a check without network")] = None,
+    offline: Annotated[bool, typer.Option(help="only check the signature; do not ask the service")] = False,
+) -> None:
+    """Check a carbon label: its signature offline, then its status online. Exit 0 only if VALID."""
+    import httpx
+
+    from label_service.qr import parse_qr_content
+    from label_service.scan import UnreadableCode, base_url_of, check_offline, keys_from_jwks, read_code
+    from label_service.signing import SignatureInvalid
+
+    try:
+        content = read_code(Path(source)) if Path(source).is_file() else source
+        url = parse_qr_content(content)[0]
+        if keys is not None:
+            key_set = keys_from_jwks(keys.read_bytes())
+        elif offline:
+            _fail(["--offline needs --keys (the service's /.well-known/pcf-label-keys.json, saved earlier)"])
+        else:
+            key_set = keys_from_jwks(httpx.get(f"{base_url_of(url)}/.well-known/pcf-label-keys.json",
+                                               timeout=10).content)
+        checked = check_offline(content, key_set)
+    except (UnreadableCode, SignatureInvalid, ValueError, OSError, httpx.HTTPError) as exc:
+        _fail([str(exc)])
+    claim = checked.claim
+    typer.echo(f"signature: OK (Ed25519 key {checked.key_id} of {claim['issuer']['name']})")
+    typer.echo(f"label {claim['number']}: {claim['product']['name']} by {claim['manufacturer']}, "
+               f"{claim['footprint']['value']} {claim['footprint']['unit']} per {claim['footprint']['declared_unit']}"
+               f", {claim['pcr']['id']} {claim['pcr']['version']}, valid {claim['issued']} to {claim['expires']}")
+    if offline:
+        typer.echo("status: not asked (offline); revocation and suspension are only known online")
+        return
+    try:
+        answer = httpx.get(f"{checked.service_base_url}/api/v1/public/labels/{checked.number}", timeout=10).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        _fail([f"the service could not be asked: {exc}"])
+    if answer.get("claim") is not None and answer["claim"] != claim:
+        _fail(["the service's record differs from the signed statement in the code"])
+    typer.echo(f"status: {answer['status']}")
+    raise typer.Exit(0 if answer["status"] == "VALID" else 1)
+
+
 @pcr_app.command("list")
 def pcr_list() -> None:
     """List the PCRs this service applies."""
