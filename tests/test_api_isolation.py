@@ -3,6 +3,7 @@
 import pytest
 
 from tests.conftest import load_example
+from tests.labelling import act, issued_label
 from tests.test_api_inventories import unique_serials
 
 # Routes that hold no organisation's data (or only the caller's own identity), so isolation does not apply.
@@ -12,7 +13,12 @@ NOT_ORGANISATION_DATA = {
     ("GET", "/api/v1/certification-bodies"), ("POST", "/api/v1/organisations"), ("GET", "/healthz"),
     ("GET", "/readyz"),
     # creating in one's own organisation: the created object belongs to the caller
-    ("POST", "/api/v1/products"), ("POST", "/api/v1/facilities"),
+    ("POST", "/api/v1/products"), ("POST", "/api/v1/facilities"), ("POST", "/api/v1/signing-keys"),
+    ("POST", "/api/v1/applications"),  # applying with another's footprint: test_certification covers the 404
+    # public by design: what a label claims, for anyone who scans it
+    ("GET", "/verify/{number}"), ("GET", "/api/v1/public/labels/{number}"), ("GET", "/01/{gtin}"),
+    ("GET", "/labels/{number}.{fmt}"), ("GET", "/.well-known/pcf-label-keys.json"),
+    ("GET", "/api/v1/public/registry"), ("GET", "/api/v1/public/compare"), ("POST", "/api/v1/public/verify-batch"),
 }
 
 
@@ -27,7 +33,13 @@ def victim(world):
     job = world.calculate("acme-engineer", inventory["id"])
     world.call("acme-engineer", "POST", f"/api/v1/footprints/{job['footprint_id']}/submissions",
                json={"certification_body_id": str(world.organisations["cb"])})
+    application = world.call("acme-engineer", "POST", "/api/v1/applications", json={
+        "footprint_id": job["footprint_id"], "certification_body_id": str(world.organisations["cb"])}).json()
+    act(world, "acme-engineer", application["id"], "submit")
+    act(world, "cb-verifier", application["id"], "start_review")
+    label = issued_label(world, gtin=None)
     return {"product": product, "facility": facility, "inventory": inventory, "job": job,
+            "application_id": application["id"], "label": label["number"],
             "footprint_id": job["footprint_id"], "serial": data["green_certificates"][0]["serial"],
             "organisation_id": str(world.organisations["acme"])}
 
@@ -36,6 +48,7 @@ def attempts(world, victim):
     """(method, route template, url, kwargs) for every route holding organisation data, aimed at acme's objects."""
     other_inventory = unique_serials(load_example("aluminium-guizhou-2023.json"))
     acme = victim["organisation_id"]
+    application = victim["application_id"]
     return [
         ("GET", "/api/v1/products/{product_id}", f"/api/v1/products/{victim['product']['id']}", {}),
         ("GET", "/api/v1/facilities/{facility_id}", f"/api/v1/facilities/{victim['facility']['id']}", {}),
@@ -56,11 +69,22 @@ def attempts(world, victim):
                    "role": "manufacturer_admin"}}),
         ("POST", "/api/v1/organisations/{organisation_id}/clients", f"/api/v1/organisations/{acme}/clients",
          {"json": {"name": "intruder", "role": "manufacturer_admin"}}),
+        ("GET", "/api/v1/applications/{application_id}", f"/api/v1/applications/{application}", {}),
+        ("GET", "/api/v1/applications/{application_id}/review", f"/api/v1/applications/{application}/review", {}),
+        ("GET", "/api/v1/applications/{application_id}/findings", f"/api/v1/applications/{application}/findings",
+         {}),
+        ("POST", "/api/v1/applications/{application_id}/findings", f"/api/v1/applications/{application}/findings",
+         {"json": {"subject": "items[0]", "text": "intrusion"}}),
+        ("POST", "/api/v1/applications/{application_id}/actions/{action}",
+         f"/api/v1/applications/{application}/actions/approve", {"json": {"comment": "x"}}),
+        ("POST", "/api/v1/labels/{number}/actions/{action}", f"/api/v1/labels/{victim['label']}/actions/revoke",
+         {"json": {"comment": "intrusion"}}),
     ]
 
 
 LISTS = ["/api/v1/products", "/api/v1/facilities", "/api/v1/inventories", "/api/v1/footprints",
-         "/api/v1/certificates/retirements", "/api/v1/users", "/api/v1/audit", "/api/v1/audit/verify"]
+         "/api/v1/certificates/retirements", "/api/v1/users", "/api/v1/audit", "/api/v1/audit/verify",
+         "/api/v1/applications", "/api/v1/labels"]
 
 
 def test_every_route_is_covered_by_this_test(world, victim):
@@ -73,7 +97,7 @@ def test_every_route_is_covered_by_this_test(world, victim):
 @pytest.mark.parametrize("intruder", ["rival-engineer", "rival-admin", "cb2-verifier"])
 def test_another_organisation_gets_403_or_404_and_no_data(world, victim, intruder):
     secrets = [victim["product"]["id"], victim["inventory"]["id"], victim["footprint_id"], victim["serial"],
-               "acme confidential smelter", victim["facility"]["id"]]
+               "acme confidential smelter", victim["facility"]["id"], victim["application_id"]]
     for method, template, url, kwargs in attempts(world, victim):
         response = world.call(intruder, method, url, **kwargs)
         assert response.status_code in (403, 404), (intruder, method, template, response.status_code, response.text)
@@ -83,7 +107,7 @@ def test_another_organisation_gets_403_or_404_and_no_data(world, victim, intrude
 @pytest.mark.parametrize("intruder", ["rival-engineer", "rival-admin", "cb2-verifier"])
 def test_lists_of_another_organisation_show_nothing_of_acme(world, victim, intruder):
     secrets = [victim["product"]["id"], victim["inventory"]["id"], victim["footprint_id"], victim["serial"],
-               "acme confidential smelter"]
+               "acme confidential smelter", victim["application_id"]]
     for url in LISTS:
         response = world.call(intruder, "GET", url, params={"limit": 1000} if "audit" in url else None)
         assert response.status_code in (200, 403, 404), (intruder, url)
@@ -93,6 +117,8 @@ def test_lists_of_another_organisation_show_nothing_of_acme(world, victim, intru
 def test_the_certification_body_sees_what_was_submitted_to_it_and_nothing_else(world, victim):
     assert world.call("cb-verifier", "GET", f"/api/v1/footprints/{victim['footprint_id']}").status_code == 200
     listed = world.call("cb-verifier", "GET", "/api/v1/footprints").json()
-    assert [f["id"] for f in listed] == [victim["footprint_id"]]
+    assert victim["footprint_id"] in [f["id"] for f in listed]
+    assert all(world.call("cb-verifier", "GET", f"/api/v1/footprints/{f['id']}").status_code == 200 for f in listed)
+    assert world.call("cb2-verifier", "GET", "/api/v1/footprints").json() == []
     assert world.call("cb-verifier", "GET", f"/api/v1/inventories/{victim['inventory']['id']}").status_code == 403
     assert world.call("cb2-verifier", "GET", f"/api/v1/footprints/{victim['footprint_id']}").status_code == 404

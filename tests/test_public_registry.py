@@ -57,3 +57,10 @@ def test_bulk_verification_refuses_what_it_cannot_read(world):
     response = world.client.post("/api/v1/public/verify-batch", content=b"\xff\xfe\x00bad",
                                  headers={"Content-Type": "text/csv"})
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "body"
+
+
+def test_a_csv_the_parser_refuses_is_422(world):
+    """A 200 kB field exceeds the csv module's field limit (128 kB)."""
+    response = world.client.post("/api/v1/public/verify-batch", content=b"P" * 200_000,
+                                 headers={"Content-Type": "text/csv"})
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "body"

@@ -127,7 +127,7 @@ def keys(session: Session = Depends(get_session)):
             summary="Search labels: by PCR (category), manufacturer, value; valid ones unless asked otherwise")
 def registry(pcr_id: str | None = None, manufacturer: str | None = Query(None, max_length=200),
              max_kg_co2e: float | None = Query(None, ge=0), min_kg_co2e: float | None = Query(None, ge=0),
-             include_invalid: bool = False, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+             include_invalid: bool = False, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=1_000_000),
              session: Session = Depends(get_session)):
     query = select(Label)
     if not include_invalid:
@@ -176,7 +176,10 @@ async def verify_batch(request: Request):
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise Unprocessable("the CSV is not UTF-8", [{"field": "body", "reason": "not UTF-8"}]) from None
-    numbers = [row[0].strip() for row in csv.reader(io.StringIO(text)) if row and row[0].strip()]
+    try:
+        numbers = [row[0].strip() for row in csv.reader(io.StringIO(text)) if row and row[0].strip()]
+    except csv.Error as exc:
+        raise Unprocessable(f"the CSV cannot be read: {exc}", [{"field": "body", "reason": str(exc)}]) from None
     if numbers and not any(ch.isdigit() for ch in numbers[0]):
         numbers = numbers[1:]  # a header line
     if len(numbers) > BULK_LIMIT:

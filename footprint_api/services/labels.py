@@ -108,7 +108,8 @@ def issue(session: Session, principal: Principal, application: Application, toda
             declared_unit=footprint.declared_unit, pcr_id=record.pcr_id, pcr_version=record.pcr_version,
             standard=footprint_standard(pcr.standards),
             issuer_name=body.name, issuer_id=str(body.id), issued=today,
-            expires=_add_years(today, settings.label_validity_years) - timedelta(days=1), factor_set=footprint.factor_set,
+            expires=_add_years(today, settings.label_validity_years) - timedelta(days=1),
+            factor_set=footprint.factor_set,
             kind=application.label_kind)
         try:
             issued = issue_files(facts, private, settings.public_base_url, object_store(), find_font(
