@@ -1,5 +1,8 @@
 """The FastAPI application."""
 
+import gc
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from sqlalchemy import text
 
@@ -23,8 +26,18 @@ class ReadRequests:
             return await self.app(scope, receive, send)
 
 
+@asynccontextmanager
+async def lifespan(_app: FastAPI):
+    # Everything loaded so far (Brightway, pint, numpy, the engine when `pcf serve` built it) lives as long as the
+    # process: freezing it keeps the garbage collector from walking ~170,000 objects (~100 ms) during requests.
+    gc.collect()
+    gc.freeze()
+    yield
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
+        lifespan=lifespan,
         title="PCF service",
         version="0.2.0",
         summary="Product carbon footprints (GB/T 24067 / ISO 14067) on Brightway, green certificates, carbon labels",
@@ -32,7 +45,8 @@ def create_app() -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(ReadRequests)
-    for module in (auth, organisations, catalogue, inventories, footprints, certification, audit, public):
+    # public verification first: routes are matched in order, and these are the most requested
+    for module in (public, auth, organisations, catalogue, inventories, footprints, certification, audit):
         app.include_router(module.router)
     app.include_router(inventories.pcr_router)
 

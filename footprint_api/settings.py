@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     s3_bucket: str | None = None  # default: pcf-labels-{environment}
 
+    # Public verification answers are cached per process; other processes' label changes are noticed within this.
+    verification_recheck_seconds: float = Field(default=0.25, ge=0, le=10)
+
     @property
     def bucket(self) -> str:
         return self.s3_bucket or f"pcf-labels-{self.environment}"

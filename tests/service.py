@@ -34,8 +34,11 @@ def configure(database_url: str, **extra: str) -> None:
     from footprint_api.objects import object_store
     from footprint_api.settings import get_settings
 
+    from footprint_api.verification import verification_cache
+
     get_settings.cache_clear()
     object_store.cache_clear()
+    verification_cache.cache_clear()
 
 
 def seed_world() -> dict[str, uuid.UUID]:

@@ -147,3 +147,24 @@ def test_expired_labels_say_so_even_before_housekeeping(world):
     assert tasks.housekeeping()["labels_expired"] >= 1
     with session_scope() as session:
         assert session.exec(select(Label).where(Label.number == number)).one().state == "expired"
+
+
+def test_a_change_made_by_another_process_reaches_the_verification_answer(world):
+    """Another process (an API worker, the Celery housekeeping) writes the database directly: the cached answer
+    is replaced within the recheck interval (0.25 s)."""
+    import time
+
+    from footprint_api.db import session_scope
+    from footprint_api.models import Label, utcnow
+    from footprint_api.settings import get_settings
+    from sqlmodel import select
+
+    number = issued_label(world, gtin=None)["number"]
+    assert world.client.get(f"/api/v1/public/labels/{number}").json()["status"] == "VALID"  # now cached
+    with session_scope() as session:
+        label = session.exec(select(Label).where(Label.number == number)).one()
+        label.state, label.updated_at = "suspended", utcnow()
+        session.add(label)
+        session.commit()
+    time.sleep(get_settings().verification_recheck_seconds + 0.05)
+    assert world.client.get(f"/api/v1/public/labels/{number}").json()["status"] == "SUSPENDED"

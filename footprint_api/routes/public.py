@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import Session, col, select
@@ -18,6 +19,7 @@ from footprint_api.models import Label
 from footprint_api.objects import object_store
 from footprint_api.schemas import PublicLabel
 from footprint_api.services import labels
+from footprint_api.verification import Snapshot, load_snapshot, today, verification_cache
 from label_service.claim import grouped
 from label_service.numbering import InvalidLabelNumber, normalise
 from label_service.qr import gtin14
@@ -47,14 +49,62 @@ def _templates() -> Environment:
     return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
 
-def public_label(label: Label | None, number: str) -> PublicLabel:
-    verdict = labels.status(label)
-    if label is None:
-        return PublicLabel(number=number, status=verdict.value)
-    claim = labels.claim_of(label)
-    return PublicLabel(number=label.number, status=verdict.value, claim=claim, token=label.token,
-                       key_id=label.key_id, verification_url=label.qr_content.split("#", 1)[0],
-                       files={fmt: f"/labels/{label.number}.{fmt}" for fmt in label.files})
+def _public(snapshot: Snapshot, status: Verdict) -> bytes:
+    return PublicLabel(**{"number": snapshot.number, **snapshot.public, "status": status.value}).model_dump_json(
+    ).encode()
+
+
+def _page(snapshot: Snapshot, status: Verdict) -> bytes:
+    claim = snapshot.public.get("claim")
+    return _templates().get_template("verify.html").render(
+        number=snapshot.number, status=status.value, status_text=STATUS_TEXT[status], claim=claim,
+        value=grouped(claim["footprint"]["value"]) if claim else None,
+        key_id=snapshot.public.get("key_id")).encode()
+
+
+RENDERERS = {"json": _public, "html": _page}
+
+
+async def _answer(number: str, fmt: str) -> tuple[bytes, bool]:
+    """The rendered answer for a number and whether the label exists. Rendered once per label, verdict and
+    format; the verdict itself is decided on every request."""
+    try:
+        canonical = normalise(number)
+    except InvalidLabelNumber:
+        snapshot = Snapshot(number[:40])
+        return RENDERERS[fmt](snapshot, Verdict.NOT_FOUND), False
+    cache = verification_cache()
+    if cache.claim_recheck():
+        await run_in_threadpool(cache.recheck)
+    snapshot, generation = cache.get(canonical)
+    if snapshot is None:
+        snapshot = await run_in_threadpool(load_snapshot, canonical)
+        cache.put(snapshot, generation)
+    status = snapshot.verdict(today())
+    body = snapshot.rendered.get((status, fmt))
+    if body is None:
+        body = snapshot.rendered[(status, fmt)] = RENDERERS[fmt](snapshot, status)
+    return body, snapshot.state is not None
+
+
+def _wants_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+@router.get("/verify/{number}", response_class=HTMLResponse, summary="The verification page a QR code opens "
+            "(JSON with Accept: application/json)")
+async def verify_page(number: str, request: Request):
+    fmt = "json" if _wants_json(request) else "html"
+    body, found = await _answer(number, fmt)
+    return Response(body, status_code=200 if found else 404, headers=NO_STORE,
+                    media_type="application/json" if fmt == "json" else "text/html; charset=utf-8")
+
+
+@router.get("/api/v1/public/labels/{number}", response_model=PublicLabel, summary="Verification, for machines")
+async def verify_json(number: str):
+    body, found = await _answer(number, "json")
+    return Response(body, media_type="application/json", status_code=200 if found else 404, headers=NO_STORE)
 
 
 def _lookup(session: Session, number: str) -> tuple[Label | None, str]:
@@ -63,27 +113,6 @@ def _lookup(session: Session, number: str) -> tuple[Label | None, str]:
     except InvalidLabelNumber:
         return None, number[:40]
     return session.exec(select(Label).where(Label.number == canonical)).first(), canonical
-
-
-@router.get("/verify/{number}", response_class=HTMLResponse, summary="The verification page a QR code opens")
-def verify_page(number: str, request: Request, session: Session = Depends(get_session)):
-    label, canonical = _lookup(session, number)
-    answer = public_label(label, canonical)
-    if "application/json" in request.headers.get("accept", "") and "text/html" not in request.headers.get(
-            "accept", ""):
-        return Response(answer.model_dump_json(), media_type="application/json", headers=NO_STORE)
-    verdict = Verdict(answer.status)
-    html = _templates().get_template("verify.html").render(
-        number=answer.number, status=verdict.value, status_text=STATUS_TEXT[verdict], claim=answer.claim,
-        value=grouped(answer.claim["footprint"]["value"]) if answer.claim else None, key_id=answer.key_id)
-    return HTMLResponse(html, status_code=200 if label else 404, headers=NO_STORE)
-
-
-@router.get("/api/v1/public/labels/{number}", response_model=PublicLabel, summary="Verification, for machines")
-def verify_json(number: str, session: Session = Depends(get_session)):
-    label, canonical = _lookup(session, number)
-    return Response(public_label(label, canonical).model_dump_json(), media_type="application/json",
-                    status_code=200 if label else 404, headers=NO_STORE)
 
 
 @router.get("/01/{gtin}", summary="GS1 Digital Link resolver: a product's label")
@@ -142,7 +171,9 @@ def registry(pcr_id: str | None = None, manufacturer: str | None = Query(None, m
     if min_kg_co2e is not None:
         query = query.where(Label.total_kg_co2e >= min_kg_co2e)
     rows = session.exec(query.order_by(Label.pcr_id, Label.total_kg_co2e, Label.number).offset(offset).limit(limit))
-    return [public_label(label, label.number) for label in rows]
+    return [PublicLabel(number=label.number, status=labels.status(label).value, claim=labels.claim_of(label),
+                        token=label.token, key_id=label.key_id, verification_url=label.qr_content.split("#", 1)[0],
+                        files={fmt: f"/labels/{label.number}.{fmt}" for fmt in label.files}) for label in rows]
 
 
 @router.get("/api/v1/public/compare", summary="Valid labels of one PCR per declared unit, lowest first, with "
@@ -184,8 +215,6 @@ async def verify_batch(request: Request):
         numbers = numbers[1:]  # a header line
     if len(numbers) > BULK_LIMIT:
         raise Unprocessable(f"at most {BULK_LIMIT} numbers per request", [{"field": "body", "reason": "too many"}])
-    from fastapi.concurrency import run_in_threadpool
-
     return Response(await run_in_threadpool(_batch_csv, numbers), media_type="text/csv; charset=utf-8",
                     headers=NO_STORE)
 

@@ -16,6 +16,7 @@ from footprint_api.models import (
 from footprint_api.objects import object_store
 from footprint_api.security import Principal
 from footprint_api.settings import get_settings
+from footprint_api.verification import verification_cache
 from label_service.claim import LabelFacts
 from label_service.issuance import issue_files
 from label_service.keys import KeyStore
@@ -169,6 +170,7 @@ def change_state(session: Session, principal: Principal, number: str, action: st
     audit.record(session, actor(principal), f"label.{action}", "label", label.number,
                  before={"state": before}, after={"state": new.value, "comment": comment})
     audit.commit(session)
+    verification_cache().invalidate()  # effective at once
     return label
 
 

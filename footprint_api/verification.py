@@ -1,0 +1,118 @@
+"""Public verification answers, from a per-process cache that keeps the verification routes near the speed of a
+bare endpoint (they are the most read part of the service) without serving a status that is no longer true.
+
+Freshness: a state change made in this process clears the cache at once; changes made by other processes (other
+API workers, the Celery housekeeping that expires labels) are noticed by comparing the labels' generation
+(count and latest `updated_at`) at most every `verification_recheck_seconds` (0.25 s by default; 0 checks on
+every request). Expiry by date needs no change at all: the verdict is computed for today on every request.
+"""
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import lru_cache
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from footprint_api.db import reads_only, session_scope
+from footprint_api.models import Label
+from footprint_api.settings import get_settings
+from label_service.signing import unverified_claim
+from label_service.verification import Verdict, verdict
+from label_service.workflow import LabelState
+
+
+@dataclass
+class Snapshot:
+    """What anyone may know of one label (None fields: no such label), and its rendered answers."""
+
+    number: str
+    state: LabelState | None = None
+    expires_on: date | None = None
+    public: dict = field(default_factory=dict)
+    rendered: dict = field(default_factory=dict)  # (verdict, format) -> bytes
+
+    def verdict(self, today: date) -> Verdict:
+        return verdict(self.state, self.expires_on, today)
+
+
+def load_snapshot(number: str) -> Snapshot:
+    with reads_only(), session_scope() as session:
+        label = session.exec(select(Label).where(Label.number == number)).first()
+        if label is None:
+            return Snapshot(number)
+        return Snapshot(label.number, LabelState(label.state), label.expires_on, {
+            "number": label.number, "claim": unverified_claim(label.token), "token": label.token,
+            "key_id": label.key_id, "verification_url": label.qr_content.split("#", 1)[0],
+            "files": {fmt: f"/labels/{label.number}.{fmt}" for fmt in label.files}})
+
+
+def current_generation() -> tuple:
+    with reads_only(), session_scope() as session:
+        return tuple(session.exec(select(func.count(Label.id), func.max(Label.updated_at))).one())
+
+
+class VerificationCache:
+    def __init__(self, recheck_seconds: float, max_entries: int = 50_000):
+        self.recheck_seconds, self.max_entries = recheck_seconds, max_entries
+        self._entries: OrderedDict[str, Snapshot] = OrderedDict()
+        self._generation: object = None
+        self._checked_at = float("-inf")
+        self._rechecking = False
+        self._lock = threading.Lock()
+
+    def claim_recheck(self) -> bool:
+        """True for the one caller that should recheck now; the others answer from the cache meanwhile (single
+        flight: a crowd does not turn into a crowd of database queries)."""
+        with self._lock:
+            if self._rechecking or time.monotonic() - self._checked_at < self.recheck_seconds:
+                return False
+            self._rechecking = True
+            return True
+
+    def recheck(self) -> None:
+        """Compare the labels' generation with the cached one; on a difference forget everything."""
+        try:
+            generation = current_generation()
+            with self._lock:
+                if generation != self._generation:
+                    self._entries.clear()
+                    self._generation = generation
+                self._checked_at = time.monotonic()
+        finally:
+            self._rechecking = False
+
+    def invalidate(self) -> None:
+        """A label changed in this process: forget at once, and re-read the generation before the next answer."""
+        with self._lock:
+            self._entries.clear()
+            self._generation = object()
+            self._checked_at = float("-inf")
+
+    def get(self, number: str) -> tuple[Snapshot | None, object]:
+        with self._lock:
+            snapshot = self._entries.get(number)
+            if snapshot is not None:
+                self._entries.move_to_end(number)
+            return snapshot, self._generation
+
+    def put(self, snapshot: Snapshot, generation: object) -> None:
+        """Keeps the snapshot unless the cache was invalidated while it was being read."""
+        with self._lock:
+            if generation is not self._generation:
+                return
+            self._entries[snapshot.number] = snapshot
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+
+@lru_cache(maxsize=1)
+def verification_cache() -> VerificationCache:
+    return VerificationCache(get_settings().verification_recheck_seconds)
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
