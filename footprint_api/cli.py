@@ -120,11 +120,17 @@ def serve(
     if demo:
         from footprint_api.demo import seed
 
+        from footprint_api.demo import label_urls
+
         with session_scope() as session:
             credentials = seed(session)
+            labels = label_urls(session)
         typer.echo("demo users (passwords are new at every start):")
         for email, password in credentials.items():
             typer.echo(f"  {email:<34} {password}")
+        typer.echo(f"demo carbon labels (open http://{host}:{port}/verify/<number>):")
+        for line in labels:
+            typer.echo(f"  {line}")
     typer.echo(f"database {settings.database_url} | tasks {settings.task_mode} | API docs http://{host}:{port}/docs")
     uvicorn.run("footprint_api.app:app", host=host, port=port, workers=workers, log_level="info")
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from footprint_api import audit
-from footprint_api.models import Organisation, OrganisationKind, Product, Role, User
+from footprint_api.models import Application, Label, Organisation, OrganisationKind, Product, Role, User
 from footprint_api.security import Principal, hash_secret
-from footprint_api.services import accounts, catalogue, footprints, inventories
+from footprint_api.services import accounts, catalogue, certification, footprints, inventories
 from footprint_api.tasks import calculate as _calculate
 from pcr_rules.inventory import Inventory
 
@@ -50,12 +50,12 @@ def seed(session: Session) -> dict[str, str]:
                              organisation_id=organisation.id)
                 audit.commit(session)
     _load_examples(session)
+    _certify_examples(session)
     return credentials
 
 
 def _load_examples(session: Session) -> None:
-    owner = session.exec(select(User).where(User.email == "engineer@manufacturer.example")).one()
-    principal = Principal(owner.id, "user", owner.organisation_id, owner.role, "seed", None)
+    principal = _principal(session, "engineer@manufacturer.example")
     for path in sorted(EXAMPLES.glob("*.json")):
         inventory = Inventory.model_validate(json.loads(path.read_text(encoding="utf-8")))
         name = f"{inventory.product.name} ({path.stem})"
@@ -66,3 +66,27 @@ def _load_examples(session: Session) -> None:
         record = inventories.submit_inventory(session, principal, product.id, inventory)
         job = footprints.request_calculation(session, principal, record.id)
         footprints.run_job(session, job.id, _calculate)
+
+
+def _principal(session: Session, email: str) -> Principal:
+    user = session.exec(select(User).where(User.email == email)).one()
+    return Principal(user.id, "user", user.organisation_id, user.role, "seed", None)
+
+
+def _certify_examples(session: Session) -> None:
+    """Every demo footprint certified by the demo body and labelled, so that a first visitor can verify one."""
+    engineer = _principal(session, "engineer@manufacturer.example")
+    verifier = _principal(session, "verifier@cb.example")
+    applied = set(session.exec(select(Application.footprint_id)).all())
+    for footprint in footprints.list_footprints(session, engineer):
+        if footprint.id in applied:
+            continue
+        application = certification.apply(session, engineer, footprint.id, verifier.organisation_id, "footprint")
+        certification.act(session, engineer, application.id, "submit", "demo application")
+        for action in ("start_review", "approve", "issue_label"):
+            certification.act(session, verifier, application.id, action, "demo review")
+
+
+def label_urls(session: Session) -> list[str]:
+    return [f"{label.number}  {label.product_name}: {label.value} kg CO2e / {label.declared_unit}  "
+            f"/verify/{label.number}" for label in session.exec(select(Label).order_by(Label.number))]

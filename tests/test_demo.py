@@ -34,7 +34,8 @@ def bearer(base: str, email: str, password: str) -> dict[str, str]:
 
 def test_serve_demo_is_ready_to_use_and_restarts_cleanly(brightway_dir, tmp_path):
     env = {**os.environ, "PCF_DATABASE_URL": f"sqlite:///{tmp_path / 'pcf.db'}", "PCF_TASK_MODE": "in_process",
-           "PCF_SECRET_KEY": "demo-test-key-" + "d" * 32}
+           "PCF_SECRET_KEY": "demo-test-key-" + "d" * 32, "PCF_LABEL_KEY_DIR": str(tmp_path / "keys"),
+           "PCF_STORAGE_DIR": str(tmp_path / "objects")}
     env.pop("PCF_BROKER_URL", None)
     process, base, first = serve_demo(env, tmp_path, "first")
     try:
@@ -46,6 +47,10 @@ def test_serve_demo_is_ready_to_use_and_restarts_cleanly(brightway_dir, tmp_path
         assert len(footprints) == len(examples) == 5
         assert {f["pcr_id"] for f in footprints} == {"PCR-CN-ALUMINIUM", "PCR-CN-CEMENT", "PCR-CN-ELECTRICITY",
                                                      "PCR-CN-FLATGLASS", "PCR-CN-STEEL"}
+        labels = re.findall(r"^\s+(PCF-\d{4}-\d{6}-\w)\s", process.log.read_text(), flags=re.MULTILINE)
+        assert len(labels) == 5
+        page = httpx.get(f"{base}/verify/{labels[0]}")
+        assert page.status_code == 200 and 'data-status="VALID"' in page.text
         other = bearer(base, "admin@other.example", first["admin@other.example"])
         assert httpx.get(f"{base}/api/v1/inventories", headers=other).json() == []
         assert httpx.get(f"{base}/api/v1/footprints", headers=other).json() == []
@@ -59,6 +64,7 @@ def test_serve_demo_is_ready_to_use_and_restarts_cleanly(brightway_dir, tmp_path
         assert login(base, email, first[email]).status_code == 401
         engineer = bearer(base, email, second[email])
         assert len(httpx.get(f"{base}/api/v1/inventories", headers=engineer).json()) == 5  # not loaded twice
+        assert len(httpx.get(f"{base}/api/v1/labels", headers=engineer).json()) == 5  # nor labelled twice
         assert httpx.get(f"{base}/api/v1/audit/verify", headers=bearer(base, "admin@pcf.example",
                                                                     second["admin@pcf.example"])).json()["intact"]
     finally:
