@@ -1,6 +1,6 @@
 """Public label verification under a crowd: wrk, 100 connections, against the service and a bare FastAPI endpoint.
 
-Both are one uvicorn worker process on this machine, wrk runs beside them (2 threads), 20 s per run after a
+Both run as uvicorn with one worker process per core, wrk runs beside them (2 threads), 20 s per run after a
 warm-up. Target: verification throughput >= 50 % of the bare endpoint's, p99 <= 50 ms. The bare endpoint is
 measured both as `def` (run on the thread pool, like most routes) and as `async def` (the verification routes'
 kind, the higher ceiling). Then the time to render a label in each format.
@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 CONNECTIONS, THREADS, SECONDS = 100, 2, 20
+WORKERS = 2  # uvicorn worker processes, one per core of this machine, for the service and the bare app alike
 
 
 def wrk(url: str) -> dict[str, float]:
@@ -51,7 +52,8 @@ def serve(app: str, env: dict, logs: Path, name: str):
 
     port = free_port()
     process = Process(name, [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-                             "--log-level", "warning", "--no-access-log"], env, logs).start()
+                             "--log-level", "warning", "--no-access-log", "--workers", str(WORKERS)],
+                      env, logs).start()
     return process, port, wait_ready
 
 
@@ -104,7 +106,7 @@ def main() -> None:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             number = issued_label(World(client, seed_world()), gtin=None)["number"]
         base = f"http://127.0.0.1:{port}"
-        print(f"wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS}s, one uvicorn worker each, SQLite (embedded)")
+        print(f"wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS}s, {WORKERS} uvicorn workers each, SQLite (embedded)")
         ceilings = {kind: wrk(f"http://127.0.0.1:{bare_port}/{kind}") for kind in ("sync", "async")}
         show("bare FastAPI endpoint, def (threadpool)", ceilings["sync"])
         show("bare FastAPI endpoint, async def (ceiling)", ceilings["async"])
