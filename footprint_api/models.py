@@ -231,6 +231,15 @@ class Finding(SQLModel, table=True):
     resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
+class LabelCounter(SQLModel, table=True):
+    """The last label sequence number of a year, taken with one atomic UPDATE: unique numbers under concurrency
+    (a number whose issuance then fails is not reused: numbers are unique, not gapless)."""
+
+    __tablename__ = "label_counter"
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last: int = 0
+
+
 class Label(SQLModel, table=True):
     """An issued carbon label: its signed statement, its files and its state. Public once issued."""
 

@@ -98,3 +98,24 @@ def test_suspend_reinstate_revoke(world):
     assert world.call("cb-verifier", "POST", f"{path}/revoke", json={"comment": "fraud"}).json()[
         "state"] == "revoked"
     assert world.call("cb-verifier", "POST", f"{path}/reinstate", json={"comment": "no"}).status_code == 409
+
+
+def test_labels_issued_at_once_on_the_embedded_database_get_distinct_numbers(world):
+    """Four issuances at the same moment on SQLite: none waits on another's write lock while it renders."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    applications = []
+    for _ in range(4):
+        application = application_for(world, calculated_footprint(world, gtin=None)["footprint_id"])
+        for user, action in (("acme-engineer", "submit"), ("cb-verifier", "start_review"),
+                             ("cb-verifier", "approve")):
+            act(world, user, application, action)
+        applications.append(application)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        responses = list(pool.map(lambda a: act(world, "cb-verifier", a, "issue_label"), applications))
+    assert [r.status_code for r in responses] == [200] * 4, [r.text for r in responses]
+    numbers = {label["number"] for label in world.call("cb-verifier", "GET", "/api/v1/labels").json()
+               if label["application_id"] in applications}
+    assert len(numbers) == 4
+    again = act(world, "cb-verifier", applications[0], "issue_label")
+    assert again.status_code == 409

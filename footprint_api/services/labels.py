@@ -3,15 +3,16 @@
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from footprint_api import audit
 from footprint_api.auth import actor
+from footprint_api.db import session_scope
 from footprint_api.errors import Conflict, NotFound, ServiceError
 from footprint_api.models import (
-    Application, Footprint, InventoryRecord, Label, Organisation, Product, SigningKey, utcnow,
+    Application, Footprint, InventoryRecord, Label, LabelCounter, Organisation, Product, SigningKey, utcnow,
 )
 from footprint_api.objects import object_store
 from footprint_api.security import Principal
@@ -84,9 +85,21 @@ def _add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def _next_sequence(session: Session, year: int) -> int:
-    highest = session.exec(select(func.max(Label.sequence)).where(Label.year == year)).one()
-    return (highest or 0) + 1
+def allocate_sequence(year: int) -> int:
+    """The next label sequence number of the year, in a transaction of its own (held for one statement)."""
+    counter = update(LabelCounter).where(LabelCounter.year == year).values(last=LabelCounter.last + 1)
+    for _attempt in range(3):
+        with session_scope() as session:
+            taken = session.execute(counter.returning(LabelCounter.last)).scalar_one_or_none()
+            if taken is None:
+                session.add(LabelCounter(year=year, last=1))
+                taken = 1
+            try:
+                session.commit()
+                return taken
+            except IntegrityError:  # another process created the year's counter first: increment it instead
+                session.rollback()
+    raise Conflict("could not allocate a label number; try again")
 
 
 def issue(session: Session, principal: Principal, application: Application, today: date | None = None) -> Label:
@@ -101,46 +114,45 @@ def issue(session: Session, principal: Principal, application: Application, toda
     key = active_key(session, body.id) or rotate_key(session, principal, body.id)
     private = key_store().load(key.kid)
     pcr = default_registry().get(record.pcr_id, record.pcr_version)
-    for _attempt in range(5):  # two issuances racing for one sequence number: the unique constraint decides
-        year, sequence = today.year, _next_sequence(session, today.year)
-        facts = LabelFacts(
-            number=label_number(year, sequence), product=product.name, model=product.model, gtin=product.gtin,
-            manufacturer=manufacturer.name, total_kg_co2e=footprint.total_kg_co2e,
-            declared_unit=footprint.declared_unit, pcr_id=record.pcr_id, pcr_version=record.pcr_version,
-            standard=footprint_standard(pcr.standards),
-            issuer_name=body.name, issuer_id=str(body.id), issued=today,
-            expires=_add_years(today, settings.label_validity_years) - timedelta(days=1),
-            factor_set=footprint.factor_set,
-            kind=application.label_kind)
-        try:
-            issued = issue_files(facts, private, settings.public_base_url, object_store(), find_font(
-                settings.label_font))
-        except StorageError as exc:
-            raise StorageUnavailable(f"the label files could not be stored ({exc}); nothing was issued") from None
-        label = Label(
-            number=facts.number, year=year, sequence=sequence, application_id=application.id,
-            footprint_id=footprint.id, organisation_id=manufacturer.id, issuer_id=body.id, kind=facts.kind,
-            pcr_id=facts.pcr_id, pcr_version=facts.pcr_version, product_name=issued.statement.claim["product"][
-                "name"], manufacturer_name=manufacturer.name, gtin=product.gtin,
-            value=issued.statement.claim["footprint"]["value"], total_kg_co2e=footprint.total_kg_co2e,
-            declared_unit=footprint.declared_unit, issued_on=facts.issued, expires_on=facts.expires,
-            key_id=issued.statement.key_id, token=issued.statement.token, qr_content=issued.qr_content,
-            files={fmt: {"key": f.key, "sha256": f.sha256, "size": f.size, "content_type": f.content_type}
-                   for fmt, f in issued.files.items()})
-        session.add(label)
-        try:
-            session.flush()
-        except IntegrityError:
-            session.rollback()
-            for stored in issued.files.values():
-                object_store().delete(stored.key)
-            continue
-        audit.record(session, actor(principal), "label.issued", "label", label.number,
-                     after={"application_id": str(application.id), "value": label.value,
-                            "declared_unit": label.declared_unit, "expires_on": label.expires_on.isoformat(),
-                            "kid": label.key_id}, organisation_id=body.id)
-        return label
-    raise Conflict("could not allocate a label number; try again")
+    session.commit()  # no transaction (on SQLite: no write lock) is held while numbering, signing and rendering
+    year, sequence = today.year, allocate_sequence(today.year)
+    facts = LabelFacts(
+        number=label_number(year, sequence), product=product.name, model=product.model, gtin=product.gtin,
+        manufacturer=manufacturer.name, total_kg_co2e=footprint.total_kg_co2e,
+        declared_unit=footprint.declared_unit, pcr_id=record.pcr_id, pcr_version=record.pcr_version,
+        standard=footprint_standard(pcr.standards),
+        issuer_name=body.name, issuer_id=str(body.id), issued=today,
+        expires=_add_years(today, settings.label_validity_years) - timedelta(days=1),
+        factor_set=footprint.factor_set,
+        kind=application.label_kind)
+    try:
+        issued = issue_files(facts, private, settings.public_base_url, object_store(), find_font(
+            settings.label_font))
+    except StorageError as exc:
+        raise StorageUnavailable(f"the label files could not be stored ({exc}); nothing was issued") from None
+    label = Label(
+        number=facts.number, year=year, sequence=sequence, application_id=application.id,
+        footprint_id=footprint.id, organisation_id=manufacturer.id, issuer_id=body.id, kind=facts.kind,
+        pcr_id=facts.pcr_id, pcr_version=facts.pcr_version, product_name=issued.statement.claim["product"][
+            "name"], manufacturer_name=manufacturer.name, gtin=product.gtin,
+        value=issued.statement.claim["footprint"]["value"], total_kg_co2e=footprint.total_kg_co2e,
+        declared_unit=footprint.declared_unit, issued_on=facts.issued, expires_on=facts.expires,
+        key_id=issued.statement.key_id, token=issued.statement.token, qr_content=issued.qr_content,
+        files={fmt: {"key": f.key, "sha256": f.sha256, "size": f.size, "content_type": f.content_type}
+               for fmt, f in issued.files.items()})
+    session.add(label)
+    try:
+        session.flush()
+    except IntegrityError:  # the application already has its label (a concurrent issue_label)
+        session.rollback()
+        for stored in issued.files.values():
+            object_store().delete(stored.key)
+        raise Conflict("this application's label was issued meanwhile") from None
+    audit.record(session, actor(principal), "label.issued", "label", label.number,
+                 after={"application_id": str(application.id), "value": label.value,
+                        "declared_unit": label.declared_unit, "expires_on": label.expires_on.isoformat(),
+                        "kid": label.key_id}, organisation_id=body.id)
+    return label
 
 
 def find(session: Session, number: str) -> Label | None:

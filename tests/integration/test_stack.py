@@ -94,3 +94,29 @@ def test_postgres_itself_refuses_to_change_the_audit_trail(stack):
 
 def world_chain_intact(world) -> bool:
     return world.call("root", "GET", "/api/v1/audit/verify").json()["intact"]
+
+
+def test_labels_issued_at_the_same_time_get_distinct_consecutive_numbers(stack):
+    """Eight approved applications issued at once on PostgreSQL: the unique (year, sequence) decides, the loser
+    of a race takes the next number, and every label verifies over HTTP."""
+    from tests.labelling import act, calculated_footprint
+
+    world = stack[0]
+    applications = []
+    for _ in range(8):
+        footprint = calculated_footprint(world, gtin=None)
+        application = world.call("acme-engineer", "POST", "/api/v1/applications", json={
+            "footprint_id": footprint["footprint_id"], "certification_body_id": str(world.organisations["cb"])})
+        applications.append(application.json()["id"])
+        for user, action in (("acme-engineer", "submit"), ("cb-verifier", "start_review"),
+                             ("cb-verifier", "approve")):
+            assert act(world, user, applications[-1], action).status_code == 200
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(lambda a: act(world, "cb-verifier", a, "issue_label"), applications))
+    assert [r.status_code for r in responses] == [200] * 8, [r.text for r in responses]
+    labels = [label for label in world.call("cb-verifier", "GET", "/api/v1/labels").json()
+              if label["application_id"] in applications]
+    sequences = sorted(int(label["number"].split("-")[2]) for label in labels)
+    assert len(set(sequences)) == 8 and sequences == list(range(sequences[0], sequences[0] + 8))
+    for label in labels:
+        assert world.client.get(f"/api/v1/public/labels/{label['number']}").json()["status"] == "VALID"
