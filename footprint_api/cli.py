@@ -100,6 +100,16 @@ def setup() -> None:
 
 
 @app.command()
+def migrate() -> None:
+    """Bring the database (PCF_DATABASE_URL) to the latest schema; a deployment runs this once per release."""
+    from footprint_api.migrate import upgrade
+    from footprint_api.settings import get_settings
+
+    upgrade()
+    typer.echo(f"database at the latest schema: {get_settings().database_url.split('@')[-1]}")
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,

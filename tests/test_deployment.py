@@ -1,0 +1,81 @@
+"""docker-compose.yml: valid for Compose, and every service configured with settings the application reads."""
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from footprint_api.settings import Settings
+from tests.conftest import ROOT
+
+SECRETS = {"POSTGRES_PASSWORD": "pg-secret", "PCF_SECRET_KEY": "k" * 48, "MINIO_ROOT_USER": "storage-user",
+           "MINIO_ROOT_PASSWORD": "storage-secret", "PCF_LABEL_KEY_PASSPHRASE": "key-passphrase"}
+APPLICATION_SERVICES = ("migrate", "api", "worker", "beat")
+
+
+def compose_config(env: dict[str, str]) -> subprocess.CompletedProcess:
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.fail("docker-compose is not installed: `make test` installs Debian's docker-compose")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PCF_", "POSTGRES_", "MINIO_"))}
+    return subprocess.run([binary, "-f", str(ROOT / "docker-compose.yml"), "config"], cwd=ROOT,
+                          env={**clean, **env}, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def stack() -> dict:
+    result = compose_config(SECRETS)
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def test_compose_refuses_to_start_without_the_secrets():
+    result = compose_config({k: v for k, v in SECRETS.items() if k != "PCF_SECRET_KEY"})
+    assert result.returncode != 0 and "set PCF_SECRET_KEY in .env" in result.stderr
+
+
+def test_the_stack_has_every_part_with_health_checks(stack):
+    services = stack["services"]
+    assert {"postgres", "redis", "minio", "migrate", "api", "worker", "beat"} <= services.keys()
+    for name in ("postgres", "redis", "minio", "api", "worker"):
+        assert services[name]["healthcheck"]["test"], name
+    assert {"postgres-data", "redis-data", "minio-data", "label-keys"} <= stack["volumes"].keys()
+    for name in ("api", "worker", "beat"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["migrate"]["command"] == ["pcf", "migrate"]
+    assert "--workers" in services["api"]["command"]
+
+
+def test_every_setting_given_to_the_application_is_one_it_reads(stack):
+    known = {f"PCF_{name.upper()}" for name in Settings.model_fields}
+    for name in APPLICATION_SERVICES:
+        environment = stack["services"][name]["environment"]
+        given = {key for key in environment if key.startswith("PCF_")}
+        assert given - known == set(), (name, given - known)
+        settings = Settings(**{key[4:].lower(): value for key, value in environment.items() if key in known})
+        assert settings.task_mode == "celery" and settings.storage_backend == "s3"
+        assert settings.secret_key == SECRETS["PCF_SECRET_KEY"]
+
+
+def test_the_application_reaches_the_services_by_their_compose_names(stack):
+    services = stack["services"]
+    environment = services["api"]["environment"]
+    database = re.match(r"postgresql\+psycopg://(\w+):(.+)@(\w+):(\d+)/(\w+)$", environment["PCF_DATABASE_URL"])
+    assert database and database.group(3) in services and database.group(2) == SECRETS["POSTGRES_PASSWORD"]
+    postgres = services["postgres"]["environment"]
+    assert (database.group(1), database.group(5)) == (postgres["POSTGRES_USER"], postgres["POSTGRES_DB"])
+    assert environment["PCF_BROKER_URL"].split("//")[1].split(":")[0] in services
+    assert environment["PCF_S3_ENDPOINT"] == "minio:9000"
+    minio = services["minio"]["environment"]
+    assert (environment["PCF_S3_ACCESS_KEY"], environment["PCF_S3_SECRET_KEY"]) == (
+        minio["MINIO_ROOT_USER"], minio["MINIO_ROOT_PASSWORD"])
+
+
+def test_the_image_contains_every_package_of_the_distribution():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for package in ("pcr_rules", "lca_models", "label_service", "footprint_api"):
+        assert f"COPY {package} ./{package}" in dockerfile
+    assert "fonts-wqy-microhei" in dockerfile and "pcf setup" in dockerfile
