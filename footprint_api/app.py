@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from footprint_api import errors
 from footprint_api.db import get_engine, reads_only
+from footprint_api.pact import routes as pact
 from footprint_api.routes import (
     audit, auth, catalogue, certification, footprints, inventories, organisations, public,
 )
@@ -44,9 +45,10 @@ def create_app() -> FastAPI:
         description="Errors are `application/problem+json` (RFC 9457) with `errors: [{field, reason}]`.",
     )
     errors.install(app)
+    app.add_exception_handler(pact.PactError, pact.pact_error_response)
     app.add_middleware(ReadRequests)
     # public verification first: routes are matched in order, and these are the most requested
-    for module in (public, auth, organisations, catalogue, inventories, footprints, certification, audit):
+    for module in (public, auth, organisations, catalogue, inventories, footprints, certification, audit, pact):
         app.include_router(module.router)
     app.include_router(inventories.pcr_router)
 

@@ -115,6 +115,8 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn worker processes")] = 1,
     demo: Annotated[bool, typer.Option(help="seed demo organisations, users and the example inventories")] = False,
+    ssl_certfile: Annotated[Path | None, typer.Option(help="serve HTTPS with this certificate (PEM)")] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option(help="the certificate's private key (PEM)")] = None,
 ) -> None:
     """Migrate the database, optionally seed the demo, and serve the HTTP API."""
     import uvicorn
@@ -141,8 +143,12 @@ def serve(
         typer.echo(f"demo carbon labels (open http://{host}:{port}/verify/<number>):")
         for line in labels:
             typer.echo(f"  {line}")
-    typer.echo(f"database {settings.database_url} | tasks {settings.task_mode} | API docs http://{host}:{port}/docs")
-    uvicorn.run("footprint_api.app:app", host=host, port=port, workers=workers, log_level="info")
+    scheme = "https" if ssl_certfile else "http"
+    typer.echo(f"database {settings.database_url} | tasks {settings.task_mode} | API docs {scheme}://{host}:{port}/docs")
+    tls = {"ssl_certfile": str(ssl_certfile), "ssl_keyfile": str(ssl_keyfile)} if ssl_certfile else {}
+    if bool(ssl_certfile) != bool(ssl_keyfile):
+        _fail(["--ssl-certfile and --ssl-keyfile go together"])
+    uvicorn.run("footprint_api.app:app", host=host, port=port, workers=workers, log_level="info", **tls)
 
 
 @app.command()

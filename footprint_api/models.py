@@ -47,6 +47,7 @@ class Role(StrEnum):
     VERIFIER = "verifier"
     CB_ADMIN = "cb_admin"
     PLATFORM_ADMIN = "platform_admin"
+    PACT_RECIPIENT = "pact_recipient"  # a customer's system, reading this manufacturer's footprints over PACT
 
 
 class JobStatus(StrEnum):
@@ -270,6 +271,18 @@ class Label(SQLModel, table=True):
     files: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
+
+
+class PactShare(SQLModel, table=True):
+    """A footprint a manufacturer shares over PACT with one recipient client, certified or not."""
+
+    __tablename__ = "pact_share"
+    __table_args__ = (UniqueConstraint("footprint_id", "client_id", name="uq_pact_share"),)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    footprint_id: uuid.UUID = Field(foreign_key="footprint.id", index=True)
+    client_id: uuid.UUID = Field(foreign_key="api_client.id", index=True)
+    shared_by: uuid.UUID | None = None
+    created_at: datetime = _timestamp()
 
 
 class AuditEvent(SQLModel, table=True):

@@ -276,3 +276,7 @@ class PublicLabel(BaseModel):
     key_id: str | None = None
     verification_url: str | None = None
     files: dict[str, str] = Field(default_factory=dict)
+
+
+class PactShareIn(BaseModel):
+    client_id: str = Field(min_length=1, max_length=100, description="the client_id of a PACT recipient client")

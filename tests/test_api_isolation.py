@@ -19,6 +19,9 @@ NOT_ORGANISATION_DATA = {
     ("GET", "/verify/{number}"), ("GET", "/api/v1/public/labels/{number}"), ("GET", "/01/{gtin}"),
     ("GET", "/labels/{number}.{fmt}"), ("GET", "/.well-known/pcf-label-keys.json"),
     ("GET", "/api/v1/public/registry"), ("GET", "/api/v1/public/compare"), ("POST", "/api/v1/public/verify-batch"),
+    # PACT: HTTPS only and for PACT recipient clients; what each recipient sees is tested in tests/test_pact.py
+    ("POST", "/auth/token"), ("GET", "/.well-known/openid-configuration"), ("GET", "/3/footprints"),
+    ("GET", "/3/footprints/{footprint_id}"),
 }
 
 
@@ -69,6 +72,8 @@ def attempts(world, victim):
                    "role": "manufacturer_admin"}}),
         ("POST", "/api/v1/organisations/{organisation_id}/clients", f"/api/v1/organisations/{acme}/clients",
          {"json": {"name": "intruder", "role": "manufacturer_admin"}}),
+        ("POST", "/api/v1/footprints/{footprint_id}/pact-shares",
+         f"/api/v1/footprints/{victim['footprint_id']}/pact-shares", {"json": {"client_id": "pcf_anything"}}),
         ("GET", "/api/v1/applications/{application_id}", f"/api/v1/applications/{application}", {}),
         ("GET", "/api/v1/applications/{application_id}/review", f"/api/v1/applications/{application}/review", {}),
         ("GET", "/api/v1/applications/{application_id}/findings", f"/api/v1/applications/{application}/findings",

@@ -7,9 +7,10 @@ from footprint_api import tasks
 from footprint_api.auth import CB_ROLES, MANUFACTURER_ROLES, require
 from footprint_api.db import get_session
 from footprint_api.schemas import (
-    CalculationIn, FootprintOut, FootprintSummary, JobOut, SubmissionIn, SubmissionOut,
+    CalculationIn, FootprintOut, FootprintSummary, JobOut, PactShareIn, SubmissionIn, SubmissionOut,
 )
 from footprint_api.security import Principal
+from footprint_api.pact import service as pact_service
 from footprint_api.services import footprints
 
 router = APIRouter(prefix="/api/v1", tags=["footprints"])
@@ -51,3 +52,12 @@ def footprint(footprint_id: uuid.UUID, principal: Principal = Depends(reader), s
 def submit(footprint_id: uuid.UUID, body: SubmissionIn, principal: Principal = Depends(manufacturer),
            session: Session = Depends(get_session)):
     return footprints.submit_to_certification_body(session, principal, footprint_id, body.certification_body_id)
+
+
+@router.post("/footprints/{footprint_id}/pact-shares", status_code=201,
+             summary="Share a footprint over PACT with one of your PACT recipient clients (certified footprints are "
+                     "shared with all of them)")
+def pact_share(footprint_id: uuid.UUID, body: PactShareIn, principal: Principal = Depends(manufacturer),
+               session: Session = Depends(get_session)) -> dict:
+    granted = pact_service.share(session, principal, footprint_id, body.client_id)
+    return {"footprint_id": str(granted.footprint_id), "client_id": body.client_id}

@@ -14,7 +14,7 @@ from footprint_api.security import Principal, hash_secret, issue_token, new_clie
 from footprint_api.settings import get_settings
 
 ROLES_OF_KIND = {
-    OrganisationKind.MANUFACTURER: {Role.MANUFACTURER_MEMBER, Role.MANUFACTURER_ADMIN},
+    OrganisationKind.MANUFACTURER: {Role.MANUFACTURER_MEMBER, Role.MANUFACTURER_ADMIN, Role.PACT_RECIPIENT},
     OrganisationKind.CERTIFICATION_BODY: {Role.VERIFIER, Role.CB_ADMIN},
     OrganisationKind.PLATFORM: {Role.PLATFORM_ADMIN},
 }
@@ -50,6 +50,8 @@ def _check_can_manage(session: Session, principal: Principal | None, organisatio
 def create_user(session: Session, principal: Principal | None, organisation_id: uuid.UUID, email: str, name: str,
                 password: str, role: Role) -> User:
     _check_can_manage(session, principal, organisation_id, role)
+    if role is Role.PACT_RECIPIENT:
+        raise Forbidden("a PACT recipient is a machine client, not a person")
     user = User(email=email.lower(), name=name, password_hash=hash_secret(password),
                 organisation_id=organisation_id, role=role)
     session.add(user)

@@ -1,0 +1,154 @@
+"""The PACT v3 API (Technical Specifications 3.0.3): OAuth2 client credentials, ListFootprints, GetFootprint.
+
+Served over HTTPS only: a request that did not arrive over TLS (the service's own, `pcf serve --ssl-certfile`, or a
+proxy's, trusted through uvicorn's --proxy-headers) is refused. Errors are the spec's `{code, message}` bodies;
+token errors are OAuth2's (RFC 6749 5.2).
+"""
+
+import base64
+import binascii
+import uuid
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlmodel import Session
+
+from footprint_api.db import get_session
+from footprint_api.errors import ServiceError
+from footprint_api.models import Footprint, RevokedToken, Role
+from footprint_api.pact import service
+from footprint_api.security import Principal, TokenInvalid, read_token
+from footprint_api.services import accounts
+from footprint_api.settings import get_settings
+
+router = APIRouter(tags=["PACT v3"])
+FILTERS = ("productId", "companyId", "geography", "classification", "validOn", "validAfter", "validBefore",
+           "status")
+MAX_LIMIT = 1000
+
+
+class PactError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        self.status, self.code, self.message = status, code, message
+
+
+def pact_error_response(_request: Request, exc: PactError) -> JSONResponse:
+    return JSONResponse({"code": exc.code, "message": exc.message}, status_code=exc.status)
+
+
+def https_only(request: Request) -> None:
+    if request.url.scheme != "https":
+        raise PactError(400, "BadRequest", "the PACT API is served over HTTPS only")
+
+
+def recipient(request: Request, _: None = Depends(https_only),
+              session: Session = Depends(get_session)) -> Principal:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise PactError(401, "BadRequest", "a bearer access token is required")
+    try:
+        principal = read_token(token.strip(), get_settings().signing_key())
+    except TokenInvalid as exc:
+        if "expired" in str(exc):
+            raise PactError(401, "TokenExpired", "the access token has expired") from None
+        raise PactError(401, "BadRequest", "the access token is not valid") from None
+    if session.get(RevokedToken, principal.jti) is not None:
+        raise PactError(401, "BadRequest", "the access token was revoked")
+    if principal.role is not Role.PACT_RECIPIENT:
+        raise PactError(403, "AccessDenied", "this client is not a PACT data recipient")
+    return principal
+
+
+def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Basic realm="pact"'} if status == 401 else None
+    return JSONResponse({"error": error, "error_description": description}, status_code=status, headers=headers)
+
+
+@router.post("/auth/token", summary="PACT Action Authenticate: OAuth2 client credentials (HTTP Basic)",
+             dependencies=[Depends(https_only)])
+async def token(request: Request, session: Session = Depends(get_session)):
+    form = await request.form()
+    if form.get("grant_type") != "client_credentials":
+        return _oauth_error(400, "unsupported_grant_type", "grant_type must be client_credentials")
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    try:
+        client_id, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        client_id = secret = ""
+    if scheme.lower() != "basic" or not client_id or not secret:
+        return _oauth_error(401, "invalid_client", "client credentials are required as HTTP Basic")
+    try:
+        access, _ = accounts.client_login(session, client_id, secret)
+    except ServiceError:
+        return _oauth_error(401, "invalid_client", "unknown client or wrong secret")
+    return JSONResponse({"access_token": access, "token_type": "bearer",
+                         "expires_in": get_settings().access_token_minutes * 60},
+                        headers={"Cache-Control": "no-store"})
+
+
+@router.get("/.well-known/openid-configuration", summary="Where PACT clients get tokens")
+def openid_configuration(request: Request):
+    base = f"https://{request.headers.get('host', request.url.netloc)}"
+    return {"issuer": base, "token_endpoint": f"{base}/auth/token", "grant_types_supported": ["client_credentials"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic"], "response_types_supported": ["token"],
+            "jwks_uri": f"{base}/.well-known/pcf-label-keys.json", "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["HS256"]}
+
+
+def _limit_and_offset(request: Request) -> tuple[int | None, int]:
+    values = {}
+    for name in ("limit", "offset"):
+        raw = request.query_params.get(name)
+        if raw is None:
+            continue
+        if not raw.isdigit():
+            raise PactError(400, "BadRequest", f"{name} must be a non-negative integer")
+        values[name] = int(raw)
+    limit = values.get("limit")
+    return (min(limit, MAX_LIMIT) if limit is not None else None), values.get("offset", 0)
+
+
+def _filters(request: Request) -> dict[str, list[str]]:
+    filters = {name: request.query_params.getlist(name) for name in FILTERS}
+    for name in ("validOn", "validAfter", "validBefore"):
+        for value in filters[name]:
+            try:
+                service._instant(value)
+            except ValueError:
+                raise PactError(400, "BadRequest", f"{name} must be an RFC 3339 date-time") from None
+    for value in filters["status"]:
+        if value.casefold() not in ("active", "deprecated"):
+            raise PactError(400, "BadRequest", "status must be Active or Deprecated")
+    return filters
+
+
+@router.get("/3/footprints", summary="PACT Action ListFootprints")
+def list_footprints(request: Request, principal: Principal = Depends(recipient),
+                    session: Session = Depends(get_session)):
+    limit, offset = _limit_and_offset(request)
+    filters = _filters(request)
+    found = [f for f in service.visible_product_footprints(session, principal) if service.matches(f, filters)]
+    page = found[offset:offset + limit] if limit is not None else found[offset:]
+    headers = {}
+    if limit is not None and offset + limit < len(found):
+        query = [(k, v) for k, v in request.query_params.multi_items() if k != "offset"]
+        query.append(("offset", str(offset + limit)))
+        host = request.headers.get("host", request.url.netloc)  # the spec: the host of the original request
+        headers["Link"] = f'<https://{host}/3/footprints?{urlencode(query)}>; rel="next"'
+    return JSONResponse({"data": page}, headers=headers)
+
+
+@router.get("/3/footprints/{footprint_id}", summary="PACT Action GetFootprint")
+def get_footprint(footprint_id: str, principal: Principal = Depends(recipient),
+                  session: Session = Depends(get_session)):
+    try:
+        wanted = str(uuid.UUID(footprint_id))
+    except ValueError:
+        raise PactError(400, "BadRequest", "the footprint id must be a UUID") from None
+    for footprint in service.visible_product_footprints(session, principal):
+        if footprint["id"] == wanted:
+            return JSONResponse({"data": footprint})
+    if session.get(Footprint, uuid.UUID(wanted)) is not None:
+        raise PactError(403, "AccessDenied", "this footprint is not shared with you")
+    raise PactError(404, "NotFound", "the requested footprint could not be found")

@@ -1,0 +1,299 @@
+"""The PACT v3 API driven as an outside client would: over HTTPS, every response checked against the spec's schema
+(specs/pact-v3/openapi.yaml, spec 3.0.3)."""
+
+import base64
+import datetime as dt
+import ipaddress
+import json
+import ssl
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from tests.conftest import ROOT
+from tests.labelling import GTIN, act, calculated_footprint, issued_label
+from tests.processes import free_port
+
+SPEC = ROOT / "specs" / "pact-v3"  # the unmodified spec files, under their licence (specs/pact-v3/LICENSE.md)
+
+
+def _validator(schema: dict) -> Draft202012Validator:
+    spec = yaml.safe_load((SPEC / "openapi.yaml").read_text())
+    registry = Registry().with_resource("urn:pact", Resource.from_contents(spec, default_specification=DRAFT202012))
+    return Draft202012Validator(schema, registry=registry, format_checker=FormatChecker())
+
+
+FOOTPRINT = {"$ref": "urn:pact#/components/schemas/ProductFootprint"}
+LIST = {"type": "object", "required": ["data"], "properties": {"data": {"type": "array", "items": FOOTPRINT}}}
+ONE = {"type": "object", "required": ["data"], "properties": {"data": FOOTPRINT}}
+ERROR = {"$ref": "urn:pact#/components/schemas/Error"}
+
+
+def assert_valid(schema: dict, body: dict) -> None:
+    errors = sorted(_validator(schema).iter_errors(body), key=lambda e: list(e.path))
+    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
+
+
+def test_the_schema_check_itself_accepts_the_spec_examples_and_refuses_the_invalid_one():
+    for name in ("example-1.json", "example-2.json"):
+        assert_valid(FOOTPRINT, json.loads((SPEC / "examples" / name).read_text()))
+    assert_valid(LIST, json.loads((SPEC / "examples" / "list-footprints-response.json").read_text()))
+    invalid = json.loads((SPEC / "examples" / "invalid-response-all-properties.json").read_text())
+    assert list(_validator(ONE if "data" in invalid else FOOTPRINT).iter_errors(invalid))
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, as a deployment's would be configured."""
+    folder = tmp_path_factory.mktemp("tls")
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+@pytest.fixture(scope="module")
+def https(world, certificate):
+    """The service terminating TLS itself (what `pcf serve --ssl-certfile --ssl-keyfile` starts)."""
+    from footprint_api.app import create_app
+
+    port = free_port()
+    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning",
+                            ssl_certfile=str(certificate[0]), ssl_keyfile=str(certificate[1]))
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    context = ssl.create_default_context(cafile=str(certificate[0]))
+    with httpx.Client(base_url=f"https://127.0.0.1:{port}", verify=context, timeout=30) as client:
+        yield client, port
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def data(world):
+    """Acme: a certified cement footprint and its certified successor, a shared glass footprint, an unshared
+    steel one; a rival's certified footprint; and acme's PACT recipient client."""
+    first = issued_label(world)  # cement, GTIN
+    product = world.call("acme-engineer", "GET", f"/api/v1/applications/{first['application_id']}").json()
+    newer = calculated_footprint(world, product_id=product["product_id"], **{"2.amount": 150_000_000})
+    application = world.call("acme-engineer", "POST", "/api/v1/applications", json={
+        "footprint_id": newer["footprint_id"], "certification_body_id": str(world.organisations["cb"])}).json()
+    for user, action in (("acme-engineer", "submit"), ("cb-verifier", "start_review"), ("cb-verifier", "approve"),
+                         ("cb-verifier", "issue_label")):
+        assert act(world, user, application["id"], action).status_code == 200
+    glass = calculated_footprint(world, example="flat-glass-hebei-2023.json", gtin=None)
+    steel = calculated_footprint(world, example="steel-hebei-bfbof-2023.json", gtin=None)
+    client = world.call("acme-admin", "POST", f"/api/v1/organisations/{world.organisations['acme']}/clients",
+                        json={"name": "customer ERP", "role": "pact_recipient"}).json()
+    shared = world.call("acme-engineer", "POST", f"/api/v1/footprints/{glass['footprint_id']}/pact-shares",
+                        json={"client_id": client["client_id"]})
+    assert shared.status_code == 201, shared.text
+    rival = calculated_footprint(world, user="rival-engineer", gtin=None)
+    return {"first": product["footprint_id"], "newer": newer["footprint_id"], "glass": glass["footprint_id"],
+            "steel": steel["footprint_id"], "rival": rival["footprint_id"], "client": client,
+            "product_id": product["product_id"]}
+
+
+def basic(client: dict, secret: str | None = None) -> dict:
+    raw = f"{client['client_id']}:{secret or client['client_secret']}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
+@pytest.fixture(scope="module")
+def bearer(https, data):
+    client, _ = https
+    response = client.post("/auth/token", data={"grant_type": "client_credentials"}, headers=basic(data["client"]))
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def test_token_good_and_bad(https, data):
+    client, _ = https
+    good = client.post("/auth/token", data={"grant_type": "client_credentials"}, headers=basic(data["client"]))
+    assert good.status_code == 200 and good.json()["token_type"] == "bearer" and good.json()["expires_in"] > 0
+    wrong = client.post("/auth/token", data={"grant_type": "client_credentials"},
+                        headers=basic(data["client"], "not-the-secret"))
+    assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
+    grant = client.post("/auth/token", data={"grant_type": "password"}, headers=basic(data["client"]))
+    assert grant.status_code == 400 and grant.json()["error"] == "unsupported_grant_type"
+    bare = client.post("/auth/token", data={"grant_type": "client_credentials"})
+    assert bare.status_code == 401 and bare.json()["error"] == "invalid_client"
+    discovery = client.get("/.well-known/openid-configuration").json()
+    assert discovery["token_endpoint"].endswith("/auth/token") and discovery["token_endpoint"].startswith("https://")
+
+
+def test_bad_or_missing_tokens_are_401_and_other_roles_403(world, https):
+    client, _ = https
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}):
+        response = client.get("/3/footprints", headers=headers)
+        assert response.status_code == 401
+        assert_valid(ERROR, response.json())
+    engineer = client.get("/3/footprints", headers=world.as_("acme-engineer"))
+    assert engineer.status_code == 403 and engineer.json()["code"] == "AccessDenied"
+
+
+def test_plain_http_is_refused(world, https, bearer):
+    response = world.client.get("/3/footprints", headers=bearer)  # the same app over plain HTTP
+    assert response.status_code == 400 and response.json() == {
+        "code": "BadRequest", "message": "the PACT API is served over HTTPS only"}
+    assert world.client.post("/auth/token", data={"grant_type": "client_credentials"}).status_code == 400
+    _, port = https
+    with pytest.raises(httpx.HTTPError):  # the TLS port does not speak plain HTTP
+        response = httpx.get(f"http://127.0.0.1:{port}/3/footprints", headers=bearer, timeout=5)
+        response.raise_for_status()
+
+
+def test_the_list_holds_certified_and_shared_footprints_only(https, bearer, data):
+    client, _ = https
+    response = client.get("/3/footprints", headers=bearer)
+    assert response.status_code == 200 and "link" not in response.headers
+    assert_valid(LIST, response.json())
+    ids = {footprint["id"] for footprint in response.json()["data"]}
+    assert {data["first"], data["newer"], data["glass"]} <= ids
+    assert data["steel"] not in ids and data["rival"] not in ids
+
+
+def test_a_superseded_footprint_is_deprecated_and_named_by_its_successor(https, bearer, data):
+    client, _ = https
+    footprints = {f["id"]: f for f in client.get("/3/footprints", headers=bearer).json()["data"]}
+    assert footprints[data["first"]]["status"] == "Deprecated"
+    assert footprints[data["newer"]]["status"] == "Active"
+    assert footprints[data["newer"]]["precedingPfIds"] == [data["first"]]
+
+
+def test_pagination_follows_absolute_links_across_pages(https, bearer):
+    client, port = https
+    everything = [f["id"] for f in client.get("/3/footprints", headers=bearer).json()["data"]]
+    seen, url = [], "/3/footprints?limit=1&geography=CN"
+    while url:
+        response = client.get(url, headers=bearer)
+        assert response.status_code == 200 and len(response.json()["data"]) <= 1
+        assert_valid(LIST, response.json())
+        seen += [f["id"] for f in response.json()["data"]]
+        link = response.headers.get("link")
+        if link is None:
+            break
+        target = link.split(";")[0].strip("<>")
+        assert target.startswith(f"https://127.0.0.1:{port}/3/footprints?") and 'rel="next"' in link
+        assert client.get(target, headers=bearer).json() == client.get(target, headers=bearer).json()  # reusable
+        url = target
+    assert seen == everything and len(seen) >= 3
+
+
+def _ids(client, bearer, **params) -> set[str]:
+    response = client.get("/3/footprints", headers=bearer, params=params)
+    assert response.status_code == 200, response.text
+    assert_valid(LIST, response.json())
+    return {f["id"] for f in response.json()["data"]}
+
+
+def test_every_filter_matches_and_excludes(world, https, bearer, data):
+    client, _ = https
+    cement = {data["first"], data["newer"]}
+    glass = {data["glass"]}
+    company = f"urn:uuid:{world.organisations['acme']}"
+    assert _ids(client, bearer, productId=f"urn:gtin:{GTIN}") == cement
+    assert _ids(client, bearer, productId=f"URN:GTIN:{GTIN}") == cement  # case-insensitive
+    assert _ids(client, bearer, productId="urn:gtin:0000000000000") == set()
+    assert _ids(client, bearer, productId=[f"urn:gtin:{GTIN}", "urn:gtin:1"]) == cement  # repeated: OR
+    assert cement | glass <= _ids(client, bearer, companyId=company)
+    assert _ids(client, bearer, companyId="urn:uuid:00000000-0000-0000-0000-000000000000") == set()
+    assert _ids(client, bearer, geography="CN-GZ") == cement
+    assert _ids(client, bearer, geography="cn-he") == glass
+    assert cement | glass <= _ids(client, bearer, geography="CN")
+    assert _ids(client, bearer, geography="DE") == set()
+    assert _ids(client, bearer, classification="urn:pact:productclassification:pcf-service-pcr:pcr-cn-cement") \
+        == cement
+    assert _ids(client, bearer, classification="urn:pact:productclassification:other:x") == set()
+    assert _ids(client, bearer, status="Deprecated") == {data["first"]}
+    assert data["newer"] in _ids(client, bearer, status="active")
+    today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert cement <= _ids(client, bearer, validOn=today)
+    assert _ids(client, bearer, validOn="2001-01-01T00:00:00Z") == set()
+    assert cement <= _ids(client, bearer, validAfter="2020-01-01T00:00:00Z")
+    assert not cement & _ids(client, bearer, validAfter="2099-01-01T00:00:00Z")
+    assert cement <= _ids(client, bearer, validBefore="2099-01-01T00:00:00Z")
+    assert not cement & _ids(client, bearer, validBefore="2020-01-01T00:00:00Z")
+    assert _ids(client, bearer, geography="CN-GZ", status="Active") == {data["newer"]}  # different: AND
+    bad = client.get("/3/footprints", headers=bearer, params={"validOn": "yesterday"})
+    assert bad.status_code == 400 and bad.json()["code"] == "BadRequest"
+    assert client.get("/3/footprints", headers=bearer, params={"limit": "-1"}).status_code == 400
+
+
+def test_get_by_id_unknown_and_forbidden(https, bearer, data):
+    client, _ = https
+    found = client.get(f"/3/footprints/{data['newer']}", headers=bearer)
+    assert found.status_code == 200
+    assert_valid(ONE, found.json())
+    unknown = client.get("/3/footprints/00000000-0000-4000-8000-000000000000", headers=bearer)
+    assert unknown.status_code == 404 and unknown.json()["code"] == "NotFound"
+    assert_valid(ERROR, unknown.json())
+    for hidden in (data["rival"], data["steel"]):
+        forbidden = client.get(f"/3/footprints/{hidden}", headers=bearer)
+        assert forbidden.status_code == 403 and forbidden.json()["code"] == "AccessDenied"
+    assert client.get("/3/footprints/not-a-uuid", headers=bearer).status_code == 400
+
+
+def test_the_mapping_of_the_cement_example(https, bearer, data, world):
+    """Cement example (Guizhou, 2023, 1 t): declared unit 1 t = 1000 kilogram; pcfExcludingBiogenicUptake = our
+    total + biogenic CO2 emitted; including = excluding - biogenic CO2 removed; reference period end exclusive."""
+    client, _ = https
+    footprint = client.get(f"/3/footprints/{data['newer']}", headers=bearer).json()["data"]
+    ours = world.call("acme-engineer", "GET", f"/api/v1/footprints/{data['newer']}").json()["result"]
+    pcf = footprint["pcf"]
+    assert (pcf["declaredUnitOfMeasurement"], pcf["declaredUnitAmount"], pcf["productMassPerDeclaredUnit"]) == (
+        "kilogram", "1000", "1000")
+    excluding = ours["total_kg_co2e"] + ours["biogenic_co2_emission_kg"]
+    assert float(pcf["pcfExcludingBiogenicUptake"]) == pytest.approx(excluding, abs=1e-6)
+    assert float(pcf["pcfIncludingBiogenicUptake"]) == pytest.approx(excluding - ours["biogenic_co2_removal_kg"],
+                                                                     abs=1e-6)
+    assert float(pcf["fossilGhgEmissions"]) == pytest.approx(ours["fossil_kg_co2e"], abs=1e-6)
+    assert pcf["geographyCountrySubdivision"] == "CN-GZ" and "geographyCountry" not in pcf
+    assert (pcf["referencePeriodStart"], pcf["referencePeriodEnd"]) == ("2023-01-01T00:00:00Z",
+                                                                        "2024-01-01T00:00:00Z")
+    assert pcf["ipccCharacterizationFactors"] == ["AR6"] and pcf["crossSectoralStandards"] == ["ISO14067"]
+    assert pcf["productOrSectorSpecificRules"][0]["ruleNames"] == ["PCR-CN-CEMENT 1.0.0"]
+    assert pcf["verification"]["coverage"] == "product level"
+    assert pcf["verification"]["comments"].startswith("carbon label PCF-")
+    assert footprint["productIds"][0] == f"urn:gtin:{GTIN}"
+
+
+def test_sharing_goes_only_to_the_organisations_own_recipients(world, data):
+    rival_client = world.call("rival-admin", "POST", f"/api/v1/organisations/{world.organisations['rival']}/clients",
+                              json={"name": "rival ERP", "role": "pact_recipient"}).json()
+    response = world.call("acme-engineer", "POST", f"/api/v1/footprints/{data['steel']}/pact-shares",
+                          json={"client_id": rival_client["client_id"]})
+    assert response.status_code == 404
+    again = world.call("acme-engineer", "POST", f"/api/v1/footprints/{data['glass']}/pact-shares",
+                       json={"client_id": data["client"]["client_id"]})
+    assert again.status_code == 409
+    person = world.call("acme-admin", "POST", f"/api/v1/organisations/{world.organisations['acme']}/users", json={
+        "email": "erp@test.example", "name": "ERP", "password": "a long enough password", "role": "pact_recipient"})
+    assert person.status_code == 403
