@@ -72,6 +72,7 @@ def attempts(world, victim):
                    "role": "manufacturer_admin"}}),
         ("POST", "/api/v1/organisations/{organisation_id}/clients", f"/api/v1/organisations/{acme}/clients",
          {"json": {"name": "intruder", "role": "manufacturer_admin"}}),
+        ("GET", "/api/v1/footprints/{footprint_id}/cbam", f"/api/v1/footprints/{victim['footprint_id']}/cbam", {}),
         ("POST", "/api/v1/footprints/{footprint_id}/pact-shares",
          f"/api/v1/footprints/{victim['footprint_id']}/pact-shares", {"json": {"client_id": "pcf_anything"}}),
         ("GET", "/api/v1/applications/{application_id}", f"/api/v1/applications/{application}", {}),

@@ -1,5 +1,7 @@
 import uuid
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends, Response
 from sqlmodel import Session
 
@@ -11,8 +13,10 @@ from footprint_api.schemas import (
 )
 from footprint_api.security import Principal
 from footprint_api.pact import service as pact_service
-from footprint_api.services import footprints
+from footprint_api.exports import cbam
+from footprint_api.services import exports, footprints
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 router = APIRouter(prefix="/api/v1", tags=["footprints"])
 manufacturer = require(*MANUFACTURER_ROLES)
 reader = require(*MANUFACTURER_ROLES, *CB_ROLES)
@@ -61,3 +65,16 @@ def pact_share(footprint_id: uuid.UUID, body: PactShareIn, principal: Principal 
                session: Session = Depends(get_session)) -> dict:
     granted = pact_service.share(session, principal, footprint_id, body.client_id)
     return {"footprint_id": str(granted.footprint_id), "client_id": body.client_id}
+
+
+@router.get("/footprints/{footprint_id}/cbam", summary="EU CBAM embedded emissions of the footprint's good, as the "
+            "communication template's fields (CSV or XLSX) for the exporter's EU importer",
+            responses={200: {"content": {"text/csv": {}, XLSX: {}}}, 422: {"description": "not a CBAM good"}})
+def cbam_export(footprint_id: uuid.UUID, format: Literal["csv", "xlsx"] = "csv", principal: Principal = Depends(reader),
+                session: Session = Depends(get_session)) -> Response:
+    line = exports.cbam_line(session, principal, footprint_id)
+    name = f"cbam-{line.cn_code.replace(' ', '')}-{footprint_id}.{format}"
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if format == "xlsx":
+        return Response(cbam.to_xlsx(line), media_type=XLSX, headers=disposition)
+    return Response(cbam.to_csv(line), media_type="text/csv; charset=utf-8", headers=disposition)

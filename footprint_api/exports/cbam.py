@@ -1,0 +1,151 @@
+"""EU CBAM embedded emissions of a footprint, for the exporter's communication to its EU importer.
+
+A CBAM figure is not a cradle-to-gate footprint: it counts the installation's direct emissions (fuel combustion
+and process emissions of the production process, precursors made on site included) per tonne or MWh, plus
+indirect emissions (electricity consumed x the grid's emission factor, never certificates) where the good
+counts them, plus the embedded emissions of purchased precursors; upstream supply chains of fuels and non-CBAM
+materials, transport and mobile machinery are outside. `cbam.yaml` holds, per PCR, the good and these boundaries.
+"""
+
+import csv
+import io
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lca_models.factor_set import FactorChoice
+
+DATA = Path(__file__).with_name("cbam.yaml")
+DIRECT_PARTS = ("combustion", "process", "measured")  # measured: CEMS, replacing calculated direct gases
+
+
+class NotACbamGood(ValueError):
+    pass
+
+
+@lru_cache(maxsize=1)
+def _data() -> dict:
+    return yaml.safe_load(DATA.read_text(encoding="utf-8"))
+
+
+def grid_factor_scope() -> str:
+    return _data()["grid_factor"]["scope"]
+
+
+@dataclass(frozen=True)
+class CbamLine:
+    """The communication template's figures for one good of one installation and period."""
+
+    good_category: str
+    cn_code: str
+    cn_description: str
+    production_route: str
+    unit: str
+    reporting_period_start: str
+    reporting_period_end: str
+    installation: str
+    country: str
+    production_amount: float
+    specific_direct_t_co2e: float
+    electricity_mwh_per_unit: float
+    grid_factor_t_co2_per_mwh: float
+    grid_factor_source: str
+    specific_indirect_t_co2e: float
+    indirect_counted: bool
+    precursor_t_co2e: float
+    precursor_note: str
+    specific_embedded_t_co2e: float
+    excluded_from_direct: str
+    determination: str = "actual data of the installation (PCF service inventory)"
+
+
+def good(pcr_id: str) -> dict[str, Any]:
+    goods = _data()["goods"]
+    if pcr_id not in goods:
+        raise NotACbamGood(f"{pcr_id} does not make a good listed in Annex I of Regulation (EU) 2023/956")
+    return goods[pcr_id]
+
+
+def embedded_emissions(result: dict[str, Any], pcr_id: str, grid_factor: FactorChoice, installation: str,
+                       production_amount: float) -> CbamLine:
+    spec = good(pcr_id)
+    per_unit = 1000.0 if spec["unit"] == "MWh" else 1.0  # declared units are 1 t or 1 kWh; CBAM: per t or MWh
+    onsite = set(spec.get("onsite_supply", []))
+    direct_kg = sum(c["kg_co2e"] for c in result["contributions"]
+                    if c["item"] not in spec["excluded_direct"]
+                    and (c["part"] in DIRECT_PARTS or (c["item"] in onsite and c["part"] == "supply")))
+    precursor_kg = sum(c["kg_co2e"] for c in result["contributions"] if c["item"] in spec["precursors"])
+    electricity_mwh = result["electricity"]["consumed_kwh_per_declared_unit"] * per_unit / 1000
+    indirect_t = 0.0 if spec["unit"] == "MWh" else electricity_mwh * grid_factor.kg_co2e_per_kwh
+    direct_t = direct_kg * per_unit / 1000
+    precursor_t = precursor_kg * per_unit / 1000
+    embedded = direct_t + precursor_t + (indirect_t if spec["indirect_counted"] else 0.0)
+    return CbamLine(
+        good_category=spec["category"], cn_code=spec["cn_code"], cn_description=spec["description"],
+        production_route=spec["route"], unit=spec["unit"],
+        reporting_period_start=result["reference_period"][0], reporting_period_end=result["reference_period"][1],
+        installation=installation, country="CN", production_amount=production_amount,
+        specific_direct_t_co2e=direct_t, electricity_mwh_per_unit=electricity_mwh,
+        grid_factor_t_co2_per_mwh=grid_factor.kg_co2e_per_kwh,
+        grid_factor_source=f"{grid_factor.source} ({grid_factor.year})", specific_indirect_t_co2e=indirect_t,
+        indirect_counted=spec["indirect_counted"], precursor_t_co2e=precursor_t,
+        precursor_note="; ".join(f"{k}: {v}" for k, v in spec["precursors"].items())
+        + (" — value here: the cradle-to-gate screening footprint, an upper bound" if spec["precursors"] else ""),
+        specific_embedded_t_co2e=embedded,
+        excluded_from_direct="; ".join(f"{k}: {v}" for k, v in spec["excluded_direct"].items()))
+
+
+FIELDS = [
+    ("good_category", "Aggregated goods category"), ("cn_code", "CN code"), ("cn_description", "Good"),
+    ("production_route", "Production route"), ("installation", "Installation"), ("country", "Country"),
+    ("reporting_period_start", "Reporting period start"), ("reporting_period_end", "Reporting period end"),
+    ("production_amount", "Production in the period"), ("unit", "Unit"),
+    ("specific_direct_t_co2e", "Specific direct embedded emissions (t CO2e per unit)"),
+    ("electricity_mwh_per_unit", "Electricity consumption (MWh per unit)"),
+    ("grid_factor_t_co2_per_mwh", "Emission factor of electricity (t CO2 / MWh)"),
+    ("grid_factor_source", "Source of the electricity emission factor"),
+    ("specific_indirect_t_co2e", "Specific indirect embedded emissions (t CO2e per unit)"),
+    ("indirect_counted", "Indirect emissions counted for this good"),
+    ("precursor_t_co2e", "Embedded emissions of purchased precursors (t CO2e per unit)"),
+    ("precursor_note", "Precursors"),
+    ("specific_embedded_t_co2e", "Specific embedded emissions counted (t CO2e per unit)"),
+    ("excluded_from_direct", "Excluded from direct emissions"), ("determination", "Determination"),
+]
+
+
+def to_csv(line: CbamLine) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([title for _, title in FIELDS])
+    values = asdict(line)
+    writer.writerow([_cell(values[name]) for name, _ in FIELDS])
+    return out.getvalue()
+
+
+def to_xlsx(line: CbamLine) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "CBAM embedded emissions"
+    values = asdict(line)
+    for row, (name, title) in enumerate(FIELDS, start=1):
+        sheet.cell(row=row, column=1, value=title).font = Font(bold=True)
+        sheet.cell(row=row, column=2, value=values[name])
+    sheet.column_dimensions["A"].width = 58
+    sheet.column_dimensions["B"].width = 70
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.6g}" if abs(value) >= 1 else f"{value:.6f}".rstrip("0").rstrip(".") or "0"
+    return str(value)

@@ -1,0 +1,71 @@
+"""EU CBAM export: embedded emissions per tonne from the cement example, computed by hand."""
+
+import csv
+import io
+
+import openpyxl
+import pytest
+
+from tests.labelling import calculated_footprint
+
+
+def test_cement_embedded_emissions_from_the_example_by_hand(world):
+    """examples/cement-guizhou-2023.json, 2,000,000 t cement in 2023, Guizhou:
+
+    direct (t CO2e/t), only the installation's own emissions:
+      clinker calcination 1,640,000/2,000,000 = 0.82 t clinker/t x ((65.5 - 0.5) % CaO x 44/56 + 2.5 % MgO x 44/40)
+        = 0.82 x (0.510714 + 0.0275) = 0.441336
+      kiln coal 240,000/2,000,000 = 0.12 t/t x (22.0 GJ/t x 26.18 t C/TJ x 0.93 x 44/12
+        + 0.022 TJ x 10 kg CH4/TJ x 29.8 + 0.022 TJ x 1.5 kg N2O/TJ x 273) / 1000 = 0.12 x 1.979639 = 0.237557
+      not counted: coal mining CH4 (upstream), raw materials, transport, diesel of mobile machinery
+      direct = 0.678893
+    indirect: 160,000,000 kWh / 2,000,000 t = 80 kWh = 0.08 MWh/t x 0.5306 t CO2/MWh (MEE/NBS national average
+      CO2 factor 2023) = 0.042448; certificates are not applied
+    counted for cement (indirect counts) = 0.678893 + 0.042448 = 0.721341 t CO2e/t
+    """
+    footprint = calculated_footprint(world, gtin=None)["footprint_id"]
+    response = world.call("acme-engineer", "GET", f"/api/v1/footprints/{footprint}/cbam")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    row = next(csv.DictReader(io.StringIO(response.text)))
+    direct = 0.82 * ((0.655 - 0.005) * 44 / 56 + 0.025 * 44 / 40) \
+        + 0.12 * (22.0 * 26.18 * 0.93 * 44 / 12 + 0.022 * 10 * 29.8 + 0.022 * 1.5 * 273) / 1000
+    indirect = 0.08 * 0.5306
+    assert row["CN code"] == "2523 29 00" and row["Unit"] == "t" and row["Country"] == "CN"
+    assert float(row["Specific direct embedded emissions (t CO2e per unit)"]) == pytest.approx(direct, rel=1e-5)
+    assert float(row["Electricity consumption (MWh per unit)"]) == pytest.approx(0.08, rel=1e-9)
+    assert float(row["Specific indirect embedded emissions (t CO2e per unit)"]) == pytest.approx(indirect, rel=1e-6)
+    assert float(row["Specific embedded emissions counted (t CO2e per unit)"]) == pytest.approx(direct + indirect,
+                                                                                                   rel=1e-5)
+    assert row["Indirect emissions counted for this good"] == "yes"
+    assert float(row["Production in the period"]) == 2_000_000
+    assert "diesel" in row["Excluded from direct emissions"]
+
+
+def test_the_export_as_a_workbook(world):
+    footprint = calculated_footprint(world, gtin=None)["footprint_id"]
+    response = world.call("acme-engineer", "GET", f"/api/v1/footprints/{footprint}/cbam", params={"format": "xlsx"})
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    fields = {sheet.cell(row=r, column=1).value: sheet.cell(row=r, column=2).value for r in range(1, sheet.max_row + 1)}
+    assert fields["CN code"] == "2523 29 00"
+    assert fields["Specific indirect embedded emissions (t CO2e per unit)"] == pytest.approx(0.08 * 0.5306, rel=1e-6)
+
+
+def test_aluminium_counts_no_indirect_emissions_and_electricity_is_per_mwh(world):
+    aluminium = calculated_footprint(world, example="aluminium-guizhou-2023.json", gtin=None)["footprint_id"]
+    row = next(csv.DictReader(io.StringIO(world.call("acme-engineer", "GET",
+                                                     f"/api/v1/footprints/{aluminium}/cbam").text)))
+    assert row["Indirect emissions counted for this good"] == "no"
+    assert float(row["Specific embedded emissions counted (t CO2e per unit)"]) == pytest.approx(
+        float(row["Specific direct embedded emissions (t CO2e per unit)"]))
+    power = calculated_footprint(world, example="electricity-guizhou-coal-2023.json", gtin=None)["footprint_id"]
+    row = next(csv.DictReader(io.StringIO(world.call("acme-engineer", "GET", f"/api/v1/footprints/{power}/cbam").text)))
+    assert row["Unit"] == "MWh" and row["CN code"] == "2716 00 00"
+    assert 0.7 < float(row["Specific direct embedded emissions (t CO2e per unit)"]) < 1.0  # coal plant, per MWh
+
+
+def test_flat_glass_is_not_a_cbam_good(world):
+    glass = calculated_footprint(world, example="flat-glass-hebei-2023.json", gtin=None)["footprint_id"]
+    response = world.call("acme-engineer", "GET", f"/api/v1/footprints/{glass}/cbam")
+    assert response.status_code == 422 and "Annex I" in response.json()["detail"]
+    assert world.call("rival-engineer", "GET", f"/api/v1/footprints/{glass}/cbam").status_code == 404
