@@ -285,6 +285,36 @@ class PactShare(SQLModel, table=True):
     created_at: datetime = _timestamp()
 
 
+class PactEndpoint(SQLModel, table=True):
+    """Where a PACT recipient's own PACT API is, to answer its requests: base URL and the credentials it issued to
+    this service (the secret encrypted with a key derived from the service's secret key)."""
+
+    __tablename__ = "pact_endpoint"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    client_id: uuid.UUID = Field(foreign_key="api_client.id", unique=True)
+    base_url: str = Field(max_length=500)
+    token_client_id: str = Field(max_length=200)
+    token_secret_encrypted: str = Field(sa_type=Text)
+    updated_at: datetime = _timestamp()
+
+
+class PactRequest(SQLModel, table=True):
+    """A recipient's RequestCreatedEvent and how it was answered (fulfilled or rejected, delivered or not)."""
+
+    __tablename__ = "pact_request"
+    __table_args__ = (UniqueConstraint("source", "event_id", name="uq_pact_request_event"),)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    event_id: str = Field(max_length=200)
+    source: str = Field(max_length=500)
+    client_id: uuid.UUID = Field(foreign_key="api_client.id", index=True)
+    criteria: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = "accepted"  # accepted | fulfilled | rejected | undeliverable
+    answer: dict | None = Field(default=None, sa_column=Column(JSON))
+    error: str | None = None
+    created_at: datetime = _timestamp()
+    answered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
 class AuditEvent(SQLModel, table=True):
     """Append-only; each entry's hash covers its content and the previous entry's hash."""
 

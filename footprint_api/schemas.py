@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, field_validator
 
 from footprint_api.models import JobStatus, OrganisationKind, Role
 from lca_models.results import FootprintResult
@@ -280,3 +280,16 @@ class PublicLabel(BaseModel):
 
 class PactShareIn(BaseModel):
     client_id: str = Field(min_length=1, max_length=100, description="the client_id of a PACT recipient client")
+
+
+class PactEndpointIn(BaseModel):
+    base_url: HttpUrl = Field(description="the recipient's PACT API, https://…")
+    client_id: str = Field(min_length=1, max_length=200, description="issued by the recipient to this service")
+    client_secret: str = Field(min_length=1, max_length=500, description="stored encrypted, never shown again")
+
+    @field_validator("base_url")
+    @classmethod
+    def _https(cls, value: HttpUrl) -> HttpUrl:
+        if value.scheme != "https":
+            raise ValueError("the PACT API of a recipient is served over HTTPS")
+        return value

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     s3_bucket: str | None = None  # default: pcf-labels-{environment}
 
+    # CA bundle for calls to PACT recipients' APIs (answers to their requests); None: the system's CAs.
+    pact_ca_bundle: Path | None = None
     # Public verification answers are cached per process; other processes' label changes are noticed within this.
     verification_recheck_seconds: float = Field(default=0.25, ge=0, le=10)
 

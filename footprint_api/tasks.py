@@ -33,6 +33,14 @@ def run_calculation_job(job_id: str) -> str | None:
         return str(footprint.id) if footprint else None
 
 
+def answer_pact_request(request_id: str) -> str | None:
+    from footprint_api.pact.events import answer
+
+    with session_scope() as session:
+        request = answer(session, uuid.UUID(request_id))
+        return request.status if request else None
+
+
 def housekeeping() -> dict:
     """Periodic: re-dispatch queued jobs whose message was lost; forget expired token revocations; mark labels
     past their validity expired."""
@@ -68,6 +76,7 @@ def make_celery() -> Celery:
     )
     app.task(name="pcf.calculate_footprint", bind=False)(run_calculation_job)
     app.task(name="pcf.housekeeping")(housekeeping)
+    app.task(name="pcf.answer_pact_request")(answer_pact_request)
     return app
 
 
@@ -81,14 +90,22 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def dispatch(job_id: str) -> None:
+    _send("pcf.calculate_footprint", run_calculation_job, job_id)
+
+
+def dispatch_pact_answer(request_id: str) -> None:
+    _send("pcf.answer_pact_request", answer_pact_request, request_id)
+
+
+def _send(task_name: str, body, argument: str) -> None:
     if get_settings().task_mode == "celery":
-        celery_app.send_task("pcf.calculate_footprint", args=[job_id])
+        celery_app.send_task(task_name, args=[argument])
     else:
-        _pool().submit(_logged, job_id)
+        _pool().submit(_logged, body, argument)
 
 
-def _logged(job_id: str) -> None:
+def _logged(body, argument: str) -> None:
     try:
-        run_calculation_job(job_id)
-    except Exception:  # pragma: no cover - surfaced through the job's status
-        log.exception("job %s failed", job_id)
+        body(argument)
+    except Exception:  # pragma: no cover - surfaced through the job's or request's status
+        log.exception("%s(%s) failed", body.__name__, argument)

@@ -21,7 +21,7 @@ NOT_ORGANISATION_DATA = {
     ("GET", "/api/v1/public/registry"), ("GET", "/api/v1/public/compare"), ("POST", "/api/v1/public/verify-batch"),
     # PACT: HTTPS only and for PACT recipient clients; what each recipient sees is tested in tests/test_pact.py
     ("POST", "/auth/token"), ("GET", "/.well-known/openid-configuration"), ("GET", "/3/footprints"),
-    ("GET", "/3/footprints/{footprint_id}"),
+    ("GET", "/3/footprints/{footprint_id}"), ("POST", "/3/events"),
 }
 
 
@@ -72,6 +72,8 @@ def attempts(world, victim):
                    "role": "manufacturer_admin"}}),
         ("POST", "/api/v1/organisations/{organisation_id}/clients", f"/api/v1/organisations/{acme}/clients",
          {"json": {"name": "intruder", "role": "manufacturer_admin"}}),
+        ("PUT", "/api/v1/pact-recipients/{client_id}/endpoint", "/api/v1/pact-recipients/pcf_victim/endpoint",
+         {"json": {"base_url": "https://evil.example", "client_id": "x", "client_secret": "y"}}),
         ("GET", "/api/v1/footprints/{footprint_id}/cbam", f"/api/v1/footprints/{victim['footprint_id']}/cbam", {}),
         ("POST", "/api/v1/footprints/{footprint_id}/pact-shares",
          f"/api/v1/footprints/{victim['footprint_id']}/pact-shares", {"json": {"client_id": "pcf_anything"}}),

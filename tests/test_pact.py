@@ -1,5 +1,5 @@
 """The PACT v3 API driven as an outside client would: over HTTPS, every response checked against the spec's schema
-(specs/pact-v3/openapi.yaml, spec 3.0.3)."""
+(footprint_api/pact/spec/openapi.yaml, spec 3.0.3)."""
 
 import base64
 import datetime as dt
@@ -26,7 +26,7 @@ from tests.conftest import ROOT
 from tests.labelling import GTIN, act, calculated_footprint, issued_label
 from tests.processes import free_port
 
-SPEC = ROOT / "specs" / "pact-v3"  # the unmodified spec files, under their licence (specs/pact-v3/LICENSE.md)
+SPEC = ROOT / "footprint_api" / "pact" / "spec"  # the unmodified spec files, under their licence (LICENSE.md)
 
 
 def _validator(schema: dict) -> Draft202012Validator:
@@ -297,3 +297,125 @@ def test_sharing_goes_only_to_the_organisations_own_recipients(world, data):
     person = world.call("acme-admin", "POST", f"/api/v1/organisations/{world.organisations['acme']}/users", json={
         "email": "erp@test.example", "name": "ERP", "password": "a long enough password", "role": "pact_recipient"})
     assert person.status_code == 403
+
+
+# --- events -----------------------------------------------------------------------------------------------------
+
+EVENT = "application/cloudevents+json"
+
+
+@pytest.fixture(scope="module")
+def recipient_api(certificate):
+    """The customer's own PACT host over HTTPS: issues a token to this service, records the events it receives."""
+    from fastapi import FastAPI, Form, Header, Request
+    from fastapi.responses import JSONResponse, Response
+
+    received: list[dict] = []
+    app = FastAPI()
+
+    @app.post("/auth/token")
+    def token(grant_type: str = Form(...), authorization: str = Header("")):
+        if authorization != "Basic " + base64.b64encode(b"pcf-service:issued-by-customer").decode():
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
+        return {"access_token": "customer-token", "token_type": "bearer"}
+
+    @app.post("/3/events")
+    async def events(request: Request):
+        if request.headers.get("authorization") != "Bearer customer-token":
+            return JSONResponse({"code": "BadRequest", "message": "token"}, status_code=401)
+        assert request.headers["content-type"] == EVENT
+        received.append(json.loads(await request.body()))
+        return Response(status_code=200)
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           ssl_certfile=str(certificate[0]), ssl_keyfile=str(certificate[1])))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield f"https://127.0.0.1:{port}", received
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def trusts_the_test_certificate(certificate, monkeypatch):
+    from footprint_api.settings import get_settings
+
+    monkeypatch.setenv("PCF_PACT_CA_BUNDLE", str(certificate[0]))
+    get_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def request_event(event_id: str, **criteria) -> dict:
+    return {"type": "org.wbcsd.pact.ProductFootprint.RequestCreatedEvent.3", "specversion": "1.0", "id": event_id,
+            "source": "//customer.example/3/events", "time": "2026-11-24T08:00:00Z", "data": criteria}
+
+
+def wait_for(received: list, request_id: str, timeout: float = 20) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for event in received:
+            if event["data"].get("requestEventId") == request_id:
+                return event
+        time.sleep(0.05)
+    raise AssertionError(f"no answer to {request_id}")
+
+
+def test_a_request_event_is_answered_by_a_callback(world, https, bearer, data, recipient_api,
+                                                   trusts_the_test_certificate):
+    client, _ = https
+    base_url, received = recipient_api
+    registered = world.call("acme-admin", "PUT", f"/api/v1/pact-recipients/{data['client']['client_id']}/endpoint",
+                            json={"base_url": base_url, "client_id": "pcf-service",
+                                  "client_secret": "issued-by-customer"})
+    assert registered.status_code == 200, registered.text
+    wanted = request_event("req-cement-1", productId=[f"urn:gtin:{GTIN}"], status="Active")
+    response = client.post("/3/events", content=json.dumps(wanted), headers={**bearer, "Content-Type": EVENT})
+    assert response.status_code == 200 and response.content == b""
+    answer = wait_for(received, "req-cement-1")
+    assert answer["type"] == "org.wbcsd.pact.ProductFootprint.RequestFulfilledEvent.3"
+    assert [pf["id"] for pf in answer["data"]["pfs"]] == [data["newer"]]
+    events_schema = {"$ref": "urn:pact#/components/schemas/RequestFulfilledEvent"}
+    assert_valid(events_schema, answer)
+
+    unknown = request_event("req-unknown-2", productId=["urn:gtin:0000000000000"])
+    assert client.post("/3/events", content=json.dumps(unknown),
+                       headers={**bearer, "Content-Type": EVENT}).status_code == 200
+    rejected = wait_for(received, "req-unknown-2")
+    assert rejected["type"] == "org.wbcsd.pact.ProductFootprint.RequestRejectedEvent.3"
+    assert rejected["data"]["error"]["code"] == "NotFound"
+    assert_valid({"$ref": "urn:pact#/components/schemas/RequestRejectedEvent"}, rejected)
+
+
+def test_malformed_events_are_400(https, bearer):
+    client, _ = https
+    good = request_event("req-x", productId=["urn:gtin:1"])
+    cases = [
+        (json.dumps(good), "application/json"),  # wrong media type
+        ("{not json", EVENT),
+        (json.dumps({**good, "type": "org.example.Unknown"}), EVENT),
+        (json.dumps({k: v for k, v in good.items() if k != "source"}), EVENT),  # required attribute missing
+        (json.dumps({**good, "data": {"productId": "not-a-list"}}), EVENT),
+    ]
+    for body, media in cases:
+        response = client.post("/3/events", content=body, headers={**bearer, "Content-Type": media})
+        assert response.status_code == 400 and response.json()["code"] == "BadRequest", (body, response.text)
+    published = {"type": "org.wbcsd.pact.ProductFootprint.PublishedEvent.3", "specversion": "1.0", "id": "p-1",
+                 "source": "//customer.example/3/events", "time": "2026-11-24T08:00:00Z",
+                 "data": {"pfIds": ["079e425a-464f-528d-341d-4a944a1dfd70"]}}
+    assert client.post("/3/events", content=json.dumps(published),
+                       headers={**bearer, "Content-Type": EVENT}).status_code == 200
+    assert client.post("/3/events", content=json.dumps(good), headers={"Content-Type": EVENT}).status_code == 401
+
+
+def test_a_recipient_endpoint_must_be_https(world, data):
+    response = world.call("acme-admin", "PUT", f"/api/v1/pact-recipients/{data['client']['client_id']}/endpoint",
+                          json={"base_url": "http://customer.example", "client_id": "x", "client_secret": "y"})
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "base_url"
+    other = world.call("rival-admin", "PUT", f"/api/v1/pact-recipients/{data['client']['client_id']}/endpoint",
+                       json={"base_url": "https://evil.example", "client_id": "x", "client_secret": "y"})
+    assert other.status_code == 404

@@ -11,20 +11,20 @@ import uuid
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session
 
 from footprint_api.db import get_session
 from footprint_api.errors import ServiceError
 from footprint_api.models import Footprint, RevokedToken, Role
-from footprint_api.pact import service
+from footprint_api import tasks
+from footprint_api.pact import events, service
 from footprint_api.security import Principal, TokenInvalid, read_token
 from footprint_api.services import accounts
 from footprint_api.settings import get_settings
 
 router = APIRouter(tags=["PACT v3"])
-FILTERS = ("productId", "companyId", "geography", "classification", "validOn", "validAfter", "validBefore",
-           "status")
 MAX_LIMIT = 1000
 
 
@@ -110,7 +110,7 @@ def _limit_and_offset(request: Request) -> tuple[int | None, int]:
 
 
 def _filters(request: Request) -> dict[str, list[str]]:
-    filters = {name: request.query_params.getlist(name) for name in FILTERS}
+    filters = {name: request.query_params.getlist(name) for name in service.FILTERS}
     for name in ("validOn", "validAfter", "validBefore"):
         for value in filters[name]:
             try:
@@ -152,3 +152,18 @@ def get_footprint(footprint_id: str, principal: Principal = Depends(recipient),
     if session.get(Footprint, uuid.UUID(wanted)) is not None:
         raise PactError(403, "AccessDenied", "this footprint is not shared with you")
     raise PactError(404, "NotFound", "the requested footprint could not be found")
+
+
+@router.post("/3/events", summary="PACT Action Events: CloudEvents in structured mode; a RequestCreatedEvent is "
+             "answered later by a RequestFulfilledEvent or RequestRejectedEvent sent to the requester's /3/events")
+async def receive_event(request: Request, principal: Principal = Depends(recipient),
+                        session: Session = Depends(get_session)):
+    body = await request.body()
+    try:
+        event = events.parse(body, request.headers.get("content-type", ""))
+    except events.EventInvalid as exc:
+        raise PactError(400, "BadRequest", str(exc)) from None
+    accepted = await run_in_threadpool(events.accept, session, principal, event)
+    if accepted is not None:
+        tasks.dispatch_pact_answer(str(accepted.id))
+    return Response(status_code=200)

@@ -19,6 +19,8 @@ from footprint_api.services.catalogue import owned
 from label_service.workflow import LabelState
 from pcr_rules import default_registry
 
+FILTERS = ("productId", "companyId", "geography", "classification", "validOn", "validAfter", "validBefore",
+           "status")
 CERTIFIED_STATES = (LabelState.ACTIVE.value, LabelState.SUSPENDED.value, LabelState.EXPIRED.value)
 
 

@@ -1,5 +1,4 @@
 import uuid
-
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Response
@@ -8,12 +7,14 @@ from sqlmodel import Session
 from footprint_api import tasks
 from footprint_api.auth import CB_ROLES, MANUFACTURER_ROLES, require
 from footprint_api.db import get_session
+from footprint_api.exports import cbam
+from footprint_api.models import Role
+from footprint_api.pact import events as pact_events
+from footprint_api.pact import service as pact_service
 from footprint_api.schemas import (
-    CalculationIn, FootprintOut, FootprintSummary, JobOut, PactShareIn, SubmissionIn, SubmissionOut,
+    CalculationIn, FootprintOut, FootprintSummary, JobOut, PactEndpointIn, PactShareIn, SubmissionIn, SubmissionOut,
 )
 from footprint_api.security import Principal
-from footprint_api.pact import service as pact_service
-from footprint_api.exports import cbam
 from footprint_api.services import exports, footprints
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -78,3 +79,13 @@ def cbam_export(footprint_id: uuid.UUID, format: Literal["csv", "xlsx"] = "csv",
     if format == "xlsx":
         return Response(cbam.to_xlsx(line), media_type=XLSX, headers=disposition)
     return Response(cbam.to_csv(line), media_type="text/csv; charset=utf-8", headers=disposition)
+
+
+@router.put("/pact-recipients/{client_id}/endpoint", summary="Where one of your PACT recipients receives answers to "
+            "its requests: its PACT API base URL (HTTPS) and the credentials it issued to this service")
+def pact_endpoint(client_id: str, body: PactEndpointIn,
+                  principal: Principal = Depends(require(Role.MANUFACTURER_ADMIN)),
+                  session: Session = Depends(get_session)) -> dict:
+    endpoint = pact_events.register_endpoint(session, principal, client_id, str(body.base_url), body.client_id,
+                                             body.client_secret)
+    return {"client_id": client_id, "base_url": endpoint.base_url, "token_client_id": endpoint.token_client_id}
