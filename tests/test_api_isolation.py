@@ -74,6 +74,8 @@ def attempts(world, victim):
          {"json": {"name": "intruder", "role": "manufacturer_admin"}}),
         ("PUT", "/api/v1/pact-recipients/{client_id}/endpoint", "/api/v1/pact-recipients/pcf_victim/endpoint",
          {"json": {"base_url": "https://evil.example", "client_id": "x", "client_secret": "y"}}),
+        ("GET", "/api/v1/footprints/{footprint_id}/report.pdf",
+         f"/api/v1/footprints/{victim['footprint_id']}/report.pdf", {}),
         ("GET", "/api/v1/footprints/{footprint_id}/cbam", f"/api/v1/footprints/{victim['footprint_id']}/cbam", {}),
         ("POST", "/api/v1/footprints/{footprint_id}/pact-shares",
          f"/api/v1/footprints/{victim['footprint_id']}/pact-shares", {"json": {"client_id": "pcf_anything"}}),

@@ -89,3 +89,11 @@ def pact_endpoint(client_id: str, body: PactEndpointIn,
     endpoint = pact_events.register_endpoint(session, principal, client_id, str(body.base_url), body.client_id,
                                              body.client_secret)
     return {"client_id": client_id, "base_url": endpoint.base_url, "token_client_id": endpoint.token_client_id}
+
+
+@router.get("/footprints/{footprint_id}/report.pdf", summary="The footprint report (GB/T 24067 / ISO 14067 clause 7) "
+            "as PDF", response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+def report_pdf(footprint_id: uuid.UUID, principal: Principal = Depends(reader),
+               session: Session = Depends(get_session)) -> Response:
+    return Response(exports.report_pdf(session, principal, footprint_id), media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="footprint-{footprint_id}.pdf"'})

@@ -1,13 +1,15 @@
-"""Exports of a stored footprint for others: the EU CBAM communication."""
+"""Exports of a stored footprint for others: the EU CBAM communication, the PDF report."""
 
 import uuid
 from functools import lru_cache
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from footprint_api.errors import Unprocessable
-from footprint_api.exports import cbam
-from footprint_api.models import InventoryRecord
+from footprint_api.exports import cbam, report
+from footprint_api.settings import get_settings
+from label_service.render import find_font
+from footprint_api.models import InventoryRecord, Label, Organisation, Product
 from footprint_api.security import Principal
 from footprint_api.services.footprints import visible_footprint
 from lca_models.factor_set import FactorSet, load_factor_set
@@ -31,3 +33,17 @@ def cbam_line(session: Session, principal: Principal, footprint_id: uuid.UUID) -
         return cbam.embedded_emissions(result, record.pcr_id, factor, record.data["facility"]["name"], amount)
     except cbam.NotACbamGood as exc:
         raise Unprocessable(str(exc), [{"field": "footprint_id", "reason": "not a CBAM good"}]) from None
+
+
+def report_pdf(session: Session, principal: Principal, footprint_id: uuid.UUID) -> bytes:
+    footprint = visible_footprint(session, principal, footprint_id)
+    record = session.get(InventoryRecord, footprint.inventory_id)
+    product = session.get(Product, record.product_id)
+    label = session.exec(select(Label).where(Label.footprint_id == footprint.id)).first()
+    facts = {"product": f"{product.name} ({product.model})" if product.model else product.name,
+             "manufacturer": session.get(Organisation, footprint.organisation_id).name,
+             "facility": f"{record.data['facility']['name']}, {record.data['facility']['province']}",
+             "pcr": f"{record.pcr_id} {record.pcr_version}", "footprint_id": str(footprint.id),
+             "created": footprint.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+             "label": f"{label.number} ({label.state}, valid to {label.expires_on})" if label else ""}
+    return report.render_report(footprint.result, facts, find_font(get_settings().label_font))

@@ -1,0 +1,106 @@
+"""The footprint report as PDF (reportlab): what a practitioner or a verifier reads, one footprint per report.
+
+Contents follow GB/T 24067-2024 / ISO 14067 clause 7 (CFP study report): product and declared unit, PCR and
+boundary, result with its fossil / biogenic / land-use split and biogenic CO2 reported apart, both electricity
+methods and every certificate applied, contributions, data quality, data gaps, the versions that reproduce it.
+"""
+
+import io
+from pathlib import Path
+from typing import Any
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+GREEN = colors.HexColor("#1b6b3a")
+
+
+def _font(path: Path) -> str:
+    name = f"ReportCJK-{path.stem}"
+    if name not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(name, str(path), subfontIndex=0))
+    return name
+
+
+def _n(value: float, digits: int = 4) -> str:
+    return f"{value:,.{digits}g}" if abs(value) < 1e4 else f"{value:,.0f}"
+
+
+def render_report(result: dict[str, Any], facts: dict[str, str], font: Path) -> bytes:
+    """facts: product, manufacturer, facility, pcr, footprint_id, created, label (or '')."""
+    face = _font(font)
+    base = getSampleStyleSheet()
+    body = ParagraphStyle("body", parent=base["BodyText"], fontName=face, fontSize=9, leading=12)
+    heading = ParagraphStyle("h", parent=base["Heading2"], fontName=face, fontSize=12, textColor=GREEN,
+                             spaceBefore=8, spaceAfter=4)
+    title = ParagraphStyle("t", parent=base["Title"], fontName=face, fontSize=16, textColor=GREEN)
+    unit = f"{_n(result['declared_unit']['amount'])} {result['declared_unit']['unit']}"
+
+    def table(rows: list[list[str]], widths: list[float]) -> Table:
+        cells = [[Paragraph(str(cell), body) for cell in row] for row in rows]
+        grid = Table(cells, colWidths=[w * mm for w in widths], repeatRows=1)
+        grid.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8f2ec")),
+                                  ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                                  ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        return grid
+
+    story = [
+        Paragraph("产品碳足迹报告 · Product carbon footprint report", title),
+        table([["", ""], ["产品 Product", facts["product"]], ["生产者 Manufacturer", facts["manufacturer"]],
+               ["设施 Facility", facts["facility"]], ["声明单位 Declared unit", result["declared_unit"]["description"]],
+               ["核算规则 PCR", facts["pcr"]], ["参考期 Reference period", " – ".join(result["reference_period"])],
+               ["碳标签 Carbon label", facts["label"] or "not certified"],
+               ["Footprint id · calculated", f"{facts['footprint_id']} · {facts['created']}"]], [50, 120]),
+        Paragraph("结果 Result (IPCC 2021 GWP100, AR6)", heading),
+        table([["Indicator", f"kg CO2e per {unit}"],
+               ["Total (reported method: " + result["electricity"]["reported_method"] + ")",
+                _n(result["total_kg_co2e"], 6)],
+               ["fossil", _n(result["fossil_kg_co2e"], 6)], ["biogenic (non-CO2)", _n(result["biogenic_kg_co2e"], 6)],
+               ["land use", _n(result["land_use_kg_co2e"], 6)],
+               ["location-based electricity method", _n(result["location_based_kg_co2e"], 6)],
+               ["market-based electricity method", _n(result["market_based_kg_co2e"], 6)],
+               ["biogenic CO2 emitted (kg, reported apart)", _n(result["biogenic_co2_emission_kg"], 6)],
+               ["biogenic CO2 removed (kg, reported apart)", _n(result["biogenic_co2_removal_kg"], 6)]], [120, 50]),
+        Paragraph("贡献 Contributions", heading),
+        table([["Item", "Part", "Stage", "kg CO2e", "Share"]] + [
+            [c["item"], c["part"], c["stage"], _n(c["kg_co2e"], 5), f"{c['share']:.1%}"]
+            for c in sorted(result["contributions"], key=lambda c: -abs(c["kg_co2e"]))[:20]], [45, 25, 45, 30, 25]),
+    ]
+    electricity = result["electricity"]
+    story += [
+        Paragraph("电力与绿证 Electricity and green certificates", heading),
+        Paragraph(f"Consumed {_n(electricity['consumed_kwh_per_declared_unit'], 6)} kWh per {unit}, covered by "
+                  f"retired certificates {_n(electricity['covered_kwh_per_declared_unit'], 6)} kWh. Location factor "
+                  f"{electricity['location_factor']['kg_co2e_per_kwh']} kg CO2e/kWh "
+                  f"({electricity['location_factor']['source']}); residual factor "
+                  f"{_n(electricity['residual_factor']['kg_co2e_per_kwh'], 6)} kg CO2e/kWh. "
+                  f"{electricity.get('note', '')}", body),
+    ]
+    if electricity["certificates"]:
+        story.append(table([["Serial", "Technology", "Generated", "kWh per unit", "kg CO2e/kWh"]] + [
+            [c["serial"], c["technology"], c["generation_month"], _n(c["covered_kwh_per_declared_unit"], 6),
+             str(c["factor"]["kg_co2e_per_kwh"])] for c in electricity["certificates"]], [45, 30, 25, 35, 35]))
+    quality = result["data_quality"]
+    story += [
+        Paragraph("数据质量 Data quality", heading),
+        Paragraph(f"Footprint-weighted DQR {quality['dqr']:.2f} ({quality['level']}; meets the PCR: "
+                  f"{'yes' if quality['meets_pcr'] else 'no'}); primary data share {quality['primary_data_share']:.1%}."
+                  , body),
+        Paragraph("数据缺口 Data gaps", heading),
+        Paragraph("<br/>".join(result["data_gaps"]) or "none", body),
+        Spacer(1, 4 * mm),
+        Paragraph(f"Reproduce with: PCR {result['pcr']['id']} {result['pcr']['version']}, factor set "
+                  f"{result['factor_set']['id']} {result['factor_set']['version']}, methods "
+                  f"{'; '.join(' / '.join(m) for m in result['method'].values())}, engine "
+                  f"{', '.join(f'{k} {v}' for k, v in result['engine'].items())}.", body),
+    ]
+    out = io.BytesIO()
+    SimpleDocTemplate(out, pagesize=A4, title=f"Carbon footprint report {facts['product']}",
+                      author=facts["manufacturer"], leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
+                      bottomMargin=16 * mm).build(story)
+    return out.getvalue()
