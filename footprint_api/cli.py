@@ -88,6 +88,22 @@ def calculate(
         typer.echo(result_table(result))
 
 
+@app.command("export-brightway")
+def export_brightway(
+    inventory_file: Path,
+    out: Annotated[Path, typer.Option(help="folder for the .bw2package file")] = Path("."),
+) -> None:
+    """Write the inventory's product system as a Brightway package (open it with bw2io.BW2Package.import_file)."""
+    from lca_models import get_engine
+    from lca_models.export import export_product_system
+
+    inventory = _load_inventory(inventory_file)
+    _check(inventory)
+    path = export_product_system(get_engine(), inventory, out)
+    typer.echo(f"written {path} (databases: the factor-set background and pcf-product-system; "
+               "biosphere3 and IPCC 2021 come from bw2io)")
+
+
 @app.command()
 def setup() -> None:
     """Build the Brightway project (biosphere3, IPCC 2021 methods, background) if it is not built yet."""

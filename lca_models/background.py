@@ -28,7 +28,7 @@ class Background:
     methods: dict[str, tuple[str, ...]]
 
 
-def _import_bw2data(brightway_dir: Path):
+def import_bw2data(brightway_dir: Path):
     """bw2data reads its data directory from the environment when first imported."""
     brightway_dir.mkdir(parents=True, exist_ok=True)
     os.environ["BRIGHTWAY2_DIR"] = str(brightway_dir)
@@ -52,7 +52,7 @@ def _build_lock(brightway_dir: Path):
 
 
 def prepare_background(factor_set: FactorSet, brightway_dir: Path) -> Background:
-    bd = _import_bw2data(brightway_dir)
+    bd = import_bw2data(brightway_dir)
     project = f"pcf-{factor_set.id}"
     database = f"pcf-background-{factor_set.id}"
     background = Background(project, database, dict(factor_set.methods))
@@ -62,13 +62,13 @@ def prepare_background(factor_set: FactorSet, brightway_dir: Path) -> Background
         wanted = {"factor_set": factor_set.id, "version": factor_set.version, "digest": factor_set.digest}
         if marker.exists() and json.loads(marker.read_text()) == wanted:
             return background
-        _write_biosphere_and_methods(bd, factor_set)
-        _write_background(bd, factor_set, database)
+        write_biosphere_and_methods(bd, factor_set)
+        write_background(bd, factor_set, database)
         marker.write_text(json.dumps(wanted))
     return background
 
 
-def _write_biosphere_and_methods(bd, factor_set: FactorSet) -> None:
+def write_biosphere_and_methods(bd, factor_set: FactorSet) -> None:
     """biosphere3 from bw2io, and the IPCC 2021 methods from bw2io's bundled LCIA file.
 
     `bw2io.bw2setup()` (bw2io 0.9.17 with bw2data 4.8) fails on that file because its exchange inputs are lists;
@@ -110,7 +110,7 @@ def flow_keys(bd) -> dict[str, tuple[str, str]]:
     return found
 
 
-def _write_background(bd, factor_set: FactorSet, database: str) -> None:
+def write_background(bd, factor_set: FactorSet, database: str) -> None:
     from stats_arrays import LognormalUncertainty, NormalUncertainty, UndefinedUncertainty
 
     flows = flow_keys(bd)

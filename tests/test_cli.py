@@ -68,3 +68,10 @@ def test_validate_examples():
     for path in sorted((ROOT / "examples").glob("*.json")):
         out = runner.invoke(app, ["validate", str(path)])
         assert out.exit_code == 0, out.output
+
+
+def test_export_brightway_writes_a_package(engine, tmp_path):
+    result = runner.invoke(app, ["export-brightway", str(ROOT / "examples" / "steel-hebei-bfbof-2023.json"),
+                                 "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert [p.suffix for p in tmp_path.iterdir()] == [".bw2package"]
