@@ -131,8 +131,9 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn worker processes")] = 1,
     demo: Annotated[bool, typer.Option(help="seed demo organisations, users and the example inventories")] = False,
-    ssl_certfile: Annotated[Path | None, typer.Option(help="serve HTTPS with this certificate (PEM)")] = None,
-    ssl_keyfile: Annotated[Path | None, typer.Option(help="the certificate's private key (PEM)")] = None,
+    ssl_certfile: Annotated[Path | None, typer.Option(help="serve HTTPS with this certificate (PEM); default "
+                                                            "PCF_TLS_CERTFILE")] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option(help="its private key (PEM); default PCF_TLS_KEYFILE")] = None,
 ) -> None:
     """Migrate the database, optionally seed the demo, and serve the HTTP API."""
     import uvicorn
@@ -143,12 +144,16 @@ def serve(
     from lca_models import get_engine
 
     settings = get_settings()
+    ssl_certfile, ssl_keyfile = ssl_certfile or settings.tls_certfile, ssl_keyfile or settings.tls_keyfile
+    if bool(ssl_certfile) != bool(ssl_keyfile):
+        _fail(["a TLS certificate and its key go together (--ssl-certfile/--ssl-keyfile or PCF_TLS_CERTFILE/"
+               "PCF_TLS_KEYFILE)"])
+    tls = {"ssl_certfile": str(ssl_certfile), "ssl_keyfile": str(ssl_keyfile)} if ssl_certfile else {}
+    scheme = "https" if tls else "http"
     upgrade()
     get_engine()  # build the Brightway project before the first request
     if demo:
-        from footprint_api.demo import seed
-
-        from footprint_api.demo import label_urls
+        from footprint_api.demo import label_urls, seed
 
         with session_scope() as session:
             credentials = seed(session)
@@ -156,14 +161,10 @@ def serve(
         typer.echo("demo users (passwords are new at every start):")
         for email, password in credentials.items():
             typer.echo(f"  {email:<34} {password}")
-        typer.echo(f"demo carbon labels (open http://{host}:{port}/verify/<number>):")
+        typer.echo(f"demo carbon labels (open {scheme}://{host}:{port}/verify/<number>):")
         for line in labels:
             typer.echo(f"  {line}")
-    scheme = "https" if ssl_certfile else "http"
     typer.echo(f"database {settings.database_url} | tasks {settings.task_mode} | API docs {scheme}://{host}:{port}/docs")
-    tls = {"ssl_certfile": str(ssl_certfile), "ssl_keyfile": str(ssl_keyfile)} if ssl_certfile else {}
-    if bool(ssl_certfile) != bool(ssl_keyfile):
-        _fail(["--ssl-certfile and --ssl-keyfile go together"])
     uvicorn.run("footprint_api.app:app", host=host, port=port, workers=workers, log_level="info", **tls)
 
 

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     s3_bucket: str | None = None  # default: pcf-labels-{environment}
 
+    # TLS of `pcf serve` (the PACT API is served over HTTPS only): PEM certificate chain and key.
+    tls_certfile: Path | None = None
+    tls_keyfile: Path | None = None
     # CA bundle for calls to PACT recipients' APIs (answers to their requests); None: the system's CAs.
     pact_ca_bundle: Path | None = None
     # Public verification answers are cached per process; other processes' label changes are noticed within this.

@@ -75,3 +75,16 @@ def test_export_brightway_writes_a_package(engine, tmp_path):
                                  "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert [p.suffix for p in tmp_path.iterdir()] == [".bw2package"]
+
+
+def test_serve_refuses_a_certificate_without_its_key(tmp_path, monkeypatch):
+    from footprint_api.settings import get_settings
+
+    monkeypatch.setenv("PCF_TLS_CERTFILE", str(tmp_path / "cert.pem"))
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["serve"])
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert result.exit_code == 2 and "go together" in result.output
