@@ -39,15 +39,19 @@ class Snapshot:
         return verdict(self.state, self.expires_on, today)
 
 
+def public_fields(label: Label) -> dict:
+    """What anyone may know of a label besides its verdict: the signed claim and where to check it."""
+    return {"number": label.number, "claim": unverified_claim(label.token), "token": label.token,
+            "key_id": label.key_id, "verification_url": label.qr_content.split("#", 1)[0],
+            "files": {fmt: f"/labels/{label.number}.{fmt}" for fmt in label.files}}
+
+
 def load_snapshot(number: str) -> Snapshot:
     with reads_only(), session_scope() as session:
         label = session.exec(select(Label).where(Label.number == number)).first()
         if label is None:
             return Snapshot(number)
-        return Snapshot(label.number, LabelState(label.state), label.expires_on, {
-            "number": label.number, "claim": unverified_claim(label.token), "token": label.token,
-            "key_id": label.key_id, "verification_url": label.qr_content.split("#", 1)[0],
-            "files": {fmt: f"/labels/{label.number}.{fmt}" for fmt in label.files}})
+        return Snapshot(label.number, LabelState(label.state), label.expires_on, public_fields(label))
 
 
 def current_generation() -> tuple:

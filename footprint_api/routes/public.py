@@ -19,7 +19,7 @@ from footprint_api.models import Label
 from footprint_api.objects import object_store
 from footprint_api.schemas import PublicLabel
 from footprint_api.services import labels
-from footprint_api.verification import Snapshot, load_snapshot, today, verification_cache
+from footprint_api.verification import Snapshot, load_snapshot, public_fields, today, verification_cache
 from label_service.claim import grouped
 from label_service.numbering import InvalidLabelNumber, normalise
 from label_service.qr import gtin14
@@ -171,9 +171,7 @@ def registry(pcr_id: str | None = None, manufacturer: str | None = Query(None, m
     if min_kg_co2e is not None:
         query = query.where(Label.total_kg_co2e >= min_kg_co2e)
     rows = session.exec(query.order_by(Label.pcr_id, Label.total_kg_co2e, Label.number).offset(offset).limit(limit))
-    return [PublicLabel(number=label.number, status=labels.status(label).value, claim=labels.claim_of(label),
-                        token=label.token, key_id=label.key_id, verification_url=label.qr_content.split("#", 1)[0],
-                        files={fmt: f"/labels/{label.number}.{fmt}" for fmt in label.files}) for label in rows]
+    return [PublicLabel(**public_fields(label), status=labels.status(label).value) for label in rows]
 
 
 @router.get("/api/v1/public/compare", summary="Valid labels of one PCR per declared unit, lowest first, with "

@@ -23,7 +23,7 @@ from label_service.issuance import issue_files
 from label_service.keys import KeyStore
 from label_service.numbering import InvalidLabelNumber, label_number, normalise
 from label_service.render import find_font
-from label_service.signing import jwk, key_id, public_key_from_text, public_key_text, unverified_claim
+from label_service.signing import jwk, key_id, public_key_from_text, public_key_text
 from label_service.storage import StorageError
 from label_service.verification import Verdict, verdict
 from label_service.workflow import IllegalTransition, LabelState, Party, next_label_state
@@ -204,7 +204,3 @@ def status(label: Label | None, today: date | None = None) -> Verdict:
     today = today or datetime.now(UTC).date()
     return verdict(LabelState(label.state) if label else None, label.expires_on if label else None, today)
 
-
-
-def claim_of(label: Label) -> dict:
-    return unverified_claim(label.token)
