@@ -36,7 +36,7 @@ def current_principal(token: str | None = Depends(oauth2), session: Session = De
 
 
 def require(*roles: Role) -> Callable[..., Principal]:
-    def dependency(principal: Principal = Depends(current_principal)) -> Principal:
+    async def dependency(principal: Principal = Depends(current_principal)) -> Principal:  # no I/O: no thread
         if principal.role not in roles:
             raise Forbidden(f"role {principal.role.value} may not do this")
         return principal
