@@ -1,7 +1,8 @@
 """Public verification answers, from a per-process cache that keeps the verification routes near the speed of a
 bare endpoint (they are the most read part of the service) without serving a status that is no longer true.
 
-Freshness: a state change made in this process clears the cache at once; changes made by other processes (other
+Freshness: a committed change of any label made in this process (issue, suspension, revocation, expiry) clears
+the cache at once, through one session event below; changes made by other processes (other
 API workers, the Celery housekeeping that expires labels) are noticed by comparing the labels' generation
 (count and latest `updated_at`) at most every `verification_recheck_seconds` (0.25 s by default; 0 checks on
 every request). Expiry by date needs no change at all: the verdict is computed for today on every request.
@@ -14,8 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
 
-from sqlalchemy import func
-from sqlmodel import select
+from itertools import chain
+
+from sqlalchemy import event, func
+from sqlmodel import Session, select
 
 from footprint_api.db import reads_only, session_scope
 from footprint_api.models import Label
@@ -120,3 +123,20 @@ def verification_cache() -> VerificationCache:
 
 def today() -> date:
     return datetime.now(UTC).date()
+
+
+@event.listens_for(Session, "after_flush")
+def _note_label_changes(session: Session, _context) -> None:
+    if any(isinstance(obj, Label) for obj in chain(session.new, session.dirty, session.deleted)):
+        session.info["labels_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_changed_labels(session: Session) -> None:
+    if session.info.pop("labels_changed", False):
+        verification_cache().invalidate()
+
+
+@event.listens_for(Session, "after_rollback")
+def _nothing_changed(session: Session) -> None:
+    session.info.pop("labels_changed", None)

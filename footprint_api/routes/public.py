@@ -3,7 +3,6 @@
 import csv
 import io
 import statistics
-from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,7 +25,6 @@ from label_service.qr import gtin14
 from label_service.signing import canonical_json
 from label_service.storage import StorageError
 from label_service.verification import Verdict
-from label_service.workflow import LabelState
 
 router = APIRouter(tags=["public verification"])
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -107,14 +105,6 @@ async def verify_json(number: str):
     return Response(body, media_type="application/json", status_code=200 if found else 404, headers=NO_STORE)
 
 
-def _lookup(session: Session, number: str) -> tuple[Label | None, str]:
-    try:
-        canonical = normalise(number)
-    except InvalidLabelNumber:
-        return None, number[:40]
-    return session.exec(select(Label).where(Label.number == canonical)).first(), canonical
-
-
 @router.get("/01/{gtin}", summary="GS1 Digital Link resolver: a product's label")
 def gs1_resolver(gtin: str, label: str | None = None, session: Session = Depends(get_session)):
     try:
@@ -133,7 +123,7 @@ def gs1_resolver(gtin: str, label: str | None = None, session: Session = Depends
 
 @router.get("/labels/{number}.{fmt}", summary="A label's rendering: svg, png (300 dpi) or pdf")
 def label_file(number: str, fmt: str, session: Session = Depends(get_session)):
-    label, _ = _lookup(session, number)
+    label, _ = labels.lookup(session, number)
     if label is None or fmt not in label.files:
         raise NotFound("no such label file")
     stored = label.files[fmt]
@@ -160,8 +150,7 @@ def registry(pcr_id: str | None = None, manufacturer: str | None = Query(None, m
              session: Session = Depends(get_session)):
     query = select(Label)
     if not include_invalid:
-        today = datetime.now(UTC).date()
-        query = query.where(Label.state == LabelState.ACTIVE.value, Label.expires_on >= today)
+        query = query.where(*labels.valid_on(today()))
     if pcr_id:
         query = query.where(Label.pcr_id == pcr_id)
     if manufacturer:
@@ -177,20 +166,22 @@ def registry(pcr_id: str | None = None, manufacturer: str | None = Query(None, m
 @router.get("/api/v1/public/compare", summary="Valid labels of one PCR per declared unit, lowest first, with "
                                                "the category's spread")
 def compare(pcr_id: str, session: Session = Depends(get_session)):
-    today = datetime.now(UTC).date()
-    rows = session.exec(select(Label).where(Label.pcr_id == pcr_id, Label.state == LabelState.ACTIVE.value,
-                                            Label.expires_on >= today).order_by(Label.total_kg_co2e)).all()
+    rows = session.exec(select(Label).where(Label.pcr_id == pcr_id, *labels.valid_on(today()))
+                        .order_by(Label.total_kg_co2e)).all()
     groups: dict[str, list[Label]] = {}
     for label in rows:  # only like with like: the same declared unit
         groups.setdefault(label.declared_unit, []).append(label)
-    return {"pcr_id": pcr_id, "groups": [{
-        "declared_unit": unit, "count": len(members),
-        "min_kg_co2e": members[0].total_kg_co2e, "median_kg_co2e": statistics.median(m.total_kg_co2e for m in members),
-        "max_kg_co2e": members[-1].total_kg_co2e,
-        "labels": [{"number": m.number, "product": m.product_name, "manufacturer": m.manufacturer_name,
-                    "value": m.value, "kg_co2e": m.total_kg_co2e, "rank": rank,
-                    "relative_to_median": m.total_kg_co2e / statistics.median(x.total_kg_co2e for x in members)}
-                   for rank, m in enumerate(members, start=1)]} for unit, members in groups.items()]}
+    return {"pcr_id": pcr_id, "groups": [_ranked(unit, members) for unit, members in groups.items()]}
+
+
+def _ranked(unit: str, members: list[Label]) -> dict:
+    median = statistics.median(m.total_kg_co2e for m in members)
+    return {"declared_unit": unit, "count": len(members), "min_kg_co2e": members[0].total_kg_co2e,
+            "median_kg_co2e": median, "max_kg_co2e": members[-1].total_kg_co2e,
+            "labels": [{"number": m.number, "product": m.product_name, "manufacturer": m.manufacturer_name,
+                        "value": m.value, "kg_co2e": m.total_kg_co2e, "rank": rank,
+                        "relative_to_median": m.total_kg_co2e / median}
+                       for rank, m in enumerate(members, start=1)]}
 
 
 @router.post("/api/v1/public/verify-batch", summary="Check many label numbers: CSV in (first column), CSV out",
@@ -226,7 +217,7 @@ def _batch_csv(numbers: list[str]) -> str:
                      "expires"])
     with reads_only(), session_scope() as session:
         for number in numbers:
-            label, canonical = _lookup(session, number)
+            label, canonical = labels.lookup(session, number)
             verdict = labels.status(label)
             if label is None:
                 writer.writerow([canonical, verdict.value, "", "", "", "", "", "", ""])

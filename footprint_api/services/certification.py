@@ -13,7 +13,6 @@ from footprint_api.models import (
 from footprint_api.security import Principal
 from footprint_api.services import labels
 from footprint_api.services.catalogue import owned
-from footprint_api.verification import verification_cache
 from label_service.workflow import ApplicationState, IllegalTransition, Party, next_application_state
 from pcr_rules import Inventory, default_registry
 from pcr_rules.validation import problems as pcr_problems
@@ -109,8 +108,6 @@ def act(session: Session, principal: Principal, application_id: uuid.UUID, actio
                  before={"state": before.value}, after={"state": after.value, **details},
                  organisation_id=application.organisation_id)
     audit.commit(session)
-    if action == "issue_label":
-        verification_cache().invalidate()  # a number looked up before its issue is found from now on
     return application
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+import footprint_api.verification  # noqa: F401  (its session events keep verification answers fresh)
 from footprint_api import audit
 from footprint_api.auth import actor
 from footprint_api.db import session_scope
@@ -17,7 +18,6 @@ from footprint_api.models import (
 from footprint_api.objects import object_store
 from footprint_api.security import Principal
 from footprint_api.settings import get_settings
-from footprint_api.verification import verification_cache
 from label_service.claim import LabelFacts
 from label_service.issuance import issue_files
 from label_service.keys import KeyStore
@@ -155,23 +155,19 @@ def issue(session: Session, principal: Principal, application: Application, toda
     return label
 
 
-def find(session: Session, number: str) -> Label | None:
+def lookup(session: Session, number: str) -> tuple[Label | None, str]:
+    """The label of a number typed or scanned in any spelling, and that number's canonical spelling (or the
+    input, shortened, when it is not a label number at all)."""
     try:
-        return session.exec(select(Label).where(Label.number == normalise(number))).first()
+        canonical = normalise(number)
     except InvalidLabelNumber:
-        return None
-
-
-def issued_by(session: Session, principal: Principal, number: str) -> Label:
-    label = find(session, number)
-    if label is None or principal.organisation_id not in (label.issuer_id, label.organisation_id):
-        raise NotFound("no such label of yours")
-    return label
+        return None, number[:40]
+    return session.exec(select(Label).where(Label.number == canonical)).first(), canonical
 
 
 def change_state(session: Session, principal: Principal, number: str, action: str, comment: str) -> Label:
-    label = issued_by(session, principal, number)
-    if principal.organisation_id != label.issuer_id:
+    label, _ = lookup(session, number)
+    if label is None or principal.organisation_id != label.issuer_id:
         raise NotFound("no such label issued by you")
     try:
         new = next_label_state(LabelState(label.state), action, Party.CERTIFICATION_BODY)
@@ -181,8 +177,7 @@ def change_state(session: Session, principal: Principal, number: str, action: st
     session.add(label)
     audit.record(session, actor(principal), f"label.{action}", "label", label.number,
                  before={"state": before}, after={"state": new.value, "comment": comment})
-    audit.commit(session)
-    verification_cache().invalidate()  # effective at once
+    audit.commit(session)  # the verification cache forgets the label on commit: effective at once
     return label
 
 
@@ -198,6 +193,11 @@ def expire_due(session: Session, today: date) -> int:
                      after={"state": LabelState.EXPIRED.value}, organisation_id=label.issuer_id)
     audit.commit(session)
     return len(due)
+
+
+def valid_on(day: date) -> tuple:
+    """Query conditions of a label in force on a day (active and not past its validity)."""
+    return Label.state == LabelState.ACTIVE.value, Label.expires_on >= day
 
 
 def status(label: Label | None, today: date | None = None) -> Verdict:
