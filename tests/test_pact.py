@@ -419,3 +419,24 @@ def test_a_recipient_endpoint_must_be_https(world, data):
     other = world.call("rival-admin", "PUT", f"/api/v1/pact-recipients/{data['client']['client_id']}/endpoint",
                        json={"base_url": "https://evil.example", "client_id": "x", "client_secret": "y"})
     assert other.status_code == 404
+
+
+def test_a_disabled_recipient_loses_access_at_once(world, https):
+    from footprint_api.db import session_scope
+    from footprint_api.models import ApiClient
+    from sqlmodel import select
+
+    client, _ = https
+    erp = world.call("acme-admin", "POST", f"/api/v1/organisations/{world.organisations['acme']}/clients",
+                     json={"name": "old ERP", "role": "pact_recipient"}).json()
+    token = client.post("/auth/token", data={"grant_type": "client_credentials"}, headers=basic(erp)).json()
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    assert client.get("/3/footprints", headers=headers).status_code == 200
+    with session_scope() as session:
+        record = session.exec(select(ApiClient).where(ApiClient.client_id == erp["client_id"])).one()
+        record.active = False
+        session.add(record)
+        session.commit()
+    refused = client.get("/3/footprints", headers=headers)
+    assert refused.status_code == 401 and refused.json()["code"] == "BadRequest"
+    assert_valid(ERROR, refused.json())

@@ -15,12 +15,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session
 
+from footprint_api.auth import authenticate
 from footprint_api.db import get_session
 from footprint_api.errors import ServiceError
-from footprint_api.models import Footprint, RevokedToken, Role
+from footprint_api.models import Footprint, Role
 from footprint_api import tasks
 from footprint_api.pact import events, service
-from footprint_api.security import Principal, TokenInvalid, read_token
+from footprint_api.security import Principal, TokenInvalid
 from footprint_api.services import accounts
 from footprint_api.settings import get_settings
 
@@ -48,13 +49,13 @@ def recipient(request: Request, _: None = Depends(https_only),
     if scheme.lower() != "bearer" or not token:
         raise PactError(401, "BadRequest", "a bearer access token is required")
     try:
-        principal = read_token(token.strip(), get_settings().signing_key())
+        principal = authenticate(session, token.strip())
     except TokenInvalid as exc:
         if "expired" in str(exc):
             raise PactError(401, "TokenExpired", "the access token has expired") from None
-        raise PactError(401, "BadRequest", "the access token is not valid") from None
-    if session.get(RevokedToken, principal.jti) is not None:
-        raise PactError(401, "BadRequest", "the access token was revoked")
+        reason = {"token revoked": "the access token was revoked",
+                  "account disabled": "the client of this access token is disabled"}.get(str(exc))
+        raise PactError(401, "BadRequest", reason or "the access token is not valid") from None
     if principal.role is not Role.PACT_RECIPIENT:
         raise PactError(403, "AccessDenied", "this client is not a PACT data recipient")
     return principal
