@@ -7,10 +7,11 @@ STAMP = $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 .PHONY: install run test bench demo clean
 
 # Debian packages: the CJK font of the label renderings (run); Chromium for the browser test and docker-compose
-# (its client only, to validate docker-compose.yml) for the tests; wrk for the benchmarks.
+# (its client only, to validate docker-compose.yml) and zbar (a second QR decoder) for the tests; wrk for the
+# benchmarks.
 RUN_PACKAGES = fonts-wqy-microhei
-TEST_PACKAGES = $(RUN_PACKAGES) chromium docker-compose
-BENCH_PACKAGES = $(RUN_PACKAGES) wrk
+TEST_PACKAGES = $(RUN_PACKAGES) chromium docker-compose libzbar0 poppler-utils
+BENCH_PACKAGES = $(RUN_PACKAGES) wrk libzbar0
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -57,34 +57,6 @@ def serve(app: str, env: dict, logs: Path, name: str):
     return process, port, wait_ready
 
 
-def render_times() -> None:
-    from datetime import date
-
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    from label_service.claim import LabelFacts, build_claim, label_view
-    from label_service.qr import qr_content
-    from label_service.render import find_font, render_pdf, render_png, render_svg
-    from label_service.signing import sign
-
-    facts = LabelFacts("PCF-2026-000123-F", "Primary aluminium, liquid", "Al99.70", None, "Demo Manufacturing Group",
-                       11172.97, "1 t", "PCR-CN-ALUMINIUM", "1.0.0", "GB/T 24067-2024 (ISO 14067:2018)",
-                       "Demo Certification Body", "2d3c0b52-5d2b-4c36-9a0e-3b8f1f0f1111", date(2026, 11, 24),
-                       date(2029, 11, 23), "cn-2025.1")
-    statement = sign(build_claim(facts), Ed25519PrivateKey.generate())
-    view = label_view(statement.claim, qr_content("https://pcf.example.cn", facts.number, statement.token))
-    font = find_font()
-    print(f"label rendering (QR code of {len(view.qr_content)} characters, error correction Q), median of 10:")
-    for name, render in (("SVG", lambda: render_svg(view)), ("PNG 300 dpi", lambda: render_png(view, font)),
-                         ("PDF", lambda: render_pdf(view, font))):
-        samples, size = [], 0
-        for _ in range(10):
-            started = time.perf_counter()
-            size = len(render())
-            samples.append(time.perf_counter() - started)
-        print(f"  {name:<12} {sorted(samples)[5] * 1000:7.1f} ms   {size / 1024:6.0f} KiB")
-
-
 def main() -> None:
     if shutil.which("wrk") is None:
         print("wrk is not installed (make bench installs Debian's wrk)")
@@ -121,7 +93,6 @@ def main() -> None:
     finally:
         service.stop()
         bare.stop()
-    render_times()
 
 
 if __name__ == "__main__":

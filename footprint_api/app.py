@@ -37,12 +37,15 @@ async def lifespan(_app: FastAPI):
 
 
 def create_app() -> FastAPI:
+    from footprint_api import web
+
     app = FastAPI(
         lifespan=lifespan,
         title="PCF service",
         version="0.2.0",
         summary="Product carbon footprints (GB/T 24067 / ISO 14067) on Brightway, green certificates, carbon labels",
         description="Errors are `application/problem+json` (RFC 9457) with `errors: [{field, reason}]`.",
+        docs_url=None, redoc_url=None,  # served by web.install from the service's own files, not a CDN
     )
     errors.install(app)
     app.add_exception_handler(pact.PactError, pact.pact_error_response)
@@ -51,6 +54,7 @@ def create_app() -> FastAPI:
     for module in (public, auth, organisations, catalogue, inventories, footprints, certification, audit, pact):
         app.include_router(module.router)
     app.include_router(inventories.pcr_router)
+    web.install(app)  # /static, /docs, /redoc, and the security headers of every response
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
     def healthz() -> dict:

@@ -150,6 +150,7 @@ def serve(
                "PCF_TLS_KEYFILE)"])
     tls = {"ssl_certfile": str(ssl_certfile), "ssl_keyfile": str(ssl_keyfile)} if ssl_certfile else {}
     scheme = "https" if tls else "http"
+    settings = _public_base_url(settings, scheme, host, port)
     upgrade()
     get_engine()  # build the Brightway project before the first request
     if demo:
@@ -161,55 +162,69 @@ def serve(
         typer.echo("demo users (passwords are new at every start):")
         for email, password in credentials.items():
             typer.echo(f"  {email:<34} {password}")
-        typer.echo(f"demo carbon labels (open {scheme}://{host}:{port}/verify/<number>):")
+        typer.echo(f"demo carbon labels (open {settings.base_url}/V/<number>):")
         for line in labels:
             typer.echo(f"  {line}")
     typer.echo(f"database {settings.database_url} | tasks {settings.task_mode} | API docs {scheme}://{host}:{port}/docs")
     uvicorn.run("footprint_api.app:app", host=host, port=port, workers=workers, log_level="info", **tls)
 
 
+def _public_base_url(settings, scheme: str, host: str, port: int):
+    """In the embedded mode, labels point to the address this server serves (`make run PORT=…`) unless
+    PCF_PUBLIC_BASE_URL says otherwise; elsewhere a missing or local base URL is reported at once."""
+    import os
+
+    from footprint_api.settings import get_settings
+    from label_service.public_url import BaseUrlRefused, check_base_url
+
+    if settings.public_base_url is None and settings.environment == "dev":
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else (f"[{host}]" if ":" in host else host)
+        os.environ["PCF_PUBLIC_BASE_URL"] = f"{scheme}://{shown}:{port}"
+        get_settings.cache_clear()
+        return get_settings()
+    try:
+        check_base_url(settings.public_base_url, settings.environment)
+    except BaseUrlRefused as exc:
+        typer.echo(f"warning: labels cannot be issued: {exc}", err=True)
+    return settings
+
+
 @app.command()
 def verify(
-    source: Annotated[str, typer.Argument(help="a photo or scan of the label (PNG/JPEG), or the QR code's text")],
+    source: Annotated[str, typer.Argument(help="a photo or scan of the label or of its certificate (PNG/JPEG), or "
+                                               "a code's text: the label's URL, the PCF1: code or the signed "
+                                               "statement")],
     keys: Annotated[Path | None, typer.Option(help="published key set (JWKS) for a check without network")] = None,
+    service: Annotated[str | None, typer.Option(help="the service to ask for the status (default: the one the "
+                                                      "code's URL names; the PCF1: code names none)")] = None,
     offline: Annotated[bool, typer.Option(help="only check the signature; do not ask the service")] = False,
 ) -> None:
-    """Check a carbon label: its signature offline, then its status online. Exit 0 only if VALID."""
-    import httpx
-
-    from label_service.qr import parse_qr_content
-    from label_service.scan import UnreadableCode, base_url_of, check_offline, keys_from_jwks, read_code
+    """Check a carbon label: its signature, then its status online. Exit 0 only if VALID (with --offline, or
+    without a service to ask: if the signature is valid), 1 if the status is another, 2 on bad input or signature."""
+    from label_service import scan
     from label_service.signing import SignatureInvalid
 
-    try:
-        content = read_code(Path(source)) if Path(source).is_file() else source
-        url = parse_qr_content(content)[0]
-        if keys is not None:
-            key_set = keys_from_jwks(keys.read_bytes())
-        elif offline:
-            _fail(["--offline needs --keys (the service's /.well-known/pcf-label-keys.json, saved earlier)"])
-        else:
-            key_set = keys_from_jwks(httpx.get(f"{base_url_of(url)}/.well-known/pcf-label-keys.json",
-                                               timeout=10).content)
-        checked = check_offline(content, key_set)
-    except (UnreadableCode, SignatureInvalid, ValueError, OSError, httpx.HTTPError) as exc:
-        _fail([str(exc)])
-    claim = checked.claim
-    typer.echo(f"signature: OK (Ed25519 key {checked.key_id} of {claim['issuer']['name']})")
-    typer.echo(f"label {claim['number']}: {claim['product']['name']} by {claim['manufacturer']}, "
-               f"{claim['footprint']['value']} {claim['footprint']['unit']} per {claim['footprint']['declared_unit']}"
-               f", {claim['pcr']['id']} {claim['pcr']['version']}, valid {claim['issued']} to {claim['expires']}")
-    if offline:
-        typer.echo("status: not asked (offline); revocation and suspension are only known online")
+    if offline and keys is None:
+        _fail(["--offline needs --keys (the service's /.well-known/pcf-label-keys.json, saved earlier)"])
+    with scan.open_client() as client:
+        try:
+            found = scan.scanned(scan.texts_of(source))
+            base = None if offline else service or found.service_base_url()
+            result = scan.verify_label(found, scan.keys_from_jwks(keys.read_bytes()) if keys else None,
+                                       scan.LabelService(base, client) if base else None)
+        except (scan.UnreadableCode, scan.ServiceUnavailable, SignatureInvalid, ValueError, OSError) as exc:
+            _fail([str(exc)])
+    if result.checked is not None:
+        checked = result.checked
+        typer.echo(f"signature: OK ({checked.signed_as}, Ed25519 key {checked.key_id} of "
+                   f"{checked.claim['issuer']['name']})")
+        typer.echo(scan.summary(checked.claim))
+    if result.status is None:
+        typer.echo("status: not asked (offline); revocation and suspension are only known online" if offline else
+                   "status: not asked: the status (suspension, revocation) needs the service; give --service URL")
         return
-    try:
-        answer = httpx.get(f"{checked.service_base_url}/api/v1/public/labels/{checked.number}", timeout=10).json()
-    except (httpx.HTTPError, ValueError) as exc:
-        _fail([f"the service could not be asked: {exc}"])
-    if answer.get("claim") is not None and answer["claim"] != claim:
-        _fail(["the service's record differs from the signed statement in the code"])
-    typer.echo(f"status: {answer['status']}")
-    raise typer.Exit(0 if answer["status"] == "VALID" else 1)
+    typer.echo(f"status: {result.status}")
+    raise typer.Exit(0 if result.status == "VALID" else 1)
 
 
 @pcr_app.command("list")

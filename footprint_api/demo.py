@@ -31,7 +31,12 @@ DEMO_ORGANISATIONS = [
 
 
 def seed(session: Session) -> dict[str, str]:
-    """Create what is missing; give every demo user a fresh password. Returns e-mail -> password."""
+    """Create what is missing; give every demo user a fresh password. Returns e-mail -> password.
+
+    The example inventories are loaded, calculated and certified once, on the first start: afterwards the demo is
+    the users' own data, and a restart never applies for, certifies or labels anything nobody asked for."""
+    first_start = session.exec(select(Organisation).where(Organisation.name == DEMO_ORGANISATIONS[1][0])).first() \
+        is None
     credentials: dict[str, str] = {}
     for name, kind, users in DEMO_ORGANISATIONS:
         organisation = session.exec(select(Organisation).where(Organisation.name == name)).first()
@@ -49,8 +54,9 @@ def seed(session: Session) -> dict[str, str]:
                 audit.record(session, audit.SYSTEM, "user.password_reset", "user", user.id,
                              organisation_id=organisation.id)
                 audit.commit(session)
-    _load_examples(session)
-    _certify_examples(session)
+    if first_start:
+        _load_examples(session)
+        _certify_examples(session)
     return credentials
 
 
@@ -89,4 +95,4 @@ def _certify_examples(session: Session) -> None:
 
 def label_urls(session: Session) -> list[str]:
     return [f"{label.number}  {label.product_name}: {label.value} kg CO2e / {label.declared_unit}  "
-            f"/verify/{label.number}" for label in session.exec(select(Label).order_by(Label.number))]
+            f"/V/{label.number}" for label in session.exec(select(Label).order_by(Label.number))]

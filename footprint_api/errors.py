@@ -22,6 +22,10 @@ class ServiceError(Exception):
         self.errors = errors or []
 
 
+class BadRequest(ServiceError):
+    status, title = 400, "Bad request"
+
+
 class NotFound(ServiceError):
     status, title = 404, "Not found"
 
@@ -60,33 +64,44 @@ def _field(loc) -> str:
     return path or "(body)"
 
 
+def _answer(request: Request, status: int, title: str, detail: str, errors: list[dict] | None = None,
+            headers: dict | None = None):
+    """problem+json for machines; for a page of the web application, the same error as a page."""
+    from footprint_api.web.errors import error_page, is_page_request
+
+    if is_page_request(request):
+        return error_page(request, status, title, detail, errors)
+    return problem(status, title, detail, errors, headers)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
-    async def _service(_: Request, exc: ServiceError):
+    async def _service(request: Request, exc: ServiceError):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return problem(exc.status, exc.title, exc.detail, exc.errors, headers)
+        return _answer(request, exc.status, exc.title, exc.detail, exc.errors, headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError):
+    async def _validation(request: Request, exc: RequestValidationError):
         errors = [{"field": _field(e["loc"]), "reason": e["msg"]} for e in exc.errors()]
-        return problem(422, "Unprocessable content", "the request does not match the schema", errors)
+        return _answer(request, 422, "Unprocessable content", "the request does not match the schema", errors)
 
     @app.exception_handler(InventoryInvalid)
-    async def _inventory(_: Request, exc: InventoryInvalid):
+    async def _inventory(request: Request, exc: InventoryInvalid):
         errors = [{"field": e.loc, "reason": e.message} for e in exc.errors]
-        return problem(422, "Inventory does not satisfy its PCR", f"{len(errors)} problem(s)", errors)
+        return _answer(request, 422, "Inventory does not satisfy its PCR", f"{len(errors)} problem(s)", errors)
 
     @app.exception_handler(PCRNotFound)
-    async def _pcr(_: Request, exc: PCRNotFound):
-        return problem(422, "Unknown PCR", str(exc), [{"field": "pcr", "reason": str(exc)}])
+    async def _pcr(request: Request, exc: PCRNotFound):
+        return _answer(request, 422, "Unknown PCR", str(exc), [{"field": "pcr", "reason": str(exc)}])
 
     @app.exception_handler(FactorSetError)
-    async def _factor(_: Request, exc: FactorSetError):
-        return problem(422, "Factor missing", str(exc))
+    async def _factor(request: Request, exc: FactorSetError):
+        return _answer(request, 422, "Factor missing", str(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException):
-        return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=getattr(exc, "headers", None))
+    async def _http(request: Request, exc: StarletteHTTPException):
+        return _answer(request, exc.status_code, str(exc.detail), str(exc.detail),
+                       headers=getattr(exc, "headers", None))
 
     @app.exception_handler(PoolTimeout)
     async def _busy(_: Request, exc: PoolTimeout):

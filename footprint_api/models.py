@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -244,7 +244,13 @@ class LabelCounter(SQLModel, table=True):
 class Label(SQLModel, table=True):
     """An issued carbon label: its signed statement, its files and its state. Public once issued."""
 
-    __table_args__ = (UniqueConstraint("year", "sequence", name="uq_label_sequence"),)
+    __table_args__ = (
+        UniqueConstraint("year", "sequence", name="uq_label_sequence"),
+        # one label in force per product and PCR: a newer label supersedes the earlier one
+        Index("uq_label_in_force", "product_id", "pcr_id", unique=True,
+              sqlite_where=text("state IN ('active', 'suspended')"),
+              postgresql_where=text("state IN ('active', 'suspended')")),
+    )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     number: str = Field(unique=True, max_length=20)
     year: int
@@ -265,9 +271,15 @@ class Label(SQLModel, table=True):
     issued_on: date
     expires_on: date = Field(index=True)
     state: str = Field(default="active", index=True)
+    # the last state change: when, why (the certification body's words) and, when superseded, by which label
+    state_changed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    state_reason: str | None = Field(default=None, sa_type=Text)
+    superseded_by: str | None = Field(default=None, max_length=20)
+    product_id: uuid.UUID | None = Field(default=None, foreign_key="product.id", index=True)
     key_id: str = Field(foreign_key="signing_key.kid")
     token: str = Field(sa_type=Text)  # compact JWS of the claim
-    qr_content: str = Field(sa_type=Text)
+    compact: str | None = Field(default=None, sa_type=Text)  # the offline code: COSE_Sign1 CWT, Base45
+    qr_content: str = Field(sa_type=Text)  # what the on-pack code carries: the short URL or GS1 Digital Link
     files: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()

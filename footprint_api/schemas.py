@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, field_validator
 
 from footprint_api.models import JobStatus, OrganisationKind, Role
+from label_service.gs1 import gtin14
 from lca_models.results import FootprintResult
 from pcr_rules.inventory import Inventory
 
@@ -64,7 +65,13 @@ class ProductIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     pcr_id: str
     model: str | None = Field(default=None, max_length=200)
-    gtin: str | None = Field(default=None, pattern=r"^\d{8}$|^\d{12,14}$")
+    gtin: str | None = Field(default=None, max_length=20, description="GTIN-8/12/13/14 with a valid check digit; "
+                             "stored and returned as GTIN-14")
+
+    @field_validator("gtin")
+    @classmethod
+    def _gtin14(cls, value: str | None) -> str | None:
+        return gtin14(value) if value else None
 
 
 class ProductOut(_Out):
@@ -270,12 +277,19 @@ class PublicLabel(BaseModel):
     """What anyone may know of a label: its verdict and its signed claim."""
 
     number: str
-    status: str = Field(description="VALID | SUSPENDED | REVOKED | EXPIRED | NOT_FOUND")
+    status: str = Field(description="VALID | SUSPENDED | REVOKED | EXPIRED | SUPERSEDED | NOT_FOUND")
     claim: dict | None = None
     token: str | None = Field(default=None, description="compact JWS (EdDSA) of the claim")
+    compact: str | None = Field(default=None, description="the offline code: the claim as a CWT in a COSE_Sign1 "
+                                                          "(Ed25519), Base45, as printed on the certificate")
     key_id: str | None = None
-    verification_url: str | None = None
-    files: dict[str, str] = Field(default_factory=dict)
+    verification_url: str | None = Field(default=None, description="what the on-pack QR code carries")
+    files: dict[str, str] = Field(default_factory=dict, description="rendering name -> path")
+    state_changed_at: datetime | None = Field(default=None, description="when the label last changed state")
+    state_reason: str | None = Field(default=None, description="why, as the certification body gave it")
+    superseded_by: str | None = Field(default=None, description="the newer label of the same product and PCR")
+    mistyped: bool = Field(default=False, description="NOT_FOUND because the check character does not match")
+    nearest: list[str] = Field(default_factory=list, description="issued labels one typing error away")
 
 
 class PactShareIn(BaseModel):

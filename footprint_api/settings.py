@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VAR = Path.cwd() / "var"
+DEV_BASE_URL = "http://127.0.0.1:8000"
 
 
 class Settings(BaseSettings):
@@ -20,6 +21,8 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     secret_key_file: Path = VAR / "secret_key"
     access_token_minutes: int = 60
+    # A browser session (the web application): an access token in a Secure, HttpOnly, SameSite=Lax cookie.
+    web_session_minutes: int = Field(default=480, ge=5, le=24 * 60)
     task_mode: Literal["in_process", "celery"] = "in_process"
     broker_url: str = "redis://127.0.0.1:6379/0"
     result_backend: str | None = None
@@ -35,7 +38,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=30, ge=0)
     db_pool_timeout_seconds: float = Field(default=30, gt=0)
-    public_base_url: str = "http://127.0.0.1:8000"
+    # The service's public address, printed in every label's QR code (so it must be right before a label is issued):
+    # `pcf serve` sets it to the address it serves in the embedded mode; outside `dev` it must be set, and a
+    # loopback, private or link-local address is refused (label_service.public_url).
+    public_base_url: str | None = None
     seed_demo: bool = False
     cors_origins: list[str] = Field(default_factory=list)
 
@@ -62,6 +68,11 @@ class Settings(BaseSettings):
     pact_ca_bundle: Path | None = None
     # Public verification answers are cached per process; other processes' label changes are noticed within this.
     verification_recheck_seconds: float = Field(default=0.25, ge=0, le=10)
+
+    @property
+    def base_url(self) -> str:
+        """The public base URL, or the embedded default when none is set (dev only; issuance checks it)."""
+        return self.public_base_url or DEV_BASE_URL
 
     @property
     def bucket(self) -> str:

@@ -43,10 +43,19 @@ class Snapshot:
 
 
 def public_fields(label: Label) -> dict:
-    """What anyone may know of a label besides its verdict: the signed claim and where to check it."""
+    """What anyone may know of a label besides its verdict: the signed claim, where to check it, and what the
+    certification body said when the label last changed state."""
     return {"number": label.number, "claim": unverified_claim(label.token), "token": label.token,
-            "key_id": label.key_id, "verification_url": label.qr_content.split("#", 1)[0],
-            "files": {fmt: f"/labels/{label.number}.{fmt}" for fmt in label.files}}
+            "compact": label.compact, "key_id": label.key_id,
+            "verification_url": label.qr_content.split("#", 1)[0], "files": file_paths(label),
+            "state_changed_at": label.state_changed_at.isoformat() if label.state_changed_at else None,
+            "state_reason": label.state_reason, "superseded_by": label.superseded_by}
+
+
+def file_paths(label: Label) -> dict[str, str]:
+    """Rendering name -> path: `qr30.png` -> /labels/{number}/qr30.png (labels of the first design: `png`)."""
+    return {name: f"/labels/{label.number}/{name}" if "." in name else f"/labels/{label.number}.{name}"
+            for name in label.files}
 
 
 def load_snapshot(number: str) -> Snapshot:

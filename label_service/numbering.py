@@ -5,6 +5,7 @@ character over the preceding characters (python-stdnum), as used for identifiers
 """
 
 import re
+import string
 
 from stdnum.iso7064 import mod_37_36
 
@@ -45,3 +46,22 @@ def is_valid(number: str) -> bool:
     except InvalidLabelNumber:
         return False
     return True
+
+
+_ALPHABET = string.digits + string.ascii_uppercase  # of the check character (ISO/IEC 7064 MOD 37,36)
+
+
+def one_typo_away(number: str) -> list[str]:
+    """The valid label numbers one typing error away from a number of the right shape: one character replaced,
+    or two neighbours swapped (the errors MOD 37,36 is designed to catch). Empty for input of another shape."""
+    value = compact(number)
+    match = _PATTERN.match(value)
+    if not match:
+        return []
+    prefix, body = value[:3], value[3:]  # the prefix is not where typists err
+    variants = set()
+    for index, original in enumerate(body):
+        choices = _ALPHABET if index == len(body) - 1 else string.digits
+        variants.update(body[:index] + ch + body[index + 1:] for ch in choices if ch != original)
+    variants.update(body[:i] + body[i + 1] + body[i] + body[i + 2:] for i in range(len(body) - 1))
+    return sorted(normalise(prefix + v) for v in variants if v != body and is_valid(prefix + v))

@@ -11,16 +11,19 @@ class Verdict(StrEnum):
     SUSPENDED = "SUSPENDED"
     REVOKED = "REVOKED"
     EXPIRED = "EXPIRED"
+    SUPERSEDED = "SUPERSEDED"
     NOT_FOUND = "NOT_FOUND"
 
 
 def verdict(state: LabelState | None, expires_on: date | None, today: date) -> Verdict:
-    """Revocation and suspension take effect at once; validity ends after the expiry date even before the
-    housekeeping task has marked the label expired."""
+    """Revocation, supersession and suspension take effect at once; validity ends after the expiry date even
+    before the housekeeping task has marked the label expired."""
     if state is None:
         return Verdict.NOT_FOUND
     if state is LabelState.REVOKED:
         return Verdict.REVOKED
+    if state is LabelState.SUPERSEDED:
+        return Verdict.SUPERSEDED
     if state is LabelState.EXPIRED or (expires_on is not None and today > expires_on):
         return Verdict.EXPIRED
     if state is LabelState.SUSPENDED:

@@ -2,7 +2,9 @@
 application → inspection/review → decision → certificate; then surveillance: suspension, revocation, expiry).
 
 An application: draft → submitted → under_review → (findings → corrected → under_review …) → approved | rejected;
-approved → label_issued. A label: active ⇄ suspended, active | suspended → revoked, active | suspended → expired.
+approved → label_issued. A label: active ⇄ suspended, active | suspended → revoked, active | suspended → expired,
+active | suspended → superseded (a newer label of the same product and PCR was issued: one label in force per
+product, so a registry and a comparison count each product once).
 """
 
 from enum import StrEnum
@@ -24,6 +26,7 @@ class LabelState(StrEnum):
     SUSPENDED = "suspended"
     REVOKED = "revoked"
     EXPIRED = "expired"
+    SUPERSEDED = "superseded"
 
 
 class Party(StrEnum):
@@ -49,6 +52,7 @@ LABEL_ACTIONS: dict[str, tuple[frozenset, LabelState, Party]] = {
     "reinstate": (frozenset({L.SUSPENDED}), L.ACTIVE, Party.CERTIFICATION_BODY),
     "revoke": (frozenset({L.ACTIVE, L.SUSPENDED}), L.REVOKED, Party.CERTIFICATION_BODY),
     "expire": (frozenset({L.ACTIVE, L.SUSPENDED}), L.EXPIRED, Party.SYSTEM),
+    "supersede": (frozenset({L.ACTIVE, L.SUSPENDED}), L.SUPERSEDED, Party.SYSTEM),
 }
 
 

@@ -16,8 +16,8 @@ NOT_ORGANISATION_DATA = {
     ("POST", "/api/v1/products"), ("POST", "/api/v1/facilities"), ("POST", "/api/v1/signing-keys"),
     ("POST", "/api/v1/applications"),  # applying with another's footprint: test_certification covers the 404
     # public by design: what a label claims, for anyone who scans it
-    ("GET", "/verify/{number}"), ("GET", "/api/v1/public/labels/{number}"), ("GET", "/01/{gtin}"),
-    ("GET", "/labels/{number}.{fmt}"), ("GET", "/.well-known/pcf-label-keys.json"),
+    ("GET", "/verify/{number}"), ("GET", "/V/{number}"), ("GET", "/verify"), ("GET", "/api/v1/public/labels/{number}"),
+    ("GET", "/01/{gtin}"), ("GET", "/labels/{number}.{fmt}"), ("GET", "/labels/{number}/{name}"), ("GET", "/.well-known/pcf-label-keys.json"),
     ("GET", "/api/v1/public/registry"), ("GET", "/api/v1/public/compare"), ("POST", "/api/v1/public/verify-batch"),
     # PACT: HTTPS only and for PACT recipient clients; what each recipient sees is tested in tests/test_pact.py
     ("POST", "/auth/token"), ("GET", "/.well-known/openid-configuration"), ("GET", "/3/footprints"),

@@ -7,6 +7,7 @@ import sys
 import httpx
 
 from tests.conftest import ROOT
+from tests.labelling import unique_serials
 from tests.processes import Process, free_port, wait_ready
 
 
@@ -37,6 +38,7 @@ def test_serve_demo_is_ready_to_use_and_restarts_cleanly(brightway_dir, tmp_path
            "PCF_SECRET_KEY": "demo-test-key-" + "d" * 32, "PCF_LABEL_KEY_DIR": str(tmp_path / "keys"),
            "PCF_STORAGE_DIR": str(tmp_path / "objects")}
     env.pop("PCF_BROKER_URL", None)
+    env.pop("PCF_PUBLIC_BASE_URL", None)  # the embedded mode: labels point to the port served
     process, base, first = serve_demo(env, tmp_path, "first")
     try:
         assert {"engineer@manufacturer.example", "admin@other.example", "verifier@cb.example",
@@ -49,8 +51,17 @@ def test_serve_demo_is_ready_to_use_and_restarts_cleanly(brightway_dir, tmp_path
                                                      "PCR-CN-FLATGLASS", "PCR-CN-STEEL"}
         labels = re.findall(r"^\s+(PCF-\d{4}-\d{6}-\w)\s", process.log.read_text(), flags=re.MULTILINE)
         assert len(labels) == 5
-        page = httpx.get(f"{base}/verify/{labels[0]}")
+        page = httpx.get(f"{base}/V/{labels[0]}")
         assert page.status_code == 200 and 'data-status="VALID"' in page.text
+        printed = {label["qr_content"] for label in httpx.get(f"{base}/api/v1/labels", headers=engineer).json()}
+        assert all(code.startswith(f"{base.upper()}/") for code in printed), printed  # the port actually served
+        # a footprint nobody applied for: a restart must leave it uncertified
+        inventory = httpx.get(f"{base}/api/v1/inventories", headers=engineer).json()[0]
+        again = httpx.post(f"{base}/api/v1/inventories", headers=engineer, json={
+            "product_id": inventory["product_id"], "inventory": unique_serials(inventory["data"])})
+        assert again.status_code == 201, again.text
+        job = httpx.post(f"{base}/api/v1/inventories/{again.json()['id']}/calculations", headers=engineer, json={})
+        assert job.status_code == 202, job.text
         other = bearer(base, "admin@other.example", first["admin@other.example"])
         assert httpx.get(f"{base}/api/v1/inventories", headers=other).json() == []
         assert httpx.get(f"{base}/api/v1/footprints", headers=other).json() == []
@@ -63,8 +74,8 @@ def test_serve_demo_is_ready_to_use_and_restarts_cleanly(brightway_dir, tmp_path
         assert second[email] != first[email]
         assert login(base, email, first[email]).status_code == 401
         engineer = bearer(base, email, second[email])
-        assert len(httpx.get(f"{base}/api/v1/inventories", headers=engineer).json()) == 5  # not loaded twice
-        assert len(httpx.get(f"{base}/api/v1/labels", headers=engineer).json()) == 5  # nor labelled twice
+        assert len(httpx.get(f"{base}/api/v1/inventories", headers=engineer).json()) == 6  # examples not loaded again
+        assert len(httpx.get(f"{base}/api/v1/labels", headers=engineer).json()) == 5  # nothing certified unasked
         assert httpx.get(f"{base}/api/v1/audit/verify", headers=bearer(base, "admin@pcf.example",
                                                                     second["admin@pcf.example"])).json()["intact"]
     finally:

@@ -12,7 +12,8 @@ from footprint_api.settings import Settings
 from tests.conftest import ROOT
 
 SECRETS = {"POSTGRES_PASSWORD": "pg-secret", "PCF_SECRET_KEY": "k" * 48, "MINIO_ROOT_USER": "storage-user",
-           "MINIO_ROOT_PASSWORD": "storage-secret", "PCF_LABEL_KEY_PASSPHRASE": "key-passphrase"}
+           "MINIO_ROOT_PASSWORD": "storage-secret", "PCF_LABEL_KEY_PASSPHRASE": "key-passphrase",
+           "PCF_PUBLIC_BASE_URL": "https://pcf.example.cn"}
 APPLICATION_SERVICES = ("migrate", "api", "worker", "beat")
 
 
@@ -79,3 +80,9 @@ def test_the_image_contains_every_package_of_the_distribution():
     for package in ("pcr_rules", "lca_models", "label_service", "footprint_api"):
         assert f"COPY {package} ./{package}" in dockerfile
     assert "fonts-wqy-microhei" in dockerfile and "pcf setup" in dockerfile
+
+
+def test_compose_refuses_to_start_without_the_public_base_url():
+    """It is printed in every label's QR code: a default (localhost) would make printed labels unverifiable."""
+    result = compose_config({k: v for k, v in SECRETS.items() if k != "PCF_PUBLIC_BASE_URL"})
+    assert result.returncode != 0 and "set PCF_PUBLIC_BASE_URL in .env" in result.stderr

@@ -10,7 +10,7 @@ from PIL import Image
 
 from label_service.claim import significant
 from label_service.numbering import InvalidLabelNumber, label_number, normalise
-from label_service.qr import parse_qr_content
+from label_service.qr import parse_verification_url, version
 from label_service.signing import SignatureInvalid, public_key_from_text, verify
 from tests.labelling import GTIN, issued_label
 
@@ -40,20 +40,24 @@ def test_scan_print_verify_offline_then_online_then_revoke(world):
     assert png.status_code == 200 and png.headers["content-type"] == "image/png"
     assert Image.open(io.BytesIO(png.content)).info["dpi"][0] == pytest.approx(300, abs=1)
 
-    url, number, token = parse_qr_content(decode_qr(png.content))
-    assert number == label["number"] and token == label["token"]
-    statement = verify(token, published_keys(world))  # offline: the code and the published keys suffice
+    content = decode_qr(png.content)
+    # the short URL only, on the embedded default base URL (no PCF_PUBLIC_BASE_URL in the tests' dev environment)
+    assert content == f"HTTP://127.0.0.1:8000/V/{label['number']}" and version(content) <= 5
+    base, number = parse_verification_url(content)
+    assert (base, number) == ("http://127.0.0.1:8000", label["number"])
+    token = world.client.get(f"/api/v1/public/labels/{number}").json()["token"]  # the signed statement, online
+    statement = verify(token, published_keys(world))
     assert statement.claim["number"] == number and statement.claim["pcr"]["id"] == "PCR-CN-CEMENT"
     with pytest.raises(SignatureInvalid):
         verify(flip_one_payload_byte(token), published_keys(world))
 
-    page = world.client.get(urlsplit(url).path)
+    page = world.client.get(urlsplit(content).path)
     assert page.status_code == 200 and 'data-status="VALID"' in page.text
     assert world.client.get(f"/api/v1/public/labels/{number}").json()["status"] == "VALID"
 
     world.call("cb-verifier", "POST", f"/api/v1/labels/{number}/actions/revoke", json={"comment": "withdrawn"})
-    page = world.client.get(urlsplit(url).path)
-    assert 'data-status="REVOKED"' in page.text and "REVOKED" in page.text
+    page = world.client.get(urlsplit(content).path)
+    assert 'data-status="REVOKED"' in page.text
     assert page.headers["cache-control"] == "no-store"
     assert world.client.get(f"/api/v1/public/labels/{number}").json()["status"] == "REVOKED"
 
@@ -78,11 +82,10 @@ def _footprint_of(world, label) -> str:
 def test_a_gtin_label_uses_gs1_digital_link_and_resolves(world):
     label = issued_label(world, gtin=GTIN)
     content = decode_qr(world.client.get(f"/labels/{label['number']}.png").content)
-    assert f"/01/0{GTIN}?linkType=gs1:certificationInfo&label={label['number']}#jws=" in content
-    url, number, _ = parse_qr_content(content)
-    parts = urlsplit(url)
+    assert content == f"HTTP://127.0.0.1:8000/01/0{GTIN}?label={label['number']}"
+    parts = urlsplit(content)
     resolved = world.client.get(f"{parts.path}?{parts.query}", follow_redirects=False)
-    assert resolved.status_code == 307 and resolved.headers["location"] == f"/verify/{number}"
+    assert resolved.status_code == 307 and resolved.headers["location"] == f"/V/{label['number']}"
 
 
 def test_svg_and_pdf_renderings_are_served_with_their_checksums(world):
@@ -91,7 +94,7 @@ def test_svg_and_pdf_renderings_are_served_with_their_checksums(world):
         response = world.client.get(f"/labels/{label['number']}.{fmt}")
         assert response.status_code == 200 and response.headers["content-type"].startswith(media)
         assert response.content.startswith(magic)
-        assert response.headers["etag"] == f'"{label["files"][fmt]["sha256"]}"'
+        assert response.headers["etag"] == f'"{label["files"][f"qr30.{fmt}"]["sha256"]}"'
     svg = world.client.get(f"/labels/{label['number']}.svg").text
     assert "碳足迹标签" in svg and label["number"] in svg
     assert world.client.get(f"/labels/{label['number']}.gif").status_code == 404
@@ -116,9 +119,9 @@ def test_unknown_and_mistyped_numbers_are_not_found(world):
     mistyped = number[:-3] + ("1" if number[-3] != "1" else "2") + number[-2:]
     for candidate in (mistyped, "PCF-1999-000001-X", "nonsense"):
         assert world.client.get(f"/api/v1/public/labels/{candidate}").json()["status"] == "NOT_FOUND"
-        page = world.client.get(f"/verify/{candidate}")
+        page = world.client.get(f"/V/{candidate}")
         assert page.status_code == 404 and 'data-status="NOT_FOUND"' in page.text
-    assert world.client.get(f"/verify/{number.lower().replace('-', '')}").status_code == 200  # typed loosely
+    assert world.client.get(f"/v/{number.lower().replace('-', '')}").status_code == 200  # typed loosely
 
 
 def test_label_numbers_carry_a_check_character():

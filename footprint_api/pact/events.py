@@ -132,7 +132,7 @@ def answer_event(session: Session, request: PactRequest, client: ApiClient) -> d
 
 
 def _host() -> str:
-    return httpx.URL(get_settings().public_base_url).netloc.decode()
+    return httpx.URL(get_settings().base_url).netloc.decode()
 
 
 def deliver(endpoint: PactEndpoint, event: dict) -> None:

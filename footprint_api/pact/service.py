@@ -21,7 +21,8 @@ from pcr_rules import default_registry
 
 FILTERS = ("productId", "companyId", "geography", "classification", "validOn", "validAfter", "validBefore",
            "status")
-CERTIFIED_STATES = (LabelState.ACTIVE.value, LabelState.SUSPENDED.value, LabelState.EXPIRED.value)
+CERTIFIED_STATES = (LabelState.ACTIVE.value, LabelState.SUSPENDED.value, LabelState.EXPIRED.value,
+                    LabelState.SUPERSEDED.value)
 
 
 def share(session: Session, principal: Principal, footprint_id: uuid.UUID, client_id: str) -> PactShare:

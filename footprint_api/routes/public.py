@@ -1,76 +1,69 @@
-"""Public, no login: label verification (page and JSON), the registry, comparison, bulk checks, files, keys."""
+"""Public, no login: label verification (page and JSON), the GS1 resolver, the registry, comparison, bulk checks,
+files, keys."""
 
 import csv
 import io
+import json
 import statistics
-from functools import lru_cache
-from pathlib import Path
+from datetime import UTC, datetime
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import Session, col, select
 
-from footprint_api.db import get_session
-from footprint_api.errors import NotFound, Unprocessable
+from footprint_api.db import get_session, reads_only, session_scope
+from footprint_api.errors import BadRequest, NotFound, Unprocessable
 from footprint_api.models import Label
 from footprint_api.objects import object_store
 from footprint_api.schemas import PublicLabel
 from footprint_api.services import labels
-from footprint_api.verification import Snapshot, load_snapshot, public_fields, today, verification_cache
-from label_service.claim import grouped
-from label_service.numbering import InvalidLabelNumber, normalise
-from label_service.qr import gtin14
+from footprint_api.verification import load_snapshot, public_fields, today, verification_cache
+from footprint_api.web import i18n, verify_page
+from label_service import gs1
+from label_service.numbering import InvalidLabelNumber, normalise, one_typo_away
+from label_service.qr import SHORT_PATH
+from label_service.render import DEFAULT_SIZE
 from label_service.signing import canonical_json
 from label_service.storage import StorageError
 from label_service.verification import Verdict
 
 router = APIRouter(tags=["public verification"])
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-STATUS_TEXT = {
-    Verdict.VALID: {"en": "VALID", "zh": "有效", "why": "This label was issued by the certification body below and "
-                                                       "is in force. 该标签由下列认证机构签发，现行有效。"},
-    Verdict.SUSPENDED: {"en": "SUSPENDED", "zh": "暂停", "why": "The certification body has suspended this label. "
-                                                              "该标签已被认证机构暂停。"},
-    Verdict.REVOKED: {"en": "REVOKED", "zh": "已撤销", "why": "The certification body has revoked this label. "
-                                                          "该标签已被认证机构撤销。"},
-    Verdict.EXPIRED: {"en": "EXPIRED", "zh": "已过期", "why": "The validity of this label has ended. 该标签已超过有效期。"},
-    Verdict.NOT_FOUND: {"en": "NOT FOUND", "zh": "未找到", "why": "No such label. 查无此标签。"},
-}
 NO_STORE = {"Cache-Control": "no-store"}  # a status must never be served stale: revocation is effective at once
 BULK_LIMIT = 10_000
+LINKSET = "application/linkset+json"
+GS1_VOC = "https://gs1.org/voc/"
 
 
-@lru_cache(maxsize=1)
-def _templates() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+def _public(public: dict, status: Verdict, _lang: str) -> bytes:
+    return PublicLabel(**{**public, "status": status.value}).model_dump_json().encode()
 
 
-def _public(snapshot: Snapshot, status: Verdict) -> bytes:
-    return PublicLabel(**{"number": snapshot.number, **snapshot.public, "status": status.value}).model_dump_json(
-    ).encode()
-
-
-def _page(snapshot: Snapshot, status: Verdict) -> bytes:
-    claim = snapshot.public.get("claim")
-    return _templates().get_template("verify.html").render(
-        number=snapshot.number, status=status.value, status_text=STATUS_TEXT[status], claim=claim,
-        value=grouped(claim["footprint"]["value"]) if claim else None,
-        key_id=snapshot.public.get("key_id")).encode()
+def _page(public: dict, status: Verdict, lang: str) -> bytes:
+    return verify_page.render(public, status.value, lang)
 
 
 RENDERERS = {"json": _public, "html": _page}
 
 
-async def _answer(number: str, fmt: str) -> tuple[bytes, bool]:
-    """The rendered answer for a number and whether the label exists. Rendered once per label, verdict and
-    format; the verdict itself is decided on every request."""
+def _unknown_number(text: str) -> dict:
+    """What is said of a number that names no label: whether it was mistyped, and the labels it may have meant."""
+    shown = text[:40]
+    if not one_typo_away(text):
+        return {"number": shown}
+    with reads_only(), session_scope() as session:
+        return {"number": shown, "mistyped": True, "nearest": labels.nearest(session, text)}
+
+
+async def _answer(number: str, fmt: str, lang: str = "zh") -> tuple[bytes, bool]:
+    """The rendered answer for a number and whether the label exists. Rendered once per label, verdict, format
+    and language; the verdict itself is decided on every request."""
     try:
         canonical = normalise(number)
     except InvalidLabelNumber:
-        snapshot = Snapshot(number[:40])
-        return RENDERERS[fmt](snapshot, Verdict.NOT_FOUND), False
+        public = await run_in_threadpool(_unknown_number, number)
+        return RENDERERS[fmt](public, Verdict.NOT_FOUND, lang), False
     cache = verification_cache()
     if cache.claim_recheck():
         await run_in_threadpool(cache.recheck)
@@ -79,9 +72,10 @@ async def _answer(number: str, fmt: str) -> tuple[bytes, bool]:
         snapshot = await run_in_threadpool(load_snapshot, canonical)
         cache.put(snapshot, generation)
     status = snapshot.verdict(today())
-    body = snapshot.rendered.get((status, fmt))
+    body = snapshot.rendered.get((status, fmt, lang))
     if body is None:
-        body = snapshot.rendered[(status, fmt)] = RENDERERS[fmt](snapshot, status)
+        body = snapshot.rendered[(status, fmt, lang)] = RENDERERS[fmt]({"number": snapshot.number,
+                                                                         **snapshot.public}, status, lang)
     return body, snapshot.state is not None
 
 
@@ -90,13 +84,42 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-@router.get("/verify/{number}", response_class=HTMLResponse, summary="The verification page a QR code opens "
-            "(JSON with Accept: application/json)")
-async def verify_page(number: str, request: Request):
-    fmt = "json" if _wants_json(request) else "html"
-    body, found = await _answer(number, fmt)
-    return Response(body, status_code=200 if found else 404, headers=NO_STORE,
-                    media_type="application/json" if fmt == "json" else "text/html; charset=utf-8")
+async def _verification(number: str, request: Request) -> Response:
+    if _wants_json(request):
+        body, found = await _answer(number, "json")
+        return Response(body, status_code=200 if found else 404, headers=NO_STORE, media_type="application/json")
+    lang = i18n.negotiate(request)
+    body, found = await _answer(number, "html", lang)
+    response = Response(verify_page.stamp(body, datetime.now(UTC), lang), status_code=200 if found else 404,
+                        headers=NO_STORE, media_type="text/html; charset=utf-8")
+    i18n.remember(request, response, lang)
+    return response
+
+
+@router.get(f"/{SHORT_PATH}/{{number}}", response_class=HTMLResponse, summary="The verification page the on-pack "
+            "QR code opens (JSON with Accept: application/json)")
+async def verify_short(number: str, request: Request):
+    return await _verification(number, request)
+
+
+@router.get(f"/{SHORT_PATH.lower()}/{{number}}", response_class=HTMLResponse, include_in_schema=False)
+async def verify_short_lower(number: str, request: Request):
+    return await _verification(number, request)
+
+
+@router.get("/verify/{number}", response_class=HTMLResponse, summary="The verification page (the path of labels "
+            "issued before the short QR code)")
+async def verify_page_legacy(number: str, request: Request):
+    return await _verification(number, request)
+
+
+@router.get("/verify", summary="The look-up form's target: a typed label number opens its verification page")
+def verify_lookup(number: str = Query("", max_length=100)):
+    try:
+        target = normalise(number)
+    except InvalidLabelNumber:
+        target = number.strip()[:40] or "-"
+    return RedirectResponse(f"/{SHORT_PATH}/{quote(target, safe='')}", status_code=303)
 
 
 @router.get("/api/v1/public/labels/{number}", response_model=PublicLabel, summary="Verification, for machines")
@@ -105,35 +128,74 @@ async def verify_json(number: str):
     return Response(body, media_type="application/json", status_code=200 if found else 404, headers=NO_STORE)
 
 
-@router.get("/01/{gtin}", summary="GS1 Digital Link resolver: a product's label")
-def gs1_resolver(gtin: str, label: str | None = None, session: Session = Depends(get_session)):
+def _resolver_label(session: Session, key: str, number: str | None) -> Label:
+    """The label a Digital Link names (it must belong to that GTIN), or the GTIN's label in force."""
+    if number:
+        label, _ = labels.lookup(session, number)
+        if label is None or label.gtin != key:
+            raise NotFound("no label with this number for this GTIN")
+        return label
+    found = session.exec(select(Label).where(Label.gtin == key, *labels.valid_on(today()))
+                         .order_by(col(Label.issued_on).desc(), col(Label.sequence).desc())).first()
+    if found is None:
+        raise NotFound("no valid label for this GTIN")
+    return found
+
+
+def _linkset(request: Request, key: str, label: Label) -> dict:
+    """RFC 9264 linkset as the GS1-Conformant Resolver standard asks: the Digital Link as anchor, link types as
+    gs1: vocabulary URIs."""
+    base = str(request.base_url).rstrip("/")
+    page = {"href": f"{base}/{SHORT_PATH}/{label.number}", "title": f"Carbon label {label.number} · 碳足迹标签",
+            "type": "text/html", "hreflang": ["zh-CN", "en"]}
+    machine = {"href": f"{base}/api/v1/public/labels/{label.number}",
+               "title": f"Carbon label {label.number} (JSON)", "type": "application/json"}
+    return {"linkset": [{"anchor": f"{base}/01/{key}", f"{GS1_VOC}certificationInfo": [page, machine],
+                         f"{GS1_VOC}defaultLink": [page]}]}
+
+
+@router.get("/01/{gtin}", summary="GS1 Digital Link resolver: a product's label (linkType=linkset or all: the "
+                                  "linkset)")
+def gs1_resolver(gtin: str, request: Request, label: str | None = Query(None, max_length=40),
+                 link_type: str | None = Query(None, alias="linkType", max_length=100),
+                 session: Session = Depends(get_session)):
     try:
-        key = gtin14(gtin)
-    except ValueError as exc:
-        raise Unprocessable(str(exc), [{"field": "gtin", "reason": str(exc)}]) from None
-    if label:
-        return RedirectResponse(f"/verify/{label}", status_code=307)
-    found = session.exec(select(Label).where(col(Label.gtin).is_not(None)).order_by(
-        col(Label.issued_on).desc())).all()
-    for candidate in found:
-        if gtin14(candidate.gtin) == key and labels.status(candidate) is Verdict.VALID:
-            return RedirectResponse(f"/verify/{candidate.number}", status_code=307)
-    raise NotFound("no valid label for this GTIN")
+        key = gs1.gtin14(gtin)
+    except gs1.InvalidGTIN as exc:
+        raise BadRequest(str(exc), [{"field": "gtin", "reason": str(exc)}]) from None
+    found = _resolver_label(session, key, label)
+    if link_type in ("linkset", "all") or LINKSET in request.headers.get("accept", ""):
+        return Response(json.dumps(_linkset(request, key, found), ensure_ascii=False), media_type=LINKSET,
+                        headers=NO_STORE)
+    # any other link type (gs1:certificationInfo, or one not offered) goes to the default link
+    return RedirectResponse(f"/{SHORT_PATH}/{found.number}", status_code=307, headers={
+        "Link": f'<{request.url.path}?linkType=linkset>; rel="linkset"; type="{LINKSET}"'})
 
 
-@router.get("/labels/{number}.{fmt}", summary="A label's rendering: svg, png (300 dpi) or pdf")
-def label_file(number: str, fmt: str, session: Session = Depends(get_session)):
-    label, _ = labels.lookup(session, number)
-    if label is None or fmt not in label.files:
+def _stored_file(label: Label | None, name: str) -> Response:
+    if label is None or name not in label.files:
         raise NotFound("no such label file")
-    stored = label.files[fmt]
+    stored = label.files[name]
     try:
         data = object_store().get(stored["key"])
     except StorageError:
         raise labels.StorageUnavailable("the label file cannot be read now") from None
     return Response(data, media_type=stored["content_type"], headers={
         "Cache-Control": "public, max-age=86400", "ETag": f'"{stored["sha256"]}"',
-        "Content-Disposition": f'inline; filename="{label.number}.{fmt}"'})
+        "Content-Disposition": f'inline; filename="{label.number}-{name}"'})
+
+
+@router.get("/labels/{number}/{name}", summary="A label's file: qr20|qr30|qr50 . svg|png|pdf, or certificate.pdf")
+def label_file(number: str, name: str, session: Session = Depends(get_session)):
+    label, _ = labels.lookup(session, number)
+    return _stored_file(label, name)
+
+
+@router.get("/labels/{number}.{fmt}", summary="A label's rendering in the default size (QR 30 mm): svg, png or pdf")
+def label_file_default(number: str, fmt: str, session: Session = Depends(get_session)):
+    label, _ = labels.lookup(session, number)
+    name = f"{DEFAULT_SIZE}.{fmt}" if label is not None and f"{DEFAULT_SIZE}.{fmt}" in label.files else fmt
+    return _stored_file(label, name)
 
 
 @router.get("/.well-known/pcf-label-keys.json", summary="Every label-signing key (JWK set), retired ones too")
@@ -209,8 +271,6 @@ async def verify_batch(request: Request):
 
 
 def _batch_csv(numbers: list[str]) -> str:
-    from footprint_api.db import reads_only, session_scope
-
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["number", "status", "product", "manufacturer", "value", "unit", "declared_unit", "pcr",

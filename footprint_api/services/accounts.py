@@ -83,14 +83,15 @@ def _commit_unique(session: Session, message: str) -> None:
         raise Conflict(message) from None
 
 
-def password_login(session: Session, email: str, password: str) -> tuple[str, datetime]:
+def password_login(session: Session, email: str, password: str, minutes: int | None = None) -> tuple[str, datetime]:
+    """An access token for a person; `minutes`: its lifetime when not the API's (a browser session's)."""
     user = session.exec(select(User).where(User.email == email.lower())).first()
     if user is None:
         verify_secret(password, _DUMMY)
         raise Unauthorized("wrong e-mail or password")
     if not verify_secret(password, user.password_hash) or not user.active:
         raise Unauthorized("wrong e-mail or password")
-    return _issue(user.id, "user", user.organisation_id, user.role)
+    return _issue(user.id, "user", user.organisation_id, user.role, minutes)
 
 
 def client_login(session: Session, client_id: str, secret: str) -> tuple[str, datetime]:
@@ -103,9 +104,10 @@ def client_login(session: Session, client_id: str, secret: str) -> tuple[str, da
     return _issue(client.id, "client", client.organisation_id, client.role)
 
 
-def _issue(subject, kind, organisation_id, role) -> tuple[str, datetime]:
+def _issue(subject, kind, organisation_id, role, minutes: int | None = None) -> tuple[str, datetime]:
     settings = get_settings()
-    return issue_token(subject, kind, organisation_id, role, settings.signing_key(), settings.access_token_minutes)
+    return issue_token(subject, kind, organisation_id, role, settings.signing_key(),
+                       minutes or settings.access_token_minutes)
 
 
 def revoke(session: Session, principal: Principal) -> None:

@@ -6,9 +6,10 @@ from sqlmodel import Session, select
 
 from footprint_api import audit
 from footprint_api.auth import actor
-from footprint_api.errors import NotFound
+from footprint_api.errors import NotFound, Unprocessable
 from footprint_api.models import Facility, Product
 from footprint_api.security import Principal
+from label_service import gs1
 from pcr_rules import default_registry
 
 
@@ -23,6 +24,10 @@ def owned(session: Session, model, object_id: uuid.UUID, principal: Principal):
 def create_product(session: Session, principal: Principal, name: str, pcr_id: str, model: str | None,
                    gtin: str | None) -> Product:
     default_registry().get(pcr_id)  # PCRNotFound -> 422
+    try:
+        gtin = gs1.gtin14(gtin) if gtin else None
+    except gs1.InvalidGTIN as exc:
+        raise Unprocessable(str(exc), [{"field": "gtin", "reason": str(exc)}]) from None
     product = Product(organisation_id=principal.organisation_id, name=name, model=model, gtin=gtin, pcr_id=pcr_id)
     session.add(product)
     audit.record(session, actor(principal), "product.created", "product", product.id,

@@ -17,11 +17,12 @@ from footprint_api.models import (
 )
 from footprint_api.objects import object_store
 from footprint_api.security import Principal
-from footprint_api.settings import get_settings
+from footprint_api.settings import DEV_BASE_URL, get_settings
 from label_service.claim import LabelFacts
 from label_service.issuance import issue_files
 from label_service.keys import KeyStore
-from label_service.numbering import InvalidLabelNumber, label_number, normalise
+from label_service.public_url import BaseUrlRefused, check_base_url
+from label_service.numbering import InvalidLabelNumber, label_number, normalise, one_typo_away
 from label_service.render import find_font
 from label_service.signing import jwk, key_id, public_key_from_text, public_key_text
 from label_service.storage import StorageError
@@ -30,8 +31,15 @@ from label_service.workflow import IllegalTransition, LabelState, Party, next_la
 from pcr_rules import default_registry
 
 
+IN_FORCE = (LabelState.ACTIVE.value, LabelState.SUSPENDED.value)
+
+
 class StorageUnavailable(ServiceError):
     status, title = 503, "Label storage unavailable"
+
+
+class IssuanceNotConfigured(ServiceError):
+    status, title = 503, "Label issuance not configured"
 
 
 def key_store() -> KeyStore:
@@ -105,6 +113,11 @@ def allocate_sequence(year: int) -> int:
 def issue(session: Session, principal: Principal, application: Application, today: date | None = None) -> Label:
     """Signs, renders and stores the label, then records it; a storage failure leaves nothing behind."""
     settings = get_settings()
+    try:
+        base_url = check_base_url(settings.public_base_url or (DEV_BASE_URL if settings.environment == "dev"
+                                                               else None), settings.environment)
+    except BaseUrlRefused as exc:
+        raise IssuanceNotConfigured(str(exc)) from None
     today = today or datetime.now(UTC).date()
     footprint = session.get(Footprint, application.footprint_id)
     record = session.get(InventoryRecord, footprint.inventory_id)
@@ -126,7 +139,7 @@ def issue(session: Session, principal: Principal, application: Application, toda
         factor_set=footprint.factor_set,
         kind=application.label_kind)
     try:
-        issued = issue_files(facts, private, settings.public_base_url, object_store(), find_font(
+        issued = issue_files(facts, private, base_url, object_store(), find_font(
             settings.label_font))
     except StorageError as exc:
         raise StorageUnavailable(f"the label files could not be stored ({exc}); nothing was issued") from None
@@ -137,22 +150,52 @@ def issue(session: Session, principal: Principal, application: Application, toda
             "name"], manufacturer_name=manufacturer.name, gtin=product.gtin,
         value=issued.statement.claim["footprint"]["value"], total_kg_co2e=footprint.total_kg_co2e,
         declared_unit=footprint.declared_unit, issued_on=facts.issued, expires_on=facts.expires,
-        key_id=issued.statement.key_id, token=issued.statement.token, qr_content=issued.qr_content,
-        files={fmt: {"key": f.key, "sha256": f.sha256, "size": f.size, "content_type": f.content_type}
-               for fmt, f in issued.files.items()})
+        key_id=issued.statement.key_id, token=issued.statement.token, compact=issued.compact,
+        qr_content=issued.qr_content, product_id=product.id,
+        files={name: {"key": f.key, "sha256": f.sha256, "size": f.size, "content_type": f.content_type}
+               for name, f in issued.files.items()})
+    superseded = _supersede_earlier(session, label)
     session.add(label)
     try:
         session.flush()
-    except IntegrityError:  # the application already has its label (a concurrent issue_label)
+    except IntegrityError:  # a concurrent issue_label: of this application, or of the same product and PCR
         session.rollback()
         for stored in issued.files.values():
             object_store().delete(stored.key)
-        raise Conflict("this application's label was issued meanwhile") from None
+        raise Conflict("a label of this application or product was issued meanwhile; reload and try again") \
+            from None
     audit.record(session, actor(principal), "label.issued", "label", label.number,
                  after={"application_id": str(application.id), "value": label.value,
                         "declared_unit": label.declared_unit, "expires_on": label.expires_on.isoformat(),
-                        "kid": label.key_id}, organisation_id=body.id)
+                        "kid": label.key_id, "supersedes": superseded}, organisation_id=body.id)
     return label
+
+
+def _supersede_earlier(session: Session, newer: Label) -> list[str]:
+    """The product's labels in force under the same PCR give way to the new one (one label in force per product
+    and PCR; the database's partial unique index `uq_label_in_force` decides between concurrent issues)."""
+    earlier = session.exec(select(Label).where(Label.product_id == newer.product_id, Label.pcr_id == newer.pcr_id,
+                                               col(Label.state).in_(IN_FORCE))).all()
+    reason = f"superseded by label {newer.number} (issued {newer.issued_on.isoformat()})"
+    for label in earlier:
+        _move(session, label, "supersede", Party.SYSTEM, audit.SYSTEM, reason)
+        label.superseded_by = newer.number
+    session.flush()  # the earlier labels leave the partial unique index before the new one enters it
+    return [label.number for label in earlier]
+
+
+def _move(session: Session, label: Label, action: str, party: Party, who, reason: str | None) -> None:
+    """One state change of a label by the transition table, with its time and reason, in the audit trail."""
+    try:
+        new = next_label_state(LabelState(label.state), action, party)
+    except IllegalTransition as exc:
+        raise Conflict(str(exc)) from None
+    before = label.state
+    label.state, label.state_reason = new.value, reason
+    label.updated_at = label.state_changed_at = utcnow()
+    session.add(label)
+    audit.record(session, who, f"label.{action}", "label", label.number, before={"state": before},
+                 after={"state": new.value, "comment": reason}, organisation_id=label.issuer_id)
 
 
 def lookup(session: Session, number: str) -> tuple[Label | None, str]:
@@ -169,30 +212,28 @@ def change_state(session: Session, principal: Principal, number: str, action: st
     label, _ = lookup(session, number)
     if label is None or principal.organisation_id != label.issuer_id:
         raise NotFound("no such label issued by you")
-    try:
-        new = next_label_state(LabelState(label.state), action, Party.CERTIFICATION_BODY)
-    except IllegalTransition as exc:
-        raise Conflict(str(exc)) from None
-    before, label.state, label.updated_at = label.state, new.value, utcnow()
-    session.add(label)
-    audit.record(session, actor(principal), f"label.{action}", "label", label.number,
-                 before={"state": before}, after={"state": new.value, "comment": comment})
+    _move(session, label, action, Party.CERTIFICATION_BODY, actor(principal), comment)
     audit.commit(session)  # the verification cache forgets the label on commit: effective at once
     return label
 
 
 def expire_due(session: Session, today: date) -> int:
     """Housekeeping: labels past their validity become expired (the verdict already says so from that day)."""
-    due = session.exec(select(Label).where(col(Label.state).in_([LabelState.ACTIVE.value,
-                                                                  LabelState.SUSPENDED.value]),
-                                           Label.expires_on < today)).all()
+    due = session.exec(select(Label).where(col(Label.state).in_(IN_FORCE), Label.expires_on < today)).all()
     for label in due:
-        before, label.state, label.updated_at = label.state, LabelState.EXPIRED.value, utcnow()
-        session.add(label)
-        audit.record(session, audit.SYSTEM, "label.expire", "label", label.number, before={"state": before},
-                     after={"state": LabelState.EXPIRED.value}, organisation_id=label.issuer_id)
+        _move(session, label, "expire", Party.SYSTEM, audit.SYSTEM,
+              f"validity ended on {label.expires_on.isoformat()}")
     audit.commit(session)
     return len(due)
+
+
+def nearest(session: Session, text: str) -> list[str]:
+    """Issued labels whose number is one typing error away from a number whose check character does not match."""
+    candidates = one_typo_away(text)
+    if not candidates:
+        return []
+    return list(session.exec(select(Label.number).where(col(Label.number).in_(candidates))
+                             .order_by(Label.number).limit(5)))
 
 
 def valid_on(day: date) -> tuple:

@@ -1,0 +1,50 @@
+"""Errors of the web pages as pages: the same domain errors as the JSON API, shown to a person in their language.
+
+A request is answered with a page when it was routed to a page handler (web.routes.page_router), or when nothing
+matched and the browser asks for HTML outside the machine APIs; a page that needs a session redirects to sign-in.
+"""
+
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from footprint_api.web.routes import WEB_TAG
+
+MACHINE_PREFIXES = ("/api/", "/3/", "/auth/", "/.well-known/", "/static/")
+
+
+def is_page_request(request: Request) -> bool:
+    route = request.scope.get("route")
+    if route is not None:
+        return WEB_TAG in (getattr(route, "tags", None) or [])
+    return (not request.url.path.startswith(MACHINE_PREFIXES)
+            and "text/html" in request.headers.get("accept", ""))
+
+
+def error_page(request: Request, status: int, title: str, detail: str, errors: list[dict] | None = None) -> Response:
+    from footprint_api.web import i18n
+    from footprint_api.web.pages import page
+
+    if status == 401:  # no session (or an ended one): sign in, then come back here
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(back, safe='')}", status_code=303)
+    t = i18n.catalogue(i18n.negotiate(request))
+    key = f"error.{status}"
+    return page(request, "app/error.html", _user(request), status, title=t.messages.get(key, title),
+                detail=detail if status in (400, 409, 413, 422) else t.messages.get(f"{key}.detail", detail),
+                errors=errors or [])
+
+
+def _user(request: Request):
+    """The signed-in person for the error page's navigation, if the session is still good."""
+    from footprint_api.db import reads_only, session_scope
+    from footprint_api.web.session import optional_user
+
+    if not request.cookies.get("pcf_session"):
+        return None
+    try:
+        with reads_only(), session_scope() as db:
+            return optional_user(request, db)
+    except Exception:  # noqa: BLE001 - an error page must render even when the database does not answer
+        return None

@@ -1,0 +1,45 @@
+"""The Jinja environment of the web pages: templates in templates/, every value escaped, static files by URL."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from footprint_api.web.static import static_url
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """Autoescaping on for every template (not by file name): a page never prints a user string unescaped.
+    StrictUndefined: a misspelt name fails the page's tests instead of printing nothing."""
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True)
+    env.globals["static_url"] = static_url
+    return env
+
+
+def context(request, lang: str, user=None, **values) -> dict:
+    """What every page's template gets: the language, its messages and the other language's, the signed-in person,
+    their navigation and their form token."""
+    from footprint_api.web import i18n, nav, session
+
+    other_lang = i18n.other(lang)
+    return {"request": request, "lang": lang, "html_lang": i18n.HTML_LANG[lang], "other_lang": other_lang,
+            "other_html_lang": i18n.HTML_LANG[other_lang], "t": i18n.catalogue(lang),
+            "other": i18n.catalogue(other_lang), "user": user, "nav": nav.items(user, request.url.path),
+            "csrf": session.session_csrf(user) if user else None, "notice": None, **values}
+
+
+def page(request, template: str, user=None, status_code: int = 200, headers: dict | None = None, **values):
+    """A page of the web application in the reader's language (never cached: pages show live data)."""
+    from starlette.responses import HTMLResponse
+
+    from footprint_api.web import i18n
+
+    lang = i18n.negotiate(request)
+    body = environment().get_template(template).render(context(request, lang, user, **values))
+    response = HTMLResponse(body, status_code=status_code, headers={"Cache-Control": "no-store", **(headers or {})})
+    i18n.remember(request, response, lang)
+    return response

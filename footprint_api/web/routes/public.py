@@ -1,0 +1,5 @@
+"""Pages of the web application: public."""
+
+from footprint_api.web.routes import page_router
+
+router = page_router()

@@ -1,0 +1,135 @@
+"""The verification page a label's QR code opens on a phone: the verdict first, in one word and one colour, then
+what the label claims, de-emphasised when the claim no longer holds.
+
+`render()` depends only on the label, the verdict and the language, so its bytes can be cached per
+(label, verdict, language); the time of the check, to the minute, is put in per request by `stamp()`, one
+bytes.replace of CHECKED_AT_MARK. Times are shown in China time (UTC+8, no daylight saving) with the zone named, the time of the
+readers and of the certification bodies; the machine-readable `datetime` attribute is in UTC.
+"""
+
+from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
+from urllib.parse import quote
+
+from markupsafe import Markup, escape
+
+from footprint_api.web import i18n
+from footprint_api.web.pages import environment
+from label_service.claim import grouped
+from label_service.issuance import CERTIFICATE
+from label_service.render import DEFAULT_SIZE
+
+CHECKED_AT_MARK = b"<!--checked-at-->"
+CHINA_TIME = timezone(timedelta(hours=8))
+VERDICTS = ("VALID", "SUSPENDED", "REVOKED", "EXPIRED", "SUPERSEDED", "NOT_FOUND")
+REASON_ALWAYS_SHOWN = ("SUSPENDED", "REVOKED")  # an expiry or a supersession needs no reason; these do
+NEAREST_SHOWN = 10
+FILE_FORMATS = ("svg", "png", "pdf")
+
+
+def render(public: dict, status: str, lang: str) -> bytes:
+    """The page of one label (or of a number without one) for one verdict, in 'zh' or 'en'.
+
+    `public` is the label's public JSON (PublicLabel): number, claim, key_id, files, and state_reason,
+    state_changed_at (ISO 8601), superseded_by; for a number without a label mistyped and nearest."""
+    status = str(status)
+    if status not in VERDICTS:
+        raise ValueError(f"unknown verdict {status!r}")
+    t, other_lang = i18n.catalogue(lang), i18n.other(lang)
+    claim = public.get("claim") or None
+    number = str(public.get("number") or "")
+    return environment().get_template("verify.html").render(
+        html_lang=i18n.HTML_LANG[lang], other_lang=other_lang,
+        other_html_lang=i18n.HTML_LANG[other_lang], t=t, other=i18n.catalogue(other_lang),
+        status=status, number=number, why=_why(public, status, claim, t),
+        state=_state(public, status, lang) if claim else None,
+        claim=_claim(claim, public, t) if claim else None,
+        void_note=t.messages.get(f"value.void.{status}") or t("value.void"),
+        nearest=[(n, _verify_url(n)) for n in (public.get("nearest") or [])[:NEAREST_SHOWN]],
+        files=_files(public.get("files") or {}, t),
+        json_url=f"/api/v1/public/labels/{quote(number, safe='')}",
+        checked_at=Markup(CHECKED_AT_MARK.decode()),
+    ).encode()
+
+
+def stamp(body: bytes, checked_at: datetime, lang: str) -> bytes:
+    """The page with the time of this check, to the minute, where CHECKED_AT_MARK is (a naive time is UTC)."""
+    moment = checked_at if checked_at.tzinfo else checked_at.replace(tzinfo=UTC)
+    return body.replace(CHECKED_AT_MARK, _time_element(int(moment.timestamp()) // 60, lang))
+
+
+@lru_cache(maxsize=16)
+def _time_element(minute: int, lang: str) -> bytes:
+    """Formatted once a minute, not on every request."""
+    moment = _time(datetime.fromtimestamp(minute * 60, UTC), lang)
+    return f'<time datetime="{moment["iso"]}">{escape(moment["text"])}</time>'.encode()
+
+
+def _time(moment: datetime, lang: str) -> dict[str, str]:
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    china = moment.astimezone(CHINA_TIME)
+    return {"iso": f"{moment.astimezone(UTC):%Y-%m-%dT%H:%MZ}",
+            "text": f"{china:%Y-%m-%d %H:%M} {i18n.catalogue(lang)('time.zone')}"}
+
+
+def _verify_url(number: str) -> str:
+    return f"/V/{quote(str(number), safe='')}"
+
+
+def _why(public: dict, status: str, claim: dict | None, t: i18n.Catalogue) -> str:
+    if status == "NOT_FOUND":
+        return t("why.MISTYPED") if public.get("mistyped") else t("why.NOT_FOUND")
+    claim = claim or {}
+    return t(f"why.{status}", issuer=(claim.get("issuer") or {}).get("name", ""), expires=claim.get("expires", ""))
+
+
+def _state(public: dict, status: str, lang: str) -> dict | None:
+    """What the certification body said when the label left force: when, why, and what replaces it."""
+    if status == "VALID":
+        return None
+    changed = public.get("state_changed_at")
+    reason = public.get("state_reason")
+    superseded_by = public.get("superseded_by") if status == "SUPERSEDED" else None
+    return {
+        "changed": _changed(changed, lang) if changed else None,
+        "show_reason": bool(reason) or status in REASON_ALWAYS_SHOWN, "reason": reason,
+        "superseded_by": (superseded_by, _verify_url(superseded_by)) if superseded_by else None,
+    }
+
+
+def _changed(value: str | datetime, lang: str) -> dict[str, str]:
+    """An ISO 8601 date is shown as it is; a date-time (naive: UTC) in China time."""
+    if isinstance(value, datetime):
+        return _time(value, lang)
+    if len(value) == 10:
+        return {"iso": value, "text": value}
+    try:
+        return _time(datetime.fromisoformat(value), lang)
+    except ValueError:
+        return {"iso": "", "text": value}
+
+
+def _files(files: dict[str, str], t: i18n.Catalogue) -> list[tuple[str, str]]:
+    """The certificate and the label in its default size (a label of the first design: its one size)."""
+    shown = [(t("files.certificate"), files[CERTIFICATE])] if CERTIFICATE in files else []
+    for fmt in FILE_FORMATS:
+        path = files.get(f"{DEFAULT_SIZE}.{fmt}") or files.get(fmt)
+        if path:
+            shown.append((t("files.label", format=fmt.upper()), path))
+    return shown
+
+
+def _claim(claim: dict, public: dict, t: i18n.Catalogue) -> dict:
+    product, footprint = claim.get("product") or {}, claim.get("footprint") or {}
+    pcr, kind = claim.get("pcr") or {}, claim.get("kind") or "footprint"
+    return {
+        "value": grouped(str(footprint.get("value", ""))) if footprint.get("value") else "",
+        "unit": footprint.get("unit", ""), "declared_unit": footprint.get("declared_unit", ""),
+        "product": product.get("name", ""), "model": product.get("model"), "gtin": product.get("gtin"),
+        "manufacturer": claim.get("manufacturer", ""),
+        "kind": t.messages.get(f"kind.{kind}", kind),
+        "pcr": " ".join(filter(None, (pcr.get("id"), pcr.get("version")))), "standard": claim.get("standard", ""),
+        "issuer": (claim.get("issuer") or {}).get("name", ""),
+        "issued": claim.get("issued", ""), "expires": claim.get("expires", ""),
+        "factor_set": claim.get("factor_set", ""), "key_id": public.get("key_id") or "",
+    }
