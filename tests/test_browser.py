@@ -8,33 +8,19 @@ static files and language choice as the real route), so they do not wait for lab
 real route is checked with labels made through the JSON API. Screenshots: test-artifacts/.
 """
 
-import shutil
-import threading
-import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 from starlette.requests import Request
 from starlette.responses import Response
 
 from footprint_api.web.i18n import HTML_LANG
-from tests.conftest import ROOT
+from tests.browser import (  # noqa: F401  (browser and visit are fixtures)
+    ARTIFACTS, LOCALES, PHONE, WIDTHS, assert_accessible, assert_self_contained, browser, serving, visit,
+)
 from tests.labelling import issued_label
-from tests.processes import free_port
 from tests.test_verify_page import public
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
-PHONE = {"width": 390, "height": 844}  # CSS pixels of a common phone
-DESKTOP = {"width": 1280, "height": 800}
-WIDTHS = {"phone": {"viewport": PHONE, "device_scale_factor": 2, "is_mobile": True, "has_touch": True},
-          "desktop": {"viewport": DESKTOP, "device_scale_factor": 1}}
-LOCALES = {"zh": "zh-CN", "en": "en-US"}  # the browser's language, sent as Accept-Language
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VALID_GREEN, VOID_GREY = "rgb(27, 107, 58)", "rgb(102, 108, 117)"  # --ok and --void of site.css
 CASES = {  # test page -> (verdict, the label's public JSON)
     "valid": ("VALID", public("VALID")),
@@ -65,63 +51,8 @@ def served(world):
 
     app = create_app()
     app.add_api_route("/test-pages/{case}", rendered_case, include_in_schema=False)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is not installed at {CHROMIUM}: `make test` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
-
-
-class Visit:
-    """A browser tab of one width and language that records what it requested and what the console said."""
-
-    def __init__(self, browser, width: str, lang: str):
-        self.context = browser.new_context(locale=LOCALES[lang], **WIDTHS[width])
-        self.page = self.context.new_page()
-        self.requested, self.errors, self.failed = [], [], {}
-        self.page.on("request", lambda request: self.requested.append(request.url))
-        self.page.on("requestfailed", lambda request: self.failed.update({request.url: request.failure}))
-        self.page.on("console", lambda message: message.type == "error" and not self._the_page_itself(message)
-                     and self.errors.append(message.text))
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-
-    def _the_page_itself(self, message) -> bool:
-        """Chromium reports a page answered 404 (a number without a label) as a resource that failed to load."""
-        return message.location.get("url") == self.page.url and message.text.startswith("Failed to load resource")
-
-    def close(self):
-        self.context.close()
-
-
-@pytest.fixture
-def visit(browser):
-    visits = []
-
-    def open_tab(width: str = "phone", lang: str = "zh") -> Visit:
-        visits.append(Visit(browser, width, lang))
-        return visits[-1]
-
-    yield open_tab
-    for tab in visits:
-        tab.close()
+    with serving(app) as base:
+        yield base
 
 
 def assert_status_above_the_fold(page, word: str, viewport: dict = PHONE) -> None:
@@ -131,23 +62,6 @@ def assert_status_above_the_fold(page, word: str, viewport: dict = PHONE) -> Non
     assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"]
     assert page.evaluate("window.scrollY") == 0
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]  # no sideways scrolling
-
-
-def assert_accessible(page) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    assert results.violations_count == 0, results.generate_report()
-
-
-def assert_self_contained(tab: Visit, served: str, blocked: tuple[str, ...] = ()) -> None:
-    """Nothing from another host, and no error in the console (a blocked resource or inline code is one), except
-    for the `blocked` URLs, which the Content-Security-Policy must have stopped before they left the browser."""
-    foreign = [url for url in tab.requested if not url.startswith((f"{served}/", f"blob:{served}/", "data:"))]
-    assert sorted(set(foreign)) == sorted(blocked), foreign
-    assert all(tab.failed.get(url) == "csp" for url in blocked), tab.failed
-    errors = [e for e in tab.errors if not any(f"'{url}'" in e and "Content Security Policy" in e for url in blocked)]
-    assert errors == [], errors
 
 
 def assert_claim_shown_as(page, status: str) -> None:
