@@ -1,4 +1,4 @@
-"""Pages of the web application: manufacturer."""
+"""Pages of the web application: the manufacturer's dashboard and footprints."""
 
 from footprint_api.web.routes import page_router
 
