@@ -282,7 +282,7 @@ def test_the_mapping_of_the_cement_example(https, bearer, data, world):
     assert pcf["productOrSectorSpecificRules"][0]["ruleNames"] == ["PCR-CN-CEMENT 1.0.0"]
     assert pcf["verification"]["coverage"] == "product level"
     assert pcf["verification"]["comments"].startswith("carbon label PCF-")
-    assert footprint["productIds"][0] == f"urn:gtin:{GTIN}"
+    assert footprint["productIds"][0] == f"urn:gtin:0{GTIN}"  # stored and exchanged as GTIN-14
 
 
 def test_sharing_goes_only_to_the_organisations_own_recipients(world, data):

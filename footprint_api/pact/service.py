@@ -16,6 +16,7 @@ from footprint_api.models import (
 from footprint_api.pact.mapping import Certification, PactSource, product_footprint
 from footprint_api.security import Principal
 from footprint_api.services.catalogue import owned
+from label_service import gs1
 from label_service.workflow import LabelState
 from pcr_rules import default_registry
 
@@ -103,6 +104,15 @@ def validity_period(footprint: dict) -> tuple[datetime, datetime]:
     return start, start.replace(year=start.year + 3)
 
 
+def _product_key(product_id: str) -> str:
+    """A product id compared case-insensitively, a GTIN URN in its GTIN-14 form (GS1 General Specifications
+    §3.3.2): `urn:gtin:6901234567892` and `urn:gtin:06901234567892` name the same product."""
+    folded = product_id.casefold()
+    if folded.startswith("urn:gtin:") and gs1.is_gtin(folded[9:]):
+        return f"urn:gtin:{gs1.gtin14(folded[9:])}"
+    return folded
+
+
 def matches(footprint: dict, filters: dict[str, list[str]]) -> bool:
     """PACT v3 ListFootprints filtering: values of one criterion OR, criteria AND; text matches ignore case."""
     pcf = footprint["pcf"]
@@ -116,8 +126,9 @@ def matches(footprint: dict, filters: dict[str, list[str]]) -> bool:
         folded = {value.casefold() for value in values}
         return lambda v: v.casefold() in folded
 
+    products = {_product_key(value) for value in footprint["productIds"]}
     tests = {
-        "productId": among(footprint["productIds"]),
+        "productId": lambda v: _product_key(v) in products,
         "companyId": among(footprint["companyIds"]),
         "geography": among(list(geography)),
         "classification": among(footprint.get("productClassifications", [])),
