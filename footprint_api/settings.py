@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # TLS of `pcf serve` (the PACT API is served over HTTPS only): PEM certificate chain and key.
     tls_certfile: Path | None = None
     tls_keyfile: Path | None = None
+    # Outbound requests to URLs users give (PACT recipients' APIs) reach only the public internet; networks listed
+    # here (CIDR, e.g. a partner's API inside the same closed network) are allowed as well (footprint_api.outbound).
+    outbound_allowed_networks: list[str] = Field(default_factory=list)
     # CA bundle for calls to PACT recipients' APIs (answers to their requests); None: the system's CAs.
     pact_ca_bundle: Path | None = None
     # Public verification answers are cached per process; other processes' label changes are noticed within this.

@@ -344,6 +344,8 @@ def trusts_the_test_certificate(certificate, monkeypatch):
     from footprint_api.settings import get_settings
 
     monkeypatch.setenv("PCF_PACT_CA_BUNDLE", str(certificate[0]))
+    # the recipient's API of these tests listens on loopback: allowed explicitly, as a deployment allows a partner
+    monkeypatch.setenv("PCF_OUTBOUND_ALLOWED_NETWORKS", '["127.0.0.1/32"]')
     get_settings.cache_clear()
     yield
     monkeypatch.undo()

@@ -6,6 +6,7 @@ RequestFulfilledEvent (the matching footprints it may see) or a RequestRejectedE
 """
 
 import base64
+import logging
 import hashlib
 import json
 import uuid
@@ -22,9 +23,9 @@ from referencing.jsonschema import DRAFT202012
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from footprint_api import audit
+from footprint_api import audit, outbound
 from footprint_api.auth import actor
-from footprint_api.errors import NotFound
+from footprint_api.errors import NotFound, Unprocessable
 from footprint_api.models import ApiClient, PactEndpoint, PactRequest, Role, utcnow
 from footprint_api.pact import service
 from footprint_api.security import Principal
@@ -34,6 +35,7 @@ SPEC = Path(__file__).with_name("spec") / "openapi.yaml"
 EVENT_TYPES = {f"org.wbcsd.pact.ProductFootprint.{name}.3": name for name in (
     "RequestCreatedEvent", "RequestFulfilledEvent", "RequestRejectedEvent", "PublishedEvent")}
 CLOUDEVENTS_JSON = "application/cloudevents+json"
+log = logging.getLogger(__name__)
 
 
 class EventInvalid(ValueError):
@@ -96,6 +98,10 @@ def register_endpoint(session: Session, principal: Principal, client_id: str, ba
     if client is None or client.organisation_id != principal.organisation_id or (
             client.role is not Role.PACT_RECIPIENT):
         raise NotFound("no such PACT recipient of your organisation")
+    try:
+        outbound.check_url(base_url)
+    except outbound.OutboundRefused as exc:
+        raise Unprocessable(f"base_url: {exc}", [{"field": "base_url", "reason": str(exc)}]) from None
     endpoint = session.exec(select(PactEndpoint).where(PactEndpoint.client_id == client.id)).first() or (
         PactEndpoint(client_id=client.id, base_url="", token_client_id="", token_secret_encrypted=""))
     endpoint.base_url, endpoint.token_client_id = base_url.rstrip("/"), token_client_id
@@ -142,7 +148,8 @@ def deliver(endpoint: PactEndpoint, event: dict) -> None:
     except InvalidToken:
         raise httpx.HTTPError("the stored credentials cannot be read (secret key changed?)") from None
     ca = get_settings().pact_ca_bundle
-    with httpx.Client(verify=str(ca) if ca else True, timeout=30) as http:
+    outbound.check_url(endpoint.base_url)  # again: what a name resolves to may have changed since registration
+    with outbound.client(verify=str(ca) if ca else True) as http:
         token = http.post(f"{endpoint.base_url}/auth/token", data={"grant_type": "client_credentials"},
                           auth=(endpoint.token_client_id, secret))
         token.raise_for_status()
@@ -150,6 +157,17 @@ def deliver(endpoint: PactEndpoint, event: dict) -> None:
                          headers={"Content-Type": CLOUDEVENTS_JSON,
                                   "Authorization": f"Bearer {token.json()['access_token']}"})
         sent.raise_for_status()
+
+
+def _delivery_error(exc: Exception) -> str:
+    """What the audit trail and the manufacturer see: the recipient's HTTP status when it answered, otherwise a
+    generic sentence — connection details (refused, reset, timed out) would tell which ports are open where."""
+    log.warning("PACT delivery failed: %s: %s", type(exc).__name__, exc)
+    if isinstance(exc, outbound.OutboundRefused):
+        return f"refused by the outbound policy: {exc}"
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"the recipient's API answered HTTP {exc.response.status_code}"
+    return "the recipient's API could not be reached"
 
 
 def answer(session: Session, request_id: uuid.UUID) -> PactRequest:
@@ -167,8 +185,8 @@ def answer(session: Session, request_id: uuid.UUID) -> PactRequest:
     else:
         try:
             deliver(endpoint, event)
-        except httpx.HTTPError as exc:
-            status, error = "undeliverable", f"{type(exc).__name__}: {exc}"[:500]
+        except (httpx.HTTPError, outbound.OutboundRefused) as exc:
+            status, error = "undeliverable", _delivery_error(exc)
     request.status, request.error, request.answered_at = status, error, utcnow()
     request.answer = {"type": event["type"], "id": event["id"],
                       "pfIds": [pf["id"] for pf in event["data"].get("pfs", [])]}
