@@ -242,6 +242,7 @@ def test_every_filter_matches_and_excludes(world, https, bearer, data):
     assert cement <= _ids(client, bearer, validBefore="2099-01-01T00:00:00Z")
     assert not cement & _ids(client, bearer, validBefore="2020-01-01T00:00:00Z")
     assert _ids(client, bearer, geography="CN-GZ", status="Active") == {data["newer"]}  # different: AND
+    assert _ids(client, bearer, status="Retired") == set()  # an unknown status matches nothing: 200, empty
     bad = client.get("/3/footprints", headers=bearer, params={"validOn": "yesterday"})
     assert bad.status_code == 400 and bad.json()["code"] == "BadRequest"
     assert client.get("/3/footprints", headers=bearer, params={"limit": "-1"}).status_code == 400
@@ -255,9 +256,9 @@ def test_get_by_id_unknown_and_forbidden(https, bearer, data):
     unknown = client.get("/3/footprints/00000000-0000-4000-8000-000000000000", headers=bearer)
     assert unknown.status_code == 404 and unknown.json()["code"] == "NotFound"
     assert_valid(ERROR, unknown.json())
-    for hidden in (data["rival"], data["steel"]):
-        forbidden = client.get(f"/3/footprints/{hidden}", headers=bearer)
-        assert forbidden.status_code == 403 and forbidden.json()["code"] == "AccessDenied"
+    for hidden in (data["rival"], data["steel"]):  # exists, not for this recipient: the same answer as unknown
+        hidden_answer = client.get(f"/3/footprints/{hidden}", headers=bearer)
+        assert hidden_answer.status_code == 404 and hidden_answer.json() == unknown.json()
     assert client.get("/3/footprints/not-a-uuid", headers=bearer).status_code == 400
 
 
@@ -393,6 +394,13 @@ def test_a_request_event_is_answered_by_a_callback(world, https, bearer, data, r
     assert_valid({"$ref": "urn:pact#/components/schemas/RequestRejectedEvent"}, rejected)
 
 
+def nested(levels: int) -> list:
+    value: list = [1]
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
 def test_malformed_events_are_400(https, bearer):
     client, _ = https
     good = request_event("req-x", productId=["urn:gtin:1"])
@@ -402,6 +410,10 @@ def test_malformed_events_are_400(https, bearer):
         (json.dumps({**good, "type": "org.example.Unknown"}), EVENT),
         (json.dumps({k: v for k, v in good.items() if k != "source"}), EVENT),  # required attribute missing
         (json.dumps({**good, "data": {"productId": "not-a-list"}}), EVENT),
+        (json.dumps({**good, "time": "not-a-date"}), EVENT),  # formats are checked, not only types
+        (json.dumps({**good, "id": "x" * 5000}), EVENT),  # longer than the service keeps: 400, not a 500
+        ('{"a":' * 5000 + "1" + "}" * 5000, EVENT),  # nested deeper than any event
+        (json.dumps({**good, "data": {"productId": ["urn:gtin:1"], "deep": nested(40)}}), EVENT),
     ]
     for body, media in cases:
         response = client.post("/3/events", content=body, headers={**bearer, "Content-Type": media})
@@ -409,6 +421,9 @@ def test_malformed_events_are_400(https, bearer):
     published = {"type": "org.wbcsd.pact.ProductFootprint.PublishedEvent.3", "specversion": "1.0", "id": "p-1",
                  "source": "//customer.example/3/events", "time": "2026-11-24T08:00:00Z",
                  "data": {"pfIds": ["079e425a-464f-528d-341d-4a944a1dfd70"]}}
+    not_a_uuid = {**published, "id": "p-2", "data": {"pfIds": ["not-a-uuid"]}}
+    refused = client.post("/3/events", content=json.dumps(not_a_uuid), headers={**bearer, "Content-Type": EVENT})
+    assert refused.status_code == 400 and "uuid" in refused.json()["message"]
     assert client.post("/3/events", content=json.dumps(published),
                        headers={**bearer, "Content-Type": EVENT}).status_code == 200
     assert client.post("/3/events", content=json.dumps(good), headers={"Content-Type": EVENT}).status_code == 401

@@ -35,6 +35,8 @@ SPEC = Path(__file__).with_name("spec") / "openapi.yaml"
 EVENT_TYPES = {f"org.wbcsd.pact.ProductFootprint.{name}.3": name for name in (
     "RequestCreatedEvent", "RequestFulfilledEvent", "RequestRejectedEvent", "PublishedEvent")}
 CLOUDEVENTS_JSON = "application/cloudevents+json"
+MAX_EVENT_BYTES = 1024 * 1024
+MAX_DEPTH = 32
 log = logging.getLogger(__name__)
 
 
@@ -47,23 +49,41 @@ def _validator() -> Draft202012Validator:
     spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
     registry = Registry().with_resource("urn:pact", Resource.from_contents(spec, default_specification=DRAFT202012))
     schema = {"oneOf": [{"$ref": f"urn:pact#/components/schemas/{name}"} for name in EVENT_TYPES.values()]}
-    return Draft202012Validator(schema, registry=registry)
+    # formats are assertions here (uuid of pfIds, date-time of time): JSON Schema makes them annotations by default
+    return Draft202012Validator(schema, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def parse(body: bytes, content_type: str) -> dict:
     """The event, checked against the spec's event schemas; raises EventInvalid with the reason."""
     if content_type.split(";")[0].strip().lower() != CLOUDEVENTS_JSON:
         raise EventInvalid(f"events are sent as {CLOUDEVENTS_JSON}")
+    if len(body) > MAX_EVENT_BYTES:
+        raise EventInvalid(f"an event is at most {MAX_EVENT_BYTES // 1024} KiB")
     try:
         event = json.loads(body)
+    except RecursionError:
+        raise EventInvalid("the body is nested too deeply") from None
     except ValueError as exc:
         raise EventInvalid(f"the body is not JSON: {exc}") from None
     if not isinstance(event, dict) or event.get("type") not in EVENT_TYPES:
         raise EventInvalid(f"unknown event type; one of: {', '.join(EVENT_TYPES)}")
+    if _depth(event) > MAX_DEPTH:
+        raise EventInvalid(f"the event is nested deeper than {MAX_DEPTH} levels")
     errors = list(_validator().iter_errors(event))
     if errors:
         raise EventInvalid(f"not a valid {EVENT_TYPES[event['type']]}: {errors[0].message[:300]}")
+    for field, most in (("id", 200), ("source", 500)):  # the columns that keep them (PactRequest)
+        if len(str(event.get(field, ""))) > most:
+            raise EventInvalid(f"{field} is longer than {most} characters")
     return event
+
+
+def _depth(value, level: int = 0) -> int:
+    """How deeply a JSON value nests (iterative limit: stops counting past MAX_DEPTH)."""
+    if level > MAX_DEPTH or not isinstance(value, (dict, list)):
+        return level
+    children = value.values() if isinstance(value, dict) else value
+    return max((_depth(child, level + 1) for child in children), default=level + 1)
 
 
 def accept(session: Session, principal: Principal, event: dict) -> PactRequest | None:
