@@ -4,6 +4,7 @@ import gc
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from footprint_api import errors
@@ -36,6 +37,38 @@ async def lifespan(_app: FastAPI):
     yield
 
 
+def readiness() -> dict[str, str]:
+    """Each dependency: "ok" or why not (a class of error, never a connection string)."""
+    from footprint_api.objects import object_store
+    from footprint_api.settings import get_settings
+
+    checks: dict[str, str] = {}
+    try:
+        with get_engine().connect() as connection:
+            connection.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - readiness reports, it does not fail
+        checks["database"] = f"unavailable ({type(exc).__name__})"
+    try:
+        object_store().ping()
+        checks["storage"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        checks["storage"] = f"unavailable ({type(exc).__name__})"
+    if get_settings().task_mode == "celery":
+        checks["broker"] = _broker_state(get_settings().broker_url)
+    return checks
+
+
+def _broker_state(url: str) -> str:
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping()
+        return "ok"
+    except redis.RedisError as exc:
+        return f"unavailable ({type(exc).__name__})"
+
+
 def create_app() -> FastAPI:
     from footprint_api import web
 
@@ -60,11 +93,14 @@ def create_app() -> FastAPI:
     def healthz() -> dict:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], summary="Readiness: the database answers")
-    def readyz() -> dict:
-        with get_engine().connect() as connection:
-            connection.execute(text("SELECT 1"))
-        return {"status": "ready"}
+    @app.get("/readyz", tags=["operations"], summary="Readiness: the database, the file store and (with Celery) "
+             "the broker answer; 503 naming what does not")
+    def readyz():
+        checks = readiness()
+        if all(state == "ok" for state in checks.values()):
+            return {"status": "ready", "checks": checks}
+        return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503,
+                            headers={"Retry-After": "10"})
 
     return app
 

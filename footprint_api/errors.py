@@ -1,15 +1,19 @@
 """Domain errors of the service and their one mapping to RFC 9457 problem responses (application/problem+json)."""
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from label_service.storage import StorageError
 from lca_models.factor_set import FactorSetError
 from pcr_rules import InventoryInvalid, PCRNotFound
 
 PROBLEM = "application/problem+json"
+log = logging.getLogger(__name__)
 
 
 class ServiceError(Exception):
@@ -77,7 +81,8 @@ def _answer(request: Request, status: int, title: str, detail: str, errors: list
 def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service(request: Request, exc: ServiceError):
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else (
+            {"Retry-After": "30"} if exc.status == 503 else None)
         return _answer(request, exc.status, exc.title, exc.detail, exc.errors, headers)
 
     @app.exception_handler(RequestValidationError)
@@ -102,6 +107,12 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException):
         return _answer(request, exc.status_code, str(exc.detail), str(exc.detail),
                        headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(StorageError)
+    async def _storage(request: Request, exc: StorageError):
+        log.warning("object store unavailable: %s", exc)
+        return _answer(request, 503, "Storage unavailable", "the file store does not answer now; retry shortly",
+                       headers={"Retry-After": "30"})
 
     @app.exception_handler(PoolTimeout)
     async def _busy(_: Request, exc: PoolTimeout):

@@ -40,6 +40,8 @@ class ObjectStore(Protocol):
 
     def get(self, key: str) -> bytes: ...
 
+    def ping(self) -> None: ...
+
     def delete(self, key: str) -> None: ...
 
 
@@ -64,53 +66,87 @@ class LocalObjectStore:
         key, digest = content_key(data, extension)
         path = self._path(key)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as handle:  # atomic: write, rename
-                handle.write(data)
-            os.replace(handle.name, path)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as handle:  # atomic: write, rename
+                    handle.write(data)
+                os.replace(handle.name, path)
+            except OSError as exc:  # a full or read-only disk
+                raise StorageError(f"writing {key} failed: {exc.strerror}") from exc
         return StoredObject(key, digest, len(data), CONTENT_TYPES[extension])
+
+    def ping(self) -> None:
+        """Readiness: the folder exists (or can be made) and is writable."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"{self.root}: {exc.strerror}") from exc
+        if not os.access(self.root, os.W_OK):
+            raise StorageError(f"{self.root} is not writable")
 
     def get(self, key: str) -> bytes:
         try:
             return _checked(key, self._path(key).read_bytes())
         except FileNotFoundError:
             raise StorageError(f"{key} is not stored") from None
+        except OSError as exc:
+            raise StorageError(f"reading {key} failed: {exc.strerror}") from exc
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
 
+def _unreachable() -> tuple[type[BaseException], ...]:
+    """What the S3 client raises when the server is down or answers wrongly: MinIO's errors, sockets, and urllib3's
+    own (MaxRetryError and friends are not OSErrors)."""
+    from minio.error import MinioException
+    from urllib3.exceptions import HTTPError
+
+    return MinioException, OSError, HTTPError
+
+
 class S3ObjectStore:
+    """Short connect and read timeouts and one retry: when the store is down, the caller answers 503 within
+    seconds instead of holding a request (and a worker thread) through urllib3's default back-off."""
+
     def __init__(self, endpoint: str, access_key: str, secret_key: str, bucket: str, secure: bool = True,
-                 region: str | None = None):
+                 region: str | None = None, connect_seconds: float = 2.0, read_seconds: float = 10.0):
+        import urllib3
         from minio import Minio
 
-        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region)
+        http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=connect_seconds, read=read_seconds),
+                                   retries=urllib3.Retry(total=1, backoff_factor=0.1,
+                                                         status_forcelist=(500, 502, 503, 504)),
+                                   maxsize=16)
+        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region,
+                            http_client=http)
         self.bucket = bucket
 
-    def ensure_bucket(self) -> None:
-        from minio.error import S3Error
+    def ping(self) -> None:
+        """Readiness: the bucket answers (raises StorageError)."""
+        try:
+            if not self.client.bucket_exists(self.bucket):
+                raise StorageError(f"bucket {self.bucket} does not exist")
+        except _unreachable() as exc:
+            raise StorageError(f"bucket {self.bucket}: {type(exc).__name__}") from exc
 
+    def ensure_bucket(self) -> None:
         try:
             if not self.client.bucket_exists(self.bucket):
                 self.client.make_bucket(self.bucket)
-        except S3Error as exc:
+        except _unreachable() as exc:
             raise StorageError(f"bucket {self.bucket}: {exc}") from exc
 
     def put(self, data: bytes, extension: str) -> StoredObject:
-        from minio.error import MinioException
-
         key, digest = content_key(data, extension)
         try:
             self.client.put_object(self.bucket, key, io.BytesIO(data), len(data),
                                    content_type=CONTENT_TYPES[extension], metadata={"sha256": digest})
-        except (MinioException, OSError) as exc:
+        except _unreachable() as exc:
             raise StorageError(f"upload of {key} failed: {exc}") from exc
         return StoredObject(key, digest, len(data), CONTENT_TYPES[extension])
 
     def get(self, key: str) -> bytes:
-        from minio.error import MinioException
-
         try:
             response = self.client.get_object(self.bucket, key)
             try:
@@ -118,13 +154,11 @@ class S3ObjectStore:
             finally:
                 response.close()
                 response.release_conn()
-        except (MinioException, OSError) as exc:
+        except _unreachable() as exc:
             raise StorageError(f"download of {key} failed: {exc}") from exc
 
     def delete(self, key: str) -> None:
-        from minio.error import MinioException
-
         try:
             self.client.remove_object(self.bucket, key)
-        except (MinioException, OSError) as exc:
+        except _unreachable() as exc:
             raise StorageError(f"removal of {key} failed: {exc}") from exc

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from label_service.storage import S3ObjectStore, StorageError
-from tests.labelling import act, calculated_footprint
+from tests.labelling import act, calculated_footprint, issued_label
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +140,30 @@ def count_labels() -> int:
 
     with session_scope() as session:
         return len(session.exec(select(Label.id)).all())
+
+
+def test_with_the_object_store_down_issuing_and_reading_answer_503_within_seconds(world, s3_endpoint,
+                                                                                    monkeypatch):
+    """Nothing listens on the S3 port: a label is not issued (503, the application stays approved), a label file
+    answers 503, both within a few seconds, and readiness says the storage is unavailable."""
+    import time
+
+    from tests.processes import free_port
+
+    existing = issued_label(world, gtin=None)["number"]  # its files are in the local store of the test world
+    use_s3(monkeypatch, f"127.0.0.1:{free_port()}")
+    try:
+        labels_before = count_labels()
+        started = time.monotonic()
+        response = approved_and_issued(world)
+        assert response.status_code == 503 and response.headers["retry-after"]
+        assert count_labels() == labels_before
+        file = world.client.get(f"/labels/{existing}.png")
+        assert file.status_code == 503
+        ready = world.client.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["checks"]["storage"].startswith("unavailable")
+        assert ready.json()["checks"]["database"] == "ok"
+        assert time.monotonic() - started < 20
+    finally:
+        reset_storage(monkeypatch)
+    assert world.client.get("/readyz").json() == {"status": "ready", "checks": {"database": "ok", "storage": "ok"}}
