@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from footprint_api import errors
 from footprint_api.db import get_engine, reads_only
+from footprint_api.limits import BoundedBodies
 from footprint_api.pact import routes as pact
 from footprint_api.routes import (
     audit, auth, catalogue, certification, footprints, inventories, organisations, public,
@@ -83,6 +84,7 @@ def create_app() -> FastAPI:
     errors.install(app)
     app.add_exception_handler(pact.PactError, pact.pact_error_response)
     app.add_middleware(ReadRequests)
+    app.add_middleware(BoundedBodies)
     # public verification first: routes are matched in order, and these are the most requested
     for module in (public, auth, organisations, catalogue, inventories, footprints, certification, audit, pact):
         app.include_router(module.router)

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # TLS of `pcf serve` (the PACT API is served over HTTPS only): PEM certificate chain and key.
     tls_certfile: Path | None = None
     tls_keyfile: Path | None = None
+    # Request bodies (footprint_api.limits): JSON, CSV and form posts; multipart uploads (workbooks, documents, photos)
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     # Outbound requests to URLs users give (PACT recipients' APIs) reach only the public internet; networks listed
     # here (CIDR, e.g. a partner's API inside the same closed network) are allowed as well (footprint_api.outbound).
     outbound_allowed_networks: list[str] = Field(default_factory=list)

@@ -1,0 +1,54 @@
+"""Request bodies are bounded before anything parses them (OWASP: limit request size): a declared Content-Length
+over the limit is refused at once, and a body sent without one is counted as it arrives and refused when it passes
+the limit, so neither a JSON parser nor a form parser ever sees more than the limit.
+
+Uploads (multipart forms: Excel workbooks, evidence documents, label photos) get a larger limit than JSON and CSV.
+"""
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from footprint_api.settings import get_settings
+
+
+class BodyTooLarge(HTTPException):
+    def __init__(self, limit: int):
+        super().__init__(413, f"the request body is larger than {limit // 1024} KiB")
+
+
+class BoundedBodies:
+    """Pure ASGI middleware (inside the exception handlers, so a refusal is an ordinary 413 problem answer)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+        settings = get_settings()
+        self.body_limit, self.upload_limit = settings.max_body_bytes, settings.max_upload_bytes
+
+    def _limit(self, scope: Scope) -> int:
+        for name, value in scope.get("headers", ()):
+            if name == b"content-type" and value.lower().startswith(b"multipart/form-data"):
+                return self.upload_limit
+        return self.body_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            return await self.app(scope, receive, send)
+        limit = self._limit(scope)
+        declared = dict(scope.get("headers", ())).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            async def refuse() -> Message:
+                raise BodyTooLarge(limit)
+
+            return await self.app(scope, refuse, send)
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, counted, send)

@@ -1,0 +1,45 @@
+"""Bodies are bounded before they are parsed: 413 naming the limit, nothing stored (issue 11 item 5)."""
+
+import json
+
+from tests.conftest import load_example
+
+
+def _inventories(world) -> int:
+    return len(world.call("acme-engineer", "GET", "/api/v1/inventories").json())
+
+
+def test_a_json_body_over_the_limit_is_refused_before_parsing(world):
+    product = world.product("acme-engineer", "PCR-CN-CEMENT", "oversized")
+    data = load_example("cement-guizhou-2023.json")
+    data["padding"] = "x" * (3 * 1024 * 1024)  # 3 MiB: over the 2 MiB JSON limit
+    before = _inventories(world)
+    response = world.submit("acme-engineer", product["id"], data)
+    assert response.status_code == 413 and response.headers["content-type"] == "application/problem+json"
+    assert "2048 KiB" in response.json()["detail"] and _inventories(world) == before
+
+
+def test_a_body_without_a_declared_length_is_counted_as_it_arrives(world):
+    def chunks():
+        for _ in range(40):
+            yield b" " * 100_000  # 4 MB in all, sent chunked
+
+    response = world.call("acme-engineer", "POST", "/api/v1/inventories", content=chunks(),
+                          headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+
+
+def test_an_upload_over_the_upload_limit_is_refused(world):
+    response = world.call("acme-engineer", "POST", "/api/v1/inventories/excel",
+                          files={"file": ("big.xlsx", b"\0" * (26 * 1024 * 1024))},
+                          data={"product_id": "00000000-0000-0000-0000-000000000000"})
+    assert response.status_code == 413
+
+
+def test_bodies_within_the_limits_are_untouched(world):
+    product = world.product("acme-engineer", "PCR-CN-CEMENT", "ordinary")
+    body = {"product_id": product["id"], "inventory": load_example("cement-guizhou-2023.json")}
+    assert len(json.dumps(body)) < 2 * 1024 * 1024
+    for certificate in body["inventory"].get("green_certificates", []):
+        certificate["serial"] += "-limits"
+    assert world.call("acme-engineer", "POST", "/api/v1/inventories", json=body).status_code == 201
