@@ -66,7 +66,7 @@ def report(label: str, latencies: list[float], wall: float) -> None:
 
 def prepare(world, base: str) -> tuple[dict, str, str]:
     """A product, its inventory and one finished footprint of the aluminium example."""
-    data = json.loads((ROOT / "examples" / "aluminium-guizhou-2023.json").read_text())
+    data = json.loads((ROOT / "pcr_rules" / "examples" / "aluminium-guizhou-2023.json").read_text())
     for certificate in data.get("green_certificates", []):
         certificate["serial"] = f"{certificate['serial']}-{uuid.uuid4().hex[:8]}"
     product = world.product("acme-engineer", "PCR-CN-ALUMINIUM", "bench aluminium")

@@ -20,7 +20,7 @@ def main() -> None:
     started = time.perf_counter()
     engine = get_engine()
     print(f"engine ready (project built or opened, background factorised) in {time.perf_counter() - started:.2f} s")
-    inventories = [Inventory.model_validate(json.loads(p.read_text())) for p in sorted((ROOT / "examples").glob("*.json"))]
+    inventories = [Inventory.model_validate(json.loads(p.read_text())) for p in sorted((ROOT / "pcr_rules" / "examples").glob("*.json"))]
     for inventory in inventories:  # warm-up
         engine.calculate(inventory)
         calculate_naive(engine, inventory)

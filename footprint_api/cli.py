@@ -227,6 +227,21 @@ def verify(
     raise typer.Exit(0 if result.status == "VALID" else 1)
 
 
+@app.command()
+def example(name: Annotated[str | None, typer.Argument(help="e.g. cement-guizhou-2023; none: list them")] = None) -> None:
+    """Print an example inventory (JSON) shipped with the package, or list them."""
+    from pcr_rules import examples
+
+    if name is None:
+        for path in examples.paths():
+            typer.echo(path.stem)
+        return
+    try:
+        typer.echo(examples.path(name).read_text(encoding="utf-8"), nl=False)
+    except FileNotFoundError as exc:
+        _fail([str(exc)])
+
+
 @pcr_app.command("list")
 def pcr_list() -> None:
     """List the PCRs this service applies."""

@@ -5,7 +5,6 @@ Passwords are generated at every start and printed once; nothing secret is store
 
 import json
 import secrets
-from pathlib import Path
 
 from sqlmodel import Session, select
 
@@ -14,9 +13,9 @@ from footprint_api.models import Application, Label, Organisation, OrganisationK
 from footprint_api.security import Principal, hash_secret
 from footprint_api.services import accounts, catalogue, certification, footprints, inventories
 from footprint_api.tasks import calculate as _calculate
+from pcr_rules import examples
 from pcr_rules.inventory import Inventory
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 DEMO_ORGANISATIONS = [
     ("PCF platform", OrganisationKind.PLATFORM, [("admin@pcf.example", "Platform administrator", Role.PLATFORM_ADMIN)]),
     ("Demo Manufacturing Group", OrganisationKind.MANUFACTURER,
@@ -62,7 +61,11 @@ def seed(session: Session) -> dict[str, str]:
 
 def _load_examples(session: Session) -> None:
     principal = _principal(session, "engineer@manufacturer.example")
-    for path in sorted(EXAMPLES.glob("*.json")):
+    found = examples.paths()
+    if not found:
+        raise RuntimeError("the example inventories are missing from the installed package (pcr_rules/examples/"
+                           "*.json): reinstall pcf-service")
+    for path in found:
         inventory = Inventory.model_validate(json.loads(path.read_text(encoding="utf-8")))
         name = f"{inventory.product.name} ({path.stem})"
         if session.exec(select(Product).where(Product.name == name)).first():

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
+EXAMPLES = sorted((ROOT / "pcr_rules" / "examples").glob("*.json"))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -24,7 +24,7 @@ def engine(brightway_dir):
 
 
 def load_example(name: str) -> dict:
-    return json.loads((ROOT / "examples" / name).read_text(encoding="utf-8"))
+    return json.loads((ROOT / "pcr_rules" / "examples" / name).read_text(encoding="utf-8"))
 
 
 def inventory(data: dict):

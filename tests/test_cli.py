@@ -8,7 +8,7 @@ from footprint_api.cli import app
 from tests.conftest import ROOT
 
 runner = CliRunner()
-ALUMINIUM = str(ROOT / "examples" / "aluminium-guizhou-2023.json")
+ALUMINIUM = str(ROOT / "pcr_rules" / "examples" / "aluminium-guizhou-2023.json")
 
 
 def test_calculate_prints_the_result_as_json(engine):
@@ -28,7 +28,7 @@ def test_calculate_table_for_people(engine):
 
 
 def test_invalid_inventory_names_the_field_and_exits_2(tmp_path):
-    data = json.loads((ROOT / "examples" / "cement-guizhou-2023.json").read_text())
+    data = json.loads((ROOT / "pcr_rules" / "examples" / "cement-guizhou-2023.json").read_text())
     data["items"][2]["unit"] = "kg"
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(data))
@@ -48,7 +48,7 @@ def test_malformed_json_and_missing_fields_exit_2(tmp_path):
 
 
 def test_unknown_pcr_exits_2(tmp_path):
-    data = json.loads((ROOT / "examples" / "cement-guizhou-2023.json").read_text())
+    data = json.loads((ROOT / "pcr_rules" / "examples" / "cement-guizhou-2023.json").read_text())
     data["pcr"]["version"] = "9.9.9"
     path = tmp_path / "unknown.json"
     path.write_text(json.dumps(data))
@@ -65,13 +65,13 @@ def test_pcr_list_and_show():
 
 
 def test_validate_examples():
-    for path in sorted((ROOT / "examples").glob("*.json")):
+    for path in sorted((ROOT / "pcr_rules" / "examples").glob("*.json")):
         out = runner.invoke(app, ["validate", str(path)])
         assert out.exit_code == 0, out.output
 
 
 def test_export_brightway_writes_a_package(engine, tmp_path):
-    result = runner.invoke(app, ["export-brightway", str(ROOT / "examples" / "steel-hebei-bfbof-2023.json"),
+    result = runner.invoke(app, ["export-brightway", str(ROOT / "pcr_rules" / "examples" / "steel-hebei-bfbof-2023.json"),
                                  "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert [p.suffix for p in tmp_path.iterdir()] == [".bw2package"]
@@ -88,3 +88,11 @@ def test_serve_refuses_a_certificate_without_its_key(tmp_path, monkeypatch):
         monkeypatch.undo()
         get_settings.cache_clear()
     assert result.exit_code == 2 and "go together" in result.output
+
+
+def test_the_examples_ship_with_the_package_and_print():
+    listed = runner.invoke(app, ["example"])
+    assert listed.exit_code == 0 and "cement-guizhou-2023" in listed.output.split()
+    printed = runner.invoke(app, ["example", "cement-guizhou-2023"])
+    assert printed.exit_code == 0 and json.loads(printed.output)["pcr"]["id"] == "PCR-CN-CEMENT"
+    assert runner.invoke(app, ["example", "no-such"]).exit_code == 2

@@ -45,7 +45,7 @@ def test_serve_demo_is_ready_to_use_and_restarts_cleanly(brightway_dir, tmp_path
                 "admin@pcf.example"} <= first.keys()
         engineer = bearer(base, "engineer@manufacturer.example", first["engineer@manufacturer.example"])
         footprints = httpx.get(f"{base}/api/v1/footprints", headers=engineer).json()
-        examples = sorted((ROOT / "examples").glob("*.json"))
+        examples = sorted((ROOT / "pcr_rules" / "examples").glob("*.json"))
         assert len(footprints) == len(examples) == 5
         assert {f["pcr_id"] for f in footprints} == {"PCR-CN-ALUMINIUM", "PCR-CN-CEMENT", "PCR-CN-ELECTRICITY",
                                                      "PCR-CN-FLATGLASS", "PCR-CN-STEEL"}
