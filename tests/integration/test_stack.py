@@ -51,6 +51,28 @@ def test_fifty_simultaneous_retirements_of_one_serial_one_wins(stack):
     assert len(retired) == 1
 
 
+def test_twenty_simultaneous_versions_of_one_product_get_twenty_numbers(stack):
+    """PostgreSQL checks the unique (product, version) at the flush: each clash is retried with the next number,
+    never a 500 (issue 11 item 6)."""
+    world = stack[0]
+    product = world.product("acme-engineer", "PCR-CN-CEMENT", "twenty versions")["id"]
+    headers = world.as_("acme-engineer")
+    start = threading.Barrier(20)
+
+    def submit(_: int) -> int:
+        data = unique_serials(load_example("cement-guizhou-2023.json"))
+        with httpx.Client(base_url=str(world.client.base_url), timeout=60, headers=headers) as client:
+            start.wait()
+            return client.post("/api/v1/inventories", json={"product_id": product, "inventory": data}).status_code
+
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(submit, range(20)))
+    assert statuses == [201] * 20, statuses
+    versions = [i["version"] for i in world.call("acme-engineer", "GET", "/api/v1/inventories").json()
+                if i["product_id"] == product]
+    assert sorted(versions) == list(range(1, 21))
+
+
 def test_a_worker_killed_mid_calculation_still_completes_the_job_once(stack):
     world, env, logs, worker = stack
     data = unique_serials(load_example("aluminium-guizhou-2023.json"))
