@@ -1,10 +1,16 @@
-"""The audit trail: who did what, when, to which object, with before/after; append-only and hash-chained.
+"""The audit trail: who did what, when, to which object, with before/after; append-only, hash-chained and sealed.
 
 hash = SHA-256(prev_hash + canonical JSON of the entry). `prev_hash` is unique, so the chain cannot fork even under
-concurrent writers (PostgreSQL additionally serialises appends with an advisory lock); `verify_chain` recomputes it.
+concurrent writers (PostgreSQL additionally serialises appends with an advisory lock). Both databases refuse to
+change, delete or truncate entries (triggers, migrations 0001 and 0007) — but whoever administers the database can
+drop a trigger. So each entry also carries mac = HMAC-SHA256(hash) under a key derived from the service's secret
+key, which the database does not hold: a chain recomputed after an edit lacks valid MACs. And the head of the trail
+is checkpointed (seq, hash, MAC) by the housekeeping task and at every check: entries deleted from the end leave the
+latest checkpoint pointing past the end. `verify_chain` checks all three.
 """
 
 import hashlib
+import hmac
 import json
 import threading
 from contextlib import nullcontext
@@ -15,7 +21,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
-from footprint_api.models import AuditEvent, utcnow
+from footprint_api.models import AuditCheckpoint, AuditEvent, utcnow
+from footprint_api.settings import get_settings
 
 GENESIS = "0" * 64
 _ADVISORY_KEY = 0x50434641  # "PCFA"
@@ -79,9 +86,11 @@ def commit(session: Session) -> None:
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_KEY})
         previous = session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.seq).desc()).limit(1)).first()
         previous = previous or GENESIS
+        key = _seal_key()
         for event in pending:
             event.prev_hash = previous
             event.hash = previous = entry_hash(previous, event)
+            event.mac = seal(key, event.hash)
             session.add(event)
             session.flush()
         session.commit()
@@ -91,13 +100,56 @@ def _jsonable(value: dict | None) -> dict | None:
     return None if value is None else json.loads(json.dumps(value, default=str))
 
 
-def verify_chain(session: Session) -> tuple[bool, int | None]:
-    """(True, None) when every entry links to its predecessor and its hash matches; else (False, first bad seq)."""
-    previous = GENESIS
+def _seal_key() -> bytes:
+    return hashlib.sha256(b"pcf-audit-seal:" + get_settings().signing_key().encode()).digest()
+
+
+def seal(key: bytes, text: str) -> str:
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    intact: bool
+    first_broken_seq: int | None = None
+    reason: str | None = None
+    checkpoint_seq: int | None = None
+
+
+def checkpoint(session: Session) -> AuditCheckpoint | None:
+    """Seal the current head of the trail (once per head)."""
+    head = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1)).first()
+    if head is None or session.get(AuditCheckpoint, head.seq) is not None:
+        return None
+    mark = AuditCheckpoint(seq=head.seq, hash=head.hash, mac=seal(_seal_key(), f"{head.seq}:{head.hash}"))
+    session.add(mark)
+    session.commit()
+    return mark
+
+
+def verify_chain(session: Session) -> ChainCheck:
+    """Every entry links to its predecessor, its hash matches and (once the trail is sealed) so does its MAC; every
+    checkpoint is genuine and its entry is there with the hash it sealed."""
+    key, previous, sealed, last_seq, hashes = _seal_key(), GENESIS, False, 0, {}
     for event in session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))):
         if event.prev_hash != previous or entry_hash(previous, event) != event.hash:
-            return False, event.seq
-        previous = event.hash
-    return True, None
-
-
+            return ChainCheck(False, event.seq, "an entry was changed, inserted or removed here")
+        if event.mac is not None:
+            sealed = True
+            if not hmac.compare_digest(event.mac, seal(key, event.hash)):
+                return ChainCheck(False, event.seq, "the entry's seal does not match: the chain was recomputed")
+        elif sealed:
+            return ChainCheck(False, event.seq, "an unsealed entry after sealed ones")
+        previous, last_seq = event.hash, event.seq
+        hashes[event.seq] = event.hash
+    latest = None
+    for mark in session.exec(select(AuditCheckpoint).order_by(col(AuditCheckpoint.seq))):
+        if not hmac.compare_digest(mark.mac, seal(key, f"{mark.seq}:{mark.hash}")):
+            return ChainCheck(False, mark.seq, "a checkpoint's seal does not match")
+        if mark.seq > last_seq:
+            return ChainCheck(False, last_seq + 1, f"entries after {last_seq} were deleted (a checkpoint sealed "
+                                                   f"entry {mark.seq})", mark.seq)
+        if hashes.get(mark.seq) != mark.hash:
+            return ChainCheck(False, mark.seq, "the entry differs from the one its checkpoint sealed", mark.seq)
+        latest = mark.seq
+    return ChainCheck(True, checkpoint_seq=latest)

@@ -192,6 +192,8 @@ class AuditEventOut(_Out):
 class ChainOut(BaseModel):
     intact: bool
     first_broken_seq: int | None
+    reason: str | None = None
+    checkpoint_seq: int | None = Field(default=None, description="the latest sealed head the trail matched")
     entries: int
 
 

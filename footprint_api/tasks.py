@@ -50,10 +50,13 @@ def housekeeping() -> dict:
     from footprint_api.services.footprints import stale_jobs
     from footprint_api.services.labels import expire_due
 
+    from footprint_api.audit import checkpoint
+
     with session_scope() as session:
         stale = [str(job.id) for job in stale_jobs(session, older_than_seconds=600)]
         purged = purge_expired_revocations(session)
         expired = expire_due(session, datetime.now(UTC).date())
+        checkpoint(session)
     for job_id in stale:
         dispatch(job_id)
     return {"redispatched": len(stale), "revocations_purged": purged, "labels_expired": expired}

@@ -23,6 +23,9 @@ def entries(after_seq: int = Query(0, ge=0, le=2**63 - 1), limit: int = Query(10
 
 @router.get("/verify", response_model=ChainOut, summary="Recompute the hash chain of the whole trail")
 def verify(_: Principal = Depends(require(Role.PLATFORM_ADMIN)), session: Session = Depends(get_session)):
-    intact, broken = audit.verify_chain(session)
-    return ChainOut(intact=intact, first_broken_seq=broken,
+    check = audit.verify_chain(session)
+    if check.intact:
+        audit.checkpoint(session)  # a check also seals the head it found intact
+    return ChainOut(intact=check.intact, first_broken_seq=check.first_broken_seq, reason=check.reason,
+                    checkpoint_seq=check.checkpoint_seq,
                     entries=session.exec(select(func.count()).select_from(AuditEvent)).one())

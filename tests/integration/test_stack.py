@@ -142,3 +142,16 @@ def test_labels_issued_at_the_same_time_get_distinct_consecutive_numbers(stack):
     assert len(set(sequences)) == 8 and sequences == list(range(sequences[0], sequences[0] + 8))
     for label in labels:
         assert world.client.get(f"/api/v1/public/labels/{label['number']}").json()["status"] == "VALID"
+
+
+@pytest.mark.parametrize("statement", ["TRUNCATE audit_event", "DELETE FROM audit_event",
+                                       "UPDATE audit_event SET action = 'forged'", "TRUNCATE audit_checkpoint"])
+def test_postgresql_refuses_to_rewrite_the_audit_trail(stack, statement):
+    import psycopg
+
+    world, env = stack[0], stack[1]
+    world.product("acme-engineer", "PCR-CN-STEEL", "audited")
+    assert world.call("root", "GET", "/api/v1/audit/verify").json()["intact"]
+    url = env["PCF_DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url) as connection, pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+        connection.execute(statement)
