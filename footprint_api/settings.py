@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     visibility_timeout_seconds: int = 3600
     unacked_restore_interval_seconds: int = 10
     unacked_restore_throttle: int = 10
+    # A running job renews its lease every heartbeat; the housekeeping task (every minute) queues again a job whose
+    # lease is older than job_lease_seconds (its worker died), and Celery kills a task past job_time_limit_seconds.
+    job_heartbeat_seconds: float = Field(default=10, gt=0)
+    job_lease_seconds: int = Field(default=90, ge=5)
+    job_time_limit_seconds: int = Field(default=1800, ge=60)
     in_process_workers: int = 2
     # Connections per process: at least the request thread pool (40, anyio's default) plus the in-process workers,
     # so requests wait for a thread, never for a connection. PostgreSQL: processes x (size + overflow) must stay

@@ -42,24 +42,29 @@ def answer_pact_request(request_id: str) -> str | None:
 
 
 def housekeeping() -> dict:
-    """Periodic: re-dispatch queued jobs whose message was lost; forget expired token revocations; mark labels
-    past their validity expired."""
+    """Periodic (every minute): queue again running jobs whose worker died (lapsed lease) and re-dispatch queued jobs
+    whose message was lost; forget expired token revocations; mark labels past their validity expired; seal the
+    head of the audit trail."""
     from datetime import UTC, datetime
 
     from footprint_api.services.accounts import purge_expired_revocations
-    from footprint_api.services.footprints import stale_jobs
+    from footprint_api.audit import checkpoint
+    from footprint_api.services.footprints import lapsed_leases, release, stale_jobs
     from footprint_api.services.labels import expire_due
 
-    from footprint_api.audit import checkpoint
-
     with session_scope() as session:
-        stale = [str(job.id) for job in stale_jobs(session, older_than_seconds=600)]
+        lapsed = lapsed_leases(session, get_settings().job_lease_seconds)
+        for job in lapsed:
+            release(session, job)
+        stale = list(dict.fromkeys([str(j.id) for j in lapsed] +
+                                   [str(job.id) for job in stale_jobs(session, older_than_seconds=600)]))
         purged = purge_expired_revocations(session)
         expired = expire_due(session, datetime.now(UTC).date())
         checkpoint(session)
     for job_id in stale:
         dispatch(job_id)
-    return {"redispatched": len(stale), "revocations_purged": purged, "labels_expired": expired}
+    return {"redispatched": len(stale), "leases_expired": len(lapsed), "revocations_purged": purged,
+            "labels_expired": expired}
 
 
 def make_celery() -> Celery:
@@ -74,8 +79,9 @@ def make_celery() -> Celery:
                                   "unacked_restore_interval": settings.unacked_restore_interval_seconds,
                                   "unacked_restore_throttle": settings.unacked_restore_throttle},
         broker_connection_retry_on_startup=True,
+        task_time_limit=settings.job_time_limit_seconds,  # a hung calculation is killed; its lease then lapses
         task_default_queue="pcf",
-        beat_schedule={"housekeeping": {"task": "pcf.housekeeping", "schedule": 300.0}},
+        beat_schedule={"housekeeping": {"task": "pcf.housekeeping", "schedule": 60.0}},
     )
     app.task(name="pcf.calculate_footprint", bind=False)(run_calculation_job)
     app.task(name="pcf.housekeeping")(housekeeping)

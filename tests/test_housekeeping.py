@@ -9,6 +9,7 @@ from footprint_api import tasks
 from footprint_api.db import session_scope
 from footprint_api.models import Job, JobStatus, RevokedToken
 from tests.conftest import load_example
+from tests.labelling import unique_serials
 
 
 def test_beat_schedules_housekeeping():
@@ -42,3 +43,58 @@ def test_a_queued_job_whose_message_was_lost_is_dispatched_again(world):
         assert session.get(Job, uuid.UUID(fresh_id)).status == JobStatus.QUEUED  # younger than 10 min: left alone
         remaining = set(session.exec(select(RevokedToken.jti)).all())
     assert f"live-{lost_id}" in remaining and f"old-{lost_id}" not in remaining
+
+
+def test_a_running_job_whose_worker_died_is_taken_over_within_minutes(world):
+    """A worker died mid-calculation (the whole worker: no Celery redelivery before the visibility timeout, an
+    hour): its lease lapses after PCF_JOB_LEASE_SECONDS (90) and the next housekeeping run (every minute) queues
+    the job again and dispatches it; it completes once."""
+    product = world.product("acme-engineer", "PCR-CN-STEEL")
+    data = unique_serials(load_example("steel-hebei-bfbof-2023.json"))
+    inventory = world.submit("acme-engineer", product["id"], data).json()
+    died = datetime.now(UTC) - timedelta(minutes=3)
+    with session_scope() as session:
+        job = Job(organisation_id=world.organisations["acme"], inventory_id=uuid.UUID(inventory["id"]),
+                  parameters={"monte_carlo_iterations": 0, "seed": 1}, status=JobStatus.RUNNING, attempts=1,
+                  started_at=died, heartbeat_at=died)
+        alive = Job(organisation_id=job.organisation_id, inventory_id=job.inventory_id,
+                    parameters=dict(job.parameters), status=JobStatus.RUNNING, attempts=1,
+                    started_at=died, heartbeat_at=datetime.now(UTC))  # a long calculation, still beating
+        session.add_all([job, alive])
+        session.commit()
+        dead_id, alive_id = str(job.id), str(alive.id)
+
+    report = tasks.housekeeping()
+
+    assert report["leases_expired"] == 1
+    done = world.wait("acme-engineer", dead_id)
+    assert done["status"] == "succeeded" and done["attempts"] == 2
+    with session_scope() as session:
+        assert session.get(Job, uuid.UUID(alive_id)).status == JobStatus.RUNNING
+
+
+def test_a_running_calculation_renews_its_lease(world, monkeypatch):
+    import time
+
+    from footprint_api.services import footprints
+    from footprint_api.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "job_heartbeat_seconds", 0.05)
+    beats = []
+    with footprints._lease(uuid.uuid4()):  # a job id that is not running: the beat writes nothing, and survives
+        time.sleep(0.3)
+        beats.append(True)
+    product = world.product("acme-engineer", "PCR-CN-STEEL")
+    inventory = world.submit("acme-engineer", product["id"], unique_serials(load_example("steel-hebei-bfbof-2023.json"))).json()
+    with session_scope() as session:
+        job = Job(organisation_id=world.organisations["acme"], inventory_id=uuid.UUID(inventory["id"]),
+                  status=JobStatus.RUNNING, started_at=datetime.now(UTC) - timedelta(hours=1),
+                  heartbeat_at=datetime.now(UTC) - timedelta(hours=1))
+        session.add(job)
+        session.commit()
+        job_id = job.id
+    with footprints._lease(job_id):
+        time.sleep(0.3)
+    with session_scope() as session:
+        renewed = session.get(Job, job_id).heartbeat_at
+    assert beats and renewed > datetime.now(UTC) - timedelta(seconds=5)

@@ -1,8 +1,13 @@
 """Calculation jobs and their results. `run_job` is the task body: safe to run twice, and it stores one result."""
 
+import logging
+import threading
 import uuid
 from collections.abc import Callable
+from contextlib import contextmanager
+from datetime import timedelta
 
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -14,7 +19,10 @@ from footprint_api.models import (
 )
 from footprint_api.security import Principal
 from footprint_api.services.catalogue import owned
+from footprint_api.settings import get_settings
 from pcr_rules.inventory import Inventory
+
+log = logging.getLogger(__name__)
 
 
 def request_calculation(session: Session, principal: Principal, inventory_id: uuid.UUID,
@@ -41,8 +49,9 @@ def run_job(session: Session, job_id: uuid.UUID, calculate: Callable[..., object
     session.commit()  # no transaction stays open (nor, on SQLite, the write lock held) while the engine works
     try:
         inventory = Inventory.model_validate(record.data)
-        result = calculate(inventory, job.parameters.get("monte_carlo_iterations", 0), job.parameters.get("seed"),
-                           lambda fraction: _progress(session, job_id, fraction))
+        with _lease(job_id):
+            result = calculate(inventory, job.parameters.get("monte_carlo_iterations", 0),
+                               job.parameters.get("seed"), lambda fraction: _progress(session, job_id, fraction))
     except Exception as exc:  # the job records why; the task does not retry a calculation that cannot succeed
         _finish(session, job_id, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
         return None
@@ -61,6 +70,49 @@ def run_job(session: Session, job_id: uuid.UUID, calculate: Callable[..., object
     return _finish(session, job_id, JobStatus.SUCCEEDED, footprint=footprint)
 
 
+@contextmanager
+def _lease(job_id: uuid.UUID):
+    """Renews the job's lease from a thread of its own while the calculation runs (its own session: the
+    calculation's session is busy)."""
+    from footprint_api.db import session_scope
+
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(get_settings().job_heartbeat_seconds):
+            try:
+                with session_scope() as beats:
+                    beats.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+                                  .values(heartbeat_at=utcnow()))
+                    beats.commit()
+            except Exception:  # noqa: BLE001 - a missed beat is tolerated; the lease allows several
+                log.warning("heartbeat of job %s failed", job_id, exc_info=True)
+
+    thread = threading.Thread(target=beat, name=f"lease-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+def lapsed_leases(session: Session, lease_seconds: int) -> list[Job]:
+    """Running jobs whose worker stopped renewing the lease: it died (or its machine did)."""
+    limit = utcnow() - timedelta(seconds=lease_seconds)
+    beat = func.coalesce(Job.heartbeat_at, Job.started_at)
+    return list(session.exec(select(Job).where(Job.status == JobStatus.RUNNING, beat < limit)))
+
+
+def release(session: Session, job: Job) -> None:
+    """A lapsed job goes back to the queue (its next run claims it again; one footprint per job whatever happens)."""
+    job.status, job.heartbeat_at = JobStatus.QUEUED, None
+    session.add(job)
+    audit.record(session, audit.SYSTEM, "job.lease_expired", "job", job.id, before={"status": "running"},
+                 after={"status": "queued", "attempt": job.attempts}, organisation_id=job.organisation_id)
+    audit.commit(session)
+
+
 def _claim(session: Session, job_id: uuid.UUID) -> Job | None:
     job = session.exec(select(Job).where(Job.id == job_id).with_for_update()).first()
     if job is None or job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
@@ -68,6 +120,7 @@ def _claim(session: Session, job_id: uuid.UUID) -> Job | None:
         return job
     before = job.status.value
     job.status, job.attempts, job.started_at, job.progress = JobStatus.RUNNING, job.attempts + 1, utcnow(), 0.0
+    job.heartbeat_at = job.started_at
     audit.record(session, audit.SYSTEM, "job.started", "job", job.id, before={"status": before},
                  after={"status": "running", "attempt": job.attempts}, organisation_id=job.organisation_id)
     audit.commit(session)
@@ -146,7 +199,5 @@ def submit_to_certification_body(session: Session, principal: Principal, footpri
 
 def stale_jobs(session: Session, older_than_seconds: int) -> list[Job]:
     """Queued jobs whose message may have been lost (e.g. a restart of the embedded mode)."""
-    from datetime import timedelta
-
     limit = utcnow() - timedelta(seconds=older_than_seconds)
     return list(session.exec(select(Job).where(Job.status == JobStatus.QUEUED, Job.created_at < limit)))
