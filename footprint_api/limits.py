@@ -1,14 +1,25 @@
-"""Request bodies are bounded before anything parses them (OWASP: limit request size): a declared Content-Length
+"""Requests are bounded and sane before anything parses them. A NUL character in the path or the query string is
+refused at once with 400 (PostgreSQL cannot store or compare text containing it: it would surface as a 500 deep in a
+query). Request bodies are bounded (OWASP: limit request size): a declared Content-Length
 over the limit is refused at once, and a body sent without one is counted as it arrives and refused when it passes
 the limit, so neither a JSON parser nor a form parser ever sees more than the limit.
 
 Uploads (multipart forms: Excel workbooks, evidence documents, label photos) get a larger limit than JSON and CSV.
 """
 
+import json
+
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from footprint_api.settings import get_settings
+
+
+NUL_REFUSED = Response(json.dumps({"type": "about:blank", "title": "Bad request", "status": 400,
+                                   "detail": "a NUL character is not allowed in the URL",
+                                   "errors": [{"field": "(url)", "reason": "contains NUL"}]}),
+                       status_code=400, media_type="application/problem+json")
 
 
 class BodyTooLarge(HTTPException):
@@ -31,7 +42,11 @@ class BoundedBodies:
         return self.body_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", ""):
+            return await NUL_REFUSED(scope, receive, send)
+        if scope["method"] in ("GET", "HEAD", "OPTIONS"):
             return await self.app(scope, receive, send)
         limit = self._limit(scope)
         declared = dict(scope.get("headers", ())).get(b"content-length")

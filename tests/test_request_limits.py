@@ -43,3 +43,11 @@ def test_bodies_within_the_limits_are_untouched(world):
     for certificate in body["inventory"].get("green_certificates", []):
         certificate["serial"] += "-limits"
     assert world.call("acme-engineer", "POST", "/api/v1/inventories", json=body).status_code == 201
+
+
+def test_a_nul_character_in_the_url_is_a_400_everywhere(world):
+    """PostgreSQL cannot compare text with NUL: refused before any handler reads a parameter (issue 11 item 6)."""
+    for url in ("/api/v1/public/registry?pcr_id=%00", "/api/v1/public/compare?pcr_id=a%00b", "/V/PCF%00",
+                "/registry?manufacturer=%00"):
+        response = world.client.get(url)
+        assert response.status_code == 400 and response.json()["errors"][0]["reason"] == "contains NUL", url
