@@ -73,3 +73,8 @@ def test_sign_out_ends_the_session_token(app, world):
     response = browser.post_form("/app/no-such-page", "/logout")
     assert response.status_code == 303
     assert world.client.get("/api/v1/me", headers={"Authorization": f"Bearer {session_token}"}).status_code == 401
+
+
+def test_the_language_switch_keeps_the_page_and_its_query(app):
+    page = Browser(app).get("/registry?pcr_id=PCR-CN-CEMENT&lang=zh")
+    assert 'href="/registry?pcr_id=PCR-CN-CEMENT&amp;lang=en"' in page.text

@@ -1,6 +1,7 @@
 """The Jinja environment of the web pages: templates in templates/, every value escaped, static files by URL."""
 
 from functools import lru_cache
+from urllib.parse import urlencode
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -29,7 +30,14 @@ def context(request, lang: str, user=None, **values) -> dict:
     return {"request": request, "lang": lang, "html_lang": i18n.HTML_LANG[lang], "other_lang": other_lang,
             "other_html_lang": i18n.HTML_LANG[other_lang], "t": i18n.catalogue(lang),
             "other": i18n.catalogue(other_lang), "user": user, "nav": nav.items(user, request.url.path),
-            "csrf": session.session_csrf(user) if user else None, "notice": None, **values}
+            "csrf": session.session_csrf(user) if user else None, "notice": None,
+            "switch_url": _switch_url(request, other_lang), **values}
+
+
+def _switch_url(request, lang: str) -> str:
+    """The same page (path and query) in the other language."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"] + [("lang", lang)]
+    return f"{request.url.path}?{urlencode(query)}"
 
 
 def page(request, template: str, user=None, status_code: int = 200, headers: dict | None = None, **values):
