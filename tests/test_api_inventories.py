@@ -7,6 +7,7 @@ import uuid
 import openpyxl
 import pytest
 
+from footprint_api.services.excel import SHEETS, key_of
 from tests.conftest import EXAMPLES, inventory, load_example
 
 
@@ -86,22 +87,22 @@ def test_monte_carlo_parameters_are_bounded(world):
 def fill(template: bytes, general: dict, items: dict[str, tuple], parameters: dict[tuple, float] | None = None,
          certificates: list[list] | None = None) -> bytes:
     book = openpyxl.load_workbook(io.BytesIO(template))
-    sheet = book["Inventory"]
+    sheet = book[SHEETS["Inventory"]]
     for row in range(2, sheet.max_row + 1):
-        if sheet.cell(row, 1).value in general:
-            sheet.cell(row, 2).value = general[sheet.cell(row, 1).value]
-    sheet = book["Items"]
+        if key_of(sheet.cell(row, 1).value) in general:  # the English key of the bilingual caption
+            sheet.cell(row, 2).value = general[key_of(sheet.cell(row, 1).value)]
+    sheet = book[SHEETS["Items"]]
     for row in range(2, sheet.max_row + 1):
         if sheet.cell(row, 1).value in items:
             amount, unit = items[sheet.cell(row, 1).value]
             sheet.cell(row, 5).value, sheet.cell(row, 6).value = amount, unit
-    sheet = book["Parameters"]
+    sheet = book[SHEETS["Parameters"]]
     for row in range(2, sheet.max_row + 1):
         key = (sheet.cell(row, 1).value, sheet.cell(row, 2).value)
         if parameters and key in parameters:
             sheet.cell(row, 5).value = parameters[key]
     for values in certificates or []:
-        book["Certificates"].append(values)
+        book[SHEETS["Certificates"]].append(values)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -119,8 +120,8 @@ def test_every_pcr_has_a_downloadable_template(world, pcr_id):
     response = world.client.get(f"/api/v1/pcrs/{pcr_id}/template.xlsx")
     assert response.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(response.content))
-    assert book.sheetnames[:2] == ["Inventory", "Items"]
-    assert book["Inventory"]["B2"].value == pcr_id
+    assert book.sheetnames[:2] == [SHEETS["Inventory"], SHEETS["Items"]]
+    assert book[SHEETS["Inventory"]]["B2"].value == pcr_id
 
 
 def upload(world, user: str, product_id: str, content: bytes):
@@ -152,12 +153,13 @@ def test_excel_errors_point_to_sheet_row_and_column(world):
     assert response.status_code == 422
     errors = {e["field"]: e for e in response.json()["errors"]}
     book = openpyxl.load_workbook(io.BytesIO(template))
-    electricity_row = next(r for r in range(2, 40) if book["Items"].cell(r, 1).value == "grid_electricity")
-    mgo_row = next(r for r in range(2, 40) if book["Parameters"].cell(r, 2).value == "mgo_fraction")
+    electricity_row = next(r for r in range(2, 40)
+                           if book[SHEETS["Items"]].cell(r, 1).value == "grid_electricity")
+    mgo_row = next(r for r in range(2, 40) if book[SHEETS["Parameters"]].cell(r, 2).value == "mgo_fraction")
     assert {k: errors["items[2].unit"][k] for k in ("sheet", "row", "column")} == {
-        "sheet": "Items", "row": electricity_row, "column": "F"}
+        "sheet": SHEETS["Items"], "row": electricity_row, "column": "F"}
     assert {k: errors["items[0].parameters.mgo_fraction"][k] for k in ("sheet", "row", "column")} == {
-        "sheet": "Parameters", "row": mgo_row, "column": "E"}
+        "sheet": SHEETS["Parameters"], "row": mgo_row, "column": "E"}
 
 
 def test_a_text_in_an_amount_cell_is_named_by_its_cell(world):
@@ -168,7 +170,7 @@ def test_a_text_in_an_amount_cell_is_named_by_its_cell(world):
     product = world.product("acme-engineer", "PCR-CN-CEMENT")
     response = upload(world, "acme-engineer", product["id"], content)
     error = response.json()["errors"][0]
-    assert response.status_code == 422 and (error["sheet"], error["column"]) == ("Inventory", "B")
+    assert response.status_code == 422 and (error["sheet"], error["column"]) == (SHEETS["Inventory"], "B")
 
 
 def test_a_file_that_is_not_a_workbook_is_422(world):

@@ -40,9 +40,18 @@ def victim(world):
         "footprint_id": job["footprint_id"], "certification_body_id": str(world.organisations["cb"])}).json()
     act(world, "acme-engineer", application["id"], "submit")
     act(world, "cb-verifier", application["id"], "start_review")
+    finding = world.call("cb-verifier", "POST", f"/api/v1/applications/{application['id']}/findings",
+                         json={"subject": "items[0]", "text": "show the meter"}).json()
+    document = world.call("acme-engineer", "POST", f"/api/v1/applications/{application['id']}/evidence",
+                          files={"file": ("meter.pdf", b"%PDF-1.4\n%%EOF\n")}).json()
     label = issued_label(world, gtin=None)
-    return {"product": product, "facility": facility, "inventory": inventory, "job": job,
-            "application_id": application["id"], "label": label["number"],
+    acme_users = world.call("acme-admin", "GET", f"/api/v1/organisations/{world.organisations['acme']}/users").json()
+    client = world.call("acme-admin", "POST", f"/api/v1/organisations/{world.organisations['acme']}/clients",
+                        json={"name": "acme connector", "role": "manufacturer_member"}).json()
+    return {"user_id": next(u["id"] for u in acme_users if u["name"] == "acme-engineer"), "client_id": client["id"],
+            "product": product, "facility": facility, "inventory": inventory, "job": job,
+            "application_id": application["id"], "label": label["number"], "finding_id": finding["id"],
+            "document_id": document["id"],
             "footprint_id": job["footprint_id"], "serial": data["green_certificates"][0]["serial"],
             "organisation_id": str(world.organisations["acme"])}
 
@@ -55,6 +64,10 @@ def attempts(world, victim):
     return [
         ("GET", "/api/v1/products/{product_id}", f"/api/v1/products/{victim['product']['id']}", {}),
         ("GET", "/api/v1/facilities/{facility_id}", f"/api/v1/facilities/{victim['facility']['id']}", {}),
+        ("PATCH", "/api/v1/products/{product_id}", f"/api/v1/products/{victim['product']['id']}",
+         {"json": {"name": "stolen"}}),
+        ("PATCH", "/api/v1/facilities/{facility_id}", f"/api/v1/facilities/{victim['facility']['id']}",
+         {"json": {"name": "stolen"}}),
         ("GET", "/api/v1/inventories/{inventory_id}", f"/api/v1/inventories/{victim['inventory']['id']}", {}),
         ("POST", "/api/v1/inventories", "/api/v1/inventories",
          {"json": {"product_id": victim["product"]["id"], "inventory": other_inventory}}),
@@ -87,14 +100,31 @@ def attempts(world, victim):
          {"json": {"subject": "items[0]", "text": "intrusion"}}),
         ("POST", "/api/v1/applications/{application_id}/actions/{action}",
          f"/api/v1/applications/{application}/actions/approve", {"json": {"comment": "x"}}),
+        ("POST", "/api/v1/applications/{application_id}/findings/{finding_id}/actions/{action}",
+         f"/api/v1/applications/{application}/findings/{victim['finding_id']}/actions/answer",
+         {"json": {"text": "intrusion"}}),
+        ("POST", "/api/v1/applications/{application_id}/evidence", f"/api/v1/applications/{application}/evidence",
+         {"files": {"file": ("x.pdf", b"%PDF-1.4\n")}}),
+        ("GET", "/api/v1/applications/{application_id}/evidence", f"/api/v1/applications/{application}/evidence",
+         {}),
+        ("GET", "/api/v1/applications/{application_id}/evidence/{document_id}",
+         f"/api/v1/applications/{application}/evidence/{victim['document_id']}", {}),
         ("POST", "/api/v1/labels/{number}/actions/{action}", f"/api/v1/labels/{victim['label']}/actions/revoke",
          {"json": {"comment": "intrusion"}}),
+        ("GET", "/api/v1/organisations/{organisation_id}/users", f"/api/v1/organisations/{acme}/users", {}),
+        ("GET", "/api/v1/organisations/{organisation_id}/clients", f"/api/v1/organisations/{acme}/clients", {}),
+        ("POST", "/api/v1/users/{user_id}/disable", f"/api/v1/users/{victim['user_id']}/disable", {}),
+        ("POST", "/api/v1/users/{user_id}/enable", f"/api/v1/users/{victim['user_id']}/enable", {}),
+        ("POST", "/api/v1/users/{user_id}/password", f"/api/v1/users/{victim['user_id']}/password",
+         {"json": {"password": "an intruder's password"}}),
+        ("POST", "/api/v1/clients/{client_id}/disable", f"/api/v1/clients/{victim['client_id']}/disable", {}),
+        ("POST", "/api/v1/clients/{client_id}/enable", f"/api/v1/clients/{victim['client_id']}/enable", {}),
     ]
 
 
 LISTS = ["/api/v1/products", "/api/v1/facilities", "/api/v1/inventories", "/api/v1/footprints",
          "/api/v1/certificates/retirements", "/api/v1/users", "/api/v1/audit", "/api/v1/audit/verify",
-         "/api/v1/applications", "/api/v1/labels"]
+         "/api/v1/applications", "/api/v1/labels", "/api/v1/organisations"]
 
 
 def test_every_route_is_covered_by_this_test(world, victim):
@@ -107,7 +137,8 @@ def test_every_route_is_covered_by_this_test(world, victim):
 @pytest.mark.parametrize("intruder", ["rival-engineer", "rival-admin", "cb2-verifier"])
 def test_another_organisation_gets_403_or_404_and_no_data(world, victim, intruder):
     secrets = [victim["product"]["id"], victim["inventory"]["id"], victim["footprint_id"], victim["serial"],
-               "acme confidential smelter", victim["facility"]["id"], victim["application_id"]]
+               "acme confidential smelter", victim["facility"]["id"], victim["application_id"],
+               "acme-engineer@test.example", "acme connector"]
     for method, template, url, kwargs in attempts(world, victim):
         response = world.call(intruder, method, url, **kwargs)
         assert response.status_code in (403, 404), (intruder, method, template, response.status_code, response.text)

@@ -9,19 +9,24 @@ from datetime import date, datetime
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from pydantic import ValidationError
 
 from footprint_api.errors import Unprocessable
 from pcr_rules import InventoryInvalid, default_registry, validate_inventory
-from pcr_rules.inventory import Inventory
+from pcr_rules.inventory import DataQuality, Inventory
 from pcr_rules.models import PCR
 
 HEADER = Font(bold=True)
 REQUIRED = PatternFill("solid", fgColor="FFF2CC")
 
+# Sheet names and captions are bilingual: English, by which the file is read (and which templates downloaded
+# before the Chinese captions still have), then Chinese for the person filling it in.
+SHEETS = {"Inventory": "Inventory 基本信息", "Items": "Items 活动数据", "Parameters": "Parameters 参数",
+          "Certificates": "Certificates 绿证", "Co-products": "Co-products 联产品",
+          "Measured emissions": "Measured emissions 实测排放", "Guide": "Guide 填写说明"}
 GENERAL_FIELDS = [  # (label, inventory path, example)
     ("Product name", "product.name", ""),
     ("Product model", "product.model", ""),
@@ -36,58 +41,110 @@ GENERAL_FIELDS = [  # (label, inventory path, example)
     ("Production unit", "production.unit", ""),
     ("Main product value (CNY)", "main_product_value_cny", "for economic allocation only"),
 ]
-ITEM_COLUMNS = ["item", "label", "PCR unit", "required", "amount", "unit", "data_source", "relative_sd",
+DQ_COLUMNS = [f"dq_{indicator}" for indicator in DataQuality.model_fields]  # PEF data-quality rating, 1 best .. 5
+ITEM_COLUMNS = ["item", "label", "PCR unit", "required", "amount", "unit", "data_source", *DQ_COLUMNS, "relative_sd",
                 "supplier_pcf_kg_co2e_per_unit", "note"]
+OPTIONAL_COLUMNS = set(DQ_COLUMNS)  # absent from templates made before they were added
 PARAMETER_COLUMNS = ["item", "parameter", "label", "PCR unit", "amount", "unit"]
 CERTIFICATE_COLUMNS = ["serial", "amount_mwh", "technology", "generation_month", "province", "plant", "instrument"]
 CO_PRODUCT_COLUMNS = ["name", "amount", "unit", "economic_value_cny"]
 MEASURED_COLUMNS = ["gas", "amount", "unit", "method", "relative_sd"]
 TABLES = {"Items": ITEM_COLUMNS, "Parameters": PARAMETER_COLUMNS, "Certificates": CERTIFICATE_COLUMNS,
           "Co-products": CO_PRODUCT_COLUMNS, "Measured emissions": MEASURED_COLUMNS}
+CHINESE = {  # the caption beside each English key
+    "field": "字段", "value": "填写值", "help": "说明", "PCR": "产品种类规则", "PCR version": "PCR 版本",
+    "Product name": "产品名称", "Product model": "产品型号", "GTIN": "商品条码", "Manufacturer": "生产者",
+    "Facility name": "工厂名称", "Province": "省份", "Grid region": "区域电网", "Reference period start": "核算期起",
+    "Reference period end": "核算期止", "Production amount": "产量", "Production unit": "产量单位",
+    "Main product value (CNY)": "主产品产值（元）",
+    "item": "项目代码", "label": "名称", "PCR unit": "PCR 单位", "required": "必填", "amount": "数量", "unit": "单位",
+    "data_source": "数据来源（primary 初级 / secondary 次级）", "dq_technological": "技术代表性（1 最好–5 最差）",
+    "dq_geographical": "地理代表性（1–5）", "dq_temporal": "时间代表性（1–5）", "dq_precision": "精确度（1–5）",
+    "relative_sd": "不确定性（相对标准差）", "supplier_pcf_kg_co2e_per_unit": "供应商碳足迹（kg CO2e/单位）",
+    "note": "备注", "parameter": "参数代码", "serial": "绿证编号", "amount_mwh": "电量（MWh）", "technology": "发电类型",
+    "generation_month": "发电月份（YYYY-MM）", "province": "发电省份", "plant": "电站", "instrument": "凭证类型",
+    "name": "名称", "economic_value_cny": "产值（元）", "gas": "气体", "method": "监测方法",
+}
+HELP_CHINESE = {"do not change": "请勿修改", "YYYY-MM-DD": "年-月-日",
+                "output of the reference product in the period": "核算期内该产品的产量",
+                "for economic allocation only": "仅经济价值分配时填写",
+                "North, Northeast, East, Central, Northwest, South, Southwest":
+                    "华北、东北、华东、华中、西北、南方、西南（填英文）"}
+WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+def caption(key: str) -> str:
+    """'amount' -> 'amount\n数量': the English key on the first line, read back by `key_of`."""
+    return f"{key}\n{CHINESE[key]}" if key in CHINESE else key
+
+
+def key_of(value) -> str:
+    """The English key of a caption cell (its first line); a template of the old layout has only that."""
+    return str(value or "").strip().split("\n", 1)[0].strip()
+
+
+def _help(text: str) -> str:
+    return f"{text}\n{HELP_CHINESE[text]}" if text in HELP_CHINESE else text
 
 
 def template(pcr: PCR) -> bytes:
     book = Workbook()
     general = book.active
-    general.title = "Inventory"
-    general.append(["field", "value", "help"])
-    general.append(["PCR", f"{pcr.id}", "do not change"])
-    general.append(["PCR version", pcr.version, "do not change"])
+    general.title = SHEETS["Inventory"]
+    general.append([caption("field"), caption("value"), caption("help")])
+    general.append([caption("PCR"), f"{pcr.id}", _help("do not change")])
+    general.append([caption("PCR version"), pcr.version, _help("do not change")])
     for label, path, help_text in GENERAL_FIELDS:
         if path == "production.unit":
-            help_text = f"declared unit: {pcr.declared_unit.amount:g} {pcr.declared_unit.unit}"
-        general.append([label, None, help_text])
+            help_text = f"declared unit: {pcr.declared_unit.amount:g} {pcr.declared_unit.unit}\n" \
+                        f"声明单位：{pcr.declared_unit.amount:g} {pcr.declared_unit.unit}"
+        general.append([caption(label), None, _help(help_text)])
     _style(general)
+    general.column_dimensions["C"].width = 44
 
-    items = book.create_sheet("Items")
-    items.append(ITEM_COLUMNS)
+    items = book.create_sheet(SHEETS["Items"])
+    items.append([caption(c) for c in ITEM_COLUMNS])
     for spec in pcr.items:
         items.append([spec.id, spec.label, spec.unit, "yes" if spec.required else "", None, spec.unit,
-                      "primary", None, None, None])
+                      "primary", *[None] * len(DQ_COLUMNS), None, None, None])
         if spec.required:
             for cell in items[items.max_row]:
                 cell.fill = REQUIRED
+    last = max(2, items.max_row)
     source = DataValidation(type="list", formula1='"primary,secondary"', allow_blank=True)
     items.add_data_validation(source)
-    source.add(f"G2:G{max(2, items.max_row)}")
+    source.add(f"G2:G{last}")
+    scores = DataValidation(type="whole", operator="between", formula1="1", formula2="5", allow_blank=True,
+                            error="1 (best) .. 5 (worst) / 1（最好）至 5（最差）", showErrorMessage=True)
+    items.add_data_validation(scores)
+    first_dq, last_dq = (get_column_letter(ITEM_COLUMNS.index(c) + 1) for c in (DQ_COLUMNS[0], DQ_COLUMNS[-1]))
+    scores.add(f"{first_dq}2:{last_dq}{last}")
     _style(items)
 
-    parameters = book.create_sheet("Parameters")
-    parameters.append(PARAMETER_COLUMNS)
+    parameters = book.create_sheet(SHEETS["Parameters"])
+    parameters.append([caption(c) for c in PARAMETER_COLUMNS])
     for spec in pcr.items:
         for parameter in spec.parameters:
             parameters.append([spec.id, parameter.id, parameter.label, parameter.unit, None, parameter.unit])
     _style(parameters)
     for name in ("Certificates", "Co-products", "Measured emissions"):
-        sheet = book.create_sheet(name)
-        sheet.append(TABLES[name])
+        sheet = book.create_sheet(SHEETS[name])
+        sheet.append([caption(c) for c in TABLES[name]])
         _style(sheet)
-    guide = book.create_sheet("Guide")
+    guide = book.create_sheet(SHEETS["Guide"])
     for line in [pcr.title, f"{pcr.id} {pcr.version}", f"Declared unit: {pcr.declared_unit.description}",
                  "Fill the yellow rows of Items (mandatory) and any other item that applies; leave unused items "
-                 "empty.", "Amounts are totals of the reference period, in the unit of the 'unit' column.",
-                 "Certificates: one row per retired green certificate serial (1 GEC = 1 MWh).", *pcr.notes]:
+                 "empty.", "请填写 Items 表中的黄色行（必填项目）以及其他适用的项目；不适用的项目留空。",
+                 "Amounts are totals of the reference period, in the unit of the 'unit' column.",
+                 "数量为核算期内的总量，单位以 unit 列为准（可改为同量纲的其他单位，如 MWh）。",
+                 "Data quality: dq_* columns, 1 (best) to 5 (worst) each; give all four for an item or none.",
+                 "数据质量：dq_* 四列各填 1（最好）至 5（最差）；同一项目四项全填或全不填。",
+                 "Certificates: one row per retired green certificate serial (1 GEC = 1 MWh).",
+                 "绿证：每个注销的绿证编号一行（1 个绿证 = 1 MWh）。",
+                 "Keep the sheet names and the first line of each caption: the file is read by them.",
+                 "请勿修改工作表名称和各列标题的第一行（英文），系统据此读取文件。", *pcr.notes]:
         guide.append([line])
+    guide.column_dimensions["A"].width = 110
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -96,6 +153,11 @@ def template(pcr: PCR) -> bytes:
 def _style(sheet) -> None:
     for cell in sheet[1]:
         cell.font = HEADER
+        cell.alignment = WRAP
+    if sheet.title == SHEETS["Inventory"]:
+        for row in sheet.iter_rows(min_row=2, max_col=3):
+            for cell in row:
+                cell.alignment = WRAP
     for index, _ in enumerate(sheet[1], start=1):
         sheet.column_dimensions[get_column_letter(index)].width = 22
     sheet.freeze_panes = "A2"
@@ -117,14 +179,22 @@ class _Reader:
         return None
 
     def error(self, loc: str, reason: str, where: tuple[str, int, str] | None = None) -> None:
-        sheet, row, column = where or self.cell_of(loc) or ("Inventory", 1, "A")
+        sheet, row, column = where or self.cell_of(loc) or (self.title("Inventory"), 1, "A")
         self.errors.append({"field": loc, "reason": reason, "sheet": sheet, "row": row, "column": column})
 
+    def title(self, name: str) -> str:
+        """The sheet's name in this workbook: bilingual, or English only in a template of the old layout."""
+        for title in (SHEETS[name], name):
+            if title in self.book.sheetnames:
+                return title
+        return SHEETS[name]
+
     def sheet(self, name: str):
-        if name not in self.book.sheetnames:
-            self.error(name, f"sheet {name!r} is missing; start from the PCR's template", (name, 1, "A"))
+        title = self.title(name)
+        if title not in self.book.sheetnames:
+            self.error(name, f"sheet {title!r} is missing; start from the PCR's template", (title, 1, "A"))
             return None
-        return self.book[name]
+        return self.book[title]
 
     def general(self, data: dict) -> None:
         sheet = self.sheet("Inventory")
@@ -132,14 +202,14 @@ class _Reader:
             return
         by_label = {}
         for row in range(2, sheet.max_row + 1):
-            by_label[str(sheet.cell(row, 1).value or "").strip()] = row
+            by_label[key_of(sheet.cell(row, 1).value)] = row
         for label, path in [("PCR", "pcr.id"), ("PCR version", "pcr.version")] + [(lbl, p) for lbl, p, _ in
                                                                                  GENERAL_FIELDS]:
             row = by_label.get(label)
             if row is None:
-                self.error(path, f"row {label!r} is missing", ("Inventory", sheet.max_row + 1, "A"))
+                self.error(path, f"row {label!r} is missing", (sheet.title, sheet.max_row + 1, "A"))
                 continue
-            self.cells[path] = ("Inventory", row, "B")
+            self.cells[path] = (sheet.title, row, "B")
             value = _plain(sheet.cell(row, 2).value)
             if value is not None:
                 _put(data, path, str(value) if path in ("pcr.version", "product.gtin") else value)
@@ -148,15 +218,15 @@ class _Reader:
         sheet = self.sheet(name)
         if sheet is None:
             return
-        header = [str(c.value or "").strip() for c in sheet[1]]
-        missing = [c for c in TABLES[name] if c not in header]
+        header = [key_of(c.value) for c in sheet[1]]
+        missing = [c for c in TABLES[name] if c not in header and c not in OPTIONAL_COLUMNS]
         if missing:
-            self.error(name, f"columns missing: {missing}", (name, 1, "A"))
+            self.error(name, f"columns missing: {missing}", (sheet.title, 1, "A"))
             return
-        columns = {c: header.index(c) + 1 for c in TABLES[name]}
+        columns = {c: header.index(c) + 1 for c in TABLES[name] if c in header}
         for row in range(2, sheet.max_row + 1):
             values = {c: _plain(sheet.cell(row, i).value) for c, i in columns.items()}
-            cell = {c: (name, row, get_column_letter(i)) for c, i in columns.items()}
+            cell = {c: (sheet.title, row, get_column_letter(i)) for c, i in columns.items()}
             yield row, values, cell
 
 
@@ -177,9 +247,15 @@ def read_workbook(content: bytes) -> tuple[Inventory, "_Reader"]:
         index_of_item[str(values["item"])] = i
         entry = {k: values[k] for k in ("item", "amount", "unit", "data_source", "relative_sd",
                                         "supplier_pcf_kg_co2e_per_unit", "note") if values[k] is not None}
+        quality = {c.removeprefix("dq_"): values[c] for c in DQ_COLUMNS if values.get(c) is not None}
+        if quality:  # all four or none: a partial rating is named by its empty cells
+            entry["data_quality"] = quality
         data["items"].append(entry)
         for key in entry:
-            reader.cells[f"items[{i}].{key}"] = cell[key]
+            reader.cells[f"items[{i}].{key}"] = cell.get(key, cell["amount"])
+        for column in DQ_COLUMNS:
+            if column in cell:
+                reader.cells[f"items[{i}].data_quality.{column.removeprefix('dq_')}"] = cell[column]
         reader.cells[f"items[{i}]"] = cell["amount"]
     for _row, values, cell in reader.table("Parameters") or []:
         i = index_of_item.get(str(values["item"]))

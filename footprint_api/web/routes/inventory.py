@@ -1,5 +1,808 @@
-"""Pages of the web application: products, facilities and inventories (form and Excel)."""
+"""Pages of the web application: products, facilities and inventories (form and Excel).
 
+The inventory form is generated from the product's PCR (pcr_rules data): one row per PCR item with the units of its
+dimension, its parameters, data-quality indicators and uncertainty; certificates, measured emissions and co-products
+where the PCR admits them. A submission builds the same `Inventory` as the JSON API and calls the same service
+(`inventories.submit_inventory`); every error it reports is shown next to the input it concerns, in one round.
+"""
+
+import re
+import uuid
+from typing import get_args
+
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from footprint_api import tasks
+from footprint_api.auth import MANUFACTURER_ROLES
+from footprint_api.db import get_session
+from footprint_api.errors import Conflict, Unprocessable
+from footprint_api.models import Facility, InventoryRecord, Product
+from footprint_api.routes.catalogue import FacilityPatch, ProductPatch
+from footprint_api.routes.inventories import MAX_WORKBOOK_BYTES, XLSX
+from footprint_api.schemas import CalculationIn, FacilityIn, ProductIn
+from footprint_api.services import catalogue, excel, footprints, inventories
+from footprint_api.web import i18n
+from footprint_api.web import session as web_session
+from footprint_api.web.pages import page
 from footprint_api.web.routes import page_router
+from pcr_rules import InventoryInvalid, PCRNotFound, default_registry
+from pcr_rules.inventory import DataQuality, GreenCertificate, Inventory, InventoryItem
+from pcr_rules.models import PCR, ItemKind, ItemSpec
+from pcr_rules.units import UnitProblem, conversion_factor
+from pcr_rules.validation import item_amount_in_pcr_unit, problems
 
 router = page_router()
+manufacturer = web_session.page_user(*MANUFACTURER_ROLES)
+
+# China's provincial-level divisions (mainland) as stored on facilities (the names the factor set uses), with the
+# regional grid each belongs to (MEE/NBS regional grid factors, 2022 onwards: Sichuan, Chongqing and Tibet form
+# the Southwest grid). The grid region is only a suggestion the form fills in; the person may change it.
+PROVINCES = (
+    ("Beijing", "North"), ("Tianjin", "North"), ("Hebei", "North"), ("Shanxi", "North"), ("Shandong", "North"),
+    ("Inner Mongolia", "North"), ("Liaoning", "Northeast"), ("Jilin", "Northeast"), ("Heilongjiang", "Northeast"),
+    ("Shanghai", "East"), ("Jiangsu", "East"), ("Zhejiang", "East"), ("Anhui", "East"), ("Fujian", "East"),
+    ("Henan", "Central"), ("Hubei", "Central"), ("Hunan", "Central"), ("Jiangxi", "Central"),
+    ("Sichuan", "Southwest"), ("Chongqing", "Southwest"), ("Tibet", "Southwest"),
+    ("Shaanxi", "Northwest"), ("Gansu", "Northwest"), ("Qinghai", "Northwest"), ("Ningxia", "Northwest"),
+    ("Xinjiang", "Northwest"), ("Guangdong", "South"), ("Guangxi", "South"), ("Yunnan", "South"),
+    ("Guizhou", "South"), ("Hainan", "South"),
+)
+GRID_REGIONS = ("North", "Northeast", "East", "Central", "Northwest", "South", "Southwest")
+
+# Units a person may enter, offered for an amount when pint converts them to the PCR's unit (pcr_rules.units):
+# the PCR states one unit per item; any unit of the same dimension is accepted and converted on the server.
+UNIT_CHOICES = ("t", "kg", "g", "kWh", "MWh", "GWh", "MJ", "GJ", "TJ", "t*km", "kg*km", "m^3", "Nm3", "L",
+                "GJ/t", "MJ/kg", "t/TJ", "kg/GJ", "dimensionless", "percent", "minute/day", "hour/day")
+DQ_INDICATORS = tuple(DataQuality.model_fields)
+DATA_SOURCES = get_args(InventoryItem.model_fields["data_source"].annotation)
+INSTRUMENTS = get_args(GreenCertificate.model_fields["instrument"].annotation)
+EXPORT_CONTEXTS = get_args(Inventory.model_fields["export_context"].annotation)
+ITEM_FIELDS = ("amount", "unit", "data_source", "relative_sd", "supplier_pcf_kg_co2e_per_unit", "note")
+CERTIFICATE_FIELDS = ("serial", "amount_mwh", "technology", "generation_month", "province", "plant", "instrument")
+MEASURED_FIELDS = ("amount", "unit", "method", "relative_sd")
+CO_PRODUCT_FIELDS = ("name", "amount", "unit", "economic_value_cny")
+MAX_ROWS = 200  # certificate or co-product rows of one form
+NAME = re.compile(r"^[a-z_.0-9]+$")
+
+
+# --- shared helpers ------------------------------------------------------------------------------------------------
+
+def field_id(name: str) -> str:
+    """The HTML id of the input named `name` (names hold dots and ids of PCR data)."""
+    return "f-" + re.sub(r"[^A-Za-z0-9_-]", "-", name)
+
+
+def units_for(unit: str) -> list[str]:
+    """The PCR's unit first, then every offered unit pint converts to it."""
+    offered = [unit]
+    for choice in UNIT_CHOICES:
+        if choice != unit:
+            try:
+                conversion_factor(choice, unit)
+            except UnitProblem:
+                continue
+            offered.append(choice)
+    return offered
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    return str(value)
+
+
+def number(value) -> str:
+    """An amount for reading: digits grouped, whole numbers without decimals, others to 6 significant digits."""
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return "—" if value is None else str(value)
+    if float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:,.6g}"
+
+
+def _pcr_choices() -> list[PCR]:
+    """The latest version of every PCR of the registry."""
+    latest: dict[str, PCR] = {}
+    for pcr in default_registry().list():
+        latest[pcr.id] = pcr
+    return list(latest.values())
+
+
+def _reason(t, error: dict) -> str:
+    """A pydantic error in the reader's language where the form knows its kind; the schema's words otherwise."""
+    key = f"inv.err.{error['type']}"
+    if key in t.messages:
+        return t(key, **{k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, (int, float, str))})
+    return error["msg"].removeprefix("Value error, ")
+
+
+def _loc(parts) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _one(value) -> str:
+    """A form value as one string (a repeated field keeps its last value)."""
+    if isinstance(value, list):
+        value = value[-1] if value else ""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _flat(data: dict) -> dict[str, str]:
+    return {k: _one(v) for k, v in data.items() if isinstance(v, str | list)}
+
+
+def _errors_by_field(t, exc: ValidationError, known: set[str]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else ""
+        errors.setdefault(name if name in known else "", []).append(_reason(t, error))
+    return errors
+
+
+def _service_errors(exc, known: set[str]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for error in getattr(exc, "errors", None) or [{"field": "", "reason": str(exc)}]:
+        name = error.get("field", "")
+        errors.setdefault(name if name in known else "", []).append(error.get("reason", ""))
+    return errors
+
+
+# --- products and facilities ---------------------------------------------------------------------------------------
+
+PRODUCT_FIELDS = {"name", "model", "gtin", "pcr_id"}
+FACILITY_FIELDS = {"name", "province", "grid_region"}
+
+
+def _catalogue_values(user, db: Session) -> dict:
+    products = catalogue.list_owned(db, Product, user.principal)
+    facilities = catalogue.list_owned(db, Facility, user.principal)
+    pcrs = {p.id: p for p in _pcr_choices()}
+    return {"products": products, "facilities": facilities, "pcrs": list(pcrs.values()), "pcr_titles":
+            {i: p.title for i, p in pcrs.items()}, "provinces": PROVINCES, "grid_regions": GRID_REGIONS,
+            "province_regions": dict(PROVINCES), "field_id": field_id}
+
+
+def _empty_form(values: dict | None = None) -> dict:
+    return {"values": values or {}, "errors": {}}
+
+
+def _products_page(request: Request, user, db: Session, status_code: int = 200, product_form=None,
+                   facility_form=None, notice: str | None = None):
+    return page(request, "inventory/products.html", user, status_code, notice=notice,
+                product_form={**(product_form or _empty_form()), "prefix": "product-"},
+                facility_form={**(facility_form or _empty_form()), "prefix": "facility-"},
+                **_catalogue_values(user, db))
+
+
+@router.get("/app/products")
+def products_page(request: Request, user=Depends(manufacturer), db: Session = Depends(get_session)):
+    t = i18n.catalogue(i18n.negotiate(request))
+    notice = {"product": t("inv.product.saved"), "facility": t("inv.facility.saved")}.get(
+        request.query_params.get("saved", ""))
+    return _products_page(request, user, db, notice=notice)
+
+
+def _product_values(data: dict) -> dict[str, str]:
+    return {k: v for k, v in _flat(data).items() if k in PRODUCT_FIELDS}
+
+
+def _facility_values(data: dict) -> dict[str, str]:
+    return {k: v for k, v in _flat(data).items() if k in FACILITY_FIELDS}
+
+
+def _optional(values: dict, *names: str) -> dict:
+    return {k: (values.get(k) or None) for k in names}
+
+
+def _save_product(t, db: Session, user, values: dict, product_id: uuid.UUID | None) -> dict[str, list[str]]:
+    """Creates or changes a product through the catalogue service; the errors by field, empty when saved."""
+    fields = {"name": values.get("name", ""), "pcr_id": values.get("pcr_id", ""),
+              **_optional(values, "model", "gtin")}
+    try:
+        if product_id is None:
+            body = ProductIn(**fields)
+            catalogue.create_product(db, user.principal, body.name, body.pcr_id, body.model, body.gtin)
+        else:
+            catalogue.update_product(db, user.principal, product_id, **ProductPatch(**fields).changes())
+    except ValidationError as exc:
+        errors = _errors_by_field(t, exc, PRODUCT_FIELDS)
+        if "pcr_id" not in errors:  # named in the same round as the schema's errors
+            errors.update(_pcr_error(t, fields["pcr_id"]))
+        return errors
+    except Unprocessable as exc:
+        return _service_errors(exc, PRODUCT_FIELDS)
+    except PCRNotFound:
+        return _pcr_error(t, fields["pcr_id"])
+    return {}
+
+
+def _pcr_error(t, pcr_id: str) -> dict[str, list[str]]:
+    if not pcr_id:
+        return {"pcr_id": [t("inv.err.missing")]}
+    try:
+        default_registry().get(pcr_id)
+    except PCRNotFound as exc:
+        return {"pcr_id": [str(exc)]}
+    return {}
+
+
+def _save_facility(t, db: Session, user, values: dict, facility_id: uuid.UUID | None) -> dict[str, list[str]]:
+    fields = {"name": values.get("name", ""), "province": values.get("province", ""),
+              **_optional(values, "grid_region")}
+    try:
+        if facility_id is None:
+            body = FacilityIn(**fields)
+            catalogue.create_facility(db, user.principal, body.name, body.province, body.grid_region)
+        else:
+            catalogue.update_facility(db, user.principal, facility_id, **FacilityPatch(**fields).changes())
+    except ValidationError as exc:
+        return _errors_by_field(t, exc, FACILITY_FIELDS)
+    except Unprocessable as exc:
+        return _service_errors(exc, FACILITY_FIELDS)
+    return {}
+
+
+@router.post("/app/products")
+async def create_product(request: Request, user=Depends(manufacturer), db: Session = Depends(get_session)):
+    values = _product_values(await web_session.form(request, user))
+    t = i18n.catalogue(i18n.negotiate(request))
+    errors = await run_in_threadpool(_save_product, t, db, user, values, None)
+    if errors:
+        return await run_in_threadpool(_products_page, request, user, db, 422,
+                                       {"values": values, "errors": errors})
+    return RedirectResponse("/app/products?saved=product", status_code=303)
+
+
+@router.post("/app/facilities")
+async def create_facility(request: Request, user=Depends(manufacturer), db: Session = Depends(get_session)):
+    values = _facility_values(await web_session.form(request, user))
+    t = i18n.catalogue(i18n.negotiate(request))
+    errors = await run_in_threadpool(_save_facility, t, db, user, values, None)
+    if errors:
+        return await run_in_threadpool(_products_page, request, user, db, 422, None,
+                                       {"values": values, "errors": errors})
+    return RedirectResponse("/app/products?saved=facility", status_code=303)
+
+
+def _edit_page(request: Request, user, db: Session, kind: str, obj, form: dict, status_code: int = 200):
+    values = _catalogue_values(user, db)
+    return page(request, f"inventory/{kind}_edit.html", user, status_code, obj=obj, form=form,
+                **{k: values[k] for k in ("pcrs", "provinces", "grid_regions", "province_regions", "field_id")})
+
+
+@router.get("/app/products/{product_id}/edit")
+def edit_product_page(request: Request, product_id: uuid.UUID, user=Depends(manufacturer),
+                      db: Session = Depends(get_session)):
+    product = catalogue.owned(db, Product, product_id, user.principal)
+    values = {k: _text(getattr(product, k)) for k in PRODUCT_FIELDS}
+    return _edit_page(request, user, db, "product", product, _empty_form(values))
+
+
+@router.post("/app/products/{product_id}")
+async def edit_product(request: Request, product_id: uuid.UUID, user=Depends(manufacturer),
+                       db: Session = Depends(get_session)):
+    values = _product_values(await web_session.form(request, user))
+    t = i18n.catalogue(i18n.negotiate(request))
+    product = await run_in_threadpool(catalogue.owned, db, Product, product_id, user.principal)
+    errors = await run_in_threadpool(_save_product, t, db, user, values, product_id)
+    if errors:
+        db.rollback()
+        return await run_in_threadpool(_edit_page, request, user, db, "product", product,
+                                       {"values": values, "errors": errors}, 422)
+    return RedirectResponse("/app/products?saved=product", status_code=303)
+
+
+@router.get("/app/facilities/{facility_id}/edit")
+def edit_facility_page(request: Request, facility_id: uuid.UUID, user=Depends(manufacturer),
+                       db: Session = Depends(get_session)):
+    facility = catalogue.owned(db, Facility, facility_id, user.principal)
+    values = {k: _text(getattr(facility, k)) for k in FACILITY_FIELDS}
+    return _edit_page(request, user, db, "facility", facility, _empty_form(values))
+
+
+@router.post("/app/facilities/{facility_id}")
+async def edit_facility(request: Request, facility_id: uuid.UUID, user=Depends(manufacturer),
+                        db: Session = Depends(get_session)):
+    values = _facility_values(await web_session.form(request, user))
+    t = i18n.catalogue(i18n.negotiate(request))
+    facility = await run_in_threadpool(catalogue.owned, db, Facility, facility_id, user.principal)
+    errors = await run_in_threadpool(_save_facility, t, db, user, values, facility_id)
+    if errors:
+        db.rollback()
+        return await run_in_threadpool(_edit_page, request, user, db, "facility", facility,
+                                       {"values": values, "errors": errors}, 422)
+    return RedirectResponse("/app/products?saved=facility", status_code=303)
+
+
+# --- the list of inventories ---------------------------------------------------------------------------------------
+
+@router.get("/app/inventories")
+def inventories_page(request: Request, user=Depends(manufacturer), db: Session = Depends(get_session)):
+    records = list(reversed(inventories.list_inventories(db, user.principal)))
+    products = {p.id: p for p in catalogue.list_owned(db, Product, user.principal)}
+    return page(request, "inventory/list.html", user, records=records, products=products,
+                pcrs=_pcr_choices())
+
+
+# --- the inventory form, generated from the PCR --------------------------------------------------------------------
+
+SECTION_IDS = {"items": "sec-items", "green_certificates": "sec-certificates",
+               "measured_emissions": "sec-measured", "co_products": "sec-co-products"}
+
+
+def unit_label(unit: str) -> str:
+    """A unit as people write it: t·km, m³."""
+    return unit.replace("*", "·").replace("^3", "³").replace("^2", "²").replace("Nm3", "Nm³")
+
+
+def _unit_text(t, unit: str) -> str:
+    key = f"inv.unit.{unit}"
+    return t(key) if key in t.messages else unit_label(unit)
+
+
+def _span(bounds) -> str | None:
+    """A PCR range as text: '0.3–0.98', '≤ 1.5', '≥ 20'."""
+    if bounds is None or (bounds.min is None and bounds.max is None):
+        return None
+    if bounds.min is None:
+        return f"≤ {bounds.max:g}"
+    return f"≥ {bounds.min:g}" if bounds.max is None else f"{bounds.min:g}–{bounds.max:g}"
+
+
+def _item_view(spec: ItemSpec, pcr: PCR) -> dict:
+    per = f"{pcr.declared_unit.amount:g} {unit_label(pcr.declared_unit.unit)}"
+    return {"id": spec.id, "label": spec.label, "label_zh": getattr(spec, "label_zh", None), "kind": spec.kind.value,
+            "stage": spec.stage.value, "unit": spec.unit, "units": units_for(spec.unit), "required": spec.required,
+            "primary_required": spec.primary_data_required, "note": spec.note,
+            "range_text": _span(spec.plausible_per_declared_unit), "per": per,
+            "supplier": spec.kind is ItemKind.INPUT,
+            "parameters": [{"id": p.id, "label": p.label, "unit": p.unit, "units": units_for(p.unit),
+                            "required": p.required, "range_text": _span(p.range)} for p in spec.parameters]}
+
+
+def _labels(t, pcr: PCR, gec_rows: int, co_rows: int) -> dict[str, str]:
+    """What the error summary calls each input: the words of its label."""
+    labels = {"facility_id": t("inv.form.facility"), "reference_period.start": t("inv.form.period_start"),
+              "reference_period.end": t("inv.form.period_end"), "production.amount": t("inv.form.production"),
+              "production.unit": t("inv.form.production"), "main_product_value_cny": t("inv.form.main_value"),
+              "items": t("inv.form.items"), "green_certificates": t("inv.gec.title"),
+              "measured_emissions": t("inv.measured.title"), "co_products": t("inv.co.title")}
+    for spec in pcr.items:
+        p = f"item.{spec.id}"
+        for key in ITEM_FIELDS:
+            labels[f"{p}.{key}"] = spec.label if key in ("amount", "unit") else f"{spec.label}: {t('inv.field.' + key)}"
+        for parameter in spec.parameters:
+            for key in ("amount", "unit"):
+                labels[f"{p}.param.{parameter.id}.{key}"] = f"{spec.label}: {parameter.label}"
+        for indicator in DQ_INDICATORS:
+            labels[f"{p}.dq.{indicator}"] = f"{spec.label}: {t('inv.dq.' + indicator)}"
+    for index in range(gec_rows):
+        for key in CERTIFICATE_FIELDS:
+            labels[f"gec.{index}.{key}"] = f"{t('inv.gec.row', n=index + 1)}: {t('inv.gec.' + key)}"
+    for gas in pcr.measured_emissions.allowed_gases:
+        for key in MEASURED_FIELDS:
+            labels[f"measured.{gas}.{key}"] = t(f"inv.gas.{gas}")
+    for index in range(co_rows):
+        for key in CO_PRODUCT_FIELDS:
+            labels[f"co.{index}.{key}"] = t("inv.co.row", n=index + 1)
+    return labels
+
+
+def _form_layout(pcr: PCR) -> dict:
+    """What the form shows for this PCR: data only, the same template for every category."""
+    return {"pcr": pcr, "items": [_item_view(spec, pcr) for spec in pcr.items],
+            "production_units": units_for(pcr.declared_unit.unit), "mass_units": units_for("kg"),
+            "certificates_allowed": pcr.electricity.gec_allowed,
+            "technologies": pcr.electricity.eligible_technologies, "instruments": INSTRUMENTS,
+            "gases": pcr.measured_emissions.allowed_gases, "methods": pcr.measured_emissions.methods,
+            "allocation": pcr.allocation.method, "dq_indicators": DQ_INDICATORS, "data_sources": DATA_SOURCES,
+            "export_contexts": EXPORT_CONTEXTS, "provinces": PROVINCES}
+
+
+def _prefill(data: dict, pcr: PCR) -> tuple[dict[str, str], int]:
+    """The form's values from a stored inventory (a new version starts as a copy of it); certificates are not
+    copied, for a serial is retired once. Returns the values and the number of co-product rows."""
+    values = {"production.amount": _text(data["production"]["amount"]), "production.unit": data["production"]["unit"],
+              "reference_period.start": data["reference_period"]["start"],
+              "reference_period.end": data["reference_period"]["end"],
+              "main_product_value_cny": _text(data.get("main_product_value_cny")),
+              "export_context": data.get("export_context", "footprint")}
+    for entry in data.get("items", []):
+        prefix = f"item.{entry['item']}"
+        if pcr.item(entry["item"]) is None:
+            continue
+        for key in ITEM_FIELDS:
+            values[f"{prefix}.{key}"] = _text(entry.get(key))
+        for name, quantity in (entry.get("parameters") or {}).items():
+            values[f"{prefix}.param.{name}.amount"] = _text(quantity["amount"])
+            values[f"{prefix}.param.{name}.unit"] = quantity["unit"]
+        for indicator, score in (entry.get("data_quality") or {}).items():
+            values[f"{prefix}.dq.{indicator}"] = _text(score)
+    for entry in data.get("measured_emissions", []):
+        for key in MEASURED_FIELDS:
+            values[f"measured.{entry['gas']}.{key}"] = _text(entry.get(key))
+    co_products = data.get("co_products", [])
+    for index, entry in enumerate(co_products):
+        for key in CO_PRODUCT_FIELDS:
+            values[f"co.{index}.{key}"] = _text(entry.get(key))
+    return values, len(co_products)
+
+
+def _rows(values: dict, prefix: str) -> int:
+    """The number of repeatable rows a submitted form had (row indexes are 0..n-1; gaps are allowed)."""
+    found = [int(m.group(1)) for k in values if (m := re.match(rf"^{prefix}\.(\d+)\.", k))]
+    return min(max(found) + 1, MAX_ROWS) if found else 0
+
+
+class FormReading:
+    """A submitted form read into inventory data, remembering the input behind every list entry."""
+
+    def __init__(self, values: dict[str, str], pcr: PCR):
+        self.values, self.pcr = values, pcr
+        self.where: dict[str, list[str]] = {"items": [], "green_certificates": [], "measured_emissions": [],
+                                            "co_products": []}
+        self.errors: dict[str, list[str]] = {}
+
+    def get(self, name: str) -> str:
+        return self.values.get(name, "")
+
+    def error(self, name: str, reason: str) -> None:
+        self.errors.setdefault(name, []).append(reason)
+
+    def data(self, product: Product, facility: Facility | None, manufacturer: str) -> dict:
+        data: dict = {
+            "pcr": {"id": self.pcr.id, "version": self.pcr.version},
+            "product": {k: v for k, v in {"name": product.name, "model": product.model,
+                                            "gtin": product.gtin}.items() if v},
+            "manufacturer": manufacturer,
+            # without a facility (already named as an error) a stand-in lets the PCR's checks of the rest run
+            "facility": ({k: v for k, v in {"name": facility.name, "province": facility.province,
+                                             "grid_region": facility.grid_region}.items() if v}
+                         if facility else {"name": "?", "province": "?"}),
+            "reference_period": {"start": self.get("reference_period.start") or None,
+                                 "end": self.get("reference_period.end") or None},
+            "production": {"amount": self.get("production.amount") or None, "unit": self.get("production.unit")},
+            "export_context": self.get("export_context") or "footprint",
+            "items": self._items(),
+            "green_certificates": self._rows_of("gec", "green_certificates", CERTIFICATE_FIELDS, ("instrument",)),
+            "measured_emissions": self._measured(),
+            "co_products": self._rows_of("co", "co_products", CO_PRODUCT_FIELDS, ("unit",)),
+        }
+        if self.get("main_product_value_cny"):
+            data["main_product_value_cny"] = self.get("main_product_value_cny")
+        return data
+
+    def _items(self) -> list[dict]:
+        entries = []
+        for spec in self.pcr.items:
+            prefix = f"item.{spec.id}"
+            amount = self.get(f"{prefix}.amount")
+            parameters = {p.id: {"amount": self.get(f"{prefix}.param.{p.id}.amount"),
+                                 "unit": self.get(f"{prefix}.param.{p.id}.unit") or p.unit}
+                          for p in spec.parameters if self.get(f"{prefix}.param.{p.id}.amount")}
+            quality = {i: self.get(f"{prefix}.dq.{i}") for i in DQ_INDICATORS if self.get(f"{prefix}.dq.{i}")}
+            details = [self.get(f"{prefix}.{k}") for k in ("relative_sd", "supplier_pcf_kg_co2e_per_unit", "note")]
+            if not amount:
+                if parameters or quality or any(details):
+                    self.error(f"{prefix}.amount", "missing_amount")
+                continue
+            entry = {"item": spec.id, "amount": amount, "unit": self.get(f"{prefix}.unit") or spec.unit}
+            for key in ("data_source", "relative_sd", "supplier_pcf_kg_co2e_per_unit", "note"):
+                if self.get(f"{prefix}.{key}"):
+                    entry[key] = self.get(f"{prefix}.{key}")
+            if parameters:
+                entry["parameters"] = parameters
+            if quality:
+                entry["data_quality"] = quality
+            entries.append(entry)
+            self.where["items"].append(prefix)
+        return entries
+
+    def _rows_of(self, prefix: str, collection: str, fields: tuple[str, ...], defaults: tuple[str, ...]) -> list:
+        entries = []
+        for index in range(_rows(self.values, prefix)):
+            row = {key: self.get(f"{prefix}.{index}.{key}") for key in fields}
+            if not any(v for k, v in row.items() if k not in defaults):
+                continue
+            entries.append({k: v for k, v in row.items() if v})
+            self.where[collection].append(f"{prefix}.{index}")
+        return entries
+
+    def _measured(self) -> list[dict]:
+        entries = []
+        for gas in self.pcr.measured_emissions.allowed_gases:
+            prefix = f"measured.{gas}"
+            if not self.get(f"{prefix}.amount"):
+                continue
+            entry = {"gas": gas, **{k: self.get(f"{prefix}.{k}") for k in MEASURED_FIELDS if self.get(f"{prefix}.{k}")}}
+            entries.append(entry)
+            self.where["measured_emissions"].append(prefix)
+        return entries
+
+    # where an error of the inventory (a `loc` such as `items[2].parameters.cao_fraction.unit`) is shown
+    def input_of(self, loc: str, message: str = "", where: dict[str, list[str]] | None = None) -> str:
+        where = where or self.where
+        loc = loc.removeprefix("inventory.")
+        found = re.match(r"^(items|green_certificates|measured_emissions|co_products)\[(\d+)\](?:\.(.+))?$", loc)
+        if found:
+            collection, index, rest = found.group(1), int(found.group(2)), found.group(3) or ""
+            if index >= len(where[collection]):
+                return collection
+            prefix = where[collection][index]
+            if collection == "items":
+                return prefix + "." + self._item_field(rest)
+            first = {"green_certificates": "serial", "measured_emissions": "amount", "co_products": "name"}
+            field = rest.split(".")[0] if rest else first[collection]
+            return f"{prefix}.{'amount' if field == 'gas' else field}"
+        if loc == "items":
+            named = next((s.id for s in self.pcr.items if f"'{s.id}'" in message), None)
+            return f"item.{named}.amount" if named else "items"
+        if loc.startswith("facility"):
+            return "facility_id"
+        if loc in ("reference_period", "reference_period.start", "reference_period.end"):
+            return "reference_period.end" if loc == "reference_period" else loc
+        if loc in ("production", "production.amount", "production.unit"):
+            return "production.amount" if loc == "production" else loc
+        if loc in ("main_product_value_cny", "green_certificates", "measured_emissions", "co_products"):
+            return loc
+        return ""
+
+    @staticmethod
+    def _item_field(rest: str) -> str:
+        if not rest or rest == "item":
+            return "amount"
+        parts = rest.split(".")
+        if parts[0] == "parameters" and len(parts) > 1:
+            return f"param.{parts[1]}.{parts[2] if len(parts) > 2 else 'amount'}"
+        if parts[0] == "data_quality":
+            return f"dq.{parts[1] if len(parts) > 1 else DQ_INDICATORS[0]}"
+        return parts[0] if parts[0] in ITEM_FIELDS else "amount"
+
+
+def _check(reading: FormReading, data: dict, t) -> Inventory | None:
+    """The inventory, or None with every error recorded on the reading. Errors of the schema (a number that is
+    not one) come first; the entries they concern are then set aside, so that the PCR's checks of the rest are
+    reported in the same round instead of after the next submission."""
+    try:
+        return Inventory.model_validate(data)
+    except ValidationError as exc:
+        failing: dict[str, set[int]] = {}
+        whole = False
+        for error in exc.errors():
+            loc = _loc(error["loc"])
+            reading.error(reading.input_of(loc, error["msg"]), _reason(t, error))
+            parts = error["loc"]
+            if len(parts) >= 2 and parts[0] in reading.where and isinstance(parts[1], int):
+                failing.setdefault(parts[0], set()).add(parts[1])
+            else:
+                whole = True
+    if whole:
+        return None
+    kept = {key: [e for i, e in enumerate(data[key]) if i not in failing.get(key, set())] for key in reading.where}
+    where = {key: [p for i, p in enumerate(reading.where[key]) if i not in failing.get(key, set())]
+             for key in reading.where}
+    set_aside = {data["items"][i]["item"] for i in failing.get("items", set())}
+    try:
+        rest = Inventory.model_validate({**data, **kept})
+    except ValidationError:
+        return None  # nothing left to check (no item without an error)
+    for problem in problems(rest, reading.pcr):
+        if problem.loc == "items" and any(f"'{item}'" in problem.message for item in set_aside):
+            continue  # the item is there, with an error of its own
+        if problem.loc == "green_certificates" and failing.get("green_certificates"):
+            continue
+        reading.error(reading.input_of(problem.loc, problem.message, where), problem.message)
+    return None
+
+
+def _form_page(request: Request, user, db: Session, product: Product, pcr: PCR, values: dict[str, str],
+               errors: dict[str, list[str]], co_rows: int = 0, gec_rows: int = 0, source=None, status_code=200):
+    t = i18n.catalogue(i18n.negotiate(request))
+    facilities = catalogue.list_owned(db, Facility, user.principal)
+    messages = {name: [t("inv.err.missing_amount") if m == "missing_amount" else m for m in found]
+                for name, found in errors.items()}
+    summary = [{"name": name, "reason": reason,
+                "id": SECTION_IDS.get(name) or (field_id(name) if name else "general-h")}
+               for name, found in messages.items() for reason in found]
+    messages.setdefault("", [])
+    retired = [c["serial"] for c in (source.data.get("green_certificates", []) if source else [])]
+    gec_rows, co_rows = max(gec_rows, 1), max(co_rows, 1)
+    return page(request, "inventory/form.html", user, status_code, product=product, facilities=facilities,
+                values=values, errors=messages, summary=summary, field_id=field_id, source=source,
+                retired=retired, gec_rows=gec_rows, co_rows=co_rows, section_ids=SECTION_IDS,
+                labels=_labels(t, pcr, gec_rows, co_rows), unit_label=lambda unit: _unit_text(t, unit),
+                unit_choices=lambda units: [(u, _unit_text(t, u)) for u in units], **_form_layout(pcr))
+
+
+def _latest(db: Session, user, product_id: uuid.UUID) -> InventoryRecord | None:
+    records = inventories.list_inventories(db, user.principal, product_id)
+    return records[-1] if records else None
+
+
+@router.get("/app/inventories/new")
+def new_inventory_page(request: Request, product: uuid.UUID | None = None, source: uuid.UUID | None = None,
+                       user=Depends(manufacturer), db: Session = Depends(get_session)):
+    if product is None:  # which product? then the form of its PCR
+        return page(request, "inventory/choose.html", user,
+                    products=catalogue.list_owned(db, Product, user.principal), field_id=field_id)
+    record = catalogue.owned(db, Product, product, user.principal)
+    original = (catalogue.owned(db, InventoryRecord, source, user.principal) if source is not None
+                else _latest(db, user, record.id))
+    if original is not None and original.product_id != record.id:
+        original = None
+    pcr = default_registry().get(record.pcr_id)
+    values, co_rows = _prefill(original.data, pcr) if original else ({}, 0)
+    if original and original.facility_id:
+        values["facility_id"] = str(original.facility_id)
+    return _form_page(request, user, db, record, pcr, values, {}, co_rows, 0, original)
+
+
+def _submit_form(request: Request, user, db: Session, fields: dict):
+    t = i18n.catalogue(i18n.negotiate(request))
+    values = {k: v for k, v in _flat(fields).items() if NAME.match(k.lower()) or k.startswith("item.")}
+    try:
+        product_id = uuid.UUID(values.get("product_id", ""))
+    except ValueError:
+        raise Unprocessable("choose a product", [{"field": "product_id", "reason": "not a product id"}]) from None
+    product = catalogue.owned(db, Product, product_id, user.principal)
+    pcr = default_registry().get(product.pcr_id, values.get("pcr_version") or None)
+    reading = FormReading(values, pcr)
+    facility = None
+    if values.get("facility_id"):
+        try:
+            facility = catalogue.owned(db, Facility, uuid.UUID(values["facility_id"]), user.principal)
+        except ValueError:
+            reading.error("facility_id", t("inv.err.facility"))
+    else:
+        reading.error("facility_id", t("inv.err.facility"))
+    data = reading.data(product, facility, user.organisation.name)
+    inventory = _check(reading, data, t)
+    if inventory is not None and not reading.errors:
+        try:
+            record = inventories.submit_inventory(db, user.principal, product.id, inventory, facility.id,
+                                                  source="form")
+            return RedirectResponse(f"/app/inventories/{record.id}", status_code=303)
+        except InventoryInvalid as exc:
+            for problem in exc.errors:
+                reading.error(reading.input_of(problem.loc, problem.message), problem.message)
+        except (Unprocessable, Conflict) as exc:
+            db.rollback()
+            for error in exc.errors or [{"field": "", "reason": exc.detail}]:
+                reading.error(reading.input_of(error["field"], error["reason"]), error["reason"])
+    return _form_page(request, user, db, product, pcr, values, reading.errors, _rows(values, "co"),
+                      _rows(values, "gec"), status_code=422)
+
+
+@router.post("/app/inventories")
+async def submit_inventory(request: Request, user=Depends(manufacturer), db: Session = Depends(get_session)):
+    fields = await web_session.form(request, user)
+    return await run_in_threadpool(_submit_form, request, user, db, fields)
+
+
+# --- the Excel template, uploaded ----------------------------------------------------------------------------------
+
+def _upload_page(request: Request, user, db: Session, status_code: int = 200, values: dict | None = None,
+                 errors: list[dict] | None = None, field_errors: dict | None = None):
+    return page(request, "inventory/upload.html", user, status_code, values=values or {}, errors=errors or [],
+                field_errors=field_errors or {}, field_id=field_id, pcrs=_pcr_choices(),
+                products=catalogue.list_owned(db, Product, user.principal),
+                facilities=catalogue.list_owned(db, Facility, user.principal), max_mib=MAX_WORKBOOK_BYTES >> 20)
+
+
+@router.get("/app/inventories/upload")
+def upload_page(request: Request, product: uuid.UUID | None = None, user=Depends(manufacturer),
+                db: Session = Depends(get_session)):
+    return _upload_page(request, user, db, values={"product_id": str(product) if product else ""})
+
+
+def _cell(error: dict) -> str:
+    return f"{error['column']}{error['row']}" if error.get("column") and error.get("row") else ""
+
+
+@router.post("/app/inventories/upload")
+async def upload(request: Request, user=Depends(manufacturer), db: Session = Depends(get_session)):
+    fields = await web_session.form(request, user)
+    t = i18n.catalogue(i18n.negotiate(request))
+    values = {k: _one(fields.get(k, "")) for k in ("product_id", "facility_id")}
+    field_errors: dict[str, list[str]] = {}
+    product_id = facility_id = None
+    try:
+        product_id = uuid.UUID(values["product_id"])
+    except ValueError:
+        field_errors["product_id"] = [t("inv.err.product")]
+    if values["facility_id"]:
+        try:
+            facility_id = uuid.UUID(values["facility_id"])
+        except ValueError:
+            field_errors["facility_id"] = [t("inv.err.facility")]
+    upload_file = fields.get("file")
+    content = b""
+    if hasattr(upload_file, "read"):
+        content = await upload_file.read(MAX_WORKBOOK_BYTES + 1)
+    if not content:
+        field_errors["file"] = [t("inv.err.file")]
+    elif len(content) > MAX_WORKBOOK_BYTES:
+        field_errors["file"] = [t("inv.err.too_large", mib=MAX_WORKBOOK_BYTES >> 20)]
+    if field_errors:
+        return await run_in_threadpool(_upload_page, request, user, db, 422, values, [], field_errors)
+    try:
+        record = await run_in_threadpool(inventories.submit_workbook, db, user.principal, product_id, content,
+                                         facility_id)
+    except (Unprocessable, Conflict) as exc:
+        db.rollback()
+        errors = [{**e, "cell": _cell(e)} for e in (exc.errors or [{"field": "", "reason": exc.detail}])]
+        on_file = [e["reason"] for e in errors if e.get("field") == "file"]
+        table = [e for e in errors if e.get("field") != "file"]
+        return await run_in_threadpool(_upload_page, request, user, db, 422, values, table,
+                                       {"file": on_file} if on_file else {})
+    return RedirectResponse(f"/app/inventories/{record.id}", status_code=303)
+
+
+@router.get("/app/pcrs/{pcr_id}/template.xlsx")
+def pcr_template(pcr_id: str, version: str | None = None, user=Depends(manufacturer)) -> Response:
+    """The same workbook as /api/v1/pcrs/{id}/template.xlsx, for a person signed in to the pages."""
+    pcr = default_registry().get(pcr_id, version)
+    return Response(excel.template(pcr), media_type=XLSX, headers={
+        "Content-Disposition": f'attachment; filename="{pcr.id}-{pcr.version}-inventory.xlsx"',
+        "Cache-Control": "no-store"})
+
+
+# --- one inventory, and its calculation ----------------------------------------------------------------------------
+
+def _in_pcr_unit(entry: dict, pcr: PCR) -> float | None:
+    spec = pcr.item(entry["item"])
+    if spec is None:
+        return None
+    try:
+        return item_amount_in_pcr_unit(InventoryItem.model_validate(entry), spec)
+    except (UnitProblem, ValidationError):
+        return None
+
+
+@router.get("/app/inventories/{inventory_id}")
+def inventory_page(request: Request, inventory_id: uuid.UUID, user=Depends(manufacturer),
+                   db: Session = Depends(get_session)):
+    record = catalogue.owned(db, InventoryRecord, inventory_id, user.principal)
+    product = db.get(Product, record.product_id)
+    facility = db.get(Facility, record.facility_id) if record.facility_id else None
+    try:
+        pcr = default_registry().get(record.pcr_id, record.pcr_version)
+    except PCRNotFound:
+        pcr = None
+    items = []
+    for entry in record.data.get("items", []):
+        spec = pcr.item(entry["item"]) if pcr else None
+        quality = entry.get("data_quality")
+        items.append({**entry, "label": spec.label if spec else entry["item"],
+                      "pcr_unit": spec.unit if spec else None,
+                      "in_pcr_unit": _in_pcr_unit(entry, pcr) if pcr else None,
+                      "dqr": sum(quality.values()) / len(quality) if quality else None})
+    return page(request, "inventory/detail.html", user, record=record, data=record.data, product=product,
+                facility=facility, pcr=pcr, items=items, dq_indicators=DQ_INDICATORS,
+                max_iterations=CalculationIn.model_fields["monte_carlo_iterations"].metadata[-1].le,
+                number=number)
+
+
+@router.post("/app/inventories/{inventory_id}/calculate")
+async def calculate(request: Request, inventory_id: uuid.UUID, user=Depends(manufacturer),
+                    db: Session = Depends(get_session)):
+    fields = await web_session.form(request, user)
+    iterations = _one(fields.get("monte_carlo_iterations", "")) or "0"
+    try:
+        body = CalculationIn(monte_carlo_iterations=iterations)
+    except ValidationError as exc:
+        raise Unprocessable("the number of Monte Carlo iterations is out of range",
+                            [{"field": "monte_carlo_iterations", "reason": e["msg"]} for e in exc.errors()]) from None
+    job = await run_in_threadpool(footprints.request_calculation, db, user.principal, inventory_id,
+                                  body.monte_carlo_iterations, body.seed)
+    tasks.dispatch(str(job.id))
+    return RedirectResponse(f"/app/jobs/{job.id}", status_code=303)
