@@ -1,10 +1,7 @@
 """Public, no login: label verification (page and JSON), the GS1 resolver, the registry, comparison, bulk checks,
 files, keys."""
 
-import csv
-import io
 import json
-import statistics
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -18,7 +15,9 @@ from footprint_api.errors import BadRequest, NotFound, Unprocessable
 from footprint_api.models import Label
 from footprint_api.objects import object_store
 from footprint_api.schemas import PublicLabel
-from footprint_api.services import labels
+from footprint_api.exports import cells
+from footprint_api.exports.cells import XLSX_MEDIA_TYPE
+from footprint_api.services import labels, registry
 from footprint_api.verification import load_snapshot, public_fields, today, verification_cache
 from footprint_api.web import i18n, verify_page
 from label_service import gs1
@@ -31,7 +30,6 @@ from label_service.verification import Verdict
 
 router = APIRouter(tags=["public verification"])
 NO_STORE = {"Cache-Control": "no-store"}  # a status must never be served stale: revocation is effective at once
-BULK_LIMIT = 10_000
 LINKSET = "application/linkset+json"
 GS1_VOC = "https://gs1.org/voc/"
 
@@ -205,84 +203,50 @@ def keys(session: Session = Depends(get_session)):
 
 
 @router.get("/api/v1/public/registry", response_model=list[PublicLabel],
-            summary="Search labels: by PCR (category), manufacturer, value; valid ones unless asked otherwise")
-def registry(pcr_id: str | None = None, manufacturer: str | None = Query(None, max_length=200),
-             max_kg_co2e: float | None = Query(None, ge=0), min_kg_co2e: float | None = Query(None, ge=0),
-             include_invalid: bool = False, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=1_000_000),
-             session: Session = Depends(get_session)):
-    query = select(Label)
-    if not include_invalid:
-        query = query.where(*labels.valid_on(today()))
-    if pcr_id:
-        query = query.where(Label.pcr_id == pcr_id)
-    if manufacturer:
-        query = query.where(col(Label.manufacturer_name).icontains(manufacturer, autoescape=True))
-    if max_kg_co2e is not None:
-        query = query.where(Label.total_kg_co2e <= max_kg_co2e)
-    if min_kg_co2e is not None:
-        query = query.where(Label.total_kg_co2e >= min_kg_co2e)
-    rows = session.exec(query.order_by(Label.pcr_id, Label.total_kg_co2e, Label.number).offset(offset).limit(limit))
-    return [PublicLabel(**public_fields(label), status=labels.status(label).value) for label in rows]
+            summary="Search labels: by PCR (category), manufacturer, province, value; valid ones unless asked "
+                    "otherwise")
+def registry_search(pcr_id: str | None = Query(None, max_length=100),
+                    manufacturer: str | None = Query(None, max_length=200),
+                    province: str | None = Query(None, max_length=100,
+                                                 description="the facility's province, as the inventory gives it"),
+                    max_kg_co2e: float | None = Query(None, ge=0), min_kg_co2e: float | None = Query(None, ge=0),
+                    include_invalid: bool = False, limit: int = Query(50, ge=1, le=500),
+                    offset: int = Query(0, ge=0, le=1_000_000), session: Session = Depends(get_session)):
+    query = registry.RegistryQuery(pcr_id, manufacturer, province, min_kg_co2e, max_kg_co2e, include_invalid)
+    found = registry.search(session, query, today(), limit, offset)
+    return [PublicLabel(**public_fields(label), status=labels.status(label).value) for label in found]
 
 
 @router.get("/api/v1/public/compare", summary="Valid labels of one PCR per declared unit, lowest first, with "
                                                "the category's spread")
-def compare(pcr_id: str, session: Session = Depends(get_session)):
-    rows = session.exec(select(Label).where(Label.pcr_id == pcr_id, *labels.valid_on(today()))
-                        .order_by(Label.total_kg_co2e)).all()
-    groups: dict[str, list[Label]] = {}
-    for label in rows:  # only like with like: the same declared unit
-        groups.setdefault(label.declared_unit, []).append(label)
-    return {"pcr_id": pcr_id, "groups": [_ranked(unit, members) for unit, members in groups.items()]}
+def compare(pcr_id: str = Query(max_length=100), session: Session = Depends(get_session)):
+    return registry.compare(session, pcr_id, today())
 
 
-def _ranked(unit: str, members: list[Label]) -> dict:
-    median = statistics.median(m.total_kg_co2e for m in members)
-    return {"declared_unit": unit, "count": len(members), "min_kg_co2e": members[0].total_kg_co2e,
-            "median_kg_co2e": median, "max_kg_co2e": members[-1].total_kg_co2e,
-            "labels": [{"number": m.number, "product": m.product_name, "manufacturer": m.manufacturer_name,
-                        "value": m.value, "kg_co2e": m.total_kg_co2e, "rank": rank,
-                        "relative_to_median": m.total_kg_co2e / median}
-                       for rank, m in enumerate(members, start=1)]}
-
-
-@router.post("/api/v1/public/verify-batch", summary="Check many label numbers: CSV in (first column), CSV out",
-             openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}},
+@router.post("/api/v1/public/verify-batch",
+             summary="Check many label numbers: CSV (first column) or XLSX (first column of the first sheet) in; "
+                     "CSV out, or XLSX with Accept: " + XLSX_MEDIA_TYPE,
+             openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}},
+                                                        XLSX_MEDIA_TYPE: {"schema": {"type": "string",
+                                                                                     "format": "binary"}}},
                                             "required": True}},
-             response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+             response_class=Response, responses={200: {"content": {"text/csv": {}, XLSX_MEDIA_TYPE: {}}}})
 async def verify_batch(request: Request):
-    body = await request.body()
-    if len(body) > 1_000_000:
-        raise Unprocessable("the CSV is larger than 1 MB", [{"field": "body", "reason": "too large"}])
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise Unprocessable("the CSV is not UTF-8", [{"field": "body", "reason": "not UTF-8"}]) from None
-    try:
-        numbers = [row[0].strip() for row in csv.reader(io.StringIO(text)) if row and row[0].strip()]
-    except csv.Error as exc:
-        raise Unprocessable(f"the CSV cannot be read: {exc}", [{"field": "body", "reason": str(exc)}]) from None
-    if numbers and not any(ch.isdigit() for ch in numbers[0]):
-        numbers = numbers[1:]  # a header line
-    if len(numbers) > BULK_LIMIT:
-        raise Unprocessable(f"at most {BULK_LIMIT} numbers per request", [{"field": "body", "reason": "too many"}])
-    return Response(await run_in_threadpool(_batch_csv, numbers), media_type="text/csv; charset=utf-8",
+    body = bytearray()
+    async for chunk in request.stream():  # read no further than the limit
+        body += chunk
+        if len(body) > registry.XLSX_MAX_BYTES:
+            raise Unprocessable("the upload is larger than 2 MB", [{"field": "body", "reason": "too large"}])
+    content_type = request.headers.get("content-type")
+    numbers = await run_in_threadpool(registry.numbers_from_upload, bytes(body), None, content_type)
+    rows = await run_in_threadpool(_batch_rows, numbers)
+    if XLSX_MEDIA_TYPE in request.headers.get("accept", ""):
+        return Response(await run_in_threadpool(cells.xlsx_bytes, registry.BATCH_COLUMNS, rows, "labels"),
+                        media_type=XLSX_MEDIA_TYPE, headers=NO_STORE)
+    return Response(cells.csv_bytes(registry.BATCH_COLUMNS, rows), media_type=cells.CSV_MEDIA_TYPE,
                     headers=NO_STORE)
 
 
-def _batch_csv(numbers: list[str]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["number", "status", "product", "manufacturer", "value", "unit", "declared_unit", "pcr",
-                     "expires"])
+def _batch_rows(numbers: list[str]) -> list:
     with reads_only(), session_scope() as session:
-        for number in numbers:
-            label, canonical = labels.lookup(session, number)
-            verdict = labels.status(label)
-            if label is None:
-                writer.writerow([canonical, verdict.value, "", "", "", "", "", "", ""])
-            else:
-                writer.writerow([label.number, verdict.value, label.product_name, label.manufacturer_name,
-                                 label.value, "kg CO2e", label.declared_unit, f"{label.pcr_id} {label.pcr_version}",
-                                 label.expires_on.isoformat()])
-    return out.getvalue()
+        return registry.check_numbers(session, numbers, today())

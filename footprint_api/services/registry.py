@@ -1,0 +1,273 @@
+"""The public registry of labels: search, comparison within a category, and checks of many numbers at once.
+
+The JSON routes (/api/v1/public/registry, /compare, /verify-batch) and the public pages call these same functions.
+
+Province: a label does not store where its product is made. The registry reads it from the inventory the label's
+footprint was calculated from (label -> footprint -> inventory -> `data.facility.province`): every inventory has it
+(pcr_rules.inventory.Facility requires it, and the PDF report prints it from there), whereas the inventory's link to
+a registered Facility record is optional and empty in the examples. The label's facility is thus the one the
+manufacturer declared in the inventory that was verified, matched without regard to case.
+"""
+
+import csv
+import io
+import statistics
+import zipfile
+import zlib
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import distinct, func
+from sqlmodel import Session, col, select
+
+from footprint_api.errors import Unprocessable
+from footprint_api.exports.cells import Value
+from footprint_api.models import Footprint, InventoryRecord, Label
+from footprint_api.services import labels
+
+PAGE_SIZE = 50
+BULK_LIMIT = 10_000  # numbers per batch check
+CSV_MAX_BYTES = 1_000_000
+XLSX_MAX_BYTES = 2_000_000  # 10,000 numbers take about 100 kB
+XLSX_MAX_UNPACKED_BYTES = 30_000_000  # the sum of the members' declared sizes; zipfile never inflates past them
+XLSX_MAX_MEMBERS = 500
+XLSX_MAX_SHEETS = 50
+XLSX_MAX_ROWS = 50_000  # rows read from the first sheet, blank ones included
+XLSX_MEDIA_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",)
+BATCH_COLUMNS = ("number", "status", "product", "manufacturer", "value", "unit", "declared_unit", "pcr", "expires")
+
+
+@dataclass(frozen=True)
+class RegistryQuery:
+    """What a registry search asks for; an empty criterion does not narrow."""
+
+    pcr_id: str | None = None
+    manufacturer: str | None = None
+    province: str | None = None
+    min_kg_co2e: float | None = None
+    max_kg_co2e: float | None = None
+    include_invalid: bool = False
+
+
+def _province():
+    return func.lower(InventoryRecord.data["facility"]["province"].as_string())
+
+
+def search(session: Session, query: RegistryQuery, today: date, limit: int = PAGE_SIZE,
+           offset: int = 0) -> list[Label]:
+    """One query: the labels matching every criterion, by category, then value, then number (a stable order, so
+    that pages neither repeat nor skip a label)."""
+    statement = select(Label)
+    if not query.include_invalid:
+        statement = statement.where(*labels.valid_on(today))
+    if query.pcr_id:
+        statement = statement.where(Label.pcr_id == query.pcr_id)
+    if query.manufacturer:
+        statement = statement.where(col(Label.manufacturer_name).icontains(query.manufacturer, autoescape=True))
+    if query.min_kg_co2e is not None:
+        statement = statement.where(Label.total_kg_co2e >= query.min_kg_co2e)
+    if query.max_kg_co2e is not None:
+        statement = statement.where(Label.total_kg_co2e <= query.max_kg_co2e)
+    if query.province:
+        statement = (statement.join(Footprint, col(Footprint.id) == col(Label.footprint_id))
+                     .join(InventoryRecord, col(InventoryRecord.id) == col(Footprint.inventory_id))
+                     .where(_province() == query.province.strip().lower()))
+    statement = statement.order_by(Label.pcr_id, Label.total_kg_co2e, Label.number)
+    return list(session.exec(statement.offset(offset).limit(limit)))
+
+
+def categories(session: Session) -> list[str]:
+    """The PCRs that have labels (the registry's category choice)."""
+    return list(session.exec(select(distinct(Label.pcr_id)).order_by(Label.pcr_id)))
+
+
+def provinces(session: Session) -> list[str]:
+    """The provinces of labelled products, as the inventories spell them (the registry's province choice)."""
+    province = InventoryRecord.data["facility"]["province"].as_string()
+    rows = session.exec(select(distinct(province)).select_from(Label)
+                        .join(Footprint, col(Footprint.id) == col(Label.footprint_id))
+                        .join(InventoryRecord, col(InventoryRecord.id) == col(Footprint.inventory_id)))
+    return sorted({row for row in rows if row}, key=str.lower)
+
+
+# --- comparison ---------------------------------------------------------------------------------------------------
+
+def compare(session: Session, pcr_id: str, today: date) -> dict:
+    """The valid labels of one PCR, per declared unit (only like with like), lowest first, with each group's spread.
+    A product counts once: only one of its labels is in force (a newer one supersedes the earlier)."""
+    rows = session.exec(select(Label).where(Label.pcr_id == pcr_id, *labels.valid_on(today))
+                        .order_by(Label.declared_unit, Label.total_kg_co2e, Label.number)).all()
+    groups: dict[str, list[Label]] = {}
+    for label in rows:
+        groups.setdefault(label.declared_unit, []).append(label)
+    return {"pcr_id": pcr_id, "groups": [_ranked(unit, members) for unit, members in groups.items()]}
+
+
+def _ranked(unit: str, members: list[Label]) -> dict:
+    """Ranks as in a competition ("1224"): products of equal value share a rank, the next one counts them all."""
+    median = statistics.median(m.total_kg_co2e for m in members)
+    ranks, previous = [], None
+    for position, member in enumerate(members, start=1):
+        ranks.append(ranks[-1] if previous == member.total_kg_co2e else position)
+        previous = member.total_kg_co2e
+    return {"declared_unit": unit, "count": len(members), "min_kg_co2e": members[0].total_kg_co2e,
+            "median_kg_co2e": median, "max_kg_co2e": members[-1].total_kg_co2e,
+            "labels": [{"number": m.number, "product": m.product_name, "manufacturer": m.manufacturer_name,
+                        "value": m.value, "kg_co2e": m.total_kg_co2e, "rank": rank,
+                        "relative_to_median": m.total_kg_co2e / median if median else None}
+                       for rank, m in zip(ranks, members, strict=True)]}
+
+
+def placing(comparison: dict, number: str) -> tuple[dict, dict] | None:
+    """(group, entry) of a label in a comparison, or None when it is not among the valid labels compared."""
+    for group in comparison["groups"]:
+        for entry in group["labels"]:
+            if entry["number"] == number:
+                return group, entry
+    return None
+
+
+# --- batch check --------------------------------------------------------------------------------------------------
+
+def _refused(field: str, detail: str, reason: str) -> Unprocessable:
+    return Unprocessable(detail, [{"field": field, "reason": reason}])
+
+
+def _limited(values: list[str], field: str) -> list[str]:
+    """Blank cells dropped; a first cell with no digit is a header (every label number has digits)."""
+    numbers = [value.strip()[:100] for value in values if value and value.strip()]
+    if numbers and not any(ch.isdigit() for ch in numbers[0]):
+        numbers = numbers[1:]
+    if len(numbers) > BULK_LIMIT:
+        raise _refused(field, f"at most {BULK_LIMIT} numbers per check", "too many")
+    return numbers
+
+
+def numbers_from_csv(content: bytes, field: str = "body") -> list[str]:
+    """The label numbers of a CSV: the first column, a header row optional; UTF-8 (with or without BOM)."""
+    if len(content) > CSV_MAX_BYTES:
+        raise _refused(field, "the CSV is larger than 1 MB", "too large")
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _refused(field, "the CSV is not UTF-8 text", "not UTF-8") from None
+    firsts: list[str] = []
+    try:
+        for row in csv.reader(io.StringIO(text)):
+            if row and row[0].strip():
+                firsts.append(row[0])
+            if len(firsts) > BULK_LIMIT + 1:  # enough to know it is too many, header or not
+                break
+    except csv.Error as exc:
+        raise _refused(field, f"the CSV cannot be read: {exc}", str(exc)) from None
+    return _limited(firsts, field)
+
+
+def numbers_from_xlsx(content: bytes, field: str = "body") -> list[str]:
+    """The label numbers of an XLSX workbook: the first column of its first sheet, a header row optional. Checked
+    before it is parsed: size, members, their unpacked size (a zip bomb is refused unopened), no DTD (no entity
+    expansion); then read by openpyxl in read-only mode, row by row, up to the limits."""
+    if len(content) > XLSX_MAX_BYTES:
+        raise _refused(field, "the workbook is larger than 2 MB", "too large")
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            members = archive.infolist()
+            if len(members) > XLSX_MAX_MEMBERS or sum(m.file_size for m in members) > XLSX_MAX_UNPACKED_BYTES:
+                raise _refused(field, "the workbook unpacks to more than 30 MB", "too large unpacked")
+            for member in members:
+                if member.filename.endswith((".xml", ".rels")) and _declares_a_dtd(archive.read(member)):
+                    raise _refused(field, "the workbook contains a DTD, which no spreadsheet writes", "DTD")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, RuntimeError,
+            zlib.error):
+        raise _refused(field, "the file is not an XLSX workbook (save it as .xlsx or .csv)", "not XLSX") from None
+    return _limited(_first_column(content, field), field)
+
+
+def _declares_a_dtd(part: bytes) -> bool:
+    """A DTD (and so any entity to expand) in an XML part. A part in UTF-16 counts as one too: the packaging
+    allows it, but spreadsheet programs write UTF-8, and UTF-16 would hide a DTD from this byte search."""
+    return b"<!DOCTYPE" in part or part.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00<\x00" in part[:200]
+
+
+def _first_column(content: bytes, field: str) -> list[str]:
+    from openpyxl import load_workbook
+
+    firsts: list[str] = []
+    try:
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        try:
+            if len(book.sheetnames) > XLSX_MAX_SHEETS:
+                raise _refused(field, f"the workbook has more than {XLSX_MAX_SHEETS} sheets", "too many sheets")
+            if not book.worksheets:
+                return []
+            for index, (value, *_) in enumerate(book.worksheets[0].iter_rows(max_col=1, values_only=True)):
+                if index >= XLSX_MAX_ROWS:
+                    raise _refused(field, f"the sheet has more than {XLSX_MAX_ROWS} rows", "too many rows")
+                if value is not None and str(value).strip():
+                    firsts.append(str(value))
+                if len(firsts) > BULK_LIMIT + 1:  # enough to know it is too many, header or not
+                    break
+        finally:
+            book.close()
+    except Unprocessable:
+        raise
+    except Exception:  # noqa: BLE001 - openpyxl raises many kinds (KeyError, ValueError, XML errors) for a bad file
+        raise _refused(field, "the workbook cannot be read (save it as .xlsx or .csv)", "unreadable") from None
+    return firsts
+
+
+def is_xlsx(filename: str | None, content_type: str | None) -> bool:
+    return (filename or "").lower().endswith(".xlsx") or (content_type or "").split(";")[0] in XLSX_MEDIA_TYPES
+
+
+def numbers_from_upload(content: bytes, filename: str | None, content_type: str | None,
+                        field: str = "body") -> list[str]:
+    """The numbers of an uploaded list: XLSX by its name or media type, else CSV (or plain text, one a line)."""
+    if (filename or "").lower().endswith((".xls", ".xlsm", ".ods", ".numbers")):
+        raise _refused(field, "only .xlsx workbooks and .csv files can be read: save the list as one of them",
+                       "unsupported format")
+    if is_xlsx(filename, content_type):
+        return numbers_from_xlsx(content, field)
+    return numbers_from_csv(content, field)
+
+
+def check_numbers(session: Session, numbers: list[str], today: date | None = None) -> list[list[Value]]:
+    """One row per number, in the order given (BATCH_COLUMNS): the canonical number, its verdict and, for a label
+    that exists, what it claims. One query for all the numbers."""
+    from decimal import Decimal, InvalidOperation
+
+    from label_service.numbering import InvalidLabelNumber, normalise
+
+    canonical: list[tuple[str, bool]] = []
+    for number in numbers:
+        try:
+            canonical.append((normalise(number), True))
+        except InvalidLabelNumber:
+            canonical.append((number[:40], False))
+    wanted = sorted({number for number, ok in canonical if ok})
+    found: dict[str, Label] = {}
+    for start in range(0, len(wanted), 500):  # bound the IN list
+        for label in session.exec(select(Label).where(col(Label.number).in_(wanted[start:start + 500]))):
+            found[label.number] = label
+    rows: list[list[Value]] = []
+    for number, ok in canonical:
+        label = found.get(number) if ok else None
+        verdict = labels.status(label, today).value
+        if label is None:
+            rows.append([number, verdict, None, None, None, None, None, None, None])
+            continue
+        try:
+            value: Value = Decimal(label.value)
+        except InvalidOperation:
+            value = label.value
+        rows.append([label.number, verdict, label.product_name, label.manufacturer_name, value, "kg CO2e",
+                     label.declared_unit, f"{label.pcr_id} {label.pcr_version}", label.expires_on])
+    return rows
+
+
+def tally(rows: list[list[Value]]) -> dict[str, int]:
+    """How many numbers had each verdict, most frequent first."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[str(row[1])] = counts.get(str(row[1]), 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
