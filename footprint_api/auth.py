@@ -21,15 +21,20 @@ ADMIN_ROLES = (Role.MANUFACTURER_ADMIN, Role.CB_ADMIN, Role.PLATFORM_ADMIN)
 
 
 def authenticate(session: Session, token: str) -> Principal:
-    """The principal of a bearer token that is signed, unexpired, not revoked, of an active account; else
-    TokenInvalid ("token expired", "token invalid", "token revoked", "account disabled"). Shared by /api/v1 and
-    the PACT API, which word their errors differently."""
+    """The principal of a bearer token that is signed, unexpired, not revoked, of an active account and issued
+    after the account's credentials were last ended (disable, password reset); else TokenInvalid ("token expired",
+    "token invalid", "token revoked", "account disabled"). The one check of every edge: /api/v1, the PACT API and
+    the browser sessions of the web pages, which word their errors differently."""
     principal = read_token(token, get_settings().signing_key())
     if session.get(RevokedToken, principal.jti) is not None:
         raise TokenInvalid("token revoked")
     holder = session.get(User if principal.kind == "user" else ApiClient, principal.subject)
     if holder is None or not holder.active:
         raise TokenInvalid("account disabled")
+    ended = holder.credentials_valid_after
+    if ended is not None and (not isinstance(principal.issued_at, int | float)
+                              or principal.issued_at <= ended.timestamp()):
+        raise TokenInvalid("token revoked")
     return principal
 
 

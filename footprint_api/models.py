@@ -72,6 +72,8 @@ class User(SQLModel, table=True):
     organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
     role: Role
     active: bool = True
+    # Tokens issued before this instant are refused (auth.authenticate): set on disable and password reset.
+    credentials_valid_after: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_at: datetime = _timestamp()
 
 
@@ -86,6 +88,7 @@ class ApiClient(SQLModel, table=True):
     organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
     role: Role
     active: bool = True
+    credentials_valid_after: datetime | None = Field(default=None, sa_type=UtcDateTime)  # as User's
     created_at: datetime = _timestamp()
 
 
@@ -163,6 +166,9 @@ class Job(SQLModel, table=True):
     requested_by: uuid.UUID | None = None
     created_at: datetime = _timestamp()
     started_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # the running worker's lease: renewed every few seconds while it calculates; a job whose lease lapsed belongs
+    # to a dead worker and is queued again by the housekeeping task
+    heartbeat_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
@@ -212,16 +218,22 @@ class Application(SQLModel, table=True):
     organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)  # the manufacturer
     certification_body_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
     footprint_id: uuid.UUID = Field(foreign_key="footprint.id", index=True)  # the latest (corrected) one
+    previous_footprint_id: uuid.UUID | None = Field(default=None, foreign_key="footprint.id")  # before resubmit
     product_id: uuid.UUID = Field(foreign_key="product.id", index=True)
     state: str = Field(default="draft", index=True)
     label_kind: str = "footprint"
     created_by: uuid.UUID | None = None
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
+    # the verification statement of the approval (ISO 14064-3 §6.3.4 / ISO 14065: the opinion and who gave it)
+    statement: str | None = Field(default=None, sa_type=Text)
+    verified_by: uuid.UUID | None = None
+    verified_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class Finding(SQLModel, table=True):
-    """A verifier's finding on one part of the inventory or result (e.g. `items[2]`), answered by a correction."""
+    """A verifier's finding on one part of the inventory or result (e.g. `items[2]`): the manufacturer answers
+    it (optionally naming the corrected footprint), the verifier replies or closes it (label_service.workflow)."""
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     application_id: uuid.UUID = Field(foreign_key="application.id", index=True)
@@ -229,7 +241,30 @@ class Finding(SQLModel, table=True):
     text: str = Field(sa_type=Text)
     raised_by: uuid.UUID | None = None
     raised_at: datetime = _timestamp()
-    resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    state: str = Field(default="open", max_length=20)
+    answer: str | None = Field(default=None, sa_type=Text)
+    answer_footprint_id: uuid.UUID | None = Field(default=None, foreign_key="footprint.id")
+    answered_by: uuid.UUID | None = None
+    answered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    reply: str | None = Field(default=None, sa_type=Text)  # the verifier's last reply (or closing note)
+    closed_by: uuid.UUID | None = None
+    resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # when the verifier closed it
+
+
+class EvidenceDocument(SQLModel, table=True):
+    """A document the manufacturer attached to an application (a meter reading, an invoice, a certificate), kept
+    in the object store under its SHA-256; readable by the manufacturer and the body the application is for."""
+
+    __tablename__ = "evidence_document"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    application_id: uuid.UUID = Field(foreign_key="application.id", index=True)
+    name: str = Field(max_length=200)  # as the uploader named it (shown escaped; downloads get a safe name)
+    content_type: str = Field(max_length=100)  # from the content's magic bytes, not from the name
+    size_bytes: int
+    sha256: str = Field(max_length=64)
+    key: str = Field(max_length=200)  # the object store's key
+    uploaded_by: uuid.UUID | None = None
+    uploaded_at: datetime = _timestamp()
 
 
 class LabelCounter(SQLModel, table=True):
@@ -343,3 +378,17 @@ class AuditEvent(SQLModel, table=True):
     after: dict | None = Field(default=None, sa_column=Column(JSON))
     prev_hash: str = Field(unique=True)  # a chain cannot fork: two entries never share a predecessor
     hash: str = Field(unique=True)
+    # HMAC-SHA256 of the hash under a key derived from the service's secret key: whoever edits the database can
+    # recompute the hashes, not this (None: entries written before the trail was sealed)
+    mac: str | None = None
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    """The head of the audit trail at a moment, sealed with the service's key: entries deleted from the end of the
+    trail, or a chain recomputed after an edit, no longer match the latest checkpoint."""
+
+    __tablename__ = "audit_checkpoint"
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    hash: str
+    at: datetime = _timestamp()
+    mac: str

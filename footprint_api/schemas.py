@@ -258,6 +258,9 @@ class LabelOut(_Out):
     pcr_version: str
     issued_on: date
     expires_on: date
+    state_changed_at: datetime | None = None
+    state_reason: str | None = None
+    superseded_by: str | None = None
     key_id: str
     token: str
     qr_content: str

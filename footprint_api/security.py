@@ -39,6 +39,7 @@ class Principal:
     role: Role
     jti: str
     expires_at: datetime
+    issued_at: float | None = None  # seconds since the epoch, with microseconds
 
 
 class TokenInvalid(Exception):
@@ -50,7 +51,9 @@ def issue_token(subject: uuid.UUID, kind: str, organisation_id: uuid.UUID, role:
     now = datetime.now(UTC)
     expires = now + timedelta(minutes=minutes)
     claims = {"sub": str(subject), "kind": kind, "org": str(organisation_id), "role": role.value,
-              "jti": uuid.uuid4().hex, "iat": int(now.timestamp()), "exp": int(expires.timestamp())}
+              # RFC 7519 §2: a NumericDate may have fractional seconds; microseconds order a token against the
+              # moment its account's credentials were ended (auth.authenticate)
+              "jti": uuid.uuid4().hex, "iat": round(now.timestamp(), 6), "exp": int(expires.timestamp())}
     return jwt.encode(claims, key, algorithm=ALGORITHM), expires
 
 
@@ -58,7 +61,7 @@ def read_token(token: str, key: str) -> Principal:
     try:
         claims = jwt.decode(token, key, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "jti"]})
         return Principal(uuid.UUID(claims["sub"]), claims["kind"], uuid.UUID(claims["org"]), Role(claims["role"]),
-                         claims["jti"], datetime.fromtimestamp(claims["exp"], UTC))
+                         claims["jti"], datetime.fromtimestamp(claims["exp"], UTC), claims.get("iat"))
     except jwt.ExpiredSignatureError as exc:
         raise TokenInvalid("token expired") from exc
     except (jwt.InvalidTokenError, KeyError, ValueError) as exc:

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-CONTENT_TYPES = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"}
+# every kind of object the service stores: label renderings and certificates, evidence documents
+CONTENT_TYPES = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf", "jpg": "image/jpeg",
+                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv"}
 
 
 class StorageError(RuntimeError):
@@ -36,7 +38,7 @@ def content_key(data: bytes, extension: str, prefix: str = "labels") -> tuple[st
 
 
 class ObjectStore(Protocol):
-    def put(self, data: bytes, extension: str) -> StoredObject: ...
+    def put(self, data: bytes, extension: str, prefix: str = "labels") -> StoredObject: ...
 
     def get(self, key: str) -> bytes: ...
 
@@ -62,8 +64,8 @@ class LocalObjectStore:
             raise StorageError(f"{key!r} is outside the store")
         return path
 
-    def put(self, data: bytes, extension: str) -> StoredObject:
-        key, digest = content_key(data, extension)
+    def put(self, data: bytes, extension: str, prefix: str = "labels") -> StoredObject:
+        key, digest = content_key(data, extension, prefix)
         path = self._path(key)
         if not path.exists():
             try:
@@ -137,8 +139,8 @@ class S3ObjectStore:
         except _unreachable() as exc:
             raise StorageError(f"bucket {self.bucket}: {exc}") from exc
 
-    def put(self, data: bytes, extension: str) -> StoredObject:
-        key, digest = content_key(data, extension)
+    def put(self, data: bytes, extension: str, prefix: str = "labels") -> StoredObject:
+        key, digest = content_key(data, extension, prefix)
         try:
             self.client.put_object(self.bucket, key, io.BytesIO(data), len(data),
                                    content_type=CONTENT_TYPES[extension], metadata={"sha256": digest})

@@ -4,7 +4,10 @@ application → inspection/review → decision → certificate; then surveillanc
 An application: draft → submitted → under_review → (findings → corrected → under_review …) → approved | rejected;
 approved → label_issued. A label: active ⇄ suspended, active | suspended → revoked, active | suspended → expired,
 active | suspended → superseded (a newer label of the same product and PCR was issued: one label in force per
-product, so a registry and a comparison count each product once).
+product, so a registry and a comparison count each product once). A finding: open → answered (the manufacturer's
+answer) → open again (the verifier's reply) … → closed, by the verifier only: a resubmission closes nothing, and an
+application is approved only when none of its findings is open or answered (ISO 14065 §9.6: the verification body
+evaluates the responses to its findings before it decides).
 """
 
 from enum import StrEnum
@@ -29,13 +32,19 @@ class LabelState(StrEnum):
     SUPERSEDED = "superseded"
 
 
+class FindingState(StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+
+
 class Party(StrEnum):
     MANUFACTURER = "manufacturer"
     CERTIFICATION_BODY = "certification_body"
     SYSTEM = "system"
 
 
-A, L = ApplicationState, LabelState
+A, L, F = ApplicationState, LabelState, FindingState
 # action: (allowed from, to, who may do it)
 APPLICATION_ACTIONS: dict[str, tuple[frozenset, ApplicationState, Party]] = {
     "submit": (frozenset({A.DRAFT}), A.SUBMITTED, Party.MANUFACTURER),
@@ -53,6 +62,11 @@ LABEL_ACTIONS: dict[str, tuple[frozenset, LabelState, Party]] = {
     "revoke": (frozenset({L.ACTIVE, L.SUSPENDED}), L.REVOKED, Party.CERTIFICATION_BODY),
     "expire": (frozenset({L.ACTIVE, L.SUSPENDED}), L.EXPIRED, Party.SYSTEM),
     "supersede": (frozenset({L.ACTIVE, L.SUSPENDED}), L.SUPERSEDED, Party.SYSTEM),
+}
+FINDING_ACTIONS: dict[str, tuple[frozenset, FindingState, Party]] = {
+    "answer": (frozenset({F.OPEN, F.ANSWERED}), F.ANSWERED, Party.MANUFACTURER),
+    "reply": (frozenset({F.OPEN, F.ANSWERED}), F.OPEN, Party.CERTIFICATION_BODY),  # kept open, with a reply
+    "close": (frozenset({F.OPEN, F.ANSWERED}), F.CLOSED, Party.CERTIFICATION_BODY),
 }
 
 
@@ -81,3 +95,7 @@ def next_application_state(state: ApplicationState, action: str, party: Party) -
 
 def next_label_state(state: LabelState, action: str, party: Party) -> LabelState:
     return _next(LABEL_ACTIONS, "label", state, action, party)
+
+
+def next_finding_state(state: FindingState, action: str, party: Party) -> FindingState:
+    return _next(FINDING_ACTIONS, "finding", state, action, party)

@@ -1,6 +1,7 @@
 """Authentication: OAuth2 password and client-credentials flows, expiry, revocation, roles."""
 
 import base64
+import uuid
 from datetime import UTC, datetime
 
 import jwt
@@ -105,3 +106,135 @@ def test_roles_limit_what_a_principal_may_do(world):
 def test_no_token_is_401_with_a_bearer_challenge(world):
     response = world.client.get("/api/v1/products")
     assert response.status_code == 401 and response.headers["www-authenticate"] == "Bearer"
+
+
+# Accounts end all their credentials at once: disable, password reset, machine clients.
+
+def _new_user(world, admin: str = "acme-admin", organisation: str = "acme", role: str = "manufacturer_member"):
+    email = f"staff-{uuid.uuid4().hex[:8]}@test.example"
+    created = world.call(admin, "POST", f"/api/v1/organisations/{world.organisations[organisation]}/users",
+                         json={"email": email, "name": "Staff", "password": PASSWORD, "role": role})
+    assert created.status_code == 201, created.text
+    return created.json(), email
+
+
+def _sign_in(world, email: str, password: str = PASSWORD):
+    return world.client.post("/api/v1/auth/token", data={"grant_type": "password", "username": email,
+                                                         "password": password})
+
+
+def _bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _audited(world, action: str, object_id: str) -> list[dict]:
+    entries = world.call("root", "GET", "/api/v1/audit", params={"limit": 1000}).json()
+    while len(entries) == 1000:  # the trail of a long module: read it all
+        more = world.call("root", "GET", "/api/v1/audit", params={"limit": 1000, "after_seq": entries[-1]["seq"]})
+        entries += more.json()
+        if len(more.json()) < 1000:
+            break
+    return [e for e in entries if e["action"] == action and e["object_id"] == object_id]
+
+
+def test_disabling_a_user_ends_their_api_token_and_browser_session_at_once(world):
+    from tests.web_client import Browser
+
+    user, email = _new_user(world)
+    token = _sign_in(world, email).json()["access_token"]
+    browser = Browser(world.client.app)
+    browser.sign_in(email.removesuffix("@test.example"))
+    session_token = browser.client.cookies.get("pcf_session")
+    assert world.client.get("/api/v1/me", headers=_bearer(token)).status_code == 200
+    disabled = world.call("acme-admin", "POST", f"/api/v1/users/{user['id']}/disable")
+    assert disabled.status_code == 200 and disabled.json()["active"] is False
+    assert world.client.get("/api/v1/me", headers=_bearer(token)).status_code == 401
+    assert world.client.get("/api/v1/me", headers=_bearer(session_token)).status_code == 401
+    assert browser.get("/app").status_code == 303 and browser.get("/app").headers["location"].startswith("/login")
+    assert _sign_in(world, email).status_code == 401
+    [entry] = _audited(world, "user.disabled", user["id"])
+    assert entry["before"] == {"active": True} and entry["after"]["active"] is False
+
+
+def test_enabling_again_does_not_revive_tokens_issued_before_the_disable(world):
+    user, email = _new_user(world)
+    old = _sign_in(world, email).json()["access_token"]
+    world.call("acme-admin", "POST", f"/api/v1/users/{user['id']}/disable")
+    enabled = world.call("acme-admin", "POST", f"/api/v1/users/{user['id']}/enable")
+    assert enabled.status_code == 200 and enabled.json()["active"] is True
+    refused = world.client.get("/api/v1/me", headers=_bearer(old))
+    assert refused.status_code == 401 and refused.json()["detail"] == "token revoked"
+    new = _sign_in(world, email)
+    assert new.status_code == 200
+    assert world.client.get("/api/v1/me", headers=_bearer(new.json()["access_token"])).status_code == 200
+    assert len(_audited(world, "user.enabled", user["id"])) == 1
+
+
+def test_a_password_reset_ends_the_old_sessions_and_the_old_password(world):
+    user, email = _new_user(world)
+    old = _sign_in(world, email).json()["access_token"]
+    reset = world.call("acme-admin", "POST", f"/api/v1/users/{user['id']}/password",
+                       json={"password": "a brand new passphrase"})
+    assert reset.status_code == 200 and reset.json()["password"] is None
+    assert world.client.get("/api/v1/me", headers=_bearer(old)).status_code == 401
+    assert _sign_in(world, email).status_code == 401
+    assert _sign_in(world, email, "a brand new passphrase").status_code == 200
+    [entry] = _audited(world, "user.password_reset", user["id"])
+    assert "a brand new passphrase" not in str(entry) and entry["after"]["generated"] is False
+
+
+def test_a_generated_password_is_returned_once_and_works(world):
+    user, email = _new_user(world)
+    reset = world.call("acme-admin", "POST", f"/api/v1/users/{user['id']}/password")
+    generated = reset.json()["password"]
+    assert reset.status_code == 200 and len(generated) >= 20
+    assert _sign_in(world, email, generated).status_code == 200
+    assert generated not in str(_audited(world, "user.password_reset", user["id"]))
+
+
+def test_a_too_short_password_is_refused_naming_the_field_and_nothing_changes(world):
+    user, email = _new_user(world)
+    reset = world.call("acme-admin", "POST", f"/api/v1/users/{user['id']}/password", json={"password": "short"})
+    assert reset.status_code == 422 and "password" in reset.text
+    assert _sign_in(world, email).status_code == 200
+
+
+def test_disabling_a_machine_client_ends_its_token(world):
+    acme = world.organisations["acme"]
+    created = world.call("acme-admin", "POST", f"/api/v1/organisations/{acme}/clients",
+                         json={"name": "ERP", "role": "manufacturer_member"}).json()
+    token = world.client.post("/api/v1/auth/token", data={
+        "grant_type": "client_credentials", "client_id": created["client_id"],
+        "client_secret": created["client_secret"]}).json()["access_token"]
+    assert world.client.get("/api/v1/products", headers=_bearer(token)).status_code == 200
+    listed = world.call("acme-admin", "GET", f"/api/v1/organisations/{acme}/clients").json()
+    assert created["client_id"] in [c["client_id"] for c in listed] and "client_secret" not in str(listed)
+    disabled = world.call("acme-admin", "POST", f"/api/v1/clients/{created['id']}/disable")
+    assert disabled.status_code == 200 and disabled.json()["active"] is False
+    assert world.client.get("/api/v1/products", headers=_bearer(token)).status_code == 401
+    world.call("acme-admin", "POST", f"/api/v1/clients/{created['id']}/enable")
+    assert world.client.get("/api/v1/products", headers=_bearer(token)).status_code == 401
+    assert len(_audited(world, "client.disabled", created["id"])) == 1
+    assert len(_audited(world, "client.enabled", created["id"])) == 1
+
+
+def test_admins_manage_only_their_own_organisation_and_members_nobody(world):
+    user, _ = _new_user(world)
+    assert world.call("rival-admin", "POST", f"/api/v1/users/{user['id']}/disable").status_code == 404
+    assert world.call("cb-admin", "POST", f"/api/v1/users/{user['id']}/password").status_code == 404
+    assert world.call("acme-engineer", "POST", f"/api/v1/users/{user['id']}/disable").status_code == 403
+    assert world.call("root", "POST", f"/api/v1/users/{user['id']}/disable").status_code == 200
+    assert world.call("acme-admin", "GET",
+                      f"/api/v1/organisations/{world.organisations['rival']}/users").status_code == 404
+
+
+def test_an_admin_cannot_disable_their_own_account(world):
+    me = world.call("acme-admin", "GET", "/api/v1/me").json()
+    assert world.call("acme-admin", "POST", f"/api/v1/users/{me['id']}/disable").status_code == 409
+
+
+def test_organisations_listed_are_those_one_administers(world):
+    mine = world.call("acme-admin", "GET", "/api/v1/organisations").json()
+    assert [o["id"] for o in mine] == [str(world.organisations["acme"])]
+    everything = {o["id"] for o in world.call("root", "GET", "/api/v1/organisations").json()}
+    assert {str(i) for i in world.organisations.values()} <= everything

@@ -4,6 +4,7 @@ import io
 
 from pypdf import PdfReader
 
+from tests.conftest import ROOT
 from tests.labelling import calculated_footprint, issued_label
 
 
@@ -32,3 +33,39 @@ def test_a_certified_footprint_names_its_label_and_others_cannot_read_it(world):
                                                  f"/api/v1/footprints/{footprint}/report.pdf").content)
     assert world.call("cb-verifier", "GET", f"/api/v1/footprints/{footprint}/report.pdf").status_code == 200
     assert world.call("rival-engineer", "GET", f"/api/v1/footprints/{footprint}/report.pdf").status_code == 404
+
+
+def test_an_approved_footprint_carries_the_verification_statement_and_its_uncertainty(world):
+    """Monte Carlo of 200 iterations: the report prints the 2.5th–97.5th percentile interval and the count; the
+    approval's statement, verifier, body and label number follow. Names with markup characters print as typed."""
+    from tests.conftest import load_example
+    from tests.labelling import act, unique_serials
+
+    product = world.call("acme-engineer", "POST", "/api/v1/products", json={
+        "name": "Cement <b>grey</b> & co", "pcr_id": "PCR-CN-CEMENT"}).json()
+    inventory = world.submit("acme-engineer", product["id"], unique_serials(load_example("cement-guizhou-2023.json")))
+    job = world.calculate("acme-engineer", inventory.json()["id"], monte_carlo_iterations=200, seed=7)
+    footprint = job["footprint_id"]
+    application = world.call("acme-engineer", "POST", "/api/v1/applications", json={
+        "footprint_id": footprint, "certification_body_id": str(world.organisations["cb"])}).json()["id"]
+    act(world, "acme-engineer", application, "submit")
+    act(world, "cb-verifier", application, "start_review")
+    statement = "We verified the inventory <with site visit> & found it fair."
+    assert act(world, "cb-verifier", application, "approve", comment="").status_code == 422  # no statement
+    assert world.call("cb-verifier", "POST", f"/api/v1/applications/{application}/actions/approve",
+                      json={"comment": statement}).status_code == 200
+    act(world, "cb-verifier", application, "issue_label")
+    number = next(label["number"] for label in world.call("acme-engineer", "GET", "/api/v1/labels").json()
+                  if label["application_id"] == application)
+
+    pdf = world.call("acme-engineer", "GET", f"/api/v1/footprints/{footprint}/report.pdf").content
+    text = " ".join(text_of(pdf).split())
+    uncertainty = world.call("acme-engineer", "GET", f"/api/v1/footprints/{footprint}").json()["result"][
+        "uncertainty"]
+    assert "Verification statement" in text and statement in text and "cb-verifier" in text
+    assert text.count(number) >= 2  # the label line and the statement's
+    assert "Cement <b>grey</b> & co" in text
+    assert "Uncertainty (Monte Carlo)" in text and f"{uncertainty['p2_5_kg_co2e']:,.6g}" in text
+    assert f"{uncertainty['p97_5_kg_co2e']:,.6g}" in text and "200 · 7" in text
+    (ROOT / "test-artifacts").mkdir(exist_ok=True)
+    (ROOT / "test-artifacts" / "report-verified.pdf").write_bytes(pdf)

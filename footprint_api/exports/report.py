@@ -2,11 +2,17 @@
 
 Contents follow GB/T 24067-2024 / ISO 14067 clause 7 (CFP study report): product and declared unit, PCR and
 boundary, result with its fossil / biogenic / land-use split and biogenic CO2 reported apart, both electricity
-methods and every certificate applied, contributions, data quality, data gaps, the versions that reproduce it.
+methods and every certificate applied, contributions, data quality, data gaps, the Monte Carlo uncertainty when it
+ran (clause 6.4.9.2 / 7.3 h: the uncertainty of the result), the versions that reproduce it, and the verification
+statement of the certification body that approved it (ISO 14064-3 §6.3.4: opinion, verifier, date).
+
+Every string is escaped for reportlab's Paragraph markup (`<` and `&`), so a product or facility name prints as
+typed and never as markup.
 """
 
 import io
 from pathlib import Path
+from xml.sax.saxutils import escape
 from typing import Any
 
 from reportlab.lib import colors
@@ -31,8 +37,15 @@ def _n(value: float, digits: int = 4) -> str:
     return f"{value:,.{digits}g}" if abs(value) < 1e4 else f"{value:,.0f}"
 
 
-def render_report(result: dict[str, Any], facts: dict[str, str], font: Path) -> bytes:
-    """facts: product, manufacturer, facility, pcr, footprint_id, created, label (or '')."""
+def _p(text: object, style: ParagraphStyle) -> Paragraph:
+    """A paragraph of plain text: `<`, `>` and `&` escaped (reportlab reads Paragraph text as markup)."""
+    return Paragraph(escape(str(text)), style)
+
+
+def render_report(result: dict[str, Any], facts: dict[str, str], font: Path,
+                  verification: dict[str, str] | None = None) -> bytes:
+    """facts: product, manufacturer, facility, pcr, footprint_id, created, label (or '').
+    verification (when the footprint's application was approved): body, verifier, date, statement, label."""
     face = _font(font)
     base = getSampleStyleSheet()
     body = ParagraphStyle("body", parent=base["BodyText"], fontName=face, fontSize=9, leading=12)
@@ -42,7 +55,7 @@ def render_report(result: dict[str, Any], facts: dict[str, str], font: Path) -> 
     unit = f"{_n(result['declared_unit']['amount'])} {result['declared_unit']['unit']}"
 
     def table(rows: list[list[str]], widths: list[float]) -> Table:
-        cells = [[Paragraph(str(cell), body) for cell in row] for row in rows]
+        cells = [[_p(cell, body) for cell in row] for row in rows]
         grid = Table(cells, colWidths=[w * mm for w in widths], repeatRows=1)
         grid.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8f2ec")),
                                   ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
@@ -74,7 +87,7 @@ def render_report(result: dict[str, Any], facts: dict[str, str], font: Path) -> 
     electricity = result["electricity"]
     story += [
         Paragraph("电力与绿证 Electricity and green certificates", heading),
-        Paragraph(f"Consumed {_n(electricity['consumed_kwh_per_declared_unit'], 6)} kWh per {unit}, covered by "
+        _p(f"Consumed {_n(electricity['consumed_kwh_per_declared_unit'], 6)} kWh per {unit}, covered by "
                   f"retired certificates {_n(electricity['covered_kwh_per_declared_unit'], 6)} kWh. Location factor "
                   f"{electricity['location_factor']['kg_co2e_per_kwh']} kg CO2e/kWh "
                   f"({electricity['location_factor']['source']}); residual factor "
@@ -88,17 +101,37 @@ def render_report(result: dict[str, Any], facts: dict[str, str], font: Path) -> 
     quality = result["data_quality"]
     story += [
         Paragraph("数据质量 Data quality", heading),
-        Paragraph(f"Footprint-weighted DQR {quality['dqr']:.2f} ({quality['level']}; meets the PCR: "
+        _p(f"Footprint-weighted DQR {quality['dqr']:.2f} ({quality['level']}; meets the PCR: "
                   f"{'yes' if quality['meets_pcr'] else 'no'}); primary data share {quality['primary_data_share']:.1%}."
                   , body),
         Paragraph("数据缺口 Data gaps", heading),
-        Paragraph("<br/>".join(result["data_gaps"]) or "none", body),
+        Paragraph("<br/>".join(escape(gap) for gap in result["data_gaps"]) or "none", body),
         Spacer(1, 4 * mm),
-        Paragraph(f"Reproduce with: PCR {result['pcr']['id']} {result['pcr']['version']}, factor set "
+        _p(f"Reproduce with: PCR {result['pcr']['id']} {result['pcr']['version']}, factor set "
                   f"{result['factor_set']['id']} {result['factor_set']['version']}, methods "
                   f"{'; '.join(' / '.join(m) for m in result['method'].values())}, engine "
                   f"{', '.join(f'{k} {v}' for k, v in result['engine'].items())}.", body),
     ]
+    uncertainty = result.get("uncertainty")
+    if uncertainty:
+        story[-2:-2] = [
+            Paragraph("不确定性 Uncertainty (Monte Carlo)", heading),
+            table([["", f"kg CO2e per {unit}"],
+                   ["95 % interval (2.5th – 97.5th percentile)",
+                    f"{_n(uncertainty['p2_5_kg_co2e'], 6)} – {_n(uncertainty['p97_5_kg_co2e'], 6)}"],
+                   ["mean · median", f"{_n(uncertainty['mean_kg_co2e'], 6)} · {_n(uncertainty['median_kg_co2e'], 6)}"],
+                   ["relative standard deviation", f"{uncertainty['relative_sd']:.1%}"],
+                   ["iterations · seed", f"{uncertainty['iterations']} · {uncertainty['seed']}"]], [120, 50]),
+        ]
+    if verification:
+        story += [
+            Paragraph("核查声明 Verification statement", heading),
+            table([["核查机构 Certification body", verification["body"]],
+                   ["核查员 Verifier", verification["verifier"]], ["日期 Date", verification["date"]],
+                   ["碳标签 Label number", verification["label"] or "not yet issued"]], [50, 120]),
+            Spacer(1, 2 * mm),
+            Paragraph("<br/>".join(escape(line) for line in verification["statement"].splitlines()), body),
+        ]
     out = io.BytesIO()
     SimpleDocTemplate(out, pagesize=A4, title=f"Carbon footprint report {facts['product']}",
                       author=facts["manufacturer"], leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,

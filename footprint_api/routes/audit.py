@@ -1,12 +1,12 @@
 from fastapi import APIRouter, Depends, Query
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
-from footprint_api import audit
 from footprint_api.auth import ADMIN_ROLES, require
 from footprint_api.db import get_session
 from footprint_api.models import AuditEvent, Role
 from footprint_api.schemas import AuditEventOut, ChainOut
 from footprint_api.security import Principal
+from footprint_api.services import accounts
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -15,17 +15,14 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
                                                              "the organisation's own for its admins")
 def entries(after_seq: int = Query(0, ge=0, le=2**63 - 1), limit: int = Query(100, ge=1, le=1000),
             principal: Principal = Depends(require(*ADMIN_ROLES)), session: Session = Depends(get_session)):
-    query = select(AuditEvent).where(col(AuditEvent.seq) > after_seq)
-    if principal.role is not Role.PLATFORM_ADMIN:
-        query = query.where(AuditEvent.organisation_id == principal.organisation_id)
+    """Oldest first from a cursor (for machines that follow the trail); the pages list newest first."""
+    query = accounts.visible_trail(principal, select(AuditEvent).where(col(AuditEvent.seq) > after_seq))
     return session.exec(query.order_by(col(AuditEvent.seq)).limit(limit)).all()
 
 
-@router.get("/verify", response_model=ChainOut, summary="Recompute the hash chain of the whole trail")
+@router.get("/verify", response_model=ChainOut, summary="Check the whole trail: the hash chain, the entries' "
+            "seals and the sealed checkpoints of its head (a head found intact is checkpointed)")
 def verify(_: Principal = Depends(require(Role.PLATFORM_ADMIN)), session: Session = Depends(get_session)):
-    check = audit.verify_chain(session)
-    if check.intact:
-        audit.checkpoint(session)  # a check also seals the head it found intact
+    check, count = accounts.check_chain(session)
     return ChainOut(intact=check.intact, first_broken_seq=check.first_broken_seq, reason=check.reason,
-                    checkpoint_seq=check.checkpoint_seq,
-                    entries=session.exec(select(func.count()).select_from(AuditEvent)).one())
+                    checkpoint_seq=check.checkpoint_seq, entries=count)

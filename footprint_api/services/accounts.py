@@ -1,15 +1,19 @@
-"""Organisations, users, machine clients and tokens."""
+"""Organisations, users, machine clients and their credentials (tokens end on disable and reset), and the part
+of the audit trail each admin may read."""
 
+import secrets
 import uuid
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time as clock, timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, func, select
 
 from footprint_api import audit
 from footprint_api.auth import actor
-from footprint_api.errors import Conflict, Forbidden, NotFound, Unauthorized
-from footprint_api.models import ApiClient, Organisation, OrganisationKind, RevokedToken, Role, User
+from footprint_api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from footprint_api.models import (ApiClient, AuditEvent, Organisation, OrganisationKind, RevokedToken, Role, User,
+                                  utcnow)
 from footprint_api.security import Principal, hash_secret, issue_token, new_client_secret, verify_secret
 from footprint_api.settings import get_settings
 
@@ -33,8 +37,9 @@ def create_organisation(session: Session, principal: Principal | None, name: str
     return organisation
 
 
-def _check_can_manage(session: Session, principal: Principal | None, organisation_id: uuid.UUID,
-                      role: Role) -> Organisation:
+def managed_organisation(session: Session, principal: Principal | None, organisation_id: uuid.UUID) -> Organisation:
+    """An organisation the principal administers: the platform admin all, an organisation's admin their own; any
+    other answers 404, as if it did not exist."""
     organisation = session.get(Organisation, organisation_id)
     if organisation is None:
         raise NotFound("no such organisation")
@@ -42,6 +47,12 @@ def _check_can_manage(session: Session, principal: Principal | None, organisatio
         if principal.organisation_id != organisation_id or principal.role not in (Role.MANUFACTURER_ADMIN,
                                                                                    Role.CB_ADMIN):
             raise NotFound("no such organisation")
+    return organisation
+
+
+def _check_can_manage(session: Session, principal: Principal | None, organisation_id: uuid.UUID,
+                      role: Role) -> Organisation:
+    organisation = managed_organisation(session, principal, organisation_id)
     if role not in ROLES_OF_KIND[organisation.kind]:
         raise Forbidden(f"role {role.value} does not exist in a {organisation.kind.value} organisation")
     return organisation
@@ -91,7 +102,7 @@ def password_login(session: Session, email: str, password: str, minutes: int | N
         raise Unauthorized("wrong e-mail or password")
     if not verify_secret(password, user.password_hash) or not user.active:
         raise Unauthorized("wrong e-mail or password")
-    return _issue(user.id, "user", user.organisation_id, user.role, minutes)
+    return _issue(user, "user", minutes)
 
 
 def client_login(session: Session, client_id: str, secret: str) -> tuple[str, datetime]:
@@ -101,12 +112,14 @@ def client_login(session: Session, client_id: str, secret: str) -> tuple[str, da
         raise Unauthorized("invalid client")
     if not verify_secret(secret, client.secret_hash) or not client.active:
         raise Unauthorized("invalid client")
-    return _issue(client.id, "client", client.organisation_id, client.role)
+    return _issue(client, "client")
 
 
-def _issue(subject, kind, organisation_id, role, minutes: int | None = None) -> tuple[str, datetime]:
+def _issue(holder: User | ApiClient, kind: str, minutes: int | None = None) -> tuple[str, datetime]:
+    """A token for an active account (its issue time, to the microsecond, is what authenticate() compares with the
+    moment the account's credentials were last ended)."""
     settings = get_settings()
-    return issue_token(subject, kind, organisation_id, role, settings.signing_key(),
+    return issue_token(holder.id, kind, holder.organisation_id, holder.role, settings.signing_key(),
                        minutes or settings.access_token_minutes)
 
 
@@ -127,3 +140,211 @@ def purge_expired_revocations(session: Session) -> int:
 
 def list_users(session: Session, principal: Principal) -> list[User]:
     return list(session.exec(select(User).where(User.organisation_id == principal.organisation_id)))
+
+
+def organisations(session: Session, principal: Principal) -> list[Organisation]:
+    """The organisations the principal administers: all for the platform admin, else their own."""
+    query = select(Organisation).order_by(Organisation.name)
+    if principal.role is not Role.PLATFORM_ADMIN:
+        query = query.where(Organisation.id == principal.organisation_id)
+    return list(session.exec(query))
+
+
+def account_counts(session: Session, principal: Principal) -> dict[str, dict[bool, int]]:
+    """How many users and machine clients are active (True) and disabled (False) in the organisations the
+    principal administers."""
+    counts = {}
+    for name, table in (("users", User), ("clients", ApiClient)):
+        query = select(table.active, func.count()).group_by(table.active)
+        if principal.role is not Role.PLATFORM_ADMIN:
+            query = query.where(table.organisation_id == principal.organisation_id)
+        counts[name] = {True: 0, False: 0} | dict(session.exec(query).all())
+    return counts
+
+
+def organisation_users(session: Session, principal: Principal, organisation_id: uuid.UUID) -> list[User]:
+    managed_organisation(session, principal, organisation_id)
+    return list(session.exec(select(User).where(User.organisation_id == organisation_id)
+                             .order_by(col(User.created_at), col(User.email))))
+
+
+def organisation_clients(session: Session, principal: Principal, organisation_id: uuid.UUID) -> list[ApiClient]:
+    managed_organisation(session, principal, organisation_id)
+    return list(session.exec(select(ApiClient).where(ApiClient.organisation_id == organisation_id)
+                             .order_by(col(ApiClient.created_at), col(ApiClient.client_id))))
+
+
+def managed_user(session: Session, principal: Principal, user_id: uuid.UUID) -> User:
+    """A user of an organisation the principal administers; any other answers 404."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("no such user")
+    try:
+        managed_organisation(session, principal, user.organisation_id)
+    except NotFound:
+        raise NotFound("no such user") from None
+    return user
+
+
+def managed_client(session: Session, principal: Principal, client_id: uuid.UUID) -> ApiClient:
+    client = session.get(ApiClient, client_id)
+    if client is None:
+        raise NotFound("no such client")
+    try:
+        managed_organisation(session, principal, client.organisation_id)
+    except NotFound:
+        raise NotFound("no such client") from None
+    return client
+
+
+def _end_credentials(holder: User | ApiClient) -> None:
+    """Every token issued so far stops working at once and for good (auth.authenticate compares their issue time)."""
+    holder.credentials_valid_after = utcnow()
+
+
+def set_user_active(session: Session, principal: Principal, user_id: uuid.UUID, active: bool) -> User:
+    """Disable (ending every token and browser session of the person) or enable again (earlier tokens stay ended:
+    the person signs in anew)."""
+    user = managed_user(session, principal, user_id)
+    if not active and user.id == principal.subject:
+        raise Conflict("you cannot disable your own account")
+    if user.active == active:
+        return user
+    before = {"active": user.active}
+    user.active = active
+    if not active:
+        _end_credentials(user)
+    session.add(user)
+    audit.record(session, actor(principal), "user.enabled" if active else "user.disabled", "user", user.id,
+                 before=before, after={"active": active, "email": user.email}, organisation_id=user.organisation_id)
+    audit.commit(session)
+    return user
+
+
+PASSWORD_MIN_CHARS, PASSWORD_MAX_CHARS = 12, 256  # as schemas.UserIn
+UNAMBIGUOUS = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/l/I: read out or copied by hand
+
+
+def _readable_password() -> str:
+    """Four groups of five characters (20 × log2(55) ≈ 115 bits), e.g. kR7pq-Wd3xZ-…"""
+    return "-".join("".join(secrets.choice(UNAMBIGUOUS) for _ in range(5)) for _ in range(4))
+
+
+def reset_password(session: Session, principal: Principal, user_id: uuid.UUID,
+                   password: str | None = None) -> tuple[User, str | None]:
+    """Give a person a new password, chosen by the admin or (None) generated: every session signed in with the old
+    one ends. Returns the user and the generated password, to be shown once (only its hash is stored)."""
+    user = managed_user(session, principal, user_id)
+    generated = None
+    if password is None:
+        password = generated = _readable_password()
+    elif not PASSWORD_MIN_CHARS <= len(password) <= PASSWORD_MAX_CHARS:
+        raise Unprocessable(f"a password has {PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} characters",
+                            [{"field": "password", "reason": "length"}])
+    user.password_hash = hash_secret(password)
+    _end_credentials(user)
+    session.add(user)
+    audit.record(session, actor(principal), "user.password_reset", "user", user.id,
+                 after={"email": user.email, "generated": generated is not None},
+                 organisation_id=user.organisation_id)
+    audit.commit(session)
+    return user, generated
+
+
+def set_client_active(session: Session, principal: Principal, client_id: uuid.UUID, active: bool) -> ApiClient:
+    """Disable a machine client (ending its tokens at once) or enable it again (it obtains new tokens)."""
+    client = managed_client(session, principal, client_id)
+    if client.active == active:
+        return client
+    before = {"active": client.active}
+    client.active = active
+    if not active:
+        _end_credentials(client)
+    session.add(client)
+    audit.record(session, actor(principal), "client.enabled" if active else "client.disabled", "api_client",
+                 client.id, before=before, after={"active": active, "client_id": client.client_id},
+                 organisation_id=client.organisation_id)
+    audit.commit(session)
+    return client
+
+
+# The audit trail as its readers may see it: the platform admin all of it, an organisation's admins their own.
+
+@dataclass(frozen=True)
+class TrailFilter:
+    action: str | None = None
+    object_type: str | None = None
+    actor_id: str | None = None
+    since: date | None = None  # inclusive, UTC days
+    until: date | None = None  # inclusive
+
+
+def visible_trail(principal: Principal, query):
+    """The platform admin sees every organisation's entries; an organisation's admin only its own."""
+    if principal.role is not Role.PLATFORM_ADMIN:
+        query = query.where(AuditEvent.organisation_id == principal.organisation_id)
+    return query
+
+
+def _filtered(query, filters: TrailFilter):
+    if filters.action:
+        query = query.where(AuditEvent.action == filters.action)
+    if filters.object_type:
+        query = query.where(AuditEvent.object_type == filters.object_type)
+    if filters.actor_id:
+        query = query.where(AuditEvent.actor_id == filters.actor_id)
+    if filters.since:
+        query = query.where(col(AuditEvent.at) >= datetime.combine(filters.since, clock(), UTC))
+    if filters.until:
+        query = query.where(col(AuditEvent.at) < datetime.combine(filters.until + timedelta(days=1), clock(), UTC))
+    return query
+
+
+def audit_trail(session: Session, principal: Principal, filters: TrailFilter, offset: int,
+                limit: int) -> tuple[list[AuditEvent], int]:
+    """A page of the visible trail, newest first, and how many entries match."""
+    entries = session.exec(_filtered(visible_trail(principal, select(AuditEvent)), filters)
+                           .order_by(col(AuditEvent.seq).desc()).offset(offset).limit(limit)).all()
+    total = session.exec(_filtered(visible_trail(principal, select(func.count()).select_from(AuditEvent)),
+                                   filters)).one()
+    return list(entries), total
+
+
+def audit_facets(session: Session, principal: Principal) -> tuple[list[str], list[str]]:
+    """The actions and object types of the visible trail, to filter by."""
+    actions = session.exec(visible_trail(principal, select(AuditEvent.action).distinct())
+                           .order_by(AuditEvent.action)).all()
+    types = session.exec(visible_trail(principal, select(AuditEvent.object_type).distinct())
+                         .order_by(AuditEvent.object_type)).all()
+    return list(actions), list(types)
+
+
+def actor_id_of(session: Session, text: str) -> str:
+    """The actor id an admin means by an e-mail address or an id (an unknown e-mail matches no entry)."""
+    text = text.strip()
+    if "@" not in text:
+        return text
+    user = session.exec(select(User).where(User.email == text.lower())).first()
+    return str(user.id) if user else f"unknown:{text}"
+
+
+def actor_names(session: Session, actor_ids: set[str]) -> dict[str, str]:
+    """E-mail of each user and client id of each machine client among these actors, for a readable trail."""
+    ids = []
+    for text in actor_ids:
+        try:
+            ids.append(uuid.UUID(text))
+        except (TypeError, ValueError):
+            continue
+    names = {str(u.id): u.email for u in session.exec(select(User).where(col(User.id).in_(ids)))}
+    names |= {str(c.id): c.client_id for c in session.exec(select(ApiClient).where(col(ApiClient.id).in_(ids)))}
+    return names
+
+
+def check_chain(session: Session) -> tuple[audit.ChainCheck, int]:
+    """The whole trail checked as GET /api/v1/audit/verify does (audit.verify_chain; a head found intact is then
+    checkpointed), and how many entries it has."""
+    check = audit.verify_chain(session)
+    if check.intact:
+        audit.checkpoint(session)
+    return check, session.exec(select(func.count()).select_from(AuditEvent)).one()

@@ -3,13 +3,13 @@
 import uuid
 from functools import lru_cache
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from footprint_api.errors import Unprocessable
 from footprint_api.exports import cbam, report
 from footprint_api.settings import get_settings
 from label_service.render import find_font
-from footprint_api.models import InventoryRecord, Label, Organisation, Product
+from footprint_api.models import Application, InventoryRecord, Label, Organisation, Product, User
 from footprint_api.security import Principal
 from footprint_api.services.footprints import visible_footprint
 from lca_models.factor_set import FactorSet, load_factor_set
@@ -46,4 +46,19 @@ def report_pdf(session: Session, principal: Principal, footprint_id: uuid.UUID) 
              "pcr": f"{record.pcr_id} {record.pcr_version}", "footprint_id": str(footprint.id),
              "created": footprint.created_at.strftime("%Y-%m-%d %H:%M UTC"),
              "label": f"{label.number} ({label.state}, valid to {label.expires_on})" if label else ""}
-    return report.render_report(footprint.result, facts, find_font(get_settings().label_font))
+    return report.render_report(footprint.result, facts, find_font(get_settings().label_font),
+                                verification(session, footprint.id, label))
+
+
+def verification(session: Session, footprint_id: uuid.UUID, label: Label | None) -> dict[str, str] | None:
+    """The certification body's statement on this footprint, once an application for it was approved."""
+    application = session.exec(select(Application).where(Application.footprint_id == footprint_id,
+                                                         col(Application.statement).is_not(None))
+                               .order_by(col(Application.verified_at).desc())).first()
+    if application is None:
+        return None
+    verifier = session.get(User, application.verified_by) if application.verified_by else None
+    return {"body": session.get(Organisation, application.certification_body_id).name,
+            "verifier": verifier.name if verifier else "", "statement": application.statement,
+            "date": application.verified_at.strftime("%Y-%m-%d") if application.verified_at else "",
+            "label": label.number if label and label.application_id == application.id else ""}
