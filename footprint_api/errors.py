@@ -81,8 +81,8 @@ def _answer(request: Request, status: int, title: str, detail: str, errors: list
 def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service(request: Request, exc: ServiceError):
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else (
-            {"Retry-After": "30"} if exc.status == 503 else None)
+        headers = getattr(exc, "headers", None) or ({"WWW-Authenticate": "Bearer"} if exc.status == 401 else (
+            {"Retry-After": "30"} if exc.status == 503 else None))
         return _answer(request, exc.status, exc.title, exc.detail, exc.errors, headers)
 
     @app.exception_handler(RequestValidationError)

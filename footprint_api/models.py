@@ -392,3 +392,14 @@ class AuditCheckpoint(SQLModel, table=True):
     hash: str
     at: datetime = _timestamp()
     mac: str
+
+
+class AuthThrottle(SQLModel, table=True):
+    """Failed sign-ins of one account or from one address in the current window, and until when it is locked
+    (footprint_api.services.throttle)."""
+
+    __tablename__ = "auth_throttle"
+    key: str = Field(primary_key=True, max_length=300)  # "account:{e-mail or client id}" | "address:{ip}"
+    failures: int = 0
+    window_start: datetime = _timestamp()
+    locked_until: datetime | None = Field(default=None, sa_type=UtcDateTime)

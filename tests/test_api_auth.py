@@ -238,3 +238,74 @@ def test_organisations_listed_are_those_one_administers(world):
     assert [o["id"] for o in mine] == [str(world.organisations["acme"])]
     everything = {o["id"] for o in world.call("root", "GET", "/api/v1/organisations").json()}
     assert {str(i) for i in world.organisations.values()} <= everything
+
+
+def _new_person(world, name: str) -> str:
+    email = f"{name}-{uuid.uuid4().hex[:6]}@test.example"
+    created = world.call("acme-admin", "POST", f"/api/v1/organisations/{world.organisations['acme']}/users",
+                         json={"email": email, "name": name, "password": "a long enough password",
+                               "role": "manufacturer_member"})
+    assert created.status_code == 201, created.text
+    return email
+
+
+def _password_grant(world, email: str, password: str):
+    return world.client.post("/api/v1/auth/token", data={"grant_type": "password", "username": email,
+                                                         "password": password})
+
+
+def test_wrong_passwords_lock_the_account_with_429_and_retry_after(world):
+    """5 failures within 15 minutes lock the account for the rest of the window (services.throttle): the 6th try
+    is refused before the password is checked, even the right password, and it is all in the audit trail."""
+    email = _new_person(world, "guessed")
+    statuses = [_password_grant(world, email, f"wrong {n}").status_code for n in range(5)]
+    assert statuses == [401] * 5
+    locked = _password_grant(world, email, "a long enough password")
+    assert locked.status_code == 429 and 0 < int(locked.headers["retry-after"]) <= 15 * 60
+    from sqlmodel import select
+
+    from footprint_api.db import session_scope
+    from footprint_api.models import AuditEvent
+
+    with session_scope() as session:
+        entries = session.exec(select(AuditEvent).where(AuditEvent.object_id == f"account:{email}")).all()
+    assert len(entries) == 5 and entries[-1].after["locked"] == [f"account:{email}"]
+
+
+def test_a_successful_sign_in_clears_the_accounts_failures(world):
+    email = _new_person(world, "forgetful")
+    for n in range(4):
+        assert _password_grant(world, email, f"wrong {n}").status_code == 401
+    assert _password_grant(world, email, "a long enough password").status_code == 200
+    for n in range(4):  # counted afresh
+        assert _password_grant(world, email, f"wrong again {n}").status_code == 401
+    assert _password_grant(world, email, "a long enough password").status_code == 200
+
+
+def test_client_credentials_are_throttled_too(world):
+    client = world.call("acme-admin", "POST", f"/api/v1/organisations/{world.organisations['acme']}/clients",
+                        json={"name": "erp", "role": "manufacturer_member"}).json()
+    for n in range(5):
+        wrong = world.client.post("/api/v1/auth/token", data={"grant_type": "client_credentials",
+                                                              "client_id": client["client_id"],
+                                                              "client_secret": f"wrong {n}"})
+        assert wrong.status_code == 401
+    right = world.client.post("/api/v1/auth/token", data={"grant_type": "client_credentials",
+                                                          "client_id": client["client_id"],
+                                                          "client_secret": client["client_secret"]})
+    assert right.status_code == 429 and right.headers["retry-after"]
+
+
+def test_many_accounts_tried_from_one_address_lock_the_address(world):
+    """30 failures from one address within the window lock it, whichever accounts they tried."""
+    import pytest
+
+    from footprint_api.db import session_scope
+    from footprint_api.services import throttle
+
+    with session_scope() as session:
+        for n in range(throttle.ADDRESS_LIMIT):
+            throttle.failed(session, throttle.keys(f"someone-{n}@test.example", "203.0.113.9"), "password")
+        with pytest.raises(throttle.TooManyAttempts):
+            throttle.refuse_if_locked(session, throttle.keys("anyone-else@test.example", "203.0.113.9"))
+        throttle.refuse_if_locked(session, throttle.keys("anyone-else@test.example", "203.0.113.10"))

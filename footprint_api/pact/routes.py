@@ -23,6 +23,7 @@ from footprint_api import tasks
 from footprint_api.pact import events, service
 from footprint_api.security import Principal, TokenInvalid
 from footprint_api.services import accounts
+from footprint_api.services.throttle import TooManyAttempts
 from footprint_api.settings import get_settings
 
 router = APIRouter(tags=["PACT v3"])
@@ -80,7 +81,12 @@ async def token(request: Request, session: Session = Depends(get_session)):
     if scheme.lower() != "basic" or not client_id or not secret:
         return _oauth_error(401, "invalid_client", "client credentials are required as HTTP Basic")
     try:
-        access, _ = accounts.client_login(session, client_id, secret)
+        access, _ = accounts.client_login(session, client_id, secret,
+                                          request.client.host if request.client else None)
+    except TooManyAttempts as exc:
+        answer = _oauth_error(429, "invalid_client", "too many failed attempts; try again later")
+        answer.headers.update(exc.headers)
+        return answer
     except ServiceError:
         return _oauth_error(401, "invalid_client", "unknown client or wrong secret")
     return JSONResponse({"access_token": access, "token_type": "bearer",

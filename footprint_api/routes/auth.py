@@ -2,7 +2,7 @@ import base64
 import binascii
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Header
+from fastapi import APIRouter, Depends, Form, Header, Request
 from sqlmodel import Session
 
 from footprint_api.auth import current_principal
@@ -14,6 +14,11 @@ from footprint_api.services import accounts
 from footprint_api.settings import get_settings
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+def _address(request: Request) -> str | None:
+    """The client's address as the server saw it (behind a proxy: uvicorn --proxy-headers makes it the real one)."""
+    return request.client.host if request.client else None
 
 
 def _basic(authorization: str | None) -> tuple[str, str] | None:
@@ -28,6 +33,7 @@ def _basic(authorization: str | None) -> tuple[str, str] | None:
 
 @router.post("/token", response_model=TokenOut, summary="OAuth2 token: password or client_credentials grant")
 def token(
+    request: Request,
     grant_type: Annotated[str, Form(pattern="^(password|client_credentials)$")],
     username: Annotated[str | None, Form()] = None,
     password: Annotated[str | None, Form()] = None,
@@ -39,12 +45,12 @@ def token(
     if grant_type == "password":
         if not username or not password:
             raise Unprocessable("username and password are required", [{"field": "username", "reason": "required"}])
-        access, _ = accounts.password_login(session, username, password)
+        access, _ = accounts.password_login(session, username, password, address=_address(request))
     else:
         credentials = _basic(authorization) or (client_id, client_secret)
         if not all(credentials):
             raise Unauthorized("client credentials are required (Basic auth or client_id/client_secret)")
-        access, _ = accounts.client_login(session, *credentials)
+        access, _ = accounts.client_login(session, *credentials, address=_address(request))
     return TokenOut(access_token=access, expires_in=get_settings().access_token_minutes * 60)
 
 

@@ -15,6 +15,7 @@ from footprint_api.errors import Conflict, Forbidden, NotFound, Unauthorized, Un
 from footprint_api.models import (ApiClient, AuditEvent, Organisation, OrganisationKind, RevokedToken, Role, User,
                                   utcnow)
 from footprint_api.security import Principal, hash_secret, issue_token, new_client_secret, verify_secret
+from footprint_api.services import throttle
 from footprint_api.settings import get_settings
 
 ROLES_OF_KIND = {
@@ -94,24 +95,32 @@ def _commit_unique(session: Session, message: str) -> None:
         raise Conflict(message) from None
 
 
-def password_login(session: Session, email: str, password: str, minutes: int | None = None) -> tuple[str, datetime]:
-    """An access token for a person; `minutes`: its lifetime when not the API's (a browser session's)."""
+def password_login(session: Session, email: str, password: str, minutes: int | None = None,
+                   address: str | None = None) -> tuple[str, datetime]:
+    """An access token for a person; `minutes`: its lifetime when not the API's (a browser session's). Throttled
+    per account and per address (services.throttle): 429 before the password is checked once locked."""
+    attempt = throttle.keys(email, address)
+    throttle.refuse_if_locked(session, attempt)
     user = session.exec(select(User).where(User.email == email.lower())).first()
     if user is None:
         verify_secret(password, _DUMMY)
+    if user is None or not verify_secret(password, user.password_hash) or not user.active:
+        throttle.failed(session, attempt, "password")
         raise Unauthorized("wrong e-mail or password")
-    if not verify_secret(password, user.password_hash) or not user.active:
-        raise Unauthorized("wrong e-mail or password")
+    throttle.succeeded(session, attempt)
     return _issue(user, "user", minutes)
 
 
-def client_login(session: Session, client_id: str, secret: str) -> tuple[str, datetime]:
+def client_login(session: Session, client_id: str, secret: str, address: str | None = None) -> tuple[str, datetime]:
+    attempt = throttle.keys(f"client:{client_id}", address)
+    throttle.refuse_if_locked(session, attempt)
     client = session.exec(select(ApiClient).where(ApiClient.client_id == client_id)).first()
     if client is None:
         verify_secret(secret, _DUMMY)
+    if client is None or not verify_secret(secret, client.secret_hash) or not client.active:
+        throttle.failed(session, attempt, "client")
         raise Unauthorized("invalid client")
-    if not verify_secret(secret, client.secret_hash) or not client.active:
-        raise Unauthorized("invalid client")
+    throttle.succeeded(session, attempt)
     return _issue(client, "client")
 
 

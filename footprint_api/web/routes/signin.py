@@ -53,7 +53,8 @@ async def login(request: Request, email: Annotated[str, Form(max_length=254)] = 
 
     def sign_in() -> str:
         with session_scope() as db:
-            return accounts.password_login(db, email, password, get_settings().web_session_minutes)[0]
+            return accounts.password_login(db, email, password, get_settings().web_session_minutes,
+                                           request.client.host if request.client else None)[0]
 
     try:
         token = await run_in_threadpool(sign_in)
