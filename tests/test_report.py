@@ -69,3 +69,27 @@ def test_an_approved_footprint_carries_the_verification_statement_and_its_uncert
     assert f"{uncertainty['p97_5_kg_co2e']:,.6g}" in text and "200 · 7" in text
     (ROOT / "test-artifacts").mkdir(exist_ok=True)
     (ROOT / "test-artifacts" / "report-verified.pdf").write_bytes(pdf)
+
+
+def test_markup_in_a_product_name_neither_breaks_the_report_nor_reads_a_file(world, tmp_path):
+    """Product names were once read as reportlab markup: an unbalanced tag gave a 500 and an <img> tag embedded a
+    file from the server's disk into the report (issue 11 item 2). Now they print as typed."""
+    secret = tmp_path / "secret.png"
+    from PIL import Image
+
+    Image.new("RGB", (40, 40), "#ff0000").save(secret)
+    from tests.conftest import load_example
+    from tests.labelling import unique_serials
+
+    for name in (f'<img src="{secret}" width="40" height="40"/>', "<para><font name='nope'>broken", "a </b> b"):
+        product = world.call("acme-engineer", "POST", "/api/v1/products", json={
+            "name": name, "pcr_id": "PCR-CN-CEMENT"}).json()
+        inventory = world.submit("acme-engineer", product["id"],
+                                 unique_serials(load_example("cement-guizhou-2023.json"))).json()
+        footprint = world.calculate("acme-engineer", inventory["id"])["footprint_id"]
+        response = world.call("acme-engineer", "GET", f"/api/v1/footprints/{footprint}/report.pdf")
+        assert response.status_code == 200, name
+        reader = PdfReader(io.BytesIO(response.content))
+        printed = "".join("".join(page.extract_text() for page in reader.pages).split())
+        assert "".join(name.split()) in printed  # as typed (a long name may wrap anywhere)
+        assert not any(page.images for page in reader.pages)  # no picture came from the server's disk
