@@ -72,7 +72,9 @@ def _load_examples(session: Session) -> None:
             continue
         product = catalogue.create_product(session, principal, name, inventory.pcr.id, inventory.product.model,
                                            inventory.product.gtin)
-        record = inventories.submit_inventory(session, principal, product.id, inventory)
+        site = inventory.facility
+        facility = catalogue.create_facility(session, principal, site.name, site.province, site.grid_region)
+        record = inventories.submit_inventory(session, principal, product.id, inventory, facility.id)
         job = footprints.request_calculation(session, principal, record.id)
         footprints.run_job(session, job.id, _calculate)
 

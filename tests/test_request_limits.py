@@ -51,3 +51,16 @@ def test_a_nul_character_in_the_url_is_a_400_everywhere(world):
                 "/registry?manufacturer=%00"):
         response = world.client.get(url)
         assert response.status_code == 400 and response.json()["errors"][0]["reason"] == "contains NUL", url
+
+
+def test_a_nul_character_in_a_json_or_form_body_is_a_422_and_nothing_is_stored(world):
+    """PostgreSQL text cannot hold NUL: it is refused as the body arrives (found by the PostgreSQL fuzz run)."""
+    facilities = len(world.call("acme-engineer", "GET", "/api/v1/facilities").json())
+    response = world.call("acme-engineer", "POST", "/api/v1/facilities",
+                          json={"name": "kiln \u0000 line", "province": "Guizhou"})
+    assert response.status_code == 422 and "NUL" in response.json()["detail"]
+    assert len(world.call("acme-engineer", "GET", "/api/v1/facilities").json()) == facilities
+    form = world.client.post("/api/v1/auth/token", data={"grant_type": "password", "username": "a\x00b",
+                                                          "password": "x"})
+    assert form.status_code == 422
+    assert world.call("root", "GET", "/api/v1/audit", params={"after_seq": 2**63 - 1}).status_code == 422

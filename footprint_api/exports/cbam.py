@@ -7,8 +7,6 @@ counts them, plus the embedded emissions of purchased precursors; upstream suppl
 materials, transport and mobile machinery are outside. `cbam.yaml` holds, per PCR, the good and these boundaries.
 """
 
-import csv
-import io
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -16,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from footprint_api.exports import cells
+from footprint_api.exports.cells import Value
 from lca_models.factor_set import FactorChoice
 
 DATA = Path(__file__).with_name("cbam.yaml")
@@ -60,6 +60,7 @@ class CbamLine:
     specific_embedded_t_co2e: float
     excluded_from_direct: str
     determination: str = "actual data of the installation (PCF service inventory)"
+    product: str = ""  # the manufacturer's name of the product, as registered
 
 
 def good(pcr_id: str) -> dict[str, Any]:
@@ -70,7 +71,7 @@ def good(pcr_id: str) -> dict[str, Any]:
 
 
 def embedded_emissions(result: dict[str, Any], pcr_id: str, grid_factor: FactorChoice, installation: str,
-                       production_amount: float) -> CbamLine:
+                       production_amount: float, product: str = "") -> CbamLine:
     spec = good(pcr_id)
     per_unit = 1000.0 if spec["unit"] == "MWh" else 1.0  # declared units are 1 t or 1 kWh; CBAM: per t or MWh
     onsite = set(spec.get("onsite_supply", []))
@@ -95,12 +96,13 @@ def embedded_emissions(result: dict[str, Any], pcr_id: str, grid_factor: FactorC
         precursor_note="; ".join(f"{k}: {v}" for k, v in spec["precursors"].items())
         + (" — value here: the cradle-to-gate screening footprint, an upper bound" if spec["precursors"] else ""),
         specific_embedded_t_co2e=embedded,
-        excluded_from_direct="; ".join(f"{k}: {v}" for k, v in spec["excluded_direct"].items()))
+        excluded_from_direct="; ".join(f"{k}: {v}" for k, v in spec["excluded_direct"].items()), product=product)
 
 
 FIELDS = [
     ("good_category", "Aggregated goods category"), ("cn_code", "CN code"), ("cn_description", "Good"),
-    ("production_route", "Production route"), ("installation", "Installation"), ("country", "Country"),
+    ("production_route", "Production route"), ("product", "Product"), ("installation", "Installation"),
+    ("country", "Country"),
     ("reporting_period_start", "Reporting period start"), ("reporting_period_end", "Reporting period end"),
     ("production_amount", "Production in the period"), ("unit", "Unit"),
     ("specific_direct_t_co2e", "Specific direct embedded emissions (t CO2e per unit)"),
@@ -116,36 +118,33 @@ FIELDS = [
 ]
 
 
-def to_csv(line: CbamLine) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([title for _, title in FIELDS])
+def _rows(line: CbamLine, number) -> list[tuple[str, Value]]:
     values = asdict(line)
-    writer.writerow([_cell(values[name]) for name, _ in FIELDS])
-    return out.getvalue()
+    return [(title, _value(values[name], number)) for name, title in FIELDS]
+
+
+def to_csv(line: CbamLine) -> bytes:
+    """One header row of the field titles, one row of values. Names the user gave (installation, product) go
+    through the shared export cells (exports.cells, OWASP CSV injection rules), so `=HYPERLINK(...)` stays text;
+    UTF-8 with a byte order mark, by which Excel reads a Chinese installation name as such."""
+    rows = _rows(line, _rounded)
+    return cells.csv_bytes([title for title, _ in rows], [[value for _, value in rows]], bom=True)
 
 
 def to_xlsx(line: CbamLine) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "CBAM embedded emissions"
-    values = asdict(line)
-    for row, (name, title) in enumerate(FIELDS, start=1):
-        sheet.cell(row=row, column=1, value=title).font = Font(bold=True)
-        sheet.cell(row=row, column=2, value=values[name])
-    sheet.column_dimensions["A"].width = 58
-    sheet.column_dimensions["B"].width = 70
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    """Field and value, one field a row; text as string cells (never a formula), figures as numbers."""
+    return cells.xlsx_bytes(("Field", "Value"), _rows(line, float), sheet="CBAM embedded emissions",
+                            widths=(58, 70))
 
 
-def _cell(value: Any) -> str:
+def _value(value: Any, number) -> Value:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.6g}" if abs(value) >= 1 else f"{value:.6f}".rstrip("0").rstrip(".") or "0"
-    return str(value)
+        return number(value)
+    return value
+
+
+def _rounded(value: float) -> float:
+    """Six significant figures: the template's precision, and a number still (written as one, never quoted)."""
+    return float(f"{value:.6g}")

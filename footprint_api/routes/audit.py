@@ -13,7 +13,7 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
 @router.get("", response_model=list[AuditEventOut], summary="Audit entries: all for the platform admin, "
                                                              "the organisation's own for its admins")
-def entries(after_seq: int = Query(0, ge=0, le=2**63 - 1), limit: int = Query(100, ge=1, le=1000),
+def entries(after_seq: int = Query(0, ge=0, le=2**31 - 1), limit: int = Query(100, ge=1, le=1000),
             principal: Principal = Depends(require(*ADMIN_ROLES)), session: Session = Depends(get_session)):
     """Oldest first from a cursor (for machines that follow the trail); the pages list newest first."""
     query = accounts.visible_trail(principal, select(AuditEvent).where(col(AuditEvent.seq) > after_seq))

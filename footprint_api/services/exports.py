@@ -28,9 +28,11 @@ def cbam_line(session: Session, principal: Principal, footprint_id: uuid.UUID) -
     factor = _factor_set(result["factor_set"]["id"]).grid_co2_factor(cbam.grid_factor_scope(),
                                                                       result["reference_year"])
     production = record.data["production"]
+    product = session.get(Product, record.product_id)
     try:
         amount = convert(production["amount"], production["unit"], cbam.good(record.pcr_id)["unit"])
-        return cbam.embedded_emissions(result, record.pcr_id, factor, record.data["facility"]["name"], amount)
+        return cbam.embedded_emissions(result, record.pcr_id, factor, record.data["facility"]["name"], amount,
+                                       f"{product.name} ({product.model})" if product.model else product.name)
     except cbam.NotACbamGood as exc:
         raise Unprocessable(str(exc), [{"field": "footprint_id", "reason": "not a CBAM good"}]) from None
 

@@ -12,14 +12,13 @@ manufacturer declared in the inventory that was verified, matched without regard
 import csv
 import io
 import statistics
-import zipfile
-import zlib
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import distinct, func
 from sqlmodel import Session, col, select
 
+from footprint_api import workbooks
 from footprint_api.errors import Unprocessable
 from footprint_api.exports.cells import Value
 from footprint_api.models import Footprint, InventoryRecord, Label
@@ -29,12 +28,13 @@ PAGE_SIZE = 50
 BULK_LIMIT = 10_000  # numbers per batch check
 CSV_MAX_BYTES = 1_000_000
 XLSX_MAX_BYTES = 2_000_000  # 10,000 numbers take about 100 kB
-XLSX_MAX_UNPACKED_BYTES = 30_000_000  # the sum of the members' declared sizes; zipfile never inflates past them
-XLSX_MAX_MEMBERS = 500
-XLSX_MAX_SHEETS = 50
-XLSX_MAX_ROWS = 50_000  # rows read from the first sheet, blank ones included
+# the declared unpacked sizes bind (zipfile never inflates past them)
+XLSX_LIMITS = workbooks.Limits(max_bytes=XLSX_MAX_BYTES, max_unpacked_bytes=30_000_000, max_member_bytes=30_000_000,
+                               max_members=500, max_sheets=50, max_rows=50_000, max_columns=1, max_cells=50_000)
 XLSX_MEDIA_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",)
-BATCH_COLUMNS = ("number", "status", "product", "manufacturer", "value", "unit", "declared_unit", "pcr", "expires")
+BATCH_COLUMNS = ("number", "status", "product", "manufacturer", "value", "unit", "declared_unit", "pcr", "expires",
+                 "note")
+MISTYPED_LOOKUPS = 200  # nearest numbers are looked up for this many mistyped numbers of one list
 
 
 @dataclass(frozen=True)
@@ -164,55 +164,28 @@ def numbers_from_csv(content: bytes, field: str = "body") -> list[str]:
 
 
 def numbers_from_xlsx(content: bytes, field: str = "body") -> list[str]:
-    """The label numbers of an XLSX workbook: the first column of its first sheet, a header row optional. Checked
-    before it is parsed: size, members, their unpacked size (a zip bomb is refused unopened), no DTD (no entity
-    expansion); then read by openpyxl in read-only mode, row by row, up to the limits."""
-    if len(content) > XLSX_MAX_BYTES:
-        raise _refused(field, "the workbook is larger than 2 MB", "too large")
+    """The label numbers of an XLSX workbook: the first column of its first sheet, a header row optional. Read by
+    the one safe reader (footprint_api.workbooks: zip bomb and DTD refused unopened, then read-only, row by row, up
+    to the limits); every refusal is a 422 here, as the batch check has always answered."""
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            members = archive.infolist()
-            if len(members) > XLSX_MAX_MEMBERS or sum(m.file_size for m in members) > XLSX_MAX_UNPACKED_BYTES:
-                raise _refused(field, "the workbook unpacks to more than 30 MB", "too large unpacked")
-            for member in members:
-                if member.filename.endswith((".xml", ".rels")) and _declares_a_dtd(archive.read(member)):
-                    raise _refused(field, "the workbook contains a DTD, which no spreadsheet writes", "DTD")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, RuntimeError,
-            zlib.error):
-        raise _refused(field, "the file is not an XLSX workbook (save it as .xlsx or .csv)", "not XLSX") from None
-    return _limited(_first_column(content, field), field)
-
-
-def _declares_a_dtd(part: bytes) -> bool:
-    """A DTD (and so any entity to expand) in an XML part. A part in UTF-16 counts as one too: the packaging
-    allows it, but spreadsheet programs write UTF-8, and UTF-16 would hide a DTD from this byte search."""
-    return b"<!DOCTYPE" in part or part.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00<\x00" in part[:200]
-
-
-def _first_column(content: bytes, field: str) -> list[str]:
-    from openpyxl import load_workbook
-
-    firsts: list[str] = []
-    try:
-        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        book = workbooks.open_read_only(content, XLSX_LIMITS, field)
         try:
-            if len(book.sheetnames) > XLSX_MAX_SHEETS:
-                raise _refused(field, f"the workbook has more than {XLSX_MAX_SHEETS} sheets", "too many sheets")
-            if not book.worksheets:
-                return []
-            for index, (value, *_) in enumerate(book.worksheets[0].iter_rows(max_col=1, values_only=True)):
-                if index >= XLSX_MAX_ROWS:
-                    raise _refused(field, f"the sheet has more than {XLSX_MAX_ROWS} rows", "too many rows")
-                if value is not None and str(value).strip():
-                    firsts.append(str(value))
-                if len(firsts) > BULK_LIMIT + 1:  # enough to know it is too many, header or not
-                    break
+            return _limited(_first_column(book, field), field)
         finally:
             book.close()
-    except Unprocessable:
-        raise
-    except Exception:  # noqa: BLE001 - openpyxl raises many kinds (KeyError, ValueError, XML errors) for a bad file
-        raise _refused(field, "the workbook cannot be read (save it as .xlsx or .csv)", "unreadable") from None
+    except workbooks.WorkbookTooLarge as exc:
+        raise Unprocessable(exc.detail, exc.errors) from None
+
+
+def _first_column(book, field: str) -> list[str]:
+    firsts: list[str] = []
+    if not book.worksheets:
+        return firsts
+    for value, *_ in workbooks.sheet_rows(book.worksheets[0], XLSX_LIMITS, columns=1, field=field):
+        if value is not None and str(value).strip():
+            firsts.append(str(value))
+        if len(firsts) > BULK_LIMIT + 1:  # enough to know it is too many, header or not
+            break
     return firsts
 
 
@@ -236,7 +209,7 @@ def check_numbers(session: Session, numbers: list[str], today: date | None = Non
     that exists, what it claims. One query for all the numbers."""
     from decimal import Decimal, InvalidOperation
 
-    from label_service.numbering import InvalidLabelNumber, normalise
+    from label_service.numbering import InvalidLabelNumber, normalise, one_typo_away
 
     canonical: list[tuple[str, bool]] = []
     for number in numbers:
@@ -250,19 +223,30 @@ def check_numbers(session: Session, numbers: list[str], today: date | None = Non
         for label in session.exec(select(Label).where(col(Label.number).in_(wanted[start:start + 500]))):
             found[label.number] = label
     rows: list[list[Value]] = []
+    lookups = MISTYPED_LOOKUPS
     for number, ok in canonical:
         label = found.get(number) if ok else None
         verdict = labels.status(label, today).value
         if label is None:
-            rows.append([number, verdict, None, None, None, None, None, None, None])
+            note = None
+            if not ok and lookups > 0 and one_typo_away(number):
+                lookups -= 1
+                nearest = labels.nearest(session, number)
+                note = "可能输错 probably mistyped" + (f": {', '.join(nearest)}?" if nearest else "")
+            rows.append([number, verdict, None, None, None, None, None, None, None, note])
             continue
         try:
             value: Value = Decimal(label.value)
         except InvalidOperation:
             value = label.value
         rows.append([label.number, verdict, label.product_name, label.manufacturer_name, value, "kg CO2e",
-                     label.declared_unit, f"{label.pcr_id} {label.pcr_version}", label.expires_on])
+                     label.declared_unit, f"{label.pcr_id} {label.pcr_version}", label.expires_on,
+                     _superseded_note(label)])
     return rows
+
+
+def _superseded_note(label: Label) -> str | None:
+    return f"superseded by {label.superseded_by}" if label.superseded_by else None
 
 
 def tally(rows: list[list[Value]]) -> dict[str, int]:

@@ -1,5 +1,6 @@
 """The Jinja environment of the web pages: templates in templates/, every value escaped, static files by URL."""
 
+from datetime import UTC, timedelta, timezone
 from functools import lru_cache
 from urllib.parse import urlencode
 from pathlib import Path
@@ -18,6 +19,7 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
     env.globals["static_url"] = static_url
+    env.filters["grouped"] = _grouped  # a label's value as every page prints it: 11,170 (the signed digits)
     return env
 
 
@@ -51,3 +53,20 @@ def page(request, template: str, user=None, status_code: int = 200, headers: dic
     response = HTMLResponse(body, status_code=status_code, headers={"Cache-Control": "no-store", **(headers or {})})
     i18n.remember(request, response, lang)
     return response
+
+
+CHINA_TIME = timezone(timedelta(hours=8))  # no daylight saving; the verification page shows the same zone
+
+
+def when(instant) -> str:
+    """A moment as every page shows it: China time, the zone named (stored instants are UTC)."""
+    if not instant:
+        return "–"
+    moment = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+    return f"{moment.astimezone(CHINA_TIME):%Y-%m-%d %H:%M} (UTC+8)"
+
+
+def _grouped(value) -> str:
+    from label_service.claim import grouped
+
+    return "" if value is None else grouped(str(value))

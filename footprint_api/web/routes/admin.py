@@ -25,7 +25,7 @@ from footprint_api.models import OrganisationKind, Role
 from footprint_api.schemas import ClientIn, OrganisationIn, UserIn
 from footprint_api.services import accounts, labels
 from footprint_api.web import i18n, session
-from footprint_api.web.pages import page
+from footprint_api.web.pages import page, when
 from footprint_api.web.routes import page_router
 
 router = page_router()
@@ -41,8 +41,6 @@ DONE = {"user_created", "user_disabled", "user_enabled", "client_disabled", "cli
 
 # --- presentation -----------------------------------------------------------------------------------------------
 
-def when(instant: datetime | None) -> str:
-    return instant.strftime("%Y-%m-%d %H:%M UTC") if instant else "–"
 
 
 def shown(value) -> str:

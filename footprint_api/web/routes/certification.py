@@ -25,7 +25,7 @@ from footprint_api.routes.certification import evidence_response
 from footprint_api.schemas import ActionIn, ApplicationIn, FindingIn, LabelActionIn
 from footprint_api.services import certification, labels
 from footprint_api.web import session
-from footprint_api.web.pages import page
+from footprint_api.web.pages import page, when
 from footprint_api.web.routes import page_router
 from label_service.workflow import APPLICATION_ACTIONS, FINDING_ACTIONS, ApplicationState, LabelState, Party
 
@@ -57,8 +57,6 @@ def number(value, digits: int = 4) -> str:
     return f"{round(value, decimals):,.{decimals}f}"
 
 
-def when(instant) -> str:
-    return instant.strftime("%Y-%m-%d %H:%M") if instant else "–"
 
 
 def size(n: int) -> str:

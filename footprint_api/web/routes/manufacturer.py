@@ -23,7 +23,7 @@ from footprint_api.models import InventoryRecord, JobStatus, Product, Role
 from footprint_api.schemas import CalculationIn
 from footprint_api.services import dashboard, exports, footprints
 from footprint_api.web import i18n, session
-from footprint_api.web.pages import page
+from footprint_api.web.pages import page, when
 from footprint_api.web.routes import page_router
 
 router = page_router()
@@ -59,8 +59,6 @@ def term(t: i18n.Catalogue, group: str, key: str) -> str:
     return t.messages.get(f"mfr.{group}.{key}", key)
 
 
-def when(instant) -> str:
-    return instant.strftime("%Y-%m-%d %H:%M") if instant else "–"
 
 
 def _helpers(request: Request) -> dict:
