@@ -96,3 +96,18 @@ def test_the_examples_ship_with_the_package_and_print():
     printed = runner.invoke(app, ["example", "cement-guizhou-2023"])
     assert printed.exit_code == 0 and json.loads(printed.output)["pcr"]["id"] == "PCR-CN-CEMENT"
     assert runner.invoke(app, ["example", "no-such"]).exit_code == 2
+
+
+def test_the_examples_are_package_data_so_an_installed_demo_has_them():
+    """`pip install .` (the Dockerfile) ships the example inventories the demo loads: the demo once looked for
+    them beside the source tree and, installed, seeded nothing (issue 11 item 12)."""
+    import tomllib
+    from fnmatch import fnmatch
+
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["pcr_rules"]
+    examples = sorted(p.relative_to(ROOT / "pcr_rules").as_posix()
+                      for p in (ROOT / "pcr_rules" / "examples").glob("*.json"))
+    assert len(examples) == 5 and all(any(fnmatch(e, g) for g in globs) for e in examples)
+    import footprint_api.demo as demo
+
+    assert "parents[1]" not in (ROOT / "footprint_api" / "demo.py").read_text() and demo.examples.paths()
