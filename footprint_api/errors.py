@@ -105,7 +105,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        return _answer(request, exc.status_code, str(exc.detail), str(exc.detail),
+        return _answer(request, exc.status_code, str(exc.detail), str(exc.detail), getattr(exc, "errors", None),
                        headers=getattr(exc, "headers", None))
 
     @app.exception_handler(StorageError)

@@ -37,13 +37,29 @@ def _content_type(scope: Scope) -> bytes:
     return b""
 
 
-class BodyTooLarge(HTTPException):
+class _Refused(HTTPException):
+    """An HTTPException (FastAPI lets those through while it reads a body; anything else becomes a 400) that names
+    the field, as the service's other problem answers do."""
+
+    def __init__(self, status: int, detail: str, reason: str):
+        super().__init__(status, detail)
+        self.errors = [{"field": "body", "reason": reason}]
+
+
+class BodyTooLarge(_Refused):
     def __init__(self, limit: int):
-        super().__init__(413, f"the request body is larger than {limit // 1024} KiB")
+        super().__init__(413, f"the request body is larger than {limit // 1024} KiB",
+                         f"larger than {limit // 1024} KiB")
+
+
+class NulInText(_Refused):
+    def __init__(self):
+        super().__init__(422, "a NUL character is not allowed in text", "contains NUL")
 
 
 class BoundedBodies:
-    """Pure ASGI middleware (inside the exception handlers, so a refusal is an ordinary 413 problem answer)."""
+    """Pure ASGI middleware (inside the exception handlers, so a refusal is an ordinary problem answer or error
+    page)."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -82,7 +98,7 @@ class BoundedBodies:
                 if marks:  # a NUL written in any way, even across two chunks
                     window = (tail + chunk).lower()
                     if any(mark in window for mark in marks):
-                        raise HTTPException(422, "a NUL character is not allowed in text")
+                        raise NulInText()
                     tail = window[-5:]
             return message
 

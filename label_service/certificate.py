@@ -32,6 +32,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from label_service.pdf import REPORTLAB
 from label_service.claim import grouped
 from label_service.qr import dark_runs, matrix, parse_verification_url
 from label_service.signing import SignedStatement
@@ -202,5 +203,6 @@ def render_certificate(statement: SignedStatement, qr_content: str, compact: str
         out, pagesize=A4, leftMargin=MARGIN_MM * mm, rightMargin=MARGIN_MM * mm, topMargin=14 * mm,
         bottomMargin=12 * mm, title=f"Carbon Footprint Label Certificate {claim['number']}",
         author=claim["issuer"]["name"], subject=claim["product"]["name"], invariant=1)
-    document.build(story, onFirstPage=_header_band, onLaterPages=_header_band)
+    with REPORTLAB:
+        document.build(story, onFirstPage=_header_band, onLaterPages=_header_band)
     return out.getvalue()

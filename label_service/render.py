@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from label_service.pdf import REPORTLAB
 from label_service.qr import matrix
 
 FONT_CANDIDATES = (
@@ -643,15 +644,16 @@ def render_pdf(view: LabelView, font: Path, size: str = DEFAULT_SIZE) -> bytes:
 
     plan = layout(view, size, font)
     out = io.BytesIO()
-    canvas = Canvas(out, pagesize=(plan.size.width * mm, plan.size.height * mm), invariant=1)
-    canvas.setTitle(f"Carbon label {view.number}")
-    canvas.setAuthor(view.issuer)
-    face = _pdf_font(font)
-    for op in plan.ops:
-        _pdf_op(canvas, op, face, plan.size.height)
-    _pdf_qr(canvas, plan.modules, plan.qr, plan.size.height)
-    canvas.showPage()
-    canvas.save()
+    with REPORTLAB:
+        canvas = Canvas(out, pagesize=(plan.size.width * mm, plan.size.height * mm), invariant=1)
+        canvas.setTitle(f"Carbon label {view.number}")
+        canvas.setAuthor(view.issuer)
+        face = _pdf_font(font)
+        for op in plan.ops:
+            _pdf_op(canvas, op, face, plan.size.height)
+        _pdf_qr(canvas, plan.modules, plan.qr, plan.size.height)
+        canvas.showPage()
+        canvas.save()
     return out.getvalue()
 
 

@@ -43,6 +43,7 @@ class ParameterSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
     label: str
+    label_zh: str | None = None  # the name on Chinese pages; absent: the English label
     unit: str = "dimensionless"
     required: bool = False
     range: Range | None = None
@@ -52,6 +53,7 @@ class ItemSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
     label: str
+    label_zh: str | None = None  # the name on Chinese pages (GB/T 24067 and sector-guideline terms)
     kind: ItemKind
     unit: str
     stage: Stage
@@ -82,6 +84,7 @@ class DeclaredUnit(BaseModel):
     amount: float = 1.0
     unit: str
     description: str
+    description_zh: str | None = None
 
 
 class Boundary(BaseModel):

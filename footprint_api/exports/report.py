@@ -23,6 +23,12 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from label_service.pdf import REPORTLAB
+
+from footprint_api.web.i18n import catalogue
+from pcr_rules.errors import PCRNotFound
+from pcr_rules.registry import default_registry
+
 GREEN = colors.HexColor("#1b6b3a")
 
 
@@ -35,6 +41,25 @@ def _font(path: Path) -> str:
 
 def _n(value: float, digits: int = 4) -> str:
     return f"{value:,.{digits}g}" if abs(value) < 1e4 else f"{value:,.0f}"
+
+
+def _code(group: str, code: str) -> str:
+    """A stage, part or method code as '中文 / English', like the report's headings; the code where unnamed."""
+    key = f"code.{group}.{code}"
+    zh, en = catalogue("zh").messages.get(key), catalogue("en").messages.get(key)
+    return f"{zh} / {en}" if zh and en else code
+
+
+def _pcr_names(result: dict[str, Any]) -> tuple[dict[str, str], str]:
+    """Item names as '中文 / code' by item id and the declared unit as '中文 / English', from the result's PCR."""
+    english = result["declared_unit"]["description"]
+    try:
+        pcr = default_registry().get(result["pcr"]["id"], result["pcr"]["version"])
+    except (PCRNotFound, KeyError):
+        return {}, english
+    items = {item.id: f"{item.label_zh} / {item.id}" for item in pcr.items if item.label_zh}
+    zh = pcr.declared_unit.description_zh
+    return items, f"{zh} / {english}" if zh else english
 
 
 def _p(text: object, style: ParagraphStyle) -> Paragraph:
@@ -53,6 +78,7 @@ def render_report(result: dict[str, Any], facts: dict[str, str], font: Path,
                              spaceBefore=8, spaceAfter=4)
     title = ParagraphStyle("t", parent=base["Title"], fontName=face, fontSize=16, textColor=GREEN)
     unit = f"{_n(result['declared_unit']['amount'])} {result['declared_unit']['unit']}"
+    item_names, declared_unit = _pcr_names(result)
 
     def table(rows: list[list[str]], widths: list[float]) -> Table:
         cells = [[_p(cell, body) for cell in row] for row in rows]
@@ -65,13 +91,13 @@ def render_report(result: dict[str, Any], facts: dict[str, str], font: Path,
     story = [
         Paragraph("产品碳足迹报告 · Product carbon footprint report", title),
         table([["", ""], ["产品 Product", facts["product"]], ["生产者 Manufacturer", facts["manufacturer"]],
-               ["设施 Facility", facts["facility"]], ["声明单位 Declared unit", result["declared_unit"]["description"]],
+               ["设施 Facility", facts["facility"]], ["声明单位 Declared unit", declared_unit],
                ["核算规则 PCR", facts["pcr"]], ["参考期 Reference period", " – ".join(result["reference_period"])],
                ["碳标签 Carbon label", facts["label"] or "not certified"],
                ["Footprint id · calculated", f"{facts['footprint_id']} · {facts['created']}"]], [50, 120]),
         Paragraph("结果 Result (IPCC 2021 GWP100, AR6)", heading),
         table([["Indicator", f"kg CO2e per {unit}"],
-               ["Total (reported method: " + result["electricity"]["reported_method"] + ")",
+               ["合计 Total (报告方法 reported method: " + _code("method", result["electricity"]["reported_method"]) + ")",
                 _n(result["total_kg_co2e"], 6)],
                ["fossil", _n(result["fossil_kg_co2e"], 6)], ["biogenic (non-CO2)", _n(result["biogenic_kg_co2e"], 6)],
                ["land use", _n(result["land_use_kg_co2e"], 6)],
@@ -80,9 +106,10 @@ def render_report(result: dict[str, Any], facts: dict[str, str], font: Path,
                ["biogenic CO2 emitted (kg, reported apart)", _n(result["biogenic_co2_emission_kg"], 6)],
                ["biogenic CO2 removed (kg, reported apart)", _n(result["biogenic_co2_removal_kg"], 6)]], [120, 50]),
         Paragraph("贡献 Contributions", heading),
-        table([["Item", "Part", "Stage", "kg CO2e", "Share"]] + [
-            [c["item"], c["part"], c["stage"], _n(c["kg_co2e"], 5), f"{c['share']:.1%}"]
-            for c in sorted(result["contributions"], key=lambda c: -abs(c["kg_co2e"]))[:20]], [45, 25, 45, 30, 25]),
+        table([["清单项 Item", "部分 Part", "阶段 Stage", "kg CO2e", "占比 Share"]] + [
+            [item_names.get(c["item"], c["item"]), _code("part", c["part"]), _code("stage", c["stage"]),
+             _n(c["kg_co2e"], 5), f"{c['share']:.1%}"]
+            for c in sorted(result["contributions"], key=lambda c: -abs(c["kg_co2e"]))[:20]], [55, 35, 35, 25, 20]),
     ]
     electricity = result["electricity"]
     story += [
@@ -133,7 +160,8 @@ def render_report(result: dict[str, Any], facts: dict[str, str], font: Path,
             Paragraph("<br/>".join(escape(line) for line in verification["statement"].splitlines()), body),
         ]
     out = io.BytesIO()
-    SimpleDocTemplate(out, pagesize=A4, title=f"Carbon footprint report {facts['product']}",
-                      author=facts["manufacturer"], leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
-                      bottomMargin=16 * mm).build(story)
+    with REPORTLAB:
+        SimpleDocTemplate(out, pagesize=A4, title=f"Carbon footprint report {facts['product']}",
+                          author=facts["manufacturer"], leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
+                          bottomMargin=16 * mm).build(story)
     return out.getvalue()

@@ -24,9 +24,10 @@ from footprint_api.models import Role
 from footprint_api.routes.certification import evidence_response
 from footprint_api.schemas import ActionIn, ApplicationIn, FindingIn, LabelActionIn
 from footprint_api.services import certification, labels
-from footprint_api.web import session
+from footprint_api.web import i18n, session
 from footprint_api.web.pages import page, when
 from footprint_api.web.routes import page_router
+from footprint_api.web.routes.manufacturer import pcr_names, term
 from label_service.workflow import APPLICATION_ACTIONS, FINDING_ACTIONS, ApplicationState, LabelState, Party
 
 router = page_router()
@@ -64,7 +65,9 @@ def size(n: int) -> str:
 
 
 def _render(request: Request, template: str, user, status_code: int = 200, **values):
-    helpers = {"n": number, "when": when, "size": size, "badge": lambda state: BADGES.get(state or "", "")}
+    t = i18n.catalogue(i18n.negotiate(request))
+    helpers = {"n": number, "when": when, "size": size, "badge": lambda state: BADGES.get(state or "", ""),
+               "term": lambda group, key: term(t, group, key)}
     return page(request, f"certification/{template}", user, status_code, **helpers, **values)
 
 
@@ -253,7 +256,8 @@ def _review(request: Request, user, db: Session, application_id: uuid.UUID, stat
                    contributions=contributions[:TOP_CONTRIBUTIONS], items=items, subjects=subjects,
                    subject=subject if subject in subjects else "", errors=errors or {}, problem=problem,
                    values=values or {}, done=request.query_params.get("done", ""),
-                   steps=_body_steps(view["application"].state))
+                   steps=_body_steps(view["application"].state),
+                   names=pcr_names(review["result"].get("pcr") or {}, i18n.negotiate(request)))
 
 
 def _body_steps(state: str) -> list[str]:

@@ -358,15 +358,21 @@ def _span(bounds) -> str | None:
     return f"≥ {bounds.min:g}" if bounds.max is None else f"{bounds.min:g}–{bounds.max:g}"
 
 
+def _name(spec, lang: str) -> str:
+    """An item's or parameter's name on a page in `lang`: the PCR's Chinese name on a Chinese page where it has one."""
+    return spec.label_zh if lang == "zh" and spec.label_zh else spec.label
+
+
 def _item_view(spec: ItemSpec, pcr: PCR) -> dict:
     per = f"{pcr.declared_unit.amount:g} {unit_label(pcr.declared_unit.unit)}"
-    return {"id": spec.id, "label": spec.label, "label_zh": getattr(spec, "label_zh", None), "kind": spec.kind.value,
+    return {"id": spec.id, "label": spec.label, "label_zh": spec.label_zh, "kind": spec.kind.value,
             "stage": spec.stage.value, "unit": spec.unit, "units": units_for(spec.unit), "required": spec.required,
             "primary_required": spec.primary_data_required, "note": spec.note,
             "range_text": _span(spec.plausible_per_declared_unit), "per": per,
             "supplier": spec.kind is ItemKind.INPUT,
-            "parameters": [{"id": p.id, "label": p.label, "unit": p.unit, "units": units_for(p.unit),
-                            "required": p.required, "range_text": _span(p.range)} for p in spec.parameters]}
+            "parameters": [{"id": p.id, "label": p.label, "label_zh": p.label_zh, "unit": p.unit,
+                            "units": units_for(p.unit), "required": p.required, "range_text": _span(p.range)}
+                           for p in spec.parameters]}
 
 
 def _labels(t, pcr: PCR, gec_rows: int, co_rows: int) -> dict[str, str]:
@@ -377,14 +383,14 @@ def _labels(t, pcr: PCR, gec_rows: int, co_rows: int) -> dict[str, str]:
               "items": t("inv.form.items"), "green_certificates": t("inv.gec.title"),
               "measured_emissions": t("inv.measured.title"), "co_products": t("inv.co.title")}
     for spec in pcr.items:
-        p = f"item.{spec.id}"
+        p, name = f"item.{spec.id}", _name(spec, t.lang)
         for key in ITEM_FIELDS:
-            labels[f"{p}.{key}"] = spec.label if key in ("amount", "unit") else f"{spec.label}: {t('inv.field.' + key)}"
+            labels[f"{p}.{key}"] = name if key in ("amount", "unit") else f"{name}: {t('inv.field.' + key)}"
         for parameter in spec.parameters:
             for key in ("amount", "unit"):
-                labels[f"{p}.param.{parameter.id}.{key}"] = f"{spec.label}: {parameter.label}"
+                labels[f"{p}.param.{parameter.id}.{key}"] = f"{name}: {_name(parameter, t.lang)}"
         for indicator in DQ_INDICATORS:
-            labels[f"{p}.dq.{indicator}"] = f"{spec.label}: {t('inv.dq.' + indicator)}"
+            labels[f"{p}.dq.{indicator}"] = f"{name}: {t('inv.dq.' + indicator)}"
     for index in range(gec_rows):
         for key in CERTIFICATE_FIELDS:
             labels[f"gec.{index}.{key}"] = f"{t('inv.gec.row', n=index + 1)}: {t('inv.gec.' + key)}"
@@ -778,11 +784,13 @@ def inventory_page(request: Request, inventory_id: uuid.UUID, user=Depends(manuf
         pcr = default_registry().get(record.pcr_id, record.pcr_version)
     except PCRNotFound:
         pcr = None
-    items = []
+    items, lang = [], i18n.negotiate(request)
     for entry in record.data.get("items", []):
         spec = pcr.item(entry["item"]) if pcr else None
         quality = entry.get("data_quality")
-        items.append({**entry, "label": spec.label if spec else entry["item"],
+        items.append({**entry, "label": _name(spec, lang) if spec else entry["item"],
+                      "parameter_labels": {p.id: p.label_zh for p in spec.parameters if p.label_zh}
+                      if spec and lang == "zh" else {},
                       "pcr_unit": spec.unit if spec else None,
                       "in_pcr_unit": _in_pcr_unit(entry, pcr) if pcr else None,
                       "dqr": sum(quality.values()) / len(quality) if quality else None})

@@ -25,6 +25,8 @@ from footprint_api.services import dashboard, exports, footprints
 from footprint_api.web import i18n, session
 from footprint_api.web.pages import page, when
 from footprint_api.web.routes import page_router
+from pcr_rules.errors import PCRNotFound
+from pcr_rules.registry import default_registry
 
 router = page_router()
 manufacturer = session.page_user(Role.MANUFACTURER_MEMBER, Role.MANUFACTURER_ADMIN)
@@ -54,11 +56,29 @@ def percent(share: float | None) -> str:
     return "–" if share is None else f"{share * 100:.1f}\u00a0%"  # no break between number and sign
 
 
+CODE_GROUPS = ("stage", "part", "method")  # codes of results, named in locales/*/codes.yaml for every part
+
+
 def term(t: i18n.Catalogue, group: str, key: str) -> str:
     """A field value's name in the reader's language where there is one (stages, gases, parts), else the value."""
-    return t.messages.get(f"mfr.{group}.{key}", key)
+    return t.messages.get(f"{'code' if group in CODE_GROUPS else 'mfr'}.{group}.{key}", key)
 
 
+def pcr_names(pcr_ref: dict, lang: str) -> dict:
+    """The Chinese names of a result's PCR items (by item id), their parameters (by 'item.parameter') and declared
+    unit, for a Chinese page; empty for an English page (it prints the codes and the result's own declared-unit
+    description) or an unknown PCR."""
+    names = {"item": {}, "parameter": {}, "declared_unit": None}
+    if lang != "zh":
+        return names
+    try:
+        pcr = default_registry().get(pcr_ref["id"], pcr_ref["version"])
+    except (PCRNotFound, KeyError):
+        return names
+    return {"item": {item.id: item.label_zh for item in pcr.items if item.label_zh},
+            "parameter": {f"{item.id}.{p.id}": p.label_zh for item in pcr.items for p in item.parameters
+                          if p.label_zh},
+            "declared_unit": pcr.declared_unit.description_zh}
 
 
 def _helpers(request: Request) -> dict:
@@ -169,11 +189,11 @@ def compare_page(request: Request, a: uuid.UUID, b: uuid.UUID, user=Depends(manu
     return _render(request, "compare.html", user, c=comparison)
 
 
-def _contribution_chart(result: dict, t: i18n.Catalogue) -> dict:
+def _contribution_chart(result: dict, t: i18n.Catalogue, item_names: dict[str, str]) -> dict:
     """Top contributors and the rest as one bar (an ECharts option; the same numbers are in the table)."""
     rows = result["contributions"]
     top, rest = rows[:CONTRIBUTORS_IN_CHART], rows[CONTRIBUTORS_IN_CHART:]
-    names = [f"{c['item']} · {term(t, 'part', c['part'])}" for c in top]
+    names = [f"{item_names.get(c['item'], c['item'])} · {term(t, 'part', c['part'])}" for c in top]
     values = [round(c["kg_co2e"], 4) for c in top]
     if rest:
         names.append(t("mfr.fp.rest", count=len(rest)))
@@ -234,12 +254,15 @@ def _certificates(result: dict, inventory: dict) -> list[dict]:
 def _footprint_page(request: Request, user, db: Session, footprint_id: uuid.UUID, status_code: int = 200,
                     mc_error: str | None = None, mc_value: str = "1000"):
     view = dashboard.footprint_view(db, user.principal, footprint_id)
-    t = i18n.catalogue(i18n.negotiate(request))
+    lang = i18n.negotiate(request)
+    t = i18n.catalogue(lang)
     result = view.footprint.result
-    return _render(request, "footprint.html", user, status_code, v=view, r=result,
+    names = pcr_names(result.get("pcr") or {}, lang)
+    return _render(request, "footprint.html", user, status_code, v=view, r=result, names=names,
                    per_du=f"kg CO2e / {view.footprint.declared_unit}",
                    certificates=_certificates(result, view.inventory.data),
-                   contribution_chart=_contribution_chart(result, t), mc_chart=_uncertainty_chart(result, t),
+                   contribution_chart=_contribution_chart(result, t, names["item"]),
+                   mc_chart=_uncertainty_chart(result, t),
                    cbam_reason=_cbam(db, user, footprint_id), mc_error=mc_error, mc_value=mc_value,
                    mc_max=MONTE_CARLO_MAX)
 
