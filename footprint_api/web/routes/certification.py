@@ -27,7 +27,7 @@ from footprint_api.services import certification, labels
 from footprint_api.web import i18n, session
 from footprint_api.web.pages import page, when
 from footprint_api.web.routes import page_router
-from footprint_api.web.routes.manufacturer import pcr_names, term
+from footprint_api.web.names import pcr_names, term
 from label_service.workflow import APPLICATION_ACTIONS, FINDING_ACTIONS, ApplicationState, LabelState, Party
 
 router = page_router()

@@ -23,10 +23,9 @@ from footprint_api.models import InventoryRecord, JobStatus, Product, Role
 from footprint_api.schemas import CalculationIn
 from footprint_api.services import dashboard, exports, footprints
 from footprint_api.web import i18n, session
+from footprint_api.web.names import pcr_names, term
 from footprint_api.web.pages import page, when
 from footprint_api.web.routes import page_router
-from pcr_rules.errors import PCRNotFound
-from pcr_rules.registry import default_registry
 
 router = page_router()
 manufacturer = session.page_user(Role.MANUFACTURER_MEMBER, Role.MANUFACTURER_ADMIN)
@@ -56,29 +55,6 @@ def percent(share: float | None) -> str:
     return "–" if share is None else f"{share * 100:.1f}\u00a0%"  # no break between number and sign
 
 
-CODE_GROUPS = ("stage", "part", "method")  # codes of results, named in locales/*/codes.yaml for every part
-
-
-def term(t: i18n.Catalogue, group: str, key: str) -> str:
-    """A field value's name in the reader's language where there is one (stages, gases, parts), else the value."""
-    return t.messages.get(f"{'code' if group in CODE_GROUPS else 'mfr'}.{group}.{key}", key)
-
-
-def pcr_names(pcr_ref: dict, lang: str) -> dict:
-    """The Chinese names of a result's PCR items (by item id), their parameters (by 'item.parameter') and declared
-    unit, for a Chinese page; empty for an English page (it prints the codes and the result's own declared-unit
-    description) or an unknown PCR."""
-    names = {"item": {}, "parameter": {}, "declared_unit": None}
-    if lang != "zh":
-        return names
-    try:
-        pcr = default_registry().get(pcr_ref["id"], pcr_ref["version"])
-    except (PCRNotFound, KeyError):
-        return names
-    return {"item": {item.id: item.label_zh for item in pcr.items if item.label_zh},
-            "parameter": {f"{item.id}.{p.id}": p.label_zh for item in pcr.items for p in item.parameters
-                          if p.label_zh},
-            "declared_unit": pcr.declared_unit.description_zh}
 
 
 def _helpers(request: Request) -> dict:
