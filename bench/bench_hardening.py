@@ -17,7 +17,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -111,33 +110,18 @@ def bench_workbooks() -> None:
 
 
 def bench_fuzz() -> None:
+    from bench.embedded import embedded_service
     from tests.integration.test_fuzz import interactions, is_server_error, run_schemathesis
-    from tests.processes import api_process, free_port, wait_ready
-    from tests.service import World, configure, seed_world
-    from footprint_api.migrate import upgrade
 
-    with tempfile.TemporaryDirectory(prefix="pcf-bench-fuzz-") as scratch:
-        url = f"sqlite:///{scratch}/pcf.db"
-        configure(url, PCF_TASK_MODE="in_process")
-        upgrade(url)
-        env = {**os.environ, "PCF_DATABASE_URL": url, "PCF_TASK_MODE": "in_process"}
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        api = api_process(env, port, Path(scratch)).start()
-        try:
-            wait_ready(f"{base}/readyz", api, timeout=120)
-            with httpx.Client(base_url=base, timeout=30) as client:
-                world = World(client, seed_world())
-                principals = {"manufacturer engineer": world.as_("acme-engineer"), "anonymous": {}}
-            print(f"\nSchemathesis (--checks all, all phases), {FUZZ_SECONDS} s per principal, embedded stack")
-            print(f"{'principal':<24} {'requests':>9} {'5xx':>5}")
-            for name, headers in principals.items():
-                report = Path(scratch) / f"{name.replace(' ', '-')}.ndjson"
-                run_schemathesis(base, headers, report, FUZZ_SECONDS)
-                seen = interactions(report) if report.exists() else []
-                print(f"{name:<24} {len(seen):>9} {sum(map(is_server_error, seen)):>5}")
-        finally:
-            api.stop()
+    with embedded_service("pcf-bench-fuzz-") as (base, world, scratch):
+        principals = {"manufacturer engineer": world.as_("acme-engineer"), "anonymous": {}}
+        print(f"\nSchemathesis (--checks all, all phases), {FUZZ_SECONDS} s per principal, embedded stack")
+        print(f"{'principal':<24} {'requests':>9} {'5xx':>5}")
+        for name, headers in principals.items():
+            report = scratch / f"{name.replace(' ', '-')}.ndjson"
+            run_schemathesis(base, headers, report, FUZZ_SECONDS)
+            seen = interactions(report) if report.exists() else []
+            print(f"{name:<24} {len(seen):>9} {sum(map(is_server_error, seen)):>5}")
 
 
 def main() -> None:

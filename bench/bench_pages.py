@@ -6,10 +6,8 @@ is read by a person, not a crowd): median and p95 of request to complete respons
 """
 
 import copy
-import os
 import re
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -98,40 +96,25 @@ def timed(client: httpx.Client, path: str) -> tuple[dict, int]:
 
 
 def main() -> None:
-    from footprint_api.migrate import upgrade
+    from bench.embedded import embedded_service
     from tests.labelling import issued_label
-    from tests.processes import api_process, free_port, wait_ready
-    from tests.service import World, configure, seed_world
 
-    with tempfile.TemporaryDirectory(prefix="pcf-bench-pages-") as scratch:
-        url = f"sqlite:///{scratch}/pcf.db"
-        configure(url, PCF_TASK_MODE="in_process")
-        upgrade(url)
-        env = {**os.environ, "PCF_DATABASE_URL": url, "PCF_TASK_MODE": "in_process"}
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        process = api_process(env, port, Path(scratch)).start()
-        try:
-            wait_ready(f"{base}/readyz", process, timeout=120)
-            with httpx.Client(base_url=base, timeout=60) as api:
-                world = World(api, seed_world())
-                label = issued_label(world)
-            footprint_id = seed_many(label["number"], FOOTPRINTS - 1)
-            engineer = signed_in(base, "acme-engineer@test.example")
-            visitor = httpx.Client(base_url=base, timeout=60, headers={"Accept": "text/html"})
-            print(f"web pages with {FOOTPRINTS} footprints and {FOOTPRINTS} labels (SQLite, one uvicorn worker), "
-                  f"{REQUESTS} sequential requests each")
-            for name, client, path in (
-                    ("dashboard (manufacturer)", engineer, "/app/dashboard"),
-                    ("footprint page", engineer, f"/app/footprints/{footprint_id}"),
-                    ("registry, first page (public)", visitor, "/registry"),
-                    ("registry, cement, value range", visitor, "/registry?pcr_id=PCR-CN-CEMENT&min_kg_co2e=700"),
-                    ("verification page", visitor, f"/V/{label['number']}")):
-                stats, size = timed(client, path)
-                print(f"  {name:<34} median {stats['median_ms']:7.1f} ms   p95 {stats['p95_ms']:7.1f} ms   "
-                      f"{size / 1024:6.0f} KiB")
-        finally:
-            process.stop()
+    with embedded_service("pcf-bench-pages-") as (base, world, _scratch):
+        label = issued_label(world)
+        footprint_id = seed_many(label["number"], FOOTPRINTS - 1)
+        engineer = signed_in(base, "acme-engineer@test.example")
+        visitor = httpx.Client(base_url=base, timeout=60, headers={"Accept": "text/html"})
+        print(f"web pages with {FOOTPRINTS} footprints and {FOOTPRINTS} labels (SQLite, one uvicorn worker), "
+              f"{REQUESTS} sequential requests each")
+        for name, client, path in (
+                ("dashboard (manufacturer)", engineer, "/app/dashboard"),
+                ("footprint page", engineer, f"/app/footprints/{footprint_id}"),
+                ("registry, first page (public)", visitor, "/registry"),
+                ("registry, cement, value range", visitor, "/registry?pcr_id=PCR-CN-CEMENT&min_kg_co2e=700"),
+                ("verification page", visitor, f"/V/{label['number']}")):
+            stats, size = timed(client, path)
+            print(f"  {name:<34} median {stats['median_ms']:7.1f} ms   p95 {stats['p95_ms']:7.1f} ms   "
+                  f"{size / 1024:6.0f} KiB")
 
 
 if __name__ == "__main__":
