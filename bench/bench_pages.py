@@ -14,10 +14,11 @@ from pathlib import Path
 
 import httpx
 
-from bench.stats import summary
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.stats import summary  # noqa: E402  (after the path: runs as a script too)
 
 FOOTPRINTS = 1000
 REQUESTS = 200
