@@ -183,27 +183,24 @@ def organisation_clients(session: Session, principal: Principal, organisation_id
                              .order_by(col(ApiClient.created_at), col(ApiClient.client_id))))
 
 
-def managed_user(session: Session, principal: Principal, user_id: uuid.UUID) -> User:
-    """A user of an organisation the principal administers; any other answers 404."""
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound("no such user")
+def _managed(session: Session, principal: Principal, model, object_id: uuid.UUID, noun: str):
+    """A user or client of an organisation the principal administers; any other answers 404."""
+    found = session.get(model, object_id)
+    if found is None:
+        raise NotFound(f"no such {noun}")
     try:
-        managed_organisation(session, principal, user.organisation_id)
+        managed_organisation(session, principal, found.organisation_id)
     except NotFound:
-        raise NotFound("no such user") from None
-    return user
+        raise NotFound(f"no such {noun}") from None
+    return found
+
+
+def managed_user(session: Session, principal: Principal, user_id: uuid.UUID) -> User:
+    return _managed(session, principal, User, user_id, "user")
 
 
 def managed_client(session: Session, principal: Principal, client_id: uuid.UUID) -> ApiClient:
-    client = session.get(ApiClient, client_id)
-    if client is None:
-        raise NotFound("no such client")
-    try:
-        managed_organisation(session, principal, client.organisation_id)
-    except NotFound:
-        raise NotFound("no such client") from None
-    return client
+    return _managed(session, principal, ApiClient, client_id, "client")
 
 
 def _end_credentials(holder: User | ApiClient) -> None:

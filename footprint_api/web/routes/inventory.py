@@ -287,18 +287,23 @@ def edit_product_page(request: Request, product_id: uuid.UUID, user=Depends(manu
     return _edit_page(request, user, db, "product", product, _empty_form(values))
 
 
+async def _edit(request: Request, user, db: Session, kind: str, model, object_id: uuid.UUID, read, save):
+    """An edit form sent back: saved (then back to the list) or shown again with its errors, nothing stored."""
+    values = read(await web_session.form(request, user))
+    t = i18n.catalogue(i18n.negotiate(request))
+    obj = await run_in_threadpool(catalogue.owned, db, model, object_id, user.principal)
+    errors = await run_in_threadpool(save, t, db, user, values, object_id)
+    if errors:
+        db.rollback()
+        return await run_in_threadpool(_edit_page, request, user, db, kind, obj,
+                                       {"values": values, "errors": errors}, 422)
+    return RedirectResponse(f"/app/products?saved={kind}", status_code=303)
+
+
 @router.post("/app/products/{product_id}")
 async def edit_product(request: Request, product_id: uuid.UUID, user=Depends(manufacturer),
                        db: Session = Depends(get_session)):
-    values = _product_values(await web_session.form(request, user))
-    t = i18n.catalogue(i18n.negotiate(request))
-    product = await run_in_threadpool(catalogue.owned, db, Product, product_id, user.principal)
-    errors = await run_in_threadpool(_save_product, t, db, user, values, product_id)
-    if errors:
-        db.rollback()
-        return await run_in_threadpool(_edit_page, request, user, db, "product", product,
-                                       {"values": values, "errors": errors}, 422)
-    return RedirectResponse("/app/products?saved=product", status_code=303)
+    return await _edit(request, user, db, "product", Product, product_id, _product_values, _save_product)
 
 
 @router.get("/app/facilities/{facility_id}/edit")
@@ -312,15 +317,7 @@ def edit_facility_page(request: Request, facility_id: uuid.UUID, user=Depends(ma
 @router.post("/app/facilities/{facility_id}")
 async def edit_facility(request: Request, facility_id: uuid.UUID, user=Depends(manufacturer),
                         db: Session = Depends(get_session)):
-    values = _facility_values(await web_session.form(request, user))
-    t = i18n.catalogue(i18n.negotiate(request))
-    facility = await run_in_threadpool(catalogue.owned, db, Facility, facility_id, user.principal)
-    errors = await run_in_threadpool(_save_facility, t, db, user, values, facility_id)
-    if errors:
-        db.rollback()
-        return await run_in_threadpool(_edit_page, request, user, db, "facility", facility,
-                                       {"values": values, "errors": errors}, 422)
-    return RedirectResponse("/app/products?saved=facility", status_code=303)
+    return await _edit(request, user, db, "facility", Facility, facility_id, _facility_values, _save_facility)
 
 
 # --- the list of inventories ---------------------------------------------------------------------------------------
