@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, DateTime, Index, Text, UniqueConstraint, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -137,19 +137,59 @@ class InventoryRecord(SQLModel, table=True):
 
 
 class CertificateRetirement(SQLModel, table=True):
-    """A green certificate serial retired for one inventory. The unique serial is the double-counting guard."""
+    """A batch of green certificates (the serial range ``serial`` .. ``serial_last``) retired into one pool: a
+    claimant (the facility, or the product of an inventory without facility) and a reference period. Its
+    inventories draw MWh from it (CertificateDraw); a retirement is final.
+
+    No two retired batches overlap anywhere in the service: migration 0010 lets the database refuse it (PostgreSQL:
+    an exclusion constraint on (serial_prefix, int8range(first, last)); SQLite: triggers). ``drawn_mwh``, the sum
+    of the batch's active draws, is kept within ``batch_mwh`` by a CHECK constraint.
+    """
 
     __tablename__ = "certificate_retirement"
+    __table_args__ = (
+        CheckConstraint("serial_first_number <= serial_last_number", name="ck_certificate_retirement_range"),
+        CheckConstraint("drawn_mwh >= 0 AND drawn_mwh <= batch_mwh", name="ck_certificate_retirement_drawn"),
+        Index("ix_certificate_retirement_range", "serial_prefix", "serial_first_number", "serial_last_number"),
+    )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    serial: str = Field(unique=True, index=True)
-    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
-    inventory_id: uuid.UUID = Field(foreign_key="inventory.id", index=True)
-    amount_mwh: int
+    serial: str = Field(unique=True, index=True)  # the batch's first serial, as written
+    serial_last: str  # its last serial (inclusive), as written or counted from the first
+    serial_prefix: str  # what the serials share before their trailing number
+    serial_first_number: int = Field(sa_type=BigInteger)
+    serial_last_number: int = Field(sa_type=BigInteger)
+    batch_mwh: int = Field(sa_type=BigInteger)  # 1 GEC = 1 MWh
+    drawn_mwh: int = Field(default=0, sa_type=BigInteger)
     technology: str
     generation_month: str
     province: str
+    plant: str | None = None
     instrument: str
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    facility_id: uuid.UUID | None = Field(default=None, foreign_key="facility.id", index=True)
+    product_id: uuid.UUID | None = Field(default=None, foreign_key="product.id", index=True)  # claimant w/o facility
+    period_start: date
+    period_end: date
+    inventory_id: uuid.UUID = Field(foreign_key="inventory.id", index=True)  # the inventory that retired it
+    retired_by: uuid.UUID | None = None
     retired_at: datetime = _timestamp()
+
+
+class CertificateDraw(SQLModel, table=True):
+    """MWh of a retired batch that one inventory version claims. Released (never deleted) when a newer version of
+    the product for the same period replaces it, or when the application certifying it is withdrawn or rejected."""
+
+    __tablename__ = "certificate_draw"
+    __table_args__ = (CheckConstraint("amount_mwh > 0", name="ck_certificate_draw_amount"),)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    retirement_id: uuid.UUID = Field(foreign_key="certificate_retirement.id", index=True)
+    inventory_id: uuid.UUID = Field(foreign_key="inventory.id", index=True)
+    product_id: uuid.UUID = Field(foreign_key="product.id", index=True)
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    amount_mwh: int = Field(sa_type=BigInteger)
+    created_at: datetime = _timestamp()
+    released_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    released_reason: str | None = None
 
 
 class Job(SQLModel, table=True):

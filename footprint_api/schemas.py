@@ -163,17 +163,6 @@ class SubmissionOut(_Out):
     created_at: datetime
 
 
-class RetirementOut(_Out):
-    serial: str
-    inventory_id: uuid.UUID
-    amount_mwh: int
-    technology: str
-    generation_month: str
-    province: str
-    instrument: str
-    retired_at: datetime
-
-
 class AuditEventOut(_Out):
     seq: int
     at: datetime

@@ -1,6 +1,10 @@
 """Plain-text rendering of a footprint result for people at a terminal."""
 
+import math
+
 from lca_models.results import FootprintResult
+
+GAS_HEADINGS = {"CO2e not resolved by gas": "CO2e not resolved"}
 
 
 def result_table(result: FootprintResult) -> str:
@@ -26,11 +30,33 @@ def result_table(result: FootprintResult) -> str:
                      f"(n={u.iterations}, seed {u.seed})")
     lines += ["", "Stages"]
     lines += [f"  {stage:<32}{value:>14,.3f}" for stage, value in result.stages.items()]
-    lines += ["", "Contributions"]
-    lines += [f"  {c.item + ' (' + c.part + ')':<32}{c.kg_co2e:>14,.3f}  {c.share:>7.1%}" for c in result.contributions]
+    lines += ["", f"Contributions (gases: kg per {result.declared_unit.amount:g} {result.declared_unit.unit})"]
+    lines += _contribution_rows(result)
     lines += ["", "Per gas"]
     lines += [f"  {gas:<32}{g.kg_co2e:>14,.3f}  ({g.mass_kg:,.6g} kg)" for gas, g in result.per_gas.items()]
     lines += ["", f"Data quality: DQR {result.data_quality.dqr} ({result.data_quality.level}), "
                   f"primary data {result.data_quality.primary_data_share:.0%}"]
     lines += [f"Data gap: {gap}" for gap in result.data_gaps]
     return "\n".join(lines)
+
+
+def _mass(kg: float | None, digits: int = 6) -> str:
+    """Six significant digits in plain decimals: a CF4 mass of a few grams and a CO2 mass of tonnes both stay
+    checkable."""
+    if not kg:
+        return ""
+    return f"{kg:,.{max(0, digits - 1 - math.floor(math.log10(abs(kg))))}f}"
+
+
+def _contribution_rows(result: FootprintResult) -> list[str]:
+    """Per item and part: CO2e, share and the mass of each gas that is non-zero in the result, in the order of
+    the per-gas table."""
+    gases = [gas for gas in result.per_gas if any(c.gases.get(gas) for c in result.contributions)]
+    widths = [max(len(GAS_HEADINGS.get(gas, gas)), 14) for gas in gases]
+    heading = f"  {'item (part)':<32}{'kg CO2e':>14}  {'share':>7}"
+    heading += "".join(f"  {GAS_HEADINGS.get(gas, gas):>{w}}" for gas, w in zip(gases, widths))
+    rows = [heading]
+    for c in result.contributions:
+        row = f"  {c.item + ' (' + c.part + ')':<32}{c.kg_co2e:>14,.3f}  {c.share:>7.1%}"
+        rows.append((row + "".join(f"  {_mass(c.gases.get(gas)):>{w}}" for gas, w in zip(gases, widths))).rstrip())
+    return rows

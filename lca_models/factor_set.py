@@ -6,7 +6,7 @@ new year of grid factors or a new fuel is a data change only.
 
 import hashlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,8 @@ class FactorChoice:
     kg_co2e_per_kwh: float
     source: str
     note: str = ""
+    level: str = "national"  # national | region | province | technology | captive
+    area: str = ""  # the grid region or province of a regional or provincial factor
 
 
 @dataclass
@@ -70,11 +72,68 @@ class FactorSet:
     residual: dict[int, FactorChoice] = field(default_factory=dict)
     technology: dict[str, FactorChoice] = field(default_factory=dict)
     grid_co2: dict[tuple[str, str, int], FactorChoice] = field(default_factory=dict)
+    # life-cycle factors of a grid region or province, derived per life-cycle year: (scope, area, year) -> choice
+    area_lifecycle: dict[tuple[str, str, int], FactorChoice] = field(default_factory=dict)
+    provinces: dict[str, dict[str, str]] = field(default_factory=dict)  # English name -> {zh, region}
+    # activities whose supply chain uses grid electricity, copied per life-cycle factor year: (code, year) -> code
+    by_year: dict[tuple[str, int], str] = field(default_factory=dict)
     digest: str = ""
 
     # --- electricity factor choices -------------------------------------------------------------------------
-    def location_factor(self, year: int) -> FactorChoice:
-        return _by_year(self.lifecycle_average, year, "life-cycle average electricity factor")
+    def location_factor(self, year: int, province: str | None = None, grid_region: str | None = None,
+                        level: str = "national") -> FactorChoice:
+        """The location-based life-cycle factor: the most specific one the PCR's `level` allows for the place
+        (province, then grid region, then national), for the life-cycle year taken for `year`; the choice says
+        which level was taken and, where a more specific one was wanted, why it was not."""
+        national = _by_year(self.lifecycle_average, year, "life-cycle average electricity factor")
+        if level == "national":
+            return national
+        wanted: list[tuple[str, str]] = []
+        province_key = self.province_key(province) if province else None
+        if level == "province" and province_key:
+            wanted.append(("province", province_key))
+        # the grid region the facility states wins over the province's usual one (eastern Inner Mongolia is on the
+        # Northeast grid, the rest of the region on the North grid)
+        region = self.region_key(grid_region) or (self.provinces.get(province_key, {}).get("region")
+                                                  if province_key else None)
+        if region:
+            wanted.append(("region", region))
+        missed: list[str] = []
+        if province and not province_key:
+            missed.append(f"province {province!r} is not a known provincial-level division")
+        for scope, area in wanted:
+            choice = self.area_lifecycle.get((scope, area, national.year))
+            if choice is not None:
+                if missed:
+                    return replace(choice, note=f"{choice.note}; {'; '.join(missed)}")
+                return choice
+            missed.append(f"no {scope} factor for {area}")
+        if not wanted and not missed:
+            missed.append("the facility names no province or grid region")
+        return replace(national, note="; ".join(filter(None, [national.note, *missed, "national factor taken"])))
+
+    def province_key(self, name: str | None) -> str | None:
+        """The English name of a province as written in English or Chinese (with or without 省/市/自治区)."""
+        if not name:
+            return None
+        wanted = name.strip().casefold()
+        for key, spec in self.provinces.items():
+            zh = spec.get("zh", "")
+            if wanted in (key.casefold(), zh) or (zh and wanted.startswith(zh)):
+                return key
+        return None
+
+    def region_key(self, name: str | None) -> str | None:
+        if not name:
+            return None
+        regions = {a for (scope, a, _y) in self.grid_co2 if scope == "region"}
+        return next((r for r in regions if r.casefold() == name.strip().casefold()), None)
+
+    def for_year(self, code: str, year: int) -> str:
+        """The copy of a background activity whose grid electricity is that of the life-cycle year taken for
+        `year` (the factor years of one footprint agree); the activity itself where it uses no grid power."""
+        factor_year = _by_year(self.lifecycle_average, year, "life-cycle average electricity factor").year
+        return self.by_year.get((code, factor_year), code)
 
     def residual_factor(self, year: int) -> FactorChoice:
         return _by_year(self.residual, year, "residual electricity factor")
@@ -154,12 +213,14 @@ def load_factor_set(factor_set_id: str = DEFAULT_FACTOR_SET) -> FactorSet:
         sources=sources,
         digest=digest.hexdigest()[:16],
     )
+    factor_set.provinces = electricity.get("provinces") or {}
     _add_electricity(factor_set, electricity)
     _add_fuels(factor_set, fuels)
     for section in (materials["materials"], transport["transport"]):
         for code, spec in section.items():
             _add_declared(factor_set, code, spec)
     _check_references(factor_set)
+    _add_year_copies(factor_set)
     return factor_set
 
 
@@ -170,11 +231,20 @@ def _add(factor_set: FactorSet, activity: BackgroundActivity) -> None:
 
 
 def _electricity_activity(factor_set: FactorSet, code: str, name: str, value: float, flow: str, relative_sd: float,
-                          year: int, source: str, check: str, note: str = "") -> FactorChoice:
-    """One kWh of electricity with one emission factor, as a background activity and as a citable choice."""
-    _add(factor_set, BackgroundActivity(code, name, "kWh", (Exchange(value, flow=flow, relative_sd=relative_sd),),
+                          year: int, source: str, check: str, note: str = "", co2_part: float = 0.0,
+                          level: str = "national", area: str = "") -> FactorChoice:
+    """One kWh of electricity with one emission factor, as a background activity and as a citable choice.
+
+    A life-cycle factor is published in CO2e only; where the CO2 factor of the same grid is published too, that
+    part is the combustion CO2 of the kWh (fossil CO2) and only the rest (upstream fuel chains, methane, plant
+    construction) stays "CO2e not resolved by gas". The total is the published life-cycle factor either way.
+    """
+    exchanges = [Exchange(value - co2_part, flow=flow, relative_sd=relative_sd)]
+    if co2_part:
+        exchanges.insert(0, Exchange(co2_part, flow="co2_fossil", relative_sd=relative_sd))
+    _add(factor_set, BackgroundActivity(code, name, "kWh", tuple(exchanges),
                                         f"{source}; {note}" if note else source, check))
-    return FactorChoice(code, year, value, source, note)
+    return FactorChoice(code, year, value, source, note, level, area)
 
 
 def _add_electricity(factor_set: FactorSet, data: dict[str, Any]) -> None:
@@ -191,23 +261,25 @@ def _add_electricity(factor_set: FactorSet, data: dict[str, Any]) -> None:
 
     co2 = {(r["scope"], r["year"]): r["kg_co2_per_kwh"] for r in data["grid_co2"] if "area" not in r}
     co2_years = sorted({y for (s, y) in co2 if s == "national_residual" and ("national_average", y) in co2})
+    average_years = sorted(y for (s, y) in co2 if s == "national_average")
     for row in data["lifecycle_average"]:
         year, value, source = row["year"], row["kg_co2e_per_kwh"], sources[row["source"]]
+        co2_year = _latest(average_years, year)
         factor_set.lifecycle_average[year] = _electricity_activity(
             factor_set, f"electricity-lifecycle-average-{year}",
             f"electricity, grid, CN national average, life cycle {year}", value, "co2e_as_co2_fossil", grid_sd,
-            year, source, row["check"])
+            year, source, row["check"], co2_part=co2[("national_average", co2_year)] if co2_year else 0.0)
         # residual_lc(Y) = lifecycle_average(Y) x national_residual(Yc) / national_average(Yc), Yc latest <= Y
-        ratio_years = [y for y in co2_years if y <= year] or co2_years[:1]
-        if not ratio_years:
-            continue
-        yc = ratio_years[-1]
-        residual, average = co2[("national_residual", yc)], co2[("national_average", yc)]
-        factor_set.residual[year] = _electricity_activity(
-            factor_set, f"electricity-lifecycle-residual-{year}", f"electricity, grid, CN residual mix, life cycle {year}",
-            value * residual / average, "co2e_as_co2_fossil", grid_sd, year, source, "derived",
-            note=f"derived: {value} x {residual} / {average} (life-cycle average {year} x CO2 residual/average "
-                 f"ratio {yc})")
+        yc = _latest(co2_years, year)
+        if yc is not None:
+            residual, average = co2[("national_residual", yc)], co2[("national_average", yc)]
+            factor_set.residual[year] = _electricity_activity(
+                factor_set, f"electricity-lifecycle-residual-{year}",
+                f"electricity, grid, CN residual mix, life cycle {year}",
+                value * residual / average, "co2e_as_co2_fossil", grid_sd, year, source, "derived",
+                note=f"derived: {value} x {residual} / {average} (life-cycle average {year} x CO2 residual/average "
+                     f"ratio {yc})", co2_part=residual)
+        _add_area_factors(factor_set, data, year, value, source, co2, grid_sd)
 
     for row in data["technology_lifecycle"]:
         technology, year = row["technology"], row["year"]
@@ -222,20 +294,93 @@ def _add_electricity(factor_set: FactorSet, data: dict[str, Any]) -> None:
         (Exchange(1.0, input=factor_set.lifecycle_average[latest].activity),), "alias", "derived"))
 
 
+def _latest(years: list[int], year: int) -> int | None:
+    """The latest of `years` at or before `year`, else the earliest (factors lag the accounting year)."""
+    earlier = [y for y in years if y <= year]
+    return max(earlier) if earlier else (min(years) if years else None)
+
+
+def _add_area_factors(factor_set: FactorSet, data: dict[str, Any], year: int, national_lc: float, source: str,
+                      national_co2: dict[tuple[str, int], float], grid_sd: float) -> None:
+    """Life-cycle factors of grid regions and provinces for life-cycle year `year`. Only CO2 factors are published
+    below the national level, so each is derived by the rule of the residual factor:
+        lc_area(Y) = lc_national(Y) x co2_area(Yc) / co2_national_average(Yc),  Yc = latest area year <= Y
+    which keeps the published life-cycle level and applies the published ratio of the area's grid to the nation's.
+    """
+    sources = data["sources"]
+    rows: dict[tuple[str, str], list[dict]] = {}
+    for row in data["grid_co2"]:
+        if row["scope"] in ("region", "province"):
+            rows.setdefault((row["scope"], row["area"]), []).append(row)
+    for (scope, area), area_rows in sorted(rows.items()):
+        by_year = {r["year"]: r for r in area_rows if ("national_average", r["year"]) in national_co2}
+        yc = _latest(sorted(by_year), year)
+        if yc is None:
+            continue
+        row = by_year[yc]
+        area_co2, average = row["kg_co2_per_kwh"], national_co2[("national_average", yc)]
+        lag = "" if yc <= year else f"; no {scope} CO2 factor for {year} or earlier, the {yc} one is used"
+        factor_set.area_lifecycle[(scope, area, year)] = _electricity_activity(
+            factor_set, f"electricity-lifecycle-{scope}-{_slug(area)}-{year}",
+            f"electricity, grid, {area} ({scope}), life cycle {year}", national_lc * area_co2 / average,
+            "co2e_as_co2_fossil", grid_sd, year, f"{source}; {sources[row['source']]}",
+            "derived" if row["check"] != "screening" else "screening",
+            note=f"{scope} factor derived: {national_lc} x {area_co2} / {average} (life-cycle national average "
+                 f"{year} x {area} CO2 {yc} / national CO2 {yc}; {area} CO2 factor check: {row['check']}){lag}",
+            co2_part=area_co2, level=scope, area=area)
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text.casefold())
+
+
+def _add_year_copies(factor_set: FactorSet) -> None:
+    """Copies, per life-cycle factor year, of every activity whose supply chain uses grid electricity (through the
+    alias `electricity_grid_lifecycle`), so that a footprint of reference year Y takes Y's factor in its whole
+    supply chain and not the latest one."""
+    alias = "electricity_grid_lifecycle"
+    dependent = {alias}
+    changed = True
+    while changed:
+        changed = False
+        for activity in factor_set.activities.values():
+            if activity.code not in dependent and any(e.input in dependent for e in activity.exchanges):
+                dependent.add(activity.code)
+                changed = True
+    for year, choice in sorted(factor_set.lifecycle_average.items()):
+        for code in sorted(dependent):
+            factor_set.by_year[(code, year)] = f"{code}@{year}"
+        for code in sorted(dependent):
+            original = factor_set.activities[code]
+            if code == alias:
+                exchanges = (Exchange(1.0, input=choice.activity),)
+                name = f"electricity, grid, CN national average ({year})"
+            else:
+                exchanges = tuple(replace(e, input=factor_set.by_year.get((e.input, year), e.input))
+                                  for e in original.exchanges)
+                name = f"{original.name} [grid electricity {year}]"
+            _add(factor_set, BackgroundActivity(f"{code}@{year}", name, original.unit, exchanges, original.source,
+                                                original.check))
+
+
 def combustion_exchanges(fuel: dict[str, Any], non_co2: dict[str, Any], sector: str,
                          ncv: float | None = None, carbon_content: float | None = None,
-                         oxidation: float | None = None) -> dict[str, float]:
-    """kg of CO2, CH4 and N2O per unit of fuel burned (GB/T 32150-2015 eq.; IPCC 2006 Vol. 2 Tables 2.2/2.3)."""
+                         oxidation: float | None = None, biomass_fraction: float | None = None) -> dict[str, float]:
+    """kg of CO2, CH4 and N2O per unit of fuel burned (GB/T 32150-2015 eq.; IPCC 2006 Vol. 2 Tables 2.2/2.3).
+
+    The biomass share of the fuel's carbon (1 for wood, a measured fraction for mixed waste fuels) gives biogenic
+    CO2 and CH4 instead of fossil (IPCC 2006 Vol. 2 Ch. 2.3.3.4); N2O counts whatever the carbon's origin."""
     ncv = fuel["ncv_gj_per_unit"] if ncv is None else ncv
     carbon_content = fuel["carbon_content_tc_per_tj"] if carbon_content is None else carbon_content
     oxidation = fuel["oxidation"] if oxidation is None else oxidation
+    biomass = fuel.get("biomass_fraction", 0.0) if biomass_fraction is None else biomass_fraction
     tj = ncv / 1000.0
     gases = non_co2[fuel["family"]][sector]
-    return {
-        "co2_fossil": tj * carbon_content * oxidation * C_TO_CO2 * 1000.0,
-        "ch4_fossil": tj * gases["ch4"],
-        "n2o": tj * gases["n2o"],
-    }
+    co2, ch4 = tj * carbon_content * oxidation * C_TO_CO2 * 1000.0, tj * gases["ch4"]
+    flows = {"co2_fossil": co2 * (1.0 - biomass), "ch4_fossil": ch4 * (1.0 - biomass), "n2o": tj * gases["n2o"]}
+    if biomass:
+        flows.update({"co2_biogenic": co2 * biomass, "ch4_biogenic": ch4 * biomass})
+    return flows
 
 
 def _add_fuels(factor_set: FactorSet, data: dict[str, Any]) -> None:
@@ -245,7 +390,7 @@ def _add_fuels(factor_set: FactorSet, data: dict[str, Any]) -> None:
     for key, fuel in data["fuels"].items():
         for sector in ("energy", "industry"):
             exchanges = [Exchange(amount, flow=flow, relative_sd=0.05)
-                         for flow, amount in combustion_exchanges(fuel, data["non_co2"], sector).items()]
+                         for flow, amount in combustion_exchanges(fuel, data["non_co2"], sector).items() if amount]
             if fuel.get("supply"):
                 exchanges.append(Exchange(1.0, input=fuel["supply"]))
             _add(factor_set, BackgroundActivity(

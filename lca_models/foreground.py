@@ -38,13 +38,19 @@ class CertificateUse:
 
 @dataclass
 class ElectricityAccount:
-    consumed_kwh: float = 0.0  # per declared unit
-    covered_kwh: float = 0.0
+    consumed_kwh: float = 0.0  # per declared unit, all sources
+    covered_kwh: float = 0.0  # of the grid kWh, covered by retired certificates
+    captive_kwh: float = 0.0  # from the plant's own generating units
     location_factor: FactorChoice | None = None
     residual_factor: FactorChoice | None = None
     certificates: list[CertificateUse] = field(default_factory=list)
     certificates_applied: bool = True
+    location_rule: str = ""  # which level of factor the PCR asks for, for which place
     note: str = ""
+
+    @property
+    def grid_kwh(self) -> float:
+        return self.consumed_kwh - self.captive_kwh
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,8 @@ class Foreground:
     electricity: ElectricityAccount
     reported_electricity_method: str
     reference_year: int
-    direct_basis: dict[str, str]  # gas -> calculated | measured (method)
+    direct_basis: dict[str, str]  # gas -> calculated | measured (method) | measured and calculated
+    direct_basis_by_item: dict[str, dict[str, str]]  # item -> gas -> calculated | measured (method, source)
     quality: dict[str, ItemQuality]
     data_gaps: list[str]
     indicators: dict[str, float]
@@ -95,15 +102,21 @@ def build_foreground(inventory: Inventory, pcr: PCR, factor_set: FactorSet) -> F
         if spec.kind is ItemKind.ELECTRICITY:
             electricity_entries.append((entry, spec, amount))
         elif spec.kind is ItemKind.INPUT:
-            exchanges.extend(_input(entry, spec, amount * scale, factor_set))
+            exchanges.extend(_input(entry, spec, amount * scale, factor_set, year))
         elif spec.kind is ItemKind.FUEL:
-            exchanges.extend(_fuel(entry, spec, amount, scale, factor_set, gaps))
+            exchanges.extend(_fuel(entry, spec, amount, scale, factor_set, gaps, year))
         else:
-            exchanges.extend(_process(entry, spec, amount, scale, context))
+            exchanges.extend(_process(entry, spec, amount, scale, context, factor_set, year))
+    listed = {entry.item for entry in inventory.items}
+    for spec in pcr.items:
+        if spec.when_absent is not None and spec.id not in listed:
+            exchanges.extend(_default_method(spec, production, scale, context, quality, gaps))
 
     account = _electricity(inventory, pcr, factor_set, electricity_entries, scale, year)
     exchanges.extend(_electricity_exchanges(electricity_entries, account, scale))
-    direct_basis = _apply_measurements(inventory, exchanges, scale, quality, pcr)
+    if inventory.captive_power is not None:
+        exchanges.extend(_captive(inventory, pcr, factor_set, account, scale, quality, year))
+    direct_basis, by_item = _apply_measurements(inventory, exchanges, scale, quality, pcr, gaps)
     indicators = {f"{spec.id}_per_declared_unit": amount / production for _, spec, amount in electricity_entries}
     clinker = next((i for i in inventory.items if i.item == "clinker"), None)
     if clinker is not None and pcr.product_category == "cement":
@@ -111,7 +124,8 @@ def build_foreground(inventory: Inventory, pcr: PCR, factor_set: FactorSet) -> F
     return Foreground(
         exchanges=exchanges, production_declared_units=production, allocation_method=pcr.allocation.method,
         allocation_factor=allocation, electricity=account, reported_electricity_method=pcr.electricity.reported_method,
-        reference_year=year, direct_basis=direct_basis, quality=quality, data_gaps=gaps, indicators=indicators,
+        reference_year=year, direct_basis=direct_basis, direct_basis_by_item=by_item, quality=quality,
+        data_gaps=gaps, indicators=indicators,
     )
 
 
@@ -135,50 +149,74 @@ def _allocation_factor(inventory: Inventory, pcr: PCR) -> float:
     return main / (main + others)
 
 
-def _input(entry: InventoryItem, spec: ItemSpec, amount: float, factor_set: FactorSet):
+def _input(entry: InventoryItem, spec: ItemSpec, amount: float, factor_set: FactorSet, year: int):
     if entry.supplier_pcf_kg_co2e_per_unit is not None:
         # Supplier-specific footprint (primary upstream data) replaces the background activity.
         yield ForegroundExchange(spec.id, "supplier_pcf", spec.stage, amount * entry.supplier_pcf_kg_co2e_per_unit,
                                  flow="co2e_as_co2_fossil")
         return
     factor_set.activity(spec.activity)
-    yield ForegroundExchange(spec.id, "input", spec.stage, amount, activity=spec.activity)
+    yield ForegroundExchange(spec.id, "input", spec.stage, amount, activity=factor_set.for_year(spec.activity, year))
 
 
 def _parameters(entry: InventoryItem, spec: ItemSpec) -> dict[str, float]:
     return {name: q.amount * conversion_factor(q.unit, spec.parameter(name).unit) for name, q in entry.parameters.items()}
 
 
-def _fuel(entry, spec: ItemSpec, amount: float, scale: float, factor_set: FactorSet, gaps: list[str]):
+def _fuel(entry, spec: ItemSpec, amount: float, scale: float, factor_set: FactorSet, gaps: list[str], year: int):
     fuel = factor_set.fuel(spec.fuel)
     params = _parameters(entry, spec)
     per_unit = combustion_exchanges(fuel, factor_set.non_co2, spec.sector, params.get("ncv_gj_per_unit"),
-                                    params.get("carbon_content_tc_per_tj"), params.get("oxidation"))
+                                    params.get("carbon_content_tc_per_tj"), params.get("oxidation"),
+                                    params.get("biomass_fraction"))
     for flow, kg in per_unit.items():
         yield ForegroundExchange(spec.id, "combustion", Stage.PRODUCTION, amount * kg * scale, flow=flow)
+    yield from _fuel_supply(spec.id, spec.fuel, fuel, amount * scale, factor_set, gaps, year)
+
+
+def _fuel_supply(item: str, key: str, fuel: dict, amount: float, factor_set: FactorSet, gaps: list[str], year: int):
     if fuel.get("supply"):
-        yield ForegroundExchange(spec.id, "supply", Stage.RAW_MATERIAL_ACQUISITION, amount * scale,
-                                 activity=fuel["supply"])
+        yield ForegroundExchange(item, "supply", Stage.RAW_MATERIAL_ACQUISITION, amount,
+                                 activity=factor_set.for_year(fuel["supply"], year))
     elif amount > 0:
-        gaps.append(f"supply chain of {spec.fuel} ({spec.id}) is not modelled: no cited upstream factor "
+        gaps.append(f"supply chain of {key} ({item}) is not modelled: no cited upstream factor "
                     f"in factor set {factor_set.id}")
 
 
-def _process(entry, spec: ItemSpec, amount: float, scale: float, context: FormulaContext):
+def _process(entry, spec: ItemSpec, amount: float, scale: float, context: FormulaContext, factor_set: FactorSet,
+             year: int):
     flows = evaluate(spec.formula, amount, _parameters(entry, spec), spec.formula_config, context)
     for flow, kg in flows.items():
         yield ForegroundExchange(spec.id, "process", spec.stage, kg * scale, flow=flow)
     if spec.activity:
         yield ForegroundExchange(spec.id, "supply", Stage.RAW_MATERIAL_ACQUISITION, amount * scale,
-                                 activity=spec.activity)
+                                 activity=factor_set.for_year(spec.activity, year))
+
+
+def _default_method(spec: ItemSpec, production: float, scale: float, context: FormulaContext,
+                    quality: dict[str, ItemQuality], gaps: list[str]):
+    """An optional item that is not given takes the PCR's default method (e.g. IPCC Tier 1 PFC per cell technology
+    where no anode-effect data exists), with the default's worse data quality."""
+    default = spec.when_absent
+    flows = evaluate(default.formula, production, {}, default.formula_config, context)
+    quality[spec.id] = ItemQuality(default.dqr, default.relative_sd, "secondary")
+    gaps.append(f"{spec.id}: not given; {default.note}")
+    for flow, kg in flows.items():
+        yield ForegroundExchange(spec.id, "default", spec.stage, kg * scale, flow=flow)
 
 
 def _electricity(inventory: Inventory, pcr: PCR, factor_set: FactorSet, entries, scale: float,
                  year: int) -> ElectricityAccount:
+    level, facility = pcr.electricity.location_level, inventory.facility
     account = ElectricityAccount(
         consumed_kwh=sum(amount for *_, amount in entries) * scale,
-        location_factor=factor_set.location_factor(year),
+        captive_kwh=inventory.captive_power.supplied_mwh * 1000.0 * scale if inventory.captive_power else 0.0,
+        location_factor=factor_set.location_factor(year, facility.province, facility.grid_region, level),
         residual_factor=factor_set.residual_factor(year),
+        location_rule=(f"{pcr.ref} takes the {level} factor where published (province, then grid region, then "
+                       f"national) for {facility.province}" + (f" ({facility.grid_region} grid)"
+                                                              if facility.grid_region else "")
+                       if level != "national" else f"{pcr.ref} takes the national factor"),
     )
     if inventory.export_context == "cbam" and inventory.green_certificates:
         # EU CBAM accepts no certificates for indirect emissions (only a direct technical link or a PPA).
@@ -195,14 +233,16 @@ def _electricity(inventory: Inventory, pcr: PCR, factor_set: FactorSet, entries,
 
 
 def _electricity_exchanges(entries, account: ElectricityAccount, scale: float):
-    """Location-based: all kWh at the grid average. Market-based: kWh covered by retired certificates at the
-    generation technology's factor, the rest at the residual factor. Uncovered kWh are shared over the
-    electricity items in proportion to their consumption."""
+    """Grid kWh (consumption less the captive supply). Location-based: all grid kWh at the location factor.
+    Market-based: grid kWh covered by retired certificates at the generation technology's factor, the rest at the
+    residual factor. Grid and covered kWh are shared over the electricity items in proportion to their
+    consumption; the captive kWh are accounted by `_captive`, the same in both methods."""
     total = sum(amount for *_, amount in entries) * scale
-    uncovered_share = 1.0 - (account.covered_kwh / total if total else 0.0)
+    grid_share = account.grid_kwh / total if total else 0.0
+    uncovered_share = (account.grid_kwh - account.covered_kwh) / total if total else 0.0
     for _, spec, amount in entries:
         kwh = amount * scale
-        yield ForegroundExchange(spec.id, "electricity", spec.stage, kwh,
+        yield ForegroundExchange(spec.id, "electricity", spec.stage, kwh * grid_share,
                                  activity=account.location_factor.activity, electricity_method=LOCATION)
         yield ForegroundExchange(spec.id, "electricity", spec.stage, kwh * uncovered_share,
                                  activity=account.residual_factor.activity, electricity_method=MARKET)
@@ -212,18 +252,84 @@ def _electricity_exchanges(entries, account: ElectricityAccount, scale: float):
                                      activity=use.factor.activity, electricity_method=MARKET)
 
 
+CAPTIVE = "captive_power"
+
+
+def _captive(inventory: Inventory, pcr: PCR, factor_set: FactorSet, account: ElectricityAccount, scale: float,
+             quality: dict[str, ItemQuality], year: int):
+    """The plant's own units: their combustion (or stack-measured CO2) and fuel supply chains, times the share of
+    their net generation this product's process consumed. Per unit u and declared unit:
+        share = supplied MWh / sum of the units' net MWh;   flow_u = fuel_u x factor x share x scale
+    so the product carries the units' footprint per net kWh for each captive kWh (auxiliary consumption is inside
+    the units' footprint, as net generation is what they deliver)."""
+    captive = inventory.captive_power
+    net_total = sum(u.net_generation_mwh for u in captive.units)
+    share = captive.supplied_mwh / net_total if net_total else 0.0
+    gaps: list[str] = []
+    sds, dqrs = [], []
+    for unit in captive.units:
+        fuel = factor_set.fuel(unit.fuel)
+        amount = unit.fuel_amount * conversion_factor(unit.fuel_unit, pcr.electricity.captive_fuels[unit.fuel])
+        per_unit = combustion_exchanges(fuel, factor_set.non_co2, "energy", unit.ncv_gj_per_unit,
+                                        unit.carbon_content_tc_per_tj, unit.oxidation)
+        if unit.measured_co2_t is not None:
+            per_unit.pop("co2_fossil")
+            yield ForegroundExchange(CAPTIVE, "measured", Stage.PRODUCTION, unit.measured_co2_t * 1000.0 * share * scale,
+                                     flow="co2_fossil")
+        for flow, kg in per_unit.items():
+            yield ForegroundExchange(CAPTIVE, "combustion", Stage.PRODUCTION, amount * kg * share * scale, flow=flow)
+        yield from _fuel_supply(CAPTIVE, unit.fuel, fuel, amount * share * scale, factor_set, gaps, year)
+        dqrs.append(unit.data_quality.dqr if unit.data_quality else DEFAULT_DQR[unit.data_source])
+        sds.append(pcr.data_quality.default_primary_relative_sd if unit.data_source == "primary"
+                   else pcr.data_quality.default_secondary_relative_sd)
+    worst = max(range(len(dqrs)), key=dqrs.__getitem__)
+    quality[CAPTIVE] = ItemQuality(dqrs[worst], sds[worst], captive.units[worst].data_source)
+    account.note = "; ".join(filter(None, [account.note, *gaps]))
+
+
 def _apply_measurements(inventory: Inventory, exchanges: list[ForegroundExchange], scale: float,
-                        quality: dict[str, ItemQuality], pcr: PCR) -> dict[str, str]:
-    """A measured gas (CEMS) replaces every calculated direct emission of that gas."""
-    basis = {gas: "calculated" for gas in MEASURABLE_GAS_FLOWS}
-    for measured in inventory.measured_emissions:
+                        quality: dict[str, ItemQuality], pcr: PCR, gaps: list[str]):
+    """A measured gas replaces the calculated direct emissions of that gas of the items its monitor covers (all
+    items where the measurement names none); the other items stay calculated. Returns the basis per gas and, per
+    item with direct emissions, per gas."""
+    direct_parts = ("combustion", "process", "default")
+    by_item: dict[str, dict[str, str]] = {}
+    for exchange in exchanges:
+        if exchange.activity is None and exchange.part in direct_parts + ("measured",):
+            gas = next((g for g, flows in MEASURABLE_GAS_FLOWS.items() if exchange.flow in flows), None)
+            if gas is not None and exchange.amount:
+                kind = "measured (CEMS of the unit)" if exchange.part == "measured" else "calculated"
+                gases = by_item.setdefault(exchange.item, {})
+                if gases.get(gas, kind) != kind:  # units of one item, some monitored, some not
+                    kind = "measured (CEMS of the unit) and calculated"
+                gases[gas] = kind
+    for index, measured in enumerate(inventory.measured_emissions):
         flows = MEASURABLE_GAS_FLOWS[measured.gas]
+        covers = set(measured.covers)
+        replaced = sorted({e.item for e in exchanges if e.flow in flows and e.part in direct_parts
+                           and (not covers or e.item in covers) and e.item != CAPTIVE})
         exchanges[:] = [e for e in exchanges
-                        if not (e.flow in flows and e.part in ("combustion", "process"))]
-        item = f"measured_{measured.gas}"
+                        if not (e.flow in flows and e.part in direct_parts and e.item in replaced)]
+        label = ", ".join(filter(None, [measured.method, measured.source]))
+        item = f"measured_{measured.gas}" if not covers else f"measured_{measured.gas}_{index + 1}"
         kg = measured.amount * conversion_factor(measured.unit, "kg")
         exchanges.append(ForegroundExchange(item, "measured", Stage.PRODUCTION, kg * scale, flow=flows[0]))
         quality[item] = ItemQuality(1.5, measured.relative_sd if measured.relative_sd is not None
                                     else pcr.data_quality.default_primary_relative_sd, "primary")
-        basis[measured.gas] = f"measured ({measured.method})"
-    return basis
+        for replaced_item in replaced:
+            by_item.setdefault(replaced_item, {})[measured.gas] = f"measured ({label}: {item})"
+        if not covers:
+            gaps.append(f"measured {measured.gas} ({label}) names no emission sources: it replaces the calculated "
+                        f"{measured.gas} of every item ({', '.join(replaced) or 'none'}), including sources no "
+                        f"stack monitor sees")
+    basis: dict[str, str] = {}
+    for gas in MEASURABLE_GAS_FLOWS:
+        kinds = [gases[gas] for gases in by_item.values() if gas in gases]
+        measured = any(k.startswith("measured") for k in kinds)
+        calculated = any(k == "calculated" or k.endswith("and calculated") for k in kinds)
+        how = sorted({", ".join(filter(None, [m.method, m.source])) for m in inventory.measured_emissions
+                      if m.gas == gas} | ({"CEMS of the captive units"} if any(
+                          "CEMS of the unit" in k for k in kinds) else set()))
+        label = f"measured ({'; '.join(how)})"
+        basis[gas] = (f"{label} and calculated" if measured and calculated else label if measured else "calculated")
+    return basis, dict(sorted(by_item.items()))

@@ -46,9 +46,24 @@ def carbonate_decomposition(amount_t, params, config, context):
 
 @formula("carbon_content")
 def carbon_content(amount_t, params, config, context):
-    """CO2 = mass x carbon fraction x 44/12; sign -1 for carbon leaving in a product (mass balance, IPCC Eq. 4.9)."""
+    """CO2 = mass x carbon fraction x 44/12; sign -1 for carbon leaving in a product (mass balance, IPCC Eq. 4.9).
+    The biomass share of the carbon (e.g. charcoal in a charge carbon) is biogenic CO2, reported apart."""
     fraction = params.get("carbon_fraction", _constant(context, "carbon_content", config["material"])["fraction"])
-    return {"co2_fossil": float(config.get("sign", 1)) * amount_t * fraction * C_TO_CO2 * 1000.0}
+    co2 = float(config.get("sign", 1)) * amount_t * fraction * C_TO_CO2 * 1000.0
+    return split_biogenic({"co2_fossil": co2}, params.get("biomass_fraction", 0.0))
+
+
+def split_biogenic(flows: dict[str, float], biomass_fraction: float) -> dict[str, float]:
+    """The biomass share of carbon-bearing flows as their biogenic flows (GB/T 24067-2024 reports biogenic CO2 apart;
+    IPCC 2006 Vol. 2 Ch. 2.3.3.4: CO2 from biomass is reported as a memo item, its CH4 and N2O count)."""
+    if not biomass_fraction:
+        return flows
+    out = dict(flows)
+    for fossil, biogenic in (("co2_fossil", "co2_biogenic"), ("ch4_fossil", "ch4_biogenic")):
+        if fossil in out:
+            out[biogenic] = out.get(biogenic, 0.0) + out[fossil] * biomass_fraction
+            out[fossil] *= 1.0 - biomass_fraction
+    return out
 
 
 @formula("clinker_calcination")
@@ -76,6 +91,14 @@ def pfc_slope(anode_effect_minutes, params, config, context):
     technology = _constant(context, "pfc", config["technology"])
     cf4_kg = technology["slope"] * anode_effect_minutes * context.production_declared_units
     return {"cf4": cf4_kg, "c2f6": cf4_kg * technology["c2f6_cf4"]}
+
+
+@formula("pfc_tier1")
+def pfc_tier1(production_t, params, config, context):
+    """Tier 1 default per cell technology where no anode-effect data exists: CF4 = EF_CF4 x MP, C2F6 = EF_C2F6 x MP
+    (IPCC 2006 Vol. 3 Eq. 4.24, Table 4.15); `production_t` is the metal production of the period."""
+    technology = _constant(context, "pfc_tier1", config["technology"])
+    return {"cf4": technology["cf4_kg_per_t"] * production_t, "c2f6": technology["c2f6_kg_per_t"] * production_t}
 
 
 @formula("direct_emission")

@@ -25,6 +25,11 @@ class Contribution(BaseModel):
     stage: str
     kg_co2e: float
     share: float
+    gases: dict[str, float] = Field(
+        default_factory=dict,
+        description="kg of each gas per declared unit, by the gas names of `per_gas`: a direct emission is its own "
+                    "flow, a background input the gases of its whole supply chain; summed over the contributions, "
+                    "each equals `per_gas[gas].mass_kg`")
 
 
 class ProcessContribution(BaseModel):
@@ -40,6 +45,8 @@ class FactorUsed(BaseModel):
     kg_co2e_per_kwh: float
     source: str
     note: str = ""
+    level: str = "national"  # national | region | province | technology
+    area: str = ""
 
 
 class CertificateResult(BaseModel):
@@ -60,6 +67,11 @@ class ElectricityResult(BaseModel):
     residual_factor: FactorUsed
     certificates: list[CertificateResult]
     certificates_applied: bool
+    location_rule: str = ""
+    grid_kwh_per_declared_unit: float = 0.0
+    captive_kwh_per_declared_unit: float = 0.0
+    captive_kg_co2e: float = 0.0
+    captive_kg_co2e_per_kwh: float | None = None
     note: str = ""
 
 
@@ -103,6 +115,8 @@ class FootprintResult(BaseModel):
     top_processes: list[ProcessContribution]
     electricity: ElectricityResult
     direct_emissions_basis: dict[str, str]
+    direct_emissions_by_item: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="item -> gas -> calculated | measured (method, source)")
     data_quality: DataQualityResult
     indicators: dict[str, float]
     data_gaps: list[str]

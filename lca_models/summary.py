@@ -5,6 +5,7 @@ The parts are assembled as plain data and validated once into `FootprintResult` 
 several times cheaper than building each nested model from Python).
 """
 
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -12,7 +13,7 @@ import numpy as np
 
 from lca_models.factor_set import FactorChoice, FactorSet
 from lca_models.flows import FLOWS
-from lca_models.foreground import LOCATION, MARKET, Foreground, ForegroundExchange
+from lca_models.foreground import CAPTIVE, LOCATION, MARKET, Foreground, ForegroundExchange
 from lca_models.model import CharacterisedBackground
 from lca_models.results import FootprintResult
 from pcr_rules.inventory import Inventory
@@ -60,12 +61,11 @@ def summarise(model: CharacterisedBackground, foreground: Foreground, inventory:
 
     head_exchanges = [e for e, keep in zip(scored.exchanges, head) if keep]
     head_scores = scored.scores[0, head]
-    contributions = _contributions(head_exchanges, head_scores, total)
+    contributions, supply, per_gas_mass = _contributions(model, head_exchanges, head_scores, total)
     stages = {stage.value: 0.0 for stage in Stage}
     for exchange, score in zip(head_exchanges, head_scores):
         stages[exchange.stage] += float(score)
 
-    supply, per_gas_mass = _inventory(model, head_exchanges)
     per_gas = _per_gas(model, per_gas_mass)
     return FootprintResult.model_validate(dict(
         product=inventory.product.name if not inventory.product.model
@@ -92,6 +92,7 @@ def summarise(model: CharacterisedBackground, foreground: Foreground, inventory:
         top_processes=_top_processes(model, supply, head_exchanges, head_scores, total),
         electricity=_electricity(foreground, scored),
         direct_emissions_basis=foreground.direct_basis,
+        direct_emissions_by_item=foreground.direct_basis_by_item,
         data_quality=_data_quality(foreground, contributions, pcr),
         indicators=foreground.indicators,
         data_gaps=foreground.data_gaps,
@@ -100,30 +101,70 @@ def summarise(model: CharacterisedBackground, foreground: Foreground, inventory:
     ))
 
 
-def _contributions(exchanges, scores, total: float) -> list[dict]:
-    grouped: dict[tuple[str, str, str], float] = defaultdict(float)
-    for exchange, score in zip(exchanges, scores):
-        grouped[(exchange.item, exchange.part, exchange.stage)] += float(score)
-    rows = [{"item": i, "part": p, "stage": s, "kg_co2e": v, "share": v / total if total else 0.0}
-            for (i, p, s), v in grouped.items()]
-    return sorted(rows, key=lambda c: -abs(c["kg_co2e"]))
+def _contributions(model: CharacterisedBackground, exchanges, scores,
+                   total: float) -> tuple[list[dict], np.ndarray, dict[str, float]]:
+    """Contribution rows (item, part, stage) with the kg of each gas, the supply of every background activity and
+    the kg of each flow.
 
-
-def _inventory(model: CharacterisedBackground, exchanges) -> tuple[np.ndarray, dict[str, float]]:
-    """Supply of every background activity (one solve on the factorised matrix) and kg of each flow."""
-    demand = np.zeros(model.unit_scores.shape[1])
-    direct: dict[str, float] = defaultdict(float)
-    for exchange in exchanges:
+    A row's background inputs carry the gases of their whole supply chain (B A^-1 d of the row's demand d); the
+    rows' gases add up to the footprint's per-gas masses, which are taken as that sum."""
+    rows: dict[tuple[str, str, str], int] = {}
+    co2e: list[float] = []
+    direct: list[dict[str, float]] = []
+    inputs: list[tuple[int, int, float]] = []  # row, background column, amount per declared unit
+    for exchange, score in zip(exchanges, scores.tolist()):
+        key = (exchange.item, exchange.part, exchange.stage)
+        i = rows.get(key)
+        if i is None:
+            i = rows[key] = len(co2e)
+            co2e.append(0.0)
+            direct.append({})
+        co2e[i] += score
         if exchange.activity is not None:
-            demand[model.activity_col[exchange.activity]] += exchange.amount
+            inputs.append((i, model.activity_col[exchange.activity], exchange.amount))
         else:
-            direct[exchange.flow] += exchange.amount
-    supply = model.supply(demand)
-    background = model.biosphere @ supply
-    masses = {key: float(background[row]) for key, row in model.flow_row.items()}
-    for key, amount in direct.items():
-        masses[key] = masses.get(key, 0.0) + amount
-    return supply, masses
+            direct[i][exchange.flow] = direct[i].get(exchange.flow, 0.0) + exchange.amount
+    demand = np.zeros((model.unit_scores.shape[1], len(co2e)))
+    for i, column, amount in inputs:
+        demand[column, i] += amount
+    chain = (_unit_gases(model, {column for _, column, _ in inputs}) @ demand).T.tolist()  # rows x flows, kg
+    flow_keys = [""] * model.biosphere.shape[0]
+    for key, index in model.flow_row.items():
+        flow_keys[index] = key
+    masses: dict[str, float] = defaultdict(float)
+    out = []
+    for (item, part, stage), i in rows.items():
+        gases = direct[i]
+        for key, kg in zip(flow_keys, chain[i]):
+            if kg:
+                gases[key] = gases.get(key, 0.0) + kg
+        for key, kg in gases.items():
+            masses[key] += kg
+        out.append({"item": item, "part": part, "stage": stage, "kg_co2e": co2e[i],
+                    "share": co2e[i] / total if total else 0.0,
+                    "gases": {FLOWS[key].label: kg for key, kg in gases.items() if kg != 0.0}})
+    return sorted(out, key=lambda c: -abs(c["kg_co2e"])), model.supply(demand.sum(axis=1)), masses
+
+
+# Gases through the whole supply chain per unit of each background activity (B A^-1, column by column as first
+# asked for), kept as long as the factorised background they come from.
+_UNIT_GASES: "weakref.WeakKeyDictionary[object, tuple[np.ndarray, np.ndarray]]" = weakref.WeakKeyDictionary()
+
+
+def _unit_gases(model: CharacterisedBackground, columns: set[int]) -> np.ndarray:
+    """(background flows, activities): kg of each flow per unit of each activity, with `columns` solved (one solve
+    on the factorised matrix for an activity not asked for before; engine calls hold the engine's lock)."""
+    if model.lca not in _UNIT_GASES:
+        _UNIT_GASES[model.lca] = (np.zeros((model.biosphere.shape[0], model.unit_scores.shape[1])),
+                                  np.zeros(model.unit_scores.shape[1], dtype=bool))
+    gases, solved = _UNIT_GASES[model.lca]
+    for column in columns:
+        if not solved[column]:
+            unit = np.zeros(model.unit_scores.shape[1])
+            unit[column] = 1.0
+            gases[:, column] = model.biosphere @ model.supply(unit)
+            solved[column] = True
+    return gases
 
 
 def _per_gas(model: CharacterisedBackground, masses: dict[str, float]) -> dict[str, dict]:
@@ -155,7 +196,7 @@ def _top_processes(model, supply, exchanges, scores, total: float) -> list[dict]
 
 def _factor(choice: FactorChoice) -> dict:
     return {"activity": choice.activity, "year": choice.year, "kg_co2e_per_kwh": choice.kg_co2e_per_kwh,
-            "source": choice.source, "note": choice.note}
+            "source": choice.source, "note": choice.note, "level": choice.level, "area": choice.area}
 
 
 def _electricity(foreground: Foreground, scored: Scored) -> dict:
@@ -163,6 +204,9 @@ def _electricity(foreground: Foreground, scored: Scored) -> dict:
 
     def score(method: str) -> float:
         return float(scored.scores[0, scored.methods == method].sum())
+
+    captive = float(sum(score for exchange, score in zip(scored.exchanges, scored.scores[0])
+                        if exchange.item == CAPTIVE))
 
     return dict(
         consumed_kwh_per_declared_unit=account.consumed_kwh,
@@ -176,6 +220,11 @@ def _electricity(foreground: Foreground, scored: Scored) -> dict:
                        "covered_kwh_per_declared_unit": c.covered_kwh_per_declared_unit, "factor": _factor(c.factor)}
                       for c in account.certificates],
         certificates_applied=account.certificates_applied,
+        location_rule=account.location_rule,
+        grid_kwh_per_declared_unit=account.grid_kwh,
+        captive_kwh_per_declared_unit=account.captive_kwh,
+        captive_kg_co2e=captive,
+        captive_kg_co2e_per_kwh=captive / account.captive_kwh if account.captive_kwh else None,
         note=account.note,
     )
 

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pcr_rules.certificates import SerialRange, serial_range
+
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{3,63}$")
 
@@ -74,20 +76,27 @@ class InventoryItem(_Strict):
 
 
 class GreenCertificate(_Strict):
-    """A green electricity certificate (GEC, 绿证) or a batch of them under one serial; 1 GEC = 1 MWh."""
+    """A batch of green electricity certificates (GEC, 绿证; 1 GEC = 1 MWh) or a green-power contract's certificates,
+    drawn on for this inventory.
 
-    serial: str
-    amount_mwh: int = Field(gt=0)
+    The batch is the serial range ``serial`` .. ``serial_last``; without ``serial_last`` it is the ``amount_mwh``
+    certificates from ``serial`` on. ``amount_mwh`` is what this inventory draws from the batch: all of it, or a
+    part when several products of one facility share the batch (the service keeps their sum within the batch).
+    """
+
+    serial: str = Field(description="first serial of the batch")
+    serial_last: str | None = Field(default=None, description="last serial of the batch (inclusive)")
+    amount_mwh: int = Field(gt=0, description="MWh drawn from the batch for this inventory")
     technology: str
     generation_month: str = Field(description="YYYY-MM")
     province: str = Field(min_length=1)
     plant: str | None = None
     instrument: Literal["gec", "green_power_contract"] = "gec"
 
-    @field_validator("serial")
+    @field_validator("serial", "serial_last")
     @classmethod
-    def _serial(cls, value: str) -> str:
-        if not _SERIAL.match(value):
+    def _serial(cls, value: str | None) -> str | None:
+        if value is not None and not _SERIAL.match(value):
             raise ValueError("serial must be 4-64 letters, digits or . _ / -")
         return value
 
@@ -99,18 +108,60 @@ class GreenCertificate(_Strict):
         return value
 
     @property
+    def batch(self) -> SerialRange:
+        """The batch's serial range; raises SerialProblem for serials that cannot form one (validation reports it
+        on the field before anything else asks)."""
+        return serial_range(self.serial, self.serial_last, self.amount_mwh)
+
+    @property
     def amount_kwh(self) -> float:
         return self.amount_mwh * 1000.0
 
 
 class MeasuredEmission(_Strict):
-    """Directly measured emissions (e.g. CEMS) that replace the calculated direct emissions of that gas."""
+    """Directly measured emissions of one gas at one monitored emission source (e.g. the kiln stack's CEMS).
+
+    The measurement replaces the calculated direct emissions of that gas of the items it `covers` (e.g. clinker
+    calcination and the kiln fuels); every other item stays calculated. Without `covers` it replaces the calculated
+    direct emissions of that gas of every item (PCRs may refuse this).
+    """
 
     gas: Literal["co2", "ch4", "n2o"]
     amount: float = Field(ge=0)
     unit: str = Field(min_length=1)
     method: str = "CEMS"
+    source: str | None = Field(default=None, max_length=200, description="the monitored emission source, e.g. kiln stack")
+    covers: list[str] = Field(default_factory=list, max_length=50, description="PCR item ids the monitor sees")
     relative_sd: float | None = Field(default=None, ge=0, le=1)
+
+
+class CaptiveUnit(_Strict):
+    """One of the plant's own generating units (自备电厂机组) in the reference period."""
+
+    name: str = Field(min_length=1, max_length=200)
+    fuel: str = Field(min_length=1, description="fuel key of the factor set, as the PCR lists")
+    fuel_amount: float = Field(ge=0)
+    fuel_unit: str = Field(min_length=1)
+    ncv_gj_per_unit: float | None = Field(default=None, gt=0, description="measured net calorific value")
+    carbon_content_tc_per_tj: float | None = Field(default=None, gt=0, description="measured carbon per unit heat")
+    oxidation: float | None = Field(default=None, gt=0, le=1, description="measured oxidation rate")
+    gross_generation_mwh: float = Field(gt=0)
+    auxiliary_mwh: float = Field(ge=0, description="the unit's own consumption (厂用电)")
+    net_generation_mwh: float = Field(gt=0, description="gross generation less auxiliary consumption")
+    measured_co2_t: float | None = Field(default=None, ge=0, description="the unit's stack CO2 by CEMS, if measured")
+    data_source: Literal["primary", "secondary"] = "primary"
+    data_quality: DataQuality | None = None
+
+
+class CaptivePower(_Strict):
+    """The plant's own generation and how much of it this product's process consumed.
+
+    The electricity items give the whole consumption; of it `supplied_mwh` came from these units (their footprint
+    per net MWh), the rest from the grid (location- or market-based, certificates applying to the grid part only).
+    """
+
+    units: list[CaptiveUnit] = Field(min_length=1, max_length=50)
+    supplied_mwh: float = Field(ge=0, description="captive electricity consumed by this product's process")
 
 
 class CoProduct(_Strict):
@@ -132,4 +183,5 @@ class Inventory(_Strict):
     co_products: list[CoProduct] = Field(default_factory=list)
     green_certificates: list[GreenCertificate] = Field(default_factory=list)
     measured_emissions: list[MeasuredEmission] = Field(default_factory=list)
+    captive_power: CaptivePower | None = None
     export_context: Literal["footprint", "cbam"] = "footprint"

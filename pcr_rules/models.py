@@ -49,6 +49,18 @@ class ParameterSpec(BaseModel):
     range: Range | None = None
 
 
+class WhenAbsent(BaseModel):
+    """What the footprint takes when an optional item is not given: a default method (e.g. IPCC Tier 1 PFC per
+    cell technology where no anode-effect data exists), evaluated on the production, with its data quality."""
+
+    model_config = ConfigDict(extra="forbid")
+    formula: str
+    formula_config: dict[str, str | float] = Field(default_factory=dict)
+    dqr: float = Field(ge=1, le=5, description="data-quality rating of the default (1 best .. 5 worst)")
+    relative_sd: float = Field(ge=0, le=5)
+    note: str
+
+
 class ItemSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
@@ -66,6 +78,7 @@ class ItemSpec(BaseModel):
     parameters: list[ParameterSpec] = Field(default_factory=list)
     plausible_per_declared_unit: Range | None = None
     primary_data_required: bool = False
+    when_absent: WhenAbsent | None = None  # PROCESS items only: the default method when the item is not given
     note: str | None = None
 
     @model_validator(mode="after")
@@ -119,6 +132,12 @@ class ElectricityRule(BaseModel):
         default_factory=lambda: ["wind", "solar_pv", "solar_thermal", "biomass", "geothermal", "ocean", "hydro"]
     )
     certificate_validity_months: int = 24  # NEA GEC rules: valid for 2 years from the generation month
+    # Location-based method: the most specific published grid factor this PCR lets a footprint take for the
+    # facility's place (province, then grid region, then national); PCRs of version 1.0.0 take the national one.
+    location_level: Literal["national", "region", "province"] = "national"
+    # The plant's own generating units (自备电厂) a footprint may describe: fuel key of the factor set -> the unit
+    # its amount is given in. Empty: captive power is not part of this PCR.
+    captive_fuels: dict[str, str] = Field(default_factory=dict)
 
 
 class DataQualityRule(BaseModel):
@@ -133,6 +152,8 @@ class MeasuredEmissionsRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
     allowed_gases: list[str] = Field(default_factory=list)
     methods: list[str] = Field(default_factory=lambda: ["CEMS"])
+    # A measurement must name the items (emission sources) its monitor sees; the others stay calculated.
+    require_sources: bool = False
 
 
 class PCR(BaseModel):

@@ -3,6 +3,7 @@
 from collections import Counter
 from datetime import date
 
+from pcr_rules.certificates import SerialProblem, SerialRange
 from pcr_rules.errors import FieldError, InventoryInvalid
 from pcr_rules.inventory import GreenCertificate, Inventory, InventoryItem, Period
 from pcr_rules.models import PCR, ItemKind, ItemSpec
@@ -70,6 +71,7 @@ def _problems(inventory: Inventory, pcr: PCR):
     yield from _item_problems(inventory, pcr, production if production_ok else None)
     yield from _co_product_problems(inventory, pcr)
     yield from _measured_problems(inventory, pcr)
+    yield from _captive_problems(inventory, pcr)
     yield from _certificate_problems(inventory, pcr)
 
 
@@ -156,19 +158,90 @@ def _co_product_problems(inventory: Inventory, pcr: PCR):
 
 
 def _measured_problems(inventory: Inventory, pcr: PCR):
-    gases = Counter(m.gas for m in inventory.measured_emissions)
+    rule = pcr.measured_emissions
+    unnamed = Counter(m.gas for m in inventory.measured_emissions if not m.covers)
+    named = Counter(m.gas for m in inventory.measured_emissions if m.covers)
+    listed = {entry.item for entry in inventory.items}
+    covered: dict[tuple[str, str], int] = {}
     for index, measured in enumerate(inventory.measured_emissions):
         loc = f"measured_emissions[{index}]"
-        if measured.gas not in pcr.measured_emissions.allowed_gases:
+        if measured.gas not in rule.allowed_gases:
             yield FieldError(f"{loc}.gas", f"{pcr.ref} does not accept measured {measured.gas}")
-        if measured.method not in pcr.measured_emissions.methods:
-            yield FieldError(f"{loc}.method", f"accepted methods: {pcr.measured_emissions.methods}")
-        if gases[measured.gas] > 1:
-            yield FieldError(f"{loc}.gas", f"{measured.gas} is measured more than once; give the facility total")
+        if measured.method not in rule.methods:
+            yield FieldError(f"{loc}.method", f"accepted methods: {rule.methods}")
+        if not measured.covers:
+            if rule.require_sources:
+                yield FieldError(f"{loc}.covers", f"{pcr.ref} requires a measurement to name the items its monitor "
+                                                  f"sees (e.g. the kiln stack: clinker and the kiln fuels)")
+            elif unnamed[measured.gas] > 1 or named[measured.gas]:
+                yield FieldError(f"{loc}.gas", f"{measured.gas} is measured more than once without naming the "
+                                               f"items each measurement covers")
+        for position, item_id in enumerate(measured.covers):
+            spec = pcr.item(item_id)
+            where = f"{loc}.covers[{position}]"
+            if spec is None or spec.kind not in (ItemKind.FUEL, ItemKind.PROCESS):
+                yield FieldError(where, f"{item_id!r} is not an item of {pcr.ref} with direct emissions")
+            elif item_id not in listed:
+                yield FieldError(where, f"{item_id!r} is not listed in the inventory's items")
+            elif (measured.gas, item_id) in covered:
+                yield FieldError(where, f"{item_id} is already covered by measured_emissions"
+                                        f"[{covered[(measured.gas, item_id)]}]")
+            else:
+                covered[(measured.gas, item_id)] = index
         try:
             conversion_factor(measured.unit, "kg")
         except UnitProblem as exc:
             yield FieldError(f"{loc}.unit", f"a measured emission is a mass: {exc}")
+
+
+# Heat rate of a thermal unit, GJ of fuel per net MWh: 6.0 (60 % efficient) .. 18.0 (20 %); beyond these the fuel
+# or the generation is misreported (physical bounds, not a PCR rule).
+HEAT_RATE_GJ_PER_MWH = (6.0, 18.0)
+NET_BALANCE_TOLERANCE = 0.005
+
+
+def _captive_problems(inventory: Inventory, pcr: PCR):
+    captive = inventory.captive_power
+    if captive is None:
+        return
+    fuels = pcr.electricity.captive_fuels
+    if not fuels:
+        yield FieldError("captive_power", f"{pcr.ref} does not describe captive power")
+        return
+    net_total = 0.0
+    for index, unit in enumerate(captive.units):
+        loc = f"captive_power.units[{index}]"
+        net_total += unit.net_generation_mwh
+        if unit.fuel not in fuels:
+            yield FieldError(f"{loc}.fuel", f"{unit.fuel!r} is not a captive fuel of {pcr.ref}; known: {sorted(fuels)}")
+            continue
+        try:
+            amount = unit.fuel_amount * conversion_factor(unit.fuel_unit, fuels[unit.fuel])
+        except UnitProblem as exc:
+            yield FieldError(f"{loc}.fuel_unit", f"{exc} (the factor set gives {unit.fuel} per {fuels[unit.fuel]})")
+            continue
+        expected = unit.gross_generation_mwh - unit.auxiliary_mwh
+        if abs(unit.net_generation_mwh - expected) > NET_BALANCE_TOLERANCE * unit.gross_generation_mwh:
+            yield FieldError(f"{loc}.net_generation_mwh",
+                             f"{unit.net_generation_mwh:,.0f} MWh is not gross {unit.gross_generation_mwh:,.0f} "
+                             f"less auxiliary {unit.auxiliary_mwh:,.0f} = {expected:,.0f} MWh")
+        if unit.ncv_gj_per_unit is not None and unit.net_generation_mwh > 0:
+            heat_rate = amount * unit.ncv_gj_per_unit / unit.net_generation_mwh
+            low, high = HEAT_RATE_GJ_PER_MWH
+            if not low <= heat_rate <= high:
+                yield FieldError(f"{loc}.fuel_amount",
+                                 f"{heat_rate:.2f} GJ of fuel per net MWh is outside {low}..{high} (efficiency "
+                                 f"{3.6 / heat_rate:.0%}): fuel or generation misreported")
+    if captive.supplied_mwh > net_total * (1 + 1e-9):
+        yield FieldError("captive_power.supplied_mwh", f"{captive.supplied_mwh:,.0f} MWh supplied is more than the "
+                                                       f"units' net generation of {net_total:,.0f} MWh")
+    try:
+        consumed_mwh = electricity_consumed_kwh(inventory, pcr) / 1000.0
+    except UnitProblem:
+        return
+    if captive.supplied_mwh > consumed_mwh * (1 + 1e-9):
+        yield FieldError("captive_power.supplied_mwh", f"{captive.supplied_mwh:,.0f} MWh supplied is more than the "
+                                                       f"{consumed_mwh:,.0f} MWh of electricity consumed (items)")
 
 
 def _certificate_problems(inventory: Inventory, pcr: PCR):
@@ -179,13 +252,23 @@ def _certificate_problems(inventory: Inventory, pcr: PCR):
     if not rule.gec_allowed:
         yield FieldError("green_certificates", f"{pcr.ref} does not apply green certificates")
         return
-    seen: set[str] = set()
     earliest, latest = certificate_window(inventory.reference_period, rule.certificate_validity_months)
+    batches: list[tuple[int, SerialRange]] = []
     for index, certificate in enumerate(certificates):
         loc = f"green_certificates[{index}]"
-        if certificate.serial in seen:
-            yield FieldError(f"{loc}.serial", f"{certificate.serial} is already listed; a certificate is retired once")
-        seen.add(certificate.serial)
+        try:
+            batch = certificate.batch
+        except SerialProblem as exc:
+            yield FieldError(f"{loc}.serial_last" if certificate.serial_last else f"{loc}.serial", str(exc))
+        else:
+            if certificate.amount_mwh > batch.count:
+                yield FieldError(f"{loc}.amount_mwh", f"{certificate.amount_mwh} MWh is more than the {batch.count} "
+                                                      f"certificates of {batch}")
+            earlier = next((i for i, other in batches if other.overlaps(batch)), None)
+            if earlier is not None:
+                yield FieldError(f"{loc}.serial", f"{batch} overlaps green_certificates[{earlier}] "
+                                                  f"({certificates[earlier].batch}); a certificate is retired once")
+            batches.append((index, batch))
         if certificate.technology not in rule.eligible_technologies:
             yield FieldError(f"{loc}.technology", f"{certificate.technology!r} is not eligible; eligible: {rule.eligible_technologies}")
         if not earliest <= certificate.generation_month <= latest:
@@ -202,9 +285,12 @@ def _coverage_problems(inventory: Inventory, pcr: PCR, certificates: list[GreenC
         consumed = electricity_consumed_kwh(inventory, pcr)
     except UnitProblem:
         return  # already reported on the item
+    captive = inventory.captive_power.supplied_mwh * 1000.0 if inventory.captive_power else 0.0
+    grid = consumed - captive
     covered = sum(c.amount_kwh for c in certificates)
-    if covered > consumed:
+    if covered > grid * (1 + 1e-9):
         yield FieldError(
             "green_certificates",
-            f"certificates cover {covered:,.0f} kWh but only {consumed:,.0f} kWh of grid electricity was consumed",
+            f"certificates cover {covered:,.0f} kWh but only {grid:,.0f} kWh of grid electricity was consumed"
+            + (f" ({consumed:,.0f} kWh less {captive:,.0f} kWh from captive units)" if captive else ""),
         )

@@ -11,7 +11,7 @@ C_TO_CO2 = 44 / 12
 GWP_CH4_FOSSIL, GWP_N2O, GWP_CF4, GWP_C2F6, GWP_SF6 = 29.8, 273, 7380, 12400, 25200
 
 LC_AVERAGE_2023 = 0.6205
-LC_AVERAGE_2024 = 0.5777  # the "latest" grid average used inside background supply chains
+LC_AVERAGE_2024 = 0.5777  # MEE/NBS/NEA 2024 national average (announced 2025-09-28)
 RESIDUAL_2023 = 0.6205 * 0.6096 / 0.5306  # = 0.712885 kg CO2e/kWh
 WIND_2023, PV_2023 = 0.0336, 0.0545
 

@@ -2,6 +2,7 @@
 
 import uuid
 
+from pcr_rules.certificates import split_serial
 from tests.conftest import load_example
 from tests.service import World
 
@@ -9,8 +10,14 @@ GTIN = "6901234567892"  # GTIN-13 of the example; check digit: 10 - (sum of 6,9,
 
 
 def unique_serials(data: dict) -> dict:
+    """The example's certificate batches under a prefix of their own (a batch is retired once in the service); the
+    trailing number stays, so each entry is still the batch of amount_mwh certificates from its first serial."""
     for certificate in data.get("green_certificates", []):
-        certificate["serial"] = f"{certificate['serial']}-{uuid.uuid4().hex[:8]}"
+        token = uuid.uuid4().hex[:8]
+        for key in ("serial", "serial_last"):
+            if certificate.get(key):
+                prefix, number, width = split_serial(certificate[key])
+                certificate[key] = f"{prefix}{token}-{number:0{width}d}"
     return data
 
 

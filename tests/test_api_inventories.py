@@ -1,5 +1,6 @@
 """Inventories over HTTP: JSON and Excel, versions, certificate retirement, calculation jobs."""
 
+import copy
 import io
 import json
 import uuid
@@ -9,18 +10,16 @@ import pytest
 
 from footprint_api.services.excel import SHEETS, key_of
 from tests.conftest import EXAMPLES, inventory, load_example
-
-
-def unique_serials(data: dict) -> dict:
-    for certificate in data.get("green_certificates", []):
-        certificate["serial"] = f"{certificate['serial']}-{uuid.uuid4().hex[:8]}"
-    return data
+from tests.labelling import unique_serials
 
 
 def test_submitting_twice_makes_two_versions_and_keeps_the_first(world):
+    """The second version is a correction for the same period: it lists the same certificate batch, which stays
+    retired once (tests/test_certificate_pool.py follows the draws)."""
     product = world.product("acme-engineer", "PCR-CN-CEMENT")
-    first = world.submit("acme-engineer", product["id"], unique_serials(load_example("cement-guizhou-2023.json")))
-    second_data = unique_serials(load_example("cement-guizhou-2023.json"))
+    first_data = unique_serials(load_example("cement-guizhou-2023.json"))
+    first = world.submit("acme-engineer", product["id"], first_data)
+    second_data = copy.deepcopy(first_data)
     second_data["items"][2]["amount"] = 150_000_000
     second = world.submit("acme-engineer", product["id"], second_data)
     assert (first.status_code, second.status_code) == (201, 201)
@@ -54,6 +53,7 @@ def test_a_retired_serial_cannot_be_retired_again_anywhere(world):
     assert again.status_code == 409
     assert {e["field"] for e in again.json()["errors"]} == {
         "inventory.green_certificates[0].serial", "inventory.green_certificates[1].serial"}
+    assert all(e["reason"].endswith("retired elsewhere") for e in again.json()["errors"])  # never whose
     retired = world.call("acme-engineer", "GET", "/api/v1/certificates/retirements").json()
     assert data["green_certificates"][0]["serial"] in {r["serial"] for r in retired}
     assert world.call("rival-engineer", "GET", "/api/v1/certificates/retirements").json() == []
@@ -134,7 +134,7 @@ def test_a_filled_template_becomes_an_inventory(world):
     content = fill(template, CEMENT_GENERAL,
                    {"clinker": (800, "t"), "kiln_coal": (110, "t"), "grid_electricity": (90_000, "kWh")},
                    CEMENT_PARAMETERS,
-                   [[f"GEC-XL-{uuid.uuid4().hex[:8]}", 10, "wind", "2023-04", "Guizhou", None, "gec"]])
+                   [[f"GEC-XL-{uuid.uuid4().hex[:8]}-0001", 10, "wind", "2023-04", "Guizhou", None, "gec"]])
     product = world.product("acme-engineer", "PCR-CN-CEMENT")
     response = upload(world, "acme-engineer", product["id"], content)
     assert response.status_code == 201, response.text

@@ -64,6 +64,8 @@ def attempts(world, victim):
     return [
         ("GET", "/api/v1/products/{product_id}", f"/api/v1/products/{victim['product']['id']}", {}),
         ("GET", "/api/v1/facilities/{facility_id}", f"/api/v1/facilities/{victim['facility']['id']}", {}),
+        ("GET", "/api/v1/facilities/{facility_id}/certificate-pool",
+         f"/api/v1/facilities/{victim['facility']['id']}/certificate-pool", {}),
         ("PATCH", "/api/v1/products/{product_id}", f"/api/v1/products/{victim['product']['id']}",
          {"json": {"name": "stolen"}}),
         ("PATCH", "/api/v1/facilities/{facility_id}", f"/api/v1/facilities/{victim['facility']['id']}",

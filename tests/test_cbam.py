@@ -109,3 +109,28 @@ def test_a_formula_as_a_name_is_a_string_cell_in_the_workbook(world, name):
     for field in ("Product", "Installation"):
         assert (cells[field].value, cells[field].data_type) == (name, "s")
     assert cells["Electricity consumption (MWh per unit)"].data_type == "n"
+
+
+def test_electricity_of_the_installations_own_units_is_indirect_at_their_actual_factor():
+    """Cement, per t: 100 kWh consumed, 60 kWh of it from the plant's own unit (60 kg CO2e at its stack, 6 kg of
+    fuel supply upstream), clinker calcination 440 kg CO2.
+      direct = 0.440 t (the unit's stack emissions are not direct emissions of the good)
+      indirect = grid 0.040 MWh x 0.5306 + own 0.060 t = 0.021224 + 0.060 = 0.081224 t CO2e/t
+      own factor = 0.060 t / 0.060 MWh = 1.0 t CO2e/MWh; the upstream 6 kg is outside CBAM (Reg. 2023/956 Art. 3(34))
+    """
+    from footprint_api.exports import cbam
+    from lca_models.factor_set import FactorChoice
+
+    result = {"reference_period": ["2023-01-01", "2023-12-31"],
+              "electricity": {"consumed_kwh_per_declared_unit": 100.0, "captive_kwh_per_declared_unit": 60.0},
+              "contributions": [{"item": "clinker", "part": "process", "kg_co2e": 440.0},
+                                {"item": "captive_power", "part": "combustion", "kg_co2e": 60.0},
+                                {"item": "captive_power", "part": "supply", "kg_co2e": 6.0}]}
+    grid = FactorChoice("electricity-grid-co2-national_average-2023", 2023, 0.5306, "MEE/NBS 2023")
+    line = cbam.embedded_emissions(result, "PCR-CN-CEMENT", grid, "kiln line", 1_000_000)
+    assert line.specific_direct_t_co2e == pytest.approx(0.440)
+    assert line.specific_indirect_t_co2e == pytest.approx(0.04 * 0.5306 + 0.060)
+    assert (line.captive_mwh_per_unit, line.captive_factor_t_co2_per_mwh) == (pytest.approx(0.06), pytest.approx(1.0))
+    assert line.specific_embedded_t_co2e == pytest.approx(0.440 + 0.04 * 0.5306 + 0.060)
+    row = next(csv.DictReader(io.StringIO(cbam.to_csv(line).decode("utf-8-sig"))))
+    assert float(row["Emission factor of the installation's own electricity (t CO2e / MWh)"]) == pytest.approx(1.0)

@@ -58,7 +58,10 @@ def test_unknown_pcr_exits_2(tmp_path):
 
 def test_pcr_list_and_show():
     listing = runner.invoke(app, ["pcr", "list"])
-    assert listing.exit_code == 0 and listing.stdout.count("PCR-CN-") == 5
+    assert listing.exit_code == 0
+    rows = [line.split()[:2] for line in listing.stdout.splitlines() if line.startswith("PCR-CN-")]
+    assert len({pcr_id for pcr_id, _ in rows}) == 5  # every category, each version on its own row
+    assert ["PCR-CN-ALUMINIUM", "1.0.0"] in rows and ["PCR-CN-ALUMINIUM", "1.1.0"] in rows
     shown = runner.invoke(app, ["pcr", "show", "PCR-CN-STEEL"])
     assert json.loads(shown.stdout)["declared_unit"]["unit"] == "t"
     assert runner.invoke(app, ["pcr", "show", "PCR-CN-NOPE"]).exit_code == 2
@@ -107,7 +110,7 @@ def test_the_examples_are_package_data_so_an_installed_demo_has_them():
     globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["pcr_rules"]
     examples = sorted(p.relative_to(ROOT / "pcr_rules").as_posix()
                       for p in (ROOT / "pcr_rules" / "examples").glob("*.json"))
-    assert len(examples) == 5 and all(any(fnmatch(e, g) for g in globs) for e in examples)
+    assert len(examples) == 6 and all(any(fnmatch(e, g) for g in globs) for e in examples)
     import footprint_api.demo as demo
 
     assert "parents[1]" not in (ROOT / "footprint_api" / "demo.py").read_text() and demo.examples.paths()

@@ -46,11 +46,11 @@ def test_serve_demo_is_ready_to_use_and_restarts_cleanly(brightway_dir, tmp_path
         engineer = bearer(base, "engineer@manufacturer.example", first["engineer@manufacturer.example"])
         footprints = httpx.get(f"{base}/api/v1/footprints", headers=engineer).json()
         examples = sorted((ROOT / "pcr_rules" / "examples").glob("*.json"))
-        assert len(footprints) == len(examples) == 5
+        assert len(footprints) == len(examples) == 6  # two aluminium smelters
         assert {f["pcr_id"] for f in footprints} == {"PCR-CN-ALUMINIUM", "PCR-CN-CEMENT", "PCR-CN-ELECTRICITY",
                                                      "PCR-CN-FLATGLASS", "PCR-CN-STEEL"}
         labels = re.findall(r"^\s+(PCF-\d{4}-\d{6}-\w)\s", process.log.read_text(), flags=re.MULTILINE)
-        assert len(labels) == 5
+        assert len(labels) == 6
         page = httpx.get(f"{base}/V/{labels[0]}")
         assert page.status_code == 200 and 'data-status="VALID"' in page.text
         printed = {label["qr_content"] for label in httpx.get(f"{base}/api/v1/labels", headers=engineer).json()}
@@ -74,8 +74,8 @@ def test_serve_demo_is_ready_to_use_and_restarts_cleanly(brightway_dir, tmp_path
         assert second[email] != first[email]
         assert login(base, email, first[email]).status_code == 401
         engineer = bearer(base, email, second[email])
-        assert len(httpx.get(f"{base}/api/v1/inventories", headers=engineer).json()) == 6  # examples not loaded again
-        assert len(httpx.get(f"{base}/api/v1/labels", headers=engineer).json()) == 5  # nothing certified unasked
+        assert len(httpx.get(f"{base}/api/v1/inventories", headers=engineer).json()) == 7  # examples not loaded again
+        assert len(httpx.get(f"{base}/api/v1/labels", headers=engineer).json()) == 6  # nothing certified unasked
         assert httpx.get(f"{base}/api/v1/audit/verify", headers=bearer(base, "admin@pcf.example",
                                                                     second["admin@pcf.example"])).json()["intact"]
     finally:

@@ -41,7 +41,7 @@ def test_bodies_within_the_limits_are_untouched(world):
     body = {"product_id": product["id"], "inventory": load_example("cement-guizhou-2023.json")}
     assert len(json.dumps(body)) < 2 * 1024 * 1024
     for certificate in body["inventory"].get("green_certificates", []):
-        certificate["serial"] += "-limits"
+        certificate["serial"] = certificate["serial"].replace("GEC-", "GEC-LIMITS-")
     assert world.call("acme-engineer", "POST", "/api/v1/inventories", json=body).status_code == 201
 
 

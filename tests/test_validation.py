@@ -111,7 +111,7 @@ def test_ineligible_technology_is_refused():
 
 def test_a_valid_inventory_passes():
     inventory = aluminium([certificate("GEC-OK-0001", 100)])
-    validate_inventory(inventory, default_registry().get("PCR-CN-ALUMINIUM"))
+    validate_inventory(inventory, default_registry().get("PCR-CN-ALUMINIUM", "1.0.0"))
 
 
 def test_range_bounds_are_inclusive_despite_unit_rounding():
@@ -120,4 +120,4 @@ def test_range_bounds_are_inclusive_despite_unit_rounding():
         item("grid_electricity", 12_000 * 358_020.8276853978, "kWh"), item("alumina", 1.92 * 358_020.8276853978, "t"),
         item("anode_net_consumption", 0.41 * 358_020.8276853978, "t"), item("anode_effect_minutes", 0.05, "minute/day"),
     ])
-    validate_inventory(inventory, default_registry().get("PCR-CN-ALUMINIUM"))
+    validate_inventory(inventory, default_registry().get("PCR-CN-ALUMINIUM", "1.0.0"))

@@ -45,7 +45,7 @@ def new_product(world, pcr_id: str = "PCR-CN-CEMENT", name: str | None = None) -
 
 
 def serial() -> str:
-    return f"GEC-WEB-{uuid.uuid4().hex[:10]}"
+    return f"GEC-WEB-{uuid.uuid4().hex[:10]}-0000001"  # a batch counts on from the serial's trailing number
 
 
 def input_of(html: str, name: str) -> str:
@@ -207,14 +207,32 @@ def test_a_text_in_a_number_field_and_a_missing_facility_are_named(world, engine
     assert stored(world, product["id"]) == []
 
 
-def test_a_retired_certificate_is_refused_at_its_serial(world, engineer, facility):
-    product = new_product(world)
+def test_a_batch_retired_to_another_facility_is_refused_at_its_serial(world, engineer, facility):
+    product, other = new_product(world), new_product(world)
     first = cement_form(product["id"], facility["id"])
     assert engineer.post_form("/app/inventories/new", "/app/inventories", first).status_code == 303
-    again = cement_form(product["id"], facility["id"], **{"gec.0.serial": first["gec.0.serial"]})
+    elsewhere = world.call("acme-engineer", "POST", "/api/v1/facilities",
+                           json={"name": "Line 3 kiln", "province": "Guizhou"}).json()
+    again = cement_form(other["id"], elsewhere["id"], **{"gec.0.serial": first["gec.0.serial"]})
     response = engineer.post_form("/app/inventories/new", "/app/inventories", again)
-    assert response.status_code == 422 and error_of(response.text, "gec.0.serial") == "already retired"
-    assert len(stored(world, product["id"])) == 1
+    assert response.status_code == 422
+    assert "retired to facility 'Line 2 kiln' for 2023-01-01..2023-12-31" in error_of(response.text, "gec.0.serial")
+    assert stored(world, other["id"]) == []
+
+
+def test_a_new_version_keeps_the_batch_of_the_version_it_corrects(world, engineer, facility):
+    """Version 2 of the same product, facility and period lists the same 20,000 MWh batch: stored, and the
+    facility's pool shows it drawn by version 2 only (version 1's draw released)."""
+    product = new_product(world)
+    fields = cement_form(product["id"], facility["id"])
+    assert engineer.post_form("/app/inventories/new", "/app/inventories", fields).status_code == 303
+    fields["item.diesel.note"] = "quarry fleet, corrected"
+    assert engineer.post_form("/app/inventories/new", "/app/inventories", fields).status_code == 303
+    assert [i["version"] for i in stored(world, product["id"])] == [1, 2]
+    page = engineer.get(f"/app/facilities/{facility['id']}/edit").text
+    row = next(r for r in re.findall(r"<tr>.*?</tr>", page, re.S) if fields["gec.0.serial"] in r)
+    assert ">20,000<" in row and "version 1" in row and "released: replaced by version 2" in row
+    assert row.count("version 2") == 2  # the active draw, and the reason of version 1's release
 
 
 def test_a_new_version_starts_as_a_copy_of_the_latest(world, engineer, facility):
@@ -226,7 +244,8 @@ def test_a_new_version_starts_as_a_copy_of_the_latest(world, engineer, facility)
     assert 'value="65.5"' in input_of(page, "item.clinker.param.cao_fraction.amount")
     assert 'value="quarry fleet"' in input_of(page, "item.diesel.note")
     assert f'value="{facility["id"]}" selected' in page
-    assert 'value=""' in input_of(page, "gec.0.serial") and fields["gec.0.serial"] in page  # named, not copied
+    assert f'value="{fields["gec.0.serial"]}"' in input_of(page, "gec.0.serial")  # the batch is kept
+    assert 'value="20000"' in input_of(page, "gec.0.amount_mwh")
 
 
 # --- products and facilities ---------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def workbook(path, electricity_unit: str) -> str:
         value = {"cao_fraction": 0.65, "mgo_fraction": 0.02}.get(parameters.cell(row, 2).value)
         if value is not None:
             parameters.cell(row, 5).value = value
-    book[excel.SHEETS["Certificates"]].append([f"GEC-XL-{uuid.uuid4().hex[:10]}", 10, "wind", "2024-03", "Guizhou",
+    book[excel.SHEETS["Certificates"]].append([f"GEC-XL-{uuid.uuid4().hex[:10]}-0001", 10, "wind", "2024-03", "Guizhou",
                                                None, "gec"])
     book.save(path)
     return str(path)
@@ -133,7 +133,7 @@ def test_an_engineer_enters_an_inventory_by_form_and_by_excel(served, visit, tmp
     page.wait_for_url("**/app/inventories/new?product=*")
     looked_at("form")
     province = "贵州" if lang == "zh" else "Guizhou"
-    fill_cement_inventory(page, f"{facility} · {province}", f"GEC-WEB-{uuid.uuid4().hex[:10]}")
+    fill_cement_inventory(page, f"{facility} · {province}", f"GEC-WEB-{uuid.uuid4().hex[:10]}-0000001")
     page.click("[data-add-row='gec-rows']")  # a second certificate row appears, focused; left empty, it is ignored
     assert page.evaluate("document.activeElement.name") == "gec.1.serial"
     page.fill("[name='item.gypsum.amount']", "900000")  # 0.45 t per t of cement; the PCR allows 0.01-0.08

@@ -19,7 +19,8 @@ from footprint_api.exports.cells import Value
 from lca_models.factor_set import FactorChoice
 
 DATA = Path(__file__).with_name("cbam.yaml")
-DIRECT_PARTS = ("combustion", "process", "measured")  # measured: CEMS, replacing calculated direct gases
+DIRECT_PARTS = ("combustion", "process", "measured", "default")  # measured: CEMS; default: e.g. Tier 1 PFC
+CAPTIVE = "captive_power"  # the installation's own generating units (lca_models.foreground)
 
 
 class NotACbamGood(ValueError):
@@ -59,6 +60,8 @@ class CbamLine:
     precursor_note: str
     specific_embedded_t_co2e: float
     excluded_from_direct: str
+    captive_mwh_per_unit: float = 0.0
+    captive_factor_t_co2_per_mwh: float | None = None
     determination: str = "actual data of the installation (PCF service inventory)"
     product: str = ""  # the manufacturer's name of the product, as registered
 
@@ -75,12 +78,20 @@ def embedded_emissions(result: dict[str, Any], pcr_id: str, grid_factor: FactorC
     spec = good(pcr_id)
     per_unit = 1000.0 if spec["unit"] == "MWh" else 1.0  # declared units are 1 t or 1 kWh; CBAM: per t or MWh
     onsite = set(spec.get("onsite_supply", []))
+    # Electricity made by the installation's own units is indirect, like grid power (Regulation (EU) 2023/956
+    # Art. 3(34): emissions from the production of electricity consumed, wherever it is produced), at the units'
+    # actual emission factor: their stack emissions (CO2e of combustion, or measured) per net MWh.
     direct_kg = sum(c["kg_co2e"] for c in result["contributions"]
-                    if c["item"] not in spec["excluded_direct"]
+                    if c["item"] not in spec["excluded_direct"] and c["item"] != CAPTIVE
                     and (c["part"] in DIRECT_PARTS or (c["item"] in onsite and c["part"] == "supply")))
     precursor_kg = sum(c["kg_co2e"] for c in result["contributions"] if c["item"] in spec["precursors"])
-    electricity_mwh = result["electricity"]["consumed_kwh_per_declared_unit"] * per_unit / 1000
-    indirect_t = 0.0 if spec["unit"] == "MWh" else electricity_mwh * grid_factor.kg_co2e_per_kwh
+    electricity = result["electricity"]
+    electricity_mwh = electricity["consumed_kwh_per_declared_unit"] * per_unit / 1000
+    captive_mwh = electricity.get("captive_kwh_per_declared_unit", 0.0) * per_unit / 1000
+    captive_t = sum(c["kg_co2e"] for c in result["contributions"]
+                    if c["item"] == CAPTIVE and c["part"] in DIRECT_PARTS) * per_unit / 1000
+    indirect_t = 0.0 if spec["unit"] == "MWh" else (
+        (electricity_mwh - captive_mwh) * grid_factor.kg_co2e_per_kwh + captive_t)
     direct_t = direct_kg * per_unit / 1000
     precursor_t = precursor_kg * per_unit / 1000
     embedded = direct_t + precursor_t + (indirect_t if spec["indirect_counted"] else 0.0)
@@ -96,7 +107,8 @@ def embedded_emissions(result: dict[str, Any], pcr_id: str, grid_factor: FactorC
         precursor_note="; ".join(f"{k}: {v}" for k, v in spec["precursors"].items())
         + (" — value here: the cradle-to-gate screening footprint, an upper bound" if spec["precursors"] else ""),
         specific_embedded_t_co2e=embedded,
-        excluded_from_direct="; ".join(f"{k}: {v}" for k, v in spec["excluded_direct"].items()), product=product)
+        excluded_from_direct="; ".join(f"{k}: {v}" for k, v in spec["excluded_direct"].items()), product=product,
+        captive_mwh_per_unit=captive_mwh, captive_factor_t_co2_per_mwh=captive_t / captive_mwh if captive_mwh else None)
 
 
 FIELDS = [
@@ -109,6 +121,8 @@ FIELDS = [
     ("electricity_mwh_per_unit", "Electricity consumption (MWh per unit)"),
     ("grid_factor_t_co2_per_mwh", "Emission factor of electricity (t CO2 / MWh)"),
     ("grid_factor_source", "Source of the electricity emission factor"),
+    ("captive_mwh_per_unit", "of which produced by the installation's own units (MWh per unit)"),
+    ("captive_factor_t_co2_per_mwh", "Emission factor of the installation's own electricity (t CO2e / MWh)"),
     ("specific_indirect_t_co2e", "Specific indirect embedded emissions (t CO2e per unit)"),
     ("indirect_counted", "Indirect emissions counted for this good"),
     ("precursor_t_co2e", "Embedded emissions of purchased precursors (t CO2e per unit)"),

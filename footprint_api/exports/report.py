@@ -11,6 +11,7 @@ typed and never as markup.
 """
 
 import io
+import math
 from pathlib import Path
 from xml.sax.saxutils import escape
 from typing import Any
@@ -30,6 +31,7 @@ from pcr_rules.errors import PCRNotFound
 from pcr_rules.registry import default_registry
 
 GREEN = colors.HexColor("#1b6b3a")
+PAGE_WIDTH_MM = 174  # A4 less the 18 mm margins
 
 
 def _font(path: Path) -> str:
@@ -40,7 +42,8 @@ def _font(path: Path) -> str:
 
 
 def _n(value: float, digits: int = 4) -> str:
-    return f"{value:,.{digits}g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    """`digits` significant digits (11,215.3 with six), whole numbers from 10^digits on (never an exponent there)."""
+    return f"{value:,.{digits}g}" if abs(value) < 10**digits else f"{value:,.0f}"
 
 
 def _code(group: str, code: str) -> str:
@@ -67,6 +70,29 @@ def _p(text: object, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(str(text)), style)
 
 
+def _mass(kg: float, digits: int = 4) -> str:
+    """A gas mass with `digits` significant digits in plain decimals (0.00003893, never 3.893e-05), as the web page."""
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(kg))))
+    return f"{round(kg, decimals):,.{decimals}f}"
+
+
+def _gases_per_item(result: dict[str, Any], item_names: dict[str, str], heading: ParagraphStyle,
+                    small: ParagraphStyle, table) -> list:
+    """The mass of each gas per item and part (the rows of the contributions table), in the columns of the per-gas
+    result, so a verifier can check, say, the combustion CO2 of one fuel. Results stored before items carried
+    their gases have no such table."""
+    rows = sorted(result["contributions"], key=lambda c: -abs(c["kg_co2e"]))[:20]
+    gases = list(result["per_gas"])
+    if not rows or "gases" not in rows[0] or not gases:
+        return []
+    width = (PAGE_WIDTH_MM - 62) / len(gases)
+    grid = table([["清单项 Item", "部分 Part"] + [f"{gas} (kg)" for gas in gases]] + [
+        [item_names.get(c["item"], c["item"]), _code("part", c["part"])]
+        + [_mass(c["gases"][gas]) if c["gases"].get(gas) else "" for gas in gases] for c in rows],
+        [40, 22] + [width] * len(gases), small)
+    return [Paragraph("各清单项的温室气体 Greenhouse gases per item (kg per declared unit)", heading), grid]
+
+
 def render_report(result: dict[str, Any], facts: dict[str, str], font: Path,
                   verification: dict[str, str] | None = None) -> bytes:
     """facts: product, manufacturer, facility, pcr, footprint_id, created, label (or '').
@@ -80,8 +106,8 @@ def render_report(result: dict[str, Any], facts: dict[str, str], font: Path,
     unit = f"{_n(result['declared_unit']['amount'])} {result['declared_unit']['unit']}"
     item_names, declared_unit = _pcr_names(result)
 
-    def table(rows: list[list[str]], widths: list[float]) -> Table:
-        cells = [[_p(cell, body) for cell in row] for row in rows]
+    def table(rows: list[list[str]], widths: list[float], style: ParagraphStyle = body) -> Table:
+        cells = [[_p(cell, style) for cell in row] for row in rows]
         grid = Table(cells, colWidths=[w * mm for w in widths], repeatRows=1)
         grid.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8f2ec")),
                                   ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
@@ -111,6 +137,8 @@ def render_report(result: dict[str, Any], facts: dict[str, str], font: Path,
              _n(c["kg_co2e"], 5), f"{c['share']:.1%}"]
             for c in sorted(result["contributions"], key=lambda c: -abs(c["kg_co2e"]))[:20]], [55, 35, 35, 25, 20]),
     ]
+    story += _gases_per_item(result, item_names, heading, ParagraphStyle("small", parent=body, fontSize=7,
+                                                                          leading=9), table)
     electricity = result["electricity"]
     story += [
         Paragraph("电力与绿证 Electricity and green certificates", heading),

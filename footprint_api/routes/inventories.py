@@ -10,9 +10,9 @@ from footprint_api.auth import MANUFACTURER_ROLES, require
 from footprint_api.db import get_session
 from footprint_api.errors import Unprocessable
 from footprint_api.models import InventoryRecord
-from footprint_api.schemas import InventoryIn, InventoryOut, RetirementOut
+from footprint_api.schemas import InventoryIn, InventoryOut
 from footprint_api.security import Principal
-from footprint_api.services import catalogue, excel, inventories
+from footprint_api.services import catalogue, certificates, excel, inventories
 from pcr_rules import default_registry
 
 router = APIRouter(prefix="/api/v1", tags=["inventories"])
@@ -22,7 +22,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.post("/inventories", response_model=InventoryOut, status_code=201,
-             responses={409: {"description": "a green certificate serial is already retired"},
+             responses={409: {"description": "a green certificate batch is retired for another claim, or has fewer "
+                                       "MWh left than the entry draws"},
                         422: {"description": "the inventory does not satisfy its PCR (errors per field)"}})
 def submit(body: InventoryIn, principal: Principal = Depends(manufacturer), session: Session = Depends(get_session)):
     return inventories.submit_inventory(session, principal, body.product_id, body.inventory, body.facility_id)
@@ -53,9 +54,17 @@ def get_inventory(inventory_id: uuid.UUID, principal: Principal = Depends(manufa
     return catalogue.owned(session, InventoryRecord, inventory_id, principal)
 
 
-@router.get("/certificates/retirements", response_model=list[RetirementOut])
+@router.get("/certificates/retirements", response_model=list[certificates.RetiredBatch],
+            summary="The certificate batches your organisation retired, with their pool and the MWh drawn and left")
 def retirements(principal: Principal = Depends(manufacturer), session: Session = Depends(get_session)):
     return inventories.list_retirements(session, principal)
+
+
+@router.get("/facilities/{facility_id}/certificate-pool", response_model=certificates.CertificatePool,
+            summary="The facility's certificate pool: batches retired to it, MWh drawn and left, and each draw")
+def certificate_pool(facility_id: uuid.UUID, principal: Principal = Depends(manufacturer),
+                     session: Session = Depends(get_session)):
+    return certificates.facility_pool(session, principal, facility_id)
 
 
 pcr_router = APIRouter(prefix="/api/v1/pcrs", tags=["PCRs"])

@@ -25,7 +25,7 @@ from footprint_api.models import (
 )
 from footprint_api.objects import object_store
 from footprint_api.security import Principal
-from footprint_api.services import labels
+from footprint_api.services import certificates, labels
 from footprint_api.services.catalogue import owned
 from label_service.storage import StorageError
 from label_service.workflow import (
@@ -51,6 +51,7 @@ def apply(session: Session, principal: Principal, footprint_id: uuid.UUID, body_
     if body is None or body.kind is not OrganisationKind.CERTIFICATION_BODY:
         raise NotFound("no such certification body")
     record = session.get(InventoryRecord, footprint.inventory_id)
+    certificates.redraw_for_application(session, actor(principal), record)
     application = Application(organisation_id=principal.organisation_id, certification_body_id=body.id,
                               footprint_id=footprint.id, product_id=record.product_id, label_kind=label_kind,
                               created_by=principal.subject)
@@ -216,6 +217,10 @@ def _named(found: list[Finding]) -> str:
     return "; ".join(f"{finding.subject} ({finding.id})" for finding in found)
 
 
+# A withdrawn or rejected application gives its inventory's certificate draws back to the facility's pool.
+RELEASES_CERTIFICATES = {"withdraw": "application withdrawn", "reject": "application rejected"}
+
+
 def act(session: Session, principal: Principal, application_id: uuid.UUID, action: str, comment: str,
         footprint_id: uuid.UUID | None = None) -> Application:
     """One step of the workflow (label_service.workflow), with its preconditions; audited with the comment."""
@@ -245,6 +250,8 @@ def act(session: Session, principal: Principal, application_id: uuid.UUID, actio
     elif action == "issue_label":
         label = labels.issue(session, principal, application)
         details["label"] = label.number
+    elif action in RELEASES_CERTIFICATES:
+        certificates.release_for_application(session, actor(principal), application, RELEASES_CERTIFICATES[action])
     application.state, application.updated_at = after.value, utcnow()
     session.add(application)
     audit.record(session, actor(principal), f"application.{action}", "application", application.id,

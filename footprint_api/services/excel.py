@@ -27,7 +27,8 @@ REQUIRED = PatternFill("solid", fgColor="FFF2CC")
 # before the Chinese captions still have), then Chinese for the person filling it in.
 SHEETS = {"Inventory": "Inventory 基本信息", "Items": "Items 活动数据", "Parameters": "Parameters 参数",
           "Certificates": "Certificates 绿证", "Co-products": "Co-products 联产品",
-          "Measured emissions": "Measured emissions 实测排放", "Guide": "Guide 填写说明"}
+          "Measured emissions": "Measured emissions 实测排放", "Captive units": "Captive units 自备电厂",
+          "Guide": "Guide 填写说明"}
 GENERAL_FIELDS = [  # (label, inventory path, example)
     ("Product name", "product.name", ""),
     ("Product model", "product.model", ""),
@@ -42,16 +43,24 @@ GENERAL_FIELDS = [  # (label, inventory path, example)
     ("Production unit", "production.unit", ""),
     ("Main product value (CNY)", "main_product_value_cny", "for economic allocation only"),
 ]
+# Rows only the templates of PCRs with captive power have (and templates made before them lack)
+CAPTIVE_FIELDS = [("Captive electricity supplied (MWh)", "captive_power.supplied_mwh",
+                   "of the consumption, MWh from the plant's own units (sheet Captive units)")]
 DQ_COLUMNS = [f"dq_{indicator}" for indicator in DataQuality.model_fields]  # PEF data-quality rating, 1 best .. 5
 ITEM_COLUMNS = ["item", "label", "PCR unit", "required", "amount", "unit", "data_source", *DQ_COLUMNS, "relative_sd",
                 "supplier_pcf_kg_co2e_per_unit", "note"]
 OPTIONAL_COLUMNS = set(DQ_COLUMNS)  # absent from templates made before they were added
 PARAMETER_COLUMNS = ["item", "parameter", "label", "PCR unit", "amount", "unit"]
-CERTIFICATE_COLUMNS = ["serial", "amount_mwh", "technology", "generation_month", "province", "plant", "instrument"]
+CERTIFICATE_COLUMNS = ["serial", "amount_mwh", "technology", "generation_month", "province", "plant", "instrument",
+                       "serial_last"]  # new columns go last: rows filled by position stay where they were
 CO_PRODUCT_COLUMNS = ["name", "amount", "unit", "economic_value_cny"]
-MEASURED_COLUMNS = ["gas", "amount", "unit", "method", "relative_sd"]
+MEASURED_COLUMNS = ["gas", "amount", "unit", "method", "relative_sd", "source", "covers"]
+CAPTIVE_COLUMNS = ["name", "fuel", "fuel_amount", "fuel_unit", "ncv_gj_per_unit", "carbon_content_tc_per_tj",
+                   "oxidation", "gross_generation_mwh", "auxiliary_mwh", "net_generation_mwh", "measured_co2_t",
+                   "data_source", *DQ_COLUMNS]
+OPTIONAL_COLUMNS |= {"serial_last", "source", "covers"}  # absent from templates made before they were added
 TABLES = {"Items": ITEM_COLUMNS, "Parameters": PARAMETER_COLUMNS, "Certificates": CERTIFICATE_COLUMNS,
-          "Co-products": CO_PRODUCT_COLUMNS, "Measured emissions": MEASURED_COLUMNS}
+          "Co-products": CO_PRODUCT_COLUMNS, "Measured emissions": MEASURED_COLUMNS, "Captive units": CAPTIVE_COLUMNS}
 CHINESE = {  # the caption beside each English key
     "field": "字段", "value": "填写值", "help": "说明", "PCR": "产品种类规则", "PCR version": "PCR 版本",
     "Product name": "产品名称", "Product model": "产品型号", "GTIN": "商品条码", "Manufacturer": "生产者",
@@ -65,12 +74,19 @@ CHINESE = {  # the caption beside each English key
     "note": "备注", "parameter": "参数代码", "serial": "绿证编号", "amount_mwh": "电量（MWh）", "technology": "发电类型",
     "generation_month": "发电月份（YYYY-MM）", "province": "发电省份", "plant": "电站", "instrument": "凭证类型",
     "name": "名称", "economic_value_cny": "产值（元）", "gas": "气体", "method": "监测方法",
+    "serial_last": "批次末位编号（可空）", "source": "监测排放源（如窑尾烟囱）", "covers": "覆盖的项目代码（逗号分隔）",
+    "fuel": "燃料代码", "fuel_amount": "燃料消耗量", "fuel_unit": "燃料单位", "ncv_gj_per_unit": "实测低位发热量（GJ/单位）",
+    "carbon_content_tc_per_tj": "实测单位热值含碳量（t C/TJ）", "oxidation": "实测碳氧化率",
+    "gross_generation_mwh": "发电量（MWh）", "auxiliary_mwh": "厂用电量（MWh）", "net_generation_mwh": "供电量（MWh）",
+    "measured_co2_t": "CEMS 实测 CO2（t）", "Captive electricity supplied (MWh)": "自备电厂供本产品电量（MWh）",
 }
 HELP_CHINESE = {"do not change": "请勿修改", "YYYY-MM-DD": "年-月-日",
                 "output of the reference product in the period": "核算期内该产品的产量",
                 "for economic allocation only": "仅经济价值分配时填写",
                 "North, Northeast, East, Central, Northwest, South, Southwest":
-                    "华北、东北、华东、华中、西北、南方、西南（填英文）"}
+                    "华北、东北、华东、华中、西北、南方、西南（填英文）",
+                "of the consumption, MWh from the plant's own units (sheet Captive units)":
+                    "电耗中来自自备电厂的电量（见 Captive units 表）"}
 WRAP = Alignment(wrap_text=True, vertical="top")
 # A filled template is a few tens of kB: seven sheets, a header and one row per PCR item, 17 columns. The limits
 # leave two orders of magnitude to that and keep reading a crafted file to well under a second and 100 MB.
@@ -104,6 +120,9 @@ def template(pcr: PCR) -> bytes:
             help_text = f"declared unit: {pcr.declared_unit.amount:g} {pcr.declared_unit.unit}\n" \
                         f"声明单位：{pcr.declared_unit.amount:g} {pcr.declared_unit.unit}"
         general.append([caption(label), None, _help(help_text)])
+    if pcr.electricity.captive_fuels:
+        for label, _path, help_text in CAPTIVE_FIELDS:
+            general.append([caption(label), None, _help(help_text)])
     _style(general)
     general.column_dimensions["C"].width = 44
 
@@ -136,6 +155,13 @@ def template(pcr: PCR) -> bytes:
         sheet = book.create_sheet(SHEETS[name])
         sheet.append([caption(c) for c in TABLES[name]])
         _style(sheet)
+    if pcr.electricity.captive_fuels:
+        units = book.create_sheet(SHEETS["Captive units"])
+        units.append([caption(c) for c in CAPTIVE_COLUMNS])
+        fuels = DataValidation(type="list", formula1=f'"{",".join(pcr.electricity.captive_fuels)}"', allow_blank=True)
+        units.add_data_validation(fuels)
+        fuels.add("B2:B50")
+        _style(units)
     guide = book.create_sheet(SHEETS["Guide"])
     for line in [pcr.title, f"{pcr.id} {pcr.version}", f"Declared unit: {pcr.declared_unit.description}",
                  "Fill the yellow rows of Items (mandatory) and any other item that applies; leave unused items "
@@ -144,8 +170,12 @@ def template(pcr: PCR) -> bytes:
                  "数量为核算期内的总量，单位以 unit 列为准（可改为同量纲的其他单位，如 MWh）。",
                  "Data quality: dq_* columns, 1 (best) to 5 (worst) each; give all four for an item or none.",
                  "数据质量：dq_* 四列各填 1（最好）至 5（最差）；同一项目四项全填或全不填。",
-                 "Certificates: one row per retired green certificate serial (1 GEC = 1 MWh).",
-                 "绿证：每个注销的绿证编号一行（1 个绿证 = 1 MWh）。",
+                 "Certificates: one row per batch: its first serial, its last serial (empty: amount_mwh "
+                 "certificates from the first), and the MWh this product draws from it (1 GEC = 1 MWh).",
+                 "绿证：每批一行：首个编号、末位编号（空则为自首个编号起 amount_mwh 个）及本产品使用的电量（1 个绿证 = 1 MWh）。",
+                 "Measured emissions: name the monitored source and the item codes it covers (e.g. clinker, "
+                 "kiln_coal); the other items stay calculated.",
+                 "实测排放：填写监测排放源及其覆盖的项目代码（如 clinker, kiln_coal）；其余项目仍按计算。",
                  "Keep the sheet names and the first line of each caption: the file is read by them.",
                  "请勿修改工作表名称和各列标题的第一行（英文），系统据此读取文件。", *pcr.notes]:
         guide.append([line])
@@ -226,12 +256,20 @@ class _Reader:
             if row is None:
                 self.error(path, f"row {label!r} is missing", (sheet.title, sheet.max_row + 1, "A"))
                 continue
-            self.cells[path] = (sheet.title, row, "B")
-            value = _plain(sheet.value(row, 2))
-            if value is not None:
-                _put(data, path, str(value) if path in ("pcr.version", "product.gtin") else value)
+            self._value(data, sheet, row, path)
+        for label, path, _ in CAPTIVE_FIELDS:  # only in templates of PCRs with captive power
+            if label in by_label:
+                self._value(data, sheet, by_label[label], path)
 
-    def table(self, name: str):
+    def _value(self, data: dict, sheet: "_Sheet", row: int, path: str) -> None:
+        self.cells[path] = (sheet.title, row, "B")
+        value = _plain(sheet.value(row, 2))
+        if value is not None:
+            _put(data, path, str(value) if path in ("pcr.version", "product.gtin") else value)
+
+    def table(self, name: str, optional: bool = False):
+        if optional and self.title(name) not in self.sheets:
+            return
         sheet = self.sheet(name)
         if sheet is None:
             return
@@ -299,10 +337,14 @@ def read_workbook(content: bytes) -> tuple[Inventory, "_Reader"]:
                 for text in ("serial", "generation_month"):
                     if text in entry:
                         entry[text] = str(entry[text])
+            if key == "measured_emissions" and "covers" in entry:
+                entry["covers"] = [part.strip() for part in str(entry["covers"]).split(",") if part.strip()]
             data[key].append(entry)
             for column in columns:
-                reader.cells[f"{key}[{i}].{column}"] = cell[column]
+                if column in cell:
+                    reader.cells[f"{key}[{i}].{column}"] = cell[column]
             reader.cells[f"{key}[{i}]"] = cell[columns[0]]
+    _captive_units(reader, data)
     if reader.errors:
         raise Unprocessable("the workbook does not follow the template", reader.errors)
     try:
@@ -318,6 +360,29 @@ def read_workbook(content: bytes) -> tuple[Inventory, "_Reader"]:
             reader.error(e.loc, e.message)
         raise Unprocessable("the inventory does not satisfy its PCR", reader.errors) from None
     return inventory, reader
+
+
+def _captive_units(reader: _Reader, data: dict) -> None:
+    """The sheet of the plant's own generating units (templates of PCRs with captive power)."""
+    units = []
+    for _row, values, cell in reader.table("Captive units", optional=True) or []:
+        if all(v is None for v in values.values()):
+            continue
+        i = len(units)
+        unit = {c: values[c] for c in CAPTIVE_COLUMNS if c not in DQ_COLUMNS and values.get(c) is not None}
+        for text in ("name", "fuel", "fuel_unit"):
+            if text in unit:
+                unit[text] = str(unit[text])
+        quality = {c.removeprefix("dq_"): values[c] for c in DQ_COLUMNS if values.get(c) is not None}
+        if quality:
+            unit["data_quality"] = quality
+        units.append(unit)
+        for column, where in cell.items():
+            reader.cells[f"captive_power.units[{i}].{column}"] = where
+        reader.cells[f"captive_power.units[{i}]"] = cell["name"]
+    supplied = data.pop("captive_power", {}) if isinstance(data.get("captive_power"), dict) else {}
+    if units or supplied:
+        data["captive_power"] = {**supplied, "units": units}
 
 
 def _loc(parts) -> str:

@@ -1,17 +1,19 @@
-"""Submitting inventories: validated against the PCR, versioned, certificates retired in the same transaction."""
+"""Submitting inventories: validated against the PCR, versioned, certificates retired into the claim's pool and drawn
+in the same transaction (footprint_api.services.certificates)."""
 
 import random
 import time
 import uuid
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, func, select
 
 from footprint_api import audit
 from footprint_api.auth import actor
-from footprint_api.errors import Conflict, Unprocessable
-from footprint_api.models import CertificateRetirement, Facility, InventoryRecord, Product
+from footprint_api.errors import Conflict, ServiceError, Unprocessable
+from footprint_api.models import Facility, InventoryRecord, Product
 from footprint_api.security import Principal
+from footprint_api.services import certificates
 from footprint_api.services.catalogue import owned
 from pcr_rules import default_registry, validate_inventory
 from pcr_rules.inventory import Inventory
@@ -21,10 +23,12 @@ VERSION_ATTEMPTS = 10
 
 def submit_inventory(session: Session, principal: Principal, product_id: uuid.UUID, inventory: Inventory,
                      facility_id: uuid.UUID | None = None, source: str = "json") -> InventoryRecord:
-    """Store a new version of the product's inventory and retire its certificates, all or nothing.
+    """Store a new version of the product's inventory and claim its certificates, all or nothing.
 
-    A certificate serial is retired once across the whole service: the unique constraint on
-    certificate_retirement.serial decides between concurrent submissions, and the loser gets a 409.
+    Each batch is retired once across the whole service, into the pool of the facility (or, without one, the
+    product) for the reference period; the version draws its MWh from it, and the product's earlier versions for
+    the same period give theirs back. The database decides between concurrent submissions (no overlapping batches,
+    no more drawn than a batch holds); the loser gets a 409 naming the entry.
     """
     product: Product = owned(session, Product, product_id, principal)
     if facility_id is not None:
@@ -33,7 +37,8 @@ def submit_inventory(session: Session, principal: Principal, product_id: uuid.UU
         raise Unprocessable(f"product follows {product.pcr_id}, the inventory names {inventory.pcr.id}",
                             [{"field": "inventory.pcr.id", "reason": f"must be {product.pcr_id}"}])
     validate_inventory(inventory, default_registry().get(inventory.pcr.id, inventory.pcr.version))
-    _refuse_retired(session, inventory)
+    claim = certificates.Claim.of(principal.organisation_id, product_id, facility_id, inventory)
+    _refuse_claimed(session, claim, product_id, inventory)
 
     for attempt in range(VERSION_ATTEMPTS):
         # versions of one product are numbered one at a time: the product's row lock (PostgreSQL; SQLite's write
@@ -46,34 +51,43 @@ def submit_inventory(session: Session, principal: Principal, product_id: uuid.UU
             version=version, pcr_id=inventory.pcr.id, pcr_version=inventory.pcr.version,
             data=inventory.model_dump(mode="json"), source=source, submitted_by=principal.subject)
         try:
-            return _stored(session, principal, record, inventory, product_id, source)
-        except IntegrityError:
-            session.rollback()
-            session.info.pop("audit", None)
-            _refuse_retired(session, inventory)  # a concurrent submission retired one of the serials: 409
-            # otherwise a concurrent submission took this version number: try the next one, after a short,
-            # random pause so that the submissions that collided do not collide again
+            return _stored(session, principal, record, inventory, claim, source)
+        except ServiceError:
+            _undo(session)
+            raise
+        except (IntegrityError, OperationalError) as exc:
+            _undo(session)
+            if isinstance(exc, OperationalError) and not _retryable(exc):
+                raise
+            # a concurrent submission retired an overlapping batch or drew the MWh first: 409
+            _refuse_claimed(session, claim, product_id, inventory)
+            # otherwise a concurrent submission took this version number (or PostgreSQL broke a lock cycle): try
+            # again, after a short, random pause so that the submissions that collided do not collide again
             time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
     raise Conflict("the product's inventory was changed concurrently; submit again")
 
 
+def _undo(session: Session) -> None:
+    session.rollback()
+    session.info.pop("audit", None)
+
+
+def _retryable(exc: OperationalError) -> bool:
+    """PostgreSQL's deadlock and serialisation failures (SQLSTATE 40P01, 40001): the transaction may be repeated."""
+    return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
+
+
 def _stored(session: Session, principal: Principal, record: InventoryRecord, inventory: Inventory,
-            product_id: uuid.UUID, source: str) -> InventoryRecord:
-    """Writes the version, its retirements and their audit entries; an IntegrityError (version or serial taken)
-    may come from the flush (PostgreSQL checks at once) or the commit."""
+            claim: certificates.Claim, source: str) -> InventoryRecord:
+    """Writes the version, its claim on the certificate pool and their audit entries; an IntegrityError (version
+    taken, batch overlapping, batch overdrawn) may come from a flush (PostgreSQL checks at once) or the commit."""
     session.add(record)
     session.flush()
-    for certificate in inventory.green_certificates:
-        session.add(CertificateRetirement(
-            serial=certificate.serial, organisation_id=principal.organisation_id, inventory_id=record.id,
-            amount_mwh=certificate.amount_mwh, technology=certificate.technology,
-            generation_month=certificate.generation_month, province=certificate.province,
-            instrument=certificate.instrument))
-        audit.record(session, actor(principal), "certificate.retired", "certificate", certificate.serial,
-                     after={"inventory_id": str(record.id), "amount_mwh": certificate.amount_mwh})
+    certificates.claim_for(session, actor(principal), record, inventory, claim)
     audit.record(session, actor(principal), "inventory.submitted", "inventory", record.id,
-                 after={"product_id": str(product_id), "version": record.version, "pcr": inventory.pcr.model_dump(),
-                        "certificates": [c.serial for c in inventory.green_certificates], "source": source})
+                 after={"product_id": str(record.product_id), "version": record.version,
+                        "pcr": inventory.pcr.model_dump(), "facility_id": str(record.facility_id) if record.facility_id else None,
+                        "certificates": [str(c.batch) for c in inventory.green_certificates], "source": source})
     audit.commit(session)
     return record
 
@@ -88,17 +102,12 @@ def submit_workbook(session: Session, principal: Principal, product_id: uuid.UUI
     return submit_inventory(session, principal, product_id, inventory, facility_id, source="excel")
 
 
-def _refuse_retired(session: Session, inventory: Inventory) -> None:
-    serials = [c.serial for c in inventory.green_certificates]
-    if not serials:
-        return
-    taken = session.exec(select(CertificateRetirement.serial)
-                         .where(col(CertificateRetirement.serial).in_(serials))).all()
-    if taken:
-        index = {s: i for i, s in enumerate(serials)}
-        raise Conflict(f"certificate(s) already retired: {', '.join(sorted(taken))}",
-                       [{"field": f"inventory.green_certificates[{index[s]}].serial", "reason": "already retired"}
-                        for s in sorted(taken)])
+def _refuse_claimed(session: Session, claim: certificates.Claim, product_id: uuid.UUID,
+                    inventory: Inventory) -> None:
+    """409 before anything is written when an entry overlaps a batch retired for another claim or asks for more
+    MWh than its batch has left (the same check runs again under lock in the submitting transaction)."""
+    if inventory.green_certificates:
+        certificates.refuse(certificates.plan(session, claim, product_id, inventory))
 
 
 def list_inventories(session: Session, principal: Principal, product_id: uuid.UUID | None = None):
@@ -108,7 +117,5 @@ def list_inventories(session: Session, principal: Principal, product_id: uuid.UU
     return list(session.exec(query.order_by(InventoryRecord.created_at)))
 
 
-def list_retirements(session: Session, principal: Principal) -> list[CertificateRetirement]:
-    return list(session.exec(select(CertificateRetirement)
-                             .where(CertificateRetirement.organisation_id == principal.organisation_id)
-                             .order_by(CertificateRetirement.retired_at)))
+def list_retirements(session: Session, principal: Principal) -> list[certificates.RetiredBatch]:
+    return certificates.list_retirements(session, principal)

@@ -5,7 +5,9 @@ from footprint_api.web import i18n
 from pcr_rules.errors import PCRNotFound
 from pcr_rules.registry import default_registry
 
-CODE_GROUPS = ("stage", "part", "method")  # codes of results, named in locales/*/codes.yaml for every part
+CODE_GROUPS = ("stage", "part", "method")
+# rows of a result that are not PCR items: the plant's own generating units (lca_models.foreground.CAPTIVE)
+SERVICE_ITEMS_ZH = {"captive_power": "自备电厂"}  # codes of results, named in locales/*/codes.yaml for every part
 
 
 def term(t: i18n.Catalogue, group: str, key: str) -> str:
@@ -24,7 +26,7 @@ def pcr_names(pcr_ref: dict, lang: str) -> dict:
         pcr = default_registry().get(pcr_ref["id"], pcr_ref["version"])
     except (PCRNotFound, KeyError):
         return names
-    return {"item": {item.id: item.label_zh for item in pcr.items if item.label_zh},
+    return {"item": {**SERVICE_ITEMS_ZH, **{item.id: item.label_zh for item in pcr.items if item.label_zh}},
             "parameter": {f"{item.id}.{p.id}": p.label_zh for item in pcr.items for p in item.parameters
                           if p.label_zh},
             "declared_unit": pcr.declared_unit.description_zh}

@@ -30,7 +30,7 @@ def test_submit_calculate_result_for_each_category(stack, engine, example):
 
 def test_fifty_simultaneous_retirements_of_one_serial_one_wins(stack):
     world = stack[0]
-    serial = f"GEC-RACE-{uuid.uuid4().hex[:10]}"
+    serial = f"GEC-RACE-{uuid.uuid4().hex[:10]}-0001"  # the batch 0001..1000
     products = [world.product("acme-engineer", "PCR-CN-ALUMINIUM", f"race {i}")["id"] for i in range(50)]
     data = load_example("aluminium-guizhou-2023.json")
     data["green_certificates"] = [{"serial": serial, "amount_mwh": 1000, "technology": "wind",

@@ -24,7 +24,7 @@ from footprint_api.models import Facility, InventoryRecord, Product
 from footprint_api.routes.catalogue import FacilityPatch, ProductPatch
 from footprint_api.routes.inventories import MAX_WORKBOOK_BYTES, XLSX
 from footprint_api.schemas import CalculationIn, FacilityIn, ProductIn
-from footprint_api.services import catalogue, excel, footprints, inventories
+from footprint_api.services import catalogue, certificates, excel, footprints, inventories
 from footprint_api.web import i18n
 from footprint_api.web import session as web_session
 from footprint_api.web.pages import page
@@ -62,8 +62,12 @@ DATA_SOURCES = get_args(InventoryItem.model_fields["data_source"].annotation)
 INSTRUMENTS = get_args(GreenCertificate.model_fields["instrument"].annotation)
 EXPORT_CONTEXTS = get_args(Inventory.model_fields["export_context"].annotation)
 ITEM_FIELDS = ("amount", "unit", "data_source", "relative_sd", "supplier_pcf_kg_co2e_per_unit", "note")
-CERTIFICATE_FIELDS = ("serial", "amount_mwh", "technology", "generation_month", "province", "plant", "instrument")
-MEASURED_FIELDS = ("amount", "unit", "method", "relative_sd")
+CERTIFICATE_FIELDS = ("serial", "serial_last", "amount_mwh", "technology", "generation_month", "province", "plant",
+                      "instrument")
+MEASURED_FIELDS = ("amount", "unit", "method", "source", "relative_sd")
+CAPTIVE_FIELDS = ("name", "fuel", "fuel_amount", "fuel_unit", "ncv_gj_per_unit", "carbon_content_tc_per_tj",
+                  "oxidation", "gross_generation_mwh", "auxiliary_mwh", "net_generation_mwh", "measured_co2_t",
+                  "data_source")
 CO_PRODUCT_FIELDS = ("name", "amount", "unit", "economic_value_cny")
 MAX_ROWS = 200  # certificate or co-product rows of one form
 NAME = re.compile(r"^[a-z_.0-9]+$")
@@ -275,8 +279,10 @@ async def create_facility(request: Request, user=Depends(manufacturer), db: Sess
 
 def _edit_page(request: Request, user, db: Session, kind: str, obj, form: dict, status_code: int = 200):
     values = _catalogue_values(user, db)
-    return page(request, f"inventory/{kind}_edit.html", user, status_code, obj=obj, form=form,
-                **{k: values[k] for k in ("pcrs", "provinces", "grid_regions", "province_regions", "field_id")})
+    pool = certificates.facility_pool(db, user.principal, obj.id) if kind == "facility" else None
+    return page(request, f"inventory/{kind}_edit.html", user, status_code, obj=obj, form=form, pool=pool,
+                number=number, **{k: values[k] for k in ("pcrs", "provinces", "grid_regions", "province_regions",
+                                                         "field_id")})
 
 
 @router.get("/app/products/{product_id}/edit")
@@ -333,7 +339,8 @@ def inventories_page(request: Request, user=Depends(manufacturer), db: Session =
 # --- the inventory form, generated from the PCR --------------------------------------------------------------------
 
 SECTION_IDS = {"items": "sec-items", "green_certificates": "sec-certificates",
-               "measured_emissions": "sec-measured", "co_products": "sec-co-products"}
+               "measured_emissions": "sec-measured", "co_products": "sec-co-products",
+               "captive_power": "sec-captive"}
 
 
 def unit_label(unit: str) -> str:
@@ -372,13 +379,14 @@ def _item_view(spec: ItemSpec, pcr: PCR) -> dict:
                            for p in spec.parameters]}
 
 
-def _labels(t, pcr: PCR, gec_rows: int, co_rows: int) -> dict[str, str]:
+def _labels(t, pcr: PCR, gec_rows: int, co_rows: int, cap_rows: int = 0) -> dict[str, str]:
     """What the error summary calls each input: the words of its label."""
     labels = {"facility_id": t("inv.form.facility"), "reference_period.start": t("inv.form.period_start"),
               "reference_period.end": t("inv.form.period_end"), "production.amount": t("inv.form.production"),
               "production.unit": t("inv.form.production"), "main_product_value_cny": t("inv.form.main_value"),
               "items": t("inv.form.items"), "green_certificates": t("inv.gec.title"),
-              "measured_emissions": t("inv.measured.title"), "co_products": t("inv.co.title")}
+              "measured_emissions": t("inv.measured.title"), "co_products": t("inv.co.title"),
+              "captive_power": t("inv.captive.title"), "captive.supplied_mwh": t("inv.captive.supplied_mwh")}
     for spec in pcr.items:
         p, name = f"item.{spec.id}", _name(spec, t.lang)
         for key in ITEM_FIELDS:
@@ -394,6 +402,10 @@ def _labels(t, pcr: PCR, gec_rows: int, co_rows: int) -> dict[str, str]:
     for gas in pcr.measured_emissions.allowed_gases:
         for key in MEASURED_FIELDS:
             labels[f"measured.{gas}.{key}"] = t(f"inv.gas.{gas}")
+        labels[f"measured.{gas}.covers"] = f"{t(f'inv.gas.{gas}')}: {t('inv.measured.covers')}"
+    for index in range(cap_rows):
+        for key in CAPTIVE_FIELDS:
+            labels[f"cap.{index}.{key}"] = f"{t('inv.captive.row', n=index + 1)}: {t('inv.captive.' + key)}"
     for index in range(co_rows):
         for key in CO_PRODUCT_FIELDS:
             labels[f"co.{index}.{key}"] = t("inv.co.row", n=index + 1)
@@ -408,12 +420,15 @@ def _form_layout(pcr: PCR) -> dict:
             "technologies": pcr.electricity.eligible_technologies, "instruments": INSTRUMENTS,
             "gases": pcr.measured_emissions.allowed_gases, "methods": pcr.measured_emissions.methods,
             "allocation": pcr.allocation.method, "dq_indicators": DQ_INDICATORS, "data_sources": DATA_SOURCES,
-            "export_contexts": EXPORT_CONTEXTS, "provinces": PROVINCES}
+            "export_contexts": EXPORT_CONTEXTS, "provinces": PROVINCES,
+            "direct_items": [s for s in pcr.items if s.kind in (ItemKind.FUEL, ItemKind.PROCESS)],
+            "captive_fuels": pcr.electricity.captive_fuels}
 
 
-def _prefill(data: dict, pcr: PCR) -> tuple[dict[str, str], int]:
-    """The form's values from a stored inventory (a new version starts as a copy of it); certificates are not
-    copied, for a serial is retired once. Returns the values and the number of co-product rows."""
+def _prefill(data: dict, pcr: PCR) -> tuple[dict[str, str], int, int]:
+    """The form's values from a stored inventory (a new version starts as a copy of it, its certificates too: a
+    new version for the same period draws on the same batches in the facility's pool). Returns the values and the
+    numbers of co-product and certificate rows."""
     values = {"production.amount": _text(data["production"]["amount"]), "production.unit": data["production"]["unit"],
               "reference_period.start": data["reference_period"]["start"],
               "reference_period.end": data["reference_period"]["end"],
@@ -433,11 +448,23 @@ def _prefill(data: dict, pcr: PCR) -> tuple[dict[str, str], int]:
     for entry in data.get("measured_emissions", []):
         for key in MEASURED_FIELDS:
             values[f"measured.{entry['gas']}.{key}"] = _text(entry.get(key))
+        for item_id in entry.get("covers") or []:
+            values[f"measured.{entry['gas']}.covers.{item_id}"] = "1"
+    captive = data.get("captive_power") or {}
+    if captive and pcr.electricity.captive_fuels:
+        values["captive.supplied_mwh"] = _text(captive.get("supplied_mwh"))
+        for index, unit in enumerate(captive.get("units", [])):
+            for key in CAPTIVE_FIELDS:
+                values[f"cap.{index}.{key}"] = _text(unit.get(key))
     co_products = data.get("co_products", [])
     for index, entry in enumerate(co_products):
         for key in CO_PRODUCT_FIELDS:
             values[f"co.{index}.{key}"] = _text(entry.get(key))
-    return values, len(co_products)
+    batches = data.get("green_certificates", []) if pcr.electricity.gec_allowed else []
+    for index, entry in enumerate(batches):
+        for key in CERTIFICATE_FIELDS:
+            values[f"gec.{index}.{key}"] = _text(entry.get(key))
+    return values, len(co_products), len(batches)
 
 
 def _rows(values: dict, prefix: str) -> int:
@@ -452,7 +479,7 @@ class FormReading:
     def __init__(self, values: dict[str, str], pcr: PCR):
         self.values, self.pcr = values, pcr
         self.where: dict[str, list[str]] = {"items": [], "green_certificates": [], "measured_emissions": [],
-                                            "co_products": []}
+                                            "co_products": [], "captive_power": []}
         self.errors: dict[str, list[str]] = {}
 
     def get(self, name: str) -> str:
@@ -480,6 +507,9 @@ class FormReading:
             "measured_emissions": self._measured(),
             "co_products": self._rows_of("co", "co_products", CO_PRODUCT_FIELDS, ("unit",)),
         }
+        units = self._rows_of("cap", "captive_power", CAPTIVE_FIELDS, ("fuel_unit", "data_source"))
+        if units or self.get("captive.supplied_mwh"):
+            data["captive_power"] = {"units": units, "supplied_mwh": self.get("captive.supplied_mwh") or None}
         if self.get("main_product_value_cny"):
             data["main_product_value_cny"] = self.get("main_product_value_cny")
         return data
@@ -527,6 +557,9 @@ class FormReading:
             if not self.get(f"{prefix}.amount"):
                 continue
             entry = {"gas": gas, **{k: self.get(f"{prefix}.{k}") for k in MEASURED_FIELDS if self.get(f"{prefix}.{k}")}}
+            covers = [s.id for s in self.pcr.items if self.get(f"{prefix}.covers.{s.id}")]
+            if covers:
+                entry["covers"] = covers
             entries.append(entry)
             self.where["measured_emissions"].append(prefix)
         return entries
@@ -535,6 +568,14 @@ class FormReading:
     def input_of(self, loc: str, message: str = "", where: dict[str, list[str]] | None = None) -> str:
         where = where or self.where
         loc = loc.removeprefix("inventory.")
+        captive = re.match(r"^captive_power\.units\[(\d+)\](?:\.(\w+))?", loc)
+        if captive:
+            index, field = int(captive.group(1)), captive.group(2) or "name"
+            if index >= len(where["captive_power"]):
+                return "captive_power"
+            return f"{where['captive_power'][index]}.{field if field in CAPTIVE_FIELDS else 'name'}"
+        if loc in ("captive_power.supplied_mwh", "captive_power"):
+            return "captive.supplied_mwh" if loc.endswith("supplied_mwh") else loc
         found = re.match(r"^(items|green_certificates|measured_emissions|co_products)\[(\d+)\](?:\.(.+))?$", loc)
         if found:
             collection, index, rest = found.group(1), int(found.group(2)), found.group(3) or ""
@@ -545,6 +586,8 @@ class FormReading:
                 return prefix + "." + self._item_field(rest)
             first = {"green_certificates": "serial", "measured_emissions": "amount", "co_products": "name"}
             field = rest.split(".")[0] if rest else first[collection]
+            if collection == "measured_emissions" and field == "covers":
+                return f"{prefix}.covers"
             return f"{prefix}.{'amount' if field == 'gas' else field}"
         if loc == "items":
             named = next((s.id for s in self.pcr.items if f"'{s.id}'" in message), None)
@@ -590,7 +633,8 @@ def _check(reading: FormReading, data: dict, t) -> Inventory | None:
                 whole = True
     if whole:
         return None
-    kept = {key: [e for i, e in enumerate(data[key]) if i not in failing.get(key, set())] for key in reading.where}
+    kept = {key: [e for i, e in enumerate(data[key]) if i not in failing.get(key, set())] for key in reading.where
+            if key != "captive_power"}  # the units' errors are not set aside: they stop the round (`whole`)
     where = {key: [p for i, p in enumerate(reading.where[key]) if i not in failing.get(key, set())]
              for key in reading.where}
     set_aside = {data["items"][i]["item"] for i in failing.get("items", set())}
@@ -617,12 +661,12 @@ def _form_page(request: Request, user, db: Session, product: Product, pcr: PCR, 
                 "id": SECTION_IDS.get(name) or (field_id(name) if name else "general-h")}
                for name, found in messages.items() for reason in found]
     messages.setdefault("", [])
-    retired = [c["serial"] for c in (source.data.get("green_certificates", []) if source else [])]
     gec_rows, co_rows = max(gec_rows, 1), max(co_rows, 1)
+    cap_rows = max(_rows(values, "cap"), 1) if pcr.electricity.captive_fuels else 0
     return page(request, "inventory/form.html", user, status_code, product=product, facilities=facilities,
                 values=values, errors=messages, summary=summary, field_id=field_id, source=source,
-                retired=retired, gec_rows=gec_rows, co_rows=co_rows, section_ids=SECTION_IDS,
-                labels=_labels(t, pcr, gec_rows, co_rows), unit_label=lambda unit: _unit_text(t, unit),
+                gec_rows=gec_rows, co_rows=co_rows, cap_rows=cap_rows, section_ids=SECTION_IDS,
+                labels=_labels(t, pcr, gec_rows, co_rows, cap_rows), unit_label=lambda unit: _unit_text(t, unit),
                 unit_choices=lambda units: [(u, _unit_text(t, u)) for u in units], **_form_layout(pcr))
 
 
@@ -643,10 +687,10 @@ def new_inventory_page(request: Request, product: uuid.UUID | None = None, sourc
     if original is not None and original.product_id != record.id:
         original = None
     pcr = default_registry().get(record.pcr_id)
-    values, co_rows = _prefill(original.data, pcr) if original else ({}, 0)
+    values, co_rows, gec_rows = _prefill(original.data, pcr) if original else ({}, 0, 0)
     if original and original.facility_id:
         values["facility_id"] = str(original.facility_id)
-    return _form_page(request, user, db, record, pcr, values, {}, co_rows, 0, original)
+    return _form_page(request, user, db, record, pcr, values, {}, co_rows, gec_rows, original)
 
 
 def _submit_form(request: Request, user, db: Session, fields: dict):
