@@ -22,8 +22,15 @@ def result_table(result: FootprintResult) -> str:
         f"{'Location-based total':<34}{result.location_based_kg_co2e:>14,.3f}",
         f"{'Market-based total':<34}{result.market_based_kg_co2e:>14,.3f}",
         f"{'Electricity consumed (kWh)':<34}{e.consumed_kwh_per_declared_unit:>14,.3f}",
-        f"{'  covered by certificates (kWh)':<34}{e.covered_kwh_per_declared_unit:>14,.3f}",
     ]
+    if e.captive_kwh_per_declared_unit:
+        lines += [f"{'  from captive units (kWh)':<34}{e.captive_kwh_per_declared_unit:>14,.3f}  "
+                  f"at {e.captive_kg_co2e_per_kwh:.4f} kg CO2e/kWh",
+                  f"{'  from the grid (kWh)':<34}{e.grid_kwh_per_declared_unit:>14,.3f}"]
+    lines.append(f"{'  covered by certificates (kWh)':<34}{e.covered_kwh_per_declared_unit:>14,.3f}")
+    place = f", {e.location_factor.level} {e.location_factor.area}" if e.location_factor.area else ""
+    lines.append(f"{'Location factor (kg CO2e/kWh)':<34}{e.location_factor.kg_co2e_per_kwh:>14,.4f}  "
+                 f"({e.location_factor.year}{place})")
     if result.uncertainty:
         u = result.uncertainty
         lines.append(f"{'Monte Carlo 95 % interval':<34}{u.p2_5_kg_co2e:>14,.3f} .. {u.p97_5_kg_co2e:,.3f} "
