@@ -45,7 +45,10 @@ class SerialRange:
 
 
 def split_serial(serial: str) -> tuple[str, int | None, int]:
-    """(prefix, trailing number or None, digits of the number)."""
+    """(prefix, trailing number or None, digits of the number); SerialProblem for a number of more than 18 digits."""
+    digits = len(serial) - len(serial.rstrip("0123456789"))
+    if digits > 18:
+        raise SerialProblem(f"{serial} ends in a number of {digits} digits; at most 18 are counted")
     match = _TRAILING_NUMBER.match(serial)
     if match is None:
         return serial, None, 0

@@ -140,15 +140,19 @@ class CaptiveUnit(_Strict):
 
     name: str = Field(min_length=1, max_length=200)
     fuel: str = Field(min_length=1, description="fuel key of the factor set, as the PCR lists")
-    fuel_amount: float = Field(ge=0)
+    # Bounds far beyond any generating unit (the largest Chinese units generate ~8 TWh a year), so that no amount
+    # overflows a calculation; the physical checks (heat rate, carbon content, CO2 per MWh) are in validation.
+    fuel_amount: float = Field(ge=0, le=1e12)
     fuel_unit: str = Field(min_length=1)
-    ncv_gj_per_unit: float | None = Field(default=None, gt=0, description="measured net calorific value")
-    carbon_content_tc_per_tj: float | None = Field(default=None, gt=0, description="measured carbon per unit heat")
+    ncv_gj_per_unit: float | None = Field(default=None, gt=0, le=1e3, description="measured net calorific value")
+    carbon_content_tc_per_tj: float | None = Field(default=None, gt=0, le=1e3,
+                                                   description="measured carbon per unit heat")
     oxidation: float | None = Field(default=None, gt=0, le=1, description="measured oxidation rate")
-    gross_generation_mwh: float = Field(gt=0)
-    auxiliary_mwh: float = Field(ge=0, description="the unit's own consumption (厂用电)")
-    net_generation_mwh: float = Field(gt=0, description="gross generation less auxiliary consumption")
-    measured_co2_t: float | None = Field(default=None, ge=0, description="the unit's stack CO2 by CEMS, if measured")
+    gross_generation_mwh: float = Field(gt=0, le=1e9)
+    auxiliary_mwh: float = Field(ge=0, le=1e9, description="the unit's own consumption (厂用电)")
+    net_generation_mwh: float = Field(gt=0, le=1e9, description="gross generation less auxiliary consumption")
+    measured_co2_t: float | None = Field(default=None, ge=0, le=1e10,
+                                         description="the unit's stack CO2 by CEMS, if measured")
     data_source: Literal["primary", "secondary"] = "primary"
     data_quality: DataQuality | None = None
 
@@ -161,7 +165,7 @@ class CaptivePower(_Strict):
     """
 
     units: list[CaptiveUnit] = Field(min_length=1, max_length=50)
-    supplied_mwh: float = Field(ge=0, description="captive electricity consumed by this product's process")
+    supplied_mwh: float = Field(ge=0, le=1e9, description="captive electricity consumed by this product's process")
 
 
 class CoProduct(_Strict):

@@ -194,9 +194,14 @@ def _measured_problems(inventory: Inventory, pcr: PCR):
             yield FieldError(f"{loc}.unit", f"a measured emission is a mass: {exc}")
 
 
-# Heat rate of a thermal unit, GJ of fuel per net MWh: 6.0 (60 % efficient) .. 18.0 (20 %); beyond these the fuel
-# or the generation is misreported (physical bounds, not a PCR rule).
+# Physical bounds of a fossil-fuelled generating unit (not PCR rules; beyond them the data is misreported):
+# heat rate, GJ of fuel per net MWh: 6.0 (60 % efficient) .. 18.0 (20 %);
+# carbon per unit heat, t C/TJ: IPCC 2006 Vol. 2 Table 1.3 defaults of fossil fuels span 14.4 (natural gas, lower
+# bound) .. 30.9 (coke oven coke, upper bound), given with margin;
+# stack CO2 per net MWh, t: 0.2 (the best gas combined cycle is ~0.33) .. 1.6 (a small subcritical coal unit ~1.2).
 HEAT_RATE_GJ_PER_MWH = (6.0, 18.0)
+CARBON_TC_PER_TJ = (10.0, 35.0)
+STACK_T_CO2_PER_MWH = (0.2, 1.6)
 NET_BALANCE_TOLERANCE = 0.005
 
 
@@ -225,13 +230,23 @@ def _captive_problems(inventory: Inventory, pcr: PCR):
             yield FieldError(f"{loc}.net_generation_mwh",
                              f"{unit.net_generation_mwh:,.0f} MWh is not gross {unit.gross_generation_mwh:,.0f} "
                              f"less auxiliary {unit.auxiliary_mwh:,.0f} = {expected:,.0f} MWh")
-        if unit.ncv_gj_per_unit is not None and unit.net_generation_mwh > 0:
+        if unit.ncv_gj_per_unit is not None:
             heat_rate = amount * unit.ncv_gj_per_unit / unit.net_generation_mwh
             low, high = HEAT_RATE_GJ_PER_MWH
             if not low <= heat_rate <= high:
-                yield FieldError(f"{loc}.fuel_amount",
-                                 f"{heat_rate:.2f} GJ of fuel per net MWh is outside {low}..{high} (efficiency "
-                                 f"{3.6 / heat_rate:.0%}): fuel or generation misreported")
+                efficiency = f" (efficiency {3.6 / heat_rate:.0%})" if 0.01 < heat_rate < 1e4 else ""
+                yield FieldError(f"{loc}.fuel_amount", f"{heat_rate:.4g} GJ of fuel per net MWh is outside "
+                                                       f"{low}..{high}{efficiency}: fuel or generation misreported")
+        low, high = CARBON_TC_PER_TJ
+        if unit.carbon_content_tc_per_tj is not None and not low <= unit.carbon_content_tc_per_tj <= high:
+            yield FieldError(f"{loc}.carbon_content_tc_per_tj",
+                             f"{unit.carbon_content_tc_per_tj:.4g} t C/TJ is outside {low}..{high}, the range of "
+                             f"fossil fuels (IPCC 2006 Vol. 2 Table 1.3)")
+        low, high = STACK_T_CO2_PER_MWH
+        if unit.measured_co2_t is not None and not low <= unit.measured_co2_t / unit.net_generation_mwh <= high:
+            yield FieldError(f"{loc}.measured_co2_t",
+                             f"{unit.measured_co2_t / unit.net_generation_mwh:.4g} t CO2 per net MWh is outside "
+                             f"{low}..{high}, the range of fossil generating units: CO2 or generation misreported")
     if captive.supplied_mwh > net_total * (1 + 1e-9):
         yield FieldError("captive_power.supplied_mwh", f"{captive.supplied_mwh:,.0f} MWh supplied is more than the "
                                                        f"units' net generation of {net_total:,.0f} MWh")

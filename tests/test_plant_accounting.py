@@ -314,3 +314,35 @@ def test_a_mixed_waste_fuel_splits_its_carbon_by_the_measured_biomass_fraction(e
     assert result.biogenic_co2_emission_kg == pytest.approx(0.6 * co2, rel=REL)
     assert contribution(result, "kiln_biomass", "combustion") == pytest.approx(
         0.4 * co2 + ch4 * (0.4 * GWP_CH4_FOSSIL + 0.6 * GWP_CH4_BIOGENIC) + 0.02 * 0.0156 * 4 * GWP_N2O, rel=REL)
+
+
+@pytest.mark.parametrize("change,loc", [
+    ({"carbon_content_tc_per_tj": 1e300}, "captive_power.units[0].carbon_content_tc_per_tj"),  # schema bound
+    ({"carbon_content_tc_per_tj": 60}, "captive_power.units[0].carbon_content_tc_per_tj"),  # not a fossil fuel
+    ({"measured_co2_t": 1e308}, "captive_power.units[0].measured_co2_t"),
+    ({"measured_co2_t": 1}, "captive_power.units[0].measured_co2_t"),  # 0.0001 t CO2 per MWh from 5,000 t coal
+    ({"measured_co2_t": 20_000}, "captive_power.units[0].measured_co2_t"),  # 2 t per MWh
+])
+def test_implausible_captive_figures_are_refused_on_their_field(change, loc):
+    from pydantic import ValidationError
+
+    from pcr_rules import default_registry
+    from pcr_rules.validation import problems
+
+    try:
+        inventory = aluminium(captive_power=captive(**change))
+    except ValidationError as exc:
+        assert loc.replace("[0]", ".0").split(".")[-1] in str(exc)
+        return
+    found = problems(inventory, default_registry().get("PCR-CN-ALUMINIUM", "1.1.0"))
+    assert [e.loc for e in found] == [loc]
+
+
+def test_a_serial_number_of_more_than_18_digits_is_named_as_such():
+    from pcr_rules import default_registry
+    from pcr_rules.validation import problems
+
+    inventory = aluminium(green_certificates=[certificate("GEC-XJ-2023-S-000001", 1,
+                                                          serial_last="GEC-XJ-2023-S-9000000000000000001")])
+    [error] = problems(inventory, default_registry().get("PCR-CN-ALUMINIUM", "1.1.0"))
+    assert error.loc == "green_certificates[0].serial_last" and "19 digits" in error.message

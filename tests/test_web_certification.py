@@ -239,3 +239,20 @@ def test_another_organisation_gets_404_and_the_wrong_role_403(app, victim, intru
 
 def test_a_page_of_an_unknown_application_is_404(verifier):
     assert verifier.get(f"/app/review/{uuid.uuid4()}").status_code == 404
+
+
+def test_the_review_file_shows_captive_units_measured_emissions_and_the_electricity_account(world, engineer, verifier):
+    """The captive-power smelter: the verifier sees each unit as submitted (fuel, generation, CEMS), the batch with
+    its last serial, the electricity account (11,390 captive + 2,010 grid kWh per t, Xinjiang provincial factor)
+    and may raise a finding on a unit."""
+    job = calculated_footprint(world, example="aluminium-xinjiang-captive-2023.json", gtin=None)
+    application = apply(world, engineer, job["footprint_id"])  # applied and submitted
+    review = f"/app/review/{application}"
+    assert verifier.post_form(review, f"{review}/actions/start_review").status_code == 303
+    page = verifier.get(review).text
+    captive = re.search(r"<table class=\"data\" data-captive>.*?</table>", page, re.S).group(0)
+    assert "Unit 2, 350 MW subcritical" in captive and "2,480,000" in captive and "3,085,500" in captive
+    electricity = re.search(r"<dl class=\"facts\" data-electricity>.*?</dl>", page, re.S).group(0)
+    assert "11,390" in electricity and "2,010" in electricity and "province Xinjiang" in electricity
+    assert "GEC-XJ-2023-W-" in page and "green-power contract" in page
+    assert '<option value="captive_power.units[1]">' in page

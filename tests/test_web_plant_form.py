@@ -1,6 +1,7 @@
 """The inventory form of the 1.1.0 PCRs: captive power units, certificate batches with their last serial, and a
 measurement that names the items its monitor covers — stored as the API stores them, errors next to their inputs."""
 
+import re
 import uuid
 
 import pytest
@@ -33,6 +34,8 @@ def captive_form(product_id: str, facility_id: str, **changes) -> dict:
         for key, value in unit.items():
             if key != "data_quality":
                 fields[f"cap.{index}.{key}"] = str(value)
+        for indicator, score in unit.get("data_quality", {}).items():
+            fields[f"cap.{index}.dq.{indicator}"] = str(score)
     prefix = f"GEC-XJ-{uuid.uuid4().hex[:8]}-"
     certificate = example["green_certificates"][0]
     fields.update({"gec.0.serial": f"{prefix}000001", "gec.0.serial_last": f"{prefix}200000",
@@ -55,8 +58,11 @@ def test_captive_units_and_a_certificate_batch_are_stored_from_the_form(world, e
     assert captive["supplied_mwh"] == 5_695_000 and len(captive["units"]) == 2
     assert captive["units"][1]["measured_co2_t"] == 2_480_000
     assert record["data"]["green_certificates"][0]["serial_last"] == fields["gec.0.serial_last"]
+    assert captive["units"][1]["data_quality"] == {"technological": 1, "geographical": 1, "temporal": 1, "precision": 1}
     again = engineer.get(f"/app/inventories/new?product={product['id']}").text  # a new version starts as a copy
     assert 'value="5695000"' in input_of(again, "captive.supplied_mwh")
+    precision = re.search(r'name="cap.0.dq.precision"[^>]*>(.*?)</select>', again, re.S).group(1)
+    assert '<option value="2" selected>' in precision  # the unit's data quality is kept
     assert fields["gec.0.serial_last"] in input_of(again, "gec.0.serial_last")
 
 

@@ -249,8 +249,12 @@ def _review(request: Request, user, db: Session, application_id: uuid.UUID, stat
     review = certification.review_file(db, user.principal, application_id)
     contributions = sorted(review["result"].get("contributions", []), key=lambda c: -abs(c["kg_co2e"]))
     items = review["inventory"].get("items", [])
-    subjects = [f"items[{i}]" for i in range(len(items))] + ["production", "facility", "green_certificates",
-                                                                "result"]
+    inventory = review["inventory"]
+    units = (inventory.get("captive_power") or {}).get("units", [])
+    subjects = ([f"items[{i}]" for i in range(len(items))]
+                + [f"captive_power.units[{i}]" for i in range(len(units))] + (["captive_power"] if units else [])
+                + [f"measured_emissions[{i}]" for i in range(len(inventory.get("measured_emissions", [])))]
+                + ["production", "facility", "green_certificates", "result"])
     subject = request.query_params.get("subject", "")
     return _render(request, "review.html", user, status_code, view=view, review=review,
                    contributions=contributions[:TOP_CONTRIBUTIONS], items=items, subjects=subjects,

@@ -406,6 +406,8 @@ def _labels(t, pcr: PCR, gec_rows: int, co_rows: int, cap_rows: int = 0) -> dict
     for index in range(cap_rows):
         for key in CAPTIVE_FIELDS:
             labels[f"cap.{index}.{key}"] = f"{t('inv.captive.row', n=index + 1)}: {t('inv.captive.' + key)}"
+        for indicator in DQ_INDICATORS:
+            labels[f"cap.{index}.dq.{indicator}"] = f"{t('inv.captive.row', n=index + 1)}: {t('inv.dq.' + indicator)}"
     for index in range(co_rows):
         for key in CO_PRODUCT_FIELDS:
             labels[f"co.{index}.{key}"] = t("inv.co.row", n=index + 1)
@@ -456,6 +458,8 @@ def _prefill(data: dict, pcr: PCR) -> tuple[dict[str, str], int, int]:
         for index, unit in enumerate(captive.get("units", [])):
             for key in CAPTIVE_FIELDS:
                 values[f"cap.{index}.{key}"] = _text(unit.get(key))
+            for indicator, score in (unit.get("data_quality") or {}).items():
+                values[f"cap.{index}.dq.{indicator}"] = _text(score)
     co_products = data.get("co_products", [])
     for index, entry in enumerate(co_products):
         for key in CO_PRODUCT_FIELDS:
@@ -508,6 +512,10 @@ class FormReading:
             "co_products": self._rows_of("co", "co_products", CO_PRODUCT_FIELDS, ("unit",)),
         }
         units = self._rows_of("cap", "captive_power", CAPTIVE_FIELDS, ("fuel_unit", "data_source"))
+        for unit, prefix in zip(units, self.where["captive_power"]):
+            quality = {i: self.get(f"{prefix}.dq.{i}") for i in DQ_INDICATORS if self.get(f"{prefix}.dq.{i}")}
+            if quality:
+                unit["data_quality"] = quality
         if units or self.get("captive.supplied_mwh"):
             data["captive_power"] = {"units": units, "supplied_mwh": self.get("captive.supplied_mwh") or None}
         if self.get("main_product_value_cny"):
@@ -573,6 +581,9 @@ class FormReading:
             index, field = int(captive.group(1)), captive.group(2) or "name"
             if index >= len(where["captive_power"]):
                 return "captive_power"
+            if field == "data_quality":
+                indicator = loc.rsplit(".", 1)[-1]
+                return f"{where['captive_power'][index]}.dq.{indicator if indicator in DQ_INDICATORS else DQ_INDICATORS[0]}"
             return f"{where['captive_power'][index]}.{field if field in CAPTIVE_FIELDS else 'name'}"
         if loc in ("captive_power.supplied_mwh", "captive_power"):
             return "captive.supplied_mwh" if loc.endswith("supplied_mwh") else loc
