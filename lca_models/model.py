@@ -35,9 +35,29 @@ class CharacterisedBackground:
 
     def __post_init__(self) -> None:
         self._flow_index = {key: i for i, key in enumerate(self.flow_keys)}
+        rows = self.lca.biosphere_matrix.shape[0]
+        # short flow key of each row of the background biosphere matrix ("" for a flow the service does not name)
+        self.biosphere_flow_keys = [""] * rows
+        for key, row in self.flow_row.items():
+            self.biosphere_flow_keys[row] = key
+        # B A^-1, one column per activity, solved the first time the activity is asked for (see `unit_gases`)
+        self._unit_gases = np.zeros((rows, self.unit_scores.shape[1]))
+        self._unit_gases_solved = np.zeros(self.unit_scores.shape[1], dtype=bool)
 
     def supply(self, demand: np.ndarray) -> np.ndarray:
         return self.lca.solve_linear_system(demand)
+
+    def unit_gases(self, columns) -> np.ndarray:
+        """(background flows, activities): kg of each flow through the whole supply chain per unit of each
+        activity, with `columns` solved (one solve on the factorised matrix for an activity not asked for before;
+        callers hold the engine's lock, as for every solve)."""
+        for column in columns:
+            if not self._unit_gases_solved[column]:
+                unit = np.zeros(self.unit_scores.shape[1])
+                unit[column] = 1.0
+                self._unit_gases[:, column] = self.biosphere @ self.supply(unit)
+                self._unit_gases_solved[column] = True
+        return self._unit_gases
 
     @property
     def biosphere(self):

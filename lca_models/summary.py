@@ -5,7 +5,6 @@ The parts are assembled as plain data and validated once into `FootprintResult` 
 several times cheaper than building each nested model from Python).
 """
 
-import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -127,15 +126,12 @@ def _contributions(model: CharacterisedBackground, exchanges, scores,
     demand = np.zeros((model.unit_scores.shape[1], len(co2e)))
     for i, column, amount in inputs:
         demand[column, i] += amount
-    chain = (_unit_gases(model, {column for _, column, _ in inputs}) @ demand).T.tolist()  # rows x flows, kg
-    flow_keys = [""] * model.biosphere.shape[0]
-    for key, index in model.flow_row.items():
-        flow_keys[index] = key
+    chain = (model.unit_gases({column for _, column, _ in inputs}) @ demand).T.tolist()  # rows x flows, kg
     masses: dict[str, float] = defaultdict(float)
     out = []
     for (item, part, stage), i in rows.items():
         gases = direct[i]
-        for key, kg in zip(flow_keys, chain[i]):
+        for key, kg in zip(model.biosphere_flow_keys, chain[i]):
             if kg:
                 gases[key] = gases.get(key, 0.0) + kg
         for key, kg in gases.items():
@@ -144,27 +140,6 @@ def _contributions(model: CharacterisedBackground, exchanges, scores,
                     "share": co2e[i] / total if total else 0.0,
                     "gases": {FLOWS[key].label: kg for key, kg in gases.items() if kg != 0.0}})
     return sorted(out, key=lambda c: -abs(c["kg_co2e"])), model.supply(demand.sum(axis=1)), masses
-
-
-# Gases through the whole supply chain per unit of each background activity (B A^-1, column by column as first
-# asked for), kept as long as the factorised background they come from.
-_UNIT_GASES: "weakref.WeakKeyDictionary[object, tuple[np.ndarray, np.ndarray]]" = weakref.WeakKeyDictionary()
-
-
-def _unit_gases(model: CharacterisedBackground, columns: set[int]) -> np.ndarray:
-    """(background flows, activities): kg of each flow per unit of each activity, with `columns` solved (one solve
-    on the factorised matrix for an activity not asked for before; engine calls hold the engine's lock)."""
-    if model.lca not in _UNIT_GASES:
-        _UNIT_GASES[model.lca] = (np.zeros((model.biosphere.shape[0], model.unit_scores.shape[1])),
-                                  np.zeros(model.unit_scores.shape[1], dtype=bool))
-    gases, solved = _UNIT_GASES[model.lca]
-    for column in columns:
-        if not solved[column]:
-            unit = np.zeros(model.unit_scores.shape[1])
-            unit[column] = 1.0
-            gases[:, column] = model.biosphere @ model.supply(unit)
-            solved[column] = True
-    return gases
 
 
 def _per_gas(model: CharacterisedBackground, masses: dict[str, float]) -> dict[str, dict]:
