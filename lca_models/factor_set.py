@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from lca_models.flows import FLOWS
+from lca_models.flows import FLOWS, split_biogenic
 
 DATA_DIR = Path(__file__).parent / "data" / "factor_sets"
 DEFAULT_FACTOR_SET = "cn-2025.1"
@@ -53,7 +53,7 @@ class FactorChoice:
     kg_co2e_per_kwh: float
     source: str
     note: str = ""
-    level: str = "national"  # national | region | province | technology | captive
+    level: str = "national"  # national | region | province
     area: str = ""  # the grid region or province of a regional or provincial factor
 
 
@@ -168,12 +168,11 @@ def _by_year(table: dict[int, FactorChoice], year: int, what: str) -> FactorChoi
     if every factor is newer, the earliest, marked as such."""
     if not table:
         raise FactorSetError(f"no {what} in the factor set")
-    earlier = [y for y in table if y <= year]
-    if earlier:
-        return table[max(earlier)]
-    first = table[min(table)]
-    return FactorChoice(first.activity, first.year, first.kg_co2e_per_kwh, first.source,
-                        note=f"no factor for {year} or earlier; the {first.year} factor is used")
+    chosen = table[_latest(list(table), year)]
+    if chosen.year <= year:
+        return chosen
+    return FactorChoice(chosen.activity, chosen.year, chosen.kg_co2e_per_kwh, chosen.source,
+                        note=f"no factor for {year} or earlier; the {chosen.year} factor is used")
 
 
 # --- loading ----------------------------------------------------------------------------------------------------
@@ -376,11 +375,8 @@ def combustion_exchanges(fuel: dict[str, Any], non_co2: dict[str, Any], sector: 
     biomass = fuel.get("biomass_fraction", 0.0) if biomass_fraction is None else biomass_fraction
     tj = ncv / 1000.0
     gases = non_co2[fuel["family"]][sector]
-    co2, ch4 = tj * carbon_content * oxidation * C_TO_CO2 * 1000.0, tj * gases["ch4"]
-    flows = {"co2_fossil": co2 * (1.0 - biomass), "ch4_fossil": ch4 * (1.0 - biomass), "n2o": tj * gases["n2o"]}
-    if biomass:
-        flows.update({"co2_biogenic": co2 * biomass, "ch4_biogenic": ch4 * biomass})
-    return flows
+    return split_biogenic({"co2_fossil": tj * carbon_content * oxidation * C_TO_CO2 * 1000.0,
+                           "ch4_fossil": tj * gases["ch4"], "n2o": tj * gases["n2o"]}, biomass)
 
 
 def _add_fuels(factor_set: FactorSet, data: dict[str, Any]) -> None:

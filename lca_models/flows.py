@@ -33,3 +33,16 @@ MEASURABLE_GAS_FLOWS: dict[str, tuple[str, ...]] = {
     "ch4": ("ch4_fossil",),
     "n2o": ("n2o",),
 }
+
+
+def split_biogenic(flows: dict[str, float], biomass_fraction: float) -> dict[str, float]:
+    """The biomass share of carbon-bearing flows as their biogenic flows (GB/T 24067-2024 reports biogenic CO2 apart;
+    IPCC 2006 Vol. 2 Ch. 2.3.3.4: CO2 from biomass is reported as a memo item, its CH4 and N2O count)."""
+    if not biomass_fraction:
+        return flows
+    out = dict(flows)
+    for fossil, biogenic in (("co2_fossil", "co2_biogenic"), ("ch4_fossil", "ch4_biogenic")):
+        if fossil in out:
+            out[biogenic] = out.get(biogenic, 0.0) + out[fossil] * biomass_fraction
+            out[fossil] *= 1.0 - biomass_fraction
+    return out

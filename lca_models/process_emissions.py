@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lca_models.factor_set import C_TO_CO2, FactorSetError
+from lca_models.flows import split_biogenic
 
 
 @dataclass(frozen=True)
@@ -51,19 +52,6 @@ def carbon_content(amount_t, params, config, context):
     fraction = params.get("carbon_fraction", _constant(context, "carbon_content", config["material"])["fraction"])
     co2 = float(config.get("sign", 1)) * amount_t * fraction * C_TO_CO2 * 1000.0
     return split_biogenic({"co2_fossil": co2}, params.get("biomass_fraction", 0.0))
-
-
-def split_biogenic(flows: dict[str, float], biomass_fraction: float) -> dict[str, float]:
-    """The biomass share of carbon-bearing flows as their biogenic flows (GB/T 24067-2024 reports biogenic CO2 apart;
-    IPCC 2006 Vol. 2 Ch. 2.3.3.4: CO2 from biomass is reported as a memo item, its CH4 and N2O count)."""
-    if not biomass_fraction:
-        return flows
-    out = dict(flows)
-    for fossil, biogenic in (("co2_fossil", "co2_biogenic"), ("ch4_fossil", "ch4_biogenic")):
-        if fossil in out:
-            out[biogenic] = out.get(biogenic, 0.0) + out[fossil] * biomass_fraction
-            out[fossil] *= 1.0 - biomass_fraction
-    return out
 
 
 @formula("clinker_calcination")

@@ -45,7 +45,7 @@ class FactorUsed(BaseModel):
     kg_co2e_per_kwh: float
     source: str
     note: str = ""
-    level: str = "national"  # national | region | province | technology
+    level: str = "national"  # national | region | province
     area: str = ""
 
 
