@@ -115,7 +115,7 @@ def build_foreground(inventory: Inventory, pcr: PCR, factor_set: FactorSet) -> F
     account = _electricity(inventory, pcr, factor_set, electricity_entries, scale, year)
     exchanges.extend(_electricity_exchanges(electricity_entries, account, scale))
     if inventory.captive_power is not None:
-        exchanges.extend(_captive(inventory, pcr, factor_set, account, scale, quality, year))
+        exchanges.extend(_captive(inventory, pcr, factor_set, scale, quality, gaps, year))
     direct_basis, by_item = _apply_measurements(inventory, exchanges, scale, quality, pcr, gaps)
     indicators = {f"{spec.id}_per_declared_unit": amount / production for _, spec, amount in electricity_entries}
     clinker = next((i for i in inventory.items if i.item == "clinker"), None)
@@ -255,8 +255,8 @@ def _electricity_exchanges(entries, account: ElectricityAccount, scale: float):
 CAPTIVE = "captive_power"
 
 
-def _captive(inventory: Inventory, pcr: PCR, factor_set: FactorSet, account: ElectricityAccount, scale: float,
-             quality: dict[str, ItemQuality], year: int):
+def _captive(inventory: Inventory, pcr: PCR, factor_set: FactorSet, scale: float, quality: dict[str, ItemQuality],
+             gaps: list[str], year: int):
     """The plant's own units: their combustion (or stack-measured CO2) and fuel supply chains, times the share of
     their net generation this product's process consumed. Per unit u and declared unit:
         share = supplied MWh / sum of the units' net MWh;   flow_u = fuel_u x factor x share x scale
@@ -265,7 +265,6 @@ def _captive(inventory: Inventory, pcr: PCR, factor_set: FactorSet, account: Ele
     captive = inventory.captive_power
     net_total = sum(u.net_generation_mwh for u in captive.units)
     share = captive.supplied_mwh / net_total if net_total else 0.0
-    gaps: list[str] = []
     sds, dqrs = [], []
     for unit in captive.units:
         fuel = factor_set.fuel(unit.fuel)
@@ -284,7 +283,6 @@ def _captive(inventory: Inventory, pcr: PCR, factor_set: FactorSet, account: Ele
                    else pcr.data_quality.default_secondary_relative_sd)
     worst = max(range(len(dqrs)), key=dqrs.__getitem__)
     quality[CAPTIVE] = ItemQuality(dqrs[worst], sds[worst], captive.units[worst].data_source)
-    account.note = "; ".join(filter(None, [account.note, *gaps]))
 
 
 def _apply_measurements(inventory: Inventory, exchanges: list[ForegroundExchange], scale: float,
@@ -294,11 +292,15 @@ def _apply_measurements(inventory: Inventory, exchanges: list[ForegroundExchange
     item with direct emissions, per gas."""
     direct_parts = ("combustion", "process", "default")
     by_item: dict[str, dict[str, str]] = {}
+    how: dict[str, set[str]] = {gas: set() for gas in MEASURABLE_GAS_FLOWS}  # gas -> measurements behind it
     for exchange in exchanges:
         if exchange.activity is None and exchange.part in direct_parts + ("measured",):
             gas = next((g for g, flows in MEASURABLE_GAS_FLOWS.items() if exchange.flow in flows), None)
             if gas is not None and exchange.amount:
-                kind = "measured (CEMS of the unit)" if exchange.part == "measured" else "calculated"
+                kind = "calculated"
+                if exchange.part == "measured":  # a captive unit's stack CEMS
+                    kind = "measured (CEMS of the unit)"
+                    how[gas].add("CEMS of the captive units")
                 gases = by_item.setdefault(exchange.item, {})
                 if gases.get(gas, kind) != kind:  # units of one item, some monitored, some not
                     kind = "measured (CEMS of the unit) and calculated"
@@ -311,6 +313,7 @@ def _apply_measurements(inventory: Inventory, exchanges: list[ForegroundExchange
         exchanges[:] = [e for e in exchanges
                         if not (e.flow in flows and e.part in direct_parts and e.item in replaced)]
         label = ", ".join(filter(None, [measured.method, measured.source]))
+        how[measured.gas].add(label)
         item = f"measured_{measured.gas}" if not covers else f"measured_{measured.gas}_{index + 1}"
         kg = measured.amount * conversion_factor(measured.unit, "kg")
         exchanges.append(ForegroundExchange(item, "measured", Stage.PRODUCTION, kg * scale, flow=flows[0]))
@@ -324,12 +327,7 @@ def _apply_measurements(inventory: Inventory, exchanges: list[ForegroundExchange
                         f"stack monitor sees")
     basis: dict[str, str] = {}
     for gas in MEASURABLE_GAS_FLOWS:
-        kinds = [gases[gas] for gases in by_item.values() if gas in gases]
-        measured = any(k.startswith("measured") for k in kinds)
-        calculated = any(k == "calculated" or k.endswith("and calculated") for k in kinds)
-        how = sorted({", ".join(filter(None, [m.method, m.source])) for m in inventory.measured_emissions
-                      if m.gas == gas} | ({"CEMS of the captive units"} if any(
-                          "CEMS of the unit" in k for k in kinds) else set()))
-        label = f"measured ({'; '.join(how)})"
-        basis[gas] = (f"{label} and calculated" if measured and calculated else label if measured else "calculated")
+        calculated = any(gases.get(gas, "").endswith("calculated") for gases in by_item.values())
+        label = f"measured ({'; '.join(sorted(how[gas]))})"
+        basis[gas] = (f"{label} and calculated" if how[gas] and calculated else label if how[gas] else "calculated")
     return basis, dict(sorted(by_item.items()))
