@@ -6,7 +6,7 @@ from datetime import date
 from pcr_rules.certificates import SerialProblem, SerialRange
 from pcr_rules.errors import FieldError, InventoryInvalid
 from pcr_rules.inventory import GreenCertificate, Inventory, InventoryItem, Period
-from pcr_rules.models import PCR, ItemKind, ItemSpec
+from pcr_rules.models import PCR, ItemKind, ItemSpec, Range
 from pcr_rules.units import UnitProblem, conversion_factor
 
 
@@ -199,9 +199,9 @@ def _measured_problems(inventory: Inventory, pcr: PCR):
 # carbon per unit heat, t C/TJ: IPCC 2006 Vol. 2 Table 1.3 defaults of fossil fuels span 14.4 (natural gas, lower
 # bound) .. 30.9 (coke oven coke, upper bound), given with margin;
 # stack CO2 per net MWh, t: 0.2 (the best gas combined cycle is ~0.33) .. 1.6 (a small subcritical coal unit ~1.2).
-HEAT_RATE_GJ_PER_MWH = (6.0, 18.0)
-CARBON_TC_PER_TJ = (10.0, 35.0)
-STACK_T_CO2_PER_MWH = (0.2, 1.6)
+HEAT_RATE_GJ_PER_MWH = Range(min=6.0, max=18.0)
+CARBON_TC_PER_TJ = Range(min=10.0, max=35.0)
+STACK_T_CO2_PER_MWH = Range(min=0.2, max=1.6)
 NET_BALANCE_TOLERANCE = 0.005
 
 
@@ -232,21 +232,20 @@ def _captive_problems(inventory: Inventory, pcr: PCR):
                              f"less auxiliary {unit.auxiliary_mwh:,.0f} = {expected:,.0f} MWh")
         if unit.ncv_gj_per_unit is not None:
             heat_rate = amount * unit.ncv_gj_per_unit / unit.net_generation_mwh
-            low, high = HEAT_RATE_GJ_PER_MWH
-            if not low <= heat_rate <= high:
+            if not HEAT_RATE_GJ_PER_MWH.contains(heat_rate):
                 efficiency = f" (efficiency {3.6 / heat_rate:.0%})" if 0.01 < heat_rate < 1e4 else ""
                 yield FieldError(f"{loc}.fuel_amount", f"{heat_rate:.4g} GJ of fuel per net MWh is outside "
-                                                       f"{low}..{high}{efficiency}: fuel or generation misreported")
-        low, high = CARBON_TC_PER_TJ
-        if unit.carbon_content_tc_per_tj is not None and not low <= unit.carbon_content_tc_per_tj <= high:
+                                                       f"{HEAT_RATE_GJ_PER_MWH}{efficiency}: fuel or generation "
+                                                       f"misreported")
+        if unit.carbon_content_tc_per_tj is not None and not CARBON_TC_PER_TJ.contains(unit.carbon_content_tc_per_tj):
             yield FieldError(f"{loc}.carbon_content_tc_per_tj",
-                             f"{unit.carbon_content_tc_per_tj:.4g} t C/TJ is outside {low}..{high}, the range of "
-                             f"fossil fuels (IPCC 2006 Vol. 2 Table 1.3)")
-        low, high = STACK_T_CO2_PER_MWH
-        if unit.measured_co2_t is not None and not low <= unit.measured_co2_t / unit.net_generation_mwh <= high:
+                             f"{unit.carbon_content_tc_per_tj:.4g} t C/TJ is outside {CARBON_TC_PER_TJ}, the range "
+                             f"of fossil fuels (IPCC 2006 Vol. 2 Table 1.3)")
+        stack = unit.measured_co2_t / unit.net_generation_mwh if unit.measured_co2_t is not None else None
+        if stack is not None and not STACK_T_CO2_PER_MWH.contains(stack):
             yield FieldError(f"{loc}.measured_co2_t",
-                             f"{unit.measured_co2_t / unit.net_generation_mwh:.4g} t CO2 per net MWh is outside "
-                             f"{low}..{high}, the range of fossil generating units: CO2 or generation misreported")
+                             f"{stack:.4g} t CO2 per net MWh is outside {STACK_T_CO2_PER_MWH}, the range of fossil "
+                             f"generating units: CO2 or generation misreported")
     if captive.supplied_mwh > net_total * (1 + 1e-9):
         yield FieldError("captive_power.supplied_mwh", f"{captive.supplied_mwh:,.0f} MWh supplied is more than the "
                                                        f"units' net generation of {net_total:,.0f} MWh")

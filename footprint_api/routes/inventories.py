@@ -57,7 +57,7 @@ def get_inventory(inventory_id: uuid.UUID, principal: Principal = Depends(manufa
 @router.get("/certificates/retirements", response_model=list[certificates.RetiredBatch],
             summary="The certificate batches your organisation retired, with their pool and the MWh drawn and left")
 def retirements(principal: Principal = Depends(manufacturer), session: Session = Depends(get_session)):
-    return inventories.list_retirements(session, principal)
+    return certificates.list_retirements(session, principal)
 
 
 @router.get("/facilities/{facility_id}/certificate-pool", response_model=certificates.CertificatePool,

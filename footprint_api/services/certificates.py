@@ -249,6 +249,10 @@ def _release(session: Session, actor: Actor, draw: CertificateDraw, reason: str)
                  after={"released_reason": reason}, organisation_id=draw.organisation_id)
 
 
+# why an application's end gives its inventory's draws back, by the application's action
+RELEASED_BY_APPLICATION = {"withdraw": "application withdrawn", "reject": "application rejected"}
+
+
 def release_for_application(session: Session, actor: Actor, application: Application, reason: str) -> None:
     """A withdrawn or rejected application gives back its inventory's draws (the batches stay retired in the
     pool), unless another application still in progress or decided in favour certifies the same inventory."""
@@ -287,7 +291,7 @@ def redraw_for_application(session: Session, actor: Actor, record: InventoryReco
     newer = [r for r in session.exec(select(InventoryRecord).where(
         InventoryRecord.product_id == record.product_id, InventoryRecord.version > record.version))
         if r.data.get("reference_period") == record.data.get("reference_period")]
-    if newer or any(not (d.released_reason or "").startswith("application ") for d in released.values()):
+    if newer or any(d.released_reason not in RELEASED_BY_APPLICATION.values() for d in released.values()):
         return  # a newer version of the same product and period holds the claim: nothing is claimed twice
     locked = list(session.exec(select(CertificateRetirement).where(col(CertificateRetirement.id).in_(
         list(released))).order_by(col(CertificateRetirement.id)).with_for_update()

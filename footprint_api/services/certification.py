@@ -217,10 +217,6 @@ def _named(found: list[Finding]) -> str:
     return "; ".join(f"{finding.subject} ({finding.id})" for finding in found)
 
 
-# A withdrawn or rejected application gives its inventory's certificate draws back to the facility's pool.
-RELEASES_CERTIFICATES = {"withdraw": "application withdrawn", "reject": "application rejected"}
-
-
 def act(session: Session, principal: Principal, application_id: uuid.UUID, action: str, comment: str,
         footprint_id: uuid.UUID | None = None) -> Application:
     """One step of the workflow (label_service.workflow), with its preconditions; audited with the comment."""
@@ -250,8 +246,9 @@ def act(session: Session, principal: Principal, application_id: uuid.UUID, actio
     elif action == "issue_label":
         label = labels.issue(session, principal, application)
         details["label"] = label.number
-    elif action in RELEASES_CERTIFICATES:
-        certificates.release_for_application(session, actor(principal), application, RELEASES_CERTIFICATES[action])
+    elif action in certificates.RELEASED_BY_APPLICATION:
+        certificates.release_for_application(session, actor(principal), application,
+                                             certificates.RELEASED_BY_APPLICATION[action])
     application.state, application.updated_at = after.value, utcnow()
     session.add(application)
     audit.record(session, actor(principal), f"application.{action}", "application", application.id,

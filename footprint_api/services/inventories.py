@@ -115,7 +115,3 @@ def list_inventories(session: Session, principal: Principal, product_id: uuid.UU
     if product_id is not None:
         query = query.where(InventoryRecord.product_id == product_id)
     return list(session.exec(query.order_by(InventoryRecord.created_at)))
-
-
-def list_retirements(session: Session, principal: Principal) -> list[certificates.RetiredBatch]:
-    return certificates.list_retirements(session, principal)
