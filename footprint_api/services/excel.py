@@ -300,7 +300,7 @@ def read_workbook(content: bytes) -> tuple[Inventory, "_Reader"]:
         index_of_item[str(values["item"])] = i
         entry = {k: values[k] for k in ("item", "amount", "unit", "data_source", "relative_sd",
                                         "supplier_pcf_kg_co2e_per_unit", "note") if values[k] is not None}
-        quality = {c.removeprefix("dq_"): values[c] for c in DQ_COLUMNS if values.get(c) is not None}
+        quality = _quality(values)
         if quality:  # all four or none: a partial rating is named by its empty cells
             entry["data_quality"] = quality
         data["items"].append(entry)
@@ -362,6 +362,11 @@ def read_workbook(content: bytes) -> tuple[Inventory, "_Reader"]:
     return inventory, reader
 
 
+def _quality(values: dict) -> dict:
+    """The data-quality scores of a row (dq_* columns) by indicator; all four or none are expected."""
+    return {c.removeprefix("dq_"): values[c] for c in DQ_COLUMNS if values.get(c) is not None}
+
+
 def _captive_units(reader: _Reader, data: dict) -> None:
     """The sheet of the plant's own generating units (templates of PCRs with captive power)."""
     units = []
@@ -373,7 +378,7 @@ def _captive_units(reader: _Reader, data: dict) -> None:
         for text in ("name", "fuel", "fuel_unit"):
             if text in unit:
                 unit[text] = str(unit[text])
-        quality = {c.removeprefix("dq_"): values[c] for c in DQ_COLUMNS if values.get(c) is not None}
+        quality = _quality(values)
         if quality:
             unit["data_quality"] = quality
         units.append(unit)

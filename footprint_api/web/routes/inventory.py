@@ -513,7 +513,7 @@ class FormReading:
         }
         units = self._rows_of("cap", "captive_power", CAPTIVE_FIELDS, ("fuel_unit", "data_source"))
         for unit, prefix in zip(units, self.where["captive_power"]):
-            quality = {i: self.get(f"{prefix}.dq.{i}") for i in DQ_INDICATORS if self.get(f"{prefix}.dq.{i}")}
+            quality = self._quality(prefix)
             if quality:
                 unit["data_quality"] = quality
         if units or self.get("captive.supplied_mwh"):
@@ -521,6 +521,10 @@ class FormReading:
         if self.get("main_product_value_cny"):
             data["main_product_value_cny"] = self.get("main_product_value_cny")
         return data
+
+    def _quality(self, prefix: str) -> dict[str, str]:
+        """The data-quality scores given for the item or unit `prefix`, by indicator."""
+        return {i: self.get(f"{prefix}.dq.{i}") for i in DQ_INDICATORS if self.get(f"{prefix}.dq.{i}")}
 
     def _items(self) -> list[dict]:
         entries = []
@@ -530,7 +534,7 @@ class FormReading:
             parameters = {p.id: {"amount": self.get(f"{prefix}.param.{p.id}.amount"),
                                  "unit": self.get(f"{prefix}.param.{p.id}.unit") or p.unit}
                           for p in spec.parameters if self.get(f"{prefix}.param.{p.id}.amount")}
-            quality = {i: self.get(f"{prefix}.dq.{i}") for i in DQ_INDICATORS if self.get(f"{prefix}.dq.{i}")}
+            quality = self._quality(prefix)
             details = [self.get(f"{prefix}.{k}") for k in ("relative_sd", "supplier_pcf_kg_co2e_per_unit", "note")]
             if not amount:
                 if parameters or quality or any(details):
