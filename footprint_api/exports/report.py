@@ -27,6 +27,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from label_service.pdf import REPORTLAB
 
 from footprint_api.web.i18n import catalogue
+from footprint_api.web.names import SERVICE_ITEMS_ZH
 from pcr_rules.errors import PCRNotFound
 from pcr_rules.registry import default_registry
 
@@ -60,9 +61,19 @@ def _pcr_names(result: dict[str, Any]) -> tuple[dict[str, str], str]:
         pcr = default_registry().get(result["pcr"]["id"], result["pcr"]["version"])
     except (PCRNotFound, KeyError):
         return {}, english
-    items = {item.id: f"{item.label_zh} / {item.id}" for item in pcr.items if item.label_zh}
+    named = {**SERVICE_ITEMS_ZH, **{item.id: item.label_zh for item in pcr.items if item.label_zh}}
+    items = {item_id: f"{zh} / {item_id}" for item_id, zh in named.items()}
     zh = pcr.declared_unit.description_zh
     return items, f"{zh} / {english}" if zh else english
+
+
+def _captive(electricity: dict[str, Any]) -> str:
+    """', of which N kWh from the plant's own units at F kg CO2e/kWh and M kWh from the grid', where there are any."""
+    if not electricity.get("captive_kwh_per_declared_unit"):
+        return ""
+    return (f", of which {_n(electricity['captive_kwh_per_declared_unit'], 6)} kWh from the plant's own units at "
+            f"{_n(electricity['captive_kg_co2e_per_kwh'], 4)} kg CO2e/kWh and "
+            f"{_n(electricity['grid_kwh_per_declared_unit'], 6)} kWh from the grid")
 
 
 def _p(text: object, style: ParagraphStyle) -> Paragraph:
@@ -140,14 +151,16 @@ def render_report(result: dict[str, Any], facts: dict[str, str], font: Path,
     story += _gases_per_item(result, item_names, heading, ParagraphStyle("small", parent=body, fontSize=7,
                                                                           leading=9), table)
     electricity = result["electricity"]
+    location = electricity["location_factor"]
     story += [
         Paragraph("电力与绿证 Electricity and green certificates", heading),
-        _p(f"Consumed {_n(electricity['consumed_kwh_per_declared_unit'], 6)} kWh per {unit}, covered by "
-                  f"retired certificates {_n(electricity['covered_kwh_per_declared_unit'], 6)} kWh. Location factor "
-                  f"{electricity['location_factor']['kg_co2e_per_kwh']} kg CO2e/kWh "
-                  f"({electricity['location_factor']['source']}); residual factor "
-                  f"{_n(electricity['residual_factor']['kg_co2e_per_kwh'], 6)} kg CO2e/kWh. "
-                  f"{electricity.get('note', '')}", body),
+        _p(f"Consumed {_n(electricity['consumed_kwh_per_declared_unit'], 6)} kWh per {unit}{_captive(electricity)}, "
+           f"covered by retired certificates {_n(electricity['covered_kwh_per_declared_unit'], 6)} kWh. "
+           f"Location factor {_n(location['kg_co2e_per_kwh'], 6)} kg CO2e/kWh ({location['year']}"
+           f"{', ' + location['level'] + ' ' + location['area'] if location.get('area') else ''}; "
+           f"{location['source']}{'; ' + location['note'] if location.get('note') else ''}); residual factor "
+           f"{_n(electricity['residual_factor']['kg_co2e_per_kwh'], 6)} kg CO2e/kWh. "
+           f"{electricity.get('note', '')}", body),
     ]
     if electricity["certificates"]:
         story.append(table([["Serial", "Technology", "Generated", "kWh per unit", "kg CO2e/kWh"]] + [
