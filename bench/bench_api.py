@@ -106,7 +106,7 @@ def measure(stack_name: str, base: str, headers: dict, inventory_id: str, footpr
 
 
 def run_stack(slug: str, stack_name: str, database_url: str, extra: dict[str, str], workers: int) -> None:
-    from footprint_api.migrate import upgrade
+    from footprint_api.persistence.migrate import upgrade
     from tests.processes import api_process, free_port, wait_ready, worker_process
     from tests.service import World, configure, seed_world
 

@@ -30,8 +30,8 @@ def seed_many(template_label_number: str, count: int) -> str:
     label, copied from one real calculated and certified footprint (written directly: seeding is not measured)."""
     from sqlmodel import select
 
-    from footprint_api.db import session_scope
-    from footprint_api.models import Application, Footprint, InventoryRecord, Job, JobStatus, Label, Product
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.persistence.models import Application, Footprint, InventoryRecord, Job, JobStatus, Label, Product
     from label_service.numbering import label_number
 
     with session_scope() as session:

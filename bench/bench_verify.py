@@ -60,7 +60,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         print("wrk is not installed (make bench installs Debian's wrk)")
         return
-    from footprint_api.migrate import upgrade
+    from footprint_api.persistence.migrate import upgrade
     from tests.labelling import issued_label
     from tests.service import World, configure, seed_world
 

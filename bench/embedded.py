@@ -12,7 +12,7 @@ import httpx
 @contextmanager
 def embedded_service(prefix: str):
     """Yields (base URL, World over HTTP, scratch folder); stops the process afterwards."""
-    from footprint_api.migrate import upgrade
+    from footprint_api.persistence.migrate import upgrade
     from tests.processes import api_process, free_port, wait_ready
     from tests.service import World, configure, seed_world
 

@@ -7,11 +7,12 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from footprint_api import errors
-from footprint_api.db import get_engine, reads_only
-from footprint_api.limits import BoundedBodies
+from footprint_api import problems
+from footprint_api.persistence.db import get_engine, reads_only
+from footprint_api.infra.limits import BoundedBodies
 from footprint_api.pact import routes as pact
-from footprint_api.routes import (
+from footprint_api.web.routes import verify
+from footprint_api.api import (
     audit, auth, catalogue, certification, footprints, inventories, organisations, public,
 )
 
@@ -40,8 +41,8 @@ async def lifespan(_app: FastAPI):
 
 def readiness() -> dict[str, str]:
     """Each dependency: "ok" or why not (a class of error, never a connection string)."""
-    from footprint_api.objects import object_store
-    from footprint_api.settings import get_settings
+    from footprint_api.infra.objects import object_store
+    from footprint_api.core.settings import get_settings
 
     checks: dict[str, str] = {}
     try:
@@ -81,11 +82,12 @@ def create_app() -> FastAPI:
         description="Errors are `application/problem+json` (RFC 9457) with `errors: [{field, reason}]`.",
         docs_url=None, redoc_url=None,  # served by web.install from the service's own files, not a CDN
     )
-    errors.install(app)
+    problems.install(app)
     app.add_exception_handler(pact.PactError, pact.pact_error_response)
     app.add_middleware(ReadRequests)
     app.add_middleware(BoundedBodies)
     # public verification first: routes are matched in order, and these are the most requested
+    app.include_router(verify.router)
     for module in (public, auth, organisations, catalogue, inventories, footprints, certification, audit, pact):
         app.include_router(module.router)
     app.include_router(inventories.pcr_router)

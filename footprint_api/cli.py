@@ -83,7 +83,7 @@ def calculate(
     if format == "json":
         typer.echo(result.model_dump_json(indent=2))
     else:
-        from footprint_api.tables import result_table
+        from footprint_api.exports.text import result_table
 
         typer.echo(result_table(result))
 
@@ -118,8 +118,8 @@ def setup() -> None:
 @app.command()
 def migrate() -> None:
     """Bring the database (PCF_DATABASE_URL) to the latest schema; a deployment runs this once per release."""
-    from footprint_api.migrate import upgrade
-    from footprint_api.settings import get_settings
+    from footprint_api.persistence.migrate import upgrade
+    from footprint_api.core.settings import get_settings
 
     upgrade()
     typer.echo(f"database at the latest schema: {get_settings().database_url.split('@')[-1]}")
@@ -138,9 +138,9 @@ def serve(
     """Migrate the database, optionally seed the demo, and serve the HTTP API."""
     import uvicorn
 
-    from footprint_api.db import session_scope
-    from footprint_api.migrate import upgrade
-    from footprint_api.settings import get_settings
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.persistence.migrate import upgrade
+    from footprint_api.core.settings import get_settings
     from lca_models import get_engine
 
     settings = get_settings()
@@ -154,7 +154,7 @@ def serve(
     upgrade()
     get_engine()  # build the Brightway project before the first request
     if demo:
-        from footprint_api.demo import label_urls, seed
+        from footprint_api.services.demo import label_urls, seed
 
         with session_scope() as session:
             credentials = seed(session)
@@ -174,7 +174,7 @@ def _public_base_url(settings, scheme: str, host: str, port: int):
     PCF_PUBLIC_BASE_URL says otherwise; elsewhere a missing or local base URL is reported at once."""
     import os
 
-    from footprint_api.settings import get_settings
+    from footprint_api.core.settings import get_settings
     from label_service.public_url import BaseUrlRefused, check_base_url
 
     if settings.public_base_url is None and settings.environment == "dev":

@@ -2,11 +2,12 @@
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, field_validator
 
-from footprint_api.models import JobStatus, OrganisationKind, Role
+from footprint_api.core.errors import Unprocessable
+from footprint_api.persistence.models import JobStatus, OrganisationKind, Role
 from label_service.gs1 import gtin14
 from lca_models.results import FootprintResult
 from pcr_rules.inventory import Inventory
@@ -301,3 +302,43 @@ class PactEndpointIn(BaseModel):
         if value.scheme != "https":
             raise ValueError("the PACT API of a recipient is served over HTTPS")
         return value
+
+
+def public_label_json(public: dict, status, _lang: str = "zh") -> bytes:
+    """A label's public JSON for a verdict: the verification answer for machines (a `verification.Renderer`)."""
+    return PublicLabel(**{**public, "status": status.value}).model_dump_json().encode()
+
+
+class _Patch(BaseModel):
+    """The fields to change; a field left out stays as it is. Fields that must have a value refuse null."""
+
+    model_config = ConfigDict(extra="forbid")
+    required: ClassVar[tuple[str, ...]] = ()
+
+    def changes(self) -> dict:
+        given = self.model_dump(include=self.model_fields_set)
+        for name in self.required:
+            if name in given and given[name] is None:
+                raise Unprocessable(f"{name} cannot be removed", [{"field": name, "reason": "may not be null"}])
+        return given
+
+
+class ProductPatch(_Patch):
+    required = ("name", "pcr_id")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    pcr_id: str | None = Field(default=None, max_length=100)
+    model: str | None = Field(default=None, max_length=200)
+    gtin: str | None = Field(default=None, max_length=20, description="GTIN-8/12/13/14 with a valid check digit; "
+                             "stored as GTIN-14; null removes it")
+
+    @field_validator("gtin")
+    @classmethod
+    def _gtin14(cls, value: str | None) -> str | None:
+        return gtin14(value) if value else None
+
+
+class FacilityPatch(_Patch):
+    required = ("name", "province")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    province: str | None = Field(default=None, min_length=1, max_length=100)
+    grid_region: str | None = Field(default=None, max_length=100)

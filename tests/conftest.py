@@ -38,7 +38,7 @@ def world(engine, tmp_path_factory):
     """The service in its embedded configuration (SQLite, tasks in-process), over an in-process HTTP client."""
     from fastapi.testclient import TestClient
 
-    from footprint_api.migrate import upgrade
+    from footprint_api.persistence.migrate import upgrade
     from tests.service import World, configure, seed_world
 
     url = f"sqlite:///{tmp_path_factory.mktemp('service') / 'pcf.db'}"

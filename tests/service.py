@@ -9,8 +9,8 @@ from pathlib import Path
 
 import httpx
 
-from footprint_api.db import session_scope
-from footprint_api.models import OrganisationKind, Role
+from footprint_api.persistence.db import session_scope
+from footprint_api.persistence.models import OrganisationKind, Role
 from footprint_api.services import accounts
 
 PASSWORD = "correct horse battery staple"
@@ -31,10 +31,10 @@ def configure(database_url: str, **extra: str) -> None:
     os.environ.update({"PCF_DATABASE_URL": database_url, "PCF_SECRET_KEY": "test-signing-key-" + "k" * 32,
                        "PCF_LABEL_KEY_DIR": str(scratch / "keys"), "PCF_STORAGE_DIR": str(scratch / "objects"),
                        "PCF_STORAGE_BACKEND": "local", **extra})
-    from footprint_api.objects import object_store
-    from footprint_api.settings import get_settings
+    from footprint_api.infra.objects import object_store
+    from footprint_api.core.settings import get_settings
 
-    from footprint_api.verification import verification_cache
+    from footprint_api.services.verification import verification_cache
 
     get_settings.cache_clear()
     object_store.cache_clear()

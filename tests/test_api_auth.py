@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import jwt
 
-from footprint_api.models import Role
+from footprint_api.persistence.models import Role
 from tests.service import PASSWORD
 
 
@@ -49,8 +49,8 @@ def test_client_credentials_by_basic_auth_and_by_form(world):
 
 
 def test_expired_token_is_refused(world):
-    from footprint_api.security import issue_token
-    from footprint_api.settings import get_settings
+    from footprint_api.infra.security import issue_token
+    from footprint_api.core.settings import get_settings
 
     claims = jwt.decode(world.token("acme-engineer"), options={"verify_signature": False})
     token, _ = issue_token(claims["sub"], "user", claims["org"], Role.MANUFACTURER_MEMBER,
@@ -78,8 +78,8 @@ def test_revoked_token_stops_working_at_once(world):
 def test_passwords_are_stored_as_argon2id_hashes(world):
     from sqlmodel import select
 
-    from footprint_api.db import session_scope
-    from footprint_api.models import User
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.persistence.models import User
 
     with session_scope() as session:
         user = session.exec(select(User).where(User.email == "acme-engineer@test.example")).one()
@@ -264,8 +264,8 @@ def test_wrong_passwords_lock_the_account_with_429_and_retry_after(world):
     assert locked.status_code == 429 and 0 < int(locked.headers["retry-after"]) <= 15 * 60
     from sqlmodel import select
 
-    from footprint_api.db import session_scope
-    from footprint_api.models import AuditEvent
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.persistence.models import AuditEvent
 
     with session_scope() as session:
         entries = session.exec(select(AuditEvent).where(AuditEvent.object_id == f"account:{email}")).all()
@@ -300,7 +300,7 @@ def test_many_accounts_tried_from_one_address_lock_the_address(world):
     """30 failures from one address within the window lock it, whichever accounts they tried."""
     import pytest
 
-    from footprint_api.db import session_scope
+    from footprint_api.persistence.db import session_scope
     from footprint_api.services import throttle
 
     with session_scope() as session:

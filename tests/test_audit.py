@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import text
 
-from footprint_api.db import session_scope
+from footprint_api.persistence.db import session_scope
 from tests.conftest import load_example
 from tests.test_api_inventories import unique_serials
 
@@ -59,9 +59,9 @@ def test_an_edit_shows_even_with_the_chain_recomputed_and_a_deleted_tail_shows(e
     entries leaves the sealed checkpoint pointing past the end."""
     from fastapi.testclient import TestClient
 
-    from footprint_api import audit
-    from footprint_api.migrate import upgrade
-    from footprint_api.models import AuditEvent
+    from footprint_api.services import audit
+    from footprint_api.persistence.migrate import upgrade
+    from footprint_api.persistence.models import AuditEvent
     from sqlmodel import col, select
     from tests.service import World, configure, seed_world
 

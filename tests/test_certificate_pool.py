@@ -11,7 +11,7 @@ from alembic import command
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from footprint_api.migrate import alembic_config, upgrade
+from footprint_api.persistence.migrate import alembic_config, upgrade
 from tests.builders import certificate, inventory_data, item
 from tests.hand import RESIDUAL_2023, WIND_2023
 from tests.labelling import act
@@ -253,8 +253,8 @@ def test_a_range_past_the_largest_serial_number_is_422(world):
 def test_the_sqlite_trigger_refuses_an_overlapping_row_without_the_service(world):
     """The database guard alone: a row whose range 0990..1010 overlaps a retired 0001..1000 is refused by the
     trigger on INSERT, and so is widening a retired row onto another by UPDATE."""
-    from footprint_api.db import session_scope
-    from footprint_api.models import CertificateRetirement
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.persistence.models import CertificateRetirement
 
     prefix = f"GEC-GZ-2023-W-{uuid.uuid4().hex[:8]}-"
     product = world.product("acme-engineer", PCR)
@@ -284,8 +284,8 @@ def test_the_sqlite_trigger_refuses_an_overlapping_row_without_the_service(world
 
 
 def test_retiring_drawing_and_releasing_are_audited(world):
-    from footprint_api.db import session_scope
-    from footprint_api.models import AuditEvent
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.persistence.models import AuditEvent
 
     prefix = f"GEC-GZ-2023-W-{uuid.uuid4().hex[:8]}-"
     facility, product = new_facility(world), world.product("acme-engineer", PCR)

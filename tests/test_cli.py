@@ -81,7 +81,7 @@ def test_export_brightway_writes_a_package(engine, tmp_path):
 
 
 def test_serve_refuses_a_certificate_without_its_key(tmp_path, monkeypatch):
-    from footprint_api.settings import get_settings
+    from footprint_api.core.settings import get_settings
 
     monkeypatch.setenv("PCF_TLS_CERTFILE", str(tmp_path / "cert.pem"))
     get_settings.cache_clear()
@@ -111,6 +111,6 @@ def test_the_examples_are_package_data_so_an_installed_demo_has_them():
     examples = sorted(p.relative_to(ROOT / "pcr_rules").as_posix()
                       for p in (ROOT / "pcr_rules" / "examples").glob("*.json"))
     assert len(examples) == 6 and all(any(fnmatch(e, g) for g in globs) for e in examples)
-    import footprint_api.demo as demo
+    import footprint_api.services.demo as demo
 
-    assert "parents[1]" not in (ROOT / "footprint_api" / "demo.py").read_text() and demo.examples.paths()
+    assert "parents[1]" not in (ROOT / "footprint_api" / "services" / "demo.py").read_text() and demo.examples.paths()

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 import yaml
 
-from footprint_api.settings import Settings
+from footprint_api.core.settings import Settings
 from tests.conftest import ROOT
 
 SECRETS = {"POSTGRES_PASSWORD": "pg-secret", "PCF_SECRET_KEY": "k" * 48, "MINIO_ROOT_USER": "storage-user",

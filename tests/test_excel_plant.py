@@ -5,7 +5,7 @@ import io
 import openpyxl
 import pytest
 
-from footprint_api.errors import Unprocessable
+from footprint_api.core.errors import Unprocessable
 from footprint_api.services import excel
 from pcr_rules import default_registry
 from pcr_rules.examples import load

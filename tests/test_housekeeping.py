@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 
 from footprint_api import tasks
-from footprint_api.db import session_scope
-from footprint_api.models import Job, JobStatus, RevokedToken
+from footprint_api.services import jobs
+from footprint_api.persistence.db import session_scope
+from footprint_api.persistence.models import Job, JobStatus, RevokedToken
 from tests.conftest import load_example
 from tests.labelling import unique_serials
 
@@ -34,7 +35,7 @@ def test_a_queued_job_whose_message_was_lost_is_dispatched_again(world):
         session.add(RevokedToken(jti=f"live-{lost_id}", expires_at=datetime.now(UTC) + timedelta(hours=1)))
         session.commit()
 
-    report = tasks.housekeeping()
+    report = jobs.housekeeping()
 
     assert report["redispatched"] >= 1 and report["revocations_purged"] >= 1
     done = world.wait("acme-engineer", lost_id)
@@ -64,7 +65,7 @@ def test_a_running_job_whose_worker_died_is_taken_over_within_minutes(world):
         session.commit()
         dead_id, alive_id = str(job.id), str(alive.id)
 
-    report = tasks.housekeeping()
+    report = jobs.housekeeping()
 
     assert report["leases_expired"] == 1
     done = world.wait("acme-engineer", dead_id)
@@ -77,7 +78,7 @@ def test_a_running_calculation_renews_its_lease(world, monkeypatch):
     import time
 
     from footprint_api.services import footprints
-    from footprint_api.settings import get_settings
+    from footprint_api.core.settings import get_settings
 
     monkeypatch.setattr(get_settings(), "job_heartbeat_seconds", 0.05)
     beats = []

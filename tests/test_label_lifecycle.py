@@ -73,7 +73,7 @@ def test_a_public_https_base_url_is_accepted_and_dev_accepts_the_loopback():
 
 def test_pcf_serve_points_dev_labels_to_the_port_it_serves(monkeypatch):
     from footprint_api.cli import _public_base_url
-    from footprint_api.settings import get_settings
+    from footprint_api.core.settings import get_settings
 
     monkeypatch.delenv("PCF_PUBLIC_BASE_URL", raising=False)
     monkeypatch.setenv("PCF_ENVIRONMENT", "dev")
@@ -87,7 +87,7 @@ def test_pcf_serve_points_dev_labels_to_the_port_it_serves(monkeypatch):
 
 
 def test_issuing_outside_dev_without_a_public_base_url_is_refused_and_nothing_is_issued(world, monkeypatch):
-    from footprint_api.settings import get_settings
+    from footprint_api.core.settings import get_settings
 
     footprint = calculated_footprint(world, gtin=None)
     application = world.call("acme-engineer", "POST", "/api/v1/applications", json={
@@ -143,8 +143,8 @@ def test_a_new_label_of_the_same_product_supersedes_the_earlier_one(world):
     assert first["number"] not in in_ranking and in_ranking.count(second["number"]) == 1
     from sqlmodel import select
 
-    from footprint_api.db import session_scope
-    from footprint_api.models import AuditEvent
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.persistence.models import AuditEvent
 
     with session_scope() as session:
         entry = session.exec(select(AuditEvent).where(AuditEvent.action == "label.supersede",

@@ -70,7 +70,7 @@ def test_a_failed_upload_leaves_no_half_issued_label(world, s3_endpoint, monkeyp
     """The third file (pdf) fails to upload: no label row, the first two files are removed, the application
     stays approved and can be issued once storage works again."""
     bucket = use_s3(monkeypatch, s3_endpoint)
-    from footprint_api.objects import object_store
+    from footprint_api.infra.objects import object_store
 
     real_put, calls = S3ObjectStore.put, []
 
@@ -99,8 +99,8 @@ def test_a_failed_upload_leaves_no_half_issued_label(world, s3_endpoint, monkeyp
 
 
 def use_s3(monkeypatch, endpoint: str) -> str:
-    from footprint_api.objects import object_store
-    from footprint_api.settings import get_settings
+    from footprint_api.infra.objects import object_store
+    from footprint_api.core.settings import get_settings
 
     bucket = f"pcf-labels-test-{uuid.uuid4().hex[:8]}"
     for name, value in {"PCF_STORAGE_BACKEND": "s3", "PCF_S3_ENDPOINT": endpoint, "PCF_S3_ACCESS_KEY": "testing",
@@ -113,8 +113,8 @@ def use_s3(monkeypatch, endpoint: str) -> str:
 
 
 def reset_storage(monkeypatch) -> None:
-    from footprint_api.objects import object_store
-    from footprint_api.settings import get_settings
+    from footprint_api.infra.objects import object_store
+    from footprint_api.core.settings import get_settings
 
     monkeypatch.undo()
     get_settings.cache_clear()
@@ -135,8 +135,8 @@ def latest_label(world) -> dict:
 
 
 def count_labels() -> int:
-    from footprint_api.db import session_scope
-    from footprint_api.models import Label
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.persistence.models import Label
 
     with session_scope() as session:
         return len(session.exec(select(Label.id)).all())

@@ -135,9 +135,9 @@ def test_label_numbers_carry_a_check_character():
 
 
 def test_expired_labels_say_so_even_before_housekeeping(world):
-    from footprint_api import tasks
-    from footprint_api.db import session_scope
-    from footprint_api.models import Label
+    from footprint_api.services import jobs as tasks
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.persistence.models import Label
     from sqlmodel import select
 
     number = issued_label(world, gtin=None)["number"]
@@ -157,9 +157,9 @@ def test_a_change_made_by_another_process_reaches_the_verification_answer(world)
     is replaced within the recheck interval (0.25 s)."""
     import time
 
-    from footprint_api.db import session_scope
-    from footprint_api.models import Label, utcnow
-    from footprint_api.settings import get_settings
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.persistence.models import Label, utcnow
+    from footprint_api.core.settings import get_settings
     from sqlmodel import select
 
     number = issued_label(world, gtin=None)["number"]

@@ -6,8 +6,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 from sqlmodel import SQLModel
 
-import footprint_api.models  # noqa: F401  (registers the tables)
-from footprint_api.migrate import alembic_config, upgrade
+import footprint_api.persistence.models  # noqa: F401  (registers the tables)
+from footprint_api.persistence.migrate import alembic_config, upgrade
 
 
 def test_migrated_schema_matches_the_models(tmp_path):

@@ -2,12 +2,10 @@
 
 import pytest
 
-from footprint_api import outbound
-
-
+from footprint_api.infra import outbound
 @pytest.fixture
 def policy(monkeypatch):
-    from footprint_api.settings import get_settings
+    from footprint_api.core.settings import get_settings
 
     def with_allowed(*networks: str) -> None:
         monkeypatch.setenv("PCF_OUTBOUND_ALLOWED_NETWORKS", str(list(networks)).replace("'", '"'))
@@ -58,7 +56,7 @@ def test_registering_a_private_endpoint_is_refused_naming_the_field(world, polic
 def test_a_failed_delivery_tells_nothing_about_the_connection(policy):
     import httpx
 
-    from footprint_api.pact.events import _delivery_error
+    from footprint_api.services.pact.events import _delivery_error
 
     assert _delivery_error(httpx.ConnectError("[Errno 111] Connection refused")) == \
         "the recipient's API could not be reached"

@@ -1,5 +1,5 @@
 """The PACT v3 API driven as an outside client would: over HTTPS, every response checked against the spec's schema
-(footprint_api/pact/spec/openapi.yaml, spec 3.0.3)."""
+(footprint_api/services/pact/spec/openapi.yaml, spec 3.0.3)."""
 
 import base64
 import datetime as dt
@@ -25,8 +25,9 @@ from referencing.jsonschema import DRAFT202012
 from tests.conftest import ROOT
 from tests.labelling import GTIN, act, calculated_footprint, issued_label
 from tests.processes import free_port
+from typing import Annotated
 
-SPEC = ROOT / "footprint_api" / "pact" / "spec"  # the unmodified spec files, under their licence (LICENSE.md)
+SPEC = ROOT / "footprint_api" / "services" / "pact" / "spec"  # the unmodified spec files, under their licence (LICENSE.md)
 
 
 def _validator(schema: dict) -> Draft202012Validator:
@@ -315,7 +316,7 @@ def recipient_api(certificate):
     app = FastAPI()
 
     @app.post("/auth/token")
-    def token(grant_type: str = Form(...), authorization: str = Header("")):
+    def token(grant_type: Annotated[str, Form()], authorization: Annotated[str, Header()] = ""):
         if authorization != "Basic " + base64.b64encode(b"pcf-service:issued-by-customer").decode():
             return JSONResponse({"error": "invalid_client"}, status_code=401)
         return {"access_token": "customer-token", "token_type": "bearer"}
@@ -342,7 +343,7 @@ def recipient_api(certificate):
 
 @pytest.fixture
 def trusts_the_test_certificate(certificate, monkeypatch):
-    from footprint_api.settings import get_settings
+    from footprint_api.core.settings import get_settings
 
     monkeypatch.setenv("PCF_PACT_CA_BUNDLE", str(certificate[0]))
     # the recipient's API of these tests listens on loopback: allowed explicitly, as a deployment allows a partner
@@ -439,8 +440,8 @@ def test_a_recipient_endpoint_must_be_https(world, data):
 
 
 def test_a_disabled_recipient_loses_access_at_once(world, https):
-    from footprint_api.db import session_scope
-    from footprint_api.models import ApiClient
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.persistence.models import ApiClient
     from sqlmodel import select
 
     client, _ = https

@@ -18,7 +18,7 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from footprint_api.cli import app
-from footprint_api.tables import result_table
+from footprint_api.exports.text import result_table
 from lca_models.flows import FLOWS
 from lca_models.results import FootprintResult
 from tests.builders import item, make_inventory
@@ -188,7 +188,7 @@ def test_the_cli_json_carries_the_gases_per_item(cement, tmp_path):
 
 def test_the_pdf_report_has_a_table_of_gases_per_item(cement):
     from footprint_api.exports.report import render_report
-    from footprint_api.settings import get_settings
+    from footprint_api.core.settings import get_settings
     from label_service.render import find_font
 
     facts = {"product": "test cement", "manufacturer": "test", "facility": "test plant", "pcr": "PCR-CN-CEMENT 1.0.0",

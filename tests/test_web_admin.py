@@ -75,7 +75,7 @@ def test_bad_user_input_is_shown_next_to_the_field_and_nothing_is_stored(world, 
 def test_a_name_with_a_nul_byte_is_refused_and_nothing_is_stored(world, acme_admin):
     url = f"/app/admin/organisations/{world.organisations['acme']}/clients"
     response = acme_admin.post_form(url, url, {"name": "nul\x00client", "role": "manufacturer_member"})
-    # refused as the body arrives (footprint_api.limits), before any form is read: an error page naming NUL
+    # refused as the body arrives (footprint_api.infra.limits), before any form is read: an error page naming NUL
     assert response.status_code == 422 and "NUL" in response.text
     assert "nul" not in acme_admin.get(url).text
 
@@ -220,7 +220,7 @@ def test_the_chain_check_says_intact_for_the_platform_admin(app):
 def test_the_chain_check_names_the_first_broken_entry(world, app):
     from sqlalchemy import text
 
-    from footprint_api.db import session_scope
+    from footprint_api.persistence.db import session_scope
 
     root = Browser(app, "root")
     with session_scope() as db:  # as a database administrator could: without the append-only triggers

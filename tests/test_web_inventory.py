@@ -451,7 +451,7 @@ def test_an_upload_that_is_not_a_workbook_or_has_no_product_is_named(world, engi
 
 
 def test_an_upload_over_the_api_limit_is_refused(world, engineer):
-    from footprint_api.routes.inventories import MAX_WORKBOOK_BYTES
+    from footprint_api.infra.workbooks import MAX_WORKBOOK_BYTES
 
     product = new_product(world)
     response = upload(engineer, product["id"], b"0" * (MAX_WORKBOOK_BYTES + 1))

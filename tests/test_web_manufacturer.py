@@ -124,8 +124,8 @@ def test_a_calculation_with_bad_parameters_is_refused_naming_the_field(engineer,
 
 
 def test_a_failed_job_shows_its_error(world, engineer, acme):
-    from footprint_api.db import session_scope
-    from footprint_api.models import Job, JobStatus
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.persistence.models import Job, JobStatus
 
     with session_scope() as db:
         job = Job(organisation_id=world.organisations["acme"], inventory_id=uuid.UUID(acme["first"]["inventory_id"]),

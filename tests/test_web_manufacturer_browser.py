@@ -28,8 +28,8 @@ def served(world):
 @pytest.fixture(scope="module")
 def failed_job(world):
     """A job that failed (its error shown on its page, which then stays put)."""
-    from footprint_api.db import session_scope
-    from footprint_api.models import Job, JobStatus
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.persistence.models import Job, JobStatus
 
     footprint = calculated_footprint(world, gtin=None)
     with session_scope() as db:

@@ -323,7 +323,7 @@ def test_a_code_of_another_site_is_shown_not_followed(visitor):
 def test_a_code_naming_only_a_product_of_this_service_opens_its_resolver(visitor):
     import qrcode
 
-    from footprint_api.settings import get_settings
+    from footprint_api.core.settings import get_settings
 
     link = f"{get_settings().base_url}/01/06901234567892"
     response = photo(visitor, png(qrcode.make(link).get_image().convert("L")))

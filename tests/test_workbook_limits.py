@@ -11,7 +11,7 @@ import zipfile
 
 import pytest
 
-from footprint_api import workbooks
+from footprint_api.infra import workbooks
 from footprint_api.services import excel, registry
 
 ITEMS_PART = "xl/worksheets/sheet2.xml"  # the template's second sheet, "Items"

@@ -26,8 +26,8 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from label_service.pdf import REPORTLAB
 
-from footprint_api.web.i18n import catalogue
-from footprint_api.web.names import SERVICE_ITEMS_ZH
+from footprint_api.core.messages import catalogue
+from footprint_api.core.names import SERVICE_ITEMS_ZH
 from pcr_rules.errors import PCRNotFound
 from pcr_rules.registry import default_registry
 

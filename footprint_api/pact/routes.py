@@ -15,16 +15,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session
 
-from footprint_api.auth import authenticate
-from footprint_api.db import get_session
-from footprint_api.errors import ServiceError
-from footprint_api.models import Role
-from footprint_api import tasks
+from footprint_api.services.principals import authenticate
+from footprint_api.persistence.db import get_session
+from footprint_api.core.errors import ServiceError
+from footprint_api.persistence.models import Role
+from footprint_api.services import jobs
 from footprint_api.pact import events, service
-from footprint_api.security import Principal, TokenInvalid
+from footprint_api.infra.security import Principal, TokenInvalid
 from footprint_api.services import accounts
 from footprint_api.services.throttle import TooManyAttempts
-from footprint_api.settings import get_settings
+from footprint_api.core.settings import get_settings
 
 router = APIRouter(tags=["PACT v3"])
 MAX_LIMIT = 1000
@@ -168,5 +168,5 @@ async def receive_event(request: Request, principal: Principal = Depends(recipie
         raise PactError(400, "BadRequest", str(exc)) from None
     accepted = await run_in_threadpool(events.accept, session, principal, event)
     if accepted is not None:
-        tasks.dispatch_pact_answer(str(accepted.id))
+        jobs.dispatch_pact_answer(str(accepted.id))
     return Response(status_code=200)

@@ -9,14 +9,14 @@ from datetime import UTC, date, datetime, time as clock, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from footprint_api import audit
-from footprint_api.auth import actor
-from footprint_api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
-from footprint_api.models import (ApiClient, AuditEvent, Organisation, OrganisationKind, RevokedToken, Role, User,
+from footprint_api.services import audit
+from footprint_api.services.principals import actor
+from footprint_api.core.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from footprint_api.persistence.models import (ApiClient, AuditEvent, Organisation, OrganisationKind, RevokedToken, Role, User,
                                   utcnow)
-from footprint_api.security import Principal, hash_secret, issue_token, new_client_secret, verify_secret
+from footprint_api.infra.security import Principal, hash_secret, issue_token, new_client_secret, verify_secret
 from footprint_api.services import throttle
-from footprint_api.settings import get_settings
+from footprint_api.core.settings import get_settings
 
 ROLES_OF_KIND = {
     OrganisationKind.MANUFACTURER: {Role.MANUFACTURER_MEMBER, Role.MANUFACTURER_ADMIN, Role.PACT_RECIPIENT},

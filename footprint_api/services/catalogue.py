@@ -4,11 +4,11 @@ import uuid
 
 from sqlmodel import Session, select
 
-from footprint_api import audit
-from footprint_api.auth import actor
-from footprint_api.errors import NotFound, Unprocessable
-from footprint_api.models import Facility, InventoryRecord, Product
-from footprint_api.security import Principal
+from footprint_api.services import audit
+from footprint_api.services.principals import actor
+from footprint_api.core.errors import NotFound, Unprocessable
+from footprint_api.persistence.models import Facility, InventoryRecord, Product
+from footprint_api.infra.security import Principal
 from label_service import gs1
 from pcr_rules import default_registry
 

@@ -20,13 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
-from footprint_api import audit
-from footprint_api.audit import Actor
-from footprint_api.errors import Conflict
-from footprint_api.models import (
+from footprint_api.services import audit
+from footprint_api.services.audit import Actor
+from footprint_api.core.errors import Conflict
+from footprint_api.persistence.models import (
     Application, CertificateDraw, CertificateRetirement, Facility, Footprint, InventoryRecord, Product, utcnow,
 )
-from footprint_api.security import Principal
+from footprint_api.infra.security import Principal
 from footprint_api.services.catalogue import owned
 from label_service.workflow import ApplicationState
 from pcr_rules.certificates import SerialRange

@@ -16,15 +16,15 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from footprint_api import audit
-from footprint_api.auth import CB_ROLES, MANUFACTURER_ROLES, actor
-from footprint_api.errors import Conflict, Forbidden, NotFound, ServiceError, Unprocessable
-from footprint_api.models import (
+from footprint_api.services import audit
+from footprint_api.services.principals import CB_ROLES, MANUFACTURER_ROLES, actor
+from footprint_api.core.errors import Conflict, Forbidden, NotFound, ServiceError, Unprocessable
+from footprint_api.persistence.models import (
     Application, AuditEvent, EvidenceDocument, Finding, Footprint, InventoryRecord, Label, Organisation,
     OrganisationKind, Product, Submission, User, utcnow,
 )
-from footprint_api.objects import object_store
-from footprint_api.security import Principal
+from footprint_api.infra.objects import object_store
+from footprint_api.infra.security import Principal
 from footprint_api.services import certificates, labels
 from footprint_api.services.catalogue import owned
 from label_service.storage import StorageError

@@ -14,9 +14,9 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from footprint_api.errors import Unprocessable
-from footprint_api.models import Application, Finding, Footprint, InventoryRecord, Job, Label, Product
-from footprint_api.security import Principal
+from footprint_api.core.errors import Unprocessable
+from footprint_api.persistence.models import Application, Finding, Footprint, InventoryRecord, Job, Label, Product
+from footprint_api.infra.security import Principal
 from footprint_api.services.footprints import visible_footprint
 from label_service.workflow import ApplicationState
 

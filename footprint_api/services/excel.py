@@ -14,8 +14,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from pydantic import ValidationError
 
-from footprint_api import workbooks
-from footprint_api.errors import Unprocessable
+from footprint_api.infra import workbooks
+from footprint_api.core.errors import Unprocessable
 from pcr_rules import InventoryInvalid, default_registry, validate_inventory
 from pcr_rules.inventory import DataQuality, Inventory
 from pcr_rules.models import PCR
@@ -287,7 +287,7 @@ class _Reader:
 
 def read_workbook(content: bytes) -> tuple[Inventory, "_Reader"]:
     """The inventory of a filled template. The workbook is inspected and read within LIMITS before any of it is
-    interpreted (footprint_api.workbooks): a crafted file answers 413 or 422 at once instead of costing minutes
+    interpreted (footprint_api.infra.workbooks): a crafted file answers 413 or 422 at once instead of costing minutes
     and a gigabyte (issue 11, item 5)."""
     reader = _Reader(workbooks.read_values(content, LIMITS))
     data: dict[str, Any] = {"items": [], "green_certificates": [], "co_products": [], "measured_emissions": []}

@@ -5,12 +5,12 @@ from functools import lru_cache
 
 from sqlmodel import Session, col, select
 
-from footprint_api.errors import Unprocessable
+from footprint_api.core.errors import Unprocessable
 from footprint_api.exports import cbam, report
-from footprint_api.settings import get_settings
+from footprint_api.core.settings import get_settings
 from label_service.render import find_font
-from footprint_api.models import Application, InventoryRecord, Label, Organisation, Product, User
-from footprint_api.security import Principal
+from footprint_api.persistence.models import Application, InventoryRecord, Label, Organisation, Product, User
+from footprint_api.infra.security import Principal
 from footprint_api.services.footprints import visible_footprint
 from lca_models.factor_set import FactorSet, load_factor_set
 from pcr_rules.units import convert

@@ -11,15 +11,15 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from footprint_api import audit
-from footprint_api.auth import CB_ROLES, actor
-from footprint_api.errors import Conflict, NotFound
-from footprint_api.models import (
+from footprint_api.services import audit
+from footprint_api.services.principals import CB_ROLES, actor
+from footprint_api.core.errors import Conflict, NotFound
+from footprint_api.persistence.models import (
     Footprint, InventoryRecord, Job, JobStatus, Organisation, OrganisationKind, Submission, utcnow,
 )
-from footprint_api.security import Principal
+from footprint_api.infra.security import Principal
 from footprint_api.services.catalogue import owned
-from footprint_api.settings import get_settings
+from footprint_api.core.settings import get_settings
 from pcr_rules.inventory import Inventory
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def run_job(session: Session, job_id: uuid.UUID, calculate: Callable[..., object
 def _lease(job_id: uuid.UUID):
     """Renews the job's lease from a thread of its own while the calculation runs (its own session: the
     calculation's session is busy)."""
-    from footprint_api.db import session_scope
+    from footprint_api.persistence.db import session_scope
 
     stop = threading.Event()
 

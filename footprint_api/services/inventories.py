@@ -8,11 +8,11 @@ import uuid
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, func, select
 
-from footprint_api import audit
-from footprint_api.auth import actor
-from footprint_api.errors import Conflict, ServiceError, Unprocessable
-from footprint_api.models import Facility, InventoryRecord, Product
-from footprint_api.security import Principal
+from footprint_api.services import audit
+from footprint_api.services.principals import actor
+from footprint_api.core.errors import Conflict, ServiceError, Unprocessable
+from footprint_api.persistence.models import Facility, InventoryRecord, Product
+from footprint_api.infra.security import Principal
 from footprint_api.services import certificates
 from footprint_api.services.catalogue import owned
 from pcr_rules import default_registry, validate_inventory

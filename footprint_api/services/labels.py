@@ -7,17 +7,17 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-import footprint_api.verification  # noqa: F401  (its session events keep verification answers fresh)
-from footprint_api import audit
-from footprint_api.auth import actor
-from footprint_api.db import session_scope
-from footprint_api.errors import Conflict, NotFound, ServiceError
-from footprint_api.models import (
+from footprint_api.services.verification import nearest  # noqa: F401  (also: its session events keep verification answers fresh)
+from footprint_api.services import audit
+from footprint_api.services.principals import actor
+from footprint_api.persistence.db import session_scope
+from footprint_api.core.errors import Conflict, NotFound, ServiceError
+from footprint_api.persistence.models import (
     Application, Footprint, InventoryRecord, Label, LabelCounter, Organisation, Product, SigningKey, utcnow,
 )
-from footprint_api.objects import object_store
-from footprint_api.security import Principal
-from footprint_api.settings import DEV_BASE_URL, get_settings
+from footprint_api.infra.objects import object_store
+from footprint_api.infra.security import Principal
+from footprint_api.core.settings import DEV_BASE_URL, get_settings
 from label_service.claim import LabelFacts
 from label_service.issuance import issue_files
 from label_service.keys import KeyStore
@@ -225,15 +225,6 @@ def expire_due(session: Session, today: date) -> int:
               f"validity ended on {label.expires_on.isoformat()}")
     audit.commit(session)
     return len(due)
-
-
-def nearest(session: Session, text: str) -> list[str]:
-    """Issued labels whose number is one typing error away from a number whose check character does not match."""
-    candidates = one_typo_away(text)
-    if not candidates:
-        return []
-    return list(session.exec(select(Label.number).where(col(Label.number).in_(candidates))
-                             .order_by(Label.number).limit(5)))
 
 
 def valid_on(day: date) -> tuple:

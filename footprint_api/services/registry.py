@@ -18,10 +18,10 @@ from datetime import date
 from sqlalchemy import distinct, func
 from sqlmodel import Session, col, select
 
-from footprint_api import workbooks
-from footprint_api.errors import Unprocessable
+from footprint_api.infra import workbooks
+from footprint_api.core.errors import Unprocessable
 from footprint_api.exports.cells import Value
-from footprint_api.models import Footprint, InventoryRecord, Label
+from footprint_api.persistence.models import Footprint, InventoryRecord, Label
 from footprint_api.services import labels
 
 PAGE_SIZE = 50
@@ -165,7 +165,7 @@ def numbers_from_csv(content: bytes, field: str = "body") -> list[str]:
 
 def numbers_from_xlsx(content: bytes, field: str = "body") -> list[str]:
     """The label numbers of an XLSX workbook: the first column of its first sheet, a header row optional. Read by
-    the one safe reader (footprint_api.workbooks: zip bomb and DTD refused unopened, then read-only, row by row, up
+    the one safe reader (footprint_api.infra.workbooks: zip bomb and DTD refused unopened, then read-only, row by row, up
     to the limits); every refusal is a 422 here, as the batch check has always answered."""
     try:
         book = workbooks.open_read_only(content, XLSX_LIMITS, field)

@@ -12,9 +12,9 @@ from datetime import timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from footprint_api import audit
-from footprint_api.errors import ServiceError
-from footprint_api.models import AuthThrottle, utcnow
+from footprint_api.services import audit
+from footprint_api.core.errors import ServiceError
+from footprint_api.persistence.models import AuthThrottle, utcnow
 
 WINDOW = timedelta(minutes=15)
 ACCOUNT_LIMIT = 5

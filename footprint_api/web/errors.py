@@ -38,7 +38,7 @@ def error_page(request: Request, status: int, title: str, detail: str, errors: l
 
 def _user(request: Request):
     """The signed-in person for the error page's navigation, if the session is still good."""
-    from footprint_api.db import reads_only, session_scope
+    from footprint_api.persistence.db import reads_only, session_scope
     from footprint_api.web.session import optional_user
 
     if not request.cookies.get("pcf_session"):

@@ -6,19 +6,19 @@ honoured). Any Chinese tag (zh, zh-CN, zh-Hans, zh-TW…) chooses the Simplified
 Nothing to go by (no header, `*`) chooses Chinese, the language of the service's readers; a browser that states
 its languages and names neither chooses English, the likelier to be read by someone who does not read Chinese.
 
-The messages are data: YAML files per language in `locales/{lang}/` (one per part of the application), with the
-same keys in each language.
+The messages themselves are `footprint_api.core.messages`, which every layer may read (the PDF report too).
 """
 
 import re
 from functools import lru_cache
-from pathlib import Path
 
-import yaml
 from starlette.requests import Request
 from starlette.responses import Response
 
-LANGUAGES = ("zh", "en")
+from footprint_api.core.messages import LANGUAGES, Catalogue, catalogue
+
+__all__ = ["LANGUAGES", "Catalogue", "catalogue", "language_headers", "negotiate", "other", "remember"]
+
 DEFAULT = "zh"
 FOREIGN_DEFAULT = "en"  # for a browser whose languages are all neither Chinese nor English
 HTML_LANG = {"zh": "zh-CN", "en": "en"}  # for <html lang> and Content-Language
@@ -26,32 +26,6 @@ COOKIE = "lang"
 COOKIE_MAX_AGE_SECONDS = 365 * 24 * 3600
 ACCEPT_LANGUAGE_MAX_CHARS = 512  # browsers send well under 100; a longer header is read this far and no further
 _QVALUE = re.compile(r"0(\.\d{0,3})?|1(\.0{0,3})?")
-LOCALES = Path(__file__).resolve().parent / "locales"
-
-
-class Catalogue:
-    """The messages of one language; `t(key, **values)` fills `{placeholders}` with plain strings, which the
-    template then escapes like any other value."""
-
-    def __init__(self, lang: str, messages: dict[str, str]):
-        self.lang, self.messages = lang, messages
-
-    def __call__(self, key: str, **values: object) -> str:
-        message = self.messages[key]
-        return message.format(**values) if values else message
-
-
-@lru_cache(maxsize=None)
-def catalogue(lang: str) -> Catalogue:
-    """All messages of a language: one YAML file per part of the application in `locales/{lang}/`; a key defined
-    twice is an error, so two parts cannot silently overwrite each other's wording."""
-    messages: dict[str, str] = {}
-    for path in sorted((LOCALES / lang).glob("*.yaml")):
-        for key, value in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
-            if str(key) in messages:
-                raise ValueError(f"message {key!r} defined twice ({path.name})")
-            messages[str(key)] = str(value)
-    return Catalogue(lang, messages)
 
 
 def other(lang: str) -> str:

@@ -1,6 +1,6 @@
 """The navigation of the web application: which sections each role sees (data, not template logic)."""
 
-from footprint_api.models import Role
+from footprint_api.persistence.models import Role
 
 M, MA, V, CA, P = (Role.MANUFACTURER_MEMBER, Role.MANUFACTURER_ADMIN, Role.VERIFIER, Role.CB_ADMIN,
                    Role.PLATFORM_ADMIN)

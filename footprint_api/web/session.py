@@ -1,6 +1,6 @@
 """Browser sessions of the web application: the same access tokens as the API, carried in a cookie.
 
-A person who signs in gets an access token (footprint_api.security) in a Secure (over HTTPS), HttpOnly,
+A person who signs in gets an access token (footprint_api.infra.security) in a Secure (over HTTPS), HttpOnly,
 SameSite=Lax cookie; every page request checks it with the same `authenticate()` as the JSON API, so a revoked
 token, a disabled account or an expired session stops working at once, for pages and API alike.
 
@@ -19,12 +19,12 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 from sqlmodel import Session
 
-from footprint_api.auth import authenticate
-from footprint_api.db import get_session
-from footprint_api.errors import Forbidden, ServiceError
-from footprint_api.models import Organisation, Role, User
-from footprint_api.security import Principal, TokenInvalid
-from footprint_api.settings import get_settings
+from footprint_api.services.principals import authenticate
+from footprint_api.persistence.db import get_session
+from footprint_api.core.errors import Forbidden, ServiceError
+from footprint_api.persistence.models import Organisation, Role, User
+from footprint_api.infra.security import Principal, TokenInvalid
+from footprint_api.core.settings import get_settings
 
 COOKIE = "pcf_session"
 LOGIN_COOKIE = "pcf_login"  # the pre-session nonce the sign-in form's CSRF token is bound to

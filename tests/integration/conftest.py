@@ -52,7 +52,7 @@ def redis_url():
 
 @pytest.fixture(scope="session")
 def stack_env(engine, postgres_url, redis_url, brightway_dir):
-    from footprint_api.migrate import upgrade
+    from footprint_api.persistence.migrate import upgrade
     from tests.service import configure
 
     # a dead worker's task comes back after 8 s (longer than any calculation of these tests), looked for every 1 s

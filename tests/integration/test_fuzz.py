@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from footprint_api.db import session_scope
-from footprint_api.models import OrganisationKind, Role
+from footprint_api.persistence.db import session_scope
+from footprint_api.persistence.models import OrganisationKind, Role
 from footprint_api.services import accounts
 from tests.service import PASSWORD
 

@@ -105,7 +105,7 @@ def test_a_worker_killed_mid_calculation_still_completes_the_job_once(stack):
 def test_postgres_itself_refuses_to_change_the_audit_trail(stack):
     import psycopg
 
-    from footprint_api.settings import get_settings
+    from footprint_api.core.settings import get_settings
 
     url = get_settings().database_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(url) as connection:

@@ -19,9 +19,9 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from footprint_api.db import get_session
-from footprint_api.errors import Conflict, Forbidden, Unprocessable
-from footprint_api.models import OrganisationKind, Role
+from footprint_api.persistence.db import get_session
+from footprint_api.core.errors import Conflict, Forbidden, Unprocessable
+from footprint_api.persistence.models import OrganisationKind, Role
 from footprint_api.schemas import ClientIn, OrganisationIn, UserIn
 from footprint_api.services import accounts, labels
 from footprint_api.web import i18n, session

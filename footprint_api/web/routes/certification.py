@@ -18,16 +18,16 @@ from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.responses import RedirectResponse
 
-from footprint_api.db import get_session
-from footprint_api.errors import Conflict, NotFound, ServiceError, Unprocessable
-from footprint_api.models import Role
-from footprint_api.routes.certification import evidence_response
+from footprint_api.persistence.db import get_session
+from footprint_api.core.errors import Conflict, NotFound, ServiceError, Unprocessable
+from footprint_api.persistence.models import Role
+from footprint_api.infra.http import attachment
 from footprint_api.schemas import ActionIn, ApplicationIn, FindingIn, LabelActionIn
 from footprint_api.services import certification, labels
 from footprint_api.web import i18n, session
 from footprint_api.web.pages import page, when
 from footprint_api.web.routes import page_router
-from footprint_api.web.names import pcr_names, term
+from footprint_api.core.names import pcr_names, term
 from label_service.workflow import APPLICATION_ACTIONS, FINDING_ACTIONS, ApplicationState, LabelState, Party
 
 router = page_router()
@@ -193,7 +193,7 @@ async def attach_evidence(request: Request, application_id: uuid.UUID, user=Depe
 @router.get("/app/applications/{application_id}/evidence/{document_id}")
 def manufacturer_evidence(application_id: uuid.UUID, document_id: uuid.UUID, user=Depends(manufacturer),
                           db: Session = Depends(get_session)):
-    return evidence_response(*certification.evidence_file(db, user.principal, application_id, document_id))
+    return _evidence(*certification.evidence_file(db, user.principal, application_id, document_id))
 
 
 @router.post("/app/applications/{application_id}/findings/{finding_id}/answer")
@@ -277,7 +277,7 @@ def review_page(request: Request, application_id: uuid.UUID, user=Depends(body),
 @router.get("/app/review/{application_id}/evidence/{document_id}")
 def body_evidence(application_id: uuid.UUID, document_id: uuid.UUID, user=Depends(body),
                   db: Session = Depends(get_session)):
-    return evidence_response(*certification.evidence_file(db, user.principal, application_id, document_id))
+    return _evidence(*certification.evidence_file(db, user.principal, application_id, document_id))
 
 
 @router.post("/app/review/{application_id}/actions/{action}")
@@ -376,3 +376,7 @@ async def label_step(request: Request, number: str, action: str, user=Depends(bo
     except Conflict as exc:
         return _labels(request, user, db, 409, problem=exc.detail)
     return _see(f"/app/labels?done={action}#label-{label.number}")
+
+
+def _evidence(document, data: bytes):
+    return attachment(data, document.content_type, certification.download_name(document), document.name)

@@ -16,13 +16,13 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from footprint_api import tasks
-from footprint_api.auth import MANUFACTURER_ROLES
-from footprint_api.db import get_session
-from footprint_api.errors import Conflict, Unprocessable
-from footprint_api.models import Facility, InventoryRecord, Product
-from footprint_api.routes.catalogue import FacilityPatch, ProductPatch
-from footprint_api.routes.inventories import MAX_WORKBOOK_BYTES, XLSX
+from footprint_api.services import jobs
+from footprint_api.services.principals import MANUFACTURER_ROLES
+from footprint_api.persistence.db import get_session
+from footprint_api.core.errors import Conflict, Unprocessable
+from footprint_api.persistence.models import Facility, InventoryRecord, Product
+from footprint_api.api.catalogue import FacilityPatch, ProductPatch
+from footprint_api.api.inventories import MAX_WORKBOOK_BYTES, XLSX
 from footprint_api.schemas import CalculationIn, FacilityIn, ProductIn
 from footprint_api.services import catalogue, certificates, excel, footprints, inventories
 from footprint_api.web import i18n
@@ -868,5 +868,5 @@ async def calculate(request: Request, inventory_id: uuid.UUID, user=Depends(manu
                             [{"field": "monte_carlo_iterations", "reason": e["msg"]} for e in exc.errors()]) from None
     job = await run_in_threadpool(footprints.request_calculation, db, user.principal, inventory_id,
                                   body.monte_carlo_iterations, body.seed)
-    tasks.dispatch(str(job.id))
+    jobs.dispatch(str(job.id))
     return RedirectResponse(f"/app/jobs/{job.id}", status_code=303)

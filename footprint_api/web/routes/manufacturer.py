@@ -15,15 +15,15 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from footprint_api import tasks
-from footprint_api.db import get_session
-from footprint_api.errors import Unprocessable
+from footprint_api.services import jobs
+from footprint_api.persistence.db import get_session
+from footprint_api.core.errors import Unprocessable
 from footprint_api.exports import cbam
-from footprint_api.models import InventoryRecord, JobStatus, Product, Role
+from footprint_api.persistence.models import InventoryRecord, JobStatus, Product, Role
 from footprint_api.schemas import CalculationIn
 from footprint_api.services import dashboard, exports, footprints
 from footprint_api.web import i18n, session
-from footprint_api.web.names import pcr_names, term
+from footprint_api.core.names import pcr_names, term
 from footprint_api.web.pages import page, when
 from footprint_api.web.routes import page_router
 
@@ -102,7 +102,7 @@ def _calculation(fields: dict) -> tuple[CalculationIn | None, dict[str, str]]:
 def _start(db: Session, user, inventory_id: uuid.UUID, parameters: CalculationIn) -> RedirectResponse:
     job = footprints.request_calculation(db, user.principal, inventory_id, parameters.monte_carlo_iterations,
                                          parameters.seed)
-    tasks.dispatch(str(job.id))
+    jobs.dispatch(str(job.id))
     return RedirectResponse(f"/app/jobs/{job.id}", status_code=303)
 
 

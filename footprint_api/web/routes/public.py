@@ -21,12 +21,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from footprint_api.db import get_session, reads_only, session_scope
-from footprint_api.errors import NotFound, ServiceError, Unprocessable
+from footprint_api.persistence.db import get_session, reads_only, session_scope
+from footprint_api.core.errors import NotFound, ServiceError, Unprocessable
 from footprint_api.exports import cells
 from footprint_api.services import labels, registry
-from footprint_api.settings import get_settings
-from footprint_api.verification import today
+from footprint_api.core.settings import get_settings
+from footprint_api.services.verification import today
 from footprint_api.web import i18n, session
 from footprint_api.web.pages import page
 from footprint_api.web.routes import page_router

@@ -8,10 +8,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
-from footprint_api.db import get_session, session_scope
-from footprint_api.errors import Unauthorized
+from footprint_api.persistence.db import get_session, session_scope
+from footprint_api.core.errors import Unauthorized
 from footprint_api.services import accounts
-from footprint_api.settings import get_settings
+from footprint_api.core.settings import get_settings
 from footprint_api.web import i18n, session
 from footprint_api.web.pages import page
 from footprint_api.web.routes import page_router

@@ -1,0 +1,89 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from footprint_api.services.principals import MANUFACTURER_ROLES
+from footprint_api.api.deps import require
+from footprint_api.persistence.db import get_session
+from footprint_api.infra.workbooks import MAX_WORKBOOK_BYTES, XLSX
+from footprint_api.core.errors import Unprocessable
+from footprint_api.persistence.models import InventoryRecord
+from footprint_api.schemas import InventoryIn, InventoryOut
+from footprint_api.infra.security import Principal
+from footprint_api.services import catalogue, certificates, excel, inventories
+from pcr_rules import default_registry
+
+router = APIRouter(prefix="/api/v1", tags=["inventories"])
+manufacturer = require(*MANUFACTURER_ROLES)
+
+
+@router.post("/inventories", response_model=InventoryOut, status_code=201,
+             responses={409: {"description": "a green certificate batch is retired for another claim, or has fewer "
+                                       "MWh left than the entry draws"},
+                        422: {"description": "the inventory does not satisfy its PCR (errors per field)"}})
+def submit(body: InventoryIn, principal: Principal = Depends(manufacturer), session: Session = Depends(get_session)):
+    return inventories.submit_inventory(session, principal, body.product_id, body.inventory, body.facility_id)
+
+
+@router.post("/inventories/excel", response_model=InventoryOut, status_code=201,
+             responses={422: {"description": "errors with sheet, row and column"}})
+async def submit_excel(file: Annotated[UploadFile, File(description="a filled PCR template (.xlsx)")],
+                       product_id: Annotated[uuid.UUID, Form()],
+                       facility_id: Annotated[uuid.UUID | None, Form()] = None,
+                       principal: Principal = Depends(manufacturer), session: Session = Depends(get_session)):
+    content = await file.read(MAX_WORKBOOK_BYTES + 1)
+    if len(content) > MAX_WORKBOOK_BYTES:
+        raise Unprocessable("the workbook is larger than 5 MiB", [{"field": "file", "reason": "too large"}])
+    # parsing a workbook and writing to the database block: off the event loop
+    return await run_in_threadpool(inventories.submit_workbook, session, principal, product_id, content, facility_id)
+
+
+@router.get("/inventories", response_model=list[InventoryOut])
+def list_inventories(product_id: uuid.UUID | None = None, principal: Principal = Depends(manufacturer),
+                     session: Session = Depends(get_session)):
+    return inventories.list_inventories(session, principal, product_id)
+
+
+@router.get("/inventories/{inventory_id}", response_model=InventoryOut)
+def get_inventory(inventory_id: uuid.UUID, principal: Principal = Depends(manufacturer),
+                  session: Session = Depends(get_session)):
+    return catalogue.owned(session, InventoryRecord, inventory_id, principal)
+
+
+@router.get("/certificates/retirements", response_model=list[certificates.RetiredBatch],
+            summary="The certificate batches your organisation retired, with their pool and the MWh drawn and left")
+def retirements(principal: Principal = Depends(manufacturer), session: Session = Depends(get_session)):
+    return certificates.list_retirements(session, principal)
+
+
+@router.get("/facilities/{facility_id}/certificate-pool", response_model=certificates.CertificatePool,
+            summary="The facility's certificate pool: batches retired to it, MWh drawn and left, and each draw")
+def certificate_pool(facility_id: uuid.UUID, principal: Principal = Depends(manufacturer),
+                     session: Session = Depends(get_session)):
+    return certificates.facility_pool(session, principal, facility_id)
+
+
+pcr_router = APIRouter(prefix="/api/v1/pcrs", tags=["PCRs"])
+
+
+@pcr_router.get("", summary="The PCRs the service applies")
+def pcrs() -> list[dict]:
+    return [{"id": p.id, "version": p.version, "title": p.title, "product_category": p.product_category,
+             "declared_unit": p.declared_unit.model_dump()} for p in default_registry().list()]
+
+
+@pcr_router.get("/{pcr_id}", summary="One PCR in full (latest version unless given)")
+def pcr(pcr_id: str, version: str | None = None) -> dict:
+    return default_registry().get(pcr_id, version).model_dump()
+
+
+@pcr_router.get("/{pcr_id}/template.xlsx", summary="The Excel inventory template of a PCR",
+                response_class=Response, responses={200: {"content": {XLSX: {}}}})
+def pcr_template(pcr_id: str, version: str | None = None) -> Response:
+    pcr = default_registry().get(pcr_id, version)
+    return Response(excel.template(pcr), media_type=XLSX, headers={
+        "Content-Disposition": f'attachment; filename="{pcr.id}-{pcr.version}-inventory.xlsx"'})

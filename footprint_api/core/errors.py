@@ -1,0 +1,36 @@
+"""Error types of the service, raised by every layer; `footprint_api.problems` renders them once, as RFC 9457
+problem responses (application/problem+json) for machines and as pages for people."""
+
+
+class ServiceError(Exception):
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, errors: list[dict] | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+
+
+class BadRequest(ServiceError):
+    status, title = 400, "Bad request"
+
+
+class NotFound(ServiceError):
+    status, title = 404, "Not found"
+
+
+class Forbidden(ServiceError):
+    status, title = 403, "Forbidden"
+
+
+class Unauthorized(ServiceError):
+    status, title = 401, "Unauthorized"
+
+
+class Conflict(ServiceError):
+    status, title = 409, "Conflict"
+
+
+class Unprocessable(ServiceError):
+    status, title = 422, "Unprocessable content"

@@ -1,0 +1,105 @@
+"""Settings of the service, from the environment (prefix PCF_). Defaults are the embedded mode of `make run`."""
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR = Path.cwd() / "var"
+DEV_BASE_URL = "http://127.0.0.1:8000"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PCF_", extra="ignore")
+
+    database_url: str = f"sqlite:///{VAR / 'pcf.db'}"
+    # Signing key of access tokens. Never in the repository: set PCF_SECRET_KEY in production; the embedded mode
+    # generates one into var/secret_key on first start.
+    secret_key: str | None = None
+    secret_key_file: Path = VAR / "secret_key"
+    access_token_minutes: int = 60
+    # A browser session (the web application): an access token in a Secure, HttpOnly, SameSite=Lax cookie.
+    web_session_minutes: int = Field(default=480, ge=5, le=24 * 60)
+    task_mode: Literal["in_process", "celery"] = "in_process"
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    result_backend: str | None = None
+    # Redis redelivers a task not acknowledged within the visibility timeout (a dead worker's task); kombu looks for
+    # such tasks every restore interval x throttle seconds (kombu defaults: 10 x 10).
+    visibility_timeout_seconds: int = 3600
+    unacked_restore_interval_seconds: int = 10
+    unacked_restore_throttle: int = 10
+    # A running job renews its lease every heartbeat; the housekeeping task (every minute) queues again a job whose
+    # lease is older than job_lease_seconds (its worker died), and Celery kills a task past job_time_limit_seconds.
+    job_heartbeat_seconds: float = Field(default=10, gt=0)
+    job_lease_seconds: int = Field(default=90, ge=5)
+    job_time_limit_seconds: int = Field(default=1800, ge=60)
+    in_process_workers: int = 2
+    # Connections per process: at least the request thread pool (40, anyio's default) plus the in-process workers,
+    # so requests wait for a thread, never for a connection. PostgreSQL: processes x (size + overflow) must stay
+    # under its max_connections (or put PgBouncer in front).
+    db_pool_size: int = Field(default=20, ge=1)
+    db_max_overflow: int = Field(default=30, ge=0)
+    db_pool_timeout_seconds: float = Field(default=30, gt=0)
+    # The service's public address, printed in every label's QR code (so it must be right before a label is issued):
+    # `pcf serve` sets it to the address it serves in the embedded mode; outside `dev` it must be set, and a
+    # loopback, private or link-local address is refused (label_service.public_url).
+    public_base_url: str | None = None
+    seed_demo: bool = False
+    cors_origins: list[str] = Field(default_factory=list)
+
+    # Carbon labels. Private signing keys live in label_key_dir (mount it from the secret store in production),
+    # PKCS#8-encrypted with label_key_passphrase when set. Files go to a local folder or an S3 bucket (MinIO).
+    environment: str = Field(default="dev", pattern=r"^[a-z0-9-]{2,20}$")
+    label_key_dir: Path = VAR / "keys"
+    label_key_passphrase: str | None = None
+    label_validity_years: int = Field(default=3, ge=1, le=10)
+    label_font: Path | None = None
+    storage_backend: Literal["local", "s3"] = "local"
+    storage_dir: Path = VAR / "objects"
+    s3_endpoint: str = "127.0.0.1:9000"
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_secure: bool = True
+    s3_region: str | None = None
+    s3_bucket: str | None = None  # default: pcf-labels-{environment}
+
+    # TLS of `pcf serve` (the PACT API is served over HTTPS only): PEM certificate chain and key.
+    tls_certfile: Path | None = None
+    tls_keyfile: Path | None = None
+    # Request bodies (footprint_api.infra.limits): JSON, CSV and form posts; multipart uploads (workbooks, documents, photos)
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    # Outbound requests to URLs users give (PACT recipients' APIs) reach only the public internet; networks listed
+    # here (CIDR, e.g. a partner's API inside the same closed network) are allowed as well (footprint_api.infra.outbound).
+    outbound_allowed_networks: list[str] = Field(default_factory=list)
+    # CA bundle for calls to PACT recipients' APIs (answers to their requests); None: the system's CAs.
+    pact_ca_bundle: Path | None = None
+    # Public verification answers are cached per process; other processes' label changes are noticed within this.
+    verification_recheck_seconds: float = Field(default=0.25, ge=0, le=10)
+
+    @property
+    def base_url(self) -> str:
+        """The public base URL, or the embedded default when none is set (dev only; issuance checks it)."""
+        return self.public_base_url or DEV_BASE_URL
+
+    @property
+    def bucket(self) -> str:
+        return self.s3_bucket or f"pcf-labels-{self.environment}"
+
+    def signing_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        path = self.secret_key_file
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

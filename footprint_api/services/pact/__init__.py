@@ -1,0 +1,1 @@
+"""PACT Technical Specification v3: footprints as ProductFootprints, and the events of data exchange."""
