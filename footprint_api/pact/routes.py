@@ -20,7 +20,8 @@ from footprint_api.persistence.db import get_session
 from footprint_api.core.errors import ServiceError
 from footprint_api.persistence.models import Role
 from footprint_api.services import jobs
-from footprint_api.pact import events, service
+from footprint_api.services.pact import events
+from footprint_api.services.pact import footprints as service
 from footprint_api.infra.security import Principal, TokenInvalid
 from footprint_api.services import accounts
 from footprint_api.services.throttle import TooManyAttempts

@@ -21,9 +21,8 @@ from footprint_api.services.principals import MANUFACTURER_ROLES
 from footprint_api.persistence.db import get_session
 from footprint_api.core.errors import Conflict, Unprocessable
 from footprint_api.persistence.models import Facility, InventoryRecord, Product
-from footprint_api.api.catalogue import FacilityPatch, ProductPatch
-from footprint_api.api.inventories import MAX_WORKBOOK_BYTES, XLSX
-from footprint_api.schemas import CalculationIn, FacilityIn, ProductIn
+from footprint_api.infra.workbooks import MAX_WORKBOOK_BYTES, XLSX
+from footprint_api.schemas import CalculationIn, FacilityIn, FacilityPatch, ProductIn, ProductPatch
 from footprint_api.services import catalogue, certificates, excel, footprints, inventories
 from footprint_api.web import i18n
 from footprint_api.web import session as web_session
