@@ -82,8 +82,7 @@ def measure(stack_name: str, base: str, headers: dict, inventory_id: str, footpr
         assert response.status_code == 200, response.text
 
     async def calculate(client, _i):
-        response = await client.post(f"{base}/api/v1/inventories/{inventory_id}/calculations", headers=headers,
-                                     json={})
+        response = await client.post(f"{base}/api/v1/inventories/{inventory_id}/calculations", headers=headers, json={})
         assert response.status_code == 202, response.text
         job_id = response.json()["id"]
         while True:
@@ -97,12 +96,16 @@ def measure(stack_name: str, base: str, headers: dict, inventory_id: str, footpr
     size = len(httpx.get(f"{base}/api/v1/footprints/{footprint_id}", headers=headers).content)
     print(f"{stack_name}: GET /api/v1/footprints/{{id}} (stored full result, {size / 1024:.0f} KiB JSON)")
     for concurrency in READ_CONCURRENCY:
-        report(f"  {concurrency:>3} concurrent clients, {READS} reads", *asyncio.run(closed_loop(READS, concurrency,
-                                                                                                 read)))
-    print(f"{stack_name}: POST calculation -> job succeeded (aluminium, full result stored), "
-          f"{CALCULATION_CONCURRENCY} concurrent clients")
-    report(f"  {CALCULATIONS} calculations", *asyncio.run(closed_loop(CALCULATIONS, CALCULATION_CONCURRENCY,
-                                                                        calculate)))
+        report(
+            f"  {concurrency:>3} concurrent clients, {READS} reads", *asyncio.run(closed_loop(READS, concurrency, read))
+        )
+    print(
+        f"{stack_name}: POST calculation -> job succeeded (aluminium, full result stored), "
+        f"{CALCULATION_CONCURRENCY} concurrent clients"
+    )
+    report(
+        f"  {CALCULATIONS} calculations", *asyncio.run(closed_loop(CALCULATIONS, CALCULATION_CONCURRENCY, calculate))
+    )
 
 
 def run_stack(slug: str, stack_name: str, database_url: str, extra: dict[str, str], workers: int) -> None:
@@ -143,8 +146,13 @@ def services_available() -> str | None:
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="pcf-bench-") as scratch:
-        run_stack("embedded", "embedded (SQLite, in-process tasks)", f"sqlite:///{scratch}/pcf.db",
-                  {"PCF_TASK_MODE": "in_process"}, workers=0)
+        run_stack(
+            "embedded",
+            "embedded (SQLite, in-process tasks)",
+            f"sqlite:///{scratch}/pcf.db",
+            {"PCF_TASK_MODE": "in_process"},
+            workers=0,
+        )
     missing = services_available()
     if missing:
         print(f"production-shaped stack skipped: {missing}")
@@ -158,8 +166,13 @@ def main() -> None:
     redis.Redis.from_url(REDIS).flushdb()
     try:
         url = POSTGRES.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-        run_stack("celery", "PostgreSQL + Celery on Redis (1 worker process, 2 slots)", url,
-                  {"PCF_TASK_MODE": "celery", "PCF_BROKER_URL": REDIS}, workers=1)
+        run_stack(
+            "celery",
+            "PostgreSQL + Celery on Redis (1 worker process, 2 slots)",
+            url,
+            {"PCF_TASK_MODE": "celery", "PCF_BROKER_URL": REDIS},
+            workers=1,
+        )
     finally:
         with psycopg.connect(POSTGRES, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -20,7 +20,10 @@ def main() -> None:
     started = time.perf_counter()
     engine = get_engine()
     print(f"engine ready (project built or opened, background factorised) in {time.perf_counter() - started:.2f} s")
-    inventories = [Inventory.model_validate(json.loads(p.read_text())) for p in sorted((ROOT / "pcr_rules" / "examples").glob("*.json"))]
+    inventories = [
+        Inventory.model_validate(json.loads(p.read_text()))
+        for p in sorted((ROOT / "pcr_rules" / "examples").glob("*.json"))
+    ]
     for inventory in inventories:  # warm-up
         engine.calculate(inventory)
         calculate_naive(engine, inventory)
@@ -37,8 +40,10 @@ def main() -> None:
     result = engine.calculate(aluminium, monte_carlo_iterations=1000, seed=1)
     seconds = time.perf_counter() - started
     u = result.uncertainty
-    print(f"Monte Carlo, 1,000 iterations ({result.product}): {seconds:.2f} s = {1000 / seconds:,.0f} iterations/s; "
-          f"95 % interval {u.p2_5_kg_co2e:,.0f} .. {u.p97_5_kg_co2e:,.0f} kg CO2e/t")
+    print(
+        f"Monte Carlo, 1,000 iterations ({result.product}): {seconds:.2f} s = {1000 / seconds:,.0f} iterations/s; "
+        f"95 % interval {u.p2_5_kg_co2e:,.0f} .. {u.p97_5_kg_co2e:,.0f} kg CO2e/t"
+    )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -56,8 +55,16 @@ print(time.monotonic() - started, before, rss("VmHWM"), rss("VmRSS"), outcome, s
 def workbooks() -> dict[str, bytes]:
     from footprint_api.services import excel
     from pcr_rules import default_registry
-    from tests.test_workbook_limits import (BILLION_LAUGHS, ITEMS_PART, SHEET_HEAD, SHEET_TAIL, one_long_string,
-                                            rebuilt, repeated_rows, with_shared_strings)
+    from tests.test_workbook_limits import (
+        BILLION_LAUGHS,
+        ITEMS_PART,
+        SHEET_HEAD,
+        SHEET_TAIL,
+        one_long_string,
+        rebuilt,
+        repeated_rows,
+        with_shared_strings,
+    )
 
     template = excel.template(default_registry().get("PCR-CN-CEMENT"))
     million = SHEET_HEAD + b'<row r="1000000"><c r="A1000000" t="n"><v>1</v></c></row>' + SHEET_TAIL
@@ -85,15 +92,19 @@ def _hundred_sheets() -> bytes:
 def probe(mode: str, path: Path) -> str:
     """One reading in a fresh interpreter: seconds, RSS before / peak / after (MB), outcome."""
     try:
-        run = subprocess.run([sys.executable, "-c", PROBE, mode, str(path), str(LEGACY_MEMORY_BYTES)], cwd=ROOT,
-                             capture_output=True, text=True, timeout=LEGACY_SECONDS if mode == "before" else 120)
+        run = subprocess.run(
+            [sys.executable, "-c", PROBE, mode, str(path), str(LEGACY_MEMORY_BYTES)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=LEGACY_SECONDS if mode == "before" else 120,
+        )
     except subprocess.TimeoutExpired:
         return f"{'> ' + str(LEGACY_SECONDS) + ' s':>9} {'':>21}  still reading (stopped)"
     if run.returncode or not run.stdout.strip():
         return f"{'':>9} {'':>21}  died: {(run.stderr.strip().splitlines() or ['?'])[-1][:50]}"
     seconds, before, peak, after, outcome = run.stdout.strip().split("\t")
-    return (f"{float(seconds):8.2f}s {int(before) / 1e6:6.0f} {int(peak) / 1e6:6.0f} {int(after) / 1e6:6.0f}"
-            f"  {outcome}")
+    return f"{float(seconds):8.2f}s {int(before) / 1e6:6.0f} {int(peak) / 1e6:6.0f} {int(after) / 1e6:6.0f}  {outcome}"
 
 
 def bench_workbooks() -> None:
@@ -105,8 +116,10 @@ def bench_workbooks() -> None:
             path.write_bytes(content)
             for mode in ("before", "after"):
                 label = name if mode == "before" else ""
-                print(f"{label:<48} {(f'{len(content) / 1000:.0f} kB' if label else ''):>9}  {mode:<6} "
-                      f"{probe(mode, path)}")
+                print(
+                    f"{label:<48} {(f'{len(content) / 1000:.0f} kB' if label else ''):>9}  {mode:<6} "
+                    f"{probe(mode, path)}"
+                )
 
 
 def bench_fuzz() -> None:

@@ -29,11 +29,19 @@ def readme_label():
     from label_service.render import LabelView
 
     return LabelView(
-        number="PCF-2026-000123-F", product="原铝液 Primary aluminium, liquid (Al99.70)",
-        manufacturer="Demo Manufacturing Group", value="11,170", unit="kg CO2e", declared_unit="1 t",
-        pcr="PCR-CN-ALUMINIUM 1.0.0", standard="GB/T 24067-2024 (ISO 14067:2018)",
-        issuer="Demo Certification Body", issued=date(2026, 11, 24), expires=date(2029, 11, 23),
-        qr_content=README_LABEL_CONTENT)
+        number="PCF-2026-000123-F",
+        product="原铝液 Primary aluminium, liquid (Al99.70)",
+        manufacturer="Demo Manufacturing Group",
+        value="11,170",
+        unit="kg CO2e",
+        declared_unit="1 t",
+        pcr="PCR-CN-ALUMINIUM 1.0.0",
+        standard="GB/T 24067-2024 (ISO 14067:2018)",
+        issuer="Demo Certification Body",
+        issued=date(2026, 11, 24),
+        expires=date(2029, 11, 23),
+        qr_content=README_LABEL_CONTENT,
+    )
 
 
 def write_pictures(folder: Path) -> None:
@@ -51,8 +59,11 @@ def render_times() -> None:
     from label_service.render import SIZES, find_font, render_pdf, render_png, render_svg
 
     view, font = readme_label(), find_font()
-    renderers = {"SVG": lambda size: render_svg(view, size, font), "PNG 300 dpi": lambda size: render_png(view, font, size),
-                 "PDF": lambda size: render_pdf(view, font, size)}
+    renderers = {
+        "SVG": lambda size: render_svg(view, size, font),
+        "PNG 300 dpi": lambda size: render_png(view, font, size),
+        "PDF": lambda size: render_pdf(view, font, size),
+    }
     print(f"render time, median of {RUNS} (QR code of {len(view.qr_content)} characters)")
     print(f"  {'size':<6} {'format':<12} {'median ms':>10} {'KiB':>7}")
     for size in SIZES:
@@ -71,14 +82,18 @@ def qr_codes() -> None:
     from tests.test_label_scanning import CONTENTS
 
     print("QR code per size (modules include the 4-module quiet zone on each side)")
-    print(f"  {'size':<6} {'content':<17} {'chars':>5} {'version':>7} {'modules':>7} {'module mm':>9} "
-          f"{'PNG px/module':>13} {'PNG module mm':>13}")
+    print(
+        f"  {'size':<6} {'content':<17} {'chars':>5} {'version':>7} {'modules':>7} {'module mm':>9} "
+        f"{'PNG px/module':>13} {'PNG module mm':>13}"
+    )
     for size in SIZES:
         for kind, content in CONTENTS.items():
             modules = len(matrix(content))
             pixels = qr_pixels(modules, LABEL_SIZES[size].qr, 300)
-            print(f"  {size:<6} {kind:<17} {len(content):5d} {(modules - 8 - 17) // 4:7d} {modules:7d} "
-                  f"{LABEL_SIZES[size].qr / modules:9.3f} {pixels:13d} {pixels * 25.4 / 300:13.3f}")
+            print(
+                f"  {size:<6} {kind:<17} {len(content):5d} {(modules - 8 - 17) // 4:7d} {modules:7d} "
+                f"{LABEL_SIZES[size].qr / modules:9.3f} {pixels:13d} {pixels * 25.4 / 300:13.3f}"
+            )
 
 
 def decode_table() -> None:
@@ -87,13 +102,27 @@ def decode_table() -> None:
     from label_service.render import LABEL_SIZES, SIZES, find_font, render_png
     from tests.test_label_rendering import CEMENT
     from tests.test_label_scanning import (
-        CONTENTS, DECODERS, VARIANTS, at_phone_resolution, old_content, old_label, old_symbol,
+        CONTENTS,
+        DECODERS,
+        VARIANTS,
+        at_phone_resolution,
+        old_content,
+        old_label,
+        old_symbol,
     )
 
     font = find_font()
-    photos = {f"{size} {kind}": (at_phone_resolution(Image.open(io.BytesIO(render_png(
-        replace(CEMENT, qr_content=content), font, size))), LABEL_SIZES[size].width), content)
-        for size in SIZES for kind, content in CONTENTS.items()}
+    photos = {
+        f"{size} {kind}": (
+            at_phone_resolution(
+                Image.open(io.BytesIO(render_png(replace(CEMENT, qr_content=content), font, size))),
+                LABEL_SIZES[size].width,
+            ),
+            content,
+        )
+        for size in SIZES
+        for kind, content in CONTENTS.items()
+    }
     old = old_content()
     photos["old design (v29, 38 mm)"] = (at_phone_resolution(old_label(old_symbol(old)), 100), old)
     print("read at 10 px/mm, per photo: zbar / zxing-cpp (+ read exactly, - not read)")

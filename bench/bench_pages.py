@@ -14,7 +14,6 @@ from pathlib import Path
 
 import httpx
 
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -41,30 +40,66 @@ def seed_many(template_label_number: str, count: int) -> str:
         application = session.get(Application, label.application_id)
         rows: list[list] = [[], [], [], [], [], []]  # products, inventories, jobs, footprints, applications, labels
         for n in range(count):
-            product = Product(organisation_id=record.organisation_id, name=f"Cement batch product {n:04d}",
-                              pcr_id=record.pcr_id)
-            inventory = InventoryRecord(organisation_id=record.organisation_id, product_id=product.id, version=1,
-                                        pcr_id=record.pcr_id, pcr_version=record.pcr_version,
-                                        data=copy.deepcopy(record.data))
-            job = Job(organisation_id=record.organisation_id, inventory_id=inventory.id, status=JobStatus.SUCCEEDED,
-                      progress=1.0)
+            product = Product(
+                organisation_id=record.organisation_id, name=f"Cement batch product {n:04d}", pcr_id=record.pcr_id
+            )
+            inventory = InventoryRecord(
+                organisation_id=record.organisation_id,
+                product_id=product.id,
+                version=1,
+                pcr_id=record.pcr_id,
+                pcr_version=record.pcr_version,
+                data=copy.deepcopy(record.data),
+            )
+            job = Job(
+                organisation_id=record.organisation_id,
+                inventory_id=inventory.id,
+                status=JobStatus.SUCCEEDED,
+                progress=1.0,
+            )
             total = footprint.total_kg_co2e * (0.8 + 0.4 * n / count)
-            copy_of = Footprint(organisation_id=record.organisation_id, inventory_id=inventory.id, job_id=job.id,
-                                pcr_id=footprint.pcr_id, pcr_version=footprint.pcr_version,
-                                factor_set=footprint.factor_set, total_kg_co2e=total,
-                                declared_unit=footprint.declared_unit, result=copy.deepcopy(footprint.result))
-            applied = Application(organisation_id=application.organisation_id,
-                                  certification_body_id=application.certification_body_id,
-                                  footprint_id=copy_of.id, product_id=product.id, state="label_issued")
+            copy_of = Footprint(
+                organisation_id=record.organisation_id,
+                inventory_id=inventory.id,
+                job_id=job.id,
+                pcr_id=footprint.pcr_id,
+                pcr_version=footprint.pcr_version,
+                factor_set=footprint.factor_set,
+                total_kg_co2e=total,
+                declared_unit=footprint.declared_unit,
+                result=copy.deepcopy(footprint.result),
+            )
+            applied = Application(
+                organisation_id=application.organisation_id,
+                certification_body_id=application.certification_body_id,
+                footprint_id=copy_of.id,
+                product_id=product.id,
+                state="label_issued",
+            )
             sequence = 100_000 + n
             issued = Label(
-                number=label_number(label.year, sequence), year=label.year, sequence=sequence,
-                application_id=applied.id, footprint_id=copy_of.id, organisation_id=label.organisation_id,
-                issuer_id=label.issuer_id, pcr_id=label.pcr_id, pcr_version=label.pcr_version,
-                product_name=product.name, manufacturer_name=label.manufacturer_name, value=f"{total:.4g}",
-                total_kg_co2e=total, declared_unit=label.declared_unit, issued_on=label.issued_on,
-                expires_on=label.issued_on + timedelta(days=1000), key_id=label.key_id, token=label.token,
-                qr_content=label.qr_content, files=label.files, product_id=product.id)
+                number=label_number(label.year, sequence),
+                year=label.year,
+                sequence=sequence,
+                application_id=applied.id,
+                footprint_id=copy_of.id,
+                organisation_id=label.organisation_id,
+                issuer_id=label.issuer_id,
+                pcr_id=label.pcr_id,
+                pcr_version=label.pcr_version,
+                product_name=product.name,
+                manufacturer_name=label.manufacturer_name,
+                value=f"{total:.4g}",
+                total_kg_co2e=total,
+                declared_unit=label.declared_unit,
+                issued_on=label.issued_on,
+                expires_on=label.issued_on + timedelta(days=1000),
+                key_id=label.key_id,
+                token=label.token,
+                qr_content=label.qr_content,
+                files=label.files,
+                product_id=product.id,
+            )
             for kind, row in enumerate((product, inventory, job, copy_of, applied, issued)):
                 rows[kind].append(row)
         for kind in rows:  # parents before children: the foreign keys are checked per statement
@@ -78,8 +113,7 @@ def signed_in(base: str, email: str) -> httpx.Client:
     client = httpx.Client(base_url=base, timeout=60, headers={"Accept": "text/html", "Accept-Language": "zh-CN"})
     form = client.get("/login").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    answer = client.post("/login", data={"email": email, "password": PASSWORD, "next": "/app",
-                                         "csrf_token": token})
+    answer = client.post("/login", data={"email": email, "password": PASSWORD, "next": "/app", "csrf_token": token})
     assert answer.status_code == 303, answer.text
     return client
 
@@ -105,17 +139,22 @@ def main() -> None:
         footprint_id = seed_many(label["number"], FOOTPRINTS - 1)
         engineer = signed_in(base, "acme-engineer@test.example")
         visitor = httpx.Client(base_url=base, timeout=60, headers={"Accept": "text/html"})
-        print(f"web pages with {FOOTPRINTS} footprints and {FOOTPRINTS} labels (SQLite, one uvicorn worker), "
-              f"{REQUESTS} sequential requests each")
+        print(
+            f"web pages with {FOOTPRINTS} footprints and {FOOTPRINTS} labels (SQLite, one uvicorn worker), "
+            f"{REQUESTS} sequential requests each"
+        )
         for name, client, path in (
-                ("dashboard (manufacturer)", engineer, "/app/dashboard"),
-                ("footprint page", engineer, f"/app/footprints/{footprint_id}"),
-                ("registry, first page (public)", visitor, "/registry"),
-                ("registry, cement, value range", visitor, "/registry?pcr_id=PCR-CN-CEMENT&min_kg_co2e=700"),
-                ("verification page", visitor, f"/V/{label['number']}")):
+            ("dashboard (manufacturer)", engineer, "/app/dashboard"),
+            ("footprint page", engineer, f"/app/footprints/{footprint_id}"),
+            ("registry, first page (public)", visitor, "/registry"),
+            ("registry, cement, value range", visitor, "/registry?pcr_id=PCR-CN-CEMENT&min_kg_co2e=700"),
+            ("verification page", visitor, f"/V/{label['number']}"),
+        ):
             stats, size = timed(client, path)
-            print(f"  {name:<34} median {stats['median_ms']:7.1f} ms   p95 {stats['p95_ms']:7.1f} ms   "
-                  f"{size / 1024:6.0f} KiB")
+            print(
+                f"  {name:<34} median {stats['median_ms']:7.1f} ms   p95 {stats['p95_ms']:7.1f} ms   "
+                f"{size / 1024:6.0f} KiB"
+            )
 
 
 if __name__ == "__main__":

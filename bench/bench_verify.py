@@ -24,14 +24,23 @@ WORKERS = 2  # uvicorn worker processes, one per core of this machine, for the s
 
 
 def wrk(url: str) -> dict[str, float]:
-    out = subprocess.run(["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", url],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     per_s = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*", out)
     p = {q: _ms(re.search(rf"^\s+{q}%\s+([\d.]+\w+)", out, re.MULTILINE).group(1)) for q in ("50", "99")}
-    return {"per_s": per_s, "p50_ms": p["50"], "p99_ms": p["99"], "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
-            "socket_errors": errors.group(0) if errors else ""}
+    return {
+        "per_s": per_s,
+        "p50_ms": p["50"],
+        "p99_ms": p["99"],
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+        "socket_errors": errors.group(0) if errors else "",
+    }
 
 
 def _ms(text: str) -> float:
@@ -42,17 +51,36 @@ def _ms(text: str) -> float:
 def show(label: str, figures: dict[str, float]) -> None:
     extra = f"   non-2xx {figures['non_2xx']}" if figures["non_2xx"] else ""
     extra += f"   {figures['socket_errors']}" if figures["socket_errors"] else ""
-    print(f"  {label:<44} {figures['per_s']:9.0f} req/s   p50 {figures['p50_ms']:6.2f} ms   "
-          f"p99 {figures['p99_ms']:6.2f} ms{extra}")
+    print(
+        f"  {label:<44} {figures['per_s']:9.0f} req/s   p50 {figures['p50_ms']:6.2f} ms   "
+        f"p99 {figures['p99_ms']:6.2f} ms{extra}"
+    )
 
 
 def serve(app: str, env: dict, logs: Path, name: str):
     from tests.processes import Process, free_port, wait_ready
 
     port = free_port()
-    process = Process(name, [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-                             "--log-level", "warning", "--no-access-log", "--workers", str(WORKERS)],
-                      env, logs).start()
+    process = Process(
+        name,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--workers",
+            str(WORKERS),
+        ],
+        env,
+        logs,
+    ).start()
     return process, port, wait_ready
 
 
@@ -82,13 +110,17 @@ def main() -> None:
         show("bare FastAPI endpoint, def (threadpool)", ceilings["sync"])
         show("bare FastAPI endpoint, async def (ceiling)", ceilings["async"])
         ceiling = ceilings["async"]
-        for label, path in (("GET /api/v1/public/labels/{number} (JSON)", f"/api/v1/public/labels/{number}"),
-                            ("GET /verify/{number} (HTML page)", f"/verify/{number}")):
+        for label, path in (
+            ("GET /api/v1/public/labels/{number} (JSON)", f"/api/v1/public/labels/{number}"),
+            ("GET /verify/{number} (HTML page)", f"/verify/{number}"),
+        ):
             subprocess.run(["wrk", "-t1", "-c10", "-d2s", base + path], capture_output=True, check=True)  # warm-up
             figures = wrk(base + path)
             show(label, figures)
-            print(f"  {'':<44} {figures['per_s'] / ceiling['per_s']:9.0%} of the async ceiling, "
-                  f"{figures['per_s'] / ceilings['sync']['per_s']:.0%} of the def one")
+            print(
+                f"  {'':<44} {figures['per_s'] / ceiling['per_s']:9.0%} of the async ceiling, "
+                f"{figures['per_s'] / ceilings['sync']['per_s']:.0%} of the def one"
+            )
     finally:
         service.stop()
         bare.stop()

@@ -8,13 +8,20 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from footprint_api import problems
-from footprint_api.persistence.db import get_engine, reads_only
+from footprint_api.api import (
+    audit,
+    auth,
+    catalogue,
+    certification,
+    footprints,
+    inventories,
+    organisations,
+    public,
+)
 from footprint_api.infra.limits import BoundedBodies
 from footprint_api.pact import routes as pact
+from footprint_api.persistence.db import get_engine, reads_only
 from footprint_api.web.routes import verify
-from footprint_api.api import (
-    audit, auth, catalogue, certification, footprints, inventories, organisations, public,
-)
 
 
 class ReadRequests:
@@ -41,8 +48,8 @@ async def lifespan(_app: FastAPI):
 
 def readiness() -> dict[str, str]:
     """Each dependency: "ok" or why not (a class of error, never a connection string)."""
-    from footprint_api.infra.objects import object_store
     from footprint_api.core.settings import get_settings
+    from footprint_api.infra.objects import object_store
 
     checks: dict[str, str] = {}
     try:
@@ -80,7 +87,8 @@ def create_app() -> FastAPI:
         version="0.2.0",
         summary="Product carbon footprints (GB/T 24067 / ISO 14067) on Brightway, green certificates, carbon labels",
         description="Errors are `application/problem+json` (RFC 9457) with `errors: [{field, reason}]`.",
-        docs_url=None, redoc_url=None,  # served by web.install from the service's own files, not a CDN
+        docs_url=None,
+        redoc_url=None,  # served by web.install from the service's own files, not a CDN
     )
     problems.install(app)
     app.add_exception_handler(pact.PactError, pact.pact_error_response)
@@ -97,14 +105,16 @@ def create_app() -> FastAPI:
     def healthz() -> dict:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], summary="Readiness: the database, the file store and (with Celery) "
-             "the broker answer; 503 naming what does not")
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="Readiness: the database, the file store and (with Celery) the broker answer; 503 naming what does not",
+    )
     def readyz():
         checks = readiness()
         if all(state == "ok" for state in checks.values()):
             return {"status": "ready", "checks": checks}
-        return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503,
-                            headers={"Retry-After": "10"})
+        return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503, headers={"Retry-After": "10"})
 
     return app
 

@@ -64,8 +64,9 @@ def validate(inventory_file: Path) -> None:
 def calculate(
     inventory_file: Path,
     format: Annotated[str, typer.Option("--format", "-f", help="json or table")] = "json",
-    monte_carlo: Annotated[int, typer.Option("--monte-carlo", "-n", min=0, max=100_000,
-                                             help="Monte Carlo iterations (0: none)")] = 0,
+    monte_carlo: Annotated[
+        int, typer.Option("--monte-carlo", "-n", min=0, max=100_000, help="Monte Carlo iterations (0: none)")
+    ] = 0,
     seed: Annotated[int | None, typer.Option(help="random seed of the Monte Carlo run")] = None,
 ) -> None:
     """Calculate the cradle-to-gate footprint per declared unit."""
@@ -100,8 +101,10 @@ def export_brightway(
     inventory = _load_inventory(inventory_file)
     _check(inventory)
     path = export_product_system(get_engine(), inventory, out)
-    typer.echo(f"written {path} (databases: the factor-set background and pcf-product-system; "
-               "biosphere3 and IPCC 2021 come from bw2io)")
+    typer.echo(
+        f"written {path} (databases: the factor-set background and pcf-product-system; "
+        "biosphere3 and IPCC 2021 come from bw2io)"
+    )
 
 
 @app.command()
@@ -110,16 +113,18 @@ def setup() -> None:
     from lca_models import get_engine
 
     engine = get_engine()
-    typer.echo(f"ready: project {engine.background.project}, factor set {engine.factor_set.id} "
-               f"{engine.factor_set.version}, {len(engine.factor_set.activities)} background activities, "
-               f"data in {engine.settings.brightway_dir}")
+    typer.echo(
+        f"ready: project {engine.background.project}, factor set {engine.factor_set.id} "
+        f"{engine.factor_set.version}, {len(engine.factor_set.activities)} background activities, "
+        f"data in {engine.settings.brightway_dir}"
+    )
 
 
 @app.command()
 def migrate() -> None:
     """Bring the database (PCF_DATABASE_URL) to the latest schema; a deployment runs this once per release."""
-    from footprint_api.persistence.migrate import upgrade
     from footprint_api.core.settings import get_settings
+    from footprint_api.persistence.migrate import upgrade
 
     upgrade()
     typer.echo(f"database at the latest schema: {get_settings().database_url.split('@')[-1]}")
@@ -131,23 +136,28 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn worker processes")] = 1,
     demo: Annotated[bool, typer.Option(help="seed demo organisations, users and the example inventories")] = False,
-    ssl_certfile: Annotated[Path | None, typer.Option(help="serve HTTPS with this certificate (PEM); default "
-                                                            "PCF_TLS_CERTFILE")] = None,
+    ssl_certfile: Annotated[
+        Path | None, typer.Option(help="serve HTTPS with this certificate (PEM); default PCF_TLS_CERTFILE")
+    ] = None,
     ssl_keyfile: Annotated[Path | None, typer.Option(help="its private key (PEM); default PCF_TLS_KEYFILE")] = None,
 ) -> None:
     """Migrate the database, optionally seed the demo, and serve the HTTP API."""
     import uvicorn
 
+    from footprint_api.core.settings import get_settings
     from footprint_api.persistence.db import session_scope
     from footprint_api.persistence.migrate import upgrade
-    from footprint_api.core.settings import get_settings
     from lca_models import get_engine
 
     settings = get_settings()
     ssl_certfile, ssl_keyfile = ssl_certfile or settings.tls_certfile, ssl_keyfile or settings.tls_keyfile
     if bool(ssl_certfile) != bool(ssl_keyfile):
-        _fail(["a TLS certificate and its key go together (--ssl-certfile/--ssl-keyfile or PCF_TLS_CERTFILE/"
-               "PCF_TLS_KEYFILE)"])
+        _fail(
+            [
+                "a TLS certificate and its key go together (--ssl-certfile/--ssl-keyfile or PCF_TLS_CERTFILE/"
+                "PCF_TLS_KEYFILE)"
+            ]
+        )
     tls = {"ssl_certfile": str(ssl_certfile), "ssl_keyfile": str(ssl_keyfile)} if ssl_certfile else {}
     scheme = "https" if tls else "http"
     settings = _public_base_url(settings, scheme, host, port)
@@ -165,7 +175,9 @@ def serve(
         typer.echo(f"demo carbon labels (open {settings.base_url}/V/<number>):")
         for line in labels:
             typer.echo(f"  {line}")
-    typer.echo(f"database {settings.database_url} | tasks {settings.task_mode} | API docs {scheme}://{host}:{port}/docs")
+    typer.echo(
+        f"database {settings.database_url} | tasks {settings.task_mode} | API docs {scheme}://{host}:{port}/docs"
+    )
     uvicorn.run("footprint_api.app:app", host=host, port=port, workers=workers, log_level="info", **tls)
 
 
@@ -191,12 +203,21 @@ def _public_base_url(settings, scheme: str, host: str, port: int):
 
 @app.command()
 def verify(
-    source: Annotated[str, typer.Argument(help="a photo or scan of the label or of its certificate (PNG/JPEG), or "
-                                               "a code's text: the label's URL, the PCF1: code or the signed "
-                                               "statement")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="a photo or scan of the label or of its certificate (PNG/JPEG), or "
+            "a code's text: the label's URL, the PCF1: code or the signed "
+            "statement"
+        ),
+    ],
     keys: Annotated[Path | None, typer.Option(help="published key set (JWKS) for a check without network")] = None,
-    service: Annotated[str | None, typer.Option(help="the service to ask for the status (default: the one the "
-                                                      "code's URL names; the PCF1: code names none)")] = None,
+    service: Annotated[
+        str | None,
+        typer.Option(
+            help="the service to ask for the status (default: the one the code's URL names; the PCF1: code names none)"
+        ),
+    ] = None,
     offline: Annotated[bool, typer.Option(help="only check the signature; do not ask the service")] = False,
 ) -> None:
     """Check a carbon label: its signature, then its status online. Exit 0 only if VALID (with --offline, or
@@ -210,25 +231,34 @@ def verify(
         try:
             found = scan.scanned(scan.texts_of(source))
             base = None if offline else service or found.service_base_url()
-            result = scan.verify_label(found, scan.keys_from_jwks(keys.read_bytes()) if keys else None,
-                                       scan.LabelService(base, client) if base else None)
+            result = scan.verify_label(
+                found,
+                scan.keys_from_jwks(keys.read_bytes()) if keys else None,
+                scan.LabelService(base, client) if base else None,
+            )
         except (scan.UnreadableCode, scan.ServiceUnavailable, SignatureInvalid, ValueError, OSError) as exc:
             _fail([str(exc)])
     if result.checked is not None:
         checked = result.checked
-        typer.echo(f"signature: OK ({checked.signed_as}, Ed25519 key {checked.key_id} of "
-                   f"{checked.claim['issuer']['name']})")
+        typer.echo(
+            f"signature: OK ({checked.signed_as}, Ed25519 key {checked.key_id} of {checked.claim['issuer']['name']})"
+        )
         typer.echo(scan.summary(checked.claim))
     if result.status is None:
-        typer.echo("status: not asked (offline); revocation and suspension are only known online" if offline else
-                   "status: not asked: the status (suspension, revocation) needs the service; give --service URL")
+        typer.echo(
+            "status: not asked (offline); revocation and suspension are only known online"
+            if offline
+            else "status: not asked: the status (suspension, revocation) needs the service; give --service URL"
+        )
         return
     typer.echo(f"status: {result.status}")
     raise typer.Exit(0 if result.status == "VALID" else 1)
 
 
 @app.command()
-def example(name: Annotated[str | None, typer.Argument(help="e.g. cement-guizhou-2023; none: list them")] = None) -> None:
+def example(
+    name: Annotated[str | None, typer.Argument(help="e.g. cement-guizhou-2023; none: list them")] = None,
+) -> None:
     """Print an example inventory (JSON) shipped with the package, or list them."""
     from pcr_rules import examples
 
@@ -246,7 +276,9 @@ def example(name: Annotated[str | None, typer.Argument(help="e.g. cement-guizhou
 def pcr_list() -> None:
     """List the PCRs this service applies."""
     for pcr in default_registry().list():
-        typer.echo(f"{pcr.id:<22} {pcr.version:<8} {pcr.declared_unit.amount:g} {pcr.declared_unit.unit:<4} {pcr.title}")
+        typer.echo(
+            f"{pcr.id:<22} {pcr.version:<8} {pcr.declared_unit.amount:g} {pcr.declared_unit.unit:<4} {pcr.title}"
+        )
 
 
 @pcr_app.command("show")

@@ -29,8 +29,14 @@ def _field(loc) -> str:
     return path or "(body)"
 
 
-def _answer(request: Request, status: int, title: str, detail: str, errors: list[dict] | None = None,
-            headers: dict | None = None):
+def _answer(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[dict] | None = None,
+    headers: dict | None = None,
+):
     """problem+json for machines; for a page of the web application, the same error as a page."""
     if is_page_request(request):
         return error_page(request, status, title, detail, errors)
@@ -40,8 +46,11 @@ def _answer(request: Request, status: int, title: str, detail: str, errors: list
 def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service(request: Request, exc: ServiceError):
-        headers = getattr(exc, "headers", None) or ({"WWW-Authenticate": "Bearer"} if exc.status == 401 else (
-            {"Retry-After": "30"} if exc.status == 503 else None))
+        headers = getattr(exc, "headers", None) or (
+            {"WWW-Authenticate": "Bearer"}
+            if exc.status == 401
+            else ({"Retry-After": "30"} if exc.status == 503 else None)
+        )
         return _answer(request, exc.status, exc.title, exc.detail, exc.errors, headers)
 
     @app.exception_handler(RequestValidationError)
@@ -64,16 +73,31 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        return _answer(request, exc.status_code, str(exc.detail), str(exc.detail), getattr(exc, "errors", None),
-                       headers=getattr(exc, "headers", None))
+        return _answer(
+            request,
+            exc.status_code,
+            str(exc.detail),
+            str(exc.detail),
+            getattr(exc, "errors", None),
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(StorageError)
     async def _storage(request: Request, exc: StorageError):
         log.warning("object store unavailable: %s", exc)
-        return _answer(request, 503, "Storage unavailable", "the file store does not answer now; retry shortly",
-                       headers={"Retry-After": "30"})
+        return _answer(
+            request,
+            503,
+            "Storage unavailable",
+            "the file store does not answer now; retry shortly",
+            headers={"Retry-After": "30"},
+        )
 
     @app.exception_handler(PoolTimeout)
     async def _busy(_: Request, exc: PoolTimeout):
-        return problem(503, "Service busy", "no database connection became free in time; retry shortly",
-                       headers={"Retry-After": "1"})
+        return problem(
+            503,
+            "Service busy",
+            "no database connection became free in time; retry shortly",
+            headers={"Retry-After": "1"},
+        )

@@ -66,8 +66,11 @@ class ProductIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     pcr_id: str
     model: str | None = Field(default=None, max_length=200)
-    gtin: str | None = Field(default=None, max_length=20, description="GTIN-8/12/13/14 with a valid check digit; "
-                             "stored and returned as GTIN-14")
+    gtin: str | None = Field(
+        default=None,
+        max_length=20,
+        description="GTIN-8/12/13/14 with a valid check digit; stored and returned as GTIN-14",
+    )
 
     @field_validator("gtin")
     @classmethod
@@ -275,8 +278,11 @@ class PublicLabel(BaseModel):
     status: str = Field(description="VALID | SUSPENDED | REVOKED | EXPIRED | SUPERSEDED | NOT_FOUND")
     claim: dict | None = None
     token: str | None = Field(default=None, description="compact JWS (EdDSA) of the claim")
-    compact: str | None = Field(default=None, description="the offline code: the claim as a CWT in a COSE_Sign1 "
-                                                          "(Ed25519), Base45, as printed on the certificate")
+    compact: str | None = Field(
+        default=None,
+        description="the offline code: the claim as a CWT in a COSE_Sign1 "
+        "(Ed25519), Base45, as printed on the certificate",
+    )
     key_id: str | None = None
     verification_url: str | None = Field(default=None, description="what the on-pack QR code carries")
     files: dict[str, str] = Field(default_factory=dict, description="rendering name -> path")
@@ -328,8 +334,11 @@ class ProductPatch(_Patch):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     pcr_id: str | None = Field(default=None, max_length=100)
     model: str | None = Field(default=None, max_length=200)
-    gtin: str | None = Field(default=None, max_length=20, description="GTIN-8/12/13/14 with a valid check digit; "
-                             "stored as GTIN-14; null removes it")
+    gtin: str | None = Field(
+        default=None,
+        max_length=20,
+        description="GTIN-8/12/13/14 with a valid check digit; stored as GTIN-14; null removes it",
+    )
 
     @field_validator("gtin")
     @classmethod

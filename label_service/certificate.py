@@ -32,8 +32,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from label_service.pdf import REPORTLAB
 from label_service.claim import grouped
+from label_service.pdf import REPORTLAB
 from label_service.qr import dark_runs, matrix, parse_verification_url
 from label_service.signing import SignedStatement
 
@@ -79,8 +79,9 @@ def _styles(font_name: str) -> dict[str, ParagraphStyle]:
         "caption": ParagraphStyle("caption", base, fontSize=8, leading=10.5, textColor=GREY),
         "value": base,
         "headline": ParagraphStyle("headline", base, fontSize=16, leading=21, textColor=GREEN),
-        "heading": ParagraphStyle("heading", base, fontSize=11, leading=15, textColor=GREEN, spaceBefore=8,
-                                  spaceAfter=4, keepWithNext=1),
+        "heading": ParagraphStyle(
+            "heading", base, fontSize=11, leading=15, textColor=GREEN, spaceBefore=8, spaceAfter=4, keepWithNext=1
+        ),
         "mono": ParagraphStyle("mono", fontName="Courier", fontSize=7, leading=8.6, textColor=INK),
     }
 
@@ -99,8 +100,10 @@ def _facts(claim: dict[str, Any], key_id: str) -> list[tuple[str, str]]:
     return [
         ("产品 Product", name),
         ("生产者 Manufacturer", claim["manufacturer"]),
-        ("碳足迹 Carbon footprint",
-         f"{grouped(footprint['value'])} {footprint['unit']} 每 per {footprint['declared_unit']}"),
+        (
+            "碳足迹 Carbon footprint",
+            f"{grouped(footprint['value'])} {footprint['unit']} 每 per {footprint['declared_unit']}",
+        ),
         ("产品种类规则 PCR", f"{claim['pcr']['id']} {claim['pcr']['version']}"),
         ("标准 Standard", claim["standard"]),
         ("认证机构 Issuer", claim["issuer"]["name"]),
@@ -114,28 +117,51 @@ def _facts_table(rows: list[tuple[str, str]], styles: dict[str, ParagraphStyle])
     cells = [[_text(caption, styles["caption"]), _text(value, styles["value"])] for caption, value in rows]
     cells[2][1] = _text(rows[2][1], styles["headline"])
     table = Table(cells, colWidths=[46 * mm, (CONTENT_MM - 46) * mm])
-    table.setStyle(TableStyle([
-        ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
-        ("TOPPADDING", (0, 0), (-1, -1), 4), ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
-        ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
+                ("TOPPADDING", (0, 0), (-1, -1), 4),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
     return table
 
 
-def _code_with_caption(content: str, caption: str, detail: str, styles: dict[str, ParagraphStyle],
-                       error_correction: str | None = None) -> list:
-    return [QRCode(matrix(content, error_correction), CODE_BOX_MM), Spacer(1, 2 * mm), _text(caption, styles["value"]),
-            _text(detail, styles["caption"])]
+def _code_with_caption(
+    content: str, caption: str, detail: str, styles: dict[str, ParagraphStyle], error_correction: str | None = None
+) -> list:
+    return [
+        QRCode(matrix(content, error_correction), CODE_BOX_MM),
+        Spacer(1, 2 * mm),
+        _text(caption, styles["value"]),
+        _text(detail, styles["caption"]),
+    ]
 
 
 def _codes_table(qr_content: str, compact: str, styles: dict[str, ParagraphStyle]) -> Table:
     online = _code_with_caption(qr_content, "扫码在线查询状态 · scan to check status online", qr_content, styles)
     offline = _code_with_caption(
-        compact, "离线核验 · offline check (signed, CBOR/COSE)",
+        compact,
+        "离线核验 · offline check (signed, CBOR/COSE)",
         "紧凑签名码：用公布的公钥离线核验 · the compact signed code, checked with the published keys without the "
-        "service", styles, "M")
+        "service",
+        styles,
+        "M",
+    )
     table = Table([[online, offline]], colWidths=[CONTENT_MM / 2 * mm] * 2)
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                               ("RIGHTPADDING", (0, 0), (-1, -1), 8 * mm)]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 8 * mm),
+            ]
+        )
+    )
     return table
 
 
@@ -159,12 +185,25 @@ def _statement(token: str, how_to_check: str, styles: dict[str, ParagraphStyle])
     code = statement_code(token)
     about = [_text(how_to_check, styles["caption"])]
     if code is None:
-        about.insert(0, _text("签名声明过长，无法放入一个二维码 · the statement is too long for one QR code: its text "
-                              "follows, and the service holds it", styles["value"]))
+        about.insert(
+            0,
+            _text(
+                "签名声明过长，无法放入一个二维码 · the statement is too long for one QR code: its text "
+                "follows, and the service holds it",
+                styles["value"],
+            ),
+        )
     row = Table([[code or "", about]], colWidths=[code.size if code else 1, None])
-    row.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                             ("LEFTPADDING", (1, 0), (1, 0), 6 * mm)]))
-    lines = [token[i:i + JWS_CHARS_PER_LINE] for i in range(0, len(token), JWS_CHARS_PER_LINE)]
+    row.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("LEFTPADDING", (1, 0), (1, 0), 6 * mm),
+            ]
+        )
+    )
+    lines = [token[i : i + JWS_CHARS_PER_LINE] for i in range(0, len(token), JWS_CHARS_PER_LINE)]
     return [row, Spacer(1, 3 * mm), Preformatted("\n".join(lines), styles["mono"])]
 
 
@@ -177,9 +216,11 @@ def _header_band(canvas, document) -> None:
 
 def _how_to_check(qr_content: str) -> str:
     keys = f"{parse_verification_url(qr_content)[0]}/.well-known/pcf-label-keys.json"
-    return (f"此二维码含完整签名声明，可用认证机构公布的公钥离线核验 · this code holds the whole signed statement; "
-            f"check it, or a photo of this page, without the service: pcf verify <photo or text> --keys "
-            f"pcf-label-keys.json, the issuer's public keys as published at {keys}")
+    return (
+        f"此二维码含完整签名声明，可用认证机构公布的公钥离线核验 · this code holds the whole signed statement; "
+        f"check it, or a photo of this page, without the service: pcf verify <photo or text> --keys "
+        f"pcf-label-keys.json, the issuer's public keys as published at {keys}"
+    )
 
 
 def render_certificate(statement: SignedStatement, qr_content: str, compact: str, font: Path) -> bytes:
@@ -200,9 +241,17 @@ def render_certificate(statement: SignedStatement, qr_content: str, compact: str
     ]
     out = io.BytesIO()
     document = SimpleDocTemplate(
-        out, pagesize=A4, leftMargin=MARGIN_MM * mm, rightMargin=MARGIN_MM * mm, topMargin=14 * mm,
-        bottomMargin=12 * mm, title=f"Carbon Footprint Label Certificate {claim['number']}",
-        author=claim["issuer"]["name"], subject=claim["product"]["name"], invariant=1)
+        out,
+        pagesize=A4,
+        leftMargin=MARGIN_MM * mm,
+        rightMargin=MARGIN_MM * mm,
+        topMargin=14 * mm,
+        bottomMargin=12 * mm,
+        title=f"Carbon Footprint Label Certificate {claim['number']}",
+        author=claim["issuer"]["name"],
+        subject=claim["product"]["name"],
+        invariant=1,
+    )
     with REPORTLAB:
         document.build(story, onFirstPage=_header_band, onLaterPages=_header_band)
     return out.getvalue()

@@ -42,14 +42,22 @@ def significant(value: float, digits: int = SIGNIFICANT_DIGITS) -> str:
 
 def build_claim(facts: LabelFacts) -> dict[str, Any]:
     return {
-        "v": CLAIM_VERSION, "number": facts.number, "kind": facts.kind,
+        "v": CLAIM_VERSION,
+        "number": facts.number,
+        "kind": facts.kind,
         "product": {"name": facts.product, "model": facts.model, "gtin": facts.gtin},
         "manufacturer": facts.manufacturer,
-        "footprint": {"value": significant(facts.total_kg_co2e), "unit": "kg CO2e",
-                      "declared_unit": facts.declared_unit},
-        "pcr": {"id": facts.pcr_id, "version": facts.pcr_version}, "standard": facts.standard,
+        "footprint": {
+            "value": significant(facts.total_kg_co2e),
+            "unit": "kg CO2e",
+            "declared_unit": facts.declared_unit,
+        },
+        "pcr": {"id": facts.pcr_id, "version": facts.pcr_version},
+        "standard": facts.standard,
         "issuer": {"name": facts.issuer_name, "id": facts.issuer_id},
-        "issued": facts.issued.isoformat(), "expires": facts.expires.isoformat(), "factor_set": facts.factor_set,
+        "issued": facts.issued.isoformat(),
+        "expires": facts.expires.isoformat(),
+        "factor_set": facts.factor_set,
     }
 
 
@@ -64,8 +72,16 @@ def label_view(claim: dict[str, Any], qr_content: str) -> LabelView:
     product = claim["product"]
     name = f"{product['name']} ({product['model']})" if product.get("model") else product["name"]
     return LabelView(
-        number=claim["number"], product=name, manufacturer=claim["manufacturer"],
-        value=grouped(claim["footprint"]["value"]), unit=claim["footprint"]["unit"],
-        declared_unit=claim["footprint"]["declared_unit"], pcr=f"{claim['pcr']['id']} {claim['pcr']['version']}",
-        standard=claim["standard"], issuer=claim["issuer"]["name"], issued=date.fromisoformat(claim["issued"]),
-        expires=date.fromisoformat(claim["expires"]), qr_content=qr_content)
+        number=claim["number"],
+        product=name,
+        manufacturer=claim["manufacturer"],
+        value=grouped(claim["footprint"]["value"]),
+        unit=claim["footprint"]["unit"],
+        declared_unit=claim["footprint"]["declared_unit"],
+        pcr=f"{claim['pcr']['id']} {claim['pcr']['version']}",
+        standard=claim["standard"],
+        issuer=claim["issuer"]["name"],
+        issued=date.fromisoformat(claim["issued"]),
+        expires=date.fromisoformat(claim["expires"]),
+        qr_content=qr_content,
+    )

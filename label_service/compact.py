@@ -68,6 +68,7 @@ class CompactStatement:
 
 # --- Base45, RFC 9285 -------------------------------------------------------------------------------------------
 
+
 def b45encode(data: bytes) -> str:
     """RFC 9285 §4: two bytes (a*256+b) become three characters c+d*45+e*45², least significant first; a last
     single byte becomes two."""
@@ -87,8 +88,8 @@ def b45decode(text: str) -> bytes:
         raise ValueError("not Base45")
     out = bytearray()
     for i in range(0, len(text), 3):
-        digits = [BASE45_VALUE[ch] for ch in text[i:i + 3]]
-        n = sum(d * 45 ** k for k, d in enumerate(digits))
+        digits = [BASE45_VALUE[ch] for ch in text[i : i + 3]]
+        n = sum(d * 45**k for k, d in enumerate(digits))
         if n > (0xFFFF if len(digits) == 3 else 0xFF):
             raise ValueError("not Base45: a group is out of range")
         out += n.to_bytes(2 if len(digits) == 3 else 1, "big")
@@ -96,6 +97,7 @@ def b45decode(text: str) -> bytes:
 
 
 # --- the claims ---------------------------------------------------------------------------------------------------
+
 
 def bounded(text: str, max_bytes: int) -> str:
     """The text if its UTF-8 fits max_bytes; otherwise its longest prefix that fits with CUT_MARK appended."""
@@ -141,9 +143,12 @@ def fields_of(claims: Mapping[int, Any]) -> dict[str, Any]:
     dates = [claims.get(IAT), claims.get(EXP)]
     if not all(isinstance(t, str) for t in texts) or not all(type(d) is int and 0 <= d < LAST_DAY for d in dates):
         raise SignatureInvalid("the compact code's claims are not a label's")
-    fields: dict[str, Any] = {"number": claims[SUB], "issuer": {"name": claims[ISS]},
-                              "issued": _day(claims[IAT]).isoformat(),
-                              "expires": (_day(claims[EXP]) - timedelta(days=1)).isoformat()}
+    fields: dict[str, Any] = {
+        "number": claims[SUB],
+        "issuer": {"name": claims[ISS]},
+        "issued": _day(claims[IAT]).isoformat(),
+        "expires": (_day(claims[EXP]) - timedelta(days=1)).isoformat(),
+    }
     for key, (group, name) in FIELDS.items():
         fields.setdefault(group, {})[name] = label[key]
     return fields
@@ -158,6 +163,7 @@ def agrees(fields: dict[str, Any], claim: dict[str, Any]) -> bool:
 
 
 # --- COSE_Sign1 -----------------------------------------------------------------------------------------------------
+
 
 def _sig_structure(protected: bytes, payload: bytes) -> bytes:
     """RFC 9052 §4.4: what is signed; no external data (h'')."""
@@ -190,16 +196,23 @@ def _sign1(text: str) -> tuple[bytes, bytes, bytes]:
     if not text.startswith(PREFIX):
         raise SignatureInvalid(f"not a compact label code (it does not start with {PREFIX})")
     try:
-        data = b45decode(text[len(PREFIX):])
+        data = b45decode(text[len(PREFIX) :])
     except ValueError as exc:
         raise SignatureInvalid(f"the compact code is damaged: {exc}") from None
     message = _strict_cbor(data)
-    if not (isinstance(message, cbor2.CBORTag) and message.tag == COSE_SIGN1_TAG
-            and isinstance(message.value, (list, tuple)) and len(message.value) == 4):
+    if not (
+        isinstance(message, cbor2.CBORTag)
+        and message.tag == COSE_SIGN1_TAG
+        and isinstance(message.value, (list, tuple))
+        and len(message.value) == 4
+    ):
         raise SignatureInvalid("the compact code is not a COSE_Sign1 message")
     protected, unprotected, payload, signature = message.value
-    if not (all(isinstance(part, bytes) for part in (protected, payload, signature))
-            and isinstance(unprotected, Mapping) and not unprotected):
+    if not (
+        all(isinstance(part, bytes) for part in (protected, payload, signature))
+        and isinstance(unprotected, Mapping)
+        and not unprotected
+    ):
         raise SignatureInvalid("the compact code is not a COSE_Sign1 message")
     return protected, payload, signature
 
@@ -207,8 +220,13 @@ def _sign1(text: str) -> tuple[bytes, bytes, bytes]:
 def _protected_kid(protected: bytes) -> str:
     """The key id, from a protected header that names EdDSA and nothing we do not understand (RFC 9052 §3.1)."""
     header = _strict_cbor(protected)
-    if not (isinstance(header, Mapping) and set(header) == {ALG, KID} and type(header[ALG]) is int
-            and header[ALG] == EDDSA and isinstance(header[KID], bytes)):
+    if not (
+        isinstance(header, Mapping)
+        and set(header) == {ALG, KID}
+        and type(header[ALG]) is int
+        and header[ALG] == EDDSA
+        and isinstance(header[KID], bytes)
+    ):
         raise SignatureInvalid("the compact code's header is not EdDSA with a key id")
     return header[KID].hex()
 

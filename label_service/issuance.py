@@ -51,8 +51,9 @@ def store_all(store: ObjectStore, files: dict[str, bytes]) -> dict[str, StoredOb
     return stored
 
 
-def issue_files(facts: LabelFacts, private_key: Ed25519PrivateKey, base_url: str, store: ObjectStore,
-                font: Path) -> IssuedFiles:
+def issue_files(
+    facts: LabelFacts, private_key: Ed25519PrivateKey, base_url: str, store: ObjectStore, font: Path
+) -> IssuedFiles:
     statement = sign(build_claim(facts), private_key)
     content = verification_url(base_url, facts.number, facts.gtin)
     compact = compact_code.encode(statement.claim, private_key)

@@ -24,8 +24,11 @@ class KeyStore:
 
     def create(self) -> Ed25519PrivateKey:
         key = Ed25519PrivateKey.generate()
-        encryption = (serialization.BestAvailableEncryption(self._passphrase) if self._passphrase
-                      else serialization.NoEncryption())
+        encryption = (
+            serialization.BestAvailableEncryption(self._passphrase)
+            if self._passphrase
+            else serialization.NoEncryption()
+        )
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = self.directory / f"{key_id(key.public_key())}.pem"

@@ -62,6 +62,6 @@ def one_typo_away(number: str) -> list[str]:
     variants = set()
     for index, original in enumerate(body):
         choices = _ALPHABET if index == len(body) - 1 else string.digits
-        variants.update(body[:index] + ch + body[index + 1:] for ch in choices if ch != original)
-    variants.update(body[:i] + body[i + 1] + body[i] + body[i + 2:] for i in range(len(body) - 1))
+        variants.update(body[:index] + ch + body[index + 1 :] for ch in choices if ch != original)
+    variants.update(body[:i] + body[i + 1] + body[i] + body[i + 2 :] for i in range(len(body) - 1))
     return sorted(normalise(prefix + v) for v in variants if v != body and is_valid(prefix + v))

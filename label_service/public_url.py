@@ -18,7 +18,7 @@ class BaseUrlRefused(ValueError):
 
 def _is_local_host(host: str) -> bool:
     host = host.strip("[]").rstrip(".").lower()
-    if host in LOCAL_NAMES or host.endswith(LOCAL_SUFFIXES) or "." not in host and ":" not in host:
+    if host in LOCAL_NAMES or host.endswith(LOCAL_SUFFIXES) or ("." not in host and ":" not in host):
         return True  # a single-label name resolves only inside some network
     try:
         address = ipaddress.ip_address(host)
@@ -30,8 +30,10 @@ def _is_local_host(host: str) -> bool:
 def check_base_url(base_url: str | None, environment: str) -> str:
     """The base URL if labels may carry it in this environment; raises BaseUrlRefused saying what to set."""
     if not base_url:
-        raise BaseUrlRefused("no public base URL is set: set PCF_PUBLIC_BASE_URL to the address where phones "
-                             "reach this service (e.g. https://pcf.example.cn)")
+        raise BaseUrlRefused(
+            "no public base URL is set: set PCF_PUBLIC_BASE_URL to the address where phones "
+            "reach this service (e.g. https://pcf.example.cn)"
+        )
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BaseUrlRefused(f"PCF_PUBLIC_BASE_URL {base_url!r} is not an http(s) URL with a host")
@@ -40,8 +42,10 @@ def check_base_url(base_url: str | None, environment: str) -> str:
     if environment == "dev":
         return base_url
     if _is_local_host(parts.hostname):
-        raise BaseUrlRefused(f"PCF_PUBLIC_BASE_URL {base_url!r} is a loopback, private or local address: a phone "
-                             "that scans the label cannot reach it")
+        raise BaseUrlRefused(
+            f"PCF_PUBLIC_BASE_URL {base_url!r} is a loopback, private or local address: a phone "
+            "that scans the label cannot reach it"
+        )
     if parts.scheme != "https":
         raise BaseUrlRefused(f"PCF_PUBLIC_BASE_URL {base_url!r} must use https outside the dev environment")
     return base_url

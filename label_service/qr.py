@@ -118,6 +118,8 @@ def dark_runs(modules: list[list[bool]]) -> list[tuple[int, int, int]]:
 def svg_path(modules: list[list[bool]], x: float, y: float, size: float) -> str:
     """One SVG path drawing the dark modules into a size x size square at (x, y)."""
     step = size / len(modules)
-    commands = "".join(f"M{x + start * step:.3f} {y + row * step:.3f}h{length * step:.3f}v{step:.3f}"
-                       f"h{-length * step:.3f}z" for row, start, length in dark_runs(modules))
+    commands = "".join(
+        f"M{x + start * step:.3f} {y + row * step:.3f}h{length * step:.3f}v{step:.3f}h{-length * step:.3f}z"
+        for row, start, length in dark_runs(modules)
+    )
     return f'<path fill="#000" d="{commands}"/>'

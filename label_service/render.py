@@ -174,11 +174,13 @@ def find_font(explicit: Path | None = None) -> Path:
     for candidate in ([explicit] if explicit else []) + list(FONT_CANDIDATES):
         if candidate and candidate.exists():
             return candidate
-    raise FontMissing("no CJK font found: install Debian's fonts-wqy-microhei (make install-system) "
-                      "or set PCF_LABEL_FONT")
+    raise FontMissing(
+        "no CJK font found: install Debian's fonts-wqy-microhei (make install-system) or set PCF_LABEL_FONT"
+    )
 
 
 # --- measuring and wrapping text ------------------------------------------------------------------------------------
+
 
 @lru_cache(maxsize=4)
 def _face(font: Path):
@@ -274,8 +276,7 @@ def _letters(word: Word) -> list[Word]:
     return [[(run, ch)] for run, text in word for ch in text]
 
 
-def wrap(font: Path, runs: list[Run], size: float, width: float | Callable[[int], float],
-         max_lines: int) -> list[Word]:
+def wrap(font: Path, runs: list[Run], size: float, width: float | Callable[[int], float], max_lines: int) -> list[Word]:
     """Lines of a paragraph, greedy; width is the same for every line or a function of the line's index; a word wider
     than a whole line is cut between letters; past max_lines the last line ends in an ellipsis."""
     width_of = width if callable(width) else (lambda _index: width)
@@ -293,7 +294,7 @@ def wrap(font: Path, runs: list[Run], size: float, width: float | Callable[[int]
             lines[-1] = _merge(lines[-1] + part)
     if len(lines) > max_lines:
         last = _with_ellipsis(font, lines[max_lines - 1], size, width_of(max_lines - 1))
-        lines = lines[:max_lines - 1] + [last]
+        lines = lines[: max_lines - 1] + [last]
     return lines
 
 
@@ -328,10 +329,20 @@ class Paragraph:
     lines: int = 1
 
 
-def paragraph(font: Path, runs: list[Run], x: float, top: float, width: float | Callable[[float], float],
-              size: float, max_lines: int = 1, leading: float = 1.25, align: str = "left") -> Paragraph:
+def paragraph(
+    font: Path,
+    runs: list[Run],
+    x: float,
+    top: float,
+    width: float | Callable[[float], float],
+    size: float,
+    max_lines: int = 1,
+    leading: float = 1.25,
+    align: str = "left",
+) -> Paragraph:
     """The runs wrapped at x, the first line's ink starting at top; width is fixed or a function of a line's top
     (text flowing around the QR code); align is left, centre or right."""
+
     def line_top(index: int) -> float:
         return top + index * leading * size
 
@@ -347,8 +358,19 @@ def paragraph(font: Path, runs: list[Run], x: float, top: float, width: float | 
             run_size = size * run.scale
             advance = text_width(font, text, run_size)
             ascent, descent = ink_extent(font, text, run_size, run.bold)
-            ops.append(Text(round(x_run, 3), round(baseline + run.drop * size, 3), round(run_size, 3), text,
-                            run.colour, run.bold, round(advance, 3), round(ascent, 3), round(descent, 3)))
+            ops.append(
+                Text(
+                    round(x_run, 3),
+                    round(baseline + run.drop * size, 3),
+                    round(run_size, 3),
+                    text,
+                    run.colour,
+                    run.bold,
+                    round(advance, 3),
+                    round(ascent, 3),
+                    round(descent, 3),
+                )
+            )
             x_run += advance
     bottom = max([op.box[3] for op in ops] + [line_top(len(lines) - 1) + (ASCENT + DESCENT) * size])
     return Paragraph(ops, bottom - top, len(lines))
@@ -362,6 +384,7 @@ def _strip_trailing_space(line: Word) -> Word:
 
 
 # --- the layout -----------------------------------------------------------------------------------------------------
+
 
 def layout(view: LabelView, size: str = DEFAULT_SIZE, font: Path | None = None) -> Layout:
     """Drawing operations and the QR square, all in mm from the label's top left corner.
@@ -387,8 +410,7 @@ def layout(view: LabelView, size: str = DEFAULT_SIZE, font: Path | None = None) 
 
     footer, footer_top = _footer(view, spec, font)
     headline, headline_bottom = _headline(view, spec, font, top, column)
-    details = _details(view, spec, font, headline_bottom + spec.margin * 0.6, footer_top - spec.margin * 0.5,
-                       width_at)
+    details = _details(view, spec, font, headline_bottom + spec.margin * 0.6, footer_top - spec.margin * 0.5, width_at)
     ops: list[Box | Frame | Picture | Text] = [Box(0, 0, spec.width, spec.height, WHITE), *_header(spec, font)]
     ops += headline + call.ops + details + footer
     ops.append(Frame(0, 0, spec.width, spec.height, GREEN, spec.margin * 0.1))
@@ -396,8 +418,14 @@ def layout(view: LabelView, size: str = DEFAULT_SIZE, font: Path | None = None) 
 
 
 def _header(spec: LabelSize, font: Path) -> list[Box | Text]:
-    title = paragraph(font, [Run("碳足迹标签", WHITE, True), Run("  Carbon Footprint Label", WHITE, True)],
-                      spec.margin, 0, spec.width - 2 * spec.margin, spec.title)
+    title = paragraph(
+        font,
+        [Run("碳足迹标签", WHITE, True), Run("  Carbon Footprint Label", WHITE, True)],
+        spec.margin,
+        0,
+        spec.width - 2 * spec.margin,
+        spec.title,
+    )
     offset = (spec.header - title.height) / 2
     return [Box(0, 0, spec.width, spec.header, GREEN), *_shifted(title.ops, offset)]
 
@@ -407,24 +435,44 @@ def _shifted(ops: list[Text], dy: float) -> list[Text]:
 
 
 def _call_to_action(spec: LabelSize, font: Path, qr: Square, quiet: float) -> Paragraph:
-    """"Scan to verify" under the code, centred on its dark part (the square's sides reach into the margins); its
+    """ "Scan to verify" under the code, centred on its dark part (the square's sides reach into the margins); its
     height counts from the square's bottom edge."""
     offset = spec.body * 0.1
-    call = _bilingual(font, "扫码验证", "Scan to verify", qr.x + quiet, qr.y + qr.side + offset, qr.side - 2 * quiet,
-                      spec.body, GREEN, "centre")
+    call = _bilingual(
+        font,
+        "扫码验证",
+        "Scan to verify",
+        qr.x + quiet,
+        qr.y + qr.side + offset,
+        qr.side - 2 * quiet,
+        spec.body,
+        GREEN,
+        "centre",
+    )
     return Paragraph(call.ops, offset + call.height, call.lines)
 
 
-def _bilingual(font: Path, chinese: str, english: str, x: float, top: float, width: float, size: float,
-               colour: str, align: str, bold: bool = True) -> Paragraph:
+def _bilingual(
+    font: Path,
+    chinese: str,
+    english: str,
+    x: float,
+    top: float,
+    width: float,
+    size: float,
+    colour: str,
+    align: str,
+    bold: bool = True,
+) -> Paragraph:
     """Chinese and English on one line when they fit, else each language on its own line(s)."""
     parts = [part for part in (chinese, english) if part]
     together = [Run(" ".join(parts), colour, bold)]
     if len(parts) == 1 or len(wrap(font, together, size, width, 2)) == 1:
         return paragraph(font, together, x, top, width, size, max_lines=2, align=align)
     first = paragraph(font, [Run(chinese, colour, bold)], x, top, width, size, max_lines=2, align=align)
-    second = paragraph(font, [Run(english, colour, bold)], x, top + first.lines * 1.25 * size, width, size,
-                       max_lines=2, align=align)
+    second = paragraph(
+        font, [Run(english, colour, bold)], x, top + first.lines * 1.25 * size, width, size, max_lines=2, align=align
+    )
     return Paragraph(first.ops + second.ops, first.lines * 1.25 * size + second.height, first.lines + second.lines)
 
 
@@ -435,14 +483,17 @@ def _headline(view: LabelView, spec: LabelSize, font: Path, top: float, column: 
     width = spec.margin + column - x
     value_size = min(spec.value, spec.value * width / text_width(font, view.value, spec.value))
     # the figure's digits start level with the top of the mark
-    value = paragraph(font, [Run(view.value, GREEN, True)], x, top - (ASCENT - FIGURE_EM) * value_size, width,
-                      value_size)
+    value = paragraph(
+        font, [Run(view.value, GREEN, True)], x, top - (ASCENT - FIGURE_EM) * value_size, width, value_size
+    )
     unit_top = top + (FIGURE_EM + 0.2) * value_size  # clear of the thousands separator's tail
-    unit = paragraph(font, chemistry(f"{view.unit} / {view.declared_unit}", INK, True), x, unit_top, width,
-                     spec.unit, max_lines=2)
+    unit = paragraph(
+        font, chemistry(f"{view.unit} / {view.declared_unit}", INK, True), x, unit_top, width, spec.unit, max_lines=2
+    )
     per_top = unit_top + unit.height + 0.15 * spec.caption
-    per_unit = _bilingual(font, "每声明单位", "per declared unit", x, per_top, width, spec.caption, GREY, "left",
-                          bold=False)
+    per_unit = _bilingual(
+        font, "每声明单位", "per declared unit", x, per_top, width, spec.caption, GREY, "left", bold=False
+    )
     boundary = _boundary(view, spec, font, x, per_top + per_unit.height + 0.45 * spec.caption, width)
     ops = _scheme_mark(view, spec, font, spec.margin, top) + value.ops + unit.ops + per_unit.ops + boundary.ops
     return ops, max(top + spec.mark, per_top + per_unit.height + 0.45 * spec.caption + boundary.height)
@@ -454,8 +505,18 @@ def _scheme_mark(view: LabelView, spec: LabelSize, font: Path, x: float, top: fl
         return [Picture(x, top, spec.mark, spec.mark, view.scheme_mark)]
     line = max(0.2, spec.mark * 0.02)
     inner = spec.mark - 2 * line - spec.caption * 0.4
-    caption = _bilingual(font, "认证标志", "Scheme mark", x + line + spec.caption * 0.2, 0, inner, spec.caption,
-                         GREY, "centre", bold=False)
+    caption = _bilingual(
+        font,
+        "认证标志",
+        "Scheme mark",
+        x + line + spec.caption * 0.2,
+        0,
+        inner,
+        spec.caption,
+        GREY,
+        "centre",
+        bold=False,
+    )
     centred = _shifted(caption.ops, top + (spec.mark - caption.height) / 2)
     return [Frame(x, top, spec.mark, spec.mark, GREY, line), *centred]
 
@@ -470,13 +531,19 @@ def _boundary(view: LabelView, spec: LabelSize, font: Path, x: float, top: float
     return Paragraph([tag, *text.ops], tag.height, text.lines)  # type: ignore[list-item]
 
 
-def _details(view: LabelView, spec: LabelSize, font: Path, top: float, bottom: float,
-             width_at: Callable[[float], float]) -> list[Text]:
+def _details(
+    view: LabelView, spec: LabelSize, font: Path, top: float, bottom: float, width_at: Callable[[float], float]
+) -> list[Text]:
     """Product, manufacturer, PCR, standard and issuer, each wrapped; when they need more room than the label has,
     rows give up lines from the bottom up (the product, named first, keeps its lines longest) and end in an
     ellipsis."""
-    rows = [("产品 Product", view.product), ("生产者 Manufacturer", view.manufacturer), ("核算规则 PCR", view.pcr),
-            ("标准 Standard", view.standard), ("认证机构 Certified by", view.issuer)]
+    rows = [
+        ("产品 Product", view.product),
+        ("生产者 Manufacturer", view.manufacturer),
+        ("核算规则 PCR", view.pcr),
+        ("标准 Standard", view.standard),
+        ("认证机构 Certified by", view.issuer),
+    ]
     limits = [spec.row_lines] * len(rows)
     while True:
         placed, end = _rows(font, rows, spec, limits, top, width_at)
@@ -486,13 +553,27 @@ def _details(view: LabelView, spec: LabelSize, font: Path, top: float, bottom: f
         limits[last] = placed[last].lines - 1
 
 
-def _rows(font: Path, rows: list[tuple[str, str]], spec: LabelSize, limits: list[int], top: float,
-          width_at: Callable[[float], float]) -> tuple[list[Paragraph], float]:
+def _rows(
+    font: Path,
+    rows: list[tuple[str, str]],
+    spec: LabelSize,
+    limits: list[int],
+    top: float,
+    width_at: Callable[[float], float],
+) -> tuple[list[Paragraph], float]:
     """The rows placed from top down, each caption (grey) followed by its value; and where the last one ends."""
     placed, gap = [], spec.body * 0.3
     for (caption, value), limit in zip(rows, limits):
-        row = paragraph(font, [Run(f"{caption}  ", GREY), Run(value)], spec.margin, top, width_at, spec.body,
-                        max_lines=limit, leading=1.2)
+        row = paragraph(
+            font,
+            [Run(f"{caption}  ", GREY), Run(value)],
+            spec.margin,
+            top,
+            width_at,
+            spec.body,
+            max_lines=limit,
+            leading=1.2,
+        )
         placed.append(row)
         top += row.height + gap
     return placed, top - gap
@@ -517,6 +598,7 @@ def _footer(view: LabelView, spec: LabelSize, font: Path) -> tuple[list, float]:
 
 # --- the back-ends --------------------------------------------------------------------------------------------------
 
+
 def _dark_runs(modules: list[list[bool]]) -> list[tuple[int, int, int]]:
     """(row, first column, length) of each horizontal run of dark modules: fewer shapes to draw."""
     runs = []
@@ -540,15 +622,19 @@ def module_mm(view: LabelView, size: str = DEFAULT_SIZE) -> float:
 def render_svg(view: LabelView, size: str = DEFAULT_SIZE, font: Path | None = None) -> bytes:
     plan = layout(view, size, font)
     spec, qr = plan.size, plan.qr
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{spec.width}mm" height="{spec.height}mm" '
-             f'viewBox="0 0 {spec.width} {spec.height}" font-family="{SVG_FONTS}">',
-             f"<title>{escape(view.number)}: {escape(view.value)} {escape(view.unit)} / "
-             f"{escape(view.declared_unit)}</title>"]
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{spec.width}mm" height="{spec.height}mm" '
+        f'viewBox="0 0 {spec.width} {spec.height}" font-family="{SVG_FONTS}">',
+        f"<title>{escape(view.number)}: {escape(view.value)} {escape(view.unit)} / "
+        f"{escape(view.declared_unit)}</title>",
+    ]
     parts += [_svg_op(op) for op in plan.ops]
     modules = plan.modules
     step = qr.side / len(modules)
-    commands = "".join(f"M{qr.x + start * step:.3f} {qr.y + row * step:.3f}h{length * step:.3f}v{step:.3f}"
-                       f"h{-length * step:.3f}z" for row, start, length in _dark_runs(modules))
+    commands = "".join(
+        f"M{qr.x + start * step:.3f} {qr.y + row * step:.3f}h{length * step:.3f}v{step:.3f}h{-length * step:.3f}z"
+        for row, start, length in _dark_runs(modules)
+    )
     parts.append(f'<path fill="#000" shape-rendering="crispEdges" d="{commands}"/>')
     parts.append("</svg>")
     return "\n".join(parts).encode("utf-8")
@@ -556,21 +642,31 @@ def render_svg(view: LabelView, size: str = DEFAULT_SIZE, font: Path | None = No
 
 def _svg_op(op: Box | Frame | Picture | Text) -> str:
     if isinstance(op, Box):
-        return (f'<rect x="{op.x:.3f}" y="{op.y:.3f}" width="{op.width:.3f}" height="{op.height:.3f}" '
-                f'fill="{op.colour}"/>')
+        return (
+            f'<rect x="{op.x:.3f}" y="{op.y:.3f}" width="{op.width:.3f}" height="{op.height:.3f}" fill="{op.colour}"/>'
+        )
     if isinstance(op, Frame):
         half = op.line / 2
-        return (f'<rect x="{op.x + half:.3f}" y="{op.y + half:.3f}" width="{op.width - op.line:.3f}" '
-                f'height="{op.height - op.line:.3f}" fill="none" stroke="{op.colour}" stroke-width="{op.line:.3f}"/>')
+        return (
+            f'<rect x="{op.x + half:.3f}" y="{op.y + half:.3f}" width="{op.width - op.line:.3f}" '
+            f'height="{op.height - op.line:.3f}" fill="none" stroke="{op.colour}" stroke-width="{op.line:.3f}"/>'
+        )
     if isinstance(op, Picture):
         href = f"data:{_mime(op.data)};base64,{base64.b64encode(op.data).decode('ascii')}"
-        return (f'<image x="{op.x:.3f}" y="{op.y:.3f}" width="{op.width:.3f}" height="{op.height:.3f}" '
-                f'preserveAspectRatio="xMidYMid meet" href={quoteattr(href)}/>')
-    bold = (f' stroke="{op.colour}" stroke-width="{BOLD_STROKE_EM * op.size:.3f}" stroke-linejoin="round"'
-            if op.bold else "")
+        return (
+            f'<image x="{op.x:.3f}" y="{op.y:.3f}" width="{op.width:.3f}" height="{op.height:.3f}" '
+            f'preserveAspectRatio="xMidYMid meet" href={quoteattr(href)}/>'
+        )
+    bold = (
+        f' stroke="{op.colour}" stroke-width="{BOLD_STROKE_EM * op.size:.3f}" stroke-linejoin="round"'
+        if op.bold
+        else ""
+    )
     # textLength holds each run to the width it was laid out with, whichever fallback font a viewer substitutes
-    return (f'<text x="{op.x:.3f}" y="{op.y:.3f}" font-size="{op.size:.3f}" fill="{op.colour}"{bold} '
-            f'textLength="{op.width:.3f}" xml:space="preserve">{escape(op.text)}</text>')
+    return (
+        f'<text x="{op.x:.3f}" y="{op.y:.3f}" font-size="{op.size:.3f}" fill="{op.colour}"{bold} '
+        f'textLength="{op.width:.3f}" xml:space="preserve">{escape(op.text)}</text>'
+    )
 
 
 def _mime(data: bytes) -> str:
@@ -604,11 +700,22 @@ def _png_op(image, draw, op: Box | Frame | Picture | Text, font: Path, scale: fl
 
     if isinstance(op, Text):
         stroke = BOLD_STROKE_EM * op.size * scale / 2 if op.bold else 0
-        draw.text((op.x * scale, op.y * scale), op.text, font=_pixel_face(font, op.size * scale), fill=op.colour,
-                  anchor="ls", stroke_width=stroke, stroke_fill=op.colour)
+        draw.text(
+            (op.x * scale, op.y * scale),
+            op.text,
+            font=_pixel_face(font, op.size * scale),
+            fill=op.colour,
+            anchor="ls",
+            stroke_width=stroke,
+            stroke_fill=op.colour,
+        )
         return
-    box = [round(op.x * scale), round(op.y * scale), round((op.x + op.width) * scale) - 1,
-           round((op.y + op.height) * scale) - 1]
+    box = [
+        round(op.x * scale),
+        round(op.y * scale),
+        round((op.x + op.width) * scale) - 1,
+        round((op.y + op.height) * scale) - 1,
+    ]
     if isinstance(op, Box):
         draw.rectangle(box, fill=op.colour)
     elif isinstance(op, Frame):
@@ -616,8 +723,11 @@ def _png_op(image, draw, op: Box | Frame | Picture | Text, font: Path, scale: fl
     else:
         mark = Image.open(io.BytesIO(op.data)).convert("RGBA")
         mark.thumbnail((box[2] - box[0] + 1, box[3] - box[1] + 1), Image.Resampling.LANCZOS)
-        image.paste(mark, (box[0] + (box[2] - box[0] + 1 - mark.width) // 2,
-                           box[1] + (box[3] - box[1] + 1 - mark.height) // 2), mark)
+        image.paste(
+            mark,
+            (box[0] + (box[2] - box[0] + 1 - mark.width) // 2, box[1] + (box[3] - box[1] + 1 - mark.height) // 2),
+            mark,
+        )
 
 
 @lru_cache(maxsize=64)
@@ -634,8 +744,10 @@ def _png_qr(draw, modules: list[list[bool]], qr: Square, dpi: int) -> None:
     x0 = round(qr.x * scale + (qr.side * scale - drawn) / 2)
     y0 = round(qr.y * scale + (qr.side * scale - drawn) / 2)
     for row, start, length in _dark_runs(modules):
-        draw.rectangle([x0 + start * pixels, y0 + row * pixels, x0 + (start + length) * pixels - 1,
-                        y0 + (row + 1) * pixels - 1], fill="#000000")
+        draw.rectangle(
+            [x0 + start * pixels, y0 + row * pixels, x0 + (start + length) * pixels - 1, y0 + (row + 1) * pixels - 1],
+            fill="#000000",
+        )
 
 
 def render_pdf(view: LabelView, font: Path, size: str = DEFAULT_SIZE) -> bytes:
@@ -694,11 +806,25 @@ def _pdf_op(canvas, op: Box | Frame | Picture | Text, face: str, height: float) 
         canvas.setStrokeColor(HexColor(op.colour))
         canvas.setLineWidth(op.line * mm)
         half = op.line / 2
-        canvas.rect((op.x + half) * mm, up(op.y + op.height - half), (op.width - op.line) * mm,
-                    (op.height - op.line) * mm, stroke=1, fill=0)
+        canvas.rect(
+            (op.x + half) * mm,
+            up(op.y + op.height - half),
+            (op.width - op.line) * mm,
+            (op.height - op.line) * mm,
+            stroke=1,
+            fill=0,
+        )
     else:
-        canvas.drawImage(ImageReader(io.BytesIO(op.data)), op.x * mm, up(op.y + op.height), op.width * mm,
-                         op.height * mm, preserveAspectRatio=True, anchor="c", mask="auto")
+        canvas.drawImage(
+            ImageReader(io.BytesIO(op.data)),
+            op.x * mm,
+            up(op.y + op.height),
+            op.width * mm,
+            op.height * mm,
+            preserveAspectRatio=True,
+            anchor="c",
+            mask="auto",
+        )
 
 
 def _pdf_qr(canvas, modules: list[list[bool]], qr: Square, height: float) -> None:
@@ -708,12 +834,21 @@ def _pdf_qr(canvas, modules: list[list[bool]], qr: Square, height: float) -> Non
     step = qr.side / len(modules)
     canvas.setFillColor(HexColor("#000000"))
     for row, start, length in _dark_runs(modules):
-        canvas.rect((qr.x + start * step) * mm, (height - qr.y - (row + 1) * step) * mm, length * step * mm,
-                    step * mm, stroke=0, fill=1)
+        canvas.rect(
+            (qr.x + start * step) * mm,
+            (height - qr.y - (row + 1) * step) * mm,
+            length * step * mm,
+            step * mm,
+            stroke=0,
+            fill=1,
+        )
 
 
 def render_all(view: LabelView, font: Path) -> dict[str, bytes]:
     """Every size in every format, keyed "{size}.{format}" (e.g. "qr20.png"): what an issued label stores."""
-    renderers = {"svg": lambda size: render_svg(view, size, font), "png": lambda size: render_png(view, font, size),
-                 "pdf": lambda size: render_pdf(view, font, size)}
+    renderers = {
+        "svg": lambda size: render_svg(view, size, font),
+        "png": lambda size: render_png(view, font, size),
+        "pdf": lambda size: render_pdf(view, font, size),
+    }
     return {f"{size}.{fmt}": renderers[fmt](size) for size in SIZES for fmt in FORMATS}

@@ -63,6 +63,7 @@ class Checked:
 
 # --- decoding -----------------------------------------------------------------------------------------------------
 
+
 def read_codes(image: Path) -> list[str]:
     """The texts of every QR code in a photo or scan (zxing-cpp), in the order found."""
     import zxingcpp
@@ -124,6 +125,7 @@ def keys_from_jwks(document: str | bytes) -> dict[str, Ed25519PublicKey]:
 
 # --- checking -----------------------------------------------------------------------------------------------------
 
+
 def check(found: Scanned, keys: dict[str, Ed25519PublicKey]) -> Checked:
     """Checks every signed code of the scan (the full statement is preferred for what is shown) and that the codes
     name one label. Raises SignatureInvalid."""
@@ -140,8 +142,9 @@ def check(found: Scanned, keys: dict[str, Ed25519PublicKey]) -> Checked:
     if len(checks) == 2 and not compact_code.agrees(checks[1].claim, first.claim):
         raise SignatureInvalid("the compact code and the signed statement state different things")
     if found.url and parse_verification_url(found.url)[1] != first.number:
-        raise SignatureInvalid(f"the code's URL names {parse_verification_url(found.url)[1]}, "
-                               f"its signed statement {first.number}")
+        raise SignatureInvalid(
+            f"the code's URL names {parse_verification_url(found.url)[1]}, its signed statement {first.number}"
+        )
     return first
 
 
@@ -162,13 +165,16 @@ class Verification:
     status: str | None  # the service's verdict; None: not asked
 
 
-def verify_label(found: Scanned, keys: dict[str, Ed25519PublicKey] | None,
-                 service: "LabelService | None") -> Verification:
+def verify_label(
+    found: Scanned, keys: dict[str, Ed25519PublicKey] | None, service: "LabelService | None"
+) -> Verification:
     """Signature first (with the keys given, else the service's), then the status from the service if there is
     one. A scan holding only a URL needs the service for its signed statement too."""
     if keys is None and service is None:
-        raise ValueError("no keys to check the signature with: give --keys (the service's "
-                         "/.well-known/pcf-label-keys.json, saved earlier) or --service URL")
+        raise ValueError(
+            "no keys to check the signature with: give --keys (the service's "
+            "/.well-known/pcf-label-keys.json, saved earlier) or --service URL"
+        )
     keys = keys if keys is not None else service.keys()
     record = None
     if not found.signed:
@@ -189,12 +195,15 @@ def verify_label(found: Scanned, keys: dict[str, Ed25519PublicKey] | None,
 def summary(claim: dict[str, Any]) -> str:
     """One line of what a label claims; the compact code names no manufacturer."""
     footprint, by = claim["footprint"], f" by {claim['manufacturer']}" if claim.get("manufacturer") else ""
-    return (f"label {claim['number']}: {claim['product']['name']}{by}, {footprint['value']} {footprint['unit']} "
-            f"per {footprint['declared_unit']}, {claim['pcr']['id']} {claim['pcr']['version']}, "
-            f"issued by {claim['issuer']['name']}, valid {claim['issued']} to {claim['expires']}")
+    return (
+        f"label {claim['number']}: {claim['product']['name']}{by}, {footprint['value']} {footprint['unit']} "
+        f"per {footprint['declared_unit']}, {claim['pcr']['id']} {claim['pcr']['version']}, "
+        f"issued by {claim['issuer']['name']}, valid {claim['issued']} to {claim['expires']}"
+    )
 
 
 # --- the service --------------------------------------------------------------------------------------------------
+
 
 def open_client() -> httpx.Client:
     """Redirects are followed by LabelService itself, and only on the service's own host."""

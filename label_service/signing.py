@@ -51,8 +51,14 @@ def key_id(key: Ed25519PublicKey) -> str:
 
 
 def jwk(key: Ed25519PublicKey) -> dict[str, str]:
-    return {"kty": "OKP", "crv": "Ed25519", "x": public_key_text(key), "kid": key_id(key), "alg": ALGORITHM,
-            "use": "sig"}
+    return {
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": public_key_text(key),
+        "kid": key_id(key),
+        "alg": ALGORITHM,
+        "use": "sig",
+    }
 
 
 @dataclass(frozen=True)

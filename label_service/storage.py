@@ -16,8 +16,14 @@ from pathlib import Path
 from typing import Protocol
 
 # every kind of object the service stores: label renderings and certificates, evidence documents
-CONTENT_TYPES = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf", "jpg": "image/jpeg",
-                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv"}
+CONTENT_TYPES = {
+    "svg": "image/svg+xml",
+    "png": "image/png",
+    "pdf": "application/pdf",
+    "jpg": "image/jpeg",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv",
+}
 
 
 class StorageError(RuntimeError):
@@ -111,17 +117,28 @@ class S3ObjectStore:
     """Short connect and read timeouts and one retry: when the store is down, the caller answers 503 within
     seconds instead of holding a request (and a worker thread) through urllib3's default back-off."""
 
-    def __init__(self, endpoint: str, access_key: str, secret_key: str, bucket: str, secure: bool = True,
-                 region: str | None = None, connect_seconds: float = 2.0, read_seconds: float = 10.0):
+    def __init__(
+        self,
+        endpoint: str,
+        access_key: str,
+        secret_key: str,
+        bucket: str,
+        secure: bool = True,
+        region: str | None = None,
+        connect_seconds: float = 2.0,
+        read_seconds: float = 10.0,
+    ):
         import urllib3
         from minio import Minio
 
-        http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=connect_seconds, read=read_seconds),
-                                   retries=urllib3.Retry(total=1, backoff_factor=0.1,
-                                                         status_forcelist=(500, 502, 503, 504)),
-                                   maxsize=16)
-        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region,
-                            http_client=http)
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=connect_seconds, read=read_seconds),
+            retries=urllib3.Retry(total=1, backoff_factor=0.1, status_forcelist=(500, 502, 503, 504)),
+            maxsize=16,
+        )
+        self.client = Minio(
+            endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region, http_client=http
+        )
         self.bucket = bucket
 
     def ping(self) -> None:
@@ -142,8 +159,14 @@ class S3ObjectStore:
     def put(self, data: bytes, extension: str, prefix: str = "labels") -> StoredObject:
         key, digest = content_key(data, extension, prefix)
         try:
-            self.client.put_object(self.bucket, key, io.BytesIO(data), len(data),
-                                   content_type=CONTENT_TYPES[extension], metadata={"sha256": digest})
+            self.client.put_object(
+                self.bucket,
+                key,
+                io.BytesIO(data),
+                len(data),
+                content_type=CONTENT_TYPES[extension],
+                metadata={"sha256": digest},
+            )
         except _unreachable() as exc:
             raise StorageError(f"upload of {key} failed: {exc}") from exc
         return StoredObject(key, digest, len(data), CONTENT_TYPES[extension])

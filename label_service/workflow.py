@@ -73,8 +73,7 @@ FINDING_ACTIONS: dict[str, tuple[frozenset, FindingState, Party]] = {
 class IllegalTransition(ValueError):
     def __init__(self, subject: str, action: str, state: str, reason: str):
         self.action, self.state = action, state
-        super().__init__(f"cannot {action.replace('_', ' ')} a {subject} that is {state.replace('_', ' ')}: "
-                         f"{reason}")
+        super().__init__(f"cannot {action.replace('_', ' ')} a {subject} that is {state.replace('_', ' ')}: {reason}")
 
 
 def _next(table: dict, subject: str, state, action: str, party: Party):

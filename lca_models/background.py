@@ -5,8 +5,8 @@ marker with the factor-set digest; a process that finds a matching marker does n
 """
 
 import fcntl
-import math
 import json
+import math
 import os
 import zipfile
 from contextlib import contextmanager
@@ -34,9 +34,10 @@ def import_bw2data(brightway_dir: Path):
     os.environ["BRIGHTWAY2_DIR"] = str(brightway_dir)
     import bw2data
 
-    if Path(bw2data.projects._base_data_dir) != brightway_dir.resolve() and Path(
-        bw2data.projects._base_data_dir
-    ) != brightway_dir:
+    if (
+        Path(bw2data.projects._base_data_dir) != brightway_dir.resolve()
+        and Path(bw2data.projects._base_data_dir) != brightway_dir
+    ):
         bw2data.projects.change_base_directories(brightway_dir)
     return bw2data
 
@@ -91,8 +92,11 @@ def write_biosphere_and_methods(bd, factor_set: FactorSet) -> None:
             continue
         cfs = [(tuple(e["input"]), e["amount"]) for e in entry["exchanges"] if "input" in e]
         method = bd.Method(name)
-        method.register(unit=entry.get("unit", "kg CO2-Eq"), description=entry.get("description", ""),
-                        filename=entry.get("filename", "lcia_39_ecoinvent.zip"))
+        method.register(
+            unit=entry.get("unit", "kg CO2-Eq"),
+            description=entry.get("description", ""),
+            filename=entry.get("filename", "lcia_39_ecoinvent.zip"),
+        )
         method.write(cfs)
 
 
@@ -122,19 +126,33 @@ def write_background(bd, factor_set: FactorSet, database: str) -> None:
             if exchange.relative_sd > 0 and exchange.amount > 0:
                 # mean-preserving lognormal: median exp(loc), sigma from the coefficient of variation
                 sigma = math.sqrt(math.log(1 + exchange.relative_sd**2))
-                row.update({"uncertainty type": LognormalUncertainty.id,
-                            "loc": math.log(exchange.amount) - sigma**2 / 2, "scale": sigma})
+                row.update(
+                    {
+                        "uncertainty type": LognormalUncertainty.id,
+                        "loc": math.log(exchange.amount) - sigma**2 / 2,
+                        "scale": sigma,
+                    }
+                )
             elif exchange.relative_sd > 0:
-                row.update({"uncertainty type": NormalUncertainty.id, "loc": exchange.amount,
-                            "scale": abs(exchange.amount) * exchange.relative_sd})
+                row.update(
+                    {
+                        "uncertainty type": NormalUncertainty.id,
+                        "loc": exchange.amount,
+                        "scale": abs(exchange.amount) * exchange.relative_sd,
+                    }
+                )
             if exchange.flow is not None:
                 row.update({"input": flows[exchange.flow], "type": "biosphere"})
             else:
                 row.update({"input": (database, exchange.input), "type": "technosphere"})
             exchanges.append(row)
         data[(database, activity.code)] = {
-            "name": activity.name, "unit": activity.unit, "location": "CN", "reference product": activity.name,
-            "comment": f"source: {activity.source}; check: {activity.check}", "exchanges": exchanges,
+            "name": activity.name,
+            "unit": activity.unit,
+            "location": "CN",
+            "reference product": activity.name,
+            "comment": f"source: {activity.source}; check: {activity.check}",
+            "exchanges": exchanges,
             "type": "process",
         }
     db = bd.Database(database)

@@ -13,7 +13,9 @@ def _default_brightway_dir() -> Path:
 class LCASettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PCF_", extra="ignore")
 
-    brightway_dir: Path = Field(default_factory=_default_brightway_dir,
-                                description="Brightway data directory; built once, read-only while serving")
+    brightway_dir: Path = Field(
+        default_factory=_default_brightway_dir,
+        description="Brightway data directory; built once, read-only while serving",
+    )
     factor_set: str = "cn-2025.1"
     monte_carlo_seed: int = 20250117

@@ -2,8 +2,8 @@
 
 import sys
 import threading
-from collections.abc import Callable
 import warnings
+from collections.abc import Callable
 from contextlib import redirect_stdout
 from functools import lru_cache
 from importlib.metadata import version
@@ -41,8 +41,13 @@ class FootprintEngine:
             warnings.filterwarnings("ignore", message="All values in characterization matrix are zero")
             self.background: Background = prepare_background(self.factor_set, self.settings.brightway_dir)
             self.model, self.packages = self._load()
-        self._info = {"engine": "brightway", "bw2calc": version("bw2calc"), "bw2data": version("bw2data"),
-                      "bw2io": version("bw2io"), "path": "factorised"}
+        self._info = {
+            "engine": "brightway",
+            "bw2calc": version("bw2calc"),
+            "bw2data": version("bw2data"),
+            "bw2io": version("bw2io"),
+            "path": "factorised",
+        }
 
     # --- set-up -----------------------------------------------------------------------------------------------
     def _load(self) -> tuple[CharacterisedBackground, dict]:
@@ -61,15 +66,22 @@ class FootprintEngine:
             cfs = {_flow_id(bd, k): amount for k, amount in bd.Method(self.background.methods[key]).load()}
             flow_cf[m] = [cfs.get(node, 0.0) for node in flow_ids.values()]
         first = next(iter(activity_ids.values()))
-        _, data_objs, _ = bd.prepare_lca_inputs(demand={first: 1}, method=self.background.methods["total"],
-                                                remapping=False)
+        _, data_objs, _ = bd.prepare_lca_inputs(
+            demand={first: 1}, method=self.background.methods["total"], remapping=False
+        )
         inventory_packages = [p for p in data_objs if p.exclude({"matrix": "characterization_matrix"}).resources]
         lca = bw2calc.LCA({first: 1}, data_objs=inventory_packages + method_packages["total"])
         lca.lci(factorize=True)
         lca.lcia()
         model = characterise(lca, method_packages, activity_ids, flow_ids, names, flow_cf)
-        packages = {"inventory": inventory_packages, "methods": method_packages, "activity_ids": activity_ids,
-                    "flow_ids": flow_ids, "names": names, "flow_cf": flow_cf}
+        packages = {
+            "inventory": inventory_packages,
+            "methods": method_packages,
+            "activity_ids": activity_ids,
+            "flow_ids": flow_ids,
+            "names": names,
+            "flow_cf": flow_cf,
+        }
         return model, packages
 
     # --- calculation ------------------------------------------------------------------------------------------
@@ -81,8 +93,14 @@ class FootprintEngine:
         validate_inventory(inventory, pcr)
         return pcr, build_foreground(inventory, pcr, self.factor_set)
 
-    def calculate(self, inventory: Inventory, *, monte_carlo_iterations: int = 0, seed: int | None = None,
-                  progress: Callable[[float], None] | None = None) -> FootprintResult:
+    def calculate(
+        self,
+        inventory: Inventory,
+        *,
+        monte_carlo_iterations: int = 0,
+        seed: int | None = None,
+        progress: Callable[[float], None] | None = None,
+    ) -> FootprintResult:
         pcr, foreground = self.foreground(inventory)
         with self._lock:  # the factorised solver is shared; solves take well under a millisecond
             result = summarise(self.model, foreground, inventory, pcr, self.factor_set, self.engine_info())
@@ -90,8 +108,12 @@ class FootprintEngine:
             from lca_models.montecarlo import run_monte_carlo
 
             result.uncertainty = run_monte_carlo(
-                self, foreground, monte_carlo_iterations,
-                self.settings.monte_carlo_seed if seed is None else seed, progress)
+                self,
+                foreground,
+                monte_carlo_iterations,
+                self.settings.monte_carlo_seed if seed is None else seed,
+                progress,
+            )
         return result
 
     def engine_info(self) -> dict[str, str]:
@@ -114,4 +136,4 @@ def get_engine(settings: LCASettings | None = None) -> FootprintEngine:
     return _engine((settings or LCASettings()).model_dump_json())
 
 
-__all__ = ["FootprintEngine", "get_engine", "LOCATION", "MARKET", "FLOWS"]
+__all__ = ["FLOWS", "LOCATION", "MARKET", "FootprintEngine", "get_engine"]

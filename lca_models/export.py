@@ -38,20 +38,40 @@ def export_product_system(engine, inventory: Inventory, folder: Path) -> Path:
         rows = [{"input": key, "amount": 1.0, "type": "production"}]
         for exchange in exchanges:
             if exchange.activity is not None:
-                rows.append({"input": (background, exchange.activity), "amount": exchange.amount,
-                             "type": "technosphere", "comment": f"{exchange.item} ({exchange.part})"})
+                rows.append(
+                    {
+                        "input": (background, exchange.activity),
+                        "amount": exchange.amount,
+                        "type": "technosphere",
+                        "comment": f"{exchange.item} ({exchange.part})",
+                    }
+                )
             else:
-                rows.append({"input": flows[exchange.flow], "amount": exchange.amount, "type": "biosphere",
-                             "comment": f"{exchange.item} ({exchange.part})"})
-        bd.Database(PRODUCT_SYSTEM).write({key: {
-            "name": f"{inventory.product.name}, {pcr.declared_unit.description}", "unit": pcr.declared_unit.unit,
-            "location": "CN", "reference product": inventory.product.name, "type": "process", "exchanges": rows,
-            "comment": f"{pcr.id} {pcr.version}; factor set {engine.factor_set.id}; reference period "
-                       f"{inventory.reference_period.start}..{inventory.reference_period.end}; "
-                       f"{inventory.facility.name}, {inventory.facility.province}"}})
+                rows.append(
+                    {
+                        "input": flows[exchange.flow],
+                        "amount": exchange.amount,
+                        "type": "biosphere",
+                        "comment": f"{exchange.item} ({exchange.part})",
+                    }
+                )
+        bd.Database(PRODUCT_SYSTEM).write(
+            {
+                key: {
+                    "name": f"{inventory.product.name}, {pcr.declared_unit.description}",
+                    "unit": pcr.declared_unit.unit,
+                    "location": "CN",
+                    "reference product": inventory.product.name,
+                    "type": "process",
+                    "exchanges": rows,
+                    "comment": f"{pcr.id} {pcr.version}; factor set {engine.factor_set.id}; reference period "
+                    f"{inventory.reference_period.start}..{inventory.reference_period.end}; "
+                    f"{inventory.facility.name}, {inventory.facility.province}",
+                }
+            }
+        )
         name = f"{pcr.id.lower()}-{inventory.reference_period.start.year}-{uuid.uuid4().hex[:6]}"
-        path = BW2Package.export_objs([bd.Database(background), bd.Database(PRODUCT_SYSTEM)], name,
-                                      folder=str(folder))
+        path = BW2Package.export_objs([bd.Database(background), bd.Database(PRODUCT_SYSTEM)], name, folder=str(folder))
     finally:
         bd.projects.set_current(home)
         if scratch in bd.projects:

@@ -80,8 +80,9 @@ class FactorSet:
     digest: str = ""
 
     # --- electricity factor choices -------------------------------------------------------------------------
-    def location_factor(self, year: int, province: str | None = None, grid_region: str | None = None,
-                        level: str = "national") -> FactorChoice:
+    def location_factor(
+        self, year: int, province: str | None = None, grid_region: str | None = None, level: str = "national"
+    ) -> FactorChoice:
         """The location-based life-cycle factor: the most specific one the PCR's `level` allows for the place
         (province, then grid region, then national), for the life-cycle year taken for `year`; the choice says
         which level was taken and, where a more specific one was wanted, why it was not."""
@@ -94,8 +95,9 @@ class FactorSet:
             wanted.append(("province", province_key))
         # the grid region the facility states wins over the province's usual one (eastern Inner Mongolia is on the
         # Northeast grid, the rest of the region on the North grid)
-        region = self.region_key(grid_region) or (self.provinces.get(province_key, {}).get("region")
-                                                  if province_key else None)
+        region = self.region_key(grid_region) or (
+            self.provinces.get(province_key, {}).get("region") if province_key else None
+        )
         if region:
             wanted.append(("region", region))
         missed: list[str] = []
@@ -171,11 +173,17 @@ def _by_year(table: dict[int, FactorChoice], year: int, what: str) -> FactorChoi
     chosen = table[_latest(list(table), year)]
     if chosen.year <= year:
         return chosen
-    return FactorChoice(chosen.activity, chosen.year, chosen.kg_co2e_per_kwh, chosen.source,
-                        note=f"no factor for {year} or earlier; the {chosen.year} factor is used")
+    return FactorChoice(
+        chosen.activity,
+        chosen.year,
+        chosen.kg_co2e_per_kwh,
+        chosen.source,
+        note=f"no factor for {year} or earlier; the {chosen.year} factor is used",
+    )
 
 
 # --- loading ----------------------------------------------------------------------------------------------------
+
 
 def _read(directory: Path, name: str) -> dict[str, Any]:
     return yaml.safe_load((directory / name).read_text(encoding="utf-8"))
@@ -229,9 +237,21 @@ def _add(factor_set: FactorSet, activity: BackgroundActivity) -> None:
     factor_set.activities[activity.code] = activity
 
 
-def _electricity_activity(factor_set: FactorSet, code: str, name: str, value: float, flow: str, relative_sd: float,
-                          year: int, source: str, check: str, note: str = "", co2_part: float = 0.0,
-                          level: str = "national", area: str = "") -> FactorChoice:
+def _electricity_activity(
+    factor_set: FactorSet,
+    code: str,
+    name: str,
+    value: float,
+    flow: str,
+    relative_sd: float,
+    year: int,
+    source: str,
+    check: str,
+    note: str = "",
+    co2_part: float = 0.0,
+    level: str = "national",
+    area: str = "",
+) -> FactorChoice:
     """One kWh of electricity with one emission factor, as a background activity and as a citable choice.
 
     A life-cycle factor is published in CO2e only; where the CO2 factor of the same grid is published too, that
@@ -241,8 +261,10 @@ def _electricity_activity(factor_set: FactorSet, code: str, name: str, value: fl
     exchanges = [Exchange(value - co2_part, flow=flow, relative_sd=relative_sd)]
     if co2_part:
         exchanges.insert(0, Exchange(co2_part, flow="co2_fossil", relative_sd=relative_sd))
-    _add(factor_set, BackgroundActivity(code, name, "kWh", tuple(exchanges),
-                                        f"{source}; {note}" if note else source, check))
+    _add(
+        factor_set,
+        BackgroundActivity(code, name, "kWh", tuple(exchanges), f"{source}; {note}" if note else source, check),
+    )
     return FactorChoice(code, year, value, source, note, level, area)
 
 
@@ -255,8 +277,16 @@ def _add_electricity(factor_set: FactorSet, data: dict[str, Any]) -> None:
         area, year = row.get("area", ""), row["year"]
         code = "-".join(filter(None, ["electricity-grid-co2", row["scope"], area.lower(), str(year)]))
         factor_set.grid_co2[(row["scope"], area, year)] = _electricity_activity(
-            factor_set, code, " ".join(filter(None, ["electricity, grid, CO2 factor", row["scope"], area, str(year)])),
-            row["kg_co2_per_kwh"], "co2_fossil", grid_sd, year, sources[row["source"]], row["check"])
+            factor_set,
+            code,
+            " ".join(filter(None, ["electricity, grid, CO2 factor", row["scope"], area, str(year)])),
+            row["kg_co2_per_kwh"],
+            "co2_fossil",
+            grid_sd,
+            year,
+            sources[row["source"]],
+            row["check"],
+        )
 
     co2 = {(r["scope"], r["year"]): r["kg_co2_per_kwh"] for r in data["grid_co2"] if "area" not in r}
     co2_years = sorted({y for (s, y) in co2 if s == "national_residual" and ("national_average", y) in co2})
@@ -265,32 +295,64 @@ def _add_electricity(factor_set: FactorSet, data: dict[str, Any]) -> None:
         year, value, source = row["year"], row["kg_co2e_per_kwh"], sources[row["source"]]
         co2_year = _latest(average_years, year)
         factor_set.lifecycle_average[year] = _electricity_activity(
-            factor_set, f"electricity-lifecycle-average-{year}",
-            f"electricity, grid, CN national average, life cycle {year}", value, "co2e_as_co2_fossil", grid_sd,
-            year, source, row["check"], co2_part=co2[("national_average", co2_year)] if co2_year else 0.0)
+            factor_set,
+            f"electricity-lifecycle-average-{year}",
+            f"electricity, grid, CN national average, life cycle {year}",
+            value,
+            "co2e_as_co2_fossil",
+            grid_sd,
+            year,
+            source,
+            row["check"],
+            co2_part=co2[("national_average", co2_year)] if co2_year else 0.0,
+        )
         # residual_lc(Y) = lifecycle_average(Y) x national_residual(Yc) / national_average(Yc), Yc latest <= Y
         yc = _latest(co2_years, year)
         if yc is not None:
             residual, average = co2[("national_residual", yc)], co2[("national_average", yc)]
             factor_set.residual[year] = _electricity_activity(
-                factor_set, f"electricity-lifecycle-residual-{year}",
+                factor_set,
+                f"electricity-lifecycle-residual-{year}",
                 f"electricity, grid, CN residual mix, life cycle {year}",
-                value * residual / average, "co2e_as_co2_fossil", grid_sd, year, source, "derived",
+                value * residual / average,
+                "co2e_as_co2_fossil",
+                grid_sd,
+                year,
+                source,
+                "derived",
                 note=f"derived: {value} x {residual} / {average} (life-cycle average {year} x CO2 residual/average "
-                     f"ratio {yc})", co2_part=residual)
+                f"ratio {yc})",
+                co2_part=residual,
+            )
         _add_area_factors(factor_set, data, year, value, source, co2, grid_sd)
 
     for row in data["technology_lifecycle"]:
         technology, year = row["technology"], row["year"]
         factor_set.technology[technology] = _electricity_activity(
-            factor_set, f"electricity-lifecycle-{technology}-{year}", f"electricity, {technology}, life cycle {year}",
-            row["kg_co2e_per_kwh"], "co2e_as_co2_fossil", tech_sd, year, sources[row["source"]], row["check"])
+            factor_set,
+            f"electricity-lifecycle-{technology}-{year}",
+            f"electricity, {technology}, life cycle {year}",
+            row["kg_co2e_per_kwh"],
+            "co2e_as_co2_fossil",
+            tech_sd,
+            year,
+            sources[row["source"]],
+            row["check"],
+        )
 
     latest = max(factor_set.lifecycle_average)
     # Alias used by background supply chains: the latest national life-cycle average of this set.
-    _add(factor_set, BackgroundActivity(
-        "electricity_grid_lifecycle", f"electricity, grid, CN national average (latest, {latest})", "kWh",
-        (Exchange(1.0, input=factor_set.lifecycle_average[latest].activity),), "alias", "derived"))
+    _add(
+        factor_set,
+        BackgroundActivity(
+            "electricity_grid_lifecycle",
+            f"electricity, grid, CN national average (latest, {latest})",
+            "kWh",
+            (Exchange(1.0, input=factor_set.lifecycle_average[latest].activity),),
+            "alias",
+            "derived",
+        ),
+    )
 
 
 def _latest(years: list[int], year: int) -> int | None:
@@ -299,8 +361,15 @@ def _latest(years: list[int], year: int) -> int | None:
     return max(earlier) if earlier else (min(years) if years else None)
 
 
-def _add_area_factors(factor_set: FactorSet, data: dict[str, Any], year: int, national_lc: float, source: str,
-                      national_co2: dict[tuple[str, int], float], grid_sd: float) -> None:
+def _add_area_factors(
+    factor_set: FactorSet,
+    data: dict[str, Any],
+    year: int,
+    national_lc: float,
+    source: str,
+    national_co2: dict[tuple[str, int], float],
+    grid_sd: float,
+) -> None:
     """Life-cycle factors of grid regions and provinces for life-cycle year `year`. Only CO2 factors are published
     below the national level, so each is derived by the rule of the residual factor:
         lc_area(Y) = lc_national(Y) x co2_area(Yc) / co2_national_average(Yc),  Yc = latest area year <= Y
@@ -320,13 +389,21 @@ def _add_area_factors(factor_set: FactorSet, data: dict[str, Any], year: int, na
         area_co2, average = row["kg_co2_per_kwh"], national_co2[("national_average", yc)]
         lag = "" if yc <= year else f"; no {scope} CO2 factor for {year} or earlier, the {yc} one is used"
         factor_set.area_lifecycle[(scope, area, year)] = _electricity_activity(
-            factor_set, f"electricity-lifecycle-{scope}-{_slug(area)}-{year}",
-            f"electricity, grid, {area} ({scope}), life cycle {year}", national_lc * area_co2 / average,
-            "co2e_as_co2_fossil", grid_sd, year, f"{source}; {sources[row['source']]}",
+            factor_set,
+            f"electricity-lifecycle-{scope}-{_slug(area)}-{year}",
+            f"electricity, grid, {area} ({scope}), life cycle {year}",
+            national_lc * area_co2 / average,
+            "co2e_as_co2_fossil",
+            grid_sd,
+            year,
+            f"{source}; {sources[row['source']]}",
             "derived" if row["check"] != "screening" else "screening",
             note=f"{scope} factor derived: {national_lc} x {area_co2} / {average} (life-cycle national average "
-                 f"{year} x {area} CO2 {yc} / national CO2 {yc}; {area} CO2 factor check: {row['check']}){lag}",
-            co2_part=area_co2, level=scope, area=area)
+            f"{year} x {area} CO2 {yc} / national CO2 {yc}; {area} CO2 factor check: {row['check']}){lag}",
+            co2_part=area_co2,
+            level=scope,
+            area=area,
+        )
 
 
 def _slug(text: str) -> str:
@@ -355,16 +432,25 @@ def _add_year_copies(factor_set: FactorSet) -> None:
                 exchanges = (Exchange(1.0, input=choice.activity),)
                 name = f"electricity, grid, CN national average ({year})"
             else:
-                exchanges = tuple(replace(e, input=factor_set.by_year.get((e.input, year), e.input))
-                                  for e in original.exchanges)
+                exchanges = tuple(
+                    replace(e, input=factor_set.by_year.get((e.input, year), e.input)) for e in original.exchanges
+                )
                 name = f"{original.name} [grid electricity {year}]"
-            _add(factor_set, BackgroundActivity(f"{code}@{year}", name, original.unit, exchanges, original.source,
-                                                original.check))
+            _add(
+                factor_set,
+                BackgroundActivity(f"{code}@{year}", name, original.unit, exchanges, original.source, original.check),
+            )
 
 
-def combustion_exchanges(fuel: dict[str, Any], non_co2: dict[str, Any], sector: str,
-                         ncv: float | None = None, carbon_content: float | None = None,
-                         oxidation: float | None = None, biomass_fraction: float | None = None) -> dict[str, float]:
+def combustion_exchanges(
+    fuel: dict[str, Any],
+    non_co2: dict[str, Any],
+    sector: str,
+    ncv: float | None = None,
+    carbon_content: float | None = None,
+    oxidation: float | None = None,
+    biomass_fraction: float | None = None,
+) -> dict[str, float]:
     """kg of CO2, CH4 and N2O per unit of fuel burned (GB/T 32150-2015 eq.; IPCC 2006 Vol. 2 Tables 2.2/2.3).
 
     The biomass share of the fuel's carbon (1 for wood, a measured fraction for mixed waste fuels) gives biogenic
@@ -375,8 +461,14 @@ def combustion_exchanges(fuel: dict[str, Any], non_co2: dict[str, Any], sector: 
     biomass = fuel.get("biomass_fraction", 0.0) if biomass_fraction is None else biomass_fraction
     tj = ncv / 1000.0
     gases = non_co2[fuel["family"]][sector]
-    return split_biogenic({"co2_fossil": tj * carbon_content * oxidation * C_TO_CO2 * 1000.0,
-                           "ch4_fossil": tj * gases["ch4"], "n2o": tj * gases["n2o"]}, biomass)
+    return split_biogenic(
+        {
+            "co2_fossil": tj * carbon_content * oxidation * C_TO_CO2 * 1000.0,
+            "ch4_fossil": tj * gases["ch4"],
+            "n2o": tj * gases["n2o"],
+        },
+        biomass,
+    )
 
 
 def _add_fuels(factor_set: FactorSet, data: dict[str, Any]) -> None:
@@ -385,18 +477,31 @@ def _add_fuels(factor_set: FactorSet, data: dict[str, Any]) -> None:
         _add_declared(factor_set, code, spec)
     for key, fuel in data["fuels"].items():
         for sector in ("energy", "industry"):
-            exchanges = [Exchange(amount, flow=flow, relative_sd=0.05)
-                         for flow, amount in combustion_exchanges(fuel, data["non_co2"], sector).items() if amount]
+            exchanges = [
+                Exchange(amount, flow=flow, relative_sd=0.05)
+                for flow, amount in combustion_exchanges(fuel, data["non_co2"], sector).items()
+                if amount
+            ]
             if fuel.get("supply"):
                 exchanges.append(Exchange(1.0, input=fuel["supply"]))
-            _add(factor_set, BackgroundActivity(
-                f"{key}_combustion_{sector}", f"{fuel['label']}, supplied and burned ({sector})", fuel["unit"],
-                tuple(exchanges), sources[fuel["source"]], fuel["check"]))
+            _add(
+                factor_set,
+                BackgroundActivity(
+                    f"{key}_combustion_{sector}",
+                    f"{fuel['label']}, supplied and burned ({sector})",
+                    fuel["unit"],
+                    tuple(exchanges),
+                    sources[fuel["source"]],
+                    fuel["check"],
+                ),
+            )
 
 
 def _add_declared(factor_set: FactorSet, code: str, spec: dict[str, Any]) -> None:
     exchanges = tuple(
-        Exchange(float(e["amount"]), flow=e.get("flow"), input=e.get("input"), relative_sd=float(e.get("relative_sd") or 0))
+        Exchange(
+            float(e["amount"]), flow=e.get("flow"), input=e.get("input"), relative_sd=float(e.get("relative_sd") or 0)
+        )
         for e in spec.get("exchanges", [])
     )
     source = factor_set.sources.get(spec["source"], spec["source"])

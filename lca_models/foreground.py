@@ -122,17 +122,28 @@ def build_foreground(inventory: Inventory, pcr: PCR, factor_set: FactorSet) -> F
     if clinker is not None and pcr.product_category == "cement":
         indicators["clinker_to_cement_ratio"] = item_amount_in_pcr_unit(clinker, pcr.item("clinker")) / production
     return Foreground(
-        exchanges=exchanges, production_declared_units=production, allocation_method=pcr.allocation.method,
-        allocation_factor=allocation, electricity=account, reported_electricity_method=pcr.electricity.reported_method,
-        reference_year=year, direct_basis=direct_basis, direct_basis_by_item=by_item, quality=quality,
-        data_gaps=gaps, indicators=indicators,
+        exchanges=exchanges,
+        production_declared_units=production,
+        allocation_method=pcr.allocation.method,
+        allocation_factor=allocation,
+        electricity=account,
+        reported_electricity_method=pcr.electricity.reported_method,
+        reference_year=year,
+        direct_basis=direct_basis,
+        direct_basis_by_item=by_item,
+        quality=quality,
+        data_gaps=gaps,
+        indicators=indicators,
     )
 
 
 def _quality(entry: InventoryItem, pcr: PCR) -> ItemQuality:
     dqr = entry.data_quality.dqr if entry.data_quality else DEFAULT_DQR[entry.data_source]
-    default_sd = (pcr.data_quality.default_primary_relative_sd if entry.data_source == "primary"
-                  else pcr.data_quality.default_secondary_relative_sd)
+    default_sd = (
+        pcr.data_quality.default_primary_relative_sd
+        if entry.data_source == "primary"
+        else pcr.data_quality.default_secondary_relative_sd
+    )
     return ItemQuality(dqr, entry.relative_sd if entry.relative_sd is not None else default_sd, entry.data_source)
 
 
@@ -152,23 +163,32 @@ def _allocation_factor(inventory: Inventory, pcr: PCR) -> float:
 def _input(entry: InventoryItem, spec: ItemSpec, amount: float, factor_set: FactorSet, year: int):
     if entry.supplier_pcf_kg_co2e_per_unit is not None:
         # Supplier-specific footprint (primary upstream data) replaces the background activity.
-        yield ForegroundExchange(spec.id, "supplier_pcf", spec.stage, amount * entry.supplier_pcf_kg_co2e_per_unit,
-                                 flow="co2e_as_co2_fossil")
+        yield ForegroundExchange(
+            spec.id, "supplier_pcf", spec.stage, amount * entry.supplier_pcf_kg_co2e_per_unit, flow="co2e_as_co2_fossil"
+        )
         return
     factor_set.activity(spec.activity)
     yield ForegroundExchange(spec.id, "input", spec.stage, amount, activity=factor_set.for_year(spec.activity, year))
 
 
 def _parameters(entry: InventoryItem, spec: ItemSpec) -> dict[str, float]:
-    return {name: q.amount * conversion_factor(q.unit, spec.parameter(name).unit) for name, q in entry.parameters.items()}
+    return {
+        name: q.amount * conversion_factor(q.unit, spec.parameter(name).unit) for name, q in entry.parameters.items()
+    }
 
 
 def _fuel(entry, spec: ItemSpec, amount: float, scale: float, factor_set: FactorSet, gaps: list[str], year: int):
     fuel = factor_set.fuel(spec.fuel)
     params = _parameters(entry, spec)
-    per_unit = combustion_exchanges(fuel, factor_set.non_co2, spec.sector, params.get("ncv_gj_per_unit"),
-                                    params.get("carbon_content_tc_per_tj"), params.get("oxidation"),
-                                    params.get("biomass_fraction"))
+    per_unit = combustion_exchanges(
+        fuel,
+        factor_set.non_co2,
+        spec.sector,
+        params.get("ncv_gj_per_unit"),
+        params.get("carbon_content_tc_per_tj"),
+        params.get("oxidation"),
+        params.get("biomass_fraction"),
+    )
     for flow, kg in per_unit.items():
         yield ForegroundExchange(spec.id, "combustion", Stage.PRODUCTION, amount * kg * scale, flow=flow)
     yield from _fuel_supply(spec.id, spec.fuel, fuel, amount * scale, factor_set, gaps, year)
@@ -176,25 +196,39 @@ def _fuel(entry, spec: ItemSpec, amount: float, scale: float, factor_set: Factor
 
 def _fuel_supply(item: str, key: str, fuel: dict, amount: float, factor_set: FactorSet, gaps: list[str], year: int):
     if fuel.get("supply"):
-        yield ForegroundExchange(item, "supply", Stage.RAW_MATERIAL_ACQUISITION, amount,
-                                 activity=factor_set.for_year(fuel["supply"], year))
+        yield ForegroundExchange(
+            item, "supply", Stage.RAW_MATERIAL_ACQUISITION, amount, activity=factor_set.for_year(fuel["supply"], year)
+        )
     elif amount > 0:
-        gaps.append(f"supply chain of {key} ({item}) is not modelled: no cited upstream factor "
-                    f"in factor set {factor_set.id}")
+        gaps.append(
+            f"supply chain of {key} ({item}) is not modelled: no cited upstream factor in factor set {factor_set.id}"
+        )
 
 
-def _process(entry, spec: ItemSpec, amount: float, scale: float, context: FormulaContext, factor_set: FactorSet,
-             year: int):
+def _process(
+    entry, spec: ItemSpec, amount: float, scale: float, context: FormulaContext, factor_set: FactorSet, year: int
+):
     flows = evaluate(spec.formula, amount, _parameters(entry, spec), spec.formula_config, context)
     for flow, kg in flows.items():
         yield ForegroundExchange(spec.id, "process", spec.stage, kg * scale, flow=flow)
     if spec.activity:
-        yield ForegroundExchange(spec.id, "supply", Stage.RAW_MATERIAL_ACQUISITION, amount * scale,
-                                 activity=factor_set.for_year(spec.activity, year))
+        yield ForegroundExchange(
+            spec.id,
+            "supply",
+            Stage.RAW_MATERIAL_ACQUISITION,
+            amount * scale,
+            activity=factor_set.for_year(spec.activity, year),
+        )
 
 
-def _default_method(spec: ItemSpec, production: float, scale: float, context: FormulaContext,
-                    quality: dict[str, ItemQuality], gaps: list[str]):
+def _default_method(
+    spec: ItemSpec,
+    production: float,
+    scale: float,
+    context: FormulaContext,
+    quality: dict[str, ItemQuality],
+    gaps: list[str],
+):
     """An optional item that is not given takes the PCR's default method (e.g. IPCC Tier 1 PFC per cell technology
     where no anode-effect data exists), with the default's worse data quality."""
     default = spec.when_absent
@@ -205,18 +239,21 @@ def _default_method(spec: ItemSpec, production: float, scale: float, context: Fo
         yield ForegroundExchange(spec.id, "default", spec.stage, kg * scale, flow=flow)
 
 
-def _electricity(inventory: Inventory, pcr: PCR, factor_set: FactorSet, entries, scale: float,
-                 year: int) -> ElectricityAccount:
+def _electricity(
+    inventory: Inventory, pcr: PCR, factor_set: FactorSet, entries, scale: float, year: int
+) -> ElectricityAccount:
     level, facility = pcr.electricity.location_level, inventory.facility
     account = ElectricityAccount(
         consumed_kwh=sum(amount for *_, amount in entries) * scale,
         captive_kwh=inventory.captive_power.supplied_mwh * 1000.0 * scale if inventory.captive_power else 0.0,
         location_factor=factor_set.location_factor(year, facility.province, facility.grid_region, level),
         residual_factor=factor_set.residual_factor(year),
-        location_rule=(f"{pcr.ref} takes the {level} factor where published (province, then grid region, then "
-                       f"national) for {facility.province}" + (f" ({facility.grid_region} grid)"
-                                                              if facility.grid_region else "")
-                       if level != "national" else f"{pcr.ref} takes the national factor"),
+        location_rule=(
+            f"{pcr.ref} takes the {level} factor where published (province, then grid region, then "
+            f"national) for {facility.province}" + (f" ({facility.grid_region} grid)" if facility.grid_region else "")
+            if level != "national"
+            else f"{pcr.ref} takes the national factor"
+        ),
     )
     if inventory.export_context == "cbam" and inventory.green_certificates:
         # EU CBAM accepts no certificates for indirect emissions (only a direct technical link or a PPA).
@@ -226,9 +263,15 @@ def _electricity(inventory: Inventory, pcr: PCR, factor_set: FactorSet, entries,
     for certificate in inventory.green_certificates:
         covered = certificate.amount_kwh * scale
         account.covered_kwh += covered
-        account.certificates.append(CertificateUse(
-            certificate.serial, certificate.technology, certificate.generation_month, covered,
-            factor_set.technology_factor(certificate.technology)))
+        account.certificates.append(
+            CertificateUse(
+                certificate.serial,
+                certificate.technology,
+                certificate.generation_month,
+                covered,
+                factor_set.technology_factor(certificate.technology),
+            )
+        )
     return account
 
 
@@ -242,21 +285,46 @@ def _electricity_exchanges(entries, account: ElectricityAccount, scale: float):
     uncovered_share = (account.grid_kwh - account.covered_kwh) / total if total else 0.0
     for _, spec, amount in entries:
         kwh = amount * scale
-        yield ForegroundExchange(spec.id, "electricity", spec.stage, kwh * grid_share,
-                                 activity=account.location_factor.activity, electricity_method=LOCATION)
-        yield ForegroundExchange(spec.id, "electricity", spec.stage, kwh * uncovered_share,
-                                 activity=account.residual_factor.activity, electricity_method=MARKET)
+        yield ForegroundExchange(
+            spec.id,
+            "electricity",
+            spec.stage,
+            kwh * grid_share,
+            activity=account.location_factor.activity,
+            electricity_method=LOCATION,
+        )
+        yield ForegroundExchange(
+            spec.id,
+            "electricity",
+            spec.stage,
+            kwh * uncovered_share,
+            activity=account.residual_factor.activity,
+            electricity_method=MARKET,
+        )
         share = kwh / total if total else 0.0
         for use in account.certificates:
-            yield ForegroundExchange(spec.id, "electricity", spec.stage, use.covered_kwh_per_declared_unit * share,
-                                     activity=use.factor.activity, electricity_method=MARKET)
+            yield ForegroundExchange(
+                spec.id,
+                "electricity",
+                spec.stage,
+                use.covered_kwh_per_declared_unit * share,
+                activity=use.factor.activity,
+                electricity_method=MARKET,
+            )
 
 
 CAPTIVE = "captive_power"
 
 
-def _captive(inventory: Inventory, pcr: PCR, factor_set: FactorSet, scale: float, quality: dict[str, ItemQuality],
-             gaps: list[str], year: int):
+def _captive(
+    inventory: Inventory,
+    pcr: PCR,
+    factor_set: FactorSet,
+    scale: float,
+    quality: dict[str, ItemQuality],
+    gaps: list[str],
+    year: int,
+):
     """The plant's own units: their combustion (or stack-measured CO2) and fuel supply chains, times the share of
     their net generation this product's process consumed. Per unit u and declared unit:
         share = supplied MWh / sum of the units' net MWh;   flow_u = fuel_u x factor x share x scale
@@ -269,24 +337,35 @@ def _captive(inventory: Inventory, pcr: PCR, factor_set: FactorSet, scale: float
     for unit in captive.units:
         fuel = factor_set.fuel(unit.fuel)
         amount = unit.fuel_amount * conversion_factor(unit.fuel_unit, pcr.electricity.captive_fuels[unit.fuel])
-        per_unit = combustion_exchanges(fuel, factor_set.non_co2, "energy", unit.ncv_gj_per_unit,
-                                        unit.carbon_content_tc_per_tj, unit.oxidation)
+        per_unit = combustion_exchanges(
+            fuel, factor_set.non_co2, "energy", unit.ncv_gj_per_unit, unit.carbon_content_tc_per_tj, unit.oxidation
+        )
         if unit.measured_co2_t is not None:
             per_unit.pop("co2_fossil")
-            yield ForegroundExchange(CAPTIVE, "measured", Stage.PRODUCTION, unit.measured_co2_t * 1000.0 * share * scale,
-                                     flow="co2_fossil")
+            yield ForegroundExchange(
+                CAPTIVE, "measured", Stage.PRODUCTION, unit.measured_co2_t * 1000.0 * share * scale, flow="co2_fossil"
+            )
         for flow, kg in per_unit.items():
             yield ForegroundExchange(CAPTIVE, "combustion", Stage.PRODUCTION, amount * kg * share * scale, flow=flow)
         yield from _fuel_supply(CAPTIVE, unit.fuel, fuel, amount * share * scale, factor_set, gaps, year)
         dqrs.append(unit.data_quality.dqr if unit.data_quality else DEFAULT_DQR[unit.data_source])
-        sds.append(pcr.data_quality.default_primary_relative_sd if unit.data_source == "primary"
-                   else pcr.data_quality.default_secondary_relative_sd)
+        sds.append(
+            pcr.data_quality.default_primary_relative_sd
+            if unit.data_source == "primary"
+            else pcr.data_quality.default_secondary_relative_sd
+        )
     worst = max(range(len(dqrs)), key=dqrs.__getitem__)
     quality[CAPTIVE] = ItemQuality(dqrs[worst], sds[worst], captive.units[worst].data_source)
 
 
-def _apply_measurements(inventory: Inventory, exchanges: list[ForegroundExchange], scale: float,
-                        quality: dict[str, ItemQuality], pcr: PCR, gaps: list[str]):
+def _apply_measurements(
+    inventory: Inventory,
+    exchanges: list[ForegroundExchange],
+    scale: float,
+    quality: dict[str, ItemQuality],
+    pcr: PCR,
+    gaps: list[str],
+):
     """A measured gas replaces the calculated direct emissions of that gas of the items its monitor covers (all
     items where the measurement names none); the other items stay calculated. Returns the basis per gas and, per
     item with direct emissions, per gas."""
@@ -308,26 +387,35 @@ def _apply_measurements(inventory: Inventory, exchanges: list[ForegroundExchange
     for index, measured in enumerate(inventory.measured_emissions):
         flows = MEASURABLE_GAS_FLOWS[measured.gas]
         covers = set(measured.covers)
-        replaced = sorted({e.item for e in exchanges if e.flow in flows and e.part in direct_parts
-                           and (not covers or e.item in covers) and e.item != CAPTIVE})
-        exchanges[:] = [e for e in exchanges
-                        if not (e.flow in flows and e.part in direct_parts and e.item in replaced)]
+        replaced = sorted(
+            {
+                e.item
+                for e in exchanges
+                if e.flow in flows and e.part in direct_parts and (not covers or e.item in covers) and e.item != CAPTIVE
+            }
+        )
+        exchanges[:] = [e for e in exchanges if not (e.flow in flows and e.part in direct_parts and e.item in replaced)]
         label = ", ".join(filter(None, [measured.method, measured.source]))
         how[measured.gas].add(label)
         item = f"measured_{measured.gas}" if not covers else f"measured_{measured.gas}_{index + 1}"
         kg = measured.amount * conversion_factor(measured.unit, "kg")
         exchanges.append(ForegroundExchange(item, "measured", Stage.PRODUCTION, kg * scale, flow=flows[0]))
-        quality[item] = ItemQuality(1.5, measured.relative_sd if measured.relative_sd is not None
-                                    else pcr.data_quality.default_primary_relative_sd, "primary")
+        quality[item] = ItemQuality(
+            1.5,
+            measured.relative_sd if measured.relative_sd is not None else pcr.data_quality.default_primary_relative_sd,
+            "primary",
+        )
         for replaced_item in replaced:
             by_item.setdefault(replaced_item, {})[measured.gas] = f"measured ({label}: {item})"
         if not covers:
-            gaps.append(f"measured {measured.gas} ({label}) names no emission sources: it replaces the calculated "
-                        f"{measured.gas} of every item ({', '.join(replaced) or 'none'}), including sources no "
-                        f"stack monitor sees")
+            gaps.append(
+                f"measured {measured.gas} ({label}) names no emission sources: it replaces the calculated "
+                f"{measured.gas} of every item ({', '.join(replaced) or 'none'}), including sources no "
+                f"stack monitor sees"
+            )
     basis: dict[str, str] = {}
     for gas in MEASURABLE_GAS_FLOWS:
         calculated = any(gases.get(gas, "").endswith("calculated") for gases in by_item.values())
         label = f"measured ({'; '.join(sorted(how[gas]))})"
-        basis[gas] = (f"{label} and calculated" if how[gas] and calculated else label if how[gas] else "calculated")
+        basis[gas] = f"{label} and calculated" if how[gas] and calculated else label if how[gas] else "calculated"
     return basis, dict(sorted(by_item.items()))

@@ -64,8 +64,14 @@ class CharacterisedBackground:
         return self.lca.biosphere_matrix
 
 
-def characterise(lca, method_packages: dict[str, list], activity_ids: dict[str, int], flow_ids: dict[str, int],
-                 names: dict[str, str], flow_characterisation: np.ndarray) -> CharacterisedBackground:
+def characterise(
+    lca,
+    method_packages: dict[str, list],
+    activity_ids: dict[str, int],
+    flow_ids: dict[str, int],
+    names: dict[str, str],
+    flow_characterisation: np.ndarray,
+) -> CharacterisedBackground:
     """Build the characterised background from a bw2calc LCA whose inventory is loaded and factorised."""
     vectors = []
     with warnings.catch_warnings():
@@ -76,7 +82,7 @@ def characterise(lca, method_packages: dict[str, list], activity_ids: dict[str, 
             vectors.append(np.asarray(lca.characterization_matrix.diagonal()).copy())
         lca.load_lcia_data(data_objs=method_packages["total"])
     characterisation = np.vstack(vectors)
-    per_activity = np.asarray((lca.biosphere_matrix.T @ characterisation.T)).T  # C B: (methods, activities)
+    per_activity = np.asarray(lca.biosphere_matrix.T @ characterisation.T).T  # C B: (methods, activities)
     factor = splu(lca.technosphere_matrix.tocsc())
     unit_scores = factor.solve(np.ascontiguousarray(per_activity.T), trans="T").T
 
@@ -86,8 +92,14 @@ def characterise(lca, method_packages: dict[str, list], activity_ids: dict[str, 
     for code, col in activity_col.items():
         codes[col] = code
     return CharacterisedBackground(
-        lca=lca, activity_col=activity_col, flow_row=flow_row, flow_keys=list(flow_ids),
+        lca=lca,
+        activity_col=activity_col,
+        flow_row=flow_row,
+        flow_keys=list(flow_ids),
         flow_characterisation=flow_characterisation,
-        activity_names=[names.get(c, c) for c in codes], activity_codes=codes,
-        characterisation=characterisation, unit_scores=unit_scores, direct_scores=per_activity[0],
+        activity_names=[names.get(c, c) for c in codes],
+        activity_codes=codes,
+        characterisation=characterisation,
+        unit_scores=unit_scores,
+        direct_scores=per_activity[0],
     )

@@ -16,8 +16,9 @@ def _item_multipliers(rng: np.random.Generator, relative_sds: np.ndarray, iterat
     return np.exp(rng.standard_normal((iterations, len(relative_sds))) * sigma - sigma**2 / 2)
 
 
-def run_monte_carlo(engine, foreground: Foreground, iterations: int, seed: int,
-                    progress: Callable[[float], None] | None = None) -> UncertaintyResult:
+def run_monte_carlo(
+    engine, foreground: Foreground, iterations: int, seed: int, progress: Callable[[float], None] | None = None
+) -> UncertaintyResult:
     import bw2calc
 
     model = engine.model
@@ -40,8 +41,12 @@ def run_monte_carlo(engine, foreground: Foreground, iterations: int, seed: int,
 
     packages = engine.packages
     first = next(iter(packages["activity_ids"].values()))
-    lca = bw2calc.LCA({first: 1}, data_objs=packages["inventory"] + packages["methods"]["total"],
-                      use_distributions=True, seed_override=seed)
+    lca = bw2calc.LCA(
+        {first: 1},
+        data_objs=packages["inventory"] + packages["methods"]["total"],
+        use_distributions=True,
+        seed_override=seed,
+    )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="All values in characterization matrix are zero")
         lca.lci()
@@ -59,7 +64,11 @@ def run_monte_carlo(engine, foreground: Foreground, iterations: int, seed: int,
 
     mean = float(results.mean())
     return UncertaintyResult(
-        iterations=iterations, seed=seed, mean_kg_co2e=mean, median_kg_co2e=float(np.median(results)),
-        p2_5_kg_co2e=float(np.percentile(results, 2.5)), p97_5_kg_co2e=float(np.percentile(results, 97.5)),
+        iterations=iterations,
+        seed=seed,
+        mean_kg_co2e=mean,
+        median_kg_co2e=float(np.median(results)),
+        p2_5_kg_co2e=float(np.percentile(results, 2.5)),
+        p97_5_kg_co2e=float(np.percentile(results, 97.5)),
         relative_sd=float(results.std(ddof=1) / mean) if mean and iterations > 1 else math.nan,
     )

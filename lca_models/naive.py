@@ -28,15 +28,19 @@ def foreground_datapackage(engine, exchanges) -> bwp.Datapackage:
             biosphere.append((flow_ids[exchange.flow], FOREGROUND_ID, exchange.amount))
     package = bwp.create_datapackage(sum_intra_duplicates=True)
     package.add_persistent_vector(
-        matrix="technosphere_matrix", name="foreground-technosphere",
+        matrix="technosphere_matrix",
+        name="foreground-technosphere",
         indices_array=np.array([(r, c) for r, c, _, _ in technosphere], dtype=bwp.INDICES_DTYPE),
         data_array=np.array([a for _, _, a, _ in technosphere]),
-        flip_array=np.array([f for *_, f in technosphere], dtype=bool))
+        flip_array=np.array([f for *_, f in technosphere], dtype=bool),
+    )
     if biosphere:
         package.add_persistent_vector(
-            matrix="biosphere_matrix", name="foreground-biosphere",
+            matrix="biosphere_matrix",
+            name="foreground-biosphere",
             indices_array=np.array([(r, c) for r, c, _ in biosphere], dtype=bwp.INDICES_DTYPE),
-            data_array=np.array([a for *_, a in biosphere]))
+            data_array=np.array([a for *_, a in biosphere]),
+        )
     return package
 
 
@@ -46,14 +50,16 @@ def calculate_naive(engine, inventory: Inventory) -> FootprintResult:
     pcr, foreground = engine.foreground(inventory)
     exchanges = foreground.for_method(foreground.reported_electricity_method)
     packages = engine.packages
-    lca = bw2calc.LCA({FOREGROUND_ID: 1},
-                      data_objs=packages["inventory"] + packages["methods"]["total"]
-                      + [foreground_datapackage(engine, exchanges)])
+    lca = bw2calc.LCA(
+        {FOREGROUND_ID: 1},
+        data_objs=packages["inventory"] + packages["methods"]["total"] + [foreground_datapackage(engine, exchanges)],
+    )
     lca.lci(factorize=True)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="All values in characterization matrix are zero")
         lca.lcia()
-    model = characterise(lca, packages["methods"], packages["activity_ids"], packages["flow_ids"],
-                         packages["names"], packages["flow_cf"])
+    model = characterise(
+        lca, packages["methods"], packages["activity_ids"], packages["flow_ids"], packages["names"], packages["flow_cf"]
+    )
     info = {**engine.engine_info(), "path": "naive (fresh bw2calc.LCA per footprint)"}
     return summarise(model, foreground, inventory, pcr, engine.factor_set, info, total_override=float(lca.score))

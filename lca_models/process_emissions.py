@@ -95,8 +95,9 @@ def direct_emission(amount_kg, params, config, context):
     return {config["flow"]: amount_kg}
 
 
-def evaluate(name: str, amount: float, params: dict[str, float], config: dict[str, Any],
-             context: FormulaContext) -> dict[str, float]:
+def evaluate(
+    name: str, amount: float, params: dict[str, float], config: dict[str, Any], context: FormulaContext
+) -> dict[str, float]:
     try:
         function = FORMULAS[name]
     except KeyError:

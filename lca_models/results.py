@@ -28,8 +28,9 @@ class Contribution(BaseModel):
     gases: dict[str, float] = Field(
         default_factory=dict,
         description="kg of each gas per declared unit, by the gas names of `per_gas`: a direct emission is its own "
-                    "flow, a background input the gases of its whole supply chain; summed over the contributions, "
-                    "each equals `per_gas[gas].mass_kg`")
+        "flow, a background input the gases of its whole supply chain; summed over the contributions, "
+        "each equals `per_gas[gas].mass_kg`",
+    )
 
 
 class ProcessContribution(BaseModel):
@@ -116,7 +117,8 @@ class FootprintResult(BaseModel):
     electricity: ElectricityResult
     direct_emissions_basis: dict[str, str]
     direct_emissions_by_item: dict[str, dict[str, str]] = Field(
-        default_factory=dict, description="item -> gas -> calculated | measured (method, source)")
+        default_factory=dict, description="item -> gas -> calculated | measured (method, source)"
+    )
     data_quality: DataQualityResult
     indicators: dict[str, float]
     data_gaps: list[str]

@@ -48,8 +48,15 @@ def score_exchanges(model: CharacterisedBackground, exchanges: list[ForegroundEx
     return Scored(exchanges, scores, methods)
 
 
-def summarise(model: CharacterisedBackground, foreground: Foreground, inventory: Inventory, pcr: PCR,
-              factor_set: FactorSet, engine: dict[str, str], total_override: float | None = None) -> FootprintResult:
+def summarise(
+    model: CharacterisedBackground,
+    foreground: Foreground,
+    inventory: Inventory,
+    pcr: PCR,
+    factor_set: FactorSet,
+    engine: dict[str, str],
+    total_override: float | None = None,
+) -> FootprintResult:
     scored = score_exchanges(model, foreground.exchanges)
     reported = foreground.reported_electricity_method
     head = scored.mask(reported)
@@ -66,42 +73,49 @@ def summarise(model: CharacterisedBackground, foreground: Foreground, inventory:
         stages[exchange.stage] += float(score)
 
     per_gas = _per_gas(model, per_gas_mass)
-    return FootprintResult.model_validate(dict(
-        product=inventory.product.name if not inventory.product.model
-        else f"{inventory.product.name} {inventory.product.model}",
-        declared_unit={"amount": pcr.declared_unit.amount, "unit": pcr.declared_unit.unit,
-                       "description": pcr.declared_unit.description},
-        pcr={"id": pcr.id, "version": pcr.version},
-        factor_set={"id": factor_set.id, "version": factor_set.version},
-        reference_period=(inventory.reference_period.start.isoformat(), inventory.reference_period.end.isoformat()),
-        reference_year=foreground.reference_year,
-        production_declared_units=foreground.production_declared_units,
-        allocation={"method": foreground.allocation_method, "factor": foreground.allocation_factor},
-        total_kg_co2e=total,
-        fossil_kg_co2e=float(totals[1]),
-        biogenic_kg_co2e=float(totals[2]),
-        land_use_kg_co2e=float(totals[3]),
-        biogenic_co2_emission_kg=per_gas_mass.get("co2_biogenic", 0.0),
-        biogenic_co2_removal_kg=per_gas_mass.get("co2_uptake", 0.0),
-        location_based_kg_co2e=location_total,
-        market_based_kg_co2e=market_total,
-        per_gas=per_gas,
-        stages=stages,
-        contributions=contributions,
-        top_processes=_top_processes(model, supply, head_exchanges, head_scores, total),
-        electricity=_electricity(foreground, scored),
-        direct_emissions_basis=foreground.direct_basis,
-        direct_emissions_by_item=foreground.direct_basis_by_item,
-        data_quality=_data_quality(foreground, contributions, pcr),
-        indicators=foreground.indicators,
-        data_gaps=foreground.data_gaps,
-        method={k: list(v) for k, v in factor_set.methods.items()},
-        engine=engine,
-    ))
+    return FootprintResult.model_validate(
+        dict(
+            product=inventory.product.name
+            if not inventory.product.model
+            else f"{inventory.product.name} {inventory.product.model}",
+            declared_unit={
+                "amount": pcr.declared_unit.amount,
+                "unit": pcr.declared_unit.unit,
+                "description": pcr.declared_unit.description,
+            },
+            pcr={"id": pcr.id, "version": pcr.version},
+            factor_set={"id": factor_set.id, "version": factor_set.version},
+            reference_period=(inventory.reference_period.start.isoformat(), inventory.reference_period.end.isoformat()),
+            reference_year=foreground.reference_year,
+            production_declared_units=foreground.production_declared_units,
+            allocation={"method": foreground.allocation_method, "factor": foreground.allocation_factor},
+            total_kg_co2e=total,
+            fossil_kg_co2e=float(totals[1]),
+            biogenic_kg_co2e=float(totals[2]),
+            land_use_kg_co2e=float(totals[3]),
+            biogenic_co2_emission_kg=per_gas_mass.get("co2_biogenic", 0.0),
+            biogenic_co2_removal_kg=per_gas_mass.get("co2_uptake", 0.0),
+            location_based_kg_co2e=location_total,
+            market_based_kg_co2e=market_total,
+            per_gas=per_gas,
+            stages=stages,
+            contributions=contributions,
+            top_processes=_top_processes(model, supply, head_exchanges, head_scores, total),
+            electricity=_electricity(foreground, scored),
+            direct_emissions_basis=foreground.direct_basis,
+            direct_emissions_by_item=foreground.direct_basis_by_item,
+            data_quality=_data_quality(foreground, contributions, pcr),
+            indicators=foreground.indicators,
+            data_gaps=foreground.data_gaps,
+            method={k: list(v) for k, v in factor_set.methods.items()},
+            engine=engine,
+        )
+    )
 
 
-def _contributions(model: CharacterisedBackground, exchanges, scores,
-                   total: float) -> tuple[list[dict], np.ndarray, dict[str, float]]:
+def _contributions(
+    model: CharacterisedBackground, exchanges, scores, total: float
+) -> tuple[list[dict], np.ndarray, dict[str, float]]:
     """Contribution rows (item, part, stage) with the kg of each gas, the supply of every background activity and
     the kg of each flow.
 
@@ -136,9 +150,16 @@ def _contributions(model: CharacterisedBackground, exchanges, scores,
                 gases[key] = gases.get(key, 0.0) + kg
         for key, kg in gases.items():
             masses[key] += kg
-        out.append({"item": item, "part": part, "stage": stage, "kg_co2e": co2e[i],
-                    "share": co2e[i] / total if total else 0.0,
-                    "gases": {FLOWS[key].label: kg for key, kg in gases.items() if kg != 0.0}})
+        out.append(
+            {
+                "item": item,
+                "part": part,
+                "stage": stage,
+                "kg_co2e": co2e[i],
+                "share": co2e[i] / total if total else 0.0,
+                "gases": {FLOWS[key].label: kg for key, kg in gases.items() if kg != 0.0},
+            }
+        )
     return sorted(out, key=lambda c: -abs(c["kg_co2e"])), model.supply(demand.sum(axis=1)), masses
 
 
@@ -159,19 +180,39 @@ def _top_processes(model, supply, exchanges, scores, total: float) -> list[dict]
     foreground's direct emissions as one process."""
     per_process = model.direct_scores * supply
     order = np.argsort(-np.abs(per_process))[:TOP_PROCESSES]
-    rows = [{"activity": model.activity_codes[i], "name": model.activity_names[i], "kg_co2e": float(per_process[i]),
-             "share": float(per_process[i]) / total if total else 0.0}
-            for i in order if per_process[i] != 0.0]
+    rows = [
+        {
+            "activity": model.activity_codes[i],
+            "name": model.activity_names[i],
+            "kg_co2e": float(per_process[i]),
+            "share": float(per_process[i]) / total if total else 0.0,
+        }
+        for i in order
+        if per_process[i] != 0.0
+    ]
     direct = float(sum(s for e, s in zip(exchanges, scores) if e.activity is None))
     if direct:
-        rows.append({"activity": "foreground", "name": "direct emissions at the facility", "kg_co2e": direct,
-                     "share": direct / total if total else 0.0})
+        rows.append(
+            {
+                "activity": "foreground",
+                "name": "direct emissions at the facility",
+                "kg_co2e": direct,
+                "share": direct / total if total else 0.0,
+            }
+        )
     return sorted(rows, key=lambda r: -abs(r["kg_co2e"]))[:TOP_PROCESSES]
 
 
 def _factor(choice: FactorChoice) -> dict:
-    return {"activity": choice.activity, "year": choice.year, "kg_co2e_per_kwh": choice.kg_co2e_per_kwh,
-            "source": choice.source, "note": choice.note, "level": choice.level, "area": choice.area}
+    return {
+        "activity": choice.activity,
+        "year": choice.year,
+        "kg_co2e_per_kwh": choice.kg_co2e_per_kwh,
+        "source": choice.source,
+        "note": choice.note,
+        "level": choice.level,
+        "area": choice.area,
+    }
 
 
 def _electricity(foreground: Foreground, scored: Scored) -> dict:
@@ -180,8 +221,9 @@ def _electricity(foreground: Foreground, scored: Scored) -> dict:
     def score(method: str) -> float:
         return float(scored.scores[0, scored.methods == method].sum())
 
-    captive = float(sum(score for exchange, score in zip(scored.exchanges, scored.scores[0])
-                        if exchange.item == CAPTIVE))
+    captive = float(
+        sum(score for exchange, score in zip(scored.exchanges, scored.scores[0]) if exchange.item == CAPTIVE)
+    )
 
     return dict(
         consumed_kwh_per_declared_unit=account.consumed_kwh,
@@ -191,9 +233,16 @@ def _electricity(foreground: Foreground, scored: Scored) -> dict:
         reported_method=foreground.reported_electricity_method,
         location_factor=_factor(account.location_factor),
         residual_factor=_factor(account.residual_factor),
-        certificates=[{"serial": c.serial, "technology": c.technology, "generation_month": c.generation_month,
-                       "covered_kwh_per_declared_unit": c.covered_kwh_per_declared_unit, "factor": _factor(c.factor)}
-                      for c in account.certificates],
+        certificates=[
+            {
+                "serial": c.serial,
+                "technology": c.technology,
+                "generation_month": c.generation_month,
+                "covered_kwh_per_declared_unit": c.covered_kwh_per_declared_unit,
+                "factor": _factor(c.factor),
+            }
+            for c in account.certificates
+        ],
         certificates_applied=account.certificates_applied,
         location_rule=account.location_rule,
         grid_kwh_per_declared_unit=account.grid_kwh,
@@ -215,5 +264,9 @@ def _data_quality(foreground: Foreground, contributions: list[dict], pcr: PCR) -
         dqr = sum(w * foreground.quality[i].dqr for i, w in weights.items()) / total
         primary = sum(w for i, w in weights.items() if foreground.quality[i].data_source == "primary") / total
     level = next(name for bound, name in DQR_LEVELS if dqr <= bound)
-    return {"dqr": round(dqr, 3), "level": level, "meets_pcr": dqr <= pcr.data_quality.max_dqr,
-            "primary_data_share": primary}
+    return {
+        "dqr": round(dqr, 3),
+        "level": level,
+        "meets_pcr": dqr <= pcr.data_quality.max_dqr,
+        "primary_data_share": primary,
+    }

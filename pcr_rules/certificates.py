@@ -65,8 +65,9 @@ def serial_range(serial: str, serial_last: str | None, count_if_open: int) -> Se
     if serial_last is None:
         if first is None:
             if count_if_open != 1:
-                raise SerialProblem(f"{serial} has no trailing number: a batch of {count_if_open} certificates "
-                                    f"needs numbered serials")
+                raise SerialProblem(
+                    f"{serial} has no trailing number: a batch of {count_if_open} certificates needs numbered serials"
+                )
             return SerialRange(prefix, 0, 0, 0, numbered=False)
         last = first + count_if_open - 1
         if last >= 10**18:

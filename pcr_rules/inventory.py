@@ -130,7 +130,9 @@ class MeasuredEmission(_Strict):
     amount: float = Field(ge=0)
     unit: str = Field(min_length=1)
     method: str = "CEMS"
-    source: str | None = Field(default=None, max_length=200, description="the monitored emission source, e.g. kiln stack")
+    source: str | None = Field(
+        default=None, max_length=200, description="the monitored emission source, e.g. kiln stack"
+    )
     covers: list[str] = Field(default_factory=list, max_length=50, description="PCR item ids the monitor sees")
     relative_sd: float | None = Field(default=None, ge=0, le=1)
 
@@ -145,14 +147,16 @@ class CaptiveUnit(_Strict):
     fuel_amount: float = Field(ge=0, le=1e12)
     fuel_unit: str = Field(min_length=1)
     ncv_gj_per_unit: float | None = Field(default=None, gt=0, le=1e3, description="measured net calorific value")
-    carbon_content_tc_per_tj: float | None = Field(default=None, gt=0, le=1e3,
-                                                   description="measured carbon per unit heat")
+    carbon_content_tc_per_tj: float | None = Field(
+        default=None, gt=0, le=1e3, description="measured carbon per unit heat"
+    )
     oxidation: float | None = Field(default=None, gt=0, le=1, description="measured oxidation rate")
     gross_generation_mwh: float = Field(gt=0, le=1e9)
     auxiliary_mwh: float = Field(ge=0, le=1e9, description="the unit's own consumption (厂用电)")
     net_generation_mwh: float = Field(gt=0, le=1e9, description="gross generation less auxiliary consumption")
-    measured_co2_t: float | None = Field(default=None, ge=0, le=1e10,
-                                         description="the unit's stack CO2 by CEMS, if measured")
+    measured_co2_t: float | None = Field(
+        default=None, ge=0, le=1e10, description="the unit's stack CO2 by CEMS, if measured"
+    )
     data_source: Literal["primary", "secondary"] = "primary"
     data_quality: DataQuality | None = None
 

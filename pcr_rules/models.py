@@ -1,9 +1,8 @@
 """The schema of a product category rule (PCR). A PCR is versioned data (see `pcr_rules/data/`)."""
 
 from enum import StrEnum
-from typing import Literal
-
 from functools import cached_property
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 

@@ -18,8 +18,14 @@ class UnitProblem(ValueError):
 def _parse(unit: str) -> pint.Unit:
     try:
         return _REGISTRY.Unit(unit)
-    except (pint.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError, AttributeError,
-            TypeError, AssertionError) as exc:
+    except (
+        pint.UndefinedUnitError,
+        pint.errors.DefinitionSyntaxError,
+        ValueError,
+        AttributeError,
+        TypeError,
+        AssertionError,
+    ) as exc:
         raise UnitProblem(f"unknown unit {unit!r}") from exc
 
 

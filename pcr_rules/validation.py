@@ -57,7 +57,9 @@ def _add_months(day: date, months: int) -> date:
 
 def _problems(inventory: Inventory, pcr: PCR):
     if (inventory.pcr.id, inventory.pcr.version) != (pcr.id, pcr.version):
-        yield FieldError("pcr", f"inventory names {inventory.pcr.id}@{inventory.pcr.version}, checked against {pcr.ref}")
+        yield FieldError(
+            "pcr", f"inventory names {inventory.pcr.id}@{inventory.pcr.version}, checked against {pcr.ref}"
+        )
     yield from _period_problems(inventory.reference_period, pcr)
     production_ok = True
     try:
@@ -91,7 +93,9 @@ def _item_problems(inventory: Inventory, pcr: PCR, production: float | None):
         loc = f"items[{index}]"
         spec = pcr.item(entry.item)
         if spec is None:
-            yield FieldError(f"{loc}.item", f"{entry.item!r} is not an item of {pcr.ref}; known: {[i.id for i in pcr.items]}")
+            yield FieldError(
+                f"{loc}.item", f"{entry.item!r} is not an item of {pcr.ref}; known: {[i.id for i in pcr.items]}"
+            )
             continue
         if entry.item in seen:
             yield FieldError(f"{loc}.item", f"{entry.item!r} is already listed; give each item once")
@@ -112,7 +116,9 @@ def _item_problems(inventory: Inventory, pcr: PCR, production: float | None):
         if spec.primary_data_required and entry.data_source != "primary":
             yield FieldError(f"{loc}.data_source", f"{pcr.ref} requires primary (site-specific) data for {spec.label}")
         if entry.supplier_pcf_kg_co2e_per_unit is not None and spec.kind is not ItemKind.INPUT:
-            yield FieldError(f"{loc}.supplier_pcf_kg_co2e_per_unit", "only purchased inputs can carry a supplier footprint")
+            yield FieldError(
+                f"{loc}.supplier_pcf_kg_co2e_per_unit", "only purchased inputs can carry a supplier footprint"
+            )
         yield from _parameter_problems(loc, entry, spec)
     present = set(counts)
     for spec in pcr.items:
@@ -124,7 +130,9 @@ def _parameter_problems(loc: str, entry: InventoryItem, spec: ItemSpec):
     for name, quantity in entry.parameters.items():
         parameter = spec.parameter(name)
         if parameter is None:
-            yield FieldError(f"{loc}.parameters.{name}", f"not a parameter of {spec.id}; known: {[p.id for p in spec.parameters]}")
+            yield FieldError(
+                f"{loc}.parameters.{name}", f"not a parameter of {spec.id}; known: {[p.id for p in spec.parameters]}"
+            )
             continue
         try:
             value = quantity.amount * conversion_factor(quantity.unit, parameter.unit)
@@ -171,11 +179,16 @@ def _measured_problems(inventory: Inventory, pcr: PCR):
             yield FieldError(f"{loc}.method", f"accepted methods: {rule.methods}")
         if not measured.covers:
             if rule.require_sources:
-                yield FieldError(f"{loc}.covers", f"{pcr.ref} requires a measurement to name the items its monitor "
-                                                  f"sees (e.g. the kiln stack: clinker and the kiln fuels)")
+                yield FieldError(
+                    f"{loc}.covers",
+                    f"{pcr.ref} requires a measurement to name the items its monitor "
+                    f"sees (e.g. the kiln stack: clinker and the kiln fuels)",
+                )
             elif unnamed[measured.gas] > 1 or named[measured.gas]:
-                yield FieldError(f"{loc}.gas", f"{measured.gas} is measured more than once without naming the "
-                                               f"items each measurement covers")
+                yield FieldError(
+                    f"{loc}.gas",
+                    f"{measured.gas} is measured more than once without naming the items each measurement covers",
+                )
         for position, item_id in enumerate(measured.covers):
             spec = pcr.item(item_id)
             where = f"{loc}.covers[{position}]"
@@ -184,8 +197,9 @@ def _measured_problems(inventory: Inventory, pcr: PCR):
             elif item_id not in listed:
                 yield FieldError(where, f"{item_id!r} is not listed in the inventory's items")
             elif (measured.gas, item_id) in covered:
-                yield FieldError(where, f"{item_id} is already covered by measured_emissions"
-                                        f"[{covered[(measured.gas, item_id)]}]")
+                yield FieldError(
+                    where, f"{item_id} is already covered by measured_emissions[{covered[(measured.gas, item_id)]}]"
+                )
             else:
                 covered[(measured.gas, item_id)] = index
         try:
@@ -227,35 +241,49 @@ def _captive_problems(inventory: Inventory, pcr: PCR):
             continue
         expected = unit.gross_generation_mwh - unit.auxiliary_mwh
         if abs(unit.net_generation_mwh - expected) > NET_BALANCE_TOLERANCE * unit.gross_generation_mwh:
-            yield FieldError(f"{loc}.net_generation_mwh",
-                             f"{unit.net_generation_mwh:,.0f} MWh is not gross {unit.gross_generation_mwh:,.0f} "
-                             f"less auxiliary {unit.auxiliary_mwh:,.0f} = {expected:,.0f} MWh")
+            yield FieldError(
+                f"{loc}.net_generation_mwh",
+                f"{unit.net_generation_mwh:,.0f} MWh is not gross {unit.gross_generation_mwh:,.0f} "
+                f"less auxiliary {unit.auxiliary_mwh:,.0f} = {expected:,.0f} MWh",
+            )
         if unit.ncv_gj_per_unit is not None:
             heat_rate = amount * unit.ncv_gj_per_unit / unit.net_generation_mwh
             if not HEAT_RATE_GJ_PER_MWH.contains(heat_rate):
                 efficiency = f" (efficiency {3.6 / heat_rate:.0%})" if 0.01 < heat_rate < 1e4 else ""
-                yield FieldError(f"{loc}.fuel_amount", f"{heat_rate:.4g} GJ of fuel per net MWh is outside "
-                                                       f"{HEAT_RATE_GJ_PER_MWH}{efficiency}: fuel or generation "
-                                                       f"misreported")
+                yield FieldError(
+                    f"{loc}.fuel_amount",
+                    f"{heat_rate:.4g} GJ of fuel per net MWh is outside "
+                    f"{HEAT_RATE_GJ_PER_MWH}{efficiency}: fuel or generation "
+                    f"misreported",
+                )
         if unit.carbon_content_tc_per_tj is not None and not CARBON_TC_PER_TJ.contains(unit.carbon_content_tc_per_tj):
-            yield FieldError(f"{loc}.carbon_content_tc_per_tj",
-                             f"{unit.carbon_content_tc_per_tj:.4g} t C/TJ is outside {CARBON_TC_PER_TJ}, the range "
-                             f"of fossil fuels (IPCC 2006 Vol. 2 Table 1.3)")
+            yield FieldError(
+                f"{loc}.carbon_content_tc_per_tj",
+                f"{unit.carbon_content_tc_per_tj:.4g} t C/TJ is outside {CARBON_TC_PER_TJ}, the range "
+                f"of fossil fuels (IPCC 2006 Vol. 2 Table 1.3)",
+            )
         stack = unit.measured_co2_t / unit.net_generation_mwh if unit.measured_co2_t is not None else None
         if stack is not None and not STACK_T_CO2_PER_MWH.contains(stack):
-            yield FieldError(f"{loc}.measured_co2_t",
-                             f"{stack:.4g} t CO2 per net MWh is outside {STACK_T_CO2_PER_MWH}, the range of fossil "
-                             f"generating units: CO2 or generation misreported")
+            yield FieldError(
+                f"{loc}.measured_co2_t",
+                f"{stack:.4g} t CO2 per net MWh is outside {STACK_T_CO2_PER_MWH}, the range of fossil "
+                f"generating units: CO2 or generation misreported",
+            )
     if captive.supplied_mwh > net_total * (1 + 1e-9):
-        yield FieldError("captive_power.supplied_mwh", f"{captive.supplied_mwh:,.0f} MWh supplied is more than the "
-                                                       f"units' net generation of {net_total:,.0f} MWh")
+        yield FieldError(
+            "captive_power.supplied_mwh",
+            f"{captive.supplied_mwh:,.0f} MWh supplied is more than the units' net generation of {net_total:,.0f} MWh",
+        )
     try:
         consumed_mwh = electricity_consumed_kwh(inventory, pcr) / 1000.0
     except UnitProblem:
         return
     if captive.supplied_mwh > consumed_mwh * (1 + 1e-9):
-        yield FieldError("captive_power.supplied_mwh", f"{captive.supplied_mwh:,.0f} MWh supplied is more than the "
-                                                       f"{consumed_mwh:,.0f} MWh of electricity consumed (items)")
+        yield FieldError(
+            "captive_power.supplied_mwh",
+            f"{captive.supplied_mwh:,.0f} MWh supplied is more than the "
+            f"{consumed_mwh:,.0f} MWh of electricity consumed (items)",
+        )
 
 
 def _certificate_problems(inventory: Inventory, pcr: PCR):
@@ -276,15 +304,23 @@ def _certificate_problems(inventory: Inventory, pcr: PCR):
             yield FieldError(f"{loc}.serial_last" if certificate.serial_last else f"{loc}.serial", str(exc))
         else:
             if certificate.amount_mwh > batch.count:
-                yield FieldError(f"{loc}.amount_mwh", f"{certificate.amount_mwh} MWh is more than the {batch.count} "
-                                                      f"certificates of {batch}")
+                yield FieldError(
+                    f"{loc}.amount_mwh",
+                    f"{certificate.amount_mwh} MWh is more than the {batch.count} certificates of {batch}",
+                )
             earlier = next((i for i, other in batches if other.overlaps(batch)), None)
             if earlier is not None:
-                yield FieldError(f"{loc}.serial", f"{batch} overlaps green_certificates[{earlier}] "
-                                                  f"({certificates[earlier].batch}); a certificate is retired once")
+                yield FieldError(
+                    f"{loc}.serial",
+                    f"{batch} overlaps green_certificates[{earlier}] "
+                    f"({certificates[earlier].batch}); a certificate is retired once",
+                )
             batches.append((index, batch))
         if certificate.technology not in rule.eligible_technologies:
-            yield FieldError(f"{loc}.technology", f"{certificate.technology!r} is not eligible; eligible: {rule.eligible_technologies}")
+            yield FieldError(
+                f"{loc}.technology",
+                f"{certificate.technology!r} is not eligible; eligible: {rule.eligible_technologies}",
+            )
         if not earliest <= certificate.generation_month <= latest:
             yield FieldError(
                 f"{loc}.generation_month",

@@ -19,11 +19,20 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 PHONE = {"width": 390, "height": 844}  # CSS pixels of a common phone
 DESKTOP = {"width": 1280, "height": 800}
-WIDTHS = {"phone": {"viewport": PHONE, "device_scale_factor": 2, "is_mobile": True, "has_touch": True},
-          "desktop": {"viewport": DESKTOP, "device_scale_factor": 1}}
+WIDTHS = {
+    "phone": {"viewport": PHONE, "device_scale_factor": 2, "is_mobile": True, "has_touch": True},
+    "desktop": {"viewport": DESKTOP, "device_scale_factor": 1},
+}
 LOCALES = {"zh": "zh-CN", "en": "en-US"}  # the browser's language, sent as Accept-Language
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @contextmanager
@@ -65,8 +74,12 @@ class Visit:
         self.requested, self.errors, self.failed = [], [], {}
         self.page.on("request", lambda request: self.requested.append(request.url))
         self.page.on("requestfailed", lambda request: self.failed.update({request.url: request.failure}))
-        self.page.on("console", lambda message: message.type == "error" and not self._the_page_itself(message)
-                     and self.errors.append(message.text))
+        self.page.on(
+            "console",
+            lambda message: (
+                message.type == "error" and not self._the_page_itself(message) and self.errors.append(message.text)
+            ),
+        )
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
 
     def _the_page_itself(self, message) -> bool:
@@ -105,8 +118,6 @@ def assert_self_contained(tab: Visit, served: str, blocked: tuple[str, ...] = ()
     assert all(tab.failed.get(url) == "csp" for url in blocked), tab.failed
     errors = [e for e in tab.errors if not any(f"'{url}'" in e and "Content Security Policy" in e for url in blocked)]
     assert errors == [], errors
-
-
 
 
 def sign_in(tab: Visit, served: str, user: str, password: str = "correct horse battery staple") -> None:

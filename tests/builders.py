@@ -8,8 +8,14 @@ def item(name: str, amount: float, unit: str, **extra) -> dict:
 
 
 def certificate(serial: str, mwh: int, technology: str = "wind", month: str = "2023-06", **extra) -> dict:
-    return {"serial": serial, "amount_mwh": mwh, "technology": technology, "generation_month": month,
-            "province": "Guizhou", **extra}
+    return {
+        "serial": serial,
+        "amount_mwh": mwh,
+        "technology": technology,
+        "generation_month": month,
+        "province": "Guizhou",
+        **extra,
+    }
 
 
 def inventory_data(pcr_id: str, production: float, unit: str, items: list[dict], **extra) -> dict:

@@ -19,8 +19,11 @@ WIND_2023, PV_2023 = 0.0336, 0.0545
 def combustion(ncv_gj, carbon_t_per_tj, oxidation, ch4_kg_per_tj, n2o_kg_per_tj):
     """kg CO2e per unit burned: NCV x CC x OF x 44/12 (kg CO2, since GJ x t C/TJ = kg C) + CH4 + N2O."""
     tj = ncv_gj / 1000
-    return (ncv_gj * carbon_t_per_tj * oxidation * C_TO_CO2
-            + tj * ch4_kg_per_tj * GWP_CH4_FOSSIL + tj * n2o_kg_per_tj * GWP_N2O)
+    return (
+        ncv_gj * carbon_t_per_tj * oxidation * C_TO_CO2
+        + tj * ch4_kg_per_tj * GWP_CH4_FOSSIL
+        + tj * n2o_kg_per_tj * GWP_N2O
+    )
 
 
 COAL_SUPPLY = (18 + 2.5) * 0.67 * GWP_CH4_FOSSIL  # kg CO2e per t raw coal (IPCC Tier 1 underground mining)

@@ -21,14 +21,28 @@ def unique_serials(data: dict) -> dict:
     return data
 
 
-def calculated_footprint(world: World, user: str = "acme-engineer", example: str = "cement-guizhou-2023.json",
-                         product_id: str | None = None, gtin: str | None = GTIN, **changes) -> dict:
+def calculated_footprint(
+    world: World,
+    user: str = "acme-engineer",
+    example: str = "cement-guizhou-2023.json",
+    product_id: str | None = None,
+    gtin: str | None = GTIN,
+    **changes,
+) -> dict:
     """Submits the example (as a new product unless product_id is given), calculates it; returns the job."""
     if product_id is None:
         data = load_example(example)
-        response = world.call(user, "POST", "/api/v1/products", json={
-            "name": data["product"]["name"], "model": data["product"].get("model"), "gtin": gtin,
-            "pcr_id": data["pcr"]["id"]})
+        response = world.call(
+            user,
+            "POST",
+            "/api/v1/products",
+            json={
+                "name": data["product"]["name"],
+                "model": data["product"].get("model"),
+                "gtin": gtin,
+                "pcr_id": data["pcr"]["id"],
+            },
+        )
         assert response.status_code == 201, response.text
         product_id = response.json()["id"]
     data = unique_serials(load_example(example))
@@ -43,19 +57,31 @@ def calculated_footprint(world: World, user: str = "acme-engineer", example: str
 
 
 def act(world: World, user: str, application_id: str, action: str, **body):
-    return world.call(user, "POST", f"/api/v1/applications/{application_id}/actions/{action}",
-                      json={"comment": f"{action} by {user}", **body})
+    return world.call(
+        user,
+        "POST",
+        f"/api/v1/applications/{application_id}/actions/{action}",
+        json={"comment": f"{action} by {user}", **body},
+    )
 
 
 def issued_label(world: World, example: str = "cement-guizhou-2023.json", gtin: str | None = GTIN) -> dict:
     """The short path: apply, submit, review, approve, issue. Returns the label (LabelOut)."""
     footprint = calculated_footprint(world, example=example, gtin=gtin)
-    application = world.call("acme-engineer", "POST", "/api/v1/applications", json={
-        "footprint_id": footprint["footprint_id"], "certification_body_id": str(world.organisations["cb"])})
+    application = world.call(
+        "acme-engineer",
+        "POST",
+        "/api/v1/applications",
+        json={"footprint_id": footprint["footprint_id"], "certification_body_id": str(world.organisations["cb"])},
+    )
     assert application.status_code == 201, application.text
     application_id = application.json()["id"]
-    for user, action in (("acme-engineer", "submit"), ("cb-verifier", "start_review"), ("cb-verifier", "approve"),
-                         ("cb-verifier", "issue_label")):
+    for user, action in (
+        ("acme-engineer", "submit"),
+        ("cb-verifier", "start_review"),
+        ("cb-verifier", "approve"),
+        ("cb-verifier", "issue_label"),
+    ):
         response = act(world, user, application_id, action)
         assert response.status_code == 200, (action, response.text)
     labels = world.call("cb-verifier", "GET", "/api/v1/labels").json()

@@ -26,8 +26,9 @@ class Process:
 
     def start(self) -> "Process":
         handle = open(self.log, "ab")
-        self.process = subprocess.Popen(self.args, env=self.env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            self.args, env=self.env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
         return self
 
     def kill(self) -> None:
@@ -49,14 +50,49 @@ class Process:
 
 
 def api_process(env: dict[str, str], port: int, log_dir: Path) -> Process:
-    return Process("api", [sys.executable, "-m", "uvicorn", "footprint_api.app:app", "--host", "127.0.0.1",
-                           "--port", str(port), "--log-level", "warning"], env, log_dir)
+    return Process(
+        "api",
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "footprint_api.app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env,
+        log_dir,
+    )
 
 
 def worker_process(env: dict[str, str], log_dir: Path, name: str = "worker", concurrency: int = 2) -> Process:
-    return Process(name, [sys.executable, "-m", "celery", "-A", "footprint_api.tasks", "worker", "-Q", "pcf",
-                          "-c", str(concurrency), "--without-gossip", "--without-mingle", "-l", "info",
-                          "-n", f"{name}-{os.getpid()}@%h"], env, log_dir)
+    return Process(
+        name,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "footprint_api.tasks",
+            "worker",
+            "-Q",
+            "pcf",
+            "-c",
+            str(concurrency),
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "info",
+            "-n",
+            f"{name}-{os.getpid()}@%h",
+        ],
+        env,
+        log_dir,
+    )
 
 
 def wait_ready(url: str, process: Process, timeout: float = 60) -> None:

@@ -16,10 +16,14 @@ from footprint_api.services import accounts
 PASSWORD = "correct horse battery staple"
 ORGANISATIONS = {
     "platform": (OrganisationKind.PLATFORM, {"root": Role.PLATFORM_ADMIN}),
-    "acme": (OrganisationKind.MANUFACTURER, {"acme-admin": Role.MANUFACTURER_ADMIN,
-                                              "acme-engineer": Role.MANUFACTURER_MEMBER}),
-    "rival": (OrganisationKind.MANUFACTURER, {"rival-admin": Role.MANUFACTURER_ADMIN,
-                                               "rival-engineer": Role.MANUFACTURER_MEMBER}),
+    "acme": (
+        OrganisationKind.MANUFACTURER,
+        {"acme-admin": Role.MANUFACTURER_ADMIN, "acme-engineer": Role.MANUFACTURER_MEMBER},
+    ),
+    "rival": (
+        OrganisationKind.MANUFACTURER,
+        {"rival-admin": Role.MANUFACTURER_ADMIN, "rival-engineer": Role.MANUFACTURER_MEMBER},
+    ),
     "cb": (OrganisationKind.CERTIFICATION_BODY, {"cb-verifier": Role.VERIFIER, "cb-admin": Role.CB_ADMIN}),
     "cb2": (OrganisationKind.CERTIFICATION_BODY, {"cb2-verifier": Role.VERIFIER}),
 }
@@ -28,12 +32,18 @@ ORGANISATIONS = {
 def configure(database_url: str, **extra: str) -> None:
     """Points the service at a database; label keys and files go to a scratch folder unless given."""
     scratch = Path(tempfile.mkdtemp(prefix="pcf-test-"))
-    os.environ.update({"PCF_DATABASE_URL": database_url, "PCF_SECRET_KEY": "test-signing-key-" + "k" * 32,
-                       "PCF_LABEL_KEY_DIR": str(scratch / "keys"), "PCF_STORAGE_DIR": str(scratch / "objects"),
-                       "PCF_STORAGE_BACKEND": "local", **extra})
-    from footprint_api.infra.objects import object_store
+    os.environ.update(
+        {
+            "PCF_DATABASE_URL": database_url,
+            "PCF_SECRET_KEY": "test-signing-key-" + "k" * 32,
+            "PCF_LABEL_KEY_DIR": str(scratch / "keys"),
+            "PCF_STORAGE_DIR": str(scratch / "objects"),
+            "PCF_STORAGE_BACKEND": "local",
+            **extra,
+        }
+    )
     from footprint_api.core.settings import get_settings
-
+    from footprint_api.infra.objects import object_store
     from footprint_api.services.verification import verification_cache
 
     get_settings.cache_clear()
@@ -61,8 +71,10 @@ class World:
 
     def token(self, user: str) -> str:
         if user not in self._tokens:
-            response = self.client.post("/api/v1/auth/token", data={
-                "grant_type": "password", "username": f"{user}@test.example", "password": PASSWORD})
+            response = self.client.post(
+                "/api/v1/auth/token",
+                data={"grant_type": "password", "username": f"{user}@test.example", "password": PASSWORD},
+            )
             assert response.status_code == 200, response.text
             self._tokens[user] = response.json()["access_token"]
         return self._tokens[user]

@@ -11,8 +11,10 @@ from tests.service import PASSWORD
 
 
 def test_password_flow_issues_a_bearer_token(world):
-    response = world.client.post("/api/v1/auth/token", data={
-        "grant_type": "password", "username": "acme-engineer@test.example", "password": PASSWORD})
+    response = world.client.post(
+        "/api/v1/auth/token",
+        data={"grant_type": "password", "username": "acme-engineer@test.example", "password": PASSWORD},
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "bearer" and body["expires_in"] == 3600
@@ -21,40 +23,52 @@ def test_password_flow_issues_a_bearer_token(world):
 
 
 def test_wrong_password_and_unknown_user_get_the_same_401(world):
-    wrong = world.client.post("/api/v1/auth/token", data={
-        "grant_type": "password", "username": "acme-engineer@test.example", "password": "nope"})
-    unknown = world.client.post("/api/v1/auth/token", data={
-        "grant_type": "password", "username": "nobody@test.example", "password": "nope"})
+    wrong = world.client.post(
+        "/api/v1/auth/token",
+        data={"grant_type": "password", "username": "acme-engineer@test.example", "password": "nope"},
+    )
+    unknown = world.client.post(
+        "/api/v1/auth/token", data={"grant_type": "password", "username": "nobody@test.example", "password": "nope"}
+    )
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.headers["content-type"] == "application/problem+json"
     assert wrong.json()["detail"] == unknown.json()["detail"]
 
 
 def test_client_credentials_by_basic_auth_and_by_form(world):
-    created = world.call("acme-admin", "POST", f"/api/v1/organisations/{world.organisations['acme']}/clients",
-                         json={"name": "ERP connector", "role": "manufacturer_member"})
+    created = world.call(
+        "acme-admin",
+        "POST",
+        f"/api/v1/organisations/{world.organisations['acme']}/clients",
+        json={"name": "ERP connector", "role": "manufacturer_member"},
+    )
     assert created.status_code == 201
     client_id, secret = created.json()["client_id"], created.json()["client_secret"]
     basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-    by_basic = world.client.post("/api/v1/auth/token", data={"grant_type": "client_credentials"},
-                                 headers={"Authorization": f"Basic {basic}"})
-    by_form = world.client.post("/api/v1/auth/token", data={
-        "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret})
+    by_basic = world.client.post(
+        "/api/v1/auth/token", data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {basic}"}
+    )
+    by_form = world.client.post(
+        "/api/v1/auth/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    )
     assert by_basic.status_code == by_form.status_code == 200
     token = by_basic.json()["access_token"]
     assert world.client.get("/api/v1/products", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-    bad = world.client.post("/api/v1/auth/token", data={
-        "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret + "x"})
+    bad = world.client.post(
+        "/api/v1/auth/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret + "x"},
+    )
     assert bad.status_code == 401
 
 
 def test_expired_token_is_refused(world):
-    from footprint_api.infra.security import issue_token
     from footprint_api.core.settings import get_settings
+    from footprint_api.infra.security import issue_token
 
     claims = jwt.decode(world.token("acme-engineer"), options={"verify_signature": False})
-    token, _ = issue_token(claims["sub"], "user", claims["org"], Role.MANUFACTURER_MEMBER,
-                           get_settings().signing_key(), minutes=-1)
+    token, _ = issue_token(
+        claims["sub"], "user", claims["org"], Role.MANUFACTURER_MEMBER, get_settings().signing_key(), minutes=-1
+    )
     response = world.client.get("/api/v1/products", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401 and response.json()["detail"] == "token expired"
 
@@ -67,8 +81,10 @@ def test_forged_token_is_refused(world):
 
 
 def test_revoked_token_stops_working_at_once(world):
-    token = world.client.post("/api/v1/auth/token", data={
-        "grant_type": "password", "username": "acme-engineer@test.example", "password": PASSWORD}).json()
+    token = world.client.post(
+        "/api/v1/auth/token",
+        data={"grant_type": "password", "username": "acme-engineer@test.example", "password": PASSWORD},
+    ).json()
     headers = {"Authorization": f"Bearer {token['access_token']}"}
     assert world.client.post("/api/v1/auth/revoke", headers=headers).status_code == 204
     response = world.client.get("/api/v1/products", headers=headers)
@@ -88,16 +104,40 @@ def test_passwords_are_stored_as_argon2id_hashes(world):
 
 def test_roles_limit_what_a_principal_may_do(world):
     acme = world.organisations["acme"]
-    member = world.call("acme-engineer", "POST", f"/api/v1/organisations/{acme}/users", json={
-        "email": "new@test.example", "name": "New", "password": "a long enough password", "role": "manufacturer_member"})
+    member = world.call(
+        "acme-engineer",
+        "POST",
+        f"/api/v1/organisations/{acme}/users",
+        json={
+            "email": "new@test.example",
+            "name": "New",
+            "password": "a long enough password",
+            "role": "manufacturer_member",
+        },
+    )
     assert member.status_code == 403
-    assert world.call("acme-admin", "POST", "/api/v1/organisations",
-                      json={"name": "Mine", "kind": "manufacturer"}).status_code == 403
-    assert world.call("root", "POST", "/api/v1/organisations",
-                      json={"name": f"Neworg {datetime.now(UTC).timestamp()}", "kind": "manufacturer"}).status_code == 201
+    assert (
+        world.call(
+            "acme-admin", "POST", "/api/v1/organisations", json={"name": "Mine", "kind": "manufacturer"}
+        ).status_code
+        == 403
+    )
+    assert (
+        world.call(
+            "root",
+            "POST",
+            "/api/v1/organisations",
+            json={"name": f"Neworg {datetime.now(UTC).timestamp()}", "kind": "manufacturer"},
+        ).status_code
+        == 201
+    )
     # a role of another kind of organisation cannot be given
-    wrong_kind = world.call("acme-admin", "POST", f"/api/v1/organisations/{acme}/users", json={
-        "email": "v@test.example", "name": "V", "password": "a long enough password", "role": "verifier"})
+    wrong_kind = world.call(
+        "acme-admin",
+        "POST",
+        f"/api/v1/organisations/{acme}/users",
+        json={"email": "v@test.example", "name": "V", "password": "a long enough password", "role": "verifier"},
+    )
     assert wrong_kind.status_code == 403
     # a verifier cannot submit inventories
     assert world.call("cb-verifier", "GET", "/api/v1/products").status_code == 403
@@ -110,17 +150,23 @@ def test_no_token_is_401_with_a_bearer_challenge(world):
 
 # Accounts end all their credentials at once: disable, password reset, machine clients.
 
+
 def _new_user(world, admin: str = "acme-admin", organisation: str = "acme", role: str = "manufacturer_member"):
     email = f"staff-{uuid.uuid4().hex[:8]}@test.example"
-    created = world.call(admin, "POST", f"/api/v1/organisations/{world.organisations[organisation]}/users",
-                         json={"email": email, "name": "Staff", "password": PASSWORD, "role": role})
+    created = world.call(
+        admin,
+        "POST",
+        f"/api/v1/organisations/{world.organisations[organisation]}/users",
+        json={"email": email, "name": "Staff", "password": PASSWORD, "role": role},
+    )
     assert created.status_code == 201, created.text
     return created.json(), email
 
 
 def _sign_in(world, email: str, password: str = PASSWORD):
-    return world.client.post("/api/v1/auth/token", data={"grant_type": "password", "username": email,
-                                                         "password": password})
+    return world.client.post(
+        "/api/v1/auth/token", data={"grant_type": "password", "username": email, "password": password}
+    )
 
 
 def _bearer(token: str) -> dict:
@@ -173,8 +219,9 @@ def test_enabling_again_does_not_revive_tokens_issued_before_the_disable(world):
 def test_a_password_reset_ends_the_old_sessions_and_the_old_password(world):
     user, email = _new_user(world)
     old = _sign_in(world, email).json()["access_token"]
-    reset = world.call("acme-admin", "POST", f"/api/v1/users/{user['id']}/password",
-                       json={"password": "a brand new passphrase"})
+    reset = world.call(
+        "acme-admin", "POST", f"/api/v1/users/{user['id']}/password", json={"password": "a brand new passphrase"}
+    )
     assert reset.status_code == 200 and reset.json()["password"] is None
     assert world.client.get("/api/v1/me", headers=_bearer(old)).status_code == 401
     assert _sign_in(world, email).status_code == 401
@@ -201,11 +248,20 @@ def test_a_too_short_password_is_refused_naming_the_field_and_nothing_changes(wo
 
 def test_disabling_a_machine_client_ends_its_token(world):
     acme = world.organisations["acme"]
-    created = world.call("acme-admin", "POST", f"/api/v1/organisations/{acme}/clients",
-                         json={"name": "ERP", "role": "manufacturer_member"}).json()
-    token = world.client.post("/api/v1/auth/token", data={
-        "grant_type": "client_credentials", "client_id": created["client_id"],
-        "client_secret": created["client_secret"]}).json()["access_token"]
+    created = world.call(
+        "acme-admin",
+        "POST",
+        f"/api/v1/organisations/{acme}/clients",
+        json={"name": "ERP", "role": "manufacturer_member"},
+    ).json()
+    token = world.client.post(
+        "/api/v1/auth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": created["client_id"],
+            "client_secret": created["client_secret"],
+        },
+    ).json()["access_token"]
     assert world.client.get("/api/v1/products", headers=_bearer(token)).status_code == 200
     listed = world.call("acme-admin", "GET", f"/api/v1/organisations/{acme}/clients").json()
     assert created["client_id"] in [c["client_id"] for c in listed] and "client_secret" not in str(listed)
@@ -224,8 +280,10 @@ def test_admins_manage_only_their_own_organisation_and_members_nobody(world):
     assert world.call("cb-admin", "POST", f"/api/v1/users/{user['id']}/password").status_code == 404
     assert world.call("acme-engineer", "POST", f"/api/v1/users/{user['id']}/disable").status_code == 403
     assert world.call("root", "POST", f"/api/v1/users/{user['id']}/disable").status_code == 200
-    assert world.call("acme-admin", "GET",
-                      f"/api/v1/organisations/{world.organisations['rival']}/users").status_code == 404
+    assert (
+        world.call("acme-admin", "GET", f"/api/v1/organisations/{world.organisations['rival']}/users").status_code
+        == 404
+    )
 
 
 def test_an_admin_cannot_disable_their_own_account(world):
@@ -242,16 +300,20 @@ def test_organisations_listed_are_those_one_administers(world):
 
 def _new_person(world, name: str) -> str:
     email = f"{name}-{uuid.uuid4().hex[:6]}@test.example"
-    created = world.call("acme-admin", "POST", f"/api/v1/organisations/{world.organisations['acme']}/users",
-                         json={"email": email, "name": name, "password": "a long enough password",
-                               "role": "manufacturer_member"})
+    created = world.call(
+        "acme-admin",
+        "POST",
+        f"/api/v1/organisations/{world.organisations['acme']}/users",
+        json={"email": email, "name": name, "password": "a long enough password", "role": "manufacturer_member"},
+    )
     assert created.status_code == 201, created.text
     return email
 
 
 def _password_grant(world, email: str, password: str):
-    return world.client.post("/api/v1/auth/token", data={"grant_type": "password", "username": email,
-                                                         "password": password})
+    return world.client.post(
+        "/api/v1/auth/token", data={"grant_type": "password", "username": email, "password": password}
+    )
 
 
 def test_wrong_passwords_lock_the_account_with_429_and_retry_after(world):
@@ -283,16 +345,26 @@ def test_a_successful_sign_in_clears_the_accounts_failures(world):
 
 
 def test_client_credentials_are_throttled_too(world):
-    client = world.call("acme-admin", "POST", f"/api/v1/organisations/{world.organisations['acme']}/clients",
-                        json={"name": "erp", "role": "manufacturer_member"}).json()
+    client = world.call(
+        "acme-admin",
+        "POST",
+        f"/api/v1/organisations/{world.organisations['acme']}/clients",
+        json={"name": "erp", "role": "manufacturer_member"},
+    ).json()
     for n in range(5):
-        wrong = world.client.post("/api/v1/auth/token", data={"grant_type": "client_credentials",
-                                                              "client_id": client["client_id"],
-                                                              "client_secret": f"wrong {n}"})
+        wrong = world.client.post(
+            "/api/v1/auth/token",
+            data={"grant_type": "client_credentials", "client_id": client["client_id"], "client_secret": f"wrong {n}"},
+        )
         assert wrong.status_code == 401
-    right = world.client.post("/api/v1/auth/token", data={"grant_type": "client_credentials",
-                                                          "client_id": client["client_id"],
-                                                          "client_secret": client["client_secret"]})
+    right = world.client.post(
+        "/api/v1/auth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client["client_id"],
+            "client_secret": client["client_secret"],
+        },
+    )
     assert right.status_code == 429 and right.headers["retry-after"]
 
 

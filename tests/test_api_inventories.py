@@ -35,7 +35,7 @@ def test_an_inventory_that_breaks_its_pcr_is_422_with_fields(world):
     data["green_certificates"] = []
     response = world.submit("acme-engineer", product["id"], data)
     assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
-    assert {"field": "items[2].unit"} .items() <= response.json()["errors"][0].items()
+    assert {"field": "items[2].unit"}.items() <= response.json()["errors"][0].items()
 
 
 def test_inventory_for_a_product_of_another_pcr_is_refused(world):
@@ -52,7 +52,9 @@ def test_a_retired_serial_cannot_be_retired_again_anywhere(world):
     again = world.submit("rival-engineer", theirs["id"], data)
     assert again.status_code == 409
     assert {e["field"] for e in again.json()["errors"]} == {
-        "inventory.green_certificates[0].serial", "inventory.green_certificates[1].serial"}
+        "inventory.green_certificates[0].serial",
+        "inventory.green_certificates[1].serial",
+    }
     assert all(e["reason"].endswith("retired elsewhere") for e in again.json()["errors"])  # never whose
     retired = world.call("acme-engineer", "GET", "/api/v1/certificates/retirements").json()
     assert data["green_certificates"][0]["serial"] in {r["serial"] for r in retired}
@@ -75,17 +77,28 @@ def test_calculation_is_a_job_and_its_result_is_stored(world, engine):
 
 def test_monte_carlo_parameters_are_bounded(world):
     product = world.product("acme-engineer", "PCR-CN-ALUMINIUM")
-    submitted = world.submit("acme-engineer", product["id"],
-                             unique_serials(load_example("aluminium-guizhou-2023.json"))).json()
-    response = world.call("acme-engineer", "POST", f"/api/v1/inventories/{submitted['id']}/calculations",
-                          json={"monte_carlo_iterations": 10**9})
+    submitted = world.submit(
+        "acme-engineer", product["id"], unique_serials(load_example("aluminium-guizhou-2023.json"))
+    ).json()
+    response = world.call(
+        "acme-engineer",
+        "POST",
+        f"/api/v1/inventories/{submitted['id']}/calculations",
+        json={"monte_carlo_iterations": 10**9},
+    )
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "monte_carlo_iterations"
 
 
 # --- Excel ------------------------------------------------------------------------------------------------------
 
-def fill(template: bytes, general: dict, items: dict[str, tuple], parameters: dict[tuple, float] | None = None,
-         certificates: list[list] | None = None) -> bytes:
+
+def fill(
+    template: bytes,
+    general: dict,
+    items: dict[str, tuple],
+    parameters: dict[tuple, float] | None = None,
+    certificates: list[list] | None = None,
+) -> bytes:
     book = openpyxl.load_workbook(io.BytesIO(template))
     sheet = book[SHEETS["Inventory"]]
     for row in range(2, sheet.max_row + 1):
@@ -108,14 +121,21 @@ def fill(template: bytes, general: dict, items: dict[str, tuple], parameters: di
     return out.getvalue()
 
 
-CEMENT_GENERAL = {"Product name": "OPC", "Facility name": "Line 2", "Province": "Guizhou",
-                  "Reference period start": "2023-01-01", "Reference period end": "2023-12-31",
-                  "Production amount": 1000, "Production unit": "t"}
+CEMENT_GENERAL = {
+    "Product name": "OPC",
+    "Facility name": "Line 2",
+    "Province": "Guizhou",
+    "Reference period start": "2023-01-01",
+    "Reference period end": "2023-12-31",
+    "Production amount": 1000,
+    "Production unit": "t",
+}
 CEMENT_PARAMETERS = {("clinker", "cao_fraction"): 0.65, ("clinker", "mgo_fraction"): 0.02}
 
 
-@pytest.mark.parametrize("pcr_id", ["PCR-CN-ALUMINIUM", "PCR-CN-CEMENT", "PCR-CN-ELECTRICITY",
-                                    "PCR-CN-FLATGLASS", "PCR-CN-STEEL"])
+@pytest.mark.parametrize(
+    "pcr_id", ["PCR-CN-ALUMINIUM", "PCR-CN-CEMENT", "PCR-CN-ELECTRICITY", "PCR-CN-FLATGLASS", "PCR-CN-STEEL"]
+)
 def test_every_pcr_has_a_downloadable_template(world, pcr_id):
     response = world.client.get(f"/api/v1/pcrs/{pcr_id}/template.xlsx")
     assert response.status_code == 200
@@ -125,16 +145,24 @@ def test_every_pcr_has_a_downloadable_template(world, pcr_id):
 
 
 def upload(world, user: str, product_id: str, content: bytes):
-    return world.call(user, "POST", "/api/v1/inventories/excel", data={"product_id": product_id},
-                      files={"file": ("inventory.xlsx", content, "application/vnd.ms-excel")})
+    return world.call(
+        user,
+        "POST",
+        "/api/v1/inventories/excel",
+        data={"product_id": product_id},
+        files={"file": ("inventory.xlsx", content, "application/vnd.ms-excel")},
+    )
 
 
 def test_a_filled_template_becomes_an_inventory(world):
     template = world.client.get("/api/v1/pcrs/PCR-CN-CEMENT/template.xlsx").content
-    content = fill(template, CEMENT_GENERAL,
-                   {"clinker": (800, "t"), "kiln_coal": (110, "t"), "grid_electricity": (90_000, "kWh")},
-                   CEMENT_PARAMETERS,
-                   [[f"GEC-XL-{uuid.uuid4().hex[:8]}-0001", 10, "wind", "2023-04", "Guizhou", None, "gec"]])
+    content = fill(
+        template,
+        CEMENT_GENERAL,
+        {"clinker": (800, "t"), "kiln_coal": (110, "t"), "grid_electricity": (90_000, "kWh")},
+        CEMENT_PARAMETERS,
+        [[f"GEC-XL-{uuid.uuid4().hex[:8]}-0001", 10, "wind", "2023-04", "Guizhou", None, "gec"]],
+    )
     product = world.product("acme-engineer", "PCR-CN-CEMENT")
     response = upload(world, "acme-engineer", product["id"], content)
     assert response.status_code == 201, response.text
@@ -145,28 +173,39 @@ def test_a_filled_template_becomes_an_inventory(world):
 
 def test_excel_errors_point_to_sheet_row_and_column(world):
     template = world.client.get("/api/v1/pcrs/PCR-CN-CEMENT/template.xlsx").content
-    content = fill(template, CEMENT_GENERAL,
-                   {"clinker": (800, "t"), "kiln_coal": (110, "t"), "grid_electricity": (90_000, "kg")},
-                   {("clinker", "cao_fraction"): 0.65})
+    content = fill(
+        template,
+        CEMENT_GENERAL,
+        {"clinker": (800, "t"), "kiln_coal": (110, "t"), "grid_electricity": (90_000, "kg")},
+        {("clinker", "cao_fraction"): 0.65},
+    )
     product = world.product("acme-engineer", "PCR-CN-CEMENT")
     response = upload(world, "acme-engineer", product["id"], content)
     assert response.status_code == 422
     errors = {e["field"]: e for e in response.json()["errors"]}
     book = openpyxl.load_workbook(io.BytesIO(template))
-    electricity_row = next(r for r in range(2, 40)
-                           if book[SHEETS["Items"]].cell(r, 1).value == "grid_electricity")
+    electricity_row = next(r for r in range(2, 40) if book[SHEETS["Items"]].cell(r, 1).value == "grid_electricity")
     mgo_row = next(r for r in range(2, 40) if book[SHEETS["Parameters"]].cell(r, 2).value == "mgo_fraction")
     assert {k: errors["items[2].unit"][k] for k in ("sheet", "row", "column")} == {
-        "sheet": SHEETS["Items"], "row": electricity_row, "column": "F"}
+        "sheet": SHEETS["Items"],
+        "row": electricity_row,
+        "column": "F",
+    }
     assert {k: errors["items[0].parameters.mgo_fraction"][k] for k in ("sheet", "row", "column")} == {
-        "sheet": SHEETS["Parameters"], "row": mgo_row, "column": "E"}
+        "sheet": SHEETS["Parameters"],
+        "row": mgo_row,
+        "column": "E",
+    }
 
 
 def test_a_text_in_an_amount_cell_is_named_by_its_cell(world):
     template = world.client.get("/api/v1/pcrs/PCR-CN-CEMENT/template.xlsx").content
-    content = fill(template, {**CEMENT_GENERAL, "Production amount": "a lot"},
-                   {"clinker": (800, "t"), "kiln_coal": (110, "t"), "grid_electricity": (90_000, "kWh")},
-                   CEMENT_PARAMETERS)
+    content = fill(
+        template,
+        {**CEMENT_GENERAL, "Production amount": "a lot"},
+        {"clinker": (800, "t"), "kiln_coal": (110, "t"), "grid_electricity": (90_000, "kWh")},
+        CEMENT_PARAMETERS,
+    )
     product = world.product("acme-engineer", "PCR-CN-CEMENT")
     response = upload(world, "acme-engineer", product["id"], content)
     error = response.json()["errors"][0]
@@ -211,5 +250,6 @@ def test_a_schema_error_names_the_field_as_the_pcr_validation_does(world):
     data["items"][2]["amount"] = -5
     response = world.submit("acme-engineer", product["id"], data)
     assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
-    assert response.json()["errors"] == [{"field": "inventory.items[2].amount",
-                                          "reason": "Input should be greater than or equal to 0"}]
+    assert response.json()["errors"] == [
+        {"field": "inventory.items[2].amount", "reason": "Input should be greater than or equal to 0"}
+    ]

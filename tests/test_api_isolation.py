@@ -8,20 +8,39 @@ from tests.test_api_inventories import unique_serials
 
 # Routes that hold no organisation's data (or only the caller's own identity), so isolation does not apply.
 NOT_ORGANISATION_DATA = {
-    ("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/revoke"), ("GET", "/api/v1/me"),
-    ("GET", "/api/v1/pcrs"), ("GET", "/api/v1/pcrs/{pcr_id}"), ("GET", "/api/v1/pcrs/{pcr_id}/template.xlsx"),
-    ("GET", "/api/v1/certification-bodies"), ("POST", "/api/v1/organisations"), ("GET", "/healthz"),
+    ("POST", "/api/v1/auth/token"),
+    ("POST", "/api/v1/auth/revoke"),
+    ("GET", "/api/v1/me"),
+    ("GET", "/api/v1/pcrs"),
+    ("GET", "/api/v1/pcrs/{pcr_id}"),
+    ("GET", "/api/v1/pcrs/{pcr_id}/template.xlsx"),
+    ("GET", "/api/v1/certification-bodies"),
+    ("POST", "/api/v1/organisations"),
+    ("GET", "/healthz"),
     ("GET", "/readyz"),
     # creating in one's own organisation: the created object belongs to the caller
-    ("POST", "/api/v1/products"), ("POST", "/api/v1/facilities"), ("POST", "/api/v1/signing-keys"),
+    ("POST", "/api/v1/products"),
+    ("POST", "/api/v1/facilities"),
+    ("POST", "/api/v1/signing-keys"),
     ("POST", "/api/v1/applications"),  # applying with another's footprint: test_certification covers the 404
     # public by design: what a label claims, for anyone who scans it
-    ("GET", "/verify/{number}"), ("GET", "/V/{number}"), ("GET", "/verify"), ("GET", "/api/v1/public/labels/{number}"),
-    ("GET", "/01/{gtin}"), ("GET", "/labels/{number}.{fmt}"), ("GET", "/labels/{number}/{name}"), ("GET", "/.well-known/pcf-label-keys.json"),
-    ("GET", "/api/v1/public/registry"), ("GET", "/api/v1/public/compare"), ("POST", "/api/v1/public/verify-batch"),
+    ("GET", "/verify/{number}"),
+    ("GET", "/V/{number}"),
+    ("GET", "/verify"),
+    ("GET", "/api/v1/public/labels/{number}"),
+    ("GET", "/01/{gtin}"),
+    ("GET", "/labels/{number}.{fmt}"),
+    ("GET", "/labels/{number}/{name}"),
+    ("GET", "/.well-known/pcf-label-keys.json"),
+    ("GET", "/api/v1/public/registry"),
+    ("GET", "/api/v1/public/compare"),
+    ("POST", "/api/v1/public/verify-batch"),
     # PACT: HTTPS only and for PACT recipient clients; what each recipient sees is tested in tests/test_pact.py
-    ("POST", "/auth/token"), ("GET", "/.well-known/openid-configuration"), ("GET", "/3/footprints"),
-    ("GET", "/3/footprints/{footprint_id}"), ("POST", "/3/events"),
+    ("POST", "/auth/token"),
+    ("GET", "/.well-known/openid-configuration"),
+    ("GET", "/3/footprints"),
+    ("GET", "/3/footprints/{footprint_id}"),
+    ("POST", "/3/events"),
 }
 
 
@@ -29,31 +48,61 @@ NOT_ORGANISATION_DATA = {
 def victim(world):
     """Acme's objects: a product, a facility, an inventory with certificates, a job, a footprint (submitted to cb)."""
     product = world.product("acme-engineer", "PCR-CN-ALUMINIUM", "acme confidential smelter")
-    facility = world.call("acme-engineer", "POST", "/api/v1/facilities",
-                          json={"name": "acme plant", "province": "Guizhou"}).json()
+    facility = world.call(
+        "acme-engineer", "POST", "/api/v1/facilities", json={"name": "acme plant", "province": "Guizhou"}
+    ).json()
     data = unique_serials(load_example("aluminium-guizhou-2023.json"))
     inventory = world.submit("acme-engineer", product["id"], data).json()
     job = world.calculate("acme-engineer", inventory["id"])
-    world.call("acme-engineer", "POST", f"/api/v1/footprints/{job['footprint_id']}/submissions",
-               json={"certification_body_id": str(world.organisations["cb"])})
-    application = world.call("acme-engineer", "POST", "/api/v1/applications", json={
-        "footprint_id": job["footprint_id"], "certification_body_id": str(world.organisations["cb"])}).json()
+    world.call(
+        "acme-engineer",
+        "POST",
+        f"/api/v1/footprints/{job['footprint_id']}/submissions",
+        json={"certification_body_id": str(world.organisations["cb"])},
+    )
+    application = world.call(
+        "acme-engineer",
+        "POST",
+        "/api/v1/applications",
+        json={"footprint_id": job["footprint_id"], "certification_body_id": str(world.organisations["cb"])},
+    ).json()
     act(world, "acme-engineer", application["id"], "submit")
     act(world, "cb-verifier", application["id"], "start_review")
-    finding = world.call("cb-verifier", "POST", f"/api/v1/applications/{application['id']}/findings",
-                         json={"subject": "items[0]", "text": "show the meter"}).json()
-    document = world.call("acme-engineer", "POST", f"/api/v1/applications/{application['id']}/evidence",
-                          files={"file": ("meter.pdf", b"%PDF-1.4\n%%EOF\n")}).json()
+    finding = world.call(
+        "cb-verifier",
+        "POST",
+        f"/api/v1/applications/{application['id']}/findings",
+        json={"subject": "items[0]", "text": "show the meter"},
+    ).json()
+    document = world.call(
+        "acme-engineer",
+        "POST",
+        f"/api/v1/applications/{application['id']}/evidence",
+        files={"file": ("meter.pdf", b"%PDF-1.4\n%%EOF\n")},
+    ).json()
     label = issued_label(world, gtin=None)
     acme_users = world.call("acme-admin", "GET", f"/api/v1/organisations/{world.organisations['acme']}/users").json()
-    client = world.call("acme-admin", "POST", f"/api/v1/organisations/{world.organisations['acme']}/clients",
-                        json={"name": "acme connector", "role": "manufacturer_member"}).json()
-    return {"user_id": next(u["id"] for u in acme_users if u["name"] == "acme-engineer"), "client_id": client["id"],
-            "product": product, "facility": facility, "inventory": inventory, "job": job,
-            "application_id": application["id"], "label": label["number"], "finding_id": finding["id"],
-            "document_id": document["id"],
-            "footprint_id": job["footprint_id"], "serial": data["green_certificates"][0]["serial"],
-            "organisation_id": str(world.organisations["acme"])}
+    client = world.call(
+        "acme-admin",
+        "POST",
+        f"/api/v1/organisations/{world.organisations['acme']}/clients",
+        json={"name": "acme connector", "role": "manufacturer_member"},
+    ).json()
+    return {
+        "user_id": next(u["id"] for u in acme_users if u["name"] == "acme-engineer"),
+        "client_id": client["id"],
+        "product": product,
+        "facility": facility,
+        "inventory": inventory,
+        "job": job,
+        "application_id": application["id"],
+        "label": label["number"],
+        "finding_id": finding["id"],
+        "document_id": document["id"],
+        "footprint_id": job["footprint_id"],
+        "serial": data["green_certificates"][0]["serial"],
+        "organisation_id": str(world.organisations["acme"]),
+    }
 
 
 def attempts(world, victim):
@@ -64,69 +113,157 @@ def attempts(world, victim):
     return [
         ("GET", "/api/v1/products/{product_id}", f"/api/v1/products/{victim['product']['id']}", {}),
         ("GET", "/api/v1/facilities/{facility_id}", f"/api/v1/facilities/{victim['facility']['id']}", {}),
-        ("GET", "/api/v1/facilities/{facility_id}/certificate-pool",
-         f"/api/v1/facilities/{victim['facility']['id']}/certificate-pool", {}),
-        ("PATCH", "/api/v1/products/{product_id}", f"/api/v1/products/{victim['product']['id']}",
-         {"json": {"name": "stolen"}}),
-        ("PATCH", "/api/v1/facilities/{facility_id}", f"/api/v1/facilities/{victim['facility']['id']}",
-         {"json": {"name": "stolen"}}),
+        (
+            "GET",
+            "/api/v1/facilities/{facility_id}/certificate-pool",
+            f"/api/v1/facilities/{victim['facility']['id']}/certificate-pool",
+            {},
+        ),
+        (
+            "PATCH",
+            "/api/v1/products/{product_id}",
+            f"/api/v1/products/{victim['product']['id']}",
+            {"json": {"name": "stolen"}},
+        ),
+        (
+            "PATCH",
+            "/api/v1/facilities/{facility_id}",
+            f"/api/v1/facilities/{victim['facility']['id']}",
+            {"json": {"name": "stolen"}},
+        ),
         ("GET", "/api/v1/inventories/{inventory_id}", f"/api/v1/inventories/{victim['inventory']['id']}", {}),
-        ("POST", "/api/v1/inventories", "/api/v1/inventories",
-         {"json": {"product_id": victim["product"]["id"], "inventory": other_inventory}}),
-        ("POST", "/api/v1/inventories/excel", "/api/v1/inventories/excel",
-         {"data": {"product_id": victim["product"]["id"]}, "files": {"file": ("x.xlsx", b"not a workbook")}}),
-        ("POST", "/api/v1/inventories/{inventory_id}/calculations",
-         f"/api/v1/inventories/{victim['inventory']['id']}/calculations", {"json": {}}),
+        (
+            "POST",
+            "/api/v1/inventories",
+            "/api/v1/inventories",
+            {"json": {"product_id": victim["product"]["id"], "inventory": other_inventory}},
+        ),
+        (
+            "POST",
+            "/api/v1/inventories/excel",
+            "/api/v1/inventories/excel",
+            {"data": {"product_id": victim["product"]["id"]}, "files": {"file": ("x.xlsx", b"not a workbook")}},
+        ),
+        (
+            "POST",
+            "/api/v1/inventories/{inventory_id}/calculations",
+            f"/api/v1/inventories/{victim['inventory']['id']}/calculations",
+            {"json": {}},
+        ),
         ("GET", "/api/v1/jobs/{job_id}", f"/api/v1/jobs/{victim['job']['id']}", {}),
         ("GET", "/api/v1/footprints/{footprint_id}", f"/api/v1/footprints/{victim['footprint_id']}", {}),
-        ("POST", "/api/v1/footprints/{footprint_id}/submissions",
-         f"/api/v1/footprints/{victim['footprint_id']}/submissions",
-         {"json": {"certification_body_id": str(world.organisations["cb2"])}}),
-        ("POST", "/api/v1/organisations/{organisation_id}/users", f"/api/v1/organisations/{acme}/users",
-         {"json": {"email": "intruder@test.example", "name": "I", "password": "a long enough password",
-                   "role": "manufacturer_admin"}}),
-        ("POST", "/api/v1/organisations/{organisation_id}/clients", f"/api/v1/organisations/{acme}/clients",
-         {"json": {"name": "intruder", "role": "manufacturer_admin"}}),
-        ("PUT", "/api/v1/pact-recipients/{client_id}/endpoint", "/api/v1/pact-recipients/pcf_victim/endpoint",
-         {"json": {"base_url": "https://evil.example", "client_id": "x", "client_secret": "y"}}),
-        ("GET", "/api/v1/footprints/{footprint_id}/report.pdf",
-         f"/api/v1/footprints/{victim['footprint_id']}/report.pdf", {}),
+        (
+            "POST",
+            "/api/v1/footprints/{footprint_id}/submissions",
+            f"/api/v1/footprints/{victim['footprint_id']}/submissions",
+            {"json": {"certification_body_id": str(world.organisations["cb2"])}},
+        ),
+        (
+            "POST",
+            "/api/v1/organisations/{organisation_id}/users",
+            f"/api/v1/organisations/{acme}/users",
+            {
+                "json": {
+                    "email": "intruder@test.example",
+                    "name": "I",
+                    "password": "a long enough password",
+                    "role": "manufacturer_admin",
+                }
+            },
+        ),
+        (
+            "POST",
+            "/api/v1/organisations/{organisation_id}/clients",
+            f"/api/v1/organisations/{acme}/clients",
+            {"json": {"name": "intruder", "role": "manufacturer_admin"}},
+        ),
+        (
+            "PUT",
+            "/api/v1/pact-recipients/{client_id}/endpoint",
+            "/api/v1/pact-recipients/pcf_victim/endpoint",
+            {"json": {"base_url": "https://evil.example", "client_id": "x", "client_secret": "y"}},
+        ),
+        (
+            "GET",
+            "/api/v1/footprints/{footprint_id}/report.pdf",
+            f"/api/v1/footprints/{victim['footprint_id']}/report.pdf",
+            {},
+        ),
         ("GET", "/api/v1/footprints/{footprint_id}/cbam", f"/api/v1/footprints/{victim['footprint_id']}/cbam", {}),
-        ("POST", "/api/v1/footprints/{footprint_id}/pact-shares",
-         f"/api/v1/footprints/{victim['footprint_id']}/pact-shares", {"json": {"client_id": "pcf_anything"}}),
+        (
+            "POST",
+            "/api/v1/footprints/{footprint_id}/pact-shares",
+            f"/api/v1/footprints/{victim['footprint_id']}/pact-shares",
+            {"json": {"client_id": "pcf_anything"}},
+        ),
         ("GET", "/api/v1/applications/{application_id}", f"/api/v1/applications/{application}", {}),
         ("GET", "/api/v1/applications/{application_id}/review", f"/api/v1/applications/{application}/review", {}),
-        ("GET", "/api/v1/applications/{application_id}/findings", f"/api/v1/applications/{application}/findings",
-         {}),
-        ("POST", "/api/v1/applications/{application_id}/findings", f"/api/v1/applications/{application}/findings",
-         {"json": {"subject": "items[0]", "text": "intrusion"}}),
-        ("POST", "/api/v1/applications/{application_id}/actions/{action}",
-         f"/api/v1/applications/{application}/actions/approve", {"json": {"comment": "x"}}),
-        ("POST", "/api/v1/applications/{application_id}/findings/{finding_id}/actions/{action}",
-         f"/api/v1/applications/{application}/findings/{victim['finding_id']}/actions/answer",
-         {"json": {"text": "intrusion"}}),
-        ("POST", "/api/v1/applications/{application_id}/evidence", f"/api/v1/applications/{application}/evidence",
-         {"files": {"file": ("x.pdf", b"%PDF-1.4\n")}}),
-        ("GET", "/api/v1/applications/{application_id}/evidence", f"/api/v1/applications/{application}/evidence",
-         {}),
-        ("GET", "/api/v1/applications/{application_id}/evidence/{document_id}",
-         f"/api/v1/applications/{application}/evidence/{victim['document_id']}", {}),
-        ("POST", "/api/v1/labels/{number}/actions/{action}", f"/api/v1/labels/{victim['label']}/actions/revoke",
-         {"json": {"comment": "intrusion"}}),
+        ("GET", "/api/v1/applications/{application_id}/findings", f"/api/v1/applications/{application}/findings", {}),
+        (
+            "POST",
+            "/api/v1/applications/{application_id}/findings",
+            f"/api/v1/applications/{application}/findings",
+            {"json": {"subject": "items[0]", "text": "intrusion"}},
+        ),
+        (
+            "POST",
+            "/api/v1/applications/{application_id}/actions/{action}",
+            f"/api/v1/applications/{application}/actions/approve",
+            {"json": {"comment": "x"}},
+        ),
+        (
+            "POST",
+            "/api/v1/applications/{application_id}/findings/{finding_id}/actions/{action}",
+            f"/api/v1/applications/{application}/findings/{victim['finding_id']}/actions/answer",
+            {"json": {"text": "intrusion"}},
+        ),
+        (
+            "POST",
+            "/api/v1/applications/{application_id}/evidence",
+            f"/api/v1/applications/{application}/evidence",
+            {"files": {"file": ("x.pdf", b"%PDF-1.4\n")}},
+        ),
+        ("GET", "/api/v1/applications/{application_id}/evidence", f"/api/v1/applications/{application}/evidence", {}),
+        (
+            "GET",
+            "/api/v1/applications/{application_id}/evidence/{document_id}",
+            f"/api/v1/applications/{application}/evidence/{victim['document_id']}",
+            {},
+        ),
+        (
+            "POST",
+            "/api/v1/labels/{number}/actions/{action}",
+            f"/api/v1/labels/{victim['label']}/actions/revoke",
+            {"json": {"comment": "intrusion"}},
+        ),
         ("GET", "/api/v1/organisations/{organisation_id}/users", f"/api/v1/organisations/{acme}/users", {}),
         ("GET", "/api/v1/organisations/{organisation_id}/clients", f"/api/v1/organisations/{acme}/clients", {}),
         ("POST", "/api/v1/users/{user_id}/disable", f"/api/v1/users/{victim['user_id']}/disable", {}),
         ("POST", "/api/v1/users/{user_id}/enable", f"/api/v1/users/{victim['user_id']}/enable", {}),
-        ("POST", "/api/v1/users/{user_id}/password", f"/api/v1/users/{victim['user_id']}/password",
-         {"json": {"password": "an intruder's password"}}),
+        (
+            "POST",
+            "/api/v1/users/{user_id}/password",
+            f"/api/v1/users/{victim['user_id']}/password",
+            {"json": {"password": "an intruder's password"}},
+        ),
         ("POST", "/api/v1/clients/{client_id}/disable", f"/api/v1/clients/{victim['client_id']}/disable", {}),
         ("POST", "/api/v1/clients/{client_id}/enable", f"/api/v1/clients/{victim['client_id']}/enable", {}),
     ]
 
 
-LISTS = ["/api/v1/products", "/api/v1/facilities", "/api/v1/inventories", "/api/v1/footprints",
-         "/api/v1/certificates/retirements", "/api/v1/users", "/api/v1/audit", "/api/v1/audit/verify",
-         "/api/v1/applications", "/api/v1/labels", "/api/v1/organisations"]
+LISTS = [
+    "/api/v1/products",
+    "/api/v1/facilities",
+    "/api/v1/inventories",
+    "/api/v1/footprints",
+    "/api/v1/certificates/retirements",
+    "/api/v1/users",
+    "/api/v1/audit",
+    "/api/v1/audit/verify",
+    "/api/v1/applications",
+    "/api/v1/labels",
+    "/api/v1/organisations",
+]
 
 
 def test_every_route_is_covered_by_this_test(world, victim):
@@ -138,9 +275,17 @@ def test_every_route_is_covered_by_this_test(world, victim):
 
 @pytest.mark.parametrize("intruder", ["rival-engineer", "rival-admin", "cb2-verifier"])
 def test_another_organisation_gets_403_or_404_and_no_data(world, victim, intruder):
-    secrets = [victim["product"]["id"], victim["inventory"]["id"], victim["footprint_id"], victim["serial"],
-               "acme confidential smelter", victim["facility"]["id"], victim["application_id"],
-               "acme-engineer@test.example", "acme connector"]
+    secrets = [
+        victim["product"]["id"],
+        victim["inventory"]["id"],
+        victim["footprint_id"],
+        victim["serial"],
+        "acme confidential smelter",
+        victim["facility"]["id"],
+        victim["application_id"],
+        "acme-engineer@test.example",
+        "acme connector",
+    ]
     for method, template, url, kwargs in attempts(world, victim):
         response = world.call(intruder, method, url, **kwargs)
         assert response.status_code in (403, 404), (intruder, method, template, response.status_code, response.text)
@@ -149,8 +294,14 @@ def test_another_organisation_gets_403_or_404_and_no_data(world, victim, intrude
 
 @pytest.mark.parametrize("intruder", ["rival-engineer", "rival-admin", "cb2-verifier"])
 def test_lists_of_another_organisation_show_nothing_of_acme(world, victim, intruder):
-    secrets = [victim["product"]["id"], victim["inventory"]["id"], victim["footprint_id"], victim["serial"],
-               "acme confidential smelter", victim["application_id"]]
+    secrets = [
+        victim["product"]["id"],
+        victim["inventory"]["id"],
+        victim["footprint_id"],
+        victim["serial"],
+        "acme confidential smelter",
+        victim["application_id"],
+    ]
     for url in LISTS:
         response = world.call(intruder, "GET", url, params={"limit": 1000} if "audit" in url else None)
         assert response.status_code in (200, 403, 404), (intruder, url)

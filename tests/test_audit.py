@@ -33,8 +33,16 @@ def test_organisation_admins_see_only_their_organisations_entries(world):
 def _as_database_admin(statement: str, **values) -> None:
     """What someone with the database's own credentials can do: drop the append-only triggers, then write."""
     with session_scope() as session:
-        for name in session.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND "
-                                         "tbl_name IN ('audit_event', 'audit_checkpoint')")).scalars().all():
+        for name in (
+            session.execute(
+                text(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND "
+                    "tbl_name IN ('audit_event', 'audit_checkpoint')"
+                )
+            )
+            .scalars()
+            .all()
+        ):
             session.execute(text(f"DROP TRIGGER {name}"))
         session.execute(text(statement), values)
         session.commit()
@@ -45,8 +53,12 @@ def test_the_database_refuses_to_change_or_delete_audit_entries(world):
 
     world.product("acme-engineer", "PCR-CN-STEEL")
     assert world.call("root", "GET", "/api/v1/audit/verify").json()["intact"]  # seals a checkpoint
-    for statement in ("UPDATE audit_event SET action = 'forged' WHERE seq = 1", "DELETE FROM audit_event",
-                      "UPDATE audit_checkpoint SET hash = 'x'", "DELETE FROM audit_checkpoint"):
+    for statement in (
+        "UPDATE audit_event SET action = 'forged' WHERE seq = 1",
+        "DELETE FROM audit_event",
+        "UPDATE audit_checkpoint SET hash = 'x'",
+        "DELETE FROM audit_checkpoint",
+    ):
         with session_scope() as session:
             with pytest.raises(DatabaseError, match="append-only"):
                 session.execute(text(statement))
@@ -58,11 +70,11 @@ def test_an_edit_shows_even_with_the_chain_recomputed_and_a_deleted_tail_shows(e
     entry breaks the chain; recomputing every hash after it still fails the entries' seals; deleting the last
     entries leaves the sealed checkpoint pointing past the end."""
     from fastapi.testclient import TestClient
+    from sqlmodel import col, select
 
-    from footprint_api.services import audit
     from footprint_api.persistence.migrate import upgrade
     from footprint_api.persistence.models import AuditEvent
-    from sqlmodel import col, select
+    from footprint_api.services import audit
     from tests.service import World, configure, seed_world
 
     url = f"sqlite:///{tmp_path / 'audit.db'}"
@@ -76,26 +88,35 @@ def test_an_edit_shows_even_with_the_chain_recomputed_and_a_deleted_tail_shows(e
         assert world.call("root", "GET", "/api/v1/audit/verify").json()["intact"]  # and seals the head
         world.product("acme-engineer", "PCR-CN-CEMENT", "after the checkpoint")
         with session_scope() as session:
-            target = session.exec(select(AuditEvent).where(AuditEvent.action == "product.created")
-                                  .order_by(col(AuditEvent.seq))).first().seq
-        _as_database_admin("UPDATE audit_event SET after = :after WHERE seq = :seq",
-                           after='{"name": "forged"}', seq=target)
+            target = (
+                session.exec(
+                    select(AuditEvent).where(AuditEvent.action == "product.created").order_by(col(AuditEvent.seq))
+                )
+                .first()
+                .seq
+            )
+        _as_database_admin(
+            "UPDATE audit_event SET after = :after WHERE seq = :seq", after='{"name": "forged"}', seq=target
+        )
         verdict = world.call("root", "GET", "/api/v1/audit/verify").json()
         assert not verdict["intact"] and verdict["first_broken_seq"] == target
 
         with session_scope() as session:  # recompute every hash from the edit on, as a forger would
-            events = session.exec(select(AuditEvent).where(AuditEvent.seq >= target)
-                                  .order_by(col(AuditEvent.seq))).all()
-            previous = session.exec(select(AuditEvent.hash).where(AuditEvent.seq == target - 1)).first() or \
-                audit.GENESIS
+            events = session.exec(
+                select(AuditEvent).where(AuditEvent.seq >= target).order_by(col(AuditEvent.seq))
+            ).all()
+            previous = (
+                session.exec(select(AuditEvent.hash).where(AuditEvent.seq == target - 1)).first() or audit.GENESIS
+            )
             forged = []
             for event in events:
                 forged.append((event.seq, previous, audit.entry_hash(previous, event)))
                 previous = forged[-1][2]
             session.expunge_all()
         for seq, prev_hash, new_hash in forged:
-            _as_database_admin("UPDATE audit_event SET prev_hash = :p, hash = :h WHERE seq = :s",
-                               p=prev_hash, h=new_hash, s=seq)
+            _as_database_admin(
+                "UPDATE audit_event SET prev_hash = :p, hash = :h WHERE seq = :s", p=prev_hash, h=new_hash, s=seq
+            )
         verdict = world.call("root", "GET", "/api/v1/audit/verify").json()
         assert not verdict["intact"] and verdict["first_broken_seq"] == target and "seal" in verdict["reason"]
 

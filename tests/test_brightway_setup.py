@@ -9,10 +9,20 @@ from lca_models.flows import FLOWS
 from lca_models.model import METHOD_ORDER
 
 
-@pytest.mark.parametrize("flow,gwp", [
-    ("co2_fossil", 1), ("co2e_as_co2_fossil", 1), ("ch4_fossil", 29.8), ("ch4_biogenic", 27.0), ("n2o", 273),
-    ("cf4", 7380), ("c2f6", 12400), ("sf6", 25200), ("co2_biogenic", 0),
-])
+@pytest.mark.parametrize(
+    "flow,gwp",
+    [
+        ("co2_fossil", 1),
+        ("co2e_as_co2_fossil", 1),
+        ("ch4_fossil", 29.8),
+        ("ch4_biogenic", 27.0),
+        ("n2o", 273),
+        ("cf4", 7380),
+        ("c2f6", 12400),
+        ("sf6", 25200),
+        ("co2_biogenic", 0),
+    ],
+)
 def test_ipcc_2021_gwp100_as_shipped_in_brightway(engine, flow, gwp):
     """IPCC AR6 GWP100 (GHG Protocol table, Aug 2024), read from the bundled method, never retyped."""
     column = engine.model.flow_keys.index(flow)

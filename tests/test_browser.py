@@ -16,7 +16,15 @@ from starlette.responses import Response
 
 from footprint_api.web.i18n import HTML_LANG
 from tests.browser import (  # noqa: F401  (browser and visit are fixtures)
-    ARTIFACTS, LOCALES, PHONE, WIDTHS, assert_accessible, assert_self_contained, browser, serving, visit,
+    ARTIFACTS,
+    LOCALES,
+    PHONE,
+    WIDTHS,
+    assert_accessible,
+    assert_self_contained,
+    browser,
+    serving,
+    visit,
 )
 from tests.labelling import issued_label
 from tests.test_verify_page import public
@@ -67,7 +75,8 @@ def assert_status_above_the_fold(page, word: str, viewport: dict = PHONE) -> Non
 def assert_claim_shown_as(page, status: str) -> None:
     """The claimed value: green while valid; grey and struck through otherwise."""
     style = page.locator(".value .n").evaluate(
-        "n => [getComputedStyle(n).color, getComputedStyle(n).textDecorationLine]")
+        "n => [getComputedStyle(n).color, getComputedStyle(n).textDecorationLine]"
+    )
     assert style == ([VALID_GREEN, "none"] if status == "VALID" else [VOID_GREY, "line-through"]), style
 
 
@@ -135,8 +144,12 @@ def test_the_verification_page_on_a_phone(world, served, visit):
     assert_accessible(tab.page)
 
     for action, status in (("suspend", "SUSPENDED"), ("revoke", "REVOKED")):
-        world.call("cb-verifier", "POST", f"/api/v1/labels/{label['number']}/actions/{action}",
-                   json={"comment": f"{action}: CEMS data under review"})
+        world.call(
+            "cb-verifier",
+            "POST",
+            f"/api/v1/labels/{label['number']}/actions/{action}",
+            json={"comment": f"{action}: CEMS data under review"},
+        )
         tab.page.goto(f"{served}/verify/{label['number']}")
         assert_status_above_the_fold(tab.page, status)
         assert f"{action}: CEMS data under review" in tab.page.locator("[data-status]").inner_text()  # the reason
@@ -154,10 +167,13 @@ def test_a_number_that_does_not_exist_on_a_phone(served, visit):
     assert_self_contained(tab, served)
 
 
-@pytest.mark.parametrize(("path", "ready", "blocked"), [
-    ("/docs", ".swagger-ui .info .title", ()),
-    ("/redoc", "h1", ("https://cdn.redoc.ly/redoc/logo-mini.svg",)),  # ReDoc's footer logo, hidden when it fails
-])
+@pytest.mark.parametrize(
+    ("path", "ready", "blocked"),
+    [
+        ("/docs", ".swagger-ui .info .title", ()),
+        ("/redoc", "h1", ("https://cdn.redoc.ly/redoc/logo-mini.svg",)),  # ReDoc's footer logo, hidden when it fails
+    ],
+)
 def test_the_api_docs_work_offline_under_their_policy(served, visit, path, ready, blocked):
     tab = visit("desktop", "en")
     tab.page.goto(f"{served}{path}")

@@ -27,15 +27,18 @@ def test_cement_embedded_emissions_from_the_example_by_hand(world):
     response = world.call("acme-engineer", "GET", f"/api/v1/footprints/{footprint}/cbam")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     row = next(csv.DictReader(io.StringIO(response.text)))
-    direct = 0.82 * ((0.655 - 0.005) * 44 / 56 + 0.025 * 44 / 40) \
+    direct = (
+        0.82 * ((0.655 - 0.005) * 44 / 56 + 0.025 * 44 / 40)
         + 0.12 * (22.0 * 26.18 * 0.93 * 44 / 12 + 0.022 * 10 * 29.8 + 0.022 * 1.5 * 273) / 1000
+    )
     indirect = 0.08 * 0.5306
     assert row["CN code"] == "2523 29 00" and row["Unit"] == "t" and row["Country"] == "CN"
     assert float(row["Specific direct embedded emissions (t CO2e per unit)"]) == pytest.approx(direct, rel=1e-5)
     assert float(row["Electricity consumption (MWh per unit)"]) == pytest.approx(0.08, rel=1e-9)
     assert float(row["Specific indirect embedded emissions (t CO2e per unit)"]) == pytest.approx(indirect, rel=1e-6)
-    assert float(row["Specific embedded emissions counted (t CO2e per unit)"]) == pytest.approx(direct + indirect,
-                                                                                                   rel=1e-5)
+    assert float(row["Specific embedded emissions counted (t CO2e per unit)"]) == pytest.approx(
+        direct + indirect, rel=1e-5
+    )
     assert row["Indirect emissions counted for this good"] == "yes"
     assert float(row["Production in the period"]) == 2_000_000
     assert "diesel" in row["Excluded from direct emissions"]
@@ -53,11 +56,13 @@ def test_the_export_as_a_workbook(world):
 
 def test_aluminium_counts_no_indirect_emissions_and_electricity_is_per_mwh(world):
     aluminium = calculated_footprint(world, example="aluminium-guizhou-2023.json", gtin=None)["footprint_id"]
-    row = next(csv.DictReader(io.StringIO(world.call("acme-engineer", "GET",
-                                                     f"/api/v1/footprints/{aluminium}/cbam").text)))
+    row = next(
+        csv.DictReader(io.StringIO(world.call("acme-engineer", "GET", f"/api/v1/footprints/{aluminium}/cbam").text))
+    )
     assert row["Indirect emissions counted for this good"] == "no"
     assert float(row["Specific embedded emissions counted (t CO2e per unit)"]) == pytest.approx(
-        float(row["Specific direct embedded emissions (t CO2e per unit)"]))
+        float(row["Specific direct embedded emissions (t CO2e per unit)"])
+    )
     power = calculated_footprint(world, example="electricity-guizhou-coal-2023.json", gtin=None)["footprint_id"]
     row = next(csv.DictReader(io.StringIO(world.call("acme-engineer", "GET", f"/api/v1/footprints/{power}/cbam").text)))
     assert row["Unit"] == "MWh" and row["CN code"] == "2716 00 00"
@@ -79,8 +84,12 @@ def hostile_footprint(world, name: str) -> str:
     from tests.conftest import load_example
     from tests.labelling import unique_serials
 
-    product = world.call("acme-engineer", "POST", "/api/v1/products",
-                         json={"name": name, "model": None, "gtin": None, "pcr_id": "PCR-CN-CEMENT"})
+    product = world.call(
+        "acme-engineer",
+        "POST",
+        "/api/v1/products",
+        json={"name": name, "model": None, "gtin": None, "pcr_id": "PCR-CN-CEMENT"},
+    )
     assert product.status_code == 201, product.text
     data = unique_serials(load_example("cement-guizhou-2023.json"))
     data["facility"]["name"] = name
@@ -121,11 +130,15 @@ def test_electricity_of_the_installations_own_units_is_indirect_at_their_actual_
     from footprint_api.exports import cbam
     from lca_models.factor_set import FactorChoice
 
-    result = {"reference_period": ["2023-01-01", "2023-12-31"],
-              "electricity": {"consumed_kwh_per_declared_unit": 100.0, "captive_kwh_per_declared_unit": 60.0},
-              "contributions": [{"item": "clinker", "part": "process", "kg_co2e": 440.0},
-                                {"item": "captive_power", "part": "combustion", "kg_co2e": 60.0},
-                                {"item": "captive_power", "part": "supply", "kg_co2e": 6.0}]}
+    result = {
+        "reference_period": ["2023-01-01", "2023-12-31"],
+        "electricity": {"consumed_kwh_per_declared_unit": 100.0, "captive_kwh_per_declared_unit": 60.0},
+        "contributions": [
+            {"item": "clinker", "part": "process", "kg_co2e": 440.0},
+            {"item": "captive_power", "part": "combustion", "kg_co2e": 60.0},
+            {"item": "captive_power", "part": "supply", "kg_co2e": 6.0},
+        ],
+    }
     grid = FactorChoice("electricity-grid-co2-national_average-2023", 2023, 0.5306, "MEE/NBS 2023")
     line = cbam.embedded_emissions(result, "PCR-CN-CEMENT", grid, "kiln line", 1_000_000)
     assert line.specific_direct_t_co2e == pytest.approx(0.440)

@@ -27,11 +27,22 @@ HOSTILE_NAME = '<img src="x"/> & <b>水泥</b> P·O 42.5'  # markup in a name mu
 
 def facts(product: str = "Ordinary Portland cement", gtin: str | None = "6901234567892") -> LabelFacts:
     return LabelFacts(
-        number="PCF-2026-000123-F", product=product, model="P.O 42.5 (GB 175)", gtin=gtin,
-        manufacturer="Demo Manufacturing Group", total_kg_co2e=11172.97, declared_unit="1 t",
-        pcr_id="PCR-CN-CEMENT", pcr_version="1.0.0", standard="GB/T 24067-2024 (ISO 14067:2018)",
-        issuer_name="Demo Certification Body", issuer_id="cb-1", issued=date(2026, 3, 1),
-        expires=date(2029, 2, 28), factor_set="CN-2024.1")
+        number="PCF-2026-000123-F",
+        product=product,
+        model="P.O 42.5 (GB 175)",
+        gtin=gtin,
+        manufacturer="Demo Manufacturing Group",
+        total_kg_co2e=11172.97,
+        declared_unit="1 t",
+        pcr_id="PCR-CN-CEMENT",
+        pcr_version="1.0.0",
+        standard="GB/T 24067-2024 (ISO 14067:2018)",
+        issuer_name="Demo Certification Body",
+        issuer_id="cb-1",
+        issued=date(2026, 3, 1),
+        expires=date(2029, 2, 28),
+        factor_set="CN-2024.1",
+    )
 
 
 def certificate(product: str = "Ordinary Portland cement") -> tuple[bytes, dict]:
@@ -52,8 +63,12 @@ def page_text(pdf: bytes) -> str:
 def rasterised(pdf: bytes, tmp_path: Path, dpi: int = 100) -> Image.Image:
     """What a printer or a scanner makes of the page: poppler's pdftoppm (Debian poppler-utils)."""
     (tmp_path / "certificate.pdf").write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-singlefile", "certificate.pdf", "page"], cwd=tmp_path,
-                   check=True, timeout=60)
+    subprocess.run(
+        ["pdftoppm", "-r", str(dpi), "-png", "-singlefile", "certificate.pdf", "page"],
+        cwd=tmp_path,
+        check=True,
+        timeout=60,
+    )
     return Image.open(tmp_path / "page.png")
 
 
@@ -65,11 +80,23 @@ def test_the_certificate_is_one_a4_page():
 def test_the_certificate_states_the_label_in_both_languages():
     pdf, codes = certificate()
     text = page_text(pdf)
-    for expected in ("碳足迹标签证书", "Carbon Footprint Label Certificate", "PCF-2026-000123-F",
-                     "Ordinary Portland cement (P.O 42.5 (GB 175))", "Demo Manufacturing Group",
-                     "11,170 kg CO2e", "per 1 t", "PCR-CN-CEMENT 1.0.0", "GB/T 24067-2024 (ISO 14067:2018)",
-                     "Demo Certification Body", "2026-03-01 – 2029-02-28", "CN-2024.1", key_id(KEY.public_key()),
-                     "scan to check status online", "offline check (signed, CBOR/COSE)"):
+    for expected in (
+        "碳足迹标签证书",
+        "Carbon Footprint Label Certificate",
+        "PCF-2026-000123-F",
+        "Ordinary Portland cement (P.O 42.5 (GB 175))",
+        "Demo Manufacturing Group",
+        "11,170 kg CO2e",
+        "per 1 t",
+        "PCR-CN-CEMENT 1.0.0",
+        "GB/T 24067-2024 (ISO 14067:2018)",
+        "Demo Certification Body",
+        "2026-03-01 – 2029-02-28",
+        "CN-2024.1",
+        key_id(KEY.public_key()),
+        "scan to check status online",
+        "offline check (signed, CBOR/COSE)",
+    ):
         assert expected in text, expected
     assert codes["url"] in "".join(text.split())  # printed under its code, wrapped
 
@@ -86,8 +113,9 @@ def test_markup_in_a_product_name_is_printed_as_text():
 
 def test_a_scan_of_the_printed_page_finds_the_url_code_and_the_compact_code(tmp_path):
     pdf, codes = certificate()
-    found = {code.text for code in zxingcpp.read_barcodes(rasterised(pdf, tmp_path),
-                                                          formats=zxingcpp.BarcodeFormat.QRCode)}
+    found = {
+        code.text for code in zxingcpp.read_barcodes(rasterised(pdf, tmp_path), formats=zxingcpp.BarcodeFormat.QRCode)
+    }
     assert codes["url"] in found and codes["compact"] in found
 
 
@@ -103,8 +131,12 @@ def test_a_statement_too_long_for_one_qr_code_still_gives_a_certificate():
     longest = replace(facts("测" * 200), model="M" * 200, manufacturer="厂" * 200, issuer_name="机" * 200)
     statement = sign(build_claim(longest), KEY)
     assert len(statement.token) == 3350 and statement_code(statement.token) is None
-    pdf = render_certificate(statement, verification_url("https://pcf.example.cn", longest.number),
-                             compact.encode(statement.claim, KEY), find_font())
+    pdf = render_certificate(
+        statement,
+        verification_url("https://pcf.example.cn", longest.number),
+        compact.encode(statement.claim, KEY),
+        find_font(),
+    )
     reader = PdfReader(io.BytesIO(pdf))
     text = "".join(page.extract_text() for page in reader.pages)
     assert len(reader.pages) == 2 and "too long for one QR code" in text
@@ -114,10 +146,10 @@ def test_a_statement_too_long_for_one_qr_code_still_gives_a_certificate():
 def test_issuing_stores_every_rendering_and_the_certificate(tmp_path):
     issued = issue_files(facts(), KEY, "https://pcf.example.cn", LocalObjectStore(tmp_path), find_font())
     assert issued.qr_content == "HTTPS://PCF.EXAMPLE.CN/01/06901234567892?label=PCF-2026-000123-F"
-    assert compact.verify(issued.compact, {key_id(KEY.public_key()): KEY.public_key()}).number == \
-        "PCF-2026-000123-F"
+    assert compact.verify(issued.compact, {key_id(KEY.public_key()): KEY.public_key()}).number == "PCF-2026-000123-F"
     assert set(issued.files) == {f"{size}.{fmt}" for size in SIZES for fmt in ("svg", "png", "pdf")} | {
-        "certificate.pdf"}
+        "certificate.pdf"
+    }
     certificate_file = issued.files["certificate.pdf"]
     assert certificate_file.content_type == "application/pdf"
     assert "碳足迹标签证书" in page_text((tmp_path / certificate_file.key).read_bytes())

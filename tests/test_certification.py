@@ -4,8 +4,12 @@ from tests.labelling import act, calculated_footprint, issued_label
 
 
 def application_for(world, footprint_id: str, body: str = "cb") -> str:
-    response = world.call("acme-engineer", "POST", "/api/v1/applications", json={
-        "footprint_id": footprint_id, "certification_body_id": str(world.organisations[body])})
+    response = world.call(
+        "acme-engineer",
+        "POST",
+        "/api/v1/applications",
+        json={"footprint_id": footprint_id, "certification_body_id": str(world.organisations[body])},
+    )
     assert response.status_code == 201 and response.json()["state"] == "draft", response.text
     return response.json()["id"]
 
@@ -21,16 +25,27 @@ def test_findings_corrections_and_approval_lead_to_a_label(world):
     assert review["pcr_checks"]["passed"] and review["inventory"]["items"][2]["amount"] == 160_000_000
     assert review["result"]["contributions"]
     assert act(world, "cb-verifier", application, "request_corrections").status_code == 409  # no finding yet
-    finding = world.call("cb-verifier", "POST", f"/api/v1/applications/{application}/findings",
-                         json={"subject": "items[2]", "text": "kiln coal: use the weighbridge total"})
+    finding = world.call(
+        "cb-verifier",
+        "POST",
+        f"/api/v1/applications/{application}/findings",
+        json={"subject": "items[2]", "text": "kiln coal: use the weighbridge total"},
+    )
     assert finding.status_code == 201
     assert act(world, "cb-verifier", application, "approve").status_code == 409  # an open finding
     assert act(world, "cb-verifier", application, "request_corrections").json()["state"] == "findings"
 
     corrected = calculated_footprint(world, product_id=first["product_id"], **{"2.amount": 150_000_000})
     assert act(world, "acme-engineer", application, "resubmit").status_code == 409  # the finding is unanswered
-    step(world, "acme-engineer", application, finding.json()["id"], "answer", text="weighbridge total used",
-         footprint_id=corrected["footprint_id"])
+    step(
+        world,
+        "acme-engineer",
+        application,
+        finding.json()["id"],
+        "answer",
+        text="weighbridge total used",
+        footprint_id=corrected["footprint_id"],
+    )
     resubmitted = act(world, "acme-engineer", application, "resubmit", footprint_id=corrected["footprint_id"])
     assert resubmitted.json()["state"] == "corrected"
     assert resubmitted.json()["footprint_id"] == corrected["footprint_id"]
@@ -48,8 +63,9 @@ def test_findings_corrections_and_approval_lead_to_a_label(world):
 
 
 def step(world, user: str, application: str, finding: str, action: str, **body):
-    response = world.call(user, "POST", f"/api/v1/applications/{application}/findings/{finding}/actions/{action}",
-                          json=body)
+    response = world.call(
+        user, "POST", f"/api/v1/applications/{application}/findings/{finding}/actions/{action}", json=body
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -78,8 +94,12 @@ def test_other_organisations_cannot_see_or_act(world):
 
 def test_a_footprint_of_another_organisation_cannot_be_submitted(world):
     footprint = calculated_footprint(world)["footprint_id"]
-    response = world.call("rival-engineer", "POST", "/api/v1/applications", json={
-        "footprint_id": footprint, "certification_body_id": str(world.organisations["cb"])})
+    response = world.call(
+        "rival-engineer",
+        "POST",
+        "/api/v1/applications",
+        json={"footprint_id": footprint, "certification_body_id": str(world.organisations["cb"])},
+    )
     assert response.status_code == 404
 
 
@@ -87,9 +107,13 @@ def test_every_transition_is_audited_with_actor_and_comment(world):
     label = issued_label(world)
     trail = world.call("root", "GET", "/api/v1/audit", params={"limit": 1000}).json()
     steps = [e for e in trail if e["object_type"] == "application" and e["object_id"] == label["application_id"]]
-    assert [e["action"] for e in steps] == ["application.created", "application.submit",
-                                            "application.start_review", "application.approve",
-                                            "application.issue_label"]
+    assert [e["action"] for e in steps] == [
+        "application.created",
+        "application.submit",
+        "application.start_review",
+        "application.approve",
+        "application.issue_label",
+    ]
     assert steps[-1]["after"]["label"] == label["number"]
     assert steps[1]["after"]["comment"] == "submit by acme-engineer" and steps[1]["actor_kind"] == "user"
     assert world.call("root", "GET", "/api/v1/audit/verify").json()["intact"]
@@ -98,16 +122,16 @@ def test_every_transition_is_audited_with_actor_and_comment(world):
 def test_suspend_reinstate_revoke(world):
     number = issued_label(world)["number"]
     path = f"/api/v1/labels/{number}/actions"
-    assert world.call("cb-verifier", "POST", f"{path}/suspend", json={"comment": "surveillance"}).json()[
-        "state"] == "suspended"
+    assert (
+        world.call("cb-verifier", "POST", f"{path}/suspend", json={"comment": "surveillance"}).json()["state"]
+        == "suspended"
+    )
     assert world.call("cb-verifier", "POST", f"{path}/suspend", json={"comment": "again"}).status_code == 409
-    assert world.call("cb-verifier", "POST", f"{path}/reinstate", json={"comment": "fixed"}).json()[
-        "state"] == "active"
+    assert world.call("cb-verifier", "POST", f"{path}/reinstate", json={"comment": "fixed"}).json()["state"] == "active"
     assert world.call("acme-engineer", "POST", f"{path}/revoke", json={"comment": "x"}).status_code == 403
     assert world.call("cb2-verifier", "POST", f"{path}/revoke", json={"comment": "x"}).status_code == 404
     assert world.call("cb-verifier", "POST", f"{path}/revoke", json={"comment": ""}).status_code == 422
-    assert world.call("cb-verifier", "POST", f"{path}/revoke", json={"comment": "fraud"}).json()[
-        "state"] == "revoked"
+    assert world.call("cb-verifier", "POST", f"{path}/revoke", json={"comment": "fraud"}).json()["state"] == "revoked"
     assert world.call("cb-verifier", "POST", f"{path}/reinstate", json={"comment": "no"}).status_code == 409
 
 
@@ -118,15 +142,17 @@ def test_labels_issued_at_once_on_the_embedded_database_get_distinct_numbers(wor
     applications = []
     for _ in range(4):
         application = application_for(world, calculated_footprint(world, gtin=None)["footprint_id"])
-        for user, action in (("acme-engineer", "submit"), ("cb-verifier", "start_review"),
-                             ("cb-verifier", "approve")):
+        for user, action in (("acme-engineer", "submit"), ("cb-verifier", "start_review"), ("cb-verifier", "approve")):
             act(world, user, application, action)
         applications.append(application)
     with ThreadPoolExecutor(max_workers=4) as pool:
         responses = list(pool.map(lambda a: act(world, "cb-verifier", a, "issue_label"), applications))
     assert [r.status_code for r in responses] == [200] * 4, [r.text for r in responses]
-    numbers = {label["number"] for label in world.call("cb-verifier", "GET", "/api/v1/labels").json()
-               if label["application_id"] in applications}
+    numbers = {
+        label["number"]
+        for label in world.call("cb-verifier", "GET", "/api/v1/labels").json()
+        if label["application_id"] in applications
+    }
     assert len(numbers) == 4
     again = act(world, "cb-verifier", applications[0], "issue_label")
     assert again.status_code == 409
@@ -137,8 +163,12 @@ def under_review_with_finding(world, subject: str = "items[1]") -> tuple[dict, s
     application = application_for(world, footprint["footprint_id"])
     act(world, "acme-engineer", application, "submit")
     act(world, "cb-verifier", application, "start_review")
-    finding = world.call("cb-verifier", "POST", f"/api/v1/applications/{application}/findings",
-                         json={"subject": subject, "text": "kiln coal NCV: show the lab report"})
+    finding = world.call(
+        "cb-verifier",
+        "POST",
+        f"/api/v1/applications/{application}/findings",
+        json={"subject": subject, "text": "kiln coal NCV: show the lab report"},
+    )
     assert finding.status_code == 201
     return footprint, application, finding.json()["id"]
 
@@ -146,14 +176,15 @@ def under_review_with_finding(world, subject: str = "items[1]") -> tuple[dict, s
 def test_an_answered_finding_stays_open_until_the_verifier_closes_it(world):
     """open -(answer)-> answered -(reply)-> open -(answer)-> answered -(close)-> closed; approval waits for it."""
     _, application, finding = under_review_with_finding(world)
-    assert step(world, "acme-engineer", application, finding, "answer", text="lab report attached")[
-        "state"] == "answered"
+    assert (
+        step(world, "acme-engineer", application, finding, "answer", text="lab report attached")["state"] == "answered"
+    )
     refused = act(world, "cb-verifier", application, "approve")
-    assert refused.status_code == 409 and "items[1]" in refused.json()["detail"] and finding in refused.json()[
-        "detail"]
+    assert refused.status_code == 409 and "items[1]" in refused.json()["detail"] and finding in refused.json()["detail"]
     assert step(world, "cb-verifier", application, finding, "reply", text="the report is for 2022")["state"] == "open"
-    assert step(world, "acme-engineer", application, finding, "answer", text="2023 report attached")[
-        "state"] == "answered"
+    assert (
+        step(world, "acme-engineer", application, finding, "answer", text="2023 report attached")["state"] == "answered"
+    )
     closed = step(world, "cb-verifier", application, finding, "close", text="accepted")
     assert closed["state"] == "closed" and closed["resolved_at"] is not None and closed["reply"] == "accepted"
     assert act(world, "cb-verifier", application, "approve").json()["state"] == "approved"
@@ -181,12 +212,12 @@ def test_an_answer_may_name_only_a_newer_version_of_the_same_product(world):
     footprint, application, finding = under_review_with_finding(world)
     other_product = calculated_footprint(world, gtin=None)
     path = f"/api/v1/applications/{application}/findings/{finding}/actions/answer"
-    wrong = world.call("acme-engineer", "POST", path, json={"text": "x", "footprint_id": other_product[
-        "footprint_id"]})
+    wrong = world.call("acme-engineer", "POST", path, json={"text": "x", "footprint_id": other_product["footprint_id"]})
     assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "footprint_id"
     corrected = calculated_footprint(world, product_id=footprint["product_id"], **{"1.amount": 230_000})
-    answered = step(world, "acme-engineer", application, finding, "answer", text="corrected",
-                    footprint_id=corrected["footprint_id"])
+    answered = step(
+        world, "acme-engineer", application, finding, "answer", text="corrected", footprint_id=corrected["footprint_id"]
+    )
     assert answered["answer_footprint_id"] == corrected["footprint_id"]
 
 
@@ -195,8 +226,9 @@ def test_a_resubmission_is_diffed_against_the_previous_version_and_closes_nothin
     footprint, application, finding = under_review_with_finding(world)
     act(world, "cb-verifier", application, "request_corrections")
     corrected = calculated_footprint(world, product_id=footprint["product_id"], **{"1.amount": 230_000})
-    step(world, "acme-engineer", application, finding, "answer", text="corrected", footprint_id=corrected[
-        "footprint_id"])
+    step(
+        world, "acme-engineer", application, finding, "answer", text="corrected", footprint_id=corrected["footprint_id"]
+    )
     act(world, "acme-engineer", application, "resubmit", footprint_id=corrected["footprint_id"])
     act(world, "cb-verifier", application, "start_review")
     review = world.call("cb-verifier", "GET", f"/api/v1/applications/{application}/review").json()
@@ -260,8 +292,12 @@ def test_oversized_empty_and_unknown_evidence_is_refused_and_nothing_stored(worl
     assert empty.status_code == 422 and empty.json()["errors"][0]["field"] == "file"
     binary = upload(world, "acme-engineer", application, "x.exe", b"MZ\x90\x00\x03\x00\x00\x00")
     assert binary.status_code == 422
-    assert upload(world, "acme-engineer", application, "data.csv", "item,amount\n煤,240000\n".encode()).json()[
-        "content_type"] == "text/csv"
+    assert (
+        upload(world, "acme-engineer", application, "data.csv", "item,amount\n煤,240000\n".encode()).json()[
+            "content_type"
+        ]
+        == "text/csv"
+    )
     assert len(world.call("acme-engineer", "GET", f"/api/v1/applications/{application}/evidence").json()) == 1
 
 

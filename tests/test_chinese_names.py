@@ -20,8 +20,13 @@ PCRS = default_registry().list()
 
 
 def test_the_five_pcrs_are_the_ones_named():
-    assert {pcr.id for pcr in PCRS} == {"PCR-CN-ALUMINIUM", "PCR-CN-CEMENT", "PCR-CN-ELECTRICITY",
-                                        "PCR-CN-FLATGLASS", "PCR-CN-STEEL"}
+    assert {pcr.id for pcr in PCRS} == {
+        "PCR-CN-ALUMINIUM",
+        "PCR-CN-CEMENT",
+        "PCR-CN-ELECTRICITY",
+        "PCR-CN-FLATGLASS",
+        "PCR-CN-STEEL",
+    }
 
 
 @pytest.mark.parametrize("pcr", PCRS, ids=lambda pcr: pcr.id)
@@ -50,8 +55,12 @@ def test_every_stage_and_electricity_method_has_a_name_in_both_languages(lang):
 def cement(world):
     """A cement footprint under review (Guizhou 2023 example), its result and the names of its codes."""
     footprint = calculated_footprint(world, gtin=None)
-    application = world.call("acme-engineer", "POST", "/api/v1/applications", json={
-        "footprint_id": footprint["footprint_id"], "certification_body_id": str(world.organisations["cb"])}).json()
+    application = world.call(
+        "acme-engineer",
+        "POST",
+        "/api/v1/applications",
+        json={"footprint_id": footprint["footprint_id"], "certification_body_id": str(world.organisations["cb"])},
+    ).json()
     act(world, "acme-engineer", application["id"], "submit")
     act(world, "cb-verifier", application["id"], "start_review")
     result = world.call("acme-engineer", "GET", f"/api/v1/footprints/{footprint['footprint_id']}").json()["result"]

@@ -15,8 +15,16 @@ def test_calculate_prints_the_result_as_json(engine):
     out = runner.invoke(app, ["calculate", ALUMINIUM])
     assert out.exit_code == 0, out.output
     result = json.loads(out.stdout)
-    for key in ("declared_unit", "pcr", "total_kg_co2e", "fossil_kg_co2e", "biogenic_kg_co2e",
-                "location_based_kg_co2e", "market_based_kg_co2e", "contributions"):
+    for key in (
+        "declared_unit",
+        "pcr",
+        "total_kg_co2e",
+        "fossil_kg_co2e",
+        "biogenic_kg_co2e",
+        "location_based_kg_co2e",
+        "market_based_kg_co2e",
+        "contributions",
+    ):
         assert key in result
     assert result["pcr"] == {"id": "PCR-CN-ALUMINIUM", "version": "1.0.0"}
 
@@ -74,8 +82,15 @@ def test_validate_examples():
 
 
 def test_export_brightway_writes_a_package(engine, tmp_path):
-    result = runner.invoke(app, ["export-brightway", str(ROOT / "pcr_rules" / "examples" / "steel-hebei-bfbof-2023.json"),
-                                 "--out", str(tmp_path)])
+    result = runner.invoke(
+        app,
+        [
+            "export-brightway",
+            str(ROOT / "pcr_rules" / "examples" / "steel-hebei-bfbof-2023.json"),
+            "--out",
+            str(tmp_path),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert [p.suffix for p in tmp_path.iterdir()] == [".bw2package"]
 
@@ -108,8 +123,9 @@ def test_the_examples_are_package_data_so_an_installed_demo_has_them():
     from fnmatch import fnmatch
 
     globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["pcr_rules"]
-    examples = sorted(p.relative_to(ROOT / "pcr_rules").as_posix()
-                      for p in (ROOT / "pcr_rules" / "examples").glob("*.json"))
+    examples = sorted(
+        p.relative_to(ROOT / "pcr_rules").as_posix() for p in (ROOT / "pcr_rules" / "examples").glob("*.json")
+    )
     assert len(examples) == 6 and all(any(fnmatch(e, g) for g in globs) for e in examples)
     import footprint_api.services.demo as demo
 

@@ -20,6 +20,7 @@ HOP_BY_HOP = {"content-encoding", "content-length", "transfer-encoding", "connec
 
 def forwarding_to(world) -> httpx.MockTransport:
     """An HTTP transport that answers from the test service: same paths, no socket."""
+
     def handle(request: httpx.Request) -> httpx.Response:
         answer = world.client.request(request.method, request.url.raw_path.decode(), headers=request.headers)
         headers = [(k, v) for k, v in answer.headers.items() if k.lower() not in HOP_BY_HOP]
@@ -31,8 +32,9 @@ def forwarding_to(world) -> httpx.MockTransport:
 @pytest.fixture
 def online(world, monkeypatch):
     """The CLI's client (timeouts, no automatic redirects) with the test service behind it."""
-    monkeypatch.setattr(scan, "open_client", lambda: httpx.Client(transport=forwarding_to(world),
-                                                                  follow_redirects=False))
+    monkeypatch.setattr(
+        scan, "open_client", lambda: httpx.Client(transport=forwarding_to(world), follow_redirects=False)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +57,7 @@ def verify(*arguments) -> tuple[int, str]:
 
 
 def flip_one_byte(code: str) -> str:
-    data = bytearray(compact.b45decode(code[len(compact.PREFIX):]))
+    data = bytearray(compact.b45decode(code[len(compact.PREFIX) :]))
     data[len(data) // 2] ^= 0x01
     return compact.PREFIX + compact.b45encode(bytes(data))
 
@@ -123,8 +125,12 @@ def test_a_scan_of_the_certificate_prefers_its_signed_codes(world, online, label
     pdf = world.client.get(f"/labels/{label['number']}/certificate.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     (tmp_path / "certificate.pdf").write_bytes(pdf.content)
-    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", "certificate.pdf", "page"], cwd=tmp_path,
-                   check=True, timeout=60)
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-png", "-singlefile", "certificate.pdf", "page"],
+        cwd=tmp_path,
+        check=True,
+        timeout=60,
+    )
     code, output = verify(tmp_path / "page.png")
     assert code == 0 and "signature: OK (JWS" in output and output.rstrip().endswith("status: VALID"), output
 
@@ -135,8 +141,9 @@ def test_a_first_design_code_with_the_statement_in_its_fragment_still_works(labe
     assert code == 0 and f"label {label['number']}" in output, output
     header, payload, signature = label["token"].split(".")
     payload = payload[:20] + ("A" if payload[20] != "A" else "B") + payload[21:]
-    code, output = verify(old.replace(label["token"], f"{header}.{payload}.{signature}"), "--keys", keys_file,
-                          "--offline")
+    code, output = verify(
+        old.replace(label["token"], f"{header}.{payload}.{signature}"), "--keys", keys_file, "--offline"
+    )
     assert code == 2 and "signature does not match" in output, output
 
 

@@ -17,26 +17,45 @@ QR_ALPHANUMERIC = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")  # ISO/IE
 LONG_CHINESE_NAME = "普通硅酸盐水泥 P·O 42.5 贵州省黔南布依族苗族自治州某某水泥有限公司二号熟料生产线袋装产品"
 
 
-def claim(product: str = "Ordinary Portland cement (cement-guizhou-2023)", issuer: str = "Demo Certification Body",
-          pcr_id: str = "PCR-CN-CEMENT", declared_unit: str = "1 t") -> dict:
+def claim(
+    product: str = "Ordinary Portland cement (cement-guizhou-2023)",
+    issuer: str = "Demo Certification Body",
+    pcr_id: str = "PCR-CN-CEMENT",
+    declared_unit: str = "1 t",
+) -> dict:
     """A demo label's claim: the cement example, 11172.97 kg CO2e per t shown as '11170'."""
-    return build_claim(LabelFacts(
-        number="PCF-2026-000123-F", product=product, model="P.O 42.5 (GB 175)", gtin="06901234567892",
-        manufacturer="Demo Manufacturing Group", total_kg_co2e=11172.97, declared_unit=declared_unit, pcr_id=pcr_id,
-        pcr_version="1.0.0", standard="GB/T 24067-2024 (ISO 14067:2018)", issuer_name=issuer, issuer_id="cb-1",
-        issued=date(2026, 3, 1), expires=date(2029, 2, 28), factor_set="CN-2024.1"))
+    return build_claim(
+        LabelFacts(
+            number="PCF-2026-000123-F",
+            product=product,
+            model="P.O 42.5 (GB 175)",
+            gtin="06901234567892",
+            manufacturer="Demo Manufacturing Group",
+            total_kg_co2e=11172.97,
+            declared_unit=declared_unit,
+            pcr_id=pcr_id,
+            pcr_version="1.0.0",
+            standard="GB/T 24067-2024 (ISO 14067:2018)",
+            issuer_name=issuer,
+            issuer_id="cb-1",
+            issued=date(2026, 3, 1),
+            expires=date(2029, 2, 28),
+            factor_set="CN-2024.1",
+        )
+    )
 
 
 def cose_bytes(text: str) -> bytes:
-    return compact.b45decode(text[len(compact.PREFIX):])
+    return compact.b45decode(text[len(compact.PREFIX) :])
 
 
 def code_of(data: bytes) -> str:
     return compact.PREFIX + compact.b45encode(data)
 
 
-@pytest.mark.parametrize("data, text", [(b"AB", "BB8"), (b"Hello!!", "%69 VD92EX0"), (b"base-45", "UJCLQE7W581"),
-                                        (b"ietf!", "QED8WEX0")])
+@pytest.mark.parametrize(
+    "data, text", [(b"AB", "BB8"), (b"Hello!!", "%69 VD92EX0"), (b"base-45", "UJCLQE7W581"), (b"ietf!", "QED8WEX0")]
+)
 def test_base45_matches_the_examples_of_rfc_9285(data, text):
     """RFC 9285 §4.3 and §4.4."""
     assert compact.b45encode(data) == text and compact.b45decode(text) == data
@@ -59,7 +78,9 @@ def test_a_code_reads_back_what_the_label_states():
         "footprint": {"value": "11170", "unit": "kg CO2e", "declared_unit": "1 t"},
         "pcr": {"id": "PCR-CN-CEMENT", "version": "1.0.0"},
         "issuer": {"name": "Demo Certification Body"},
-        "issued": "2026-03-01", "expires": "2029-02-28"}
+        "issued": "2026-03-01",
+        "expires": "2029-02-28",
+    }
 
 
 def test_the_code_uses_only_qr_alphanumeric_characters():
@@ -94,7 +115,7 @@ def test_every_single_character_change_of_the_text_is_refused():
     """Enumerated, not sampled: each character in turn replaced by the next of the Base45 alphabet."""
     text = compact.encode(claim(), KEY)
     for i in range(len(compact.PREFIX), len(text)):
-        changed = text[:i] + compact.BASE45[(compact.BASE45.index(text[i]) + 1) % 45] + text[i + 1:]
+        changed = text[:i] + compact.BASE45[(compact.BASE45.index(text[i]) + 1) % 45] + text[i + 1 :]
         with pytest.raises(SignatureInvalid):
             compact.verify(changed, KEYS)
 
@@ -113,14 +134,19 @@ def test_an_unknown_key_is_refused():
         compact.verify(compact.encode(claim(), other), KEYS)
 
 
-@pytest.mark.parametrize("text, reason", [
-    ("HC1:NCFOXN%TS3DH", "does not start with PCF1:"),
-    ("PCF1:GGW", "damaged"),
-    ("PCF1:" + compact.b45encode(b"\xff\xff"), "not CBOR"),
-    ("PCF1:" + compact.b45encode(cbor2.dumps([1, 2, 3, 4])), "not a COSE_Sign1"),
-    ("PCF1:" + compact.b45encode(cbor2.dumps(cbor2.CBORTag(18, [cbor2.dumps({1: -7}), {}, b"", b""]))),
-     "not EdDSA"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("HC1:NCFOXN%TS3DH", "does not start with PCF1:"),
+        ("PCF1:GGW", "damaged"),
+        ("PCF1:" + compact.b45encode(b"\xff\xff"), "not CBOR"),
+        ("PCF1:" + compact.b45encode(cbor2.dumps([1, 2, 3, 4])), "not a COSE_Sign1"),
+        (
+            "PCF1:" + compact.b45encode(cbor2.dumps(cbor2.CBORTag(18, [cbor2.dumps({1: -7}), {}, b"", b""]))),
+            "not EdDSA",
+        ),
+    ],
+)
 def test_what_is_not_a_compact_code_is_refused_with_a_reason(text, reason):
     with pytest.raises(SignatureInvalid, match=reason):
         compact.verify(text, KEYS)
@@ -135,8 +161,12 @@ def test_a_long_chinese_product_name_is_cut_visibly_and_the_code_stays_within_ve
     """The name's first 33 bytes (36 less the 3-byte cut mark) end inside '贵', so it keeps '普通硅酸盐水泥 P·O 42.5'
     (7 x 3 + 1 + 9 = 31 bytes, the trailing space dropped) and the mark. With the longest shipped PCR id and unit
     and a long Chinese issuer (cut at 24 bytes) the code has 361 characters; version 11 at M holds 366."""
-    long_claim = claim(product=LONG_CHINESE_NAME, issuer="中国质量认证中心有限公司碳标签评价部",
-                       pcr_id="PCR-CN-ELECTRICITY", declared_unit="1 kWh")
+    long_claim = claim(
+        product=LONG_CHINESE_NAME,
+        issuer="中国质量认证中心有限公司碳标签评价部",
+        pcr_id="PCR-CN-ELECTRICITY",
+        declared_unit="1 kWh",
+    )
     text = compact.encode(long_claim, KEY)
     fields = compact.verify(text, KEYS).fields
     assert fields["product"]["name"] == "普通硅酸盐水泥 P·O 42.5…"
@@ -144,8 +174,14 @@ def test_a_long_chinese_product_name_is_cut_visibly_and_the_code_stays_within_ve
     assert len(text) == 361 and version(text, "M") == 11
 
 
-@pytest.mark.parametrize("product", ["Ordinary Portland cement (cement-guizhou-2023)", "Float glass (flatglass)",
-                                     "Electricity, coal-fired, at busbar (electricity-coal-2023)"])
+@pytest.mark.parametrize(
+    "product",
+    [
+        "Ordinary Portland cement (cement-guizhou-2023)",
+        "Float glass (flatglass)",
+        "Electricity, coal-fired, at busbar (electricity-coal-2023)",
+    ],
+)
 def test_the_demo_labels_fit_version_11_at_error_correction_m(product):
     assert version(compact.encode(claim(product=product), KEY), "M") == 11
 

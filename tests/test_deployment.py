@@ -11,9 +11,14 @@ import yaml
 from footprint_api.core.settings import Settings
 from tests.conftest import ROOT
 
-SECRETS = {"POSTGRES_PASSWORD": "pg-secret", "PCF_SECRET_KEY": "k" * 48, "MINIO_ROOT_USER": "storage-user",
-           "MINIO_ROOT_PASSWORD": "storage-secret", "PCF_LABEL_KEY_PASSPHRASE": "key-passphrase",
-           "PCF_PUBLIC_BASE_URL": "https://pcf.example.cn"}
+SECRETS = {
+    "POSTGRES_PASSWORD": "pg-secret",
+    "PCF_SECRET_KEY": "k" * 48,
+    "MINIO_ROOT_USER": "storage-user",
+    "MINIO_ROOT_PASSWORD": "storage-secret",
+    "PCF_LABEL_KEY_PASSPHRASE": "key-passphrase",
+    "PCF_PUBLIC_BASE_URL": "https://pcf.example.cn",
+}
 APPLICATION_SERVICES = ("migrate", "api", "worker", "beat")
 
 
@@ -22,8 +27,14 @@ def compose_config(env: dict[str, str]) -> subprocess.CompletedProcess:
     if binary is None:
         pytest.fail("docker-compose is not installed: `make test` installs Debian's docker-compose")
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("PCF_", "POSTGRES_", "MINIO_"))}
-    return subprocess.run([binary, "-f", str(ROOT / "docker-compose.yml"), "config"], cwd=ROOT,
-                          env={**clean, **env}, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [binary, "-f", str(ROOT / "docker-compose.yml"), "config"],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +83,9 @@ def test_the_application_reaches_the_services_by_their_compose_names(stack):
     assert environment["PCF_S3_ENDPOINT"] == "minio:9000"
     minio = services["minio"]["environment"]
     assert (environment["PCF_S3_ACCESS_KEY"], environment["PCF_S3_SECRET_KEY"]) == (
-        minio["MINIO_ROOT_USER"], minio["MINIO_ROOT_PASSWORD"])
+        minio["MINIO_ROOT_USER"],
+        minio["MINIO_ROOT_PASSWORD"],
+    )
 
 
 def test_the_image_contains_every_package_of_the_distribution():

@@ -37,17 +37,22 @@ DIRECT_PARTS = ("process", "combustion")
 
 
 def scrap_eaf(version: str = "1.1.0", extra: list[dict] | None = None) -> dict:
-    data = inventory_data("PCR-CN-STEEL", 1000, "t", [
-        item("steel_scrap", 1080, "t"),
-        item("eaf_charge_carbon", 15, "t"),
-        item("eaf_electrodes", 1.5, "t"),
-        item("quicklime_flux", 40, "t"),
-        item("burnt_dolomite_flux", 10, "t"),
-        item("oxygen", 35_000, "Nm3"),
-        item("grid_electricity", 420_000, "kWh"),
-        item("carbon_in_crude_steel", 1000, "t", parameters={"carbon_fraction": {"amount": 0.003, "unit": "1"}}),
-        *(extra or []),
-    ])
+    data = inventory_data(
+        "PCR-CN-STEEL",
+        1000,
+        "t",
+        [
+            item("steel_scrap", 1080, "t"),
+            item("eaf_charge_carbon", 15, "t"),
+            item("eaf_electrodes", 1.5, "t"),
+            item("quicklime_flux", 40, "t"),
+            item("burnt_dolomite_flux", 10, "t"),
+            item("oxygen", 35_000, "Nm3"),
+            item("grid_electricity", 420_000, "kWh"),
+            item("carbon_in_crude_steel", 1000, "t", parameters={"carbon_fraction": {"amount": 0.003, "unit": "1"}}),
+            *(extra or []),
+        ],
+    )
     data["pcr"]["version"] = version
     return data
 
@@ -138,6 +143,7 @@ def test_the_lime_factors_are_the_stoichiometry_times_the_cited_content(engine):
 
 
 # --- the PCR's versions -----------------------------------------------------------------------------------------
+
 
 def test_version_1_1_0_takes_the_provincial_grid_factor_and_1_0_0_is_unchanged():
     registry = default_registry()

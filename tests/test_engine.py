@@ -25,7 +25,8 @@ def test_same_inventory_same_result(engine, example):
 def test_split_stages_and_contributions_add_up_to_the_total(engine, example):
     result = engine.calculate(inventory(load_example(example)))
     assert result.fossil_kg_co2e + result.biogenic_kg_co2e + result.land_use_kg_co2e == pytest.approx(
-        result.total_kg_co2e, rel=1e-9)
+        result.total_kg_co2e, rel=1e-9
+    )
     assert sum(result.stages.values()) == pytest.approx(result.total_kg_co2e, rel=1e-9)
     assert sum(c.kg_co2e for c in result.contributions) == pytest.approx(result.total_kg_co2e, rel=1e-9)
     assert sum(g.kg_co2e for g in result.per_gas.values()) == pytest.approx(result.total_kg_co2e, rel=1e-6)

@@ -15,12 +15,17 @@ from tests.test_api_inventories import fill
 def filled(example: dict, break_unit: bool = False) -> bytes:
     """The aluminium 1.1.0 template filled from the captive-power example, by the English keys of the captions."""
     pcr = default_registry().get(example["pcr"]["id"], example["pcr"]["version"])
-    general = {"Product name": example["product"]["name"], "Facility name": example["facility"]["name"],
-               "Province": example["facility"]["province"], "Grid region": example["facility"]["grid_region"],
-               "Reference period start": example["reference_period"]["start"],
-               "Reference period end": example["reference_period"]["end"],
-               "Production amount": example["production"]["amount"], "Production unit": example["production"]["unit"],
-               "Captive electricity supplied (MWh)": example["captive_power"]["supplied_mwh"]}
+    general = {
+        "Product name": example["product"]["name"],
+        "Facility name": example["facility"]["name"],
+        "Province": example["facility"]["province"],
+        "Grid region": example["facility"]["grid_region"],
+        "Reference period start": example["reference_period"]["start"],
+        "Reference period end": example["reference_period"]["end"],
+        "Production amount": example["production"]["amount"],
+        "Production unit": example["production"]["unit"],
+        "Captive electricity supplied (MWh)": example["captive_power"]["supplied_mwh"],
+    }
     items = {e["item"]: (e["amount"], e["unit"]) for e in example["items"]}
     certificates = [[c.get(column) for column in excel.CERTIFICATE_COLUMNS] for c in example["green_certificates"]]
     book = openpyxl.load_workbook(io.BytesIO(fill(excel.template(pcr), general, items, certificates=certificates)))

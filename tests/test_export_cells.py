@@ -35,16 +35,20 @@ def test_owasp_examples_come_out_as_the_page_shows():
 
 
 def test_csv_with_bom_and_numbers_as_numbers():
-    written = csv_bytes(["name", "value", "expires"], [["水泥", Decimal("784.8"), date(2029, 1, 14)],
-                                                        ["-x", -1.5, None]], bom=True)
+    written = csv_bytes(
+        ["name", "value", "expires"], [["水泥", Decimal("784.8"), date(2029, 1, 14)], ["-x", -1.5, None]], bom=True
+    )
     assert written.startswith(b"\xef\xbb\xbfname,value,expires\r\n")
     rows = list(csv.reader(io.StringIO(written.decode("utf-8-sig"))))
     assert rows[1:] == [["水泥", "784.8", "2029-01-14"], ["'-x", "-1.5", ""]]
 
 
 def test_xlsx_writes_text_as_strings_never_formulas():
-    workbook = openpyxl.load_workbook(io.BytesIO(xlsx_bytes(
-        ["name", "value"], [['=HYPERLINK("http://x")', Decimal("-784.8")], ["水泥", 3]], sheet="labels")))
+    workbook = openpyxl.load_workbook(
+        io.BytesIO(
+            xlsx_bytes(["name", "value"], [['=HYPERLINK("http://x")', Decimal("-784.8")], ["水泥", 3]], sheet="labels")
+        )
+    )
     sheet = workbook["labels"]
     assert [(c.value, c.data_type) for c in sheet[2]] == [('=HYPERLINK("http://x")', "s"), (-784.8, "n")]
     assert sheet["A2"].quotePrefix and not sheet["A3"].quotePrefix

@@ -91,8 +91,11 @@ def test_each_regional_factor_lies_within_its_provinces_factors(year):
 
 
 def grid(scope, year, area=None):
-    rows = [r for r in load("electricity.yaml")["grid_co2"]
-            if r["scope"] == scope and r["year"] == year and r.get("area") == area]
+    rows = [
+        r
+        for r in load("electricity.yaml")["grid_co2"]
+        if r["scope"] == scope and r["year"] == year and r.get("area") == area
+    ]
     assert len(rows) == 1
     return rows[0]
 
@@ -110,8 +113,11 @@ def test_published_electricity_factors_read_by_hand():
     assert round(0.4042 / 0.3869 - 1, 3) == 0.045
     assert grid("province", 2022, "Guizhou")["kg_co2_per_kwh"] == 0.4989
     assert grid("province", 2022, "Yunnan")["kg_co2_per_kwh"] == 0.1073
-    provinces_2022 = [r["kg_co2_per_kwh"] for r in load("electricity.yaml")["grid_co2"]
-                      if r["scope"] == "province" and r["year"] == 2022]
+    provinces_2022 = [
+        r["kg_co2_per_kwh"]
+        for r in load("electricity.yaml")["grid_co2"]
+        if r["scope"] == "province" and r["year"] == 2022
+    ]
     assert min(provinces_2022) == 0.1073 and max(provinces_2022) == 0.7252  # Yunnan lowest, Hebei highest
 
 
@@ -128,8 +134,11 @@ def test_life_cycle_factors_of_the_2023_announcement():
     assert average == {2023: 0.6205, 2024: 0.5777}
     assert round(0.5777 / 0.6205 - 1, 3) == -0.069
     technology = {r["technology"]: r for r in data["technology_lifecycle"]}
-    assert {k: technology[k]["kg_co2e_per_kwh"] for k in ("wind", "solar_pv", "biomass")} == \
-        {"wind": 0.0336, "solar_pv": 0.0545, "biomass": 0.0457}
+    assert {k: technology[k]["kg_co2e_per_kwh"] for k in ("wind", "solar_pv", "biomass")} == {
+        "wind": 0.0336,
+        "solar_pv": 0.0545,
+        "biomass": 0.0457,
+    }
     # the announcement covers hydro and solar thermal: no international stand-in is left for them
     assert technology["hydro"]["year"] == 2023 and technology["solar_thermal"]["year"] == 2023
     assert {k for k, r in technology.items() if r["source"] == "ipcc_ar5_annex3"} == {"geothermal", "ocean"}
@@ -162,7 +171,9 @@ def test_wood_waste_is_a_biomass_fuel_with_the_ipcc_defaults():
     assert wood["family"] == "biomass" and wood["biomass_fraction"] == 1.0 and wood["unit"] == "t"
     assert wood["ncv_gj_per_unit"] == 15.6
     assert wood["carbon_content_tc_per_tj"] == pytest.approx(112000 * 12 / 44 / 1000, abs=0.05)
-    co2_kg_per_t = wood["ncv_gj_per_unit"] / 1000 * wood["carbon_content_tc_per_tj"] * wood["oxidation"] * 44 / 12 * 1000
+    co2_kg_per_t = (
+        wood["ncv_gj_per_unit"] / 1000 * wood["carbon_content_tc_per_tj"] * wood["oxidation"] * 44 / 12 * 1000
+    )
     assert co2_kg_per_t == pytest.approx(1744.6)
     biomass = fuels["non_co2"]["biomass"]
     assert biomass["energy"] == biomass["industry"] == {"ch4": 30, "n2o": 4}

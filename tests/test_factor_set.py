@@ -23,12 +23,15 @@ def test_factor_year_lags_the_reference_year():
     assert factors.grid_co2_factor("region", 2023, "South").kg_co2e_per_kwh == 0.4042
 
 
-@pytest.mark.parametrize("carbonate,co2_per_formula,formula_mass", [
-    ("CaCO3", 1, ATOMIC["Ca"] + ATOMIC["C"] + 3 * ATOMIC["O"]),
-    ("MgCO3", 1, ATOMIC["Mg"] + ATOMIC["C"] + 3 * ATOMIC["O"]),
-    ("Na2CO3", 1, 2 * ATOMIC["Na"] + ATOMIC["C"] + 3 * ATOMIC["O"]),
-    ("CaMg(CO3)2", 2, ATOMIC["Ca"] + ATOMIC["Mg"] + 2 * ATOMIC["C"] + 6 * ATOMIC["O"]),
-])
+@pytest.mark.parametrize(
+    "carbonate,co2_per_formula,formula_mass",
+    [
+        ("CaCO3", 1, ATOMIC["Ca"] + ATOMIC["C"] + 3 * ATOMIC["O"]),
+        ("MgCO3", 1, ATOMIC["Mg"] + ATOMIC["C"] + 3 * ATOMIC["O"]),
+        ("Na2CO3", 1, 2 * ATOMIC["Na"] + ATOMIC["C"] + 3 * ATOMIC["O"]),
+        ("CaMg(CO3)2", 2, ATOMIC["Ca"] + ATOMIC["Mg"] + 2 * ATOMIC["C"] + 6 * ATOMIC["O"]),
+    ],
+)
 def test_carbonate_factors_are_stoichiometric(carbonate, co2_per_formula, formula_mass):
     co2 = ATOMIC["C"] + 2 * ATOMIC["O"]
     stored = load_factor_set().process["carbonates"][carbonate]["t_co2_per_t"]

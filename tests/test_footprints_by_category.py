@@ -4,8 +4,21 @@ import pytest
 
 from tests.builders import certificate, item, make_inventory
 from tests.hand import (
-    BITUMINOUS_INDUSTRY, C_TO_CO2, COAL_SUPPLY, DIESEL_INDUSTRY, GWP_C2F6, GWP_CF4, GWP_CH4_FOSSIL, GWP_N2O,
-    GWP_SF6, LC_AVERAGE_2023, NATURAL_GAS_INDUSTRY, PV_2023, RESIDUAL_2023, WIND_2023, combustion,
+    BITUMINOUS_INDUSTRY,
+    C_TO_CO2,
+    COAL_SUPPLY,
+    DIESEL_INDUSTRY,
+    GWP_C2F6,
+    GWP_CF4,
+    GWP_CH4_FOSSIL,
+    GWP_N2O,
+    GWP_SF6,
+    LC_AVERAGE_2023,
+    NATURAL_GAS_INDUSTRY,
+    PV_2023,
+    RESIDUAL_2023,
+    WIND_2023,
+    combustion,
 )
 
 # Brightway's datapackages (bw_processing) store matrix values as float32: 7 significant digits.
@@ -18,13 +31,20 @@ def contribution(result, item_id: str, part: str) -> float:
 
 # --- electrolytic aluminium ----------------------------------------------------------------------------------
 
+
 def aluminium_inventory(**extra):
-    return make_inventory("PCR-CN-ALUMINIUM", 1000, "t", [
-        item("grid_electricity", 13_500_000, "kWh"),
-        item("alumina", 1_920, "t", supplier_pcf_kg_co2e_per_unit=1_500),
-        item("anode_net_consumption", 410, "t"),
-        item("anode_effect_minutes", 0.1, "minute/day"),
-    ], **extra)
+    return make_inventory(
+        "PCR-CN-ALUMINIUM",
+        1000,
+        "t",
+        [
+            item("grid_electricity", 13_500_000, "kWh"),
+            item("alumina", 1_920, "t", supplier_pcf_kg_co2e_per_unit=1_500),
+            item("anode_net_consumption", 410, "t"),
+            item("anode_effect_minutes", 0.1, "minute/day"),
+        ],
+        **extra,
+    )
 
 
 def test_aluminium_with_green_certificates_takes_technology_and_residual_factors(engine):
@@ -58,7 +78,8 @@ def test_aluminium_location_based_uses_the_grid_average_for_every_kwh(engine):
     result = engine.calculate(aluminium_inventory(green_certificates=[certificate("GEC-WIND-000001", 3_000)]))
     assert result.electricity.location_based_kg_co2e == pytest.approx(13_500 * LC_AVERAGE_2023, rel=REL)
     assert result.location_based_kg_co2e - result.market_based_kg_co2e == pytest.approx(
-        13_500 * LC_AVERAGE_2023 - (3_000 * WIND_2023 + 10_500 * RESIDUAL_2023), rel=REL)
+        13_500 * LC_AVERAGE_2023 - (3_000 * WIND_2023 + 10_500 * RESIDUAL_2023), rel=REL
+    )
     assert result.total_kg_co2e == result.market_based_kg_co2e  # the aluminium PCR reports market-based
 
 
@@ -70,10 +91,18 @@ def test_aluminium_without_certificates_takes_the_residual_factor(engine):
 
 # --- cement ----------------------------------------------------------------------------------------------------
 
+
 def cement_items():
     return [
-        item("clinker", 800, "t", parameters={"cao_fraction": {"amount": 0.65, "unit": "dimensionless"},
-                                              "mgo_fraction": {"amount": 2, "unit": "percent"}}),
+        item(
+            "clinker",
+            800,
+            "t",
+            parameters={
+                "cao_fraction": {"amount": 0.65, "unit": "dimensionless"},
+                "mgo_fraction": {"amount": 2, "unit": "percent"},
+            },
+        ),
         item("kiln_coal", 110, "t"),
         item("grid_electricity", 90_000, "kWh"),
     ]
@@ -102,9 +131,15 @@ def test_cement_measured_co2_replaces_calculated_direct_co2(engine):
     """CEMS: 500 t CO2 for 1,000 t cement = 500 kg/t replaces calcination and combustion CO2;
     combustion CH4 and N2O and the coal supply stay calculated:
     total = 500 + 0.11 x 0.01957 TJ x (10 x 29.8 + 1.5 x 273) + 0.11 x 409.303 + 90 x 0.712885."""
-    result = engine.calculate(make_inventory(
-        "PCR-CN-CEMENT", 1000, "t", cement_items(),
-        measured_emissions=[{"gas": "co2", "amount": 500, "unit": "t", "method": "CEMS"}]))
+    result = engine.calculate(
+        make_inventory(
+            "PCR-CN-CEMENT",
+            1000,
+            "t",
+            cement_items(),
+            measured_emissions=[{"gas": "co2", "amount": 500, "unit": "t", "method": "CEMS"}],
+        )
+    )
     non_co2 = 0.11 * 0.01957 * (10 * GWP_CH4_FOSSIL + 1.5 * GWP_N2O)
     assert result.total_kg_co2e == pytest.approx(500 + non_co2 + 0.11 * COAL_SUPPLY + 90 * RESIDUAL_2023, rel=REL)
     assert result.direct_emissions_basis["co2"] == "measured (CEMS)"
@@ -112,6 +147,7 @@ def test_cement_measured_co2_replaces_calculated_direct_co2(engine):
 
 
 # --- steel (EAF route, economic allocation) -------------------------------------------------------------------
+
 
 def test_steel_eaf_with_electrode_carbon_and_economic_allocation(engine):
     """1 t crude steel (EAF), per t before allocation:
@@ -123,20 +159,28 @@ def test_steel_eaf_with_electrode_carbon_and_economic_allocation(engine):
     electricity: 450 kWh x 0.712885                                                     = 320.79827
     economic allocation: 3,800,000 / (3,800,000 + 6,000) CNY for slag                   = 0.998424
     """
-    result = engine.calculate(make_inventory(
-        "PCR-CN-STEEL", 1000, "t", [
-            item("steel_scrap", 1_100, "t"),
-            item("eaf_electrodes", 2, "t"),
-            item("carbon_in_crude_steel", 1000, "t"),
-            item("grid_electricity", 450_000, "kWh"),
-        ],
-        main_product_value_cny=3_800_000,
-        co_products=[{"name": "EAF slag", "amount": 120, "unit": "t", "economic_value_cny": 6_000}]))
+    result = engine.calculate(
+        make_inventory(
+            "PCR-CN-STEEL",
+            1000,
+            "t",
+            [
+                item("steel_scrap", 1_100, "t"),
+                item("eaf_electrodes", 2, "t"),
+                item("carbon_in_crude_steel", 1000, "t"),
+                item("grid_electricity", 450_000, "kWh"),
+            ],
+            main_product_value_cny=3_800_000,
+            co_products=[{"name": "EAF slag", "amount": 120, "unit": "t", "economic_value_cny": 6_000}],
+        )
+    )
     allocation = 3_800_000 / 3_806_000
-    unallocated = (0.002 * 0.82 * C_TO_CO2 * 1000
-                   + 0.002 * (5_000 * LC_AVERAGE_2023 + 400 * NATURAL_GAS_INDUSTRY)
-                   - 0.01 * C_TO_CO2 * 1000
-                   + 450 * RESIDUAL_2023)
+    unallocated = (
+        0.002 * 0.82 * C_TO_CO2 * 1000
+        + 0.002 * (5_000 * LC_AVERAGE_2023 + 400 * NATURAL_GAS_INDUSTRY)
+        - 0.01 * C_TO_CO2 * 1000
+        + 450 * RESIDUAL_2023
+    )
     assert result.allocation["factor"] == pytest.approx(allocation, rel=REL)
     assert result.total_kg_co2e == pytest.approx(allocation * unallocated, rel=REL)
     assert contribution(result, "steel_scrap", "input") == 0
@@ -155,6 +199,7 @@ def test_bf_bof_example_direct_co2_is_near_the_ipcc_route_default(engine):
 
 # --- electricity -----------------------------------------------------------------------------------------------
 
+
 def test_coal_power_per_kwh_at_the_busbar(engine):
     """1 kWh net, 0.3 kg bituminous coal/kWh, energy-industry non-CO2 (IPCC Table 2.2: CH4 1, N2O 1.5 kg/TJ):
 
@@ -162,10 +207,17 @@ def test_coal_power_per_kwh_at_the_busbar(engine):
     coal mining CH4 = 0.0003 x 409.303
     SF6 = 0.5 kg / 1,000,000 kWh x 25,200
     """
-    result = engine.calculate(make_inventory("PCR-CN-ELECTRICITY", 1_000_000, "kWh", [
-        item("bituminous_coal", 300, "t"),
-        item("sf6_leakage", 0.5, "kg"),
-    ]))
+    result = engine.calculate(
+        make_inventory(
+            "PCR-CN-ELECTRICITY",
+            1_000_000,
+            "kWh",
+            [
+                item("bituminous_coal", 300, "t"),
+                item("sf6_leakage", 0.5, "kg"),
+            ],
+        )
+    )
     expected = 0.0003 * (combustion(19.570, 26.18, 0.93, 1, 1.5) + COAL_SUPPLY) + 0.5e-6 * GWP_SF6
     assert result.total_kg_co2e == pytest.approx(expected, rel=REL)
     assert result.declared_unit.unit == "kWh"
@@ -173,14 +225,23 @@ def test_coal_power_per_kwh_at_the_busbar(engine):
 
 def test_measured_calorific_value_replaces_the_default(engine):
     """Coal with measured NCV 22.0 GJ/t: CO2 per t = 22.0 x 26.18 x 0.93 x 44/12 = 1,963.9 kg (default 1,747.0)."""
-    result = engine.calculate(make_inventory("PCR-CN-ELECTRICITY", 1_000_000, "kWh", [
-        item("bituminous_coal", 300, "t", parameters={"ncv_gj_per_unit": {"amount": 22.0, "unit": "GJ/t"}}),
-    ]))
+    result = engine.calculate(
+        make_inventory(
+            "PCR-CN-ELECTRICITY",
+            1_000_000,
+            "kWh",
+            [
+                item("bituminous_coal", 300, "t", parameters={"ncv_gj_per_unit": {"amount": 22.0, "unit": "GJ/t"}}),
+            ],
+        )
+    )
     assert contribution(result, "bituminous_coal", "combustion") == pytest.approx(
-        0.0003 * combustion(22.0, 26.18, 0.93, 1, 1.5), rel=REL)
+        0.0003 * combustion(22.0, 26.18, 0.93, 1, 1.5), rel=REL
+    )
 
 
 # --- flat glass ------------------------------------------------------------------------------------------------
+
 
 def test_float_glass_carbonates_gas_and_pv_certificates(engine):
     """1 t float glass, per t:
@@ -192,20 +253,30 @@ def test_float_glass_carbonates_gas_and_pv_certificates(engine):
     furnace gas 160 m3 x 2.164412
     electricity 100 kWh: 50 kWh PV certificates x 0.0545 + 50 kWh x 0.712885
     """
-    result = engine.calculate(make_inventory(
-        "PCR-CN-FLATGLASS", 1000, "t", [
-            item("soda_ash", 200, "t"),
-            item("dolomite", 150, "t"),
-            item("silica_sand", 650, "t"),
-            item("natural_gas", 160_000, "m^3"),
-            item("grid_electricity", 100_000, "kWh"),
-        ],
-        green_certificates=[certificate("GEC-PV-2023-0001", 50, "solar_pv", "2023-01")]))
-    expected = (0.2 * 0.415 * 1000 + 0.15 * 0.477 * 1000
-                + 0.2 * (0.35 * BITUMINOUS_INDUSTRY + 120 * LC_AVERAGE_2023)
-                + 0.15 * (3 * LC_AVERAGE_2023 + 0.0005 * DIESEL_INDUSTRY)
-                + 0.65 * (15 * LC_AVERAGE_2023 + 8 * NATURAL_GAS_INDUSTRY)
-                + 160 * NATURAL_GAS_INDUSTRY
-                + 50 * PV_2023 + 50 * RESIDUAL_2023)
+    result = engine.calculate(
+        make_inventory(
+            "PCR-CN-FLATGLASS",
+            1000,
+            "t",
+            [
+                item("soda_ash", 200, "t"),
+                item("dolomite", 150, "t"),
+                item("silica_sand", 650, "t"),
+                item("natural_gas", 160_000, "m^3"),
+                item("grid_electricity", 100_000, "kWh"),
+            ],
+            green_certificates=[certificate("GEC-PV-2023-0001", 50, "solar_pv", "2023-01")],
+        )
+    )
+    expected = (
+        0.2 * 0.415 * 1000
+        + 0.15 * 0.477 * 1000
+        + 0.2 * (0.35 * BITUMINOUS_INDUSTRY + 120 * LC_AVERAGE_2023)
+        + 0.15 * (3 * LC_AVERAGE_2023 + 0.0005 * DIESEL_INDUSTRY)
+        + 0.65 * (15 * LC_AVERAGE_2023 + 8 * NATURAL_GAS_INDUSTRY)
+        + 160 * NATURAL_GAS_INDUSTRY
+        + 50 * PV_2023
+        + 50 * RESIDUAL_2023
+    )
     assert result.total_kg_co2e == pytest.approx(expected, rel=REL)
     assert contribution(result, "soda_ash", "process") == pytest.approx(83.0, rel=REL)

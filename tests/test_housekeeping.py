@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 
 from footprint_api import tasks
-from footprint_api.services import jobs
 from footprint_api.persistence.db import session_scope
 from footprint_api.persistence.models import Job, JobStatus, RevokedToken
+from footprint_api.services import jobs
 from tests.conftest import load_example
 from tests.labelling import unique_serials
 
@@ -23,11 +23,13 @@ def test_a_queued_job_whose_message_was_lost_is_dispatched_again(world):
     product = world.product("acme-engineer", "PCR-CN-STEEL")
     inventory = world.submit("acme-engineer", product["id"], load_example("steel-hebei-bfbof-2023.json")).json()
     with session_scope() as session:  # a job row written, its message never sent (a crash between the two)
-        job = Job(organisation_id=world.organisations["acme"], inventory_id=uuid.UUID(inventory["id"]),
-                  parameters={"monte_carlo_iterations": 0, "seed": 1},
-                  created_at=datetime.now(UTC) - timedelta(minutes=30))
-        fresh = Job(organisation_id=job.organisation_id, inventory_id=job.inventory_id,
-                    parameters=dict(job.parameters))
+        job = Job(
+            organisation_id=world.organisations["acme"],
+            inventory_id=uuid.UUID(inventory["id"]),
+            parameters={"monte_carlo_iterations": 0, "seed": 1},
+            created_at=datetime.now(UTC) - timedelta(minutes=30),
+        )
+        fresh = Job(organisation_id=job.organisation_id, inventory_id=job.inventory_id, parameters=dict(job.parameters))
         session.add_all([job, fresh])
         session.commit()
         lost_id, fresh_id = str(job.id), str(fresh.id)
@@ -55,12 +57,24 @@ def test_a_running_job_whose_worker_died_is_taken_over_within_minutes(world):
     inventory = world.submit("acme-engineer", product["id"], data).json()
     died = datetime.now(UTC) - timedelta(minutes=3)
     with session_scope() as session:
-        job = Job(organisation_id=world.organisations["acme"], inventory_id=uuid.UUID(inventory["id"]),
-                  parameters={"monte_carlo_iterations": 0, "seed": 1}, status=JobStatus.RUNNING, attempts=1,
-                  started_at=died, heartbeat_at=died)
-        alive = Job(organisation_id=job.organisation_id, inventory_id=job.inventory_id,
-                    parameters=dict(job.parameters), status=JobStatus.RUNNING, attempts=1,
-                    started_at=died, heartbeat_at=datetime.now(UTC))  # a long calculation, still beating
+        job = Job(
+            organisation_id=world.organisations["acme"],
+            inventory_id=uuid.UUID(inventory["id"]),
+            parameters={"monte_carlo_iterations": 0, "seed": 1},
+            status=JobStatus.RUNNING,
+            attempts=1,
+            started_at=died,
+            heartbeat_at=died,
+        )
+        alive = Job(
+            organisation_id=job.organisation_id,
+            inventory_id=job.inventory_id,
+            parameters=dict(job.parameters),
+            status=JobStatus.RUNNING,
+            attempts=1,
+            started_at=died,
+            heartbeat_at=datetime.now(UTC),
+        )  # a long calculation, still beating
         session.add_all([job, alive])
         session.commit()
         dead_id, alive_id = str(job.id), str(alive.id)
@@ -77,8 +91,8 @@ def test_a_running_job_whose_worker_died_is_taken_over_within_minutes(world):
 def test_a_running_calculation_renews_its_lease(world, monkeypatch):
     import time
 
-    from footprint_api.services import footprints
     from footprint_api.core.settings import get_settings
+    from footprint_api.services import footprints
 
     monkeypatch.setattr(get_settings(), "job_heartbeat_seconds", 0.05)
     beats = []
@@ -86,11 +100,17 @@ def test_a_running_calculation_renews_its_lease(world, monkeypatch):
         time.sleep(0.3)
         beats.append(True)
     product = world.product("acme-engineer", "PCR-CN-STEEL")
-    inventory = world.submit("acme-engineer", product["id"], unique_serials(load_example("steel-hebei-bfbof-2023.json"))).json()
+    inventory = world.submit(
+        "acme-engineer", product["id"], unique_serials(load_example("steel-hebei-bfbof-2023.json"))
+    ).json()
     with session_scope() as session:
-        job = Job(organisation_id=world.organisations["acme"], inventory_id=uuid.UUID(inventory["id"]),
-                  status=JobStatus.RUNNING, started_at=datetime.now(UTC) - timedelta(hours=1),
-                  heartbeat_at=datetime.now(UTC) - timedelta(hours=1))
+        job = Job(
+            organisation_id=world.organisations["acme"],
+            inventory_id=uuid.UUID(inventory["id"]),
+            status=JobStatus.RUNNING,
+            started_at=datetime.now(UTC) - timedelta(hours=1),
+            heartbeat_at=datetime.now(UTC) - timedelta(hours=1),
+        )
         session.add(job)
         session.commit()
         job_id = job.id

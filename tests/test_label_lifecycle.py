@@ -45,8 +45,15 @@ def test_the_digital_link_is_valid_for_a_gs1_parser():
     assert parsed.element_strings[0].ai.ai == "01" and parsed.element_strings[0].gtin.value == f"0{GTIN}"
 
 
-@pytest.mark.parametrize("gtin, stored", [("96385074", "00000096385074"), ("036000291452", "00036000291452"),
-                                          ("6901234567892", "06901234567892"), ("16901234567899", "16901234567899")])
+@pytest.mark.parametrize(
+    "gtin, stored",
+    [
+        ("96385074", "00000096385074"),
+        ("036000291452", "00036000291452"),
+        ("6901234567892", "06901234567892"),
+        ("16901234567899", "16901234567899"),
+    ],
+)
 def test_gtins_of_every_length_are_stored_as_gtin_14(gtin, stored):
     """Check digits by GS1 mod 10: 6901234567892 -> 3×(9+1+3+5+7+9) + (6+0+2+4+6+8) = 102+26 = 128, 10-8 = 2."""
     assert gs1.gtin14(gtin) == stored
@@ -57,10 +64,23 @@ def test_a_gtin_with_a_wrong_check_digit_is_refused_naming_the_digit():
         gs1.gtin14("6901234567891")
 
 
-@pytest.mark.parametrize("url", [None, "", "http://127.0.0.1:8000", "https://localhost", "https://10.1.2.3",
-                                 "https://192.168.1.10:8443", "https://[::1]", "https://169.254.1.1",
-                                 "https://pcf-server", "https://labels.factory.local", "http://pcf.example.cn",
-                                 "ftp://pcf.example.cn"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        None,
+        "",
+        "http://127.0.0.1:8000",
+        "https://localhost",
+        "https://10.1.2.3",
+        "https://192.168.1.10:8443",
+        "https://[::1]",
+        "https://169.254.1.1",
+        "https://pcf-server",
+        "https://labels.factory.local",
+        "http://pcf.example.cn",
+        "ftp://pcf.example.cn",
+    ],
+)
 def test_outside_dev_a_base_url_phones_cannot_reach_is_refused(url):
     with pytest.raises(BaseUrlRefused):
         check_base_url(url, "prod")
@@ -90,8 +110,12 @@ def test_issuing_outside_dev_without_a_public_base_url_is_refused_and_nothing_is
     from footprint_api.core.settings import get_settings
 
     footprint = calculated_footprint(world, gtin=None)
-    application = world.call("acme-engineer", "POST", "/api/v1/applications", json={
-        "footprint_id": footprint["footprint_id"], "certification_body_id": str(world.organisations["cb"])}).json()
+    application = world.call(
+        "acme-engineer",
+        "POST",
+        "/api/v1/applications",
+        json={"footprint_id": footprint["footprint_id"], "certification_body_id": str(world.organisations["cb"])},
+    ).json()
     for user, action in (("acme-engineer", "submit"), ("cb-verifier", "start_review"), ("cb-verifier", "approve")):
         assert act(world, user, application["id"], action).status_code == 200
     monkeypatch.setenv("PCF_ENVIRONMENT", "prod")
@@ -116,10 +140,18 @@ def _second_label_of(world, first: dict) -> dict:
     """A corrected footprint of the same product, certified again."""
     application = world.call("acme-engineer", "GET", f"/api/v1/applications/{first['application_id']}").json()
     footprint = calculated_footprint(world, product_id=application["product_id"])
-    created = world.call("acme-engineer", "POST", "/api/v1/applications", json={
-        "footprint_id": footprint["footprint_id"], "certification_body_id": str(world.organisations["cb"])}).json()
-    for user, action in (("acme-engineer", "submit"), ("cb-verifier", "start_review"), ("cb-verifier", "approve"),
-                         ("cb-verifier", "issue_label")):
+    created = world.call(
+        "acme-engineer",
+        "POST",
+        "/api/v1/applications",
+        json={"footprint_id": footprint["footprint_id"], "certification_body_id": str(world.organisations["cb"])},
+    ).json()
+    for user, action in (
+        ("acme-engineer", "submit"),
+        ("cb-verifier", "start_review"),
+        ("cb-verifier", "approve"),
+        ("cb-verifier", "issue_label"),
+    ):
         assert act(world, user, created["id"], action).status_code == 200
     labels = world.call("cb-verifier", "GET", "/api/v1/labels").json()
     return next(label for label in labels if label["application_id"] == created["id"])
@@ -147,15 +179,20 @@ def test_a_new_label_of_the_same_product_supersedes_the_earlier_one(world):
     from footprint_api.persistence.models import AuditEvent
 
     with session_scope() as session:
-        entry = session.exec(select(AuditEvent).where(AuditEvent.action == "label.supersede",
-                                                      AuditEvent.object_id == first["number"])).one()
+        entry = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "label.supersede", AuditEvent.object_id == first["number"])
+        ).one()
     assert entry.actor_kind == "system" and entry.after["state"] == "superseded"
 
 
 def test_suspension_and_revocation_carry_the_bodys_reason_and_date(world):
     number = issued_label(world, gtin=None)["number"]
-    world.call("cb-verifier", "POST", f"/api/v1/labels/{number}/actions/suspend",
-               json={"comment": "surveillance audit found unverified kiln fuel data"})
+    world.call(
+        "cb-verifier",
+        "POST",
+        f"/api/v1/labels/{number}/actions/suspend",
+        json={"comment": "surveillance audit found unverified kiln fuel data"},
+    )
     suspended = world.client.get(f"/api/v1/public/labels/{number}").json()
     assert suspended["status"] == "SUSPENDED"
     assert suspended["state_reason"] == "surveillance audit found unverified kiln fuel data"
@@ -189,12 +226,20 @@ def test_the_look_up_form_opens_the_page_of_the_number_typed(world):
 
 
 def test_products_refuse_a_gtin_with_a_wrong_check_digit(world):
-    response = world.call("acme-engineer", "POST", "/api/v1/products", json={
-        "name": "clinker", "pcr_id": "PCR-CN-CEMENT", "gtin": "6901234567891"})
+    response = world.call(
+        "acme-engineer",
+        "POST",
+        "/api/v1/products",
+        json={"name": "clinker", "pcr_id": "PCR-CN-CEMENT", "gtin": "6901234567891"},
+    )
     assert response.status_code == 422
     assert any(error["field"] == "gtin" and "check digit" in error["reason"] for error in response.json()["errors"])
-    stored = world.call("acme-engineer", "POST", "/api/v1/products", json={
-        "name": "clinker", "pcr_id": "PCR-CN-CEMENT", "gtin": "6901234567892"}).json()
+    stored = world.call(
+        "acme-engineer",
+        "POST",
+        "/api/v1/products",
+        json={"name": "clinker", "pcr_id": "PCR-CN-CEMENT", "gtin": "6901234567892"},
+    ).json()
     assert stored["gtin"] == "06901234567892"
 
 

@@ -16,8 +16,23 @@ from pypdf import PdfReader
 
 from label_service.qr import matrix
 from label_service.render import (
-    FORMATS, LABEL_SIZES, MIN_MODULE_MM, MIN_TEXT_MM, SIZES, Frame, LabelView, Picture, Text, find_font, layout,
-    module_mm, qr_pixels, render_all, render_pdf, render_png, render_svg,
+    FORMATS,
+    LABEL_SIZES,
+    MIN_MODULE_MM,
+    MIN_TEXT_MM,
+    SIZES,
+    Frame,
+    LabelView,
+    Picture,
+    Text,
+    find_font,
+    layout,
+    module_mm,
+    qr_pixels,
+    render_all,
+    render_pdf,
+    render_png,
+    render_svg,
 )
 
 NUMBER = "PCF-2026-000123-F"
@@ -26,18 +41,30 @@ SHORT_URL = f"{BASE}/V/{NUMBER}"
 GS1_LINK = f"{BASE}/01/06901234567892?label={NUMBER}"
 
 CEMENT = LabelView(
-    number=NUMBER, product="Ordinary Portland cement (P.O 42.5 (GB 175))", manufacturer="Demo Manufacturing Group",
-    value="784.8", unit="kg CO2e", declared_unit="1 t", pcr="PCR-CN-CEMENT 1.0.0",
-    standard="GB/T 24067-2024 (ISO 14067:2018)", issuer="Demo Certification Body", issued=date(2026, 11, 24),
-    expires=date(2029, 11, 23), qr_content=SHORT_URL)
+    number=NUMBER,
+    product="Ordinary Portland cement (P.O 42.5 (GB 175))",
+    manufacturer="Demo Manufacturing Group",
+    value="784.8",
+    unit="kg CO2e",
+    declared_unit="1 t",
+    pcr="PCR-CN-CEMENT 1.0.0",
+    standard="GB/T 24067-2024 (ISO 14067:2018)",
+    issuer="Demo Certification Body",
+    issued=date(2026, 11, 24),
+    expires=date(2029, 11, 23),
+    qr_content=SHORT_URL,
+)
 LONG_NAMES = replace(
-    CEMENT, value="11,170",
+    CEMENT,
+    value="11,170",
     product="高炉-转炉长流程粗钢 Crude steel, BF-BOF route (carbon steel slab Q235B, continuously cast, for hot rolling)",
     manufacturer="河北示范钢铁集团有限公司 Hebei Demonstration Iron and Steel Group Co., Ltd.",
     pcr="PCR-CN-STEEL 2.1.0 钢铁产品碳足迹核算规则 (product category rules for crude steel)",
     standard="GB/T 24067-2024 温室气体 产品碳足迹 量化要求和指南 (ISO 14067:2018 Greenhouse gases — Carbon footprint "
-             "of products — Requirements and guidelines for quantification)",
-    issuer="中国示范质量认证中心 China Demonstration Quality Certification Centre, Beijing branch", qr_content=GS1_LINK)
+    "of products — Requirements and guidelines for quantification)",
+    issuer="中国示范质量认证中心 China Demonstration Quality Certification Centre, Beijing branch",
+    qr_content=GS1_LINK,
+)
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +116,14 @@ def test_the_png_draws_every_module_with_the_same_whole_number_of_pixels_centred
     image = Image.open(io.BytesIO(render_png(view, font, size))).convert("L")
     square = layout(view, size, font).qr
     scale = 300 / 25.4
-    crop = image.crop((round(square.x * scale), round(square.y * scale), round((square.x + square.side) * scale),
-                       round((square.y + square.side) * scale)))
+    crop = image.crop(
+        (
+            round(square.x * scale),
+            round(square.y * scale),
+            round((square.x + square.side) * scale),
+            round((square.y + square.side) * scale),
+        )
+    )
     left, top, right, bottom = crop.point(lambda v: 255 if v < 128 else 0).getbbox()
     assert right - left == bottom - top == (modules - 8) * pixels  # the dark part: modules without the quiet zone
     assert abs((left + right) / 2 - crop.width / 2) <= 1 and abs((top + bottom) / 2 - crop.height / 2) <= 1
@@ -100,7 +133,7 @@ def test_the_png_draws_every_module_with_the_same_whole_number_of_pixels_centred
 @pytest.mark.parametrize("size", SIZES)
 def test_no_text_is_smaller_than_6_pt(size, font):
     """6 pt = 6/72 in x 25.4 mm/in = 2.117 mm; the subscript 2 of CO2e included."""
-    assert MIN_TEXT_MM == pytest.approx(2.117, abs=0.001)
+    assert pytest.approx(2.117, abs=0.001) == MIN_TEXT_MM
     assert min(op.size for op in layout(LONG_NAMES, size, font).texts) >= MIN_TEXT_MM
 
 
@@ -111,7 +144,7 @@ def test_long_names_wrap_inside_the_label_clear_of_the_code_and_of_each_other(si
     assert row_lines(texts, "产品 Product", "生产者 Manufacturer") >= 2
     for op in texts:
         left, top, right, bottom = op.box
-        assert 0 <= left and right <= plan.size.width and 0 <= top and bottom <= plan.size.height, op
+        assert left >= 0 and right <= plan.size.width and top >= 0 and bottom <= plan.size.height, op
         assert not boxes_overlap(op.box, (square.x, square.y, square.x + square.side, square.y + square.side)), op
     for a, b in combinations(texts, 2):
         assert not boxes_overlap(a.box, b.box), (a, b)
@@ -135,7 +168,7 @@ def test_text_that_cannot_fit_ends_in_an_ellipsis_as_a_last_resort(size, font):
 def test_co2e_is_written_with_a_real_subscript_2(size, font):
     texts = layout(CEMENT, size, font).texts
     i = next(i for i, op in enumerate(texts) if op.text == "kg CO")
-    co, two, e = texts[i:i + 3]
+    co, two, e = texts[i : i + 3]
     assert two.text == "2" and two.size < co.size and two.y > co.y and two.x == pytest.approx(co.x + co.width)
     assert e.text.startswith("e") and e.y == co.y
     assert not [op for op in texts if "₂" in op.text]
@@ -164,9 +197,14 @@ def test_number_validity_and_call_to_action_are_kept(size, font):
 def test_a_captioned_place_is_kept_for_the_scheme_mark(size, font):
     plan = layout(CEMENT, size, font)
     frame = next(op for op in plan.ops if isinstance(op, Frame) and op.width < plan.size.width)
-    inside = [op.text for op in plan.texts
-              if frame.x <= op.box[0] and op.box[2] <= frame.x + frame.width
-              and frame.y <= op.box[1] and op.box[3] <= frame.y + frame.height]
+    inside = [
+        op.text
+        for op in plan.texts
+        if frame.x <= op.box[0]
+        and op.box[2] <= frame.x + frame.width
+        and frame.y <= op.box[1]
+        and op.box[3] <= frame.y + frame.height
+    ]
     assert "认证标志" in inside and "Scheme mark" in " ".join(inside)
 
 

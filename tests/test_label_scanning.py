@@ -62,8 +62,13 @@ def everything_at_once(image: Image.Image) -> Image.Image:
 
 
 VARIANTS: dict[str, Callable[[Image.Image], Image.Image]] = {
-    "sharp": lambda image: image, "tilted+3": tilted(3), "tilted-7": tilted(-7), "blurred-1px": out_of_focus,
-    "jpeg-q40": jpeg_40, "light-100-to-55": uneven_light, "all-at-once": everything_at_once,
+    "sharp": lambda image: image,
+    "tilted+3": tilted(3),
+    "tilted-7": tilted(-7),
+    "blurred-1px": out_of_focus,
+    "jpeg-q40": jpeg_40,
+    "light-100-to-55": uneven_light,
+    "all-at-once": everything_at_once,
 }
 
 
@@ -137,8 +142,15 @@ def old_label(modules: list[list[bool]]) -> Image.Image:
     for row, line in enumerate(modules):
         for column, dark in enumerate(line):
             if dark:
-                draw.rectangle([x0 + column * pixels, y0 + row * pixels, x0 + (column + 1) * pixels - 1,
-                                y0 + (row + 1) * pixels - 1], fill="black")
+                draw.rectangle(
+                    [
+                        x0 + column * pixels,
+                        y0 + row * pixels,
+                        x0 + (column + 1) * pixels - 1,
+                        y0 + (row + 1) * pixels - 1,
+                    ],
+                    fill="black",
+                )
     return image
 
 
@@ -150,6 +162,9 @@ def test_the_old_design_is_not_read_in_every_photo():
     modules = old_symbol(content)
     assert len(content) > 850 and len(modules) >= 4 * 29 + 17 + 8
     image = at_phone_resolution(old_label(modules), 100)
-    results = {(variant, name): read(spoil(image)) == [content]
-               for variant, spoil in VARIANTS.items() for name, read in DECODERS.items()}
+    results = {
+        (variant, name): read(spoil(image)) == [content]
+        for variant, spoil in VARIANTS.items()
+        for name, read in DECODERS.items()
+    }
     assert not all(results.values()), results

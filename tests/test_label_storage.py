@@ -27,8 +27,9 @@ def s3_endpoint():
 @pytest.fixture
 def s3_store(s3_endpoint, monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    store = S3ObjectStore(s3_endpoint, "testing", "testing", f"pcf-labels-test-{uuid.uuid4().hex[:8]}",
-                          secure=False, region="us-east-1")
+    store = S3ObjectStore(
+        s3_endpoint, "testing", "testing", f"pcf-labels-test-{uuid.uuid4().hex[:8]}", secure=False, region="us-east-1"
+    )
     store.ensure_bucket()
     return store
 
@@ -99,13 +100,19 @@ def test_a_failed_upload_leaves_no_half_issued_label(world, s3_endpoint, monkeyp
 
 
 def use_s3(monkeypatch, endpoint: str) -> str:
-    from footprint_api.infra.objects import object_store
     from footprint_api.core.settings import get_settings
+    from footprint_api.infra.objects import object_store
 
     bucket = f"pcf-labels-test-{uuid.uuid4().hex[:8]}"
-    for name, value in {"PCF_STORAGE_BACKEND": "s3", "PCF_S3_ENDPOINT": endpoint, "PCF_S3_ACCESS_KEY": "testing",
-                        "PCF_S3_SECRET_KEY": "testing", "PCF_S3_SECURE": "false", "PCF_S3_REGION": "us-east-1",
-                        "PCF_S3_BUCKET": bucket}.items():
+    for name, value in {
+        "PCF_STORAGE_BACKEND": "s3",
+        "PCF_S3_ENDPOINT": endpoint,
+        "PCF_S3_ACCESS_KEY": "testing",
+        "PCF_S3_SECRET_KEY": "testing",
+        "PCF_S3_SECURE": "false",
+        "PCF_S3_REGION": "us-east-1",
+        "PCF_S3_BUCKET": bucket,
+    }.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     object_store.cache_clear()
@@ -113,8 +120,8 @@ def use_s3(monkeypatch, endpoint: str) -> str:
 
 
 def reset_storage(monkeypatch) -> None:
-    from footprint_api.infra.objects import object_store
     from footprint_api.core.settings import get_settings
+    from footprint_api.infra.objects import object_store
 
     monkeypatch.undo()
     get_settings.cache_clear()
@@ -123,8 +130,12 @@ def reset_storage(monkeypatch) -> None:
 
 def approved_and_issued(world):
     footprint = calculated_footprint(world, gtin=None)
-    application = world.call("acme-engineer", "POST", "/api/v1/applications", json={
-        "footprint_id": footprint["footprint_id"], "certification_body_id": str(world.organisations["cb"])}).json()
+    application = world.call(
+        "acme-engineer",
+        "POST",
+        "/api/v1/applications",
+        json={"footprint_id": footprint["footprint_id"], "certification_body_id": str(world.organisations["cb"])},
+    ).json()
     for user, action in (("acme-engineer", "submit"), ("cb-verifier", "start_review"), ("cb-verifier", "approve")):
         assert act(world, user, application["id"], action).status_code == 200
     return act(world, "cb-verifier", application["id"], "issue_label")
@@ -142,8 +153,7 @@ def count_labels() -> int:
         return len(session.exec(select(Label.id)).all())
 
 
-def test_with_the_object_store_down_issuing_and_reading_answer_503_within_seconds(world, s3_endpoint,
-                                                                                    monkeypatch):
+def test_with_the_object_store_down_issuing_and_reading_answer_503_within_seconds(world, s3_endpoint, monkeypatch):
     """Nothing listens on the S3 port: a label is not issued (503, the application stays approved), a label file
     answers 503, both within a few seconds, and readiness says the storage is unavailable."""
     import time

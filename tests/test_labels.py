@@ -31,7 +31,7 @@ def flip_one_payload_byte(token: str) -> str:
     header, payload, signature = token.split(".")
     middle = len(payload) // 2
     replacement = "A" if payload[middle] != "A" else "B"
-    return ".".join((header, payload[:middle] + replacement + payload[middle + 1:], signature))
+    return ".".join((header, payload[:middle] + replacement + payload[middle + 1 :], signature))
 
 
 def test_scan_print_verify_offline_then_online_then_revoke(world):
@@ -135,10 +135,11 @@ def test_label_numbers_carry_a_check_character():
 
 
 def test_expired_labels_say_so_even_before_housekeeping(world):
-    from footprint_api.services import jobs as tasks
+    from sqlmodel import select
+
     from footprint_api.persistence.db import session_scope
     from footprint_api.persistence.models import Label
-    from sqlmodel import select
+    from footprint_api.services import jobs as tasks
 
     number = issued_label(world, gtin=None)["number"]
     with session_scope() as session:
@@ -157,10 +158,11 @@ def test_a_change_made_by_another_process_reaches_the_verification_answer(world)
     is replaced within the recheck interval (0.25 s)."""
     import time
 
+    from sqlmodel import select
+
+    from footprint_api.core.settings import get_settings
     from footprint_api.persistence.db import session_scope
     from footprint_api.persistence.models import Label, utcnow
-    from footprint_api.core.settings import get_settings
-    from sqlmodel import select
 
     number = issued_label(world, gtin=None)["number"]
     assert world.client.get(f"/api/v1/public/labels/{number}").json()["status"] == "VALID"  # now cached

@@ -14,12 +14,22 @@ def test_no_operation_answers_a_server_error(world):
     for user in ("acme-engineer", "root", None):
         headers = tokens[user] if user else {}
         for operation in operations:
+
             @given(case=operation.as_strategy())
-            @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=EXAMPLES_PER_OPERATION,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
             def no_server_error(case):
                 response = case.call(headers=headers)
-                assert response.status_code < 500, (user, case.method, case.formatted_path, response.status_code,
-                                                     response.text[:500])
+                assert response.status_code < 500, (
+                    user,
+                    case.method,
+                    case.formatted_path,
+                    response.status_code,
+                    response.text[:500],
+                )
 
             no_server_error()

@@ -9,6 +9,7 @@ import ssl
 import threading
 import time
 from pathlib import Path
+from typing import Annotated
 
 import httpx
 import pytest
@@ -25,9 +26,10 @@ from referencing.jsonschema import DRAFT202012
 from tests.conftest import ROOT
 from tests.labelling import GTIN, act, calculated_footprint, issued_label
 from tests.processes import free_port
-from typing import Annotated
 
-SPEC = ROOT / "footprint_api" / "services" / "pact" / "spec"  # the unmodified spec files, under their licence (LICENSE.md)
+SPEC = (
+    ROOT / "footprint_api" / "services" / "pact" / "spec"
+)  # the unmodified spec files, under their licence (LICENSE.md)
 
 
 def _validator(schema: dict) -> Draft202012Validator:
@@ -62,17 +64,23 @@ def certificate(tmp_path_factory) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_path, key_path
 
 
@@ -82,8 +90,14 @@ def https(world, certificate):
     from footprint_api.app import create_app
 
     port = free_port()
-    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning",
-                            ssl_certfile=str(certificate[0]), ssl_keyfile=str(certificate[1]))
+    config = uvicorn.Config(
+        create_app(),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ssl_certfile=str(certificate[0]),
+        ssl_keyfile=str(certificate[1]),
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -104,22 +118,44 @@ def data(world):
     first = issued_label(world)  # cement, GTIN
     product = world.call("acme-engineer", "GET", f"/api/v1/applications/{first['application_id']}").json()
     newer = calculated_footprint(world, product_id=product["product_id"], **{"2.amount": 150_000_000})
-    application = world.call("acme-engineer", "POST", "/api/v1/applications", json={
-        "footprint_id": newer["footprint_id"], "certification_body_id": str(world.organisations["cb"])}).json()
-    for user, action in (("acme-engineer", "submit"), ("cb-verifier", "start_review"), ("cb-verifier", "approve"),
-                         ("cb-verifier", "issue_label")):
+    application = world.call(
+        "acme-engineer",
+        "POST",
+        "/api/v1/applications",
+        json={"footprint_id": newer["footprint_id"], "certification_body_id": str(world.organisations["cb"])},
+    ).json()
+    for user, action in (
+        ("acme-engineer", "submit"),
+        ("cb-verifier", "start_review"),
+        ("cb-verifier", "approve"),
+        ("cb-verifier", "issue_label"),
+    ):
         assert act(world, user, application["id"], action).status_code == 200
     glass = calculated_footprint(world, example="flat-glass-hebei-2023.json", gtin=None)
     steel = calculated_footprint(world, example="steel-hebei-bfbof-2023.json", gtin=None)
-    client = world.call("acme-admin", "POST", f"/api/v1/organisations/{world.organisations['acme']}/clients",
-                        json={"name": "customer ERP", "role": "pact_recipient"}).json()
-    shared = world.call("acme-engineer", "POST", f"/api/v1/footprints/{glass['footprint_id']}/pact-shares",
-                        json={"client_id": client["client_id"]})
+    client = world.call(
+        "acme-admin",
+        "POST",
+        f"/api/v1/organisations/{world.organisations['acme']}/clients",
+        json={"name": "customer ERP", "role": "pact_recipient"},
+    ).json()
+    shared = world.call(
+        "acme-engineer",
+        "POST",
+        f"/api/v1/footprints/{glass['footprint_id']}/pact-shares",
+        json={"client_id": client["client_id"]},
+    )
     assert shared.status_code == 201, shared.text
     rival = calculated_footprint(world, user="rival-engineer", gtin=None)
-    return {"first": product["footprint_id"], "newer": newer["footprint_id"], "glass": glass["footprint_id"],
-            "steel": steel["footprint_id"], "rival": rival["footprint_id"], "client": client,
-            "product_id": product["product_id"]}
+    return {
+        "first": product["footprint_id"],
+        "newer": newer["footprint_id"],
+        "glass": glass["footprint_id"],
+        "steel": steel["footprint_id"],
+        "rival": rival["footprint_id"],
+        "client": client,
+        "product_id": product["product_id"],
+    }
 
 
 def basic(client: dict, secret: str | None = None) -> dict:
@@ -139,8 +175,9 @@ def test_token_good_and_bad(https, data):
     client, _ = https
     good = client.post("/auth/token", data={"grant_type": "client_credentials"}, headers=basic(data["client"]))
     assert good.status_code == 200 and good.json()["token_type"] == "bearer" and good.json()["expires_in"] > 0
-    wrong = client.post("/auth/token", data={"grant_type": "client_credentials"},
-                        headers=basic(data["client"], "not-the-secret"))
+    wrong = client.post(
+        "/auth/token", data={"grant_type": "client_credentials"}, headers=basic(data["client"], "not-the-secret")
+    )
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
     grant = client.post("/auth/token", data={"grant_type": "password"}, headers=basic(data["client"]))
     assert grant.status_code == 400 and grant.json()["error"] == "unsupported_grant_type"
@@ -163,7 +200,9 @@ def test_bad_or_missing_tokens_are_401_and_other_roles_403(world, https):
 def test_plain_http_is_refused(world, https, bearer):
     response = world.client.get("/3/footprints", headers=bearer)  # the same app over plain HTTP
     assert response.status_code == 400 and response.json() == {
-        "code": "BadRequest", "message": "the PACT API is served over HTTPS only"}
+        "code": "BadRequest",
+        "message": "the PACT API is served over HTTPS only",
+    }
     assert world.client.post("/auth/token", data={"grant_type": "client_credentials"}).status_code == 400
     _, port = https
     with pytest.raises(httpx.HTTPError):  # the TLS port does not speak plain HTTP
@@ -230,8 +269,7 @@ def test_every_filter_matches_and_excludes(world, https, bearer, data):
     assert _ids(client, bearer, geography="cn-he") == glass
     assert cement | glass <= _ids(client, bearer, geography="CN")
     assert _ids(client, bearer, geography="DE") == set()
-    assert _ids(client, bearer, classification="urn:pact:productclassification:pcf-service-pcr:pcr-cn-cement") \
-        == cement
+    assert _ids(client, bearer, classification="urn:pact:productclassification:pcf-service-pcr:pcr-cn-cement") == cement
     assert _ids(client, bearer, classification="urn:pact:productclassification:other:x") == set()
     assert _ids(client, bearer, status="Deprecated") == {data["first"]}
     assert data["newer"] in _ids(client, bearer, status="active")
@@ -271,15 +309,18 @@ def test_the_mapping_of_the_cement_example(https, bearer, data, world):
     ours = world.call("acme-engineer", "GET", f"/api/v1/footprints/{data['newer']}").json()["result"]
     pcf = footprint["pcf"]
     assert (pcf["declaredUnitOfMeasurement"], pcf["declaredUnitAmount"], pcf["productMassPerDeclaredUnit"]) == (
-        "kilogram", "1000", "1000")
+        "kilogram",
+        "1000",
+        "1000",
+    )
     excluding = ours["total_kg_co2e"] + ours["biogenic_co2_emission_kg"]
     assert float(pcf["pcfExcludingBiogenicUptake"]) == pytest.approx(excluding, abs=1e-6)
-    assert float(pcf["pcfIncludingBiogenicUptake"]) == pytest.approx(excluding - ours["biogenic_co2_removal_kg"],
-                                                                     abs=1e-6)
+    assert float(pcf["pcfIncludingBiogenicUptake"]) == pytest.approx(
+        excluding - ours["biogenic_co2_removal_kg"], abs=1e-6
+    )
     assert float(pcf["fossilGhgEmissions"]) == pytest.approx(ours["fossil_kg_co2e"], abs=1e-6)
     assert pcf["geographyCountrySubdivision"] == "CN-GZ" and "geographyCountry" not in pcf
-    assert (pcf["referencePeriodStart"], pcf["referencePeriodEnd"]) == ("2023-01-01T00:00:00Z",
-                                                                        "2024-01-01T00:00:00Z")
+    assert (pcf["referencePeriodStart"], pcf["referencePeriodEnd"]) == ("2023-01-01T00:00:00Z", "2024-01-01T00:00:00Z")
     assert pcf["ipccCharacterizationFactors"] == ["AR6"] and pcf["crossSectoralStandards"] == ["ISO14067"]
     assert pcf["productOrSectorSpecificRules"][0]["ruleNames"] == ["PCR-CN-CEMENT 1.0.0"]
     assert pcf["verification"]["coverage"] == "product level"
@@ -288,16 +329,37 @@ def test_the_mapping_of_the_cement_example(https, bearer, data, world):
 
 
 def test_sharing_goes_only_to_the_organisations_own_recipients(world, data):
-    rival_client = world.call("rival-admin", "POST", f"/api/v1/organisations/{world.organisations['rival']}/clients",
-                              json={"name": "rival ERP", "role": "pact_recipient"}).json()
-    response = world.call("acme-engineer", "POST", f"/api/v1/footprints/{data['steel']}/pact-shares",
-                          json={"client_id": rival_client["client_id"]})
+    rival_client = world.call(
+        "rival-admin",
+        "POST",
+        f"/api/v1/organisations/{world.organisations['rival']}/clients",
+        json={"name": "rival ERP", "role": "pact_recipient"},
+    ).json()
+    response = world.call(
+        "acme-engineer",
+        "POST",
+        f"/api/v1/footprints/{data['steel']}/pact-shares",
+        json={"client_id": rival_client["client_id"]},
+    )
     assert response.status_code == 404
-    again = world.call("acme-engineer", "POST", f"/api/v1/footprints/{data['glass']}/pact-shares",
-                       json={"client_id": data["client"]["client_id"]})
+    again = world.call(
+        "acme-engineer",
+        "POST",
+        f"/api/v1/footprints/{data['glass']}/pact-shares",
+        json={"client_id": data["client"]["client_id"]},
+    )
     assert again.status_code == 409
-    person = world.call("acme-admin", "POST", f"/api/v1/organisations/{world.organisations['acme']}/users", json={
-        "email": "erp@test.example", "name": "ERP", "password": "a long enough password", "role": "pact_recipient"})
+    person = world.call(
+        "acme-admin",
+        "POST",
+        f"/api/v1/organisations/{world.organisations['acme']}/users",
+        json={
+            "email": "erp@test.example",
+            "name": "ERP",
+            "password": "a long enough password",
+            "role": "pact_recipient",
+        },
+    )
     assert person.status_code == 403
 
 
@@ -330,8 +392,16 @@ def recipient_api(certificate):
         return Response(status_code=200)
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           ssl_certfile=str(certificate[0]), ssl_keyfile=str(certificate[1])))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            ssl_certfile=str(certificate[0]),
+            ssl_keyfile=str(certificate[1]),
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -355,8 +425,14 @@ def trusts_the_test_certificate(certificate, monkeypatch):
 
 
 def request_event(event_id: str, **criteria) -> dict:
-    return {"type": "org.wbcsd.pact.ProductFootprint.RequestCreatedEvent.3", "specversion": "1.0", "id": event_id,
-            "source": "//customer.example/3/events", "time": "2026-11-24T08:00:00Z", "data": criteria}
+    return {
+        "type": "org.wbcsd.pact.ProductFootprint.RequestCreatedEvent.3",
+        "specversion": "1.0",
+        "id": event_id,
+        "source": "//customer.example/3/events",
+        "time": "2026-11-24T08:00:00Z",
+        "data": criteria,
+    }
 
 
 def wait_for(received: list, request_id: str, timeout: float = 20) -> dict:
@@ -369,13 +445,17 @@ def wait_for(received: list, request_id: str, timeout: float = 20) -> dict:
     raise AssertionError(f"no answer to {request_id}")
 
 
-def test_a_request_event_is_answered_by_a_callback(world, https, bearer, data, recipient_api,
-                                                   trusts_the_test_certificate):
+def test_a_request_event_is_answered_by_a_callback(
+    world, https, bearer, data, recipient_api, trusts_the_test_certificate
+):
     client, _ = https
     base_url, received = recipient_api
-    registered = world.call("acme-admin", "PUT", f"/api/v1/pact-recipients/{data['client']['client_id']}/endpoint",
-                            json={"base_url": base_url, "client_id": "pcf-service",
-                                  "client_secret": "issued-by-customer"})
+    registered = world.call(
+        "acme-admin",
+        "PUT",
+        f"/api/v1/pact-recipients/{data['client']['client_id']}/endpoint",
+        json={"base_url": base_url, "client_id": "pcf-service", "client_secret": "issued-by-customer"},
+    )
     assert registered.status_code == 200, registered.text
     wanted = request_event("req-cement-1", productId=[f"urn:gtin:{GTIN}"], status="Active")
     response = client.post("/3/events", content=json.dumps(wanted), headers={**bearer, "Content-Type": EVENT})
@@ -387,8 +467,10 @@ def test_a_request_event_is_answered_by_a_callback(world, https, bearer, data, r
     assert_valid(events_schema, answer)
 
     unknown = request_event("req-unknown-2", productId=["urn:gtin:0000000000000"])
-    assert client.post("/3/events", content=json.dumps(unknown),
-                       headers={**bearer, "Content-Type": EVENT}).status_code == 200
+    assert (
+        client.post("/3/events", content=json.dumps(unknown), headers={**bearer, "Content-Type": EVENT}).status_code
+        == 200
+    )
     rejected = wait_for(received, "req-unknown-2")
     assert rejected["type"] == "org.wbcsd.pact.ProductFootprint.RequestRejectedEvent.3"
     assert rejected["data"]["error"]["code"] == "NotFound"
@@ -419,34 +501,54 @@ def test_malformed_events_are_400(https, bearer):
     for body, media in cases:
         response = client.post("/3/events", content=body, headers={**bearer, "Content-Type": media})
         assert response.status_code == 400 and response.json()["code"] == "BadRequest", (body, response.text)
-    published = {"type": "org.wbcsd.pact.ProductFootprint.PublishedEvent.3", "specversion": "1.0", "id": "p-1",
-                 "source": "//customer.example/3/events", "time": "2026-11-24T08:00:00Z",
-                 "data": {"pfIds": ["079e425a-464f-528d-341d-4a944a1dfd70"]}}
+    published = {
+        "type": "org.wbcsd.pact.ProductFootprint.PublishedEvent.3",
+        "specversion": "1.0",
+        "id": "p-1",
+        "source": "//customer.example/3/events",
+        "time": "2026-11-24T08:00:00Z",
+        "data": {"pfIds": ["079e425a-464f-528d-341d-4a944a1dfd70"]},
+    }
     not_a_uuid = {**published, "id": "p-2", "data": {"pfIds": ["not-a-uuid"]}}
     refused = client.post("/3/events", content=json.dumps(not_a_uuid), headers={**bearer, "Content-Type": EVENT})
     assert refused.status_code == 400 and "uuid" in refused.json()["message"]
-    assert client.post("/3/events", content=json.dumps(published),
-                       headers={**bearer, "Content-Type": EVENT}).status_code == 200
+    assert (
+        client.post("/3/events", content=json.dumps(published), headers={**bearer, "Content-Type": EVENT}).status_code
+        == 200
+    )
     assert client.post("/3/events", content=json.dumps(good), headers={"Content-Type": EVENT}).status_code == 401
 
 
 def test_a_recipient_endpoint_must_be_https(world, data):
-    response = world.call("acme-admin", "PUT", f"/api/v1/pact-recipients/{data['client']['client_id']}/endpoint",
-                          json={"base_url": "http://customer.example", "client_id": "x", "client_secret": "y"})
+    response = world.call(
+        "acme-admin",
+        "PUT",
+        f"/api/v1/pact-recipients/{data['client']['client_id']}/endpoint",
+        json={"base_url": "http://customer.example", "client_id": "x", "client_secret": "y"},
+    )
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "base_url"
-    other = world.call("rival-admin", "PUT", f"/api/v1/pact-recipients/{data['client']['client_id']}/endpoint",
-                       json={"base_url": "https://evil.example", "client_id": "x", "client_secret": "y"})
+    other = world.call(
+        "rival-admin",
+        "PUT",
+        f"/api/v1/pact-recipients/{data['client']['client_id']}/endpoint",
+        json={"base_url": "https://evil.example", "client_id": "x", "client_secret": "y"},
+    )
     assert other.status_code == 404
 
 
 def test_a_disabled_recipient_loses_access_at_once(world, https):
-    from footprint_api.persistence.db import session_scope
-    from footprint_api.persistence.models import ApiClient
     from sqlmodel import select
 
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.persistence.models import ApiClient
+
     client, _ = https
-    erp = world.call("acme-admin", "POST", f"/api/v1/organisations/{world.organisations['acme']}/clients",
-                     json={"name": "old ERP", "role": "pact_recipient"}).json()
+    erp = world.call(
+        "acme-admin",
+        "POST",
+        f"/api/v1/organisations/{world.organisations['acme']}/clients",
+        json={"name": "old ERP", "role": "pact_recipient"},
+    ).json()
     token = client.post("/auth/token", data={"grant_type": "client_credentials"}, headers=basic(erp)).json()
     headers = {"Authorization": f"Bearer {token['access_token']}"}
     assert client.get("/3/footprints", headers=headers).status_code == 200

@@ -33,13 +33,25 @@ KWH_PER_T = 60.0
 
 
 def small_cement():
-    return make_inventory("PCR-CN-CEMENT", 1000, "t", [
-        item("clinker", 800, "t", parameters={"cao_fraction": {"amount": 0.65, "unit": "1"},
-                                                  "mgo_fraction": {"amount": 0.02, "unit": "1"}}),
-        item("kiln_coal", COAL_T_PER_T * 1000, "t"),
-        item("limestone", LIMESTONE_T_PER_T * 1000, "t"),
-        item("grid_electricity", KWH_PER_T * 1000, "kWh"),
-    ])
+    return make_inventory(
+        "PCR-CN-CEMENT",
+        1000,
+        "t",
+        [
+            item(
+                "clinker",
+                800,
+                "t",
+                parameters={
+                    "cao_fraction": {"amount": 0.65, "unit": "1"},
+                    "mgo_fraction": {"amount": 0.02, "unit": "1"},
+                },
+            ),
+            item("kiln_coal", COAL_T_PER_T * 1000, "t"),
+            item("limestone", LIMESTONE_T_PER_T * 1000, "t"),
+            item("grid_electricity", KWH_PER_T * 1000, "kWh"),
+        ],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +69,9 @@ def chain_gases(factor_set, code: str) -> dict[str, float]:
     electricity part of a quarry's chain is data that may change; the diesel part is what is hand-calculated)."""
     gases: dict[str, float] = {}
     for exchange in factor_set.activity(code).exchanges:
-        inner = ({FLOWS[exchange.flow].label: 1.0} if exchange.flow is not None
-                 else chain_gases(factor_set, exchange.input))
+        inner = (
+            {FLOWS[exchange.flow].label: 1.0} if exchange.flow is not None else chain_gases(factor_set, exchange.input)
+        )
         for gas, kg in inner.items():
             gases[gas] = gases.get(gas, 0.0) + exchange.amount * kg
     return gases
@@ -82,7 +95,8 @@ def test_the_co2e_of_a_row_is_its_gases_times_their_gwp(cement):
     = 209.65059 + 0.69982 + 0.96167 = 211.31208 kg CO2e."""
     combustion = row(cement, "kiln_coal", "combustion")
     assert combustion.kg_co2e == pytest.approx(
-        combustion.gases[CO2] + combustion.gases[CH4] * 29.8 + combustion.gases[N2O] * 273, rel=1e-9)
+        combustion.gases[CO2] + combustion.gases[CH4] * 29.8 + combustion.gases[N2O] * 273, rel=1e-9
+    )
     assert combustion.kg_co2e == pytest.approx(211.31208, rel=1e-6)
 
 
@@ -164,6 +178,7 @@ def test_a_result_stored_before_items_carried_gases_still_reads(cement):
 
 # --- what people read -------------------------------------------------------------------------------------------
 
+
 def test_the_cli_table_prints_each_items_gas_masses(cement, tmp_path):
     path = tmp_path / "cement.json"
     path.write_text(small_cement().model_dump_json())
@@ -187,12 +202,19 @@ def test_the_cli_json_carries_the_gases_per_item(cement, tmp_path):
 
 
 def test_the_pdf_report_has_a_table_of_gases_per_item(cement):
-    from footprint_api.exports.report import render_report
     from footprint_api.core.settings import get_settings
+    from footprint_api.exports.report import render_report
     from label_service.render import find_font
 
-    facts = {"product": "test cement", "manufacturer": "test", "facility": "test plant", "pcr": "PCR-CN-CEMENT 1.0.0",
-             "footprint_id": "f-1", "created": "2024-01-01", "label": ""}
+    facts = {
+        "product": "test cement",
+        "manufacturer": "test",
+        "facility": "test plant",
+        "pcr": "PCR-CN-CEMENT 1.0.0",
+        "footprint_id": "f-1",
+        "created": "2024-01-01",
+        "label": "",
+    }
     pdf = render_report(json.loads(cement.model_dump_json()), facts, find_font(get_settings().label_font))
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     assert "Greenhouse gases per item" in text
@@ -208,8 +230,8 @@ def test_the_footprint_page_shows_each_items_gases_in_a_table_with_headers(world
     footprint = calculated_footprint(world, example="aluminium-guizhou-2023.json", gtin=None)
     result = world.call("acme-engineer", "GET", f"/api/v1/footprints/{footprint['footprint_id']}").json()["result"]
     page = Browser(world.client.app, "acme-engineer").get(f"/app/footprints/{footprint['footprint_id']}").text
-    table = page[page.index("data-contributions"):]
-    table = table[:table.index("</table>")]
+    table = page[page.index("data-contributions") :]
+    table = table[: table.index("</table>")]
     for gas in result["per_gas"]:
         assert f'<th scope="col" class="num" data-gas="{gas}">' in table
     anode = next(c for c in result["contributions"] if c["item"] == "anode_effect_minutes")

@@ -8,8 +8,17 @@ from pcr_rules.errors import InventoryInvalid
 from pcr_rules.inventory import Inventory
 from tests.builders import certificate, inventory_data, item, make_inventory
 from tests.hand import (
-    C_TO_CO2, COAL_SUPPLY, DIESEL_INDUSTRY, GWP_C2F6, GWP_CF4, GWP_CH4_FOSSIL, GWP_N2O, LC_AVERAGE_2023,
-    LC_AVERAGE_2024, RESIDUAL_2023, combustion,
+    C_TO_CO2,
+    COAL_SUPPLY,
+    DIESEL_INDUSTRY,
+    GWP_C2F6,
+    GWP_CF4,
+    GWP_CH4_FOSSIL,
+    GWP_N2O,
+    LC_AVERAGE_2023,
+    LC_AVERAGE_2024,
+    RESIDUAL_2023,
+    combustion,
 )
 
 REL = 1e-6  # Brightway stores matrix values as float32
@@ -24,17 +33,25 @@ def contribution(result, item_id: str, part: str | None = None) -> float:
 
 
 def aluminium(items=None, version="1.1.0", **extra):
-    inventory = inventory_data("PCR-CN-ALUMINIUM", 1000, "t", items or [
-        item("grid_electricity", 13_500_000, "kWh"),
-        item("alumina", 1_920, "t", supplier_pcf_kg_co2e_per_unit=1_500),
-        item("anode_net_consumption", 410, "t"),
-        item("anode_effect_minutes", 0.1, "minute/day"),
-    ], **extra)
+    inventory = inventory_data(
+        "PCR-CN-ALUMINIUM",
+        1000,
+        "t",
+        items
+        or [
+            item("grid_electricity", 13_500_000, "kWh"),
+            item("alumina", 1_920, "t", supplier_pcf_kg_co2e_per_unit=1_500),
+            item("anode_net_consumption", 410, "t"),
+            item("anode_effect_minutes", 0.1, "minute/day"),
+        ],
+        **extra,
+    )
     inventory["pcr"]["version"] = version
     return Inventory.model_validate(inventory)
 
 
 # --- site-specific grid electricity ----------------------------------------------------------------------------
+
 
 def test_a_guizhou_facility_takes_the_provincial_factor(engine):
     """PCR 1.1.0 asks for the provincial factor. Guizhou's latest published CO2 factor for 2023 or before is 2022's
@@ -83,13 +100,26 @@ def test_the_supply_chain_takes_the_factor_year_of_the_footprint(engine):
         2023: 1.2 t x (3 x 0.6205 + 0.0005 x 3,133.66) = 1.2 x 3.428330 = 4.113996
         2024: 1.2 t x (3 x 0.5777 + 0.0005 x 3,133.66) = 1.2 x 3.300230 = 3.960276
     (before, both took the latest factor, 0.5777)."""
-    items = [item("clinker", 800, "t", parameters={"cao_fraction": {"amount": 0.65, "unit": "dimensionless"},
-                                                   "mgo_fraction": {"amount": 2, "unit": "percent"}}),
-             item("kiln_coal", 110, "t"), item("grid_electricity", 90_000, "kWh"), item("limestone", 1_200, "t")]
+    items = [
+        item(
+            "clinker",
+            800,
+            "t",
+            parameters={
+                "cao_fraction": {"amount": 0.65, "unit": "dimensionless"},
+                "mgo_fraction": {"amount": 2, "unit": "percent"},
+            },
+        ),
+        item("kiln_coal", 110, "t"),
+        item("grid_electricity", 90_000, "kWh"),
+        item("limestone", 1_200, "t"),
+    ]
     for year, grid in ((2023, LC_AVERAGE_2023), (2024, LC_AVERAGE_2024)):
-        result = engine.calculate(make_inventory(
-            "PCR-CN-CEMENT", 1000, "t", items,
-            reference_period={"start": f"{year}-01-01", "end": f"{year}-12-31"}))
+        result = engine.calculate(
+            make_inventory(
+                "PCR-CN-CEMENT", 1000, "t", items, reference_period={"start": f"{year}-01-01", "end": f"{year}-12-31"}
+            )
+        )
         assert contribution(result, "limestone") == pytest.approx(1.2 * (3 * grid + 0.0005 * DIESEL_INDUSTRY), rel=REL)
 
 
@@ -106,11 +136,24 @@ def test_grid_electricity_is_resolved_into_its_combustion_co2():
 
 # --- captive power ---------------------------------------------------------------------------------------------
 
+
 def captive(**unit):
-    return {"units": [{"name": "unit 1", "fuel": "bituminous_coal", "fuel_amount": 5_000, "fuel_unit": "t",
-                       "ncv_gj_per_unit": 20.0, "gross_generation_mwh": 11_000, "auxiliary_mwh": 1_000,
-                       "net_generation_mwh": 10_000, **unit}],
-            "supplied_mwh": 9_000}
+    return {
+        "units": [
+            {
+                "name": "unit 1",
+                "fuel": "bituminous_coal",
+                "fuel_amount": 5_000,
+                "fuel_unit": "t",
+                "ncv_gj_per_unit": 20.0,
+                "gross_generation_mwh": 11_000,
+                "auxiliary_mwh": 1_000,
+                "net_generation_mwh": 10_000,
+                **unit,
+            }
+        ],
+        "supplied_mwh": 9_000,
+    }
 
 
 # per t of coal burned in a power unit: GB/T 32150 B.1 carbon 26.18 t C/TJ, oxidation 0.93, measured NCV 20.0 GJ/t;
@@ -121,10 +164,10 @@ COAL_NON_CO2 = 0.020 * 1 * GWP_CH4_FOSSIL + 0.020 * 1.5 * GWP_N2O  # = 0.596 + 8
 
 def test_an_aluminium_smelter_on_captive_coal_power(engine):
     """1,000 t Al, 13,500 MWh consumed, 9,000 MWh of it from a captive coal unit (5,000 t coal, net 10,000 MWh):
-        share of the unit's output = 9,000 / 10,000 = 0.9; per t Al: 5,000 x 0.9 / 1,000 = 4.5 t coal
-        combustion = 4.5 x (1,785.476 CO2 + 0.596 + 8.19) = 8,074.18; coal supply = 4.5 x 409.303 = 1,841.86
-        captive = 9,916.04 kg CO2e/t = 1.101782 kg CO2e per captive kWh (9,000 kWh/t)
-        grid = 13,500 - 9,000 = 4,500 kWh; market 4,500 x 0.712885 = 3,207.98; location 4,500 x 0.576912
+    share of the unit's output = 9,000 / 10,000 = 0.9; per t Al: 5,000 x 0.9 / 1,000 = 4.5 t coal
+    combustion = 4.5 x (1,785.476 CO2 + 0.596 + 8.19) = 8,074.18; coal supply = 4.5 x 409.303 = 1,841.86
+    captive = 9,916.04 kg CO2e/t = 1.101782 kg CO2e per captive kWh (9,000 kWh/t)
+    grid = 13,500 - 9,000 = 4,500 kWh; market 4,500 x 0.712885 = 3,207.98; location 4,500 x 0.576912
     """
     result = engine.calculate(aluminium(captive_power=captive()))
     combustion_kg = 4.5 * (COAL_CO2 + COAL_NON_CO2)
@@ -139,10 +182,14 @@ def test_an_aluminium_smelter_on_captive_coal_power(engine):
     assert electricity.market_based_kg_co2e == pytest.approx(4_500 * RESIDUAL_2023, rel=REL)
     assert electricity.location_based_kg_co2e == pytest.approx(4_500 * GUIZHOU_2023, rel=REL)
     assert result.location_based_kg_co2e - result.market_based_kg_co2e == pytest.approx(
-        4_500 * (GUIZHOU_2023 - RESIDUAL_2023), rel=REL)
+        4_500 * (GUIZHOU_2023 - RESIDUAL_2023), rel=REL
+    )
     assert result.per_gas["CO2 (fossil)"].mass_kg >= 4.5 * COAL_CO2 * (1 - REL)
-    assert result.direct_emissions_by_item["captive_power"] == {"co2": "calculated", "ch4": "calculated",
-                                                                "n2o": "calculated"}
+    assert result.direct_emissions_by_item["captive_power"] == {
+        "co2": "calculated",
+        "ch4": "calculated",
+        "n2o": "calculated",
+    }
 
 
 def test_a_captive_unit_with_a_stack_monitor_replaces_only_its_own_co2(engine):
@@ -161,17 +208,21 @@ def test_certificates_cover_only_the_grid_part(engine):
     with pytest.raises(InventoryInvalid) as refused:
         engine.calculate(aluminium(captive_power=captive(), green_certificates=[certificate("GEC-W-000001", 5_000)]))
     assert any(e.loc == "green_certificates" and "captive" in e.message for e in refused.value.errors)
-    result = engine.calculate(aluminium(captive_power=captive(),
-                                        green_certificates=[certificate("GEC-W-000001", 4_000)]))
+    result = engine.calculate(
+        aluminium(captive_power=captive(), green_certificates=[certificate("GEC-W-000001", 4_000)])
+    )
     assert result.electricity.market_based_kg_co2e == pytest.approx(4_000 * 0.0336 + 500 * RESIDUAL_2023, rel=REL)
 
 
-@pytest.mark.parametrize("change,loc", [
-    ({"net_generation_mwh": 10_500}, "captive_power.units[0].net_generation_mwh"),
-    ({"fuel": "wood_waste"}, "captive_power.units[0].fuel"),
-    ({"fuel_unit": "kWh"}, "captive_power.units[0].fuel_unit"),
-    ({"fuel_amount": 500}, "captive_power.units[0].fuel_amount"),  # 1 GJ per MWh: 360 % efficient
-])
+@pytest.mark.parametrize(
+    "change,loc",
+    [
+        ({"net_generation_mwh": 10_500}, "captive_power.units[0].net_generation_mwh"),
+        ({"fuel": "wood_waste"}, "captive_power.units[0].fuel"),
+        ({"fuel_unit": "kWh"}, "captive_power.units[0].fuel_unit"),
+        ({"fuel_amount": 500}, "captive_power.units[0].fuel_amount"),  # 1 GJ per MWh: 360 % efficient
+    ],
+)
 def test_captive_units_are_checked(engine, change, loc):
     with pytest.raises(InventoryInvalid) as refused:
         engine.calculate(aluminium(captive_power=captive(**change)))
@@ -199,16 +250,21 @@ def test_a_pcr_without_captive_power_refuses_it(engine):
 
 # --- PFC without anode-effect data -----------------------------------------------------------------------------
 
+
 def test_tier1_pfc_when_there_is_no_anode_effect_data(engine):
     """No anode-effect item: IPCC 2006 Vol. 3 Table 4.15, CWPB Tier 1: CF4 0.4 kg/t Al, C2F6 0.04 kg/t Al:
         0.4 x 7,380 + 0.04 x 12,400 = 2,952 + 496 = 3,448 kg CO2e/t
     (the slope method with 0.1 AEM gives 0.0143 kg CF4: monitoring pays). The item's data quality is the
     PCR's 4.0 for the default, so the footprint's rating rises."""
-    items = [item("grid_electricity", 13_500_000, "kWh"), item("alumina", 1_920, "t", supplier_pcf_kg_co2e_per_unit=1_500),
-             item("anode_net_consumption", 410, "t")]
+    items = [
+        item("grid_electricity", 13_500_000, "kWh"),
+        item("alumina", 1_920, "t", supplier_pcf_kg_co2e_per_unit=1_500),
+        item("anode_net_consumption", 410, "t"),
+    ]
     result = engine.calculate(aluminium(items))
     assert contribution(result, "anode_effect_minutes", "default") == pytest.approx(
-        0.4 * GWP_CF4 + 0.04 * GWP_C2F6, rel=REL)
+        0.4 * GWP_CF4 + 0.04 * GWP_C2F6, rel=REL
+    )
     assert result.per_gas["CF4"].mass_kg == pytest.approx(0.4, rel=REL)
     assert result.per_gas["C2F6"].mass_kg == pytest.approx(0.04, rel=REL)
     assert any("Tier 1" in gap for gap in result.data_gaps)
@@ -218,42 +274,71 @@ def test_tier1_pfc_when_there_is_no_anode_effect_data(engine):
 
 
 def test_the_anode_effect_item_stays_mandatory_in_version_1_0_0(engine):
-    items = [item("grid_electricity", 13_500_000, "kWh"), item("alumina", 1_920, "t"),
-             item("anode_net_consumption", 410, "t")]
+    items = [
+        item("grid_electricity", 13_500_000, "kWh"),
+        item("alumina", 1_920, "t"),
+        item("anode_net_consumption", 410, "t"),
+    ]
     with pytest.raises(InventoryInvalid, match="anode_effect_minutes"):
         engine.calculate(aluminium(items, version="1.0.0"))
 
 
 # --- measured emissions that name their sources ----------------------------------------------------------------
 
+
 def cement(version="1.1.0", extra_items=(), **extra):
-    data = inventory_data("PCR-CN-CEMENT", 1000, "t", [
-        item("clinker", 800, "t", parameters={"cao_fraction": {"amount": 0.65, "unit": "dimensionless"},
-                                              "mgo_fraction": {"amount": 2, "unit": "percent"}}),
-        item("kiln_coal", 110, "t"),
-        item("diesel", 1, "t"),
-        item("grid_electricity", 90_000, "kWh"),
-        *extra_items,
-    ], **extra)
+    data = inventory_data(
+        "PCR-CN-CEMENT",
+        1000,
+        "t",
+        [
+            item(
+                "clinker",
+                800,
+                "t",
+                parameters={
+                    "cao_fraction": {"amount": 0.65, "unit": "dimensionless"},
+                    "mgo_fraction": {"amount": 2, "unit": "percent"},
+                },
+            ),
+            item("kiln_coal", 110, "t"),
+            item("diesel", 1, "t"),
+            item("grid_electricity", 90_000, "kWh"),
+            *extra_items,
+        ],
+        **extra,
+    )
     data["pcr"]["version"] = version
     return Inventory.model_validate(data)
 
 
 def test_a_kiln_stack_cems_keeps_the_quarry_diesel_calculated(engine):
     """The kiln stack's CEMS: 700 t CO2 for 1,000 t cement covers clinker calcination and kiln coal. Per t:
-        measured 700 + kiln coal CH4/N2O 0.11 x 0.01957 TJ x (10 x 29.8 + 1.5 x 273) + coal supply 0.11 x 409.303
-        + diesel, calculated in full: 0.001 t x (42.652 x 20.20 x 0.98 x 44/12 + 0.042652 x (3 x 29.8 + 0.6 x 273))
-        + electricity 90 kWh x 0.712885 (residual 2023)
+    measured 700 + kiln coal CH4/N2O 0.11 x 0.01957 TJ x (10 x 29.8 + 1.5 x 273) + coal supply 0.11 x 409.303
+    + diesel, calculated in full: 0.001 t x (42.652 x 20.20 x 0.98 x 44/12 + 0.042652 x (3 x 29.8 + 0.6 x 273))
+    + electricity 90 kWh x 0.712885 (residual 2023)
     """
-    result = engine.calculate(cement(measured_emissions=[{
-        "gas": "co2", "amount": 700, "unit": "t", "method": "CEMS", "source": "kiln stack",
-        "covers": ["clinker", "kiln_coal"]}]))
+    result = engine.calculate(
+        cement(
+            measured_emissions=[
+                {
+                    "gas": "co2",
+                    "amount": 700,
+                    "unit": "t",
+                    "method": "CEMS",
+                    "source": "kiln stack",
+                    "covers": ["clinker", "kiln_coal"],
+                }
+            ]
+        )
+    )
     coal_non_co2 = 0.11 * 0.01957 * (10 * GWP_CH4_FOSSIL + 1.5 * GWP_N2O)
     diesel = 0.001 * combustion(42.652, 20.20, 0.98, 3, 0.6)
     assert contribution(result, "diesel", "combustion") == pytest.approx(diesel, rel=REL)
     assert contribution(result, "clinker", "process") == 0
     assert result.total_kg_co2e == pytest.approx(
-        700 + coal_non_co2 + 0.11 * COAL_SUPPLY + diesel + 90 * RESIDUAL_2023, rel=REL)
+        700 + coal_non_co2 + 0.11 * COAL_SUPPLY + diesel + 90 * RESIDUAL_2023, rel=REL
+    )
     by_item = result.direct_emissions_by_item
     assert by_item["clinker"]["co2"].startswith("measured (CEMS, kiln stack")
     assert by_item["kiln_coal"] == {"co2": by_item["clinker"]["co2"], "ch4": "calculated", "n2o": "calculated"}
@@ -266,11 +351,18 @@ def test_version_1_1_0_requires_the_covered_sources_to_be_named(engine):
         engine.calculate(cement(measured_emissions=[{"gas": "co2", "amount": 700, "unit": "t"}]))
     assert [e.loc for e in refused.value.errors] == ["measured_emissions[0].covers"]
     with pytest.raises(InventoryInvalid) as refused:
-        engine.calculate(cement(measured_emissions=[
-            {"gas": "co2", "amount": 700, "unit": "t", "covers": ["clinker", "transport_rail"]},
-            {"gas": "co2", "amount": 10, "unit": "t", "covers": ["clinker"]}]))
-    assert [e.loc for e in refused.value.errors] == ["measured_emissions[0].covers[1]",
-                                                     "measured_emissions[1].covers[0]"]
+        engine.calculate(
+            cement(
+                measured_emissions=[
+                    {"gas": "co2", "amount": 700, "unit": "t", "covers": ["clinker", "transport_rail"]},
+                    {"gas": "co2", "amount": 10, "unit": "t", "covers": ["clinker"]},
+                ]
+            )
+        )
+    assert [e.loc for e in refused.value.errors] == [
+        "measured_emissions[0].covers[1]",
+        "measured_emissions[1].covers[0]",
+    ]
 
 
 def test_an_unnamed_measurement_under_1_0_0_is_flagged(engine):
@@ -287,10 +379,10 @@ WOOD_NCV, WOOD_CARBON = 15.6, 30.5
 
 def test_a_cement_kiln_burning_biomass_reports_biogenic_co2_apart(engine):
     """20 t wood waste for 1,000 t cement = 0.02 t per t cement:
-        CO2 = 0.02 x 15.6 GJ x 30.5 kg C/GJ x 1.0 x 44/12 = 0.02 x 1,744.6 = 34.892 kg, all biogenic: reported apart,
-              not in the GWP total (IPCC 2021 gives biogenic CO2 no factor)
-        CH4 = 0.02 x 0.0156 TJ x 30 kg/TJ = 0.00936 kg x 27.0 (non-fossil) = 0.25272 kg CO2e
-        N2O = 0.02 x 0.0156 TJ x 4 kg/TJ = 0.001248 kg x 273 = 0.340704 kg CO2e (fossil sub-method: N2O counts there)
+    CO2 = 0.02 x 15.6 GJ x 30.5 kg C/GJ x 1.0 x 44/12 = 0.02 x 1,744.6 = 34.892 kg, all biogenic: reported apart,
+          not in the GWP total (IPCC 2021 gives biogenic CO2 no factor)
+    CH4 = 0.02 x 0.0156 TJ x 30 kg/TJ = 0.00936 kg x 27.0 (non-fossil) = 0.25272 kg CO2e
+    N2O = 0.02 x 0.0156 TJ x 4 kg/TJ = 0.001248 kg x 273 = 0.340704 kg CO2e (fossil sub-method: N2O counts there)
     """
     result = engine.calculate(cement(extra_items=[item("kiln_biomass", 20, "t")]))
     biogenic_co2 = 0.02 * WOOD_NCV * WOOD_CARBON * 1.0 * C_TO_CO2
@@ -298,7 +390,8 @@ def test_a_cement_kiln_burning_biomass_reports_biogenic_co2_apart(engine):
     assert result.biogenic_co2_emission_kg == pytest.approx(biogenic_co2, rel=REL)
     assert result.per_gas["CO2 (biogenic)"].kg_co2e == 0
     assert contribution(result, "kiln_biomass", "combustion") == pytest.approx(
-        0.02 * 0.0156 * (30 * GWP_CH4_BIOGENIC + 4 * GWP_N2O), rel=REL)
+        0.02 * 0.0156 * (30 * GWP_CH4_BIOGENIC + 4 * GWP_N2O), rel=REL
+    )
     assert contribution(result, "kiln_biomass", "supply") == 0  # residues: burden-free at collection (cut-off)
     baseline = engine.calculate(cement())
     assert result.total_kg_co2e - baseline.total_kg_co2e == pytest.approx(0.25272 + 0.340704, rel=1e-5)
@@ -313,16 +406,20 @@ def test_a_mixed_waste_fuel_splits_its_carbon_by_the_measured_biomass_fraction(e
     ch4 = 0.02 * 0.0156 * 30
     assert result.biogenic_co2_emission_kg == pytest.approx(0.6 * co2, rel=REL)
     assert contribution(result, "kiln_biomass", "combustion") == pytest.approx(
-        0.4 * co2 + ch4 * (0.4 * GWP_CH4_FOSSIL + 0.6 * GWP_CH4_BIOGENIC) + 0.02 * 0.0156 * 4 * GWP_N2O, rel=REL)
+        0.4 * co2 + ch4 * (0.4 * GWP_CH4_FOSSIL + 0.6 * GWP_CH4_BIOGENIC) + 0.02 * 0.0156 * 4 * GWP_N2O, rel=REL
+    )
 
 
-@pytest.mark.parametrize("change,loc", [
-    ({"carbon_content_tc_per_tj": 1e300}, "captive_power.units[0].carbon_content_tc_per_tj"),  # schema bound
-    ({"carbon_content_tc_per_tj": 60}, "captive_power.units[0].carbon_content_tc_per_tj"),  # not a fossil fuel
-    ({"measured_co2_t": 1e308}, "captive_power.units[0].measured_co2_t"),
-    ({"measured_co2_t": 1}, "captive_power.units[0].measured_co2_t"),  # 0.0001 t CO2 per MWh from 5,000 t coal
-    ({"measured_co2_t": 20_000}, "captive_power.units[0].measured_co2_t"),  # 2 t per MWh
-])
+@pytest.mark.parametrize(
+    "change,loc",
+    [
+        ({"carbon_content_tc_per_tj": 1e300}, "captive_power.units[0].carbon_content_tc_per_tj"),  # schema bound
+        ({"carbon_content_tc_per_tj": 60}, "captive_power.units[0].carbon_content_tc_per_tj"),  # not a fossil fuel
+        ({"measured_co2_t": 1e308}, "captive_power.units[0].measured_co2_t"),
+        ({"measured_co2_t": 1}, "captive_power.units[0].measured_co2_t"),  # 0.0001 t CO2 per MWh from 5,000 t coal
+        ({"measured_co2_t": 20_000}, "captive_power.units[0].measured_co2_t"),  # 2 t per MWh
+    ],
+)
 def test_implausible_captive_figures_are_refused_on_their_field(change, loc):
     from pydantic import ValidationError
 
@@ -342,7 +439,8 @@ def test_a_serial_number_of_more_than_18_digits_is_named_as_such():
     from pcr_rules import default_registry
     from pcr_rules.validation import problems
 
-    inventory = aluminium(green_certificates=[certificate("GEC-XJ-2023-S-000001", 1,
-                                                          serial_last="GEC-XJ-2023-S-9000000000000000001")])
+    inventory = aluminium(
+        green_certificates=[certificate("GEC-XJ-2023-S-000001", 1, serial_last="GEC-XJ-2023-S-9000000000000000001")]
+    )
     [error] = problems(inventory, default_registry().get("PCR-CN-ALUMINIUM", "1.1.0"))
     assert error.loc == "green_certificates[0].serial_last" and "19 digits" in error.message

@@ -16,12 +16,20 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 def aluminium(scale: float, kwh_per_t: float, certificates_mwh: int):
     production = 1000 * scale
     certificates = [certificate("GEC-PROP-0001", certificates_mwh)] if certificates_mwh else []
-    return Inventory.model_validate(inventory_data("PCR-CN-ALUMINIUM", production, "t", [
-        item("grid_electricity", kwh_per_t * production, "kWh"),
-        item("alumina", 1.92 * production, "t"),
-        item("anode_net_consumption", 0.41 * production, "t"),
-        item("anode_effect_minutes", 0.05, "minute/day"),
-    ], green_certificates=certificates))
+    return Inventory.model_validate(
+        inventory_data(
+            "PCR-CN-ALUMINIUM",
+            production,
+            "t",
+            [
+                item("grid_electricity", kwh_per_t * production, "kWh"),
+                item("alumina", 1.92 * production, "t"),
+                item("anode_net_consumption", 0.41 * production, "t"),
+                item("anode_effect_minutes", 0.05, "minute/day"),
+            ],
+            green_certificates=certificates,
+        )
+    )
 
 
 @SETTINGS

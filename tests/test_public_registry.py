@@ -22,10 +22,12 @@ def test_registry_finds_valid_labels_by_category_manufacturer_and_value(world):
     world.call("cb-verifier", "POST", f"/api/v1/labels/{cement['number']}/actions/suspend", json={"comment": "s"})
     found = world.client.get("/api/v1/public/registry", params={"pcr_id": "PCR-CN-CEMENT", "limit": 500}).json()
     assert cement["number"] not in {label["number"] for label in found}
-    everything = world.client.get("/api/v1/public/registry", params={
-        "pcr_id": "PCR-CN-CEMENT", "include_invalid": True, "limit": 500}).json()
+    everything = world.client.get(
+        "/api/v1/public/registry", params={"pcr_id": "PCR-CN-CEMENT", "include_invalid": True, "limit": 500}
+    ).json()
     assert {"number": cement["number"], "status": "SUSPENDED"}.items() <= next(
-        label for label in everything if label["number"] == cement["number"]).items()
+        label for label in everything if label["number"] == cement["number"]
+    ).items()
 
 
 def test_compare_ranks_labels_of_one_category_per_declared_unit(world):
@@ -45,23 +47,30 @@ def test_bulk_verification_of_a_csv(world):
     revoked = issued_label(world, gtin=None)["number"]
     world.call("cb-verifier", "POST", f"/api/v1/labels/{revoked}/actions/revoke", json={"comment": "r"})
     body = f"label\n{valid}\n{revoked.lower()}\nPCF-2026-999999-0\nnot-a-number\n"
-    response = world.client.post("/api/v1/public/verify-batch", content=body.encode(),
-                                 headers={"Content-Type": "text/csv"})
+    response = world.client.post(
+        "/api/v1/public/verify-batch", content=body.encode(), headers={"Content-Type": "text/csv"}
+    )
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert [(row["number"], row["status"]) for row in rows] == [
-        (valid, "VALID"), (revoked, "REVOKED"), ("PCF-2026-999999-0", "NOT_FOUND"), ("not-a-number", "NOT_FOUND")]
+        (valid, "VALID"),
+        (revoked, "REVOKED"),
+        ("PCF-2026-999999-0", "NOT_FOUND"),
+        ("not-a-number", "NOT_FOUND"),
+    ]
     assert rows[0]["pcr"] == "PCR-CN-CEMENT 1.0.0" and rows[0]["unit"] == "kg CO2e"
 
 
 def test_bulk_verification_refuses_what_it_cannot_read(world):
-    response = world.client.post("/api/v1/public/verify-batch", content=b"\xff\xfe\x00bad",
-                                 headers={"Content-Type": "text/csv"})
+    response = world.client.post(
+        "/api/v1/public/verify-batch", content=b"\xff\xfe\x00bad", headers={"Content-Type": "text/csv"}
+    )
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "body"
 
 
 def test_a_csv_the_parser_refuses_is_422(world):
     """A 200 kB field exceeds the csv module's field limit (128 kB)."""
-    response = world.client.post("/api/v1/public/verify-batch", content=b"P" * 200_000,
-                                 headers={"Content-Type": "text/csv"})
+    response = world.client.post(
+        "/api/v1/public/verify-batch", content=b"P" * 200_000, headers={"Content-Type": "text/csv"}
+    )
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "body"

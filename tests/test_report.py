@@ -28,9 +28,11 @@ def test_the_report_shows_what_was_calculated(world):
 def test_a_certified_footprint_names_its_label_and_others_cannot_read_it(world):
     label = issued_label(world, gtin=None)
     footprint = world.call("acme-engineer", "GET", f"/api/v1/applications/{label['application_id']}").json()[
-        "footprint_id"]
-    assert label["number"] in text_of(world.call("acme-engineer", "GET",
-                                                 f"/api/v1/footprints/{footprint}/report.pdf").content)
+        "footprint_id"
+    ]
+    assert label["number"] in text_of(
+        world.call("acme-engineer", "GET", f"/api/v1/footprints/{footprint}/report.pdf").content
+    )
     assert world.call("cb-verifier", "GET", f"/api/v1/footprints/{footprint}/report.pdf").status_code == 200
     assert world.call("rival-engineer", "GET", f"/api/v1/footprints/{footprint}/report.pdf").status_code == 404
 
@@ -41,27 +43,38 @@ def test_an_approved_footprint_carries_the_verification_statement_and_its_uncert
     from tests.conftest import load_example
     from tests.labelling import act, unique_serials
 
-    product = world.call("acme-engineer", "POST", "/api/v1/products", json={
-        "name": "Cement <b>grey</b> & co", "pcr_id": "PCR-CN-CEMENT"}).json()
+    product = world.call(
+        "acme-engineer", "POST", "/api/v1/products", json={"name": "Cement <b>grey</b> & co", "pcr_id": "PCR-CN-CEMENT"}
+    ).json()
     inventory = world.submit("acme-engineer", product["id"], unique_serials(load_example("cement-guizhou-2023.json")))
     job = world.calculate("acme-engineer", inventory.json()["id"], monte_carlo_iterations=200, seed=7)
     footprint = job["footprint_id"]
-    application = world.call("acme-engineer", "POST", "/api/v1/applications", json={
-        "footprint_id": footprint, "certification_body_id": str(world.organisations["cb"])}).json()["id"]
+    application = world.call(
+        "acme-engineer",
+        "POST",
+        "/api/v1/applications",
+        json={"footprint_id": footprint, "certification_body_id": str(world.organisations["cb"])},
+    ).json()["id"]
     act(world, "acme-engineer", application, "submit")
     act(world, "cb-verifier", application, "start_review")
     statement = "We verified the inventory <with site visit> & found it fair."
     assert act(world, "cb-verifier", application, "approve", comment="").status_code == 422  # no statement
-    assert world.call("cb-verifier", "POST", f"/api/v1/applications/{application}/actions/approve",
-                      json={"comment": statement}).status_code == 200
+    assert (
+        world.call(
+            "cb-verifier", "POST", f"/api/v1/applications/{application}/actions/approve", json={"comment": statement}
+        ).status_code
+        == 200
+    )
     act(world, "cb-verifier", application, "issue_label")
-    number = next(label["number"] for label in world.call("acme-engineer", "GET", "/api/v1/labels").json()
-                  if label["application_id"] == application)
+    number = next(
+        label["number"]
+        for label in world.call("acme-engineer", "GET", "/api/v1/labels").json()
+        if label["application_id"] == application
+    )
 
     pdf = world.call("acme-engineer", "GET", f"/api/v1/footprints/{footprint}/report.pdf").content
     text = " ".join(text_of(pdf).split())
-    uncertainty = world.call("acme-engineer", "GET", f"/api/v1/footprints/{footprint}").json()["result"][
-        "uncertainty"]
+    uncertainty = world.call("acme-engineer", "GET", f"/api/v1/footprints/{footprint}").json()["result"]["uncertainty"]
     assert "Verification statement" in text and statement in text and "cb-verifier" in text
     assert text.count(number) >= 2  # the label line and the statement's
     assert "Cement <b>grey</b> & co" in text
@@ -82,10 +95,12 @@ def test_markup_in_a_product_name_neither_breaks_the_report_nor_reads_a_file(wor
     from tests.labelling import unique_serials
 
     for name in (f'<img src="{secret}" width="40" height="40"/>', "<para><font name='nope'>broken", "a </b> b"):
-        product = world.call("acme-engineer", "POST", "/api/v1/products", json={
-            "name": name, "pcr_id": "PCR-CN-CEMENT"}).json()
-        inventory = world.submit("acme-engineer", product["id"],
-                                 unique_serials(load_example("cement-guizhou-2023.json"))).json()
+        product = world.call(
+            "acme-engineer", "POST", "/api/v1/products", json={"name": name, "pcr_id": "PCR-CN-CEMENT"}
+        ).json()
+        inventory = world.submit(
+            "acme-engineer", product["id"], unique_serials(load_example("cement-guizhou-2023.json"))
+        ).json()
         footprint = world.calculate("acme-engineer", inventory["id"])["footprint_id"]
         response = world.call("acme-engineer", "GET", f"/api/v1/footprints/{footprint}/report.pdf")
         assert response.status_code == 200, name

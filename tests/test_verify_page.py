@@ -16,17 +16,31 @@ from footprint_api.web.verify_page import CHECKED_AT_MARK, VERDICTS, render, sta
 
 NUMBER, NEWER = "PCF-2026-000123-F", "PCF-2026-000456-9"
 CHECKED_AT = datetime(2026, 11, 25, 10, 30, 5, tzinfo=UTC)  # 18:30 in China (UTC+8)
-SECURITY_HEADERS = {"content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options",
-                    "permissions-policy", "cross-origin-opener-policy"}
+SECURITY_HEADERS = {
+    "content-security-policy",
+    "x-content-type-options",
+    "referrer-policy",
+    "x-frame-options",
+    "permissions-policy",
+    "cross-origin-opener-policy",
+}
 
 
 def claim(**changes) -> dict:
-    claim = {"v": 1, "number": NUMBER, "kind": "footprint",
-             "product": {"name": "P·O 42.5 水泥", "model": "PO-42.5", "gtin": "06901234567892"},
-             "manufacturer": "示范建材集团 Demo Building Materials", "pcr": {"id": "PCR-CN-CEMENT", "version": "1.0"},
-             "footprint": {"value": "784.8", "unit": "kg CO2e", "declared_unit": "1 t cement"},
-             "standard": "GB/T 24067-2024", "issuer": {"name": "示范认证中心 Demo Certification", "id": "cb-1"},
-             "issued": "2026-01-15", "expires": "2029-01-14", "factor_set": "CN-2024.1"}
+    claim = {
+        "v": 1,
+        "number": NUMBER,
+        "kind": "footprint",
+        "product": {"name": "P·O 42.5 水泥", "model": "PO-42.5", "gtin": "06901234567892"},
+        "manufacturer": "示范建材集团 Demo Building Materials",
+        "pcr": {"id": "PCR-CN-CEMENT", "version": "1.0"},
+        "footprint": {"value": "784.8", "unit": "kg CO2e", "declared_unit": "1 t cement"},
+        "standard": "GB/T 24067-2024",
+        "issuer": {"name": "示范认证中心 Demo Certification", "id": "cb-1"},
+        "issued": "2026-01-15",
+        "expires": "2029-01-14",
+        "factor_set": "CN-2024.1",
+    }
     claim.update(changes)
     return claim
 
@@ -34,16 +48,32 @@ def claim(**changes) -> dict:
 def public(status: str = "VALID", **changes) -> dict:
     """The public JSON of a label in the given verdict, with what its certification body said."""
     if status == "NOT_FOUND":
-        return {"number": "PCF-2026-000132-F", "claim": None, "mistyped": True,
-                "nearest": ["PCF-2026-000123-F", "PCF-2026-000132-K"], **changes}
-    said = {"SUSPENDED": "工厂监测数据待复核 CEMS data under review", "REVOKED": "核查发现活动数据错误",
-            "SUPERSEDED": "按新版 PCR 重新核算"}
-    return {"number": NUMBER, "claim": claim(), "key_id": "cb-1-2026",
-            "verification_url": f"https://pcf.example/V/{NUMBER}",
-            "files": {name: f"/labels/{NUMBER}/{name}" for name in (
-                "certificate.pdf", "qr20.svg", "qr30.svg", "qr30.png", "qr30.pdf", "qr50.png")},
-            "state_reason": said.get(status), "state_changed_at": None if status == "VALID" else "2026-11-20T08:15:00Z",
-            "superseded_by": NEWER if status == "SUPERSEDED" else None, **changes}
+        return {
+            "number": "PCF-2026-000132-F",
+            "claim": None,
+            "mistyped": True,
+            "nearest": ["PCF-2026-000123-F", "PCF-2026-000132-K"],
+            **changes,
+        }
+    said = {
+        "SUSPENDED": "工厂监测数据待复核 CEMS data under review",
+        "REVOKED": "核查发现活动数据错误",
+        "SUPERSEDED": "按新版 PCR 重新核算",
+    }
+    return {
+        "number": NUMBER,
+        "claim": claim(),
+        "key_id": "cb-1-2026",
+        "verification_url": f"https://pcf.example/V/{NUMBER}",
+        "files": {
+            name: f"/labels/{NUMBER}/{name}"
+            for name in ("certificate.pdf", "qr20.svg", "qr30.svg", "qr30.png", "qr30.pdf", "qr50.png")
+        },
+        "state_reason": said.get(status),
+        "state_changed_at": None if status == "VALID" else "2026-11-20T08:15:00Z",
+        "superseded_by": NEWER if status == "SUPERSEDED" else None,
+        **changes,
+    }
 
 
 def page(status: str = "VALID", lang: str = "en", **changes) -> str:
@@ -52,8 +82,17 @@ def page(status: str = "VALID", lang: str = "en", **changes) -> str:
 
 def request(query: str = "", scheme: str = "http", **headers: str) -> Request:
     raw = [(name.replace("_", "-").encode(), value.encode()) for name, value in headers.items()]
-    return Request({"type": "http", "method": "GET", "path": "/verify/x", "query_string": query.encode(),
-                    "headers": raw, "scheme": scheme, "server": ("pcf.example", 443 if scheme == "https" else 80)})
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/verify/x",
+            "query_string": query.encode(),
+            "headers": raw,
+            "scheme": scheme,
+            "server": ("pcf.example", 443 if scheme == "https" else 80),
+        }
+    )
 
 
 class Outline(HTMLParser):
@@ -70,8 +109,12 @@ class Outline(HTMLParser):
         self.elements.append((tag, attrs))
         if re.fullmatch(r"h[1-6]", tag):
             self._heading = [int(tag[1]), ""]
-        if tag == "style" or (tag == "script" and "src" not in attrs) or "style" in attrs or any(
-                name.startswith("on") for name in attrs):
+        if (
+            tag == "style"
+            or (tag == "script" and "src" not in attrs)
+            or "style" in attrs
+            or any(name.startswith("on") for name in attrs)
+        ):
             self.inline.append((tag, attrs))
 
     def handle_data(self, data):
@@ -91,20 +134,26 @@ class Outline(HTMLParser):
 
 # --- language -------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("header", "lang"), [
-    ("", "zh"),  # nothing to go by: the service's readers' language
-    ("zh-CN,zh;q=0.9,en;q=0.8", "zh"),
-    ("zh-Hans-CN", "zh"), ("zh-TW,zh-HK;q=0.8", "zh"),  # any Chinese: the Simplified pages, the only Chinese ones
-    ("en-US,en;q=0.9", "en"),
-    ("en;q=0.5, zh-Hans;q=0.8", "zh"),  # the higher q wins, not the earlier entry
-    ("en-GB, zh-CN", "en"),  # equal q: the earlier entry wins
-    ("fr-FR, de;q=0.5", "en"),  # named languages, neither ours: English
-    ("fr, en;q=0.1", "en"),
-    ("*", "zh"), ("zh;q=0, *", "en"),  # q=0 refuses a language, also for the wildcard
-    ("ja, en;q=0", "zh"),
-    ("en;q=abc, zh;q=0.3", "zh"),  # a malformed weight drops its entry
-    ("EN-us", "en"),
-])
+
+@pytest.mark.parametrize(
+    ("header", "lang"),
+    [
+        ("", "zh"),  # nothing to go by: the service's readers' language
+        ("zh-CN,zh;q=0.9,en;q=0.8", "zh"),
+        ("zh-Hans-CN", "zh"),
+        ("zh-TW,zh-HK;q=0.8", "zh"),  # any Chinese: the Simplified pages, the only Chinese ones
+        ("en-US,en;q=0.9", "en"),
+        ("en;q=0.5, zh-Hans;q=0.8", "zh"),  # the higher q wins, not the earlier entry
+        ("en-GB, zh-CN", "en"),  # equal q: the earlier entry wins
+        ("fr-FR, de;q=0.5", "en"),  # named languages, neither ours: English
+        ("fr, en;q=0.1", "en"),
+        ("*", "zh"),
+        ("zh;q=0, *", "en"),  # q=0 refuses a language, also for the wildcard
+        ("ja, en;q=0", "zh"),
+        ("en;q=abc, zh;q=0.3", "zh"),  # a malformed weight drops its entry
+        ("EN-us", "en"),
+    ],
+)
 def test_accept_language_chooses_with_q_values(header, lang):
     assert i18n.from_accept_language(header) == lang
 
@@ -121,8 +170,7 @@ def test_choosing_a_language_sets_a_lax_cookie_for_a_year_secure_over_https():
     assert cookie == "lang=en; Max-Age=31536000; Path=/; SameSite=Lax; HttpOnly"
     assert i18n.language_headers(request("lang=en", scheme="https"), "en")["Set-Cookie"].endswith("; Secure")
     assert "Set-Cookie" not in i18n.language_headers(request("", cookie="lang=en"), "en")
-    assert i18n.language_headers(request(""), "zh") == {"Content-Language": "zh-CN",
-                                                        "Vary": "Accept-Language, Cookie"}
+    assert i18n.language_headers(request(""), "zh") == {"Content-Language": "zh-CN", "Vary": "Accept-Language, Cookie"}
 
 
 def test_a_page_response_says_its_language_and_what_it_varies_by():
@@ -144,6 +192,7 @@ def test_both_catalogues_have_the_same_messages_and_placeholders():
 
 # --- security headers, static files, docs ---------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def client():
     """The app without its database: these answers need none."""
@@ -158,11 +207,22 @@ def client():
     return TestClient(app, raise_server_exceptions=False)
 
 
-@pytest.mark.parametrize("path", ["/docs", "/healthz", "/openapi.json", "/static/site.css", "/no-such-page",
-                                  "/static/no-such-file.css", "/test-failure", "/verify/nonsense"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/docs",
+        "/healthz",
+        "/openapi.json",
+        "/static/site.css",
+        "/no-such-page",
+        "/static/no-such-file.css",
+        "/test-failure",
+        "/verify/nonsense",
+    ],
+)
 def test_every_response_carries_the_security_headers(client, path):
     response = client.get(path)
-    assert SECURITY_HEADERS <= response.headers.keys(), (response.status_code, response.headers)
+    assert response.headers.keys() >= SECURITY_HEADERS, (response.status_code, response.headers)
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["cross-origin-opener-policy"] == "same-origin"
@@ -180,8 +240,15 @@ def test_the_verification_pages_allow_no_inline_code(client, path):
     """(Numbers of no label's shape: answered without the database, which this client has not.)"""
     header = client.get(path).headers["content-security-policy"]
     assert dict(directive.split(" ", 1) for directive in header.split("; ")) == {
-        "default-src": "'self'", "script-src": "'self'", "style-src": "'self'", "img-src": "'self' data:",
-        "object-src": "'none'", "base-uri": "'none'", "frame-ancestors": "'none'", "form-action": "'self'"}
+        "default-src": "'self'",
+        "script-src": "'self'",
+        "style-src": "'self'",
+        "img-src": "'self' data:",
+        "object-src": "'none'",
+        "base-uri": "'none'",
+        "frame-ancestors": "'none'",
+        "form-action": "'self'",
+    }
     assert header == CONTENT_SECURITY_POLICY
 
 
@@ -226,6 +293,7 @@ def test_vendored_scripts_keep_their_licences_beside_them():
 
 # --- the verification page ------------------------------------------------------------------------------------
 
+
 def verdict_text(html: str) -> str:
     section = re.search(r'<section class="verdict[^>]*>(.*?)</section>', html, re.S).group(1)
     return " ".join(re.sub(r"<[^>]+>", " ", section).split())
@@ -237,7 +305,8 @@ def test_every_page_has_one_h1_the_verdict_then_h2s(status, lang):
     html = page(status, lang)
     outline = Outline(html)
     assert outline.headings[0][0] == 1 and [level for level, _ in outline.headings[1:]] == [2] * (
-        len(outline.headings) - 1)
+        len(outline.headings) - 1
+    )
     word, other_word = i18n.catalogue(lang)(f"verdict.{status}"), i18n.catalogue(i18n.other(lang))(f"verdict.{status}")
     assert outline.headings[0][1] == f"{word} {other_word}"  # the verdict, and small in the other language
     assert outline.find("section", role="status", data_status=status)
@@ -265,14 +334,29 @@ def test_a_valid_label_shows_its_claim_in_the_valid_colour():
     assert "Issued by 示范认证中心 Demo Certification and in force until 2029-01-14." in verdict_text(html)
 
 
-@pytest.mark.parametrize(("status", "said", "when"), [
-    ("SUSPENDED", "Suspended on 2026-11-20 16:15 China time (UTC+8) Reason given by the certification body "
-                  "工厂监测数据待复核 CEMS data under review", "Not valid while suspended"),
-    ("REVOKED", "Revoked on 2026-11-20 16:15 China time (UTC+8) Reason given by the certification body "
-                "核查发现活动数据错误", "No longer valid"),
-    ("SUPERSEDED", "Superseded on 2026-11-20 16:15 China time (UTC+8) Reason given by the certification body "
-                   "按新版 PCR 重新核算 Replaced by PCF-2026-000456-9", "No longer valid"),
-])
+@pytest.mark.parametrize(
+    ("status", "said", "when"),
+    [
+        (
+            "SUSPENDED",
+            "Suspended on 2026-11-20 16:15 China time (UTC+8) Reason given by the certification body "
+            "工厂监测数据待复核 CEMS data under review",
+            "Not valid while suspended",
+        ),
+        (
+            "REVOKED",
+            "Revoked on 2026-11-20 16:15 China time (UTC+8) Reason given by the certification body "
+            "核查发现活动数据错误",
+            "No longer valid",
+        ),
+        (
+            "SUPERSEDED",
+            "Superseded on 2026-11-20 16:15 China time (UTC+8) Reason given by the certification body "
+            "按新版 PCR 重新核算 Replaced by PCF-2026-000456-9",
+            "No longer valid",
+        ),
+    ],
+)
 def test_a_label_out_of_force_shows_the_date_and_reason_and_a_struck_claim(status, said, when):
     """08:15 UTC on 20 November is 16:15 in China (UTC+8)."""
     html = page(status)
@@ -329,8 +413,13 @@ def test_every_page_has_a_form_to_check_another_number(status):
 
 def test_user_strings_are_escaped():
     attack = "<script>alert(1)</script>"
-    hostile = public("SUSPENDED", number=attack, state_reason=attack, superseded_by=attack,
-                     claim=claim(product={"name": attack, "model": attack, "gtin": None}, manufacturer=attack))
+    hostile = public(
+        "SUSPENDED",
+        number=attack,
+        state_reason=attack,
+        superseded_by=attack,
+        claim=claim(product={"name": attack, "model": attack, "gtin": None}, manufacturer=attack),
+    )
     for status in ("SUSPENDED", "SUPERSEDED"):
         html = render(hostile, status, "en").decode()
         assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -344,10 +433,13 @@ def test_the_rendered_page_holds_the_mark_once_and_no_time():
     assert not re.search(rb"\d{2}:\d{2}", body)  # the cached bytes are the same at any time
 
 
-@pytest.mark.parametrize(("lang", "shown"), [
-    ("zh", '查验时间 <time datetime="2026-11-25T10:30Z">2026-11-25 18:30 北京时间 (UTC+8)</time>'),
-    ("en", 'Checked at <time datetime="2026-11-25T10:30Z">2026-11-25 18:30 China time (UTC+8)</time>'),
-])
+@pytest.mark.parametrize(
+    ("lang", "shown"),
+    [
+        ("zh", '查验时间 <time datetime="2026-11-25T10:30Z">2026-11-25 18:30 北京时间 (UTC+8)</time>'),
+        ("en", 'Checked at <time datetime="2026-11-25T10:30Z">2026-11-25 18:30 China time (UTC+8)</time>'),
+    ],
+)
 def test_stamp_puts_the_check_time_in_china_time(lang, shown):
     """10:30:05 UTC is 18:30 in China (UTC+8, no daylight saving); shown to the minute."""
     assert shown in page("VALID", lang)
@@ -372,6 +464,9 @@ def test_every_file_of_the_web_pages_is_shipped_as_package_data():
 
     globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["footprint_api"]
     package = ROOT / "footprint_api"
-    data = [p.relative_to(package).as_posix() for p in (package / "web").rglob("*")
-            if p.is_file() and p.suffix not in (".py", ".pyc")]
+    data = [
+        p.relative_to(package).as_posix()
+        for p in (package / "web").rglob("*")
+        if p.is_file() and p.suffix not in (".py", ".pyc")
+    ]
     assert data and [f for f in data if not any(fnmatch(f, g) and f.count("/") == g.count("/") for g in globs)] == []

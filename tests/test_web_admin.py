@@ -24,8 +24,12 @@ def acme_admin(app):
 
 def create_user(world, organisation="acme", admin="acme-admin", role="manufacturer_member") -> dict:
     email = f"page-{uuid.uuid4().hex[:8]}@test.example"
-    response = world.call(admin, "POST", f"/api/v1/organisations/{world.organisations[organisation]}/users",
-                          json={"email": email, "name": "Page person", "password": PASSWORD, "role": role})
+    response = world.call(
+        admin,
+        "POST",
+        f"/api/v1/organisations/{world.organisations[organisation]}/users",
+        json={"email": email, "name": "Page person", "password": PASSWORD, "role": role},
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -47,21 +51,27 @@ def test_the_overview_shows_counts_and_the_latest_changes(world, acme_admin):
 
 def test_an_admin_creates_a_user_who_can_then_sign_in(world, acme_admin):
     email = f"made-{uuid.uuid4().hex[:6]}@test.example"
-    response = acme_admin.post_form(users_url(world), users_url(world), {
-        "name": "Made by page", "email": email, "role": "manufacturer_member", "password": PASSWORD})
+    response = acme_admin.post_form(
+        users_url(world),
+        users_url(world),
+        {"name": "Made by page", "email": email, "role": "manufacturer_member", "password": PASSWORD},
+    )
     assert response.status_code == 303 and response.headers["location"].endswith("?done=user_created")
     listed = acme_admin.get(response.headers["location"])
     assert email in listed.text and "The user was created" in listed.text
     Browser(world.client.app).sign_in(email.removesuffix("@test.example"))
 
 
-@pytest.mark.parametrize("field, data, message", [
-    ("email", {"email": "not-an-address"}, "Not a valid e-mail address."),
-    ("password", {"password": "short"}, "At least 12 characters."),
-    ("name", {"name": ""}, "Required."),
-    ("role", {"role": "verifier"}, "This kind of organisation has no such role."),
-    ("role", {"role": "emperor"}, "Choose one of the options."),
-])
+@pytest.mark.parametrize(
+    "field, data, message",
+    [
+        ("email", {"email": "not-an-address"}, "Not a valid e-mail address."),
+        ("password", {"password": "short"}, "At least 12 characters."),
+        ("name", {"name": ""}, "Required."),
+        ("role", {"role": "verifier"}, "This kind of organisation has no such role."),
+        ("role", {"role": "emperor"}, "Choose one of the options."),
+    ],
+)
 def test_bad_user_input_is_shown_next_to_the_field_and_nothing_is_stored(world, acme_admin, field, data, message):
     email = f"bad-{uuid.uuid4().hex[:6]}@test.example"
     form = {"name": "Bad", "email": email, "role": "manufacturer_member", "password": PASSWORD, **data}
@@ -87,8 +97,7 @@ def test_an_absurd_page_number_shows_an_empty_page_not_an_error(acme_admin):
 
 
 def test_a_second_user_with_the_same_email_is_a_conflict_named_at_the_field(world, acme_admin):
-    form = {"name": "Twin", "email": "acme-engineer@test.example", "role": "manufacturer_member",
-            "password": PASSWORD}
+    form = {"name": "Twin", "email": "acme-engineer@test.example", "role": "manufacturer_member", "password": PASSWORD}
     response = acme_admin.post_form(users_url(world), users_url(world), form)
     assert response.status_code == 409 and 'id="e-email">A user with this e-mail address exists.<' in response.text
 
@@ -135,14 +144,18 @@ def test_a_machine_client_secret_is_shown_once_and_disabling_ends_its_token(worl
     assert response.status_code == 200
     secret = re.search(r'<code class="once" id="secret">([^<]+)</code>', response.text).group(1)
     client_id = re.search(r'<code id="client-id">([^<]+)</code>', response.text).group(1)
-    token = world.client.post("/api/v1/auth/token", data={"grant_type": "client_credentials",
-                                                          "client_id": client_id, "client_secret": secret})
+    token = world.client.post(
+        "/api/v1/auth/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    )
     bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
     assert world.client.get("/api/v1/products", headers=bearer).status_code == 200
     listed = acme_admin.get(url)
     assert client_id in listed.text and secret not in listed.text
-    client = next(c for c in world.call("acme-admin", "GET", f"/api/v1/organisations/{world.organisations['acme']}"
-                                        "/clients").json() if c["client_id"] == client_id)
+    client = next(
+        c
+        for c in world.call("acme-admin", "GET", f"/api/v1/organisations/{world.organisations['acme']}/clients").json()
+        if c["client_id"] == client_id
+    )
     assert acme_admin.post_form(url, f"/app/admin/clients/{client['id']}/disable").status_code == 303
     assert world.client.get("/api/v1/products", headers=bearer).status_code == 401
 
@@ -150,11 +163,13 @@ def test_a_machine_client_secret_is_shown_once_and_disabling_ends_its_token(worl
 def test_the_platform_admin_creates_an_organisation(world, app):
     root = Browser(app, "root")
     name = f"Neworg {uuid.uuid4().hex[:6]}"
-    response = root.post_form("/app/admin/organisations", "/app/admin/organisations",
-                              {"name": name, "kind": "manufacturer"})
+    response = root.post_form(
+        "/app/admin/organisations", "/app/admin/organisations", {"name": name, "kind": "manufacturer"}
+    )
     assert response.status_code == 303 and name in root.get(response.headers["location"]).text
-    again = root.post_form("/app/admin/organisations", "/app/admin/organisations",
-                           {"name": name, "kind": "manufacturer"})
+    again = root.post_form(
+        "/app/admin/organisations", "/app/admin/organisations", {"name": name, "kind": "manufacturer"}
+    )
     assert again.status_code == 409 and 'id="e-name"' in again.text
 
 
@@ -191,9 +206,15 @@ def test_the_audit_trail_is_newest_first_filtered_and_escaped(world, acme_admin)
     assert 'id="entry-' not in future.text
 
 
-@pytest.mark.parametrize("params, field", [({"since": "yesterday"}, "since"), ({"until": "2026-13-01"}, "until"),
-                                           ({"since": "2026-02-01", "until": "2026-01-01"}, "until"),
-                                           ({"actor": "x" * 10_000}, "actor")])
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"since": "yesterday"}, "since"),
+        ({"until": "2026-13-01"}, "until"),
+        ({"since": "2026-02-01", "until": "2026-01-01"}, "until"),
+        ({"actor": "x" * 10_000}, "actor"),
+    ],
+)
 def test_a_bad_filter_is_named_at_its_field(acme_admin, params, field):
     response = acme_admin.get("/app/admin/audit", params=params)
     assert response.status_code == 422 and f'id="e-{field}"' in response.text
@@ -224,8 +245,11 @@ def test_the_chain_check_names_the_first_broken_entry(world, app):
 
     root = Browser(app, "root")
     with session_scope() as db:  # as a database administrator could: without the append-only triggers
-        for name in db.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND "
-                                    "tbl_name = 'audit_event'")).scalars().all():
+        for name in (
+            db.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_event'"))
+            .scalars()
+            .all()
+        ):
             db.execute(text(f"DROP TRIGGER {name}"))
         seq = db.execute(text("SELECT max(seq) FROM audit_event")).scalar()
         original = db.execute(text("SELECT action FROM audit_event WHERE seq = :s"), {"s": seq}).scalar()
@@ -247,11 +271,16 @@ def test_the_pages_are_in_chinese_for_a_chinese_reader(world, app):
 
 # --- isolation: every route of the router, as another organisation's admin and as a non-admin -----------------
 
+
 @pytest.fixture(scope="module")
 def targets(world):
     person = create_user(world)
-    client = world.call("acme-admin", "POST", f"/api/v1/organisations/{world.organisations['acme']}/clients",
-                        json={"name": "iso client", "role": "manufacturer_member"}).json()
+    client = world.call(
+        "acme-admin",
+        "POST",
+        f"/api/v1/organisations/{world.organisations['acme']}/clients",
+        json={"name": "iso client", "role": "manufacturer_member"},
+    ).json()
     return {"organisation_id": world.organisations["acme"], "user_id": person["id"], "client_id": client["id"]}
 
 
@@ -262,8 +291,11 @@ CASES = {
     ("GET", "/app/admin"): [("acme-engineer", 403), ("cb-verifier", 403)],
     ("GET", "/app/admin/organisations"): [("acme-engineer", 403)],
     ("POST", "/app/admin/organisations"): [("acme-admin", 403), ("acme-engineer", 403)],
-    ("GET", "/app/admin/organisations/{organisation_id}/users"): [("rival-admin", 404), ("cb-admin", 404),
-                                                                  ("acme-engineer", 403)],
+    ("GET", "/app/admin/organisations/{organisation_id}/users"): [
+        ("rival-admin", 404),
+        ("cb-admin", 404),
+        ("acme-engineer", 403),
+    ],
     ("POST", "/app/admin/organisations/{organisation_id}/users"): [("rival-admin", 404), ("acme-engineer", 403)],
     ("POST", "/app/admin/users/{user_id}/disable"): [("rival-admin", 404), ("cb-admin", 404), ("acme-engineer", 403)],
     ("POST", "/app/admin/users/{user_id}/enable"): [("rival-admin", 404), ("acme-engineer", 403)],
@@ -278,11 +310,17 @@ CASES = {
     ("GET", "/app/admin/audit"): [("acme-engineer", 403), ("cb-verifier", 403)],
     ("GET", "/app/admin/audit/chain"): [("acme-admin", 403), ("cb-admin", 403)],
 }
-FORMS = {"/app/admin/organisations/{organisation_id}/users": {"name": "Intruder", "email": "in@test.example",
-                                                              "role": "manufacturer_admin", "password": PASSWORD},
-         "/app/admin/organisations/{organisation_id}/clients": {"name": "intruder", "role": "manufacturer_admin"},
-         "/app/admin/users/{user_id}/password": {"password": "an intruder's password"},
-         "/app/admin/organisations": {"name": "Intruder org", "kind": "manufacturer"}}
+FORMS = {
+    "/app/admin/organisations/{organisation_id}/users": {
+        "name": "Intruder",
+        "email": "in@test.example",
+        "role": "manufacturer_admin",
+        "password": PASSWORD,
+    },
+    "/app/admin/organisations/{organisation_id}/clients": {"name": "intruder", "role": "manufacturer_admin"},
+    "/app/admin/users/{user_id}/password": {"password": "an intruder's password"},
+    "/app/admin/organisations": {"name": "Intruder org", "kind": "manufacturer"},
+}
 
 
 def _routes():
@@ -317,7 +355,9 @@ def test_each_admin_route_refuses_other_organisations_and_other_roles(world, sig
             response = browser.post_form("/app/no-such-page", url, FORMS.get(path, {}))
         assert response.status_code == status, (intruder, method, url, response.status_code)
     assert world.call("acme-admin", "GET", "/api/v1/me").status_code == 200
-    person = next(u for u in world.call("acme-admin", "GET",
-                                        f"/api/v1/organisations/{targets['organisation_id']}/users").json()
-                  if u["id"] == targets["user_id"])
+    person = next(
+        u
+        for u in world.call("acme-admin", "GET", f"/api/v1/organisations/{targets['organisation_id']}/users").json()
+        if u["id"] == targets["user_id"]
+    )
     assert person["active"] is True  # nothing an intruder sent changed acme's user

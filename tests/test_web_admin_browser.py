@@ -9,16 +9,40 @@ import uuid
 import pytest
 
 from tests.browser import (  # noqa: F401  (browser and visit are fixtures)
-    assert_accessible, assert_self_contained, browser, screenshot, serving, sign_in, visit,
+    assert_accessible,
+    assert_self_contained,
+    browser,
+    screenshot,
+    serving,
+    sign_in,
+    visit,
 )
 from tests.service import PASSWORD
 
-WORDS = {"en": {"disabled": "The user was disabled", "intact": "Intact", "created": "The user was created",
-                "users": "Users", "clients": "Machine clients", "audit": "Audit trail", "check": "Check the chain",
-                "client_created": "Machine client", "rotate": "Rotate the key"},
-         "zh": {"disabled": "用户已停用", "intact": "完整", "created": "用户已创建", "users": "用户",
-                "clients": "机器客户端", "audit": "审计日志", "check": "校验哈希链", "client_created": "机器客户端",
-                "rotate": "轮换密钥"}}
+WORDS = {
+    "en": {
+        "disabled": "The user was disabled",
+        "intact": "Intact",
+        "created": "The user was created",
+        "users": "Users",
+        "clients": "Machine clients",
+        "audit": "Audit trail",
+        "check": "Check the chain",
+        "client_created": "Machine client",
+        "rotate": "Rotate the key",
+    },
+    "zh": {
+        "disabled": "用户已停用",
+        "intact": "完整",
+        "created": "用户已创建",
+        "users": "用户",
+        "clients": "机器客户端",
+        "audit": "审计日志",
+        "check": "校验哈希链",
+        "client_created": "机器客户端",
+        "rotate": "轮换密钥",
+    },
+}
 
 
 @pytest.fixture(scope="module")

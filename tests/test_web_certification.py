@@ -47,9 +47,18 @@ def location_id(response) -> str:
 
 def apply(world, engineer, footprint_id: str, files=None) -> str:
     page = f"/app/applications/new?footprint={footprint_id}"
-    return location_id(engineer.post_form(page, "/app/applications/new", {
-        "footprint_id": footprint_id, "certification_body_id": str(world.organisations["cb"]),
-        "label_kind": "footprint"}, files=files))
+    return location_id(
+        engineer.post_form(
+            page,
+            "/app/applications/new",
+            {
+                "footprint_id": footprint_id,
+                "certification_body_id": str(world.organisations["cb"]),
+                "label_kind": "footprint",
+            },
+            files=files,
+        )
+    )
 
 
 def test_the_whole_path_through_the_pages(world, engineer, verifier, acme):
@@ -57,8 +66,9 @@ def test_the_whole_path_through_the_pages(world, engineer, verifier, acme):
     approve with a statement, issue, suspend with a reason: each step shown on the next page."""
     new_page = engineer.get(f"/app/applications/new?footprint={acme['first']['footprint_id']}")
     assert new_page.status_code == 200 and "Apply and submit" in new_page.text
-    application = apply(world, engineer, acme["first"]["footprint_id"],
-                        files={"file": ("meter <2023>.pdf", PDF, "application/pdf")})
+    application = apply(
+        world, engineer, acme["first"]["footprint_id"], files={"file": ("meter <2023>.pdf", PDF, "application/pdf")}
+    )
     mine = engineer.get(f"/app/applications/{application}")
     assert "Submitted" in mine.text and "meter &lt;2023&gt;.pdf" in mine.text and "<2023>" not in mine.text
     assert hashlib.sha256(PDF).hexdigest()[:16] in mine.text
@@ -70,21 +80,27 @@ def test_the_whole_path_through_the_pages(world, engineer, verifier, acme):
     assert verifier.post_form(review, f"{review}/actions/start_review").status_code == 303
     page = verifier.get(f"{review}?subject=items%5B1%5D")
     assert 'value="items[1]" selected' in page.text and "kiln_coal" in page.text
-    assert verifier.post_form(review, f"{review}/findings", {"subject": "items[1]", "text": "Coal <ton> & NCV?"}
-                              ).status_code == 303
+    assert (
+        verifier.post_form(
+            review, f"{review}/findings", {"subject": "items[1]", "text": "Coal <ton> & NCV?"}
+        ).status_code
+        == 303
+    )
     assert "Coal &lt;ton&gt; &amp; NCV?" in verifier.get(review).text
     refused = verifier.post_form(review, f"{review}/actions/approve", {"comment": "fine"})
-    assert refused.status_code == 409 and "items[1]" in refused.text and "role=\"alert\"" in refused.text
+    assert refused.status_code == 409 and "items[1]" in refused.text and 'role="alert"' in refused.text
     assert verifier.post_form(review, f"{review}/actions/request_corrections").status_code == 303
 
     finding = world.call("acme-engineer", "GET", f"/api/v1/applications/{application}/findings").json()[0]["id"]
     mine = f"/app/applications/{application}"
     assert acme["second"]["footprint_id"] in engineer.get(mine).text  # offered as the corrected version
-    answered = engineer.post_form(mine, f"{mine}/findings/{finding}/answer", {
-        "text": "Weighbridge total", "footprint_id": acme["second"]["footprint_id"]})
+    answered = engineer.post_form(
+        mine,
+        f"{mine}/findings/{finding}/answer",
+        {"text": "Weighbridge total", "footprint_id": acme["second"]["footprint_id"]},
+    )
     assert answered.status_code == 303
-    resubmitted = engineer.post_form(mine, f"{mine}/actions/resubmit",
-                                     {"footprint_id": acme["second"]["footprint_id"]})
+    resubmitted = engineer.post_form(mine, f"{mine}/actions/resubmit", {"footprint_id": acme["second"]["footprint_id"]})
     assert resubmitted.status_code == 303
     assert "Answered" in engineer.get(mine).text  # a resubmission closes nothing
 
@@ -95,8 +111,12 @@ def test_the_whole_path_through_the_pages(world, engineer, verifier, acme):
     assert verifier.post_form(review, f"{review}/findings/{finding}/close", {"text": "accepted"}).status_code == 303
     no_statement = verifier.post_form(review, f"{review}/actions/approve", {"comment": " "})
     assert no_statement.status_code == 422 and 'id="approve-error"' in no_statement.text
-    assert verifier.post_form(review, f"{review}/actions/approve",
-                              {"comment": "Verified to ISO 14067 with a site visit."}).status_code == 303
+    assert (
+        verifier.post_form(
+            review, f"{review}/actions/approve", {"comment": "Verified to ISO 14067 with a site visit."}
+        ).status_code
+        == 303
+    )
     assert verifier.post_form(review, f"{review}/actions/issue_label").status_code == 303
     number = re.search(r'href="/V/([^"]+)"', verifier.get(review).text).group(1)
     assert number in engineer.get(mine).text
@@ -105,8 +125,12 @@ def test_the_whole_path_through_the_pages(world, engineer, verifier, acme):
     assert number in labels.text and 'data-confirm="' in labels.text
     no_reason = verifier.post_form("/app/labels", f"/app/labels/{number}/suspend", {"comment": ""})
     assert no_reason.status_code == 422 and "aria-invalid" in no_reason.text
-    assert verifier.post_form("/app/labels", f"/app/labels/{number}/suspend",
-                              {"comment": "surveillance audit due"}).status_code == 303
+    assert (
+        verifier.post_form(
+            "/app/labels", f"/app/labels/{number}/suspend", {"comment": "surveillance audit due"}
+        ).status_code
+        == 303
+    )
     label = next(x for x in world.call("cb-verifier", "GET", "/api/v1/labels").json() if x["number"] == number)
     assert label["state"] == "suspended" and "surveillance audit due" in verifier.get("/app/labels").text
 
@@ -114,16 +138,33 @@ def test_the_whole_path_through_the_pages(world, engineer, verifier, acme):
 def test_the_new_application_form_shows_errors_next_to_the_field_and_stores_nothing(world, engineer, acme):
     page = f"/app/applications/new?footprint={acme['first']['footprint_id']}"
     before = len(world.call("acme-engineer", "GET", "/api/v1/applications").json())
-    no_body = engineer.post_form(page, "/app/applications/new", {
-        "footprint_id": acme["first"]["footprint_id"], "certification_body_id": "", "label_kind": "footprint"})
+    no_body = engineer.post_form(
+        page,
+        "/app/applications/new",
+        {"footprint_id": acme["first"]["footprint_id"], "certification_body_id": "", "label_kind": "footprint"},
+    )
     assert no_body.status_code == 422 and 'id="body-error"' in no_body.text
-    too_big = engineer.post_form(page, "/app/applications/new", {
-        "footprint_id": acme["first"]["footprint_id"], "certification_body_id": str(world.organisations["cb"]),
-        "label_kind": "footprint"}, files={"file": ("big.pdf", b"%PDF-" + b"0" * MAX_EVIDENCE_BYTES)})
+    too_big = engineer.post_form(
+        page,
+        "/app/applications/new",
+        {
+            "footprint_id": acme["first"]["footprint_id"],
+            "certification_body_id": str(world.organisations["cb"]),
+            "label_kind": "footprint",
+        },
+        files={"file": ("big.pdf", b"%PDF-" + b"0" * MAX_EVIDENCE_BYTES)},
+    )
     assert too_big.status_code == 413 and 'id="file-error"' in too_big.text
-    unknown = engineer.post_form(page, "/app/applications/new", {
-        "footprint_id": acme["first"]["footprint_id"], "certification_body_id": str(world.organisations["cb"]),
-        "label_kind": "footprint"}, files={"file": ("x.pdf", b"MZ\x90\x00")})
+    unknown = engineer.post_form(
+        page,
+        "/app/applications/new",
+        {
+            "footprint_id": acme["first"]["footprint_id"],
+            "certification_body_id": str(world.organisations["cb"]),
+            "label_kind": "footprint",
+        },
+        files={"file": ("x.pdf", b"MZ\x90\x00")},
+    )
     assert unknown.status_code == 422 and "unsupported content" in unknown.text
     assert len(world.call("acme-engineer", "GET", "/api/v1/applications").json()) == before
 
@@ -137,8 +178,9 @@ def test_evidence_downloads_as_an_attachment_with_a_safe_name(world, engineer, v
     for browser, base in ((engineer, mine), (verifier, f"/app/review/{application}")):
         got = browser.get(f"{base}/evidence/{document['id']}")
         assert got.status_code == 200 and got.content == PNG and got.headers["content-type"] == "image/png"
-        assert got.headers["content-disposition"] == ('attachment; filename="v2_.pdf.png"; '
-                                                      "filename*=UTF-8''%E6%8A%A5%E5%91%8A%20%3Cv2%3E.pdf")
+        assert got.headers["content-disposition"] == (
+            "attachment; filename=\"v2_.pdf.png\"; filename*=UTF-8''%E6%8A%A5%E5%91%8A%20%3Cv2%3E.pdf"
+        )
     empty = engineer.post_form(mine, f"{mine}/evidence", files={"file": ("e.csv", b"")})
     assert empty.status_code == 422 and 'id="evidence-error"' in empty.text
 
@@ -151,22 +193,35 @@ def test_the_pages_are_bilingual(world, app, acme):
 
 # --- isolation: every route of the router, as another organisation and as the wrong role --------------------------
 
+
 @pytest.fixture(scope="module")
 def victim(world, engineer, verifier):
     """An application of acme to cb under review with a finding and a document, and a label cb issued."""
     footprint = calculated_footprint(world, gtin=None)["footprint_id"]
     application = apply(world, engineer, footprint, files={"file": ("acme-confidential.pdf", PDF)})
     act(world, "cb-verifier", application, "start_review")
-    finding = world.call("cb-verifier", "POST", f"/api/v1/applications/{application}/findings",
-                         json={"subject": "items[0]", "text": "acme confidential finding"}).json()["id"]
+    finding = world.call(
+        "cb-verifier",
+        "POST",
+        f"/api/v1/applications/{application}/findings",
+        json={"subject": "items[0]", "text": "acme confidential finding"},
+    ).json()["id"]
     document = world.call("acme-engineer", "GET", f"/api/v1/applications/{application}/evidence").json()[0]["id"]
     labelled = apply(world, engineer, calculated_footprint(world, gtin=None)["footprint_id"])
     for action in ("start_review", "approve", "issue_label"):
         act(world, "cb-verifier", labelled, action)
-    number = next(label["number"] for label in world.call("cb-verifier", "GET", "/api/v1/labels").json()
-                  if label["application_id"] == labelled)
-    return {"application": application, "finding": finding, "document": document, "footprint": footprint,
-            "label": number}
+    number = next(
+        label["number"]
+        for label in world.call("cb-verifier", "GET", "/api/v1/labels").json()
+        if label["application_id"] == labelled
+    )
+    return {
+        "application": application,
+        "finding": finding,
+        "document": document,
+        "footprint": footprint,
+        "label": number,
+    }
 
 
 def cases(v: dict) -> dict[tuple[str, str], tuple[str, dict]]:
@@ -175,25 +230,39 @@ def cases(v: dict) -> dict[tuple[str, str], tuple[str, dict]]:
     return {
         ("GET", "/app/applications"): ("/app/applications", {}),
         ("GET", "/app/applications/new"): (f"/app/applications/new?footprint={v['footprint']}", {}),
-        ("POST", "/app/applications/new"): ("/app/applications/new", {"footprint_id": v["footprint"],
-                                                                       "certification_body_id": "x"}),
+        ("POST", "/app/applications/new"): (
+            "/app/applications/new",
+            {"footprint_id": v["footprint"], "certification_body_id": "x"},
+        ),
         ("GET", "/app/applications/{application_id}"): (f"/app/applications/{a}", {}),
         ("POST", "/app/applications/{application_id}/evidence"): (f"/app/applications/{a}/evidence", {}),
-        ("GET", "/app/applications/{application_id}/evidence/{document_id}"):
-            (f"/app/applications/{a}/evidence/{d}", {}),
-        ("POST", "/app/applications/{application_id}/findings/{finding_id}/answer"):
-            (f"/app/applications/{a}/findings/{f}/answer", {"text": "intrusion"}),
-        ("POST", "/app/applications/{application_id}/actions/{action}"):
-            (f"/app/applications/{a}/actions/withdraw", {}),
+        ("GET", "/app/applications/{application_id}/evidence/{document_id}"): (
+            f"/app/applications/{a}/evidence/{d}",
+            {},
+        ),
+        ("POST", "/app/applications/{application_id}/findings/{finding_id}/answer"): (
+            f"/app/applications/{a}/findings/{f}/answer",
+            {"text": "intrusion"},
+        ),
+        ("POST", "/app/applications/{application_id}/actions/{action}"): (
+            f"/app/applications/{a}/actions/withdraw",
+            {},
+        ),
         ("GET", "/app/review"): ("/app/review", {}),
         ("GET", "/app/review/{application_id}"): (f"/app/review/{a}", {}),
         ("GET", "/app/review/{application_id}/evidence/{document_id}"): (f"/app/review/{a}/evidence/{d}", {}),
-        ("POST", "/app/review/{application_id}/actions/{action}"): (f"/app/review/{a}/actions/reject",
-                                                                   {"comment": "intrusion"}),
-        ("POST", "/app/review/{application_id}/findings"): (f"/app/review/{a}/findings",
-                                                           {"subject": "items[0]", "text": "intrusion"}),
-        ("POST", "/app/review/{application_id}/findings/{finding_id}/{action}"):
-            (f"/app/review/{a}/findings/{f}/close", {}),
+        ("POST", "/app/review/{application_id}/actions/{action}"): (
+            f"/app/review/{a}/actions/reject",
+            {"comment": "intrusion"},
+        ),
+        ("POST", "/app/review/{application_id}/findings"): (
+            f"/app/review/{a}/findings",
+            {"subject": "items[0]", "text": "intrusion"},
+        ),
+        ("POST", "/app/review/{application_id}/findings/{finding_id}/{action}"): (
+            f"/app/review/{a}/findings/{f}/close",
+            {},
+        ),
         ("GET", "/app/labels"): ("/app/labels", {}),
         ("POST", "/app/labels/{number}/{action}"): (f"/app/labels/{v['label']}/revoke", {"comment": "intrusion"}),
     }
@@ -217,8 +286,7 @@ def test_another_organisation_gets_404_and_the_wrong_role_403(app, victim, intru
     token = csrf_of(browser.get("/app/review" if intruder.startswith("cb") else "/app/applications").text)
     manufacturer = intruder.endswith("engineer")
     for (method, template), (url, data) in cases(victim).items():
-        response = (browser.get(url) if method == "GET" else
-                    browser.client.post(url, data={**data, "csrf_token": token}))
+        response = browser.get(url) if method == "GET" else browser.client.post(url, data={**data, "csrf_token": token})
         for_manufacturers = template.startswith("/app/applications")
         if manufacturer != for_manufacturers:
             expected = {403}

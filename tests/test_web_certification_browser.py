@@ -10,7 +10,13 @@ import re
 import pytest
 
 from tests.browser import (  # noqa: F401  (browser and visit are fixtures)
-    assert_accessible, assert_self_contained, browser, screenshot, serving, sign_in, visit,
+    assert_accessible,
+    assert_self_contained,
+    browser,
+    screenshot,
+    serving,
+    sign_in,
+    visit,
 )
 from tests.labelling import calculated_footprint
 
@@ -61,8 +67,7 @@ def test_apply_review_correct_approve_issue_and_suspend(world, served, visit, la
     with mine.expect_navigation():
         mine.click(f"a[href='/app/applications/new?footprint={made['first']}']")
     mine.select_option("#body", str(world.organisations["cb"]))
-    mine.set_input_files("#file", {"name": "meter readings 2023.pdf", "mimeType": "application/pdf",
-                                   "buffer": PDF})
+    mine.set_input_files("#file", {"name": "meter readings 2023.pdf", "mimeType": "application/pdf", "buffer": PDF})
     check(engineer, served, f"cert-new-{name}")
     with mine.expect_navigation():
         mine.click("button[type=submit].primary")
@@ -106,8 +111,11 @@ def test_apply_review_correct_approve_issue_and_suspend(world, served, visit, la
     check(verifier, served, f"cert-diff-{name}")
     theirs.fill("form.finding-step textarea", "Accepted: the weighbridge total is used.")
     press(theirs, "close")
-    theirs.fill("#approve-comment", "We verified the 2023 inventory of Line 2 against GB/T 24067-2024, "
-                                    "including a site visit; the footprint is fairly stated.")
+    theirs.fill(
+        "#approve-comment",
+        "We verified the 2023 inventory of Line 2 against GB/T 24067-2024, "
+        "including a site visit; the footprint is fairly stated.",
+    )
     press(theirs, "approve")
     press(theirs, "issue_label")
     check(verifier, served, f"cert-issued-{name}")

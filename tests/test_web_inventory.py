@@ -13,8 +13,8 @@ import pytest
 from footprint_api.services import excel
 from footprint_api.web.routes.inventory import field_id
 from pcr_rules import default_registry
-from pcr_rules.validation import item_amount_in_pcr_unit
 from pcr_rules.inventory import Inventory
+from pcr_rules.validation import item_amount_in_pcr_unit
 from tests.conftest import load_example
 from tests.web_client import Browser
 
@@ -35,8 +35,12 @@ def engineer(app):
 
 @pytest.fixture(scope="module")
 def facility(world):
-    response = world.call("acme-engineer", "POST", "/api/v1/facilities",
-                          json={"name": "Line 2 kiln", "province": "Guizhou", "grid_region": "South"})
+    response = world.call(
+        "acme-engineer",
+        "POST",
+        "/api/v1/facilities",
+        json={"name": "Line 2 kiln", "province": "Guizhou", "grid_region": "South"},
+    )
     return response.json()
 
 
@@ -64,9 +68,15 @@ def error_of(html: str, name: str) -> str | None:
 def cement_form(product_id: str, facility_id: str, **changes) -> dict:
     """The cement example (examples/cement-guizhou-2023.json) as the form's fields, with a fresh certificate."""
     example = load_example("cement-guizhou-2023.json")
-    fields = {"product_id": product_id, "facility_id": facility_id, "pcr_version": "1.0.0",
-              "reference_period.start": "2023-01-01", "reference_period.end": "2023-12-31",
-              "production.amount": "2000000", "production.unit": "t"}
+    fields = {
+        "product_id": product_id,
+        "facility_id": facility_id,
+        "pcr_version": "1.0.0",
+        "reference_period.start": "2023-01-01",
+        "reference_period.end": "2023-12-31",
+        "production.amount": "2000000",
+        "production.unit": "t",
+    }
     for entry in example["items"]:
         prefix = f"item.{entry['item']}"
         fields[f"{prefix}.amount"], fields[f"{prefix}.unit"] = str(entry["amount"]), entry["unit"]
@@ -78,10 +88,16 @@ def cement_form(product_id: str, facility_id: str, **changes) -> dict:
         for indicator, score in entry.get("data_quality", {}).items():
             fields[f"{prefix}.dq.{indicator}"] = str(score)
     certificate = example["green_certificates"][0]
-    fields.update({"gec.0.serial": serial(), "gec.0.amount_mwh": str(certificate["amount_mwh"]),
-                   "gec.0.technology": certificate["technology"],
-                   "gec.0.generation_month": certificate["generation_month"],
-                   "gec.0.province": certificate["province"], "gec.0.instrument": "gec"})
+    fields.update(
+        {
+            "gec.0.serial": serial(),
+            "gec.0.amount_mwh": str(certificate["amount_mwh"]),
+            "gec.0.technology": certificate["technology"],
+            "gec.0.generation_month": certificate["generation_month"],
+            "gec.0.province": certificate["province"],
+            "gec.0.instrument": "gec",
+        }
+    )
     fields.update(changes)
     return fields
 
@@ -91,6 +107,7 @@ def stored(world, product_id: str) -> list[dict]:
 
 
 # --- the form generated from the PCR -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("pcr", PCRS, ids=lambda p: p.id)
 def test_the_form_of_every_pcr_has_every_item_parameter_and_unit(world, engineer, pcr):
@@ -142,8 +159,9 @@ def test_electricity_entered_in_mwh_is_converted_by_pint_on_the_server(world, en
     """160,000 MWh = 160,000,000 kWh: 80 kWh per t of 2,000,000 t, inside the PCR's 30-150 kWh/t. Stored as
     entered, as the JSON API stores it; the PCR checks and the calculation convert it with pint."""
     product = new_product(world)
-    fields = cement_form(product["id"], facility["id"], **{"item.grid_electricity.amount": "160000",
-                                                           "item.grid_electricity.unit": "MWh"})
+    fields = cement_form(
+        product["id"], facility["id"], **{"item.grid_electricity.amount": "160000", "item.grid_electricity.unit": "MWh"}
+    )
     response = engineer.post_form(f"/app/inventories/new?product={product['id']}", "/app/inventories", fields)
     assert response.status_code == 303, error_summary(response.text)
     [record] = stored(world, product["id"])
@@ -163,8 +181,14 @@ def error_summary(html: str) -> str:
 
 def test_two_wrong_fields_are_both_shown_next_to_their_inputs_and_nothing_is_stored(world, engineer, facility):
     product = new_product(world)
-    fields = cement_form(product["id"], facility["id"], **{"item.gypsum.amount": "900000",  # 0.45 t/t > 0.08
-                                                           "gec.0.generation_month": "2019-01"})
+    fields = cement_form(
+        product["id"],
+        facility["id"],
+        **{
+            "item.gypsum.amount": "900000",  # 0.45 t/t > 0.08
+            "gec.0.generation_month": "2019-01",
+        },
+    )
     response = engineer.post_form(f"/app/inventories/new?product={product['id']}", "/app/inventories", fields)
     assert response.status_code == 422
     assert "plausible range" in error_of(response.text, "item.gypsum.amount")
@@ -187,8 +211,9 @@ def test_a_schema_error_and_a_pcr_error_come_in_the_same_round(world, engineer, 
 
 def test_a_missing_mandatory_item_and_parameter_are_shown_at_their_inputs(world, engineer, facility):
     product = new_product(world)
-    fields = cement_form(product["id"], facility["id"], **{"item.kiln_coal.amount": "",
-                                                           "item.clinker.param.mgo_fraction.amount": ""})
+    fields = cement_form(
+        product["id"], facility["id"], **{"item.kiln_coal.amount": "", "item.clinker.param.mgo_fraction.amount": ""}
+    )
     fields = {k: v for k, v in fields.items() if not k.startswith("item.kiln_coal.")}
     response = engineer.post_form(f"/app/inventories/new?product={product['id']}", "/app/inventories", fields)
     assert response.status_code == 422
@@ -211,8 +236,9 @@ def test_a_batch_retired_to_another_facility_is_refused_at_its_serial(world, eng
     product, other = new_product(world), new_product(world)
     first = cement_form(product["id"], facility["id"])
     assert engineer.post_form("/app/inventories/new", "/app/inventories", first).status_code == 303
-    elsewhere = world.call("acme-engineer", "POST", "/api/v1/facilities",
-                           json={"name": "Line 3 kiln", "province": "Guizhou"}).json()
+    elsewhere = world.call(
+        "acme-engineer", "POST", "/api/v1/facilities", json={"name": "Line 3 kiln", "province": "Guizhou"}
+    ).json()
     again = cement_form(other["id"], elsewhere["id"], **{"gec.0.serial": first["gec.0.serial"]})
     response = engineer.post_form("/app/inventories/new", "/app/inventories", again)
     assert response.status_code == 422
@@ -252,11 +278,14 @@ def test_a_new_version_starts_as_a_copy_of_the_latest(world, engineer, facility)
 
 # --- products and facilities ---------------------------------------------------------------------------------------
 
+
 def test_a_product_is_created_with_its_gtin_as_gtin14(world, engineer):
     name = f"OPC {uuid.uuid4().hex[:6]}"
-    response = engineer.post_form("/app/products", "/app/products",
-                                  {"name": name, "model": "P.O 42.5", "gtin": "6901234567892",
-                                   "pcr_id": "PCR-CN-CEMENT"})
+    response = engineer.post_form(
+        "/app/products",
+        "/app/products",
+        {"name": name, "model": "P.O 42.5", "gtin": "6901234567892", "pcr_id": "PCR-CN-CEMENT"},
+    )
     assert response.status_code == 303
     product = next(p for p in world.call("acme-engineer", "GET", "/api/v1/products").json() if p["name"] == name)
     assert product["gtin"] == "06901234567892"
@@ -265,8 +294,9 @@ def test_a_product_is_created_with_its_gtin_as_gtin14(world, engineer):
 
 def test_a_gtin_with_a_wrong_check_digit_is_refused_next_to_the_field(world, engineer):
     name = f"bad gtin {uuid.uuid4().hex[:6]}"
-    response = engineer.post_form("/app/products", "/app/products",
-                                  {"name": name, "gtin": "6901234567891", "pcr_id": "PCR-CN-CEMENT"})
+    response = engineer.post_form(
+        "/app/products", "/app/products", {"name": name, "gtin": "6901234567891", "pcr_id": "PCR-CN-CEMENT"}
+    )
     assert response.status_code == 422
     found = re.search(r'id="f-product-gtin-error">(.*?)</p>', response.text, re.S)
     assert found and "the check digit should be 2" in unescape(found.group(1))
@@ -284,18 +314,29 @@ def test_a_product_is_edited_and_keeps_its_pcr_once_it_has_an_inventory(world, e
     product = new_product(world)
     page = f"/app/products/{product['id']}/edit"
     assert engineer.get(page).status_code == 200
-    response = engineer.post_form(page, f"/app/products/{product['id']}",
-                                  {"name": "Renamed", "model": "P.II 52.5", "gtin": "96385074",
-                                   "pcr_id": "PCR-CN-STEEL"})
+    response = engineer.post_form(
+        page,
+        f"/app/products/{product['id']}",
+        {"name": "Renamed", "model": "P.II 52.5", "gtin": "96385074", "pcr_id": "PCR-CN-STEEL"},
+    )
     assert response.status_code == 303
     changed = world.call("acme-engineer", "GET", f"/api/v1/products/{product['id']}").json()
     assert (changed["name"], changed["model"], changed["gtin"], changed["pcr_id"]) == (
-        "Renamed", "P.II 52.5", "00000096385074", "PCR-CN-STEEL")
+        "Renamed",
+        "P.II 52.5",
+        "00000096385074",
+        "PCR-CN-STEEL",
+    )
     engineer.post_form(page, f"/app/products/{product['id']}", {"name": "Renamed", "pcr_id": "PCR-CN-CEMENT"})
-    assert engineer.post_form("/app/inventories/new", "/app/inventories",
-                              cement_form(product["id"], facility["id"])).status_code == 303
-    response = engineer.post_form(page, f"/app/products/{product['id']}",
-                                  {"name": "Renamed", "pcr_id": "PCR-CN-STEEL", "gtin": "123"})
+    assert (
+        engineer.post_form(
+            "/app/inventories/new", "/app/inventories", cement_form(product["id"], facility["id"])
+        ).status_code
+        == 303
+    )
+    response = engineer.post_form(
+        page, f"/app/products/{product['id']}", {"name": "Renamed", "pcr_id": "PCR-CN-STEEL", "gtin": "123"}
+    )
     assert response.status_code == 422 and 'id="f-gtin-error"' in response.text
     response = engineer.post_form(page, f"/app/products/{product['id']}", {"name": "Renamed", "pcr_id": "PCR-CN-STEEL"})
     assert response.status_code == 422 and "inventories that follow" in unescape(response.text)
@@ -304,13 +345,15 @@ def test_a_product_is_edited_and_keeps_its_pcr_once_it_has_an_inventory(world, e
 
 def test_a_facility_is_created_and_edited(world, engineer):
     name = f"Plant {uuid.uuid4().hex[:6]}"
-    response = engineer.post_form("/app/products", "/app/facilities",
-                                  {"name": name, "province": "Jiangsu", "grid_region": "East"})
+    response = engineer.post_form(
+        "/app/products", "/app/facilities", {"name": name, "province": "Jiangsu", "grid_region": "East"}
+    )
     assert response.status_code == 303
     facility = next(f for f in world.call("acme-engineer", "GET", "/api/v1/facilities").json() if f["name"] == name)
     page = f"/app/facilities/{facility['id']}/edit"
-    response = engineer.post_form(page, f"/app/facilities/{facility['id']}",
-                                  {"name": name, "province": "Anhui", "grid_region": ""})
+    response = engineer.post_form(
+        page, f"/app/facilities/{facility['id']}", {"name": name, "province": "Anhui", "grid_region": ""}
+    )
     assert response.status_code == 303
     changed = world.call("acme-engineer", "GET", f"/api/v1/facilities/{facility['id']}").json()
     assert (changed["province"], changed["grid_region"]) == ("Anhui", None)
@@ -327,15 +370,19 @@ def test_the_json_api_edits_products_and_facilities_through_the_same_service(wor
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "gtin"
     response = world.call("acme-engineer", "PATCH", f"/api/v1/products/{product['id']}", json={"name": None})
     assert response.status_code == 422
-    assert world.call("rival-engineer", "PATCH", f"/api/v1/products/{product['id']}",
-                      json={"name": "mine"}).status_code == 404
-    facility = world.call("acme-engineer", "POST", "/api/v1/facilities",
-                          json={"name": "F", "province": "Hubei"}).json()
-    response = world.call("acme-engineer", "PATCH", f"/api/v1/facilities/{facility['id']}",
-                          json={"grid_region": "Central"})
+    assert (
+        world.call("rival-engineer", "PATCH", f"/api/v1/products/{product['id']}", json={"name": "mine"}).status_code
+        == 404
+    )
+    facility = world.call("acme-engineer", "POST", "/api/v1/facilities", json={"name": "F", "province": "Hubei"}).json()
+    response = world.call(
+        "acme-engineer", "PATCH", f"/api/v1/facilities/{facility['id']}", json={"grid_region": "Central"}
+    )
     assert response.status_code == 200 and response.json()["grid_region"] == "Central"
-    assert world.call("rival-engineer", "PATCH", f"/api/v1/facilities/{facility['id']}",
-                      json={"name": "mine"}).status_code == 404
+    assert (
+        world.call("rival-engineer", "PATCH", f"/api/v1/facilities/{facility['id']}", json={"name": "mine"}).status_code
+        == 404
+    )
     trail = world.call("acme-admin", "GET", "/api/v1/audit").json()
     actions = [e["action"] for e in (trail["events"] if isinstance(trail, dict) else trail)]
     assert "product.updated" in actions and "facility.updated" in actions
@@ -343,11 +390,16 @@ def test_the_json_api_edits_products_and_facilities_through_the_same_service(wor
 
 # --- lists, the inventory page, calculation ------------------------------------------------------------------------
 
+
 def test_the_inventory_list_shows_the_newest_first(world, engineer, facility):
     product = new_product(world, name=f"listed {uuid.uuid4().hex[:6]}")
     for _ in range(2):
-        assert engineer.post_form("/app/inventories/new", "/app/inventories",
-                                  cement_form(product["id"], facility["id"])).status_code == 303
+        assert (
+            engineer.post_form(
+                "/app/inventories/new", "/app/inventories", cement_form(product["id"], facility["id"])
+            ).status_code
+            == 303
+        )
     records = stored(world, product["id"])
     page = engineer.get("/app/inventories").text
     assert page.index(records[1]["id"]) < page.index(records[0]["id"])
@@ -370,20 +422,28 @@ def test_the_inventory_page_shows_what_was_submitted_and_calculate_goes_to_the_j
 
 def test_too_many_monte_carlo_iterations_are_refused(engineer, world, facility):
     product = new_product(world)
-    url = engineer.post_form("/app/inventories/new", "/app/inventories",
-                             cement_form(product["id"], facility["id"])).headers["location"]
+    url = engineer.post_form(
+        "/app/inventories/new", "/app/inventories", cement_form(product["id"], facility["id"])
+    ).headers["location"]
     response = engineer.post_form(url, f"{url}/calculate", {"monte_carlo_iterations": "1000000"})
     assert response.status_code == 422
 
 
 # --- Excel ---------------------------------------------------------------------------------------------------------
 
+
 def filled_workbook(electricity_unit: str = "kWh", certificate: str | None = None) -> bytes:
     """The cement template, filled with openpyxl by the English keys of its bilingual captions."""
     book = openpyxl.load_workbook(io.BytesIO(excel.template(default_registry().get("PCR-CN-CEMENT"))))
-    general = {"Product name": "OPC", "Facility name": "Line 2", "Province": "Guizhou",
-               "Reference period start": "2023-01-01", "Reference period end": "2023-12-31",
-               "Production amount": 1000, "Production unit": "t"}
+    general = {
+        "Product name": "OPC",
+        "Facility name": "Line 2",
+        "Province": "Guizhou",
+        "Reference period start": "2023-01-01",
+        "Reference period end": "2023-12-31",
+        "Production amount": 1000,
+        "Production unit": "t",
+    }
     sheet = book[excel.SHEETS["Inventory"]]
     for row in range(2, sheet.max_row + 1):
         key = excel.key_of(sheet.cell(row, 1).value)
@@ -412,8 +472,12 @@ def filled_workbook(electricity_unit: str = "kWh", certificate: str | None = Non
 
 
 def upload(engineer, product_id: str, content: bytes):
-    return engineer.post_form("/app/inventories/upload", "/app/inventories/upload", {"product_id": product_id},
-                              files={"file": ("inventory.xlsx", content, excel_media_type())})
+    return engineer.post_form(
+        "/app/inventories/upload",
+        "/app/inventories/upload",
+        {"product_id": product_id},
+        files={"file": ("inventory.xlsx", content, excel_media_type())},
+    )
 
 
 def test_an_uploaded_workbook_with_errors_shows_each_by_sheet_row_and_cell(world, engineer):
@@ -421,8 +485,9 @@ def test_an_uploaded_workbook_with_errors_shows_each_by_sheet_row_and_cell(world
     response = upload(engineer, product["id"], filled_workbook(electricity_unit="kg"))
     assert response.status_code == 422
     rows = re.findall(r'<tr class="cell-error">(.*?)</tr>', response.text, re.S)
-    cells = [[unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)]
-             for r in rows]
+    cells = [
+        [unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)] for r in rows
+    ]
     electricity = next(c for c in cells if c[3] == "items[2].unit")
     book = openpyxl.load_workbook(io.BytesIO(excel.template(default_registry().get("PCR-CN-CEMENT"))))
     items = book[excel.SHEETS["Items"]]
@@ -437,8 +502,12 @@ def test_an_uploaded_workbook_becomes_an_inventory(world, engineer):
     assert response.status_code == 303, error_summary(response.text)
     [record] = stored(world, product["id"])
     assert record["source"] == "excel"
-    assert record["data"]["items"][0]["data_quality"] == {"technological": 2, "geographical": 2, "temporal": 2,
-                                                          "precision": 2}
+    assert record["data"]["items"][0]["data_quality"] == {
+        "technological": 2,
+        "geographical": 2,
+        "temporal": 2,
+        "precision": 2,
+    }
 
 
 def test_an_upload_that_is_not_a_workbook_or_has_no_product_is_named(world, engineer):
@@ -467,7 +536,11 @@ def test_the_template_has_chinese_captions_and_data_quality_columns(engineer):
     headers = [c.value for c in items[1]]
     assert all(re.search(r"[\u4e00-\u9fff]", h) for h in headers)  # every column has its Chinese caption
     assert [excel.key_of(h) for h in headers if excel.key_of(h).startswith("dq_")] == [
-        "dq_technological", "dq_geographical", "dq_temporal", "dq_precision"]
+        "dq_technological",
+        "dq_geographical",
+        "dq_temporal",
+        "dq_precision",
+    ]
     general = book[excel.SHEETS["Inventory"]]
     assert excel.key_of(general["A4"].value) == "Product name" and "产品名称" in general["A4"].value
 
@@ -499,14 +572,19 @@ def test_an_old_layout_workbook_is_still_read():
 
 # --- isolation -----------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def victim(world, engineer, facility):
     """Acme's product, facility and inventory, made through the pages."""
     product = new_product(world, name="acme secret cement")
-    response = engineer.post_form("/app/inventories/new", "/app/inventories",
-                                  cement_form(product["id"], facility["id"]))
-    return {"product": product["id"], "facility": facility["id"],
-            "inventory": response.headers["location"].rsplit("/", 1)[1]}
+    response = engineer.post_form(
+        "/app/inventories/new", "/app/inventories", cement_form(product["id"], facility["id"])
+    )
+    return {
+        "product": product["id"],
+        "facility": facility["id"],
+        "inventory": response.headers["location"].rsplit("/", 1)[1],
+    }
 
 
 def cases(victim) -> dict[tuple[str, str], tuple[str, dict, int]]:
@@ -517,12 +595,18 @@ def cases(victim) -> dict[tuple[str, str], tuple[str, dict, int]]:
         ("GET", "/app/products"): ("/app/products", {}, 200),
         ("POST", "/app/products"): ("/app/products", {"name": "x", "pcr_id": "PCR-CN-CEMENT"}, 303),
         ("GET", "/app/products/{product_id}/edit"): (f"/app/products/{product}/edit", {}, 404),
-        ("POST", "/app/products/{product_id}"): (f"/app/products/{product}", {"name": "stolen",
-                                                                               "pcr_id": "PCR-CN-CEMENT"}, 404),
+        ("POST", "/app/products/{product_id}"): (
+            f"/app/products/{product}",
+            {"name": "stolen", "pcr_id": "PCR-CN-CEMENT"},
+            404,
+        ),
         ("POST", "/app/facilities"): ("/app/facilities", {"name": "x", "province": "Hubei"}, 303),
         ("GET", "/app/facilities/{facility_id}/edit"): (f"/app/facilities/{facility}/edit", {}, 404),
-        ("POST", "/app/facilities/{facility_id}"): (f"/app/facilities/{facility}", {"name": "stolen",
-                                                                                     "province": "Hubei"}, 404),
+        ("POST", "/app/facilities/{facility_id}"): (
+            f"/app/facilities/{facility}",
+            {"name": "stolen", "province": "Hubei"},
+            404,
+        ),
         ("GET", "/app/inventories"): ("/app/inventories", {}, 200),
         ("GET", "/app/inventories/new"): (f"/app/inventories/new?product={product}", {}, 404),
         ("POST", "/app/inventories"): ("/app/inventories", cement_form(product, facility), 404),
@@ -584,8 +668,11 @@ def test_without_a_product_the_form_asks_which(world, engineer):
 
 def test_a_new_version_may_start_from_an_earlier_one(world, engineer, facility):
     product = new_product(world)
-    first = engineer.post_form("/app/inventories/new", "/app/inventories",
-                               cement_form(product["id"], facility["id"], **{"item.clay.amount": "310000"}))
+    first = engineer.post_form(
+        "/app/inventories/new",
+        "/app/inventories",
+        cement_form(product["id"], facility["id"], **{"item.clay.amount": "310000"}),
+    )
     engineer.post_form("/app/inventories/new", "/app/inventories", cement_form(product["id"], facility["id"]))
     first_id = first.headers["location"].rsplit("/", 1)[1]
     page = engineer.get(f"/app/inventories/new?product={product['id']}&source={first_id}").text

@@ -13,7 +13,13 @@ import pytest
 from footprint_api.services import excel
 from pcr_rules import default_registry
 from tests.browser import (  # noqa: F401  (browser and visit are fixtures)
-    assert_accessible, assert_self_contained, browser, screenshot, serving, sign_in, visit,
+    assert_accessible,
+    assert_self_contained,
+    browser,
+    screenshot,
+    serving,
+    sign_in,
+    visit,
 )
 from tests.conftest import load_example
 
@@ -33,9 +39,15 @@ def workbook(path, electricity_unit: str) -> str:
     certificate."""
     book = openpyxl.load_workbook(io.BytesIO(excel.template(default_registry().get("PCR-CN-CEMENT"))))
     general = book[excel.SHEETS["Inventory"]]
-    values = {"Product name": "OPC", "Facility name": "Line 2", "Province": "Guizhou",
-              "Reference period start": "2024-01-01", "Reference period end": "2024-12-31",
-              "Production amount": 1000, "Production unit": "t"}
+    values = {
+        "Product name": "OPC",
+        "Facility name": "Line 2",
+        "Province": "Guizhou",
+        "Reference period start": "2024-01-01",
+        "Reference period end": "2024-12-31",
+        "Production amount": 1000,
+        "Production unit": "t",
+    }
     for row in range(2, general.max_row + 1):
         key = excel.key_of(general.cell(row, 1).value)
         if key in values:
@@ -50,8 +62,9 @@ def workbook(path, electricity_unit: str) -> str:
         value = {"cao_fraction": 0.65, "mgo_fraction": 0.02}.get(parameters.cell(row, 2).value)
         if value is not None:
             parameters.cell(row, 5).value = value
-    book[excel.SHEETS["Certificates"]].append([f"GEC-XL-{uuid.uuid4().hex[:10]}-0001", 10, "wind", "2024-03", "Guizhou",
-                                               None, "gec"])
+    book[excel.SHEETS["Certificates"]].append(
+        [f"GEC-XL-{uuid.uuid4().hex[:10]}-0001", 10, "wind", "2024-03", "Guizhou", None, "gec"]
+    )
     book.save(path)
     return str(path)
 

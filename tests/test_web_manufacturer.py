@@ -24,23 +24,39 @@ def acme(world):
     """Acme's objects: a labelled cement footprint, a flat-glass footprint, two versions of one cement product
     (the second with less clinker) and a Monte Carlo run of the second; an open application with a finding."""
     label = issued_label(world)
-    footprint_id = world.call("acme-engineer", "GET",
-                              f"/api/v1/applications/{label['application_id']}").json()["footprint_id"]
+    footprint_id = world.call("acme-engineer", "GET", f"/api/v1/applications/{label['application_id']}").json()[
+        "footprint_id"
+    ]
     cement = world.call("acme-engineer", "GET", f"/api/v1/footprints/{footprint_id}").json()
     glass = calculated_footprint(world, example="flat-glass-hebei-2023.json", gtin=None)
     first = calculated_footprint(world, gtin=None)
     second = calculated_footprint(world, product_id=first["product_id"], **{"0.amount": 1_500_000})
     job = world.calculate("acme-engineer", second["inventory_id"], monte_carlo_iterations=200, seed=7)
     assert job["status"] == "succeeded", job
-    application = world.call("acme-engineer", "POST", "/api/v1/applications", json={
-        "footprint_id": first["footprint_id"], "certification_body_id": str(world.organisations["cb"])}).json()
+    application = world.call(
+        "acme-engineer",
+        "POST",
+        "/api/v1/applications",
+        json={"footprint_id": first["footprint_id"], "certification_body_id": str(world.organisations["cb"])},
+    ).json()
     act(world, "acme-engineer", application["id"], "submit")
     act(world, "cb-verifier", application["id"], "start_review")
-    finding = world.call("cb-verifier", "POST", f"/api/v1/applications/{application['id']}/findings",
-                         json={"subject": "items[0]", "text": "Show the clinker <meter> readings"})
+    finding = world.call(
+        "cb-verifier",
+        "POST",
+        f"/api/v1/applications/{application['id']}/findings",
+        json={"subject": "items[0]", "text": "Show the clinker <meter> readings"},
+    )
     assert finding.status_code == 201, finding.text
-    return {"label": label, "cement": cement, "glass": glass, "first": first, "second": second,
-            "monte_carlo": job, "application_id": application["id"]}
+    return {
+        "label": label,
+        "cement": cement,
+        "glass": glass,
+        "first": first,
+        "second": second,
+        "monte_carlo": job,
+        "application_id": application["id"],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -55,13 +71,25 @@ def engineer(app):
 
 # --- numbers ----------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value, shown", [(784.81664, "784.8"), (12_345.6, "12,346"), (0.0545, "0.05450"),
-                                          (1_640_000, "1,640,000"), (0, "0"), (-3.14159, "-3.142"), (None, "–")])
+
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        (784.81664, "784.8"),
+        (12_345.6, "12,346"),
+        (0.0545, "0.05450"),
+        (1_640_000, "1,640,000"),
+        (0, "0"),
+        (-3.14159, "-3.142"),
+        (None, "–"),
+    ],
+)
 def test_numbers_have_thousands_separators_and_four_significant_digits(value, shown):
     assert number(value) == shown
 
 
 # --- dashboard --------------------------------------------------------------------------------------------------
+
 
 def test_the_dashboard_shows_the_organisations_products_footprints_and_labels(engineer, acme, rival):
     page = engineer.get("/app/dashboard")
@@ -77,8 +105,8 @@ def test_the_dashboard_shows_the_organisations_products_footprints_and_labels(en
 
 def test_the_dashboard_offers_to_calculate_an_inventory_not_yet_calculated(world, engineer, acme):
     product = world.product("acme-engineer", "PCR-CN-CEMENT", "uncalculated cement")
-    from tests.labelling import unique_serials
     from tests.conftest import load_example
+    from tests.labelling import unique_serials
 
     inventory = world.submit("acme-engineer", product["id"], unique_serials(load_example("cement-guizhou-2023.json")))
     page = engineer.get("/app/dashboard").text
@@ -91,6 +119,7 @@ def test_the_dashboard_in_chinese(app, acme):
 
 
 # --- jobs -------------------------------------------------------------------------------------------------------
+
 
 def test_calculating_from_the_page_starts_a_job_and_its_status_follows_it(world, engineer, acme):
     response = engineer.post_form("/app/dashboard", "/app/jobs", {"inventory_id": acme["first"]["inventory_id"]})
@@ -114,9 +143,14 @@ def test_a_finished_job_page_links_the_footprint_and_refreshes_to_it_without_scr
     assert f'<noscript><meta http-equiv="refresh" content="1;url={footprint_url}"></noscript>' in page
 
 
-@pytest.mark.parametrize("fields, field", [({"inventory_id": "not-an-id"}, "inventory_id"),
-                                           ({"monte_carlo_iterations": "1000000000"}, "monte_carlo_iterations"),
-                                           ({"monte_carlo_iterations": "many"}, "monte_carlo_iterations")])
+@pytest.mark.parametrize(
+    "fields, field",
+    [
+        ({"inventory_id": "not-an-id"}, "inventory_id"),
+        ({"monte_carlo_iterations": "1000000000"}, "monte_carlo_iterations"),
+        ({"monte_carlo_iterations": "many"}, "monte_carlo_iterations"),
+    ],
+)
 def test_a_calculation_with_bad_parameters_is_refused_naming_the_field(engineer, acme, fields, field):
     data = {"inventory_id": acme["first"]["inventory_id"], **fields}
     response = engineer.post_form("/app/dashboard", "/app/jobs", data)
@@ -128,8 +162,12 @@ def test_a_failed_job_shows_its_error(world, engineer, acme):
     from footprint_api.persistence.models import Job, JobStatus
 
     with session_scope() as db:
-        job = Job(organisation_id=world.organisations["acme"], inventory_id=uuid.UUID(acme["first"]["inventory_id"]),
-                  status=JobStatus.FAILED, error="FactorSetError: no factor for <unobtainium>")
+        job = Job(
+            organisation_id=world.organisations["acme"],
+            inventory_id=uuid.UUID(acme["first"]["inventory_id"]),
+            status=JobStatus.FAILED,
+            error="FactorSetError: no factor for <unobtainium>",
+        )
         db.add(job)
         db.commit()
         job_id = job.id
@@ -139,6 +177,7 @@ def test_a_failed_job_shows_its_error(world, engineer, acme):
 
 
 # --- footprints -------------------------------------------------------------------------------------------------
+
 
 def test_the_footprint_list_shows_product_version_pcr_total_and_certification(engineer, acme, rival):
     page = engineer.get("/app/footprints").text
@@ -153,7 +192,7 @@ def test_the_footprint_page_shows_total_methods_stages_gases_and_certificates(wo
     page = engineer.get(f"/app/footprints/{footprint_id}")
     assert page.status_code == 200
     text = page.text
-    assert re.search(rf'data-total>{re.escape(number(result["total_kg_co2e"]))}<', text)
+    assert re.search(rf"data-total>{re.escape(number(result['total_kg_co2e']))}<", text)
     assert 'data-method="location_based"' in text and 'data-method="market_based"' in text
     assert number(result["location_based_kg_co2e"]) in text and number(result["market_based_kg_co2e"]) in text
     assert "Raw material acquisition" in text and "Transport" in text and "CO2 (fossil)" in text
@@ -165,8 +204,9 @@ def test_the_footprint_page_shows_total_methods_stages_gases_and_certificates(wo
     assert "cn-2025.1" in text and "PCR-CN-CEMENT 1.0.0" in text
 
 
-@pytest.mark.parametrize("example", ["aluminium-guizhou-2023.json", "electricity-guizhou-coal-2023.json",
-                                     "steel-hebei-bfbof-2023.json"])
+@pytest.mark.parametrize(
+    "example", ["aluminium-guizhou-2023.json", "electricity-guizhou-coal-2023.json", "steel-hebei-bfbof-2023.json"]
+)
 def test_the_footprint_page_of_every_product_category_renders(world, engineer, acme, example):
     footprint = calculated_footprint(world, example=example, gtin=None)
     page = engineer.get(f"/app/footprints/{footprint['footprint_id']}")
@@ -179,7 +219,7 @@ def test_the_monte_carlo_section_appears_only_when_it_ran(world, engineer, acme)
     text = engineer.get(f"/app/footprints/{footprint_id}").text
     u = result["uncertainty"]
     assert "data-monte-carlo" in text and 'data-chart="mc-chart"' in text
-    assert f'{number(u["p2_5_kg_co2e"])} – {number(u["p97_5_kg_co2e"])}' in text
+    assert f"{number(u['p2_5_kg_co2e'])} – {number(u['p97_5_kg_co2e'])}" in text
 
 
 def test_requesting_a_monte_carlo_run_starts_a_job_with_those_iterations(world, engineer, acme):
@@ -244,16 +284,18 @@ def test_two_versions_side_by_side_mark_the_changed_item_amount(engineer, acme):
     assert "-140,000" in changed.group(1)  # 1 500 000 - 1 640 000 t
     assert '<tr class="changed" data-key="result:total_kg_co2e">' in page.text
     assert '<tr data-key="item:limestone">' in page.text  # unchanged, in the collapsed table
-    assert "<details class=\"unchanged\">" in page.text
+    assert '<details class="unchanged">' in page.text
 
 
 def test_footprints_of_different_products_are_not_compared(engineer, acme):
-    response = engineer.get(f"/app/footprints/compare?a={acme['glass']['footprint_id']}"
-                            f"&b={acme['second']['footprint_id']}")
+    response = engineer.get(
+        f"/app/footprints/compare?a={acme['glass']['footprint_id']}&b={acme['second']['footprint_id']}"
+    )
     assert response.status_code == 422
 
 
 # --- isolation --------------------------------------------------------------------------------------------------
+
 
 def cases(acme) -> dict[tuple[str, str], tuple[str, dict | None, str | None]]:
     """(method, route) -> (url aimed at acme's objects, form fields for a POST, the page whose form token to use)."""
@@ -267,10 +309,15 @@ def cases(acme) -> dict[tuple[str, str], tuple[str, dict | None, str | None]]:
         ("GET", "/app/footprints"): ("/app/footprints", None, None),
         ("GET", "/app/footprints/compare"): (
             f"/app/footprints/compare?a={acme['first']['footprint_id']}&b={acme['second']['footprint_id']}",
-            None, None),
+            None,
+            None,
+        ),
         ("GET", "/app/footprints/{footprint_id}"): (f"/app/footprints/{footprint}", None, None),
         ("POST", "/app/footprints/{footprint_id}/monte-carlo"): (
-            f"/app/footprints/{footprint}/monte-carlo", {"monte_carlo_iterations": "10"}, "/app/dashboard"),
+            f"/app/footprints/{footprint}/monte-carlo",
+            {"monte_carlo_iterations": "10"},
+            "/app/dashboard",
+        ),
         ("GET", "/app/footprints/{footprint_id}/report.pdf"): (f"/app/footprints/{footprint}/report.pdf", None, None),
         ("GET", "/app/footprints/{footprint_id}/cbam.{fmt}"): (f"/app/footprints/{footprint}/cbam.csv", None, None),
     }
@@ -318,8 +365,10 @@ def test_pages_need_a_session(app, acme):
 
 # --- long lists (last: adds many products) ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("url", ["/app/dashboard?page=0", "/app/dashboard?page=x", "/app/footprints?page=-1",
-                                 "/app/footprints?page=1000001"])
+
+@pytest.mark.parametrize(
+    "url", ["/app/dashboard?page=0", "/app/dashboard?page=x", "/app/footprints?page=-1", "/app/footprints?page=1000001"]
+)
 def test_a_page_number_out_of_bounds_is_a_clear_422(engineer, url):
     response = engineer.get(url)
     assert response.status_code == 422 and "page" in response.text

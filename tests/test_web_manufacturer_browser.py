@@ -9,7 +9,15 @@ import uuid
 import pytest
 
 from tests.browser import (  # noqa: F401  (browser and visit are fixtures)
-    LOCALES, WIDTHS, assert_accessible, assert_self_contained, browser, screenshot, serving, sign_in, visit,
+    LOCALES,
+    WIDTHS,
+    assert_accessible,
+    assert_self_contained,
+    browser,
+    screenshot,
+    serving,
+    sign_in,
+    visit,
 )
 from tests.conftest import load_example
 from tests.labelling import calculated_footprint, unique_serials
@@ -33,8 +41,13 @@ def failed_job(world):
 
     footprint = calculated_footprint(world, gtin=None)
     with session_scope() as db:
-        job = Job(organisation_id=world.organisations["acme"], inventory_id=uuid.UUID(footprint["inventory_id"]),
-                  status=JobStatus.FAILED, progress=0.4, error="FactorSetError: no factor for grid region 'Mars'")
+        job = Job(
+            organisation_id=world.organisations["acme"],
+            inventory_id=uuid.UUID(footprint["inventory_id"]),
+            status=JobStatus.FAILED,
+            progress=0.4,
+            error="FactorSetError: no factor for grid region 'Mars'",
+        )
         db.add(job)
         db.commit()
         return str(job.id)
@@ -78,8 +91,9 @@ def progress_of(responses: list) -> list[float]:
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("lang", LOCALES)
-def test_the_engineer_calculates_watches_the_progress_and_reads_the_footprint(world, served, visit, failed_job,
-                                                                              lang, width):
+def test_the_engineer_calculates_watches_the_progress_and_reads_the_footprint(
+    world, served, visit, failed_job, lang, width
+):
     name = f"Cement {lang}-{width} {uuid.uuid4().hex[:4]}"
     product_with_two_versions(world, name)
     tab = visit(width, lang)

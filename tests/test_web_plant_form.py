@@ -7,26 +7,38 @@ import uuid
 import pytest
 
 from pcr_rules.examples import load
-from tests.test_web_inventory import app, engineer  # noqa: F401 (fixtures: the app and the engineer's browser)
-from tests.test_web_inventory import error_of, error_summary, input_of, new_product, stored
+from tests.test_web_inventory import app, engineer, error_of, error_summary, input_of, new_product, stored  # noqa: F401 (fixtures: the app and the engineer's browser)
 
 
 @pytest.fixture(scope="module")
 def smelter(world):
-    response = world.call("acme-engineer", "POST", "/api/v1/facilities",
-                          json={"name": "Changji smelter", "province": "Xinjiang", "grid_region": "Northwest"})
+    response = world.call(
+        "acme-engineer",
+        "POST",
+        "/api/v1/facilities",
+        json={"name": "Changji smelter", "province": "Xinjiang", "grid_region": "Northwest"},
+    )
     return response.json()
 
 
 def captive_form(product_id: str, facility_id: str, **changes) -> dict:
     """The captive-power example (aluminium-xinjiang-captive-2023) as the form's fields, with a fresh batch."""
     example = load("aluminium-xinjiang-captive-2023")
-    fields = {"product_id": product_id, "facility_id": facility_id, "pcr_version": "1.1.0",
-              "reference_period.start": "2023-01-01", "reference_period.end": "2023-12-31",
-              "production.amount": "500000", "production.unit": "t",
-              "captive.supplied_mwh": str(example["captive_power"]["supplied_mwh"])}
+    fields = {
+        "product_id": product_id,
+        "facility_id": facility_id,
+        "pcr_version": "1.1.0",
+        "reference_period.start": "2023-01-01",
+        "reference_period.end": "2023-12-31",
+        "production.amount": "500000",
+        "production.unit": "t",
+        "captive.supplied_mwh": str(example["captive_power"]["supplied_mwh"]),
+    }
     for entry in example["items"]:
-        fields[f"item.{entry['item']}.amount"], fields[f"item.{entry['item']}.unit"] = str(entry["amount"]), entry["unit"]
+        fields[f"item.{entry['item']}.amount"], fields[f"item.{entry['item']}.unit"] = (
+            str(entry["amount"]),
+            entry["unit"],
+        )
         for name, quantity in entry.get("parameters", {}).items():
             fields[f"item.{entry['item']}.param.{name}.amount"] = str(quantity["amount"])
             fields[f"item.{entry['item']}.param.{name}.unit"] = quantity["unit"]
@@ -38,10 +50,17 @@ def captive_form(product_id: str, facility_id: str, **changes) -> dict:
             fields[f"cap.{index}.dq.{indicator}"] = str(score)
     prefix = f"GEC-XJ-{uuid.uuid4().hex[:8]}-"
     certificate = example["green_certificates"][0]
-    fields.update({"gec.0.serial": f"{prefix}000001", "gec.0.serial_last": f"{prefix}200000",
-                   "gec.0.amount_mwh": "200000", "gec.0.technology": certificate["technology"],
-                   "gec.0.generation_month": certificate["generation_month"], "gec.0.province": "Xinjiang",
-                   "gec.0.instrument": certificate["instrument"]})
+    fields.update(
+        {
+            "gec.0.serial": f"{prefix}000001",
+            "gec.0.serial_last": f"{prefix}200000",
+            "gec.0.amount_mwh": "200000",
+            "gec.0.technology": certificate["technology"],
+            "gec.0.generation_month": certificate["generation_month"],
+            "gec.0.province": "Xinjiang",
+            "gec.0.instrument": certificate["instrument"],
+        }
+    )
     fields.update(changes)
     return fields
 
@@ -49,7 +68,9 @@ def captive_form(product_id: str, facility_id: str, **changes) -> dict:
 def test_captive_units_and_a_certificate_batch_are_stored_from_the_form(world, engineer, smelter):
     product = new_product(world, "PCR-CN-ALUMINIUM")
     page = engineer.get(f"/app/inventories/new?product={product['id']}").text
-    assert 'id="sec-captive"' in page and 'name="cap.0.net_generation_mwh"' in input_of(page, "cap.0.net_generation_mwh")
+    assert 'id="sec-captive"' in page and 'name="cap.0.net_generation_mwh"' in input_of(
+        page, "cap.0.net_generation_mwh"
+    )
     fields = captive_form(product["id"], smelter["id"])
     response = engineer.post_form(f"/app/inventories/new?product={product['id']}", "/app/inventories", fields)
     assert response.status_code == 303, error_summary(response.text)
@@ -77,16 +98,29 @@ def test_an_unbalanced_unit_is_named_next_to_its_input_and_nothing_is_stored(wor
 
 
 def cement_form(product_id: str, facility_id: str, **changes) -> dict:
-    fields = {"product_id": product_id, "facility_id": facility_id, "pcr_version": "1.1.0",
-              "reference_period.start": "2023-01-01", "reference_period.end": "2023-12-31",
-              "production.amount": "1000", "production.unit": "t",
-              "item.clinker.amount": "800", "item.clinker.unit": "t",
-              "item.clinker.param.cao_fraction.amount": "0.65", "item.clinker.param.mgo_fraction.amount": "0.02",
-              "item.kiln_coal.amount": "110", "item.kiln_coal.unit": "t",
-              "item.diesel.amount": "1", "item.diesel.unit": "t",
-              "item.grid_electricity.amount": "90000", "item.grid_electricity.unit": "kWh",
-              "measured.co2.amount": "700", "measured.co2.unit": "t", "measured.co2.method": "CEMS",
-              "measured.co2.source": "kiln stack"}
+    fields = {
+        "product_id": product_id,
+        "facility_id": facility_id,
+        "pcr_version": "1.1.0",
+        "reference_period.start": "2023-01-01",
+        "reference_period.end": "2023-12-31",
+        "production.amount": "1000",
+        "production.unit": "t",
+        "item.clinker.amount": "800",
+        "item.clinker.unit": "t",
+        "item.clinker.param.cao_fraction.amount": "0.65",
+        "item.clinker.param.mgo_fraction.amount": "0.02",
+        "item.kiln_coal.amount": "110",
+        "item.kiln_coal.unit": "t",
+        "item.diesel.amount": "1",
+        "item.diesel.unit": "t",
+        "item.grid_electricity.amount": "90000",
+        "item.grid_electricity.unit": "kWh",
+        "measured.co2.amount": "700",
+        "measured.co2.unit": "t",
+        "measured.co2.method": "CEMS",
+        "measured.co2.source": "kiln stack",
+    }
     fields.update(changes)
     return fields
 
@@ -101,6 +135,14 @@ def test_a_measurement_names_the_items_its_monitor_covers(world, engineer, smelt
     response = engineer.post_form(f"/app/inventories/new?product={product['id']}", "/app/inventories", fields)
     assert response.status_code == 303, error_summary(response.text)
     [record] = stored(world, product["id"])
-    assert record["data"]["measured_emissions"] == [{"gas": "co2", "amount": 700.0, "unit": "t", "method": "CEMS",
-                                                     "source": "kiln stack", "covers": ["clinker", "kiln_coal"],
-                                                     "relative_sd": None}]
+    assert record["data"]["measured_emissions"] == [
+        {
+            "gas": "co2",
+            "amount": 700.0,
+            "unit": "t",
+            "method": "CEMS",
+            "source": "kiln stack",
+            "covers": ["clinker", "kiln_coal"],
+            "relative_sd": None,
+        }
+    ]

@@ -22,16 +22,28 @@ INJECTION = '=HYPERLINK("http://x")'
 def issued_as(world, product_name: str, example: str = "cement-guizhou-2023.json", **changes) -> dict:
     """A label of a product with this name (issued_label names products after the example); `changes` as in
     calculated_footprint ("0.amount": the first item's amount)."""
-    product = world.product("acme-engineer", "PCR-CN-CEMENT" if "cement" in example else "PCR-CN-FLAT-GLASS",
-                            product_name)
+    product = world.product(
+        "acme-engineer", "PCR-CN-CEMENT" if "cement" in example else "PCR-CN-FLAT-GLASS", product_name
+    )
     footprint = calculated_footprint(world, example=example, product_id=product["id"], **changes)
-    application = world.call("acme-engineer", "POST", "/api/v1/applications", json={
-        "footprint_id": footprint["footprint_id"], "certification_body_id": str(world.organisations["cb"])}).json()
-    for user, action in (("acme-engineer", "submit"), ("cb-verifier", "start_review"), ("cb-verifier", "approve"),
-                         ("cb-verifier", "issue_label")):
+    application = world.call(
+        "acme-engineer",
+        "POST",
+        "/api/v1/applications",
+        json={"footprint_id": footprint["footprint_id"], "certification_body_id": str(world.organisations["cb"])},
+    ).json()
+    for user, action in (
+        ("acme-engineer", "submit"),
+        ("cb-verifier", "start_review"),
+        ("cb-verifier", "approve"),
+        ("cb-verifier", "issue_label"),
+    ):
         assert act(world, user, application["id"], action).status_code == 200
-    return next(label for label in world.call("cb-verifier", "GET", "/api/v1/labels").json()
-                if label["application_id"] == application["id"])
+    return next(
+        label
+        for label in world.call("cb-verifier", "GET", "/api/v1/labels").json()
+        if label["application_id"] == application["id"]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +53,12 @@ def labels(world):
     cement = issued_label(world, gtin=None)
     glass = issued_label(world, example="flat-glass-hebei-2023.json", gtin=None)
     suspended = issued_label(world, gtin=None)
-    world.call("cb-verifier", "POST", f"/api/v1/labels/{suspended['number']}/actions/suspend",
-               json={"comment": "CEMS data under review"})
+    world.call(
+        "cb-verifier",
+        "POST",
+        f"/api/v1/labels/{suspended['number']}/actions/suspend",
+        json={"comment": "CEMS data under review"},
+    )
     formula = issued_as(world, INJECTION)
     return {"cement": cement, "glass": glass, "suspended": suspended, "formula": formula}
 
@@ -60,6 +76,7 @@ def numbers_on(html: str) -> set[str]:
 
 # --- registry ------------------------------------------------------------------------------------------------------
 
+
 def test_the_registry_lists_valid_labels_and_each_filter_narrows(visitor, labels):
     everything = numbers_on(visitor.get("/registry").text)
     cement, glass, suspended = labels["cement"]["number"], labels["glass"]["number"], labels["suspended"]["number"]
@@ -74,7 +91,9 @@ def test_the_registry_lists_valid_labels_and_each_filter_narrows(visitor, labels
 
     value = float(labels["cement"]["value"])
     assert cement not in numbers_on(visitor.get("/registry", params={"max_kg_co2e": value - 1}).text)
-    assert cement in numbers_on(visitor.get("/registry", params={"min_kg_co2e": value - 1, "max_kg_co2e": value + 1}).text)
+    assert cement in numbers_on(
+        visitor.get("/registry", params={"min_kg_co2e": value - 1, "max_kg_co2e": value + 1}).text
+    )
     assert cement not in numbers_on(visitor.get("/registry", params={"min_kg_co2e": value + 1}).text)
 
     assert cement in numbers_on(visitor.get("/registry", params={"manufacturer": "ACME"}).text)
@@ -118,6 +137,7 @@ def test_the_registry_json_filters_by_province_too(world, labels):
 
 # --- comparison ----------------------------------------------------------------------------------------------------
 
+
 def test_the_comparison_ranks_valid_labels_and_states_the_highlighted_rank(world, visitor, labels):
     comparison = world.client.get("/api/v1/public/compare", params={"pcr_id": "PCR-CN-CEMENT"}).json()
     group = comparison["groups"][0]
@@ -128,8 +148,7 @@ def test_the_comparison_ranks_valid_labels_and_states_the_highlighted_rank(world
     ordinal = {1: "1st", 2: "2nd", 3: "3rd"}.get(entry["rank"], f"{entry['rank']}th")
     assert f"{ordinal} lowest of {group['count']} (per 1 t)" in response.text
     assert 'class="highlight" aria-current="true"' in response.text
-    assert 'data-chart="chart-0"' in response.text and '<script type="application/json" id="chart-0">' in \
-        response.text
+    assert 'data-chart="chart-0"' in response.text and '<script type="application/json" id="chart-0">' in response.text
 
 
 def test_lower_values_rank_first_and_equal_values_share_a_rank(world, visitor, labels):
@@ -160,6 +179,7 @@ def test_a_category_without_labels_is_not_found(visitor):
 
 # --- batch check ---------------------------------------------------------------------------------------------------
 
+
 def check(visitor, name: str, content: bytes, content_type: str = "text/csv"):
     return visitor.post_form("/batch", "/batch", files={"file": (name, content, content_type)})
 
@@ -168,13 +188,19 @@ def download(visitor, page_html: str, fmt: str):
     import re
 
     token = re.search(r'name="token" value="([^"]+)"', page_html).group(1)
-    return visitor.client.post("/batch/download", data={"token": token, "format": fmt,
-                                                         "csrf_token": csrf_of(page_html)})
+    return visitor.client.post(
+        "/batch/download", data={"token": token, "format": fmt, "csrf_token": csrf_of(page_html)}
+    )
 
 
 def test_a_csv_is_checked_and_both_downloads_neutralise_formulas(visitor, labels):
-    numbers = [labels["cement"]["number"], labels["suspended"]["number"].lower(), labels["formula"]["number"],
-               "PCF-2026-999999-0", "=1+2"]
+    numbers = [
+        labels["cement"]["number"],
+        labels["suspended"]["number"].lower(),
+        labels["formula"]["number"],
+        "PCF-2026-999999-0",
+        "=1+2",
+    ]
     response = check(visitor, "list.csv", ("Label number\n" + "\n".join(numbers) + "\n").encode())
     assert response.status_code == 200, response.text
     assert '<strong data-status="VALID">2</strong>' in response.text
@@ -212,8 +238,12 @@ def xlsx_of(values: list, sheets: int = 1) -> bytes:
 
 
 def test_an_xlsx_is_checked_from_its_first_column(visitor, labels):
-    response = check(visitor, "list.xlsx", xlsx_of([labels["cement"]["number"], labels["glass"]["number"]]),
-                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response = check(
+        visitor,
+        "list.xlsx",
+        xlsx_of([labels["cement"]["number"], labels["glass"]["number"]]),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
     assert response.status_code == 200 and '<strong data-status="VALID">2</strong>' in response.text
 
 
@@ -241,15 +271,20 @@ def test_an_xlsx_zip_bomb_is_refused_unopened(visitor, world):
     started = time.monotonic()
     response = check(visitor, "bomb.xlsx", bomb)
     assert response.status_code == 422 and "unpacks to more than 30 MB" in response.text
-    api = world.client.post("/api/v1/public/verify-batch", content=bomb, headers={
-        "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
+    api = world.client.post(
+        "/api/v1/public/verify-batch",
+        content=bomb,
+        headers={"Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+    )
     assert api.status_code == 422 and time.monotonic() - started < 2
 
 
 def test_an_xlsx_with_a_dtd_is_refused(visitor):
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(xlsx_of(["PCF-2026-000001-0"]))) as source, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+    with (
+        zipfile.ZipFile(io.BytesIO(xlsx_of(["PCF-2026-000001-0"]))) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive,
+    ):
         for item in source.infolist():
             data = source.read(item)
             if item.filename == "xl/worksheets/sheet1.xml":
@@ -262,8 +297,14 @@ def test_the_json_batch_check_answers_xlsx_on_request_and_neutralises_csv(world,
     body = f"{labels['formula']['number']}\n".encode()
     as_csv = world.client.post("/api/v1/public/verify-batch", content=body, headers={"Content-Type": "text/csv"})
     assert list(csv.reader(io.StringIO(as_csv.text)))[1][2] == "'" + INJECTION
-    as_xlsx = world.client.post("/api/v1/public/verify-batch", content=body, headers={
-        "Content-Type": "text/csv", "Accept": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
+    as_xlsx = world.client.post(
+        "/api/v1/public/verify-batch",
+        content=body,
+        headers={
+            "Content-Type": "text/csv",
+            "Accept": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        },
+    )
     cell = openpyxl.load_workbook(io.BytesIO(as_xlsx.content)).active.cell(row=2, column=3)
     assert (cell.value, cell.data_type) == (INJECTION, "s")
 
@@ -284,6 +325,7 @@ def test_an_upload_without_the_form_token_is_refused(world):
 
 
 # --- photo of a label ----------------------------------------------------------------------------------------------
+
 
 def png(image: Image.Image) -> bytes:
     out = io.BytesIO()
@@ -343,6 +385,7 @@ def test_a_file_that_is_no_picture_is_refused(visitor):
 
 
 # --- every route, anyone alike -------------------------------------------------------------------------------------
+
 
 def test_every_public_route_answers_a_signed_in_person_of_any_organisation_as_a_visitor(world, labels):
     """Public pages hold no organisation's data: signed in as rival or not, the answer is the same. A new route

@@ -12,7 +12,15 @@ import qrcode
 from PIL import Image
 
 from tests.browser import (  # noqa: F401  (browser and visit are fixtures)
-    CHROMIUM, CHROMIUM_FLAGS, Visit, assert_accessible, assert_self_contained, browser, screenshot, serving, visit,
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    Visit,
+    assert_accessible,
+    assert_self_contained,
+    browser,
+    screenshot,
+    serving,
+    visit,
 )
 from tests.labelling import issued_label
 
@@ -101,8 +109,12 @@ def y4m_of(image: Image.Image, frames: int = 3) -> bytes:
     width, height = image.size
     y, cb, cr = image.convert("YCbCr").split()
     half = (width // 2, height // 2)
-    frame = (b"FRAME\n" + y.tobytes() + cb.resize(half, Image.Resampling.BOX).tobytes()
-             + cr.resize(half, Image.Resampling.BOX).tobytes())
+    frame = (
+        b"FRAME\n"
+        + y.tobytes()
+        + cb.resize(half, Image.Resampling.BOX).tobytes()
+        + cr.resize(half, Image.Resampling.BOX).tobytes()
+    )
     return f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode() + frame * frames
 
 
@@ -115,9 +127,15 @@ def camera_browser(browser, labels, tmp_path_factory):
     video = tmp_path_factory.mktemp("camera") / "label.y4m"
     video.write_bytes(y4m_of(scene))
     camera = browser.browser_type.launch(
-        executable_path=CHROMIUM, headless=True,
-        args=[*CHROMIUM_FLAGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-              f"--use-file-for-fake-video-capture={video}"])
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            *CHROMIUM_FLAGS,
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ],
+    )
     yield camera
     camera.close()
 
@@ -156,18 +174,23 @@ def test_the_page_decoder_follows_only_this_services_label_urls(served, visit, l
         "PCF1:XYZ": None,
     }
     for text, expected in cases.items():
-        path = tab.page.evaluate("([text, bases]) => window.pcfScan.labelPath(text, bases, location.origin)",
-                                 [text, ["http://127.0.0.1:8000"]])
+        path = tab.page.evaluate(
+            "([text, bases]) => window.pcfScan.labelPath(text, bases, location.origin)",
+            [text, ["http://127.0.0.1:8000"]],
+        )
         assert path == expected, text
     picture = io.BytesIO()
     qrcode.make(labels["url"], box_size=6).get_image().convert("RGB").save(picture, format="PNG")
-    decoded = tab.page.evaluate("""async (bytes) => {
+    decoded = tab.page.evaluate(
+        """async (bytes) => {
         const image = await createImageBitmap(new Blob([new Uint8Array(bytes)], {type: "image/png"}));
         const canvas = document.createElement("canvas");
         canvas.width = image.width; canvas.height = image.height;
         const context = canvas.getContext("2d");
         context.drawImage(image, 0, 0);
         return window.pcfScan.decodeImageData(context.getImageData(0, 0, image.width, image.height));
-    }""", list(picture.getvalue()))
+    }""",
+        list(picture.getvalue()),
+    )
     assert decoded == labels["url"]
     assert_self_contained(tab, served)

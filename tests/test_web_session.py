@@ -24,8 +24,9 @@ def test_sign_in_sets_an_http_only_same_site_session_cookie(app):
 def test_a_wrong_password_shows_the_form_again_with_an_error(app):
     browser = Browser(app)
     token = csrf_of(browser.get("/login").text)
-    response = browser.client.post("/login", data={"email": "acme-engineer@test.example", "password": "nope",
-                                                   "csrf_token": token, "next": "/app"})
+    response = browser.client.post(
+        "/login", data={"email": "acme-engineer@test.example", "password": "nope", "csrf_token": token, "next": "/app"}
+    )
     assert response.status_code == 401 and "Wrong e-mail or password" in response.text
     assert "pcf_session=" not in response.headers.get("set-cookie", "")
 
@@ -33,8 +34,9 @@ def test_a_wrong_password_shows_the_form_again_with_an_error(app):
 def test_sign_in_without_the_form_token_is_refused(app):
     browser = Browser(app)
     browser.get("/login")
-    response = browser.client.post("/login", data={"email": "acme-engineer@test.example",
-                                                   "password": "correct horse battery staple"})
+    response = browser.client.post(
+        "/login", data={"email": "acme-engineer@test.example", "password": "correct horse battery staple"}
+    )
     assert response.status_code == 403
 
 
@@ -49,8 +51,15 @@ def test_a_form_sent_from_another_site_is_refused(app):
 def test_sign_in_never_redirects_off_the_site(app, target):
     browser = Browser(app)
     token = csrf_of(browser.get("/login").text)
-    response = browser.client.post("/login", data={"email": "acme-engineer@test.example", "next": target,
-                                                   "password": "correct horse battery staple", "csrf_token": token})
+    response = browser.client.post(
+        "/login",
+        data={
+            "email": "acme-engineer@test.example",
+            "next": target,
+            "password": "correct horse battery staple",
+            "csrf_token": token,
+        },
+    )
     assert response.status_code == 303 and response.headers["location"] == "/app"
 
 
@@ -59,8 +68,9 @@ def test_a_page_that_needs_a_session_sends_visitors_to_sign_in_and_back(app):
     assert response.status_code == 303 and response.headers["location"] == "/login?next=%2Fapp%3Fx%3D1"
 
 
-@pytest.mark.parametrize("user, start", [("acme-engineer", "/app/dashboard"), ("cb-verifier", "/app/review"),
-                                         ("root", "/app/admin")])
+@pytest.mark.parametrize(
+    "user, start", [("acme-engineer", "/app/dashboard"), ("cb-verifier", "/app/review"), ("root", "/app/admin")]
+)
 def test_each_person_starts_in_the_section_of_their_organisation(app, user, start):
     response = Browser(app, user).get("/app")
     assert response.status_code == 303 and response.headers["location"] == start

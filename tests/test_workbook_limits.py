@@ -15,14 +15,17 @@ from footprint_api.infra import workbooks
 from footprint_api.services import excel, registry
 
 ITEMS_PART = "xl/worksheets/sheet2.xml"  # the template's second sheet, "Items"
-SHEET_HEAD = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-              b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+SHEET_HEAD = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+)
 SHEET_TAIL = b"</sheetData></worksheet>"
-BILLION_LAUGHS = (b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
-                  + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
-                             for i in range(1, 10))
-                  + b']>\n<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
-                  b'<row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row>' + SHEET_TAIL)
+BILLION_LAUGHS = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10) for i in range(1, 10))
+    + b']>\n<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+    b'<row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row>' + SHEET_TAIL
+)
 
 
 def rss_bytes() -> int:
@@ -36,8 +39,10 @@ def rebuilt(template: bytes, parts: dict[str, bytes | object]) -> bytes:
     """The template with some parts replaced or added; a part given as an iterable of chunks is streamed into the
     archive (so a bomb's hundreds of MB are never held in memory here either)."""
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(template)) as source, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as target:
+    with (
+        zipfile.ZipFile(io.BytesIO(template)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as target,
+    ):
         for member in source.infolist():
             if member.filename not in parts:
                 target.writestr(member, source.read(member))
@@ -72,8 +77,13 @@ def product_id(world) -> str:
 
 
 def upload(world, product_id: str, content: bytes):
-    return world.call("acme-engineer", "POST", "/api/v1/inventories/excel", data={"product_id": product_id},
-                      files={"file": ("inventory.xlsx", content, excel_media_type())})
+    return world.call(
+        "acme-engineer",
+        "POST",
+        "/api/v1/inventories/excel",
+        data={"product_id": product_id},
+        files={"file": ("inventory.xlsx", content, excel_media_type())},
+    )
 
 
 def excel_media_type() -> str:
@@ -87,8 +97,10 @@ def refusal(response) -> tuple[int, str, str]:
 
 def one_long_string(characters: int):
     """A shared-strings part of one string of `characters` x 'A', in chunks of 10 MB: deflate's best, ~1,030 to 1."""
-    yield b'<?xml version="1.0" encoding="UTF-8"?>\n<sst xmlns="http://schemas.openxmlformats.org/' \
-          b'spreadsheetml/2006/main" count="1" uniqueCount="1"><si><t>'
+    yield (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<sst xmlns="http://schemas.openxmlformats.org/'
+        b'spreadsheetml/2006/main" count="1" uniqueCount="1"><si><t>'
+    )
     for start in range(0, characters, 10_000_000):
         yield b"A" * min(10_000_000, characters - start)
     yield b"</t></si></sst>"
@@ -98,22 +110,37 @@ def with_shared_strings(template: bytes, strings) -> bytes:
     """The template with a shared-strings part the workbook refers to (openpyxl writes none; it loads one whole
     when the workbook opens)."""
     with zipfile.ZipFile(io.BytesIO(template)) as source:
-        relations = source.read("xl/_rels/workbook.xml.rels").replace(b"</Relationships>", (
-            b'<Relationship Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"'
-            b' Target="/xl/sharedStrings.xml" Id="rIdStrings"/></Relationships>'))
-        types = source.read("[Content_Types].xml").replace(b"</Types>", (
-            b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument'
-            b'.spreadsheetml.sharedStrings+xml"/></Types>'))
-    return rebuilt(template, {"xl/_rels/workbook.xml.rels": relations, "[Content_Types].xml": types,
-                              "xl/sharedStrings.xml": strings})
+        relations = source.read("xl/_rels/workbook.xml.rels").replace(
+            b"</Relationships>",
+            (
+                b'<Relationship Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"'
+                b' Target="/xl/sharedStrings.xml" Id="rIdStrings"/></Relationships>'
+            ),
+        )
+        types = source.read("[Content_Types].xml").replace(
+            b"</Types>",
+            (
+                b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument'
+                b'.spreadsheetml.sharedStrings+xml"/></Types>'
+            ),
+        )
+    return rebuilt(
+        template,
+        {"xl/_rels/workbook.xml.rels": relations, "[Content_Types].xml": types, "xl/sharedStrings.xml": strings},
+    )
 
 
-@pytest.mark.parametrize(("build", "packed_below"), [
-    (lambda t: rebuilt(t, {ITEMS_PART: repeated_rows(1_500_000)}), 3_000_000),  # 1.5 M x (16 x 22 + 11) bytes
-    (lambda t: with_shared_strings(t, one_long_string(500_000_000)), 600_000),  # 500 MB of 'A'
-], ids=["sheet of repeated cells", "one shared string"])
+@pytest.mark.parametrize(
+    ("build", "packed_below"),
+    [
+        (lambda t: rebuilt(t, {ITEMS_PART: repeated_rows(1_500_000)}), 3_000_000),  # 1.5 M x (16 x 22 + 11) bytes
+        (lambda t: with_shared_strings(t, one_long_string(500_000_000)), 600_000),  # 500 MB of 'A'
+    ],
+    ids=["sheet of repeated cells", "one shared string"],
+)
 def test_a_compressed_bomb_answers_413_in_bounded_time_with_memory_back_near_its_start(
-        world, template, product_id, build, packed_below):
+    world, template, product_id, build, packed_below
+):
     bomb = build(template)
     assert len(bomb) < packed_below
     assert sum(m.file_size for m in zipfile.ZipFile(io.BytesIO(bomb)).infolist()) > 500_000_000
@@ -129,7 +156,7 @@ def test_a_part_that_declares_a_huge_size_is_refused_unopened(world, template, p
     """A few kB: the central directory claims the Items sheet unpacks to 4 GB; nothing is inflated to find out."""
     content = bytearray(rebuilt(template, {ITEMS_PART: SHEET_HEAD + SHEET_TAIL}))
     offset = _central_entry(content, ITEMS_PART)
-    content[offset + 24:offset + 28] = (4_000_000_000).to_bytes(4, "little")  # uncompressed size
+    content[offset + 24 : offset + 28] = (4_000_000_000).to_bytes(4, "little")  # uncompressed size
     assert len(content) < 50_000
     started = time.monotonic()
     status, detail, reason = refusal(upload(world, product_id, bytes(content)))
@@ -138,7 +165,7 @@ def test_a_part_that_declares_a_huge_size_is_refused_unopened(world, template, p
 
 def _central_entry(archive: bytearray, name: str) -> int:
     """Offset of a member's central directory header (APPNOTE.TXT 4.3.12: signature, then sizes at 20 and 24)."""
-    return next(i for i in _all(archive, b"PK\x01\x02") if archive[i + 46:i + 46 + len(name)] == name.encode())
+    return next(i for i in _all(archive, b"PK\x01\x02") if archive[i + 46 : i + 46 + len(name)] == name.encode())
 
 
 def _all(data: bytearray, mark: bytes):
@@ -153,7 +180,7 @@ def test_a_part_that_inflates_past_its_declared_size_stops_there(world, template
     check fails; the workbook is 422, having cost 1 kB of inflation."""
     content = bytearray(rebuilt(template, {ITEMS_PART: repeated_rows(100_000)}))
     offset = _central_entry(content, ITEMS_PART)
-    content[offset + 24:offset + 28] = (1_000).to_bytes(4, "little")
+    content[offset + 24 : offset + 28] = (1_000).to_bytes(4, "little")
     started = time.monotonic()
     status, _detail, reason = refusal(upload(world, product_id, bytes(content)))
     assert (status, reason) == (422, "not XLSX") and time.monotonic() - started < 5
@@ -175,15 +202,24 @@ def test_a_workbook_of_100_sheets_is_413(world, product_id):
     out = io.BytesIO()
     book.save(out)
     assert refusal(upload(world, product_id, out.getvalue())) == (
-        413, "the workbook has more than 20 sheets", "too many sheets")
+        413,
+        "the workbook has more than 20 sheets",
+        "too many sheets",
+    )
 
 
-@pytest.mark.parametrize("sheet", [
-    SHEET_HEAD.replace(b"<sheetData>", b'<dimension ref="A1:P1000000"/><sheetData>')
-    + b'<row r="1000000"><c r="A1000000" t="n"><v>1</v></c></row>' + SHEET_TAIL,
-    b"".join(repeated_rows(1_000)).replace(SHEET_TAIL, b"")
-    + b'<row r="1000000"><c r="A1000000" t="n"><v>1</v></c></row>' + SHEET_TAIL,
-], ids=["one cell at row 1,000,000", "1,000 rows then row 1,000,000"])
+@pytest.mark.parametrize(
+    "sheet",
+    [
+        SHEET_HEAD.replace(b"<sheetData>", b'<dimension ref="A1:P1000000"/><sheetData>')
+        + b'<row r="1000000"><c r="A1000000" t="n"><v>1</v></c></row>'
+        + SHEET_TAIL,
+        b"".join(repeated_rows(1_000)).replace(SHEET_TAIL, b"")
+        + b'<row r="1000000"><c r="A1000000" t="n"><v>1</v></c></row>'
+        + SHEET_TAIL,
+    ],
+    ids=["one cell at row 1,000,000", "1,000 rows then row 1,000,000"],
+)
 def test_a_sheet_of_a_million_rows_is_refused_at_the_row_limit(world, template, product_id, sheet):
     """openpyxl fills the rows a sheet skips; reading stops at the limit, not at row 1,000,000."""
     started = time.monotonic()
@@ -237,8 +273,11 @@ def test_the_batch_check_reads_through_the_same_limits(template):
 def test_a_filled_template_is_still_read(world, template, product_id):
     from tests.test_api_inventories import CEMENT_GENERAL, CEMENT_PARAMETERS, fill
 
-    content = fill(template, CEMENT_GENERAL,
-                   {"clinker": (800, "t"), "kiln_coal": (110, "t"), "grid_electricity": (90_000, "kWh")},
-                   CEMENT_PARAMETERS)
+    content = fill(
+        template,
+        CEMENT_GENERAL,
+        {"clinker": (800, "t"), "kiln_coal": (110, "t"), "grid_electricity": (90_000, "kWh")},
+        CEMENT_PARAMETERS,
+    )
     response = upload(world, product_id, content)
     assert response.status_code == 201, response.text

@@ -26,8 +26,15 @@ class Browser:
 
     def sign_in(self, user: str, password: str = PASSWORD):
         page = self.client.get("/login")
-        response = self.client.post("/login", data={"email": f"{user}@test.example", "password": password,
-                                                     "next": "/app", "csrf_token": csrf_of(page.text)})
+        response = self.client.post(
+            "/login",
+            data={
+                "email": f"{user}@test.example",
+                "password": password,
+                "next": "/app",
+                "csrf_token": csrf_of(page.text),
+            },
+        )
         assert response.status_code == 303, response.text
         return response
 

@@ -1,29 +1,45 @@
-from fastapi import APIRouter, Depends, Query
-from sqlmodel import Session, col, select
+from typing import Annotated
 
-from footprint_api.services.principals import ADMIN_ROLES
-from footprint_api.api.deps import require
-from footprint_api.persistence.db import get_session
-from footprint_api.persistence.models import AuditEvent, Role
+from fastapi import APIRouter, Query
+from sqlmodel import col, select
+
+from footprint_api.api.deps import AdminDep, PlatformAdminDep
+from footprint_api.persistence.db import SessionDep
+from footprint_api.persistence.models import AuditEvent
 from footprint_api.schemas import AuditEventOut, ChainOut
-from footprint_api.infra.security import Principal
 from footprint_api.services import accounts
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
 
-@router.get("", response_model=list[AuditEventOut], summary="Audit entries: all for the platform admin, "
-                                                             "the organisation's own for its admins")
-def entries(after_seq: int = Query(0, ge=0, le=2**31 - 1), limit: int = Query(100, ge=1, le=1000),
-            principal: Principal = Depends(require(*ADMIN_ROLES)), session: Session = Depends(get_session)):
+@router.get(
+    "",
+    response_model=list[AuditEventOut],
+    summary="Audit entries: all for the platform admin, the organisation's own for its admins",
+)
+def entries(
+    session: SessionDep,
+    principal: AdminDep,
+    after_seq: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+):
     """Oldest first from a cursor (for machines that follow the trail); the pages list newest first."""
     query = accounts.visible_trail(principal, select(AuditEvent).where(col(AuditEvent.seq) > after_seq))
     return session.exec(query.order_by(col(AuditEvent.seq)).limit(limit)).all()
 
 
-@router.get("/verify", response_model=ChainOut, summary="Check the whole trail: the hash chain, the entries' "
-            "seals and the sealed checkpoints of its head (a head found intact is checkpointed)")
-def verify(_: Principal = Depends(require(Role.PLATFORM_ADMIN)), session: Session = Depends(get_session)):
+@router.get(
+    "/verify",
+    response_model=ChainOut,
+    summary="Check the whole trail: the hash chain, the entries' "
+    "seals and the sealed checkpoints of its head (a head found intact is checkpointed)",
+)
+def verify(session: SessionDep, _: PlatformAdminDep):
     check, count = accounts.check_chain(session)
-    return ChainOut(intact=check.intact, first_broken_seq=check.first_broken_seq, reason=check.reason,
-                    checkpoint_seq=check.checkpoint_seq, entries=count)
+    return ChainOut(
+        intact=check.intact,
+        first_broken_seq=check.first_broken_seq,
+        reason=check.reason,
+        checkpoint_seq=check.checkpoint_seq,
+        entries=count,
+    )

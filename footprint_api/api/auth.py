@@ -2,16 +2,14 @@ import base64
 import binascii
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Header, Request
-from sqlmodel import Session
+from fastapi import APIRouter, Form, Header, Request
 
-from footprint_api.api.deps import current_principal
-from footprint_api.persistence.db import get_session
+from footprint_api.api.deps import CurrentPrincipal
 from footprint_api.core.errors import Unauthorized, Unprocessable
-from footprint_api.schemas import TokenOut
-from footprint_api.infra.security import Principal
-from footprint_api.services import accounts
 from footprint_api.core.settings import get_settings
+from footprint_api.persistence.db import SessionDep
+from footprint_api.schemas import TokenOut
+from footprint_api.services import accounts
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -35,12 +33,12 @@ def _basic(authorization: str | None) -> tuple[str, str] | None:
 def token(
     request: Request,
     grant_type: Annotated[str, Form(pattern="^(password|client_credentials)$")],
+    session: SessionDep,
     username: Annotated[str | None, Form()] = None,
     password: Annotated[str | None, Form()] = None,
     client_id: Annotated[str | None, Form()] = None,
     client_secret: Annotated[str | None, Form()] = None,
     authorization: Annotated[str | None, Header()] = None,
-    session: Session = Depends(get_session),
 ) -> TokenOut:
     if grant_type == "password":
         if not username or not password:
@@ -55,5 +53,5 @@ def token(
 
 
 @router.post("/revoke", status_code=204, summary="Revoke the bearer token of this request")
-def revoke(principal: Principal = Depends(current_principal), session: Session = Depends(get_session)) -> None:
+def revoke(session: SessionDep, principal: CurrentPrincipal) -> None:
     accounts.revoke(session, principal)

@@ -1,67 +1,61 @@
 import uuid
-from typing import ClassVar
 
-from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlmodel import Session
+from fastapi import APIRouter
 
-from footprint_api.services.principals import MANUFACTURER_ROLES
-from footprint_api.api.deps import require
-from footprint_api.persistence.db import get_session
-from footprint_api.core.errors import Unprocessable
+from footprint_api.api.deps import ManufacturerDep, require
+from footprint_api.persistence.db import SessionDep
 from footprint_api.persistence.models import Facility, Product
 from footprint_api.schemas import FacilityIn, FacilityOut, FacilityPatch, ProductIn, ProductOut, ProductPatch
-from footprint_api.infra.security import Principal
 from footprint_api.services import catalogue
-from label_service.gs1 import gtin14
+from footprint_api.services.principals import MANUFACTURER_ROLES
 
 router = APIRouter(prefix="/api/v1", tags=["products and facilities"])
 manufacturer = require(*MANUFACTURER_ROLES)
 
 
 @router.post("/products", response_model=ProductOut, status_code=201)
-def create_product(body: ProductIn, principal: Principal = Depends(manufacturer),
-                   session: Session = Depends(get_session)):
+def create_product(body: ProductIn, session: SessionDep, principal: ManufacturerDep):
     return catalogue.create_product(session, principal, body.name, body.pcr_id, body.model, body.gtin)
 
 
 @router.get("/products", response_model=list[ProductOut])
-def products(principal: Principal = Depends(manufacturer), session: Session = Depends(get_session)):
+def products(session: SessionDep, principal: ManufacturerDep):
     return catalogue.list_owned(session, Product, principal)
 
 
 @router.get("/products/{product_id}", response_model=ProductOut)
-def product(product_id: uuid.UUID, principal: Principal = Depends(manufacturer),
-            session: Session = Depends(get_session)):
+def product(product_id: uuid.UUID, session: SessionDep, principal: ManufacturerDep):
     return catalogue.owned(session, Product, product_id, principal)
 
 
-@router.patch("/products/{product_id}", response_model=ProductOut,
-              summary="Change a product's name, model, GTIN or (before its first inventory) PCR")
-def update_product(product_id: uuid.UUID, body: ProductPatch, principal: Principal = Depends(manufacturer),
-                   session: Session = Depends(get_session)):
+@router.patch(
+    "/products/{product_id}",
+    response_model=ProductOut,
+    summary="Change a product's name, model, GTIN or (before its first inventory) PCR",
+)
+def update_product(product_id: uuid.UUID, body: ProductPatch, session: SessionDep, principal: ManufacturerDep):
     return catalogue.update_product(session, principal, product_id, **body.changes())
 
 
 @router.post("/facilities", response_model=FacilityOut, status_code=201)
-def create_facility(body: FacilityIn, principal: Principal = Depends(manufacturer),
-                    session: Session = Depends(get_session)):
+def create_facility(body: FacilityIn, session: SessionDep, principal: ManufacturerDep):
     return catalogue.create_facility(session, principal, body.name, body.province, body.grid_region)
 
 
 @router.get("/facilities", response_model=list[FacilityOut])
-def facilities(principal: Principal = Depends(manufacturer), session: Session = Depends(get_session)):
+def facilities(session: SessionDep, principal: ManufacturerDep):
     return catalogue.list_owned(session, Facility, principal)
 
 
 @router.get("/facilities/{facility_id}", response_model=FacilityOut)
-def facility(facility_id: uuid.UUID, principal: Principal = Depends(manufacturer),
-             session: Session = Depends(get_session)):
+def facility(facility_id: uuid.UUID, session: SessionDep, principal: ManufacturerDep):
     return catalogue.owned(session, Facility, facility_id, principal)
 
 
-@router.patch("/facilities/{facility_id}", response_model=FacilityOut,
-              summary="Change a facility's name, province or grid region (submitted inventories keep their copy)")
-def update_facility(facility_id: uuid.UUID, body: FacilityPatch, principal: Principal = Depends(manufacturer),
-                    session: Session = Depends(get_session)):
+@router.patch(
+    "/facilities/{facility_id}",
+    response_model=FacilityOut,
+    summary="Change a facility's name, province or grid region (submitted inventories keep their copy)",
+)
+def update_facility(facility_id: uuid.UUID, body: FacilityPatch, session: SessionDep, principal: ManufacturerDep):
     return catalogue.update_facility(session, principal, facility_id, **body.changes())

@@ -1,40 +1,53 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from sqlmodel import Session
 
-from footprint_api.services.principals import MANUFACTURER_ROLES
-from footprint_api.api.deps import require
-from footprint_api.persistence.db import get_session
-from footprint_api.infra.workbooks import MAX_WORKBOOK_BYTES, XLSX
+from footprint_api.api.deps import ManufacturerDep, require
 from footprint_api.core.errors import Unprocessable
+from footprint_api.infra.workbooks import MAX_WORKBOOK_BYTES, XLSX
+from footprint_api.persistence.db import SessionDep
 from footprint_api.persistence.models import InventoryRecord
 from footprint_api.schemas import InventoryIn, InventoryOut
-from footprint_api.infra.security import Principal
 from footprint_api.services import catalogue, certificates, excel, inventories
+from footprint_api.services.principals import MANUFACTURER_ROLES
 from pcr_rules import default_registry
 
 router = APIRouter(prefix="/api/v1", tags=["inventories"])
 manufacturer = require(*MANUFACTURER_ROLES)
 
 
-@router.post("/inventories", response_model=InventoryOut, status_code=201,
-             responses={409: {"description": "a green certificate batch is retired for another claim, or has fewer "
-                                       "MWh left than the entry draws"},
-                        422: {"description": "the inventory does not satisfy its PCR (errors per field)"}})
-def submit(body: InventoryIn, principal: Principal = Depends(manufacturer), session: Session = Depends(get_session)):
+@router.post(
+    "/inventories",
+    response_model=InventoryOut,
+    status_code=201,
+    responses={
+        409: {
+            "description": "a green certificate batch is retired for another claim, or has fewer "
+            "MWh left than the entry draws"
+        },
+        422: {"description": "the inventory does not satisfy its PCR (errors per field)"},
+    },
+)
+def submit(body: InventoryIn, session: SessionDep, principal: ManufacturerDep):
     return inventories.submit_inventory(session, principal, body.product_id, body.inventory, body.facility_id)
 
 
-@router.post("/inventories/excel", response_model=InventoryOut, status_code=201,
-             responses={422: {"description": "errors with sheet, row and column"}})
-async def submit_excel(file: Annotated[UploadFile, File(description="a filled PCR template (.xlsx)")],
-                       product_id: Annotated[uuid.UUID, Form()],
-                       facility_id: Annotated[uuid.UUID | None, Form()] = None,
-                       principal: Principal = Depends(manufacturer), session: Session = Depends(get_session)):
+@router.post(
+    "/inventories/excel",
+    response_model=InventoryOut,
+    status_code=201,
+    responses={422: {"description": "errors with sheet, row and column"}},
+)
+async def submit_excel(
+    file: Annotated[UploadFile, File(description="a filled PCR template (.xlsx)")],
+    product_id: Annotated[uuid.UUID, Form()],
+    session: SessionDep,
+    principal: ManufacturerDep,
+    facility_id: Annotated[uuid.UUID | None, Form()] = None,
+):
     content = await file.read(MAX_WORKBOOK_BYTES + 1)
     if len(content) > MAX_WORKBOOK_BYTES:
         raise Unprocessable("the workbook is larger than 5 MiB", [{"field": "file", "reason": "too large"}])
@@ -43,27 +56,30 @@ async def submit_excel(file: Annotated[UploadFile, File(description="a filled PC
 
 
 @router.get("/inventories", response_model=list[InventoryOut])
-def list_inventories(product_id: uuid.UUID | None = None, principal: Principal = Depends(manufacturer),
-                     session: Session = Depends(get_session)):
+def list_inventories(session: SessionDep, principal: ManufacturerDep, product_id: uuid.UUID | None = None):
     return inventories.list_inventories(session, principal, product_id)
 
 
 @router.get("/inventories/{inventory_id}", response_model=InventoryOut)
-def get_inventory(inventory_id: uuid.UUID, principal: Principal = Depends(manufacturer),
-                  session: Session = Depends(get_session)):
+def get_inventory(inventory_id: uuid.UUID, session: SessionDep, principal: ManufacturerDep):
     return catalogue.owned(session, InventoryRecord, inventory_id, principal)
 
 
-@router.get("/certificates/retirements", response_model=list[certificates.RetiredBatch],
-            summary="The certificate batches your organisation retired, with their pool and the MWh drawn and left")
-def retirements(principal: Principal = Depends(manufacturer), session: Session = Depends(get_session)):
+@router.get(
+    "/certificates/retirements",
+    response_model=list[certificates.RetiredBatch],
+    summary="The certificate batches your organisation retired, with their pool and the MWh drawn and left",
+)
+def retirements(session: SessionDep, principal: ManufacturerDep):
     return certificates.list_retirements(session, principal)
 
 
-@router.get("/facilities/{facility_id}/certificate-pool", response_model=certificates.CertificatePool,
-            summary="The facility's certificate pool: batches retired to it, MWh drawn and left, and each draw")
-def certificate_pool(facility_id: uuid.UUID, principal: Principal = Depends(manufacturer),
-                     session: Session = Depends(get_session)):
+@router.get(
+    "/facilities/{facility_id}/certificate-pool",
+    response_model=certificates.CertificatePool,
+    summary="The facility's certificate pool: batches retired to it, MWh drawn and left, and each draw",
+)
+def certificate_pool(facility_id: uuid.UUID, session: SessionDep, principal: ManufacturerDep):
     return certificates.facility_pool(session, principal, facility_id)
 
 
@@ -72,8 +88,16 @@ pcr_router = APIRouter(prefix="/api/v1/pcrs", tags=["PCRs"])
 
 @pcr_router.get("", summary="The PCRs the service applies")
 def pcrs() -> list[dict]:
-    return [{"id": p.id, "version": p.version, "title": p.title, "product_category": p.product_category,
-             "declared_unit": p.declared_unit.model_dump()} for p in default_registry().list()]
+    return [
+        {
+            "id": p.id,
+            "version": p.version,
+            "title": p.title,
+            "product_category": p.product_category,
+            "declared_unit": p.declared_unit.model_dump(),
+        }
+        for p in default_registry().list()
+    ]
 
 
 @pcr_router.get("/{pcr_id}", summary="One PCR in full (latest version unless given)")
@@ -81,9 +105,16 @@ def pcr(pcr_id: str, version: str | None = None) -> dict:
     return default_registry().get(pcr_id, version).model_dump()
 
 
-@pcr_router.get("/{pcr_id}/template.xlsx", summary="The Excel inventory template of a PCR",
-                response_class=Response, responses={200: {"content": {XLSX: {}}}})
+@pcr_router.get(
+    "/{pcr_id}/template.xlsx",
+    summary="The Excel inventory template of a PCR",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}}},
+)
 def pcr_template(pcr_id: str, version: str | None = None) -> Response:
     pcr = default_registry().get(pcr_id, version)
-    return Response(excel.template(pcr), media_type=XLSX, headers={
-        "Content-Disposition": f'attachment; filename="{pcr.id}-{pcr.version}-inventory.xlsx"'})
+    return Response(
+        excel.template(pcr),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{pcr.id}-{pcr.version}-inventory.xlsx"'},
+    )

@@ -2,31 +2,27 @@
 files, keys."""
 
 import json
-from datetime import UTC, datetime
-from urllib.parse import quote
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, select
 
-from footprint_api.persistence.db import get_session, reads_only, session_scope
 from footprint_api.core.errors import BadRequest, NotFound, Unprocessable
-from footprint_api.persistence.models import Label
-from footprint_api.infra.objects import object_store
-from footprint_api.schemas import PublicLabel, public_label_json
 from footprint_api.exports import cells
 from footprint_api.exports.cells import XLSX_MEDIA_TYPE
-from footprint_api.services import labels, registry
-from footprint_api.services import verification
+from footprint_api.infra.objects import object_store
+from footprint_api.persistence.db import SessionDep, reads_only, session_scope
+from footprint_api.persistence.models import Label
+from footprint_api.schemas import PublicLabel, public_label_json
+from footprint_api.services import labels, registry, verification
 from footprint_api.services.verification import public_fields, today
 from label_service import gs1
-from label_service.numbering import InvalidLabelNumber, normalise, one_typo_away
 from label_service.qr import SHORT_PATH
 from label_service.render import DEFAULT_SIZE
 from label_service.signing import canonical_json
 from label_service.storage import StorageError
-from label_service.verification import Verdict
 
 router = APIRouter(tags=["public verification"])
 NO_STORE = {"Cache-Control": "no-store"}  # a status must never be served stale: revocation is effective at once
@@ -47,8 +43,11 @@ def _resolver_label(session: Session, key: str, number: str | None) -> Label:
         if label is None or label.gtin != key:
             raise NotFound("no label with this number for this GTIN")
         return label
-    found = session.exec(select(Label).where(Label.gtin == key, *labels.valid_on(today()))
-                         .order_by(col(Label.issued_on).desc(), col(Label.sequence).desc())).first()
+    found = session.exec(
+        select(Label)
+        .where(Label.gtin == key, *labels.valid_on(today()))
+        .order_by(col(Label.issued_on).desc(), col(Label.sequence).desc())
+    ).first()
     if found is None:
         raise NotFound("no valid label for this GTIN")
     return found
@@ -58,30 +57,51 @@ def _linkset(request: Request, key: str, label: Label) -> dict:
     """RFC 9264 linkset as the GS1-Conformant Resolver standard asks: the Digital Link as anchor, link types as
     gs1: vocabulary URIs."""
     base = str(request.base_url).rstrip("/")
-    page = {"href": f"{base}/{SHORT_PATH}/{label.number}", "title": f"Carbon label {label.number} · 碳足迹标签",
-            "type": "text/html", "hreflang": ["zh-CN", "en"]}
-    machine = {"href": f"{base}/api/v1/public/labels/{label.number}",
-               "title": f"Carbon label {label.number} (JSON)", "type": "application/json"}
-    return {"linkset": [{"anchor": f"{base}/01/{key}", f"{GS1_VOC}certificationInfo": [page, machine],
-                         f"{GS1_VOC}defaultLink": [page]}]}
+    page = {
+        "href": f"{base}/{SHORT_PATH}/{label.number}",
+        "title": f"Carbon label {label.number} · 碳足迹标签",
+        "type": "text/html",
+        "hreflang": ["zh-CN", "en"],
+    }
+    machine = {
+        "href": f"{base}/api/v1/public/labels/{label.number}",
+        "title": f"Carbon label {label.number} (JSON)",
+        "type": "application/json",
+    }
+    return {
+        "linkset": [
+            {
+                "anchor": f"{base}/01/{key}",
+                f"{GS1_VOC}certificationInfo": [page, machine],
+                f"{GS1_VOC}defaultLink": [page],
+            }
+        ]
+    }
 
 
-@router.get("/01/{gtin}", summary="GS1 Digital Link resolver: a product's label (linkType=linkset or all: the "
-                                  "linkset)")
-def gs1_resolver(gtin: str, request: Request, label: str | None = Query(None, max_length=40),
-                 link_type: str | None = Query(None, alias="linkType", max_length=100),
-                 session: Session = Depends(get_session)):
+@router.get("/01/{gtin}", summary="GS1 Digital Link resolver: a product's label (linkType=linkset or all: the linkset)")
+def gs1_resolver(
+    gtin: str,
+    request: Request,
+    session: SessionDep,
+    label: Annotated[str | None, Query(max_length=40)] = None,
+    link_type: Annotated[str | None, Query(alias="linkType", max_length=100)] = None,
+):
     try:
         key = gs1.gtin14(gtin)
     except gs1.InvalidGTIN as exc:
         raise BadRequest(str(exc), [{"field": "gtin", "reason": str(exc)}]) from None
     found = _resolver_label(session, key, label)
     if link_type in ("linkset", "all") or LINKSET in request.headers.get("accept", ""):
-        return Response(json.dumps(_linkset(request, key, found), ensure_ascii=False), media_type=LINKSET,
-                        headers=NO_STORE)
+        return Response(
+            json.dumps(_linkset(request, key, found), ensure_ascii=False), media_type=LINKSET, headers=NO_STORE
+        )
     # any other link type (gs1:certificationInfo, or one not offered) goes to the default link
-    return RedirectResponse(f"/{SHORT_PATH}/{found.number}", status_code=307, headers={
-        "Link": f'<{request.url.path}?linkType=linkset>; rel="linkset"; type="{LINKSET}"'})
+    return RedirectResponse(
+        f"/{SHORT_PATH}/{found.number}",
+        status_code=307,
+        headers={"Link": f'<{request.url.path}?linkType=linkset>; rel="linkset"; type="{LINKSET}"'},
+    )
 
 
 def _stored_file(label: Label | None, name: str) -> Response:
@@ -92,59 +112,86 @@ def _stored_file(label: Label | None, name: str) -> Response:
         data = object_store().get(stored["key"])
     except StorageError:
         raise labels.StorageUnavailable("the label file cannot be read now") from None
-    return Response(data, media_type=stored["content_type"], headers={
-        "Cache-Control": "public, max-age=86400", "ETag": f'"{stored["sha256"]}"',
-        "Content-Disposition": f'inline; filename="{label.number}-{name}"'})
+    return Response(
+        data,
+        media_type=stored["content_type"],
+        headers={
+            "Cache-Control": "public, max-age=86400",
+            "ETag": f'"{stored["sha256"]}"',
+            "Content-Disposition": f'inline; filename="{label.number}-{name}"',
+        },
+    )
 
 
 @router.get("/labels/{number}/{name}", summary="A label's file: qr20|qr30|qr50 . svg|png|pdf, or certificate.pdf")
-def label_file(number: str, name: str, session: Session = Depends(get_session)):
+def label_file(number: str, name: str, session: SessionDep):
     label, _ = labels.lookup(session, number)
     return _stored_file(label, name)
 
 
 @router.get("/labels/{number}.{fmt}", summary="A label's rendering in the default size (QR 30 mm): svg, png or pdf")
-def label_file_default(number: str, fmt: str, session: Session = Depends(get_session)):
+def label_file_default(number: str, fmt: str, session: SessionDep):
     label, _ = labels.lookup(session, number)
     name = f"{DEFAULT_SIZE}.{fmt}" if label is not None and f"{DEFAULT_SIZE}.{fmt}" in label.files else fmt
     return _stored_file(label, name)
 
 
 @router.get("/.well-known/pcf-label-keys.json", summary="Every label-signing key (JWK set), retired ones too")
-def keys(session: Session = Depends(get_session)):
-    return Response(canonical_json({"keys": labels.published_keys(session)}), media_type="application/json",
-                    headers={"Cache-Control": "public, max-age=300"})
+def keys(session: SessionDep):
+    return Response(
+        canonical_json({"keys": labels.published_keys(session)}),
+        media_type="application/json",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
 
 
-@router.get("/api/v1/public/registry", response_model=list[PublicLabel],
-            summary="Search labels: by PCR (category), manufacturer, province, value; valid ones unless asked "
-                    "otherwise")
-def registry_search(pcr_id: str | None = Query(None, max_length=100),
-                    manufacturer: str | None = Query(None, max_length=200),
-                    province: str | None = Query(None, max_length=100,
-                                                 description="the facility's province, as the inventory gives it"),
-                    max_kg_co2e: float | None = Query(None, ge=0), min_kg_co2e: float | None = Query(None, ge=0),
-                    include_invalid: bool = False, limit: int = Query(50, ge=1, le=500),
-                    offset: int = Query(0, ge=0, le=1_000_000), session: Session = Depends(get_session)):
+@router.get(
+    "/api/v1/public/registry",
+    response_model=list[PublicLabel],
+    summary="Search labels: by PCR (category), manufacturer, province, value; valid ones unless asked otherwise",
+)
+def registry_search(
+    session: SessionDep,
+    pcr_id: Annotated[str | None, Query(max_length=100)] = None,
+    manufacturer: Annotated[str | None, Query(max_length=200)] = None,
+    province: Annotated[
+        str | None, Query(max_length=100, description="the facility's province, as the inventory gives it")
+    ] = None,
+    max_kg_co2e: Annotated[float | None, Query(ge=0)] = None,
+    min_kg_co2e: Annotated[float | None, Query(ge=0)] = None,
+    include_invalid: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+):
     query = registry.RegistryQuery(pcr_id, manufacturer, province, min_kg_co2e, max_kg_co2e, include_invalid)
     found = registry.search(session, query, today(), limit, offset)
     return [PublicLabel(**public_fields(label), status=labels.status(label).value) for label in found]
 
 
-@router.get("/api/v1/public/compare", summary="Valid labels of one PCR per declared unit, lowest first, with "
-                                               "the category's spread")
-def compare(pcr_id: str = Query(max_length=100), session: Session = Depends(get_session)):
+@router.get(
+    "/api/v1/public/compare",
+    summary="Valid labels of one PCR per declared unit, lowest first, with the category's spread",
+)
+def compare(session: SessionDep, pcr_id: Annotated[str, Query(max_length=100)]):
     return registry.compare(session, pcr_id, today())
 
 
-@router.post("/api/v1/public/verify-batch",
-             summary="Check many label numbers: CSV (first column) or XLSX (first column of the first sheet) in; "
-                     "CSV out, or XLSX with Accept: " + XLSX_MEDIA_TYPE,
-             openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}},
-                                                        XLSX_MEDIA_TYPE: {"schema": {"type": "string",
-                                                                                     "format": "binary"}}},
-                                            "required": True}},
-             response_class=Response, responses={200: {"content": {"text/csv": {}, XLSX_MEDIA_TYPE: {}}}})
+@router.post(
+    "/api/v1/public/verify-batch",
+    summary="Check many label numbers: CSV (first column) or XLSX (first column of the first sheet) in; "
+    "CSV out, or XLSX with Accept: " + XLSX_MEDIA_TYPE,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+            },
+            "required": True,
+        }
+    },
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}, XLSX_MEDIA_TYPE: {}}}},
+)
 async def verify_batch(request: Request):
     body = bytearray()
     async for chunk in request.stream():  # read no further than the limit
@@ -155,10 +202,12 @@ async def verify_batch(request: Request):
     numbers = await run_in_threadpool(registry.numbers_from_upload, bytes(body), None, content_type)
     rows = await run_in_threadpool(_batch_rows, numbers)
     if XLSX_MEDIA_TYPE in request.headers.get("accept", ""):
-        return Response(await run_in_threadpool(cells.xlsx_bytes, registry.BATCH_COLUMNS, rows, "labels"),
-                        media_type=XLSX_MEDIA_TYPE, headers=NO_STORE)
-    return Response(cells.csv_bytes(registry.BATCH_COLUMNS, rows), media_type=cells.CSV_MEDIA_TYPE,
-                    headers=NO_STORE)
+        return Response(
+            await run_in_threadpool(cells.xlsx_bytes, registry.BATCH_COLUMNS, rows, "labels"),
+            media_type=XLSX_MEDIA_TYPE,
+            headers=NO_STORE,
+        )
+    return Response(cells.csv_bytes(registry.BATCH_COLUMNS, rows), media_type=cells.CSV_MEDIA_TYPE, headers=NO_STORE)
 
 
 def _batch_rows(numbers: list[str]) -> list:

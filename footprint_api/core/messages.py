@@ -2,7 +2,7 @@
 per part of the application), with the same keys in each language. Every layer may read them: the pages, the PDF
 report, the files a service writes; the web edge only chooses the reader's language (`web.i18n`)."""
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -23,7 +23,7 @@ class Catalogue:
         return message.format(**values) if values else message
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalogue(lang: str) -> Catalogue:
     """All messages of a language: one YAML file per part of the application in `locales/{lang}/`; a key defined
     twice is an error, so two parts cannot silently overwrite each other's wording."""

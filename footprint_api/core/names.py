@@ -26,7 +26,8 @@ def pcr_names(pcr_ref: dict, lang: str) -> dict:
         pcr = default_registry().get(pcr_ref["id"], pcr_ref["version"])
     except (PCRNotFound, KeyError):
         return names
-    return {"item": {**SERVICE_ITEMS_ZH, **{item.id: item.label_zh for item in pcr.items if item.label_zh}},
-            "parameter": {f"{item.id}.{p.id}": p.label_zh for item in pcr.items for p in item.parameters
-                          if p.label_zh},
-            "declared_unit": pcr.declared_unit.description_zh}
+    return {
+        "item": {**SERVICE_ITEMS_ZH, **{item.id: item.label_zh for item in pcr.items if item.label_zh}},
+        "parameter": {f"{item.id}.{p.id}": p.label_zh for item in pcr.items for p in item.parameters if p.label_zh},
+        "declared_unit": pcr.declared_unit.description_zh,
+    }

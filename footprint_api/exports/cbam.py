@@ -73,50 +73,82 @@ def good(pcr_id: str) -> dict[str, Any]:
     return goods[pcr_id]
 
 
-def embedded_emissions(result: dict[str, Any], pcr_id: str, grid_factor: FactorChoice, installation: str,
-                       production_amount: float, product: str = "") -> CbamLine:
+def embedded_emissions(
+    result: dict[str, Any],
+    pcr_id: str,
+    grid_factor: FactorChoice,
+    installation: str,
+    production_amount: float,
+    product: str = "",
+) -> CbamLine:
     spec = good(pcr_id)
     per_unit = 1000.0 if spec["unit"] == "MWh" else 1.0  # declared units are 1 t or 1 kWh; CBAM: per t or MWh
     onsite = set(spec.get("onsite_supply", []))
     # Electricity made by the installation's own units is indirect, like grid power (Regulation (EU) 2023/956
     # Art. 3(34): emissions from the production of electricity consumed, wherever it is produced), at the units'
     # actual emission factor: their stack emissions (CO2e of combustion, or measured) per net MWh.
-    direct_kg = sum(c["kg_co2e"] for c in result["contributions"]
-                    if c["item"] not in spec["excluded_direct"] and c["item"] != CAPTIVE
-                    and (c["part"] in DIRECT_PARTS or (c["item"] in onsite and c["part"] == "supply")))
+    direct_kg = sum(
+        c["kg_co2e"]
+        for c in result["contributions"]
+        if c["item"] not in spec["excluded_direct"]
+        and c["item"] != CAPTIVE
+        and (c["part"] in DIRECT_PARTS or (c["item"] in onsite and c["part"] == "supply"))
+    )
     precursor_kg = sum(c["kg_co2e"] for c in result["contributions"] if c["item"] in spec["precursors"])
     electricity = result["electricity"]
     electricity_mwh = electricity["consumed_kwh_per_declared_unit"] * per_unit / 1000
     captive_mwh = electricity.get("captive_kwh_per_declared_unit", 0.0) * per_unit / 1000
-    captive_t = sum(c["kg_co2e"] for c in result["contributions"]
-                    if c["item"] == CAPTIVE and c["part"] in DIRECT_PARTS) * per_unit / 1000
-    indirect_t = 0.0 if spec["unit"] == "MWh" else (
-        (electricity_mwh - captive_mwh) * grid_factor.kg_co2e_per_kwh + captive_t)
+    captive_t = (
+        sum(c["kg_co2e"] for c in result["contributions"] if c["item"] == CAPTIVE and c["part"] in DIRECT_PARTS)
+        * per_unit
+        / 1000
+    )
+    indirect_t = (
+        0.0 if spec["unit"] == "MWh" else ((electricity_mwh - captive_mwh) * grid_factor.kg_co2e_per_kwh + captive_t)
+    )
     direct_t = direct_kg * per_unit / 1000
     precursor_t = precursor_kg * per_unit / 1000
     embedded = direct_t + precursor_t + (indirect_t if spec["indirect_counted"] else 0.0)
     return CbamLine(
-        good_category=spec["category"], cn_code=spec["cn_code"], cn_description=spec["description"],
-        production_route=spec["route"], unit=spec["unit"],
-        reporting_period_start=result["reference_period"][0], reporting_period_end=result["reference_period"][1],
-        installation=installation, country="CN", production_amount=production_amount,
-        specific_direct_t_co2e=direct_t, electricity_mwh_per_unit=electricity_mwh,
+        good_category=spec["category"],
+        cn_code=spec["cn_code"],
+        cn_description=spec["description"],
+        production_route=spec["route"],
+        unit=spec["unit"],
+        reporting_period_start=result["reference_period"][0],
+        reporting_period_end=result["reference_period"][1],
+        installation=installation,
+        country="CN",
+        production_amount=production_amount,
+        specific_direct_t_co2e=direct_t,
+        electricity_mwh_per_unit=electricity_mwh,
         grid_factor_t_co2_per_mwh=grid_factor.kg_co2e_per_kwh,
-        grid_factor_source=f"{grid_factor.source} ({grid_factor.year})", specific_indirect_t_co2e=indirect_t,
-        indirect_counted=spec["indirect_counted"], precursor_t_co2e=precursor_t,
+        grid_factor_source=f"{grid_factor.source} ({grid_factor.year})",
+        specific_indirect_t_co2e=indirect_t,
+        indirect_counted=spec["indirect_counted"],
+        precursor_t_co2e=precursor_t,
         precursor_note="; ".join(f"{k}: {v}" for k, v in spec["precursors"].items())
         + (" — value here: the cradle-to-gate screening footprint, an upper bound" if spec["precursors"] else ""),
         specific_embedded_t_co2e=embedded,
-        excluded_from_direct="; ".join(f"{k}: {v}" for k, v in spec["excluded_direct"].items()), product=product,
-        captive_mwh_per_unit=captive_mwh, captive_factor_t_co2_per_mwh=captive_t / captive_mwh if captive_mwh else None)
+        excluded_from_direct="; ".join(f"{k}: {v}" for k, v in spec["excluded_direct"].items()),
+        product=product,
+        captive_mwh_per_unit=captive_mwh,
+        captive_factor_t_co2_per_mwh=captive_t / captive_mwh if captive_mwh else None,
+    )
 
 
 FIELDS = [
-    ("good_category", "Aggregated goods category"), ("cn_code", "CN code"), ("cn_description", "Good"),
-    ("production_route", "Production route"), ("product", "Product"), ("installation", "Installation"),
+    ("good_category", "Aggregated goods category"),
+    ("cn_code", "CN code"),
+    ("cn_description", "Good"),
+    ("production_route", "Production route"),
+    ("product", "Product"),
+    ("installation", "Installation"),
     ("country", "Country"),
-    ("reporting_period_start", "Reporting period start"), ("reporting_period_end", "Reporting period end"),
-    ("production_amount", "Production in the period"), ("unit", "Unit"),
+    ("reporting_period_start", "Reporting period start"),
+    ("reporting_period_end", "Reporting period end"),
+    ("production_amount", "Production in the period"),
+    ("unit", "Unit"),
     ("specific_direct_t_co2e", "Specific direct embedded emissions (t CO2e per unit)"),
     ("electricity_mwh_per_unit", "Electricity consumption (MWh per unit)"),
     ("grid_factor_t_co2_per_mwh", "Emission factor of electricity (t CO2 / MWh)"),
@@ -128,7 +160,8 @@ FIELDS = [
     ("precursor_t_co2e", "Embedded emissions of purchased precursors (t CO2e per unit)"),
     ("precursor_note", "Precursors"),
     ("specific_embedded_t_co2e", "Specific embedded emissions counted (t CO2e per unit)"),
-    ("excluded_from_direct", "Excluded from direct emissions"), ("determination", "Determination"),
+    ("excluded_from_direct", "Excluded from direct emissions"),
+    ("determination", "Determination"),
 ]
 
 
@@ -147,8 +180,7 @@ def to_csv(line: CbamLine) -> bytes:
 
 def to_xlsx(line: CbamLine) -> bytes:
     """Field and value, one field a row; text as string cells (never a formula), figures as numbers."""
-    return cells.xlsx_bytes(("Field", "Value"), _rows(line, float), sheet="CBAM embedded emissions",
-                            widths=(58, 70))
+    return cells.xlsx_bytes(("Field", "Value"), _rows(line, float), sheet="CBAM embedded emissions", widths=(58, 70))
 
 
 def _value(value: Any, number) -> Value:

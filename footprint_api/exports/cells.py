@@ -64,8 +64,9 @@ def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence[Value]], bom: bool
     return out.getvalue().encode("utf-8")
 
 
-def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence[Value]], sheet: str = "Sheet1",
-               widths: Sequence[int] | None = None) -> bytes:
+def xlsx_bytes(
+    headers: Sequence[str], rows: Iterable[Sequence[Value]], sheet: str = "Sheet1", widths: Sequence[int] | None = None
+) -> bytes:
     """An XLSX workbook of one sheet: a bold, frozen header row, then the rows; text as string cells, numbers as
     numbers, dates as dates; column widths given, or fitted to the longest value (at most MAX_COLUMN_WIDTH)."""
     from openpyxl import Workbook
@@ -75,9 +76,10 @@ def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence[Value]], sheet: s
     workbook = Workbook(write_only=True)
     worksheet = workbook.create_sheet(sheet[:31])
     rows = [list(row) for row in rows]
-    fitted = widths or [min(MAX_COLUMN_WIDTH, 2 + max([_shown_width(header)]
-                                                       + [_shown_width(row[i]) for row in rows if i < len(row)]))
-                        for i, header in enumerate(headers)]
+    fitted = widths or [
+        min(MAX_COLUMN_WIDTH, 2 + max([_shown_width(header)] + [_shown_width(row[i]) for row in rows if i < len(row)]))
+        for i, header in enumerate(headers)
+    ]
     for index, width in enumerate(fitted):
         worksheet.column_dimensions[_column_letter(index)].width = width
     worksheet.freeze_panes = "A2"
@@ -85,7 +87,7 @@ def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence[Value]], sheet: s
 
     def cell(value: Value, header: bool = False) -> WriteOnlyCell:
         written = WriteOnlyCell(worksheet)
-        if isinstance(value, NUMBERS) and not isinstance(value, bool) or isinstance(value, date):
+        if (isinstance(value, NUMBERS) and not isinstance(value, bool)) or isinstance(value, date):
             written.value = value
         elif value is not None:
             text = str(value)

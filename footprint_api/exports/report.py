@@ -13,8 +13,8 @@ typed and never as markup.
 import io
 import math
 from pathlib import Path
-from xml.sax.saxutils import escape
 from typing import Any
+from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -24,10 +24,9 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from label_service.pdf import REPORTLAB
-
 from footprint_api.core.messages import catalogue
 from footprint_api.core.names import SERVICE_ITEMS_ZH
+from label_service.pdf import REPORTLAB
 from pcr_rules.errors import PCRNotFound
 from pcr_rules.registry import default_registry
 
@@ -71,9 +70,11 @@ def _captive(electricity: dict[str, Any]) -> str:
     """', of which N kWh from the plant's own units at F kg CO2e/kWh and M kWh from the grid', where there are any."""
     if not electricity.get("captive_kwh_per_declared_unit"):
         return ""
-    return (f", of which {_n(electricity['captive_kwh_per_declared_unit'], 6)} kWh from the plant's own units at "
-            f"{_n(electricity['captive_kg_co2e_per_kwh'], 4)} kg CO2e/kWh and "
-            f"{_n(electricity['grid_kwh_per_declared_unit'], 6)} kWh from the grid")
+    return (
+        f", of which {_n(electricity['captive_kwh_per_declared_unit'], 6)} kWh from the plant's own units at "
+        f"{_n(electricity['captive_kg_co2e_per_kwh'], 4)} kg CO2e/kWh and "
+        f"{_n(electricity['grid_kwh_per_declared_unit'], 6)} kWh from the grid"
+    )
 
 
 def _p(text: object, style: ParagraphStyle) -> Paragraph:
@@ -87,8 +88,9 @@ def _mass(kg: float, digits: int = 4) -> str:
     return f"{round(kg, decimals):,.{decimals}f}"
 
 
-def _gases_per_item(result: dict[str, Any], item_names: dict[str, str], heading: ParagraphStyle,
-                    small: ParagraphStyle, table) -> list:
+def _gases_per_item(
+    result: dict[str, Any], item_names: dict[str, str], heading: ParagraphStyle, small: ParagraphStyle, table
+) -> list:
     """The mass of each gas per item and part (the rows of the contributions table), in the columns of the per-gas
     result, so a verifier can check, say, the combustion CO2 of one fuel. Results stored before items carried
     their gases have no such table."""
@@ -97,22 +99,30 @@ def _gases_per_item(result: dict[str, Any], item_names: dict[str, str], heading:
     if not rows or "gases" not in rows[0] or not gases:
         return []
     width = (PAGE_WIDTH_MM - 62) / len(gases)
-    grid = table([["清单项 Item", "部分 Part"] + [f"{gas} (kg)" for gas in gases]] + [
-        [item_names.get(c["item"], c["item"]), _code("part", c["part"])]
-        + [_mass(c["gases"][gas]) if c["gases"].get(gas) else "" for gas in gases] for c in rows],
-        [40, 22] + [width] * len(gases), small)
+    grid = table(
+        [["清单项 Item", "部分 Part"] + [f"{gas} (kg)" for gas in gases]]
+        + [
+            [item_names.get(c["item"], c["item"]), _code("part", c["part"])]
+            + [_mass(c["gases"][gas]) if c["gases"].get(gas) else "" for gas in gases]
+            for c in rows
+        ],
+        [40, 22] + [width] * len(gases),
+        small,
+    )
     return [Paragraph("各清单项的温室气体 Greenhouse gases per item (kg per declared unit)", heading), grid]
 
 
-def render_report(result: dict[str, Any], facts: dict[str, str], font: Path,
-                  verification: dict[str, str] | None = None) -> bytes:
+def render_report(
+    result: dict[str, Any], facts: dict[str, str], font: Path, verification: dict[str, str] | None = None
+) -> bytes:
     """facts: product, manufacturer, facility, pcr, footprint_id, created, label (or '').
     verification (when the footprint's application was approved): body, verifier, date, statement, label."""
     face = _font(font)
     base = getSampleStyleSheet()
     body = ParagraphStyle("body", parent=base["BodyText"], fontName=face, fontSize=9, leading=12)
-    heading = ParagraphStyle("h", parent=base["Heading2"], fontName=face, fontSize=12, textColor=GREEN,
-                             spaceBefore=8, spaceAfter=4)
+    heading = ParagraphStyle(
+        "h", parent=base["Heading2"], fontName=face, fontSize=12, textColor=GREEN, spaceBefore=8, spaceAfter=4
+    )
     title = ParagraphStyle("t", parent=base["Title"], fontName=face, fontSize=16, textColor=GREEN)
     unit = f"{_n(result['declared_unit']['amount'])} {result['declared_unit']['unit']}"
     item_names, declared_unit = _pcr_names(result)
@@ -120,89 +130,166 @@ def render_report(result: dict[str, Any], facts: dict[str, str], font: Path,
     def table(rows: list[list[str]], widths: list[float], style: ParagraphStyle = body) -> Table:
         cells = [[_p(cell, style) for cell in row] for row in rows]
         grid = Table(cells, colWidths=[w * mm for w in widths], repeatRows=1)
-        grid.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8f2ec")),
-                                  ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-                                  ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        grid.setStyle(
+            TableStyle(
+                [
+                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8f2ec")),
+                    ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ]
+            )
+        )
         return grid
 
     story = [
         Paragraph("产品碳足迹报告 · Product carbon footprint report", title),
-        table([["", ""], ["产品 Product", facts["product"]], ["生产者 Manufacturer", facts["manufacturer"]],
-               ["设施 Facility", facts["facility"]], ["声明单位 Declared unit", declared_unit],
-               ["核算规则 PCR", facts["pcr"]], ["参考期 Reference period", " – ".join(result["reference_period"])],
-               ["碳标签 Carbon label", facts["label"] or "not certified"],
-               ["Footprint id · calculated", f"{facts['footprint_id']} · {facts['created']}"]], [50, 120]),
+        table(
+            [
+                ["", ""],
+                ["产品 Product", facts["product"]],
+                ["生产者 Manufacturer", facts["manufacturer"]],
+                ["设施 Facility", facts["facility"]],
+                ["声明单位 Declared unit", declared_unit],
+                ["核算规则 PCR", facts["pcr"]],
+                ["参考期 Reference period", " – ".join(result["reference_period"])],
+                ["碳标签 Carbon label", facts["label"] or "not certified"],
+                ["Footprint id · calculated", f"{facts['footprint_id']} · {facts['created']}"],
+            ],
+            [50, 120],
+        ),
         Paragraph("结果 Result (IPCC 2021 GWP100, AR6)", heading),
-        table([["Indicator", f"kg CO2e per {unit}"],
-               ["合计 Total (报告方法 reported method: " + _code("method", result["electricity"]["reported_method"]) + ")",
-                _n(result["total_kg_co2e"], 6)],
-               ["fossil", _n(result["fossil_kg_co2e"], 6)], ["biogenic (non-CO2)", _n(result["biogenic_kg_co2e"], 6)],
-               ["land use", _n(result["land_use_kg_co2e"], 6)],
-               ["location-based electricity method", _n(result["location_based_kg_co2e"], 6)],
-               ["market-based electricity method", _n(result["market_based_kg_co2e"], 6)],
-               ["biogenic CO2 emitted (kg, reported apart)", _n(result["biogenic_co2_emission_kg"], 6)],
-               ["biogenic CO2 removed (kg, reported apart)", _n(result["biogenic_co2_removal_kg"], 6)]], [120, 50]),
+        table(
+            [
+                ["Indicator", f"kg CO2e per {unit}"],
+                [
+                    "合计 Total (报告方法 reported method: "
+                    + _code("method", result["electricity"]["reported_method"])
+                    + ")",
+                    _n(result["total_kg_co2e"], 6),
+                ],
+                ["fossil", _n(result["fossil_kg_co2e"], 6)],
+                ["biogenic (non-CO2)", _n(result["biogenic_kg_co2e"], 6)],
+                ["land use", _n(result["land_use_kg_co2e"], 6)],
+                ["location-based electricity method", _n(result["location_based_kg_co2e"], 6)],
+                ["market-based electricity method", _n(result["market_based_kg_co2e"], 6)],
+                ["biogenic CO2 emitted (kg, reported apart)", _n(result["biogenic_co2_emission_kg"], 6)],
+                ["biogenic CO2 removed (kg, reported apart)", _n(result["biogenic_co2_removal_kg"], 6)],
+            ],
+            [120, 50],
+        ),
         Paragraph("贡献 Contributions", heading),
-        table([["清单项 Item", "部分 Part", "阶段 Stage", "kg CO2e", "占比 Share"]] + [
-            [item_names.get(c["item"], c["item"]), _code("part", c["part"]), _code("stage", c["stage"]),
-             _n(c["kg_co2e"], 5), f"{c['share']:.1%}"]
-            for c in sorted(result["contributions"], key=lambda c: -abs(c["kg_co2e"]))[:20]], [55, 35, 35, 25, 20]),
+        table(
+            [["清单项 Item", "部分 Part", "阶段 Stage", "kg CO2e", "占比 Share"]]
+            + [
+                [
+                    item_names.get(c["item"], c["item"]),
+                    _code("part", c["part"]),
+                    _code("stage", c["stage"]),
+                    _n(c["kg_co2e"], 5),
+                    f"{c['share']:.1%}",
+                ]
+                for c in sorted(result["contributions"], key=lambda c: -abs(c["kg_co2e"]))[:20]
+            ],
+            [55, 35, 35, 25, 20],
+        ),
     ]
-    story += _gases_per_item(result, item_names, heading, ParagraphStyle("small", parent=body, fontSize=7,
-                                                                          leading=9), table)
+    story += _gases_per_item(
+        result, item_names, heading, ParagraphStyle("small", parent=body, fontSize=7, leading=9), table
+    )
     electricity = result["electricity"]
     location = electricity["location_factor"]
     story += [
         Paragraph("电力与绿证 Electricity and green certificates", heading),
-        _p(f"Consumed {_n(electricity['consumed_kwh_per_declared_unit'], 6)} kWh per {unit}{_captive(electricity)}, "
-           f"covered by retired certificates {_n(electricity['covered_kwh_per_declared_unit'], 6)} kWh. "
-           f"Location factor {_n(location['kg_co2e_per_kwh'], 6)} kg CO2e/kWh ({location['year']}"
-           f"{', ' + location['level'] + ' ' + location['area'] if location.get('area') else ''}; "
-           f"{location['source']}{'; ' + location['note'] if location.get('note') else ''}); residual factor "
-           f"{_n(electricity['residual_factor']['kg_co2e_per_kwh'], 6)} kg CO2e/kWh. "
-           f"{electricity.get('note', '')}", body),
+        _p(
+            f"Consumed {_n(electricity['consumed_kwh_per_declared_unit'], 6)} kWh per {unit}{_captive(electricity)}, "
+            f"covered by retired certificates {_n(electricity['covered_kwh_per_declared_unit'], 6)} kWh. "
+            f"Location factor {_n(location['kg_co2e_per_kwh'], 6)} kg CO2e/kWh ({location['year']}"
+            f"{', ' + location['level'] + ' ' + location['area'] if location.get('area') else ''}; "
+            f"{location['source']}{'; ' + location['note'] if location.get('note') else ''}); residual factor "
+            f"{_n(electricity['residual_factor']['kg_co2e_per_kwh'], 6)} kg CO2e/kWh. "
+            f"{electricity.get('note', '')}",
+            body,
+        ),
     ]
     if electricity["certificates"]:
-        story.append(table([["Serial", "Technology", "Generated", "kWh per unit", "kg CO2e/kWh"]] + [
-            [c["serial"], c["technology"], c["generation_month"], _n(c["covered_kwh_per_declared_unit"], 6),
-             str(c["factor"]["kg_co2e_per_kwh"])] for c in electricity["certificates"]], [45, 30, 25, 35, 35]))
+        story.append(
+            table(
+                [["Serial", "Technology", "Generated", "kWh per unit", "kg CO2e/kWh"]]
+                + [
+                    [
+                        c["serial"],
+                        c["technology"],
+                        c["generation_month"],
+                        _n(c["covered_kwh_per_declared_unit"], 6),
+                        str(c["factor"]["kg_co2e_per_kwh"]),
+                    ]
+                    for c in electricity["certificates"]
+                ],
+                [45, 30, 25, 35, 35],
+            )
+        )
     quality = result["data_quality"]
     story += [
         Paragraph("数据质量 Data quality", heading),
-        _p(f"Footprint-weighted DQR {quality['dqr']:.2f} ({quality['level']}; meets the PCR: "
-                  f"{'yes' if quality['meets_pcr'] else 'no'}); primary data share {quality['primary_data_share']:.1%}."
-                  , body),
+        _p(
+            f"Footprint-weighted DQR {quality['dqr']:.2f} ({quality['level']}; meets the PCR: "
+            f"{'yes' if quality['meets_pcr'] else 'no'}); primary data share {quality['primary_data_share']:.1%}.",
+            body,
+        ),
         Paragraph("数据缺口 Data gaps", heading),
         Paragraph("<br/>".join(escape(gap) for gap in result["data_gaps"]) or "none", body),
         Spacer(1, 4 * mm),
-        _p(f"Reproduce with: PCR {result['pcr']['id']} {result['pcr']['version']}, factor set "
-                  f"{result['factor_set']['id']} {result['factor_set']['version']}, methods "
-                  f"{'; '.join(' / '.join(m) for m in result['method'].values())}, engine "
-                  f"{', '.join(f'{k} {v}' for k, v in result['engine'].items())}.", body),
+        _p(
+            f"Reproduce with: PCR {result['pcr']['id']} {result['pcr']['version']}, factor set "
+            f"{result['factor_set']['id']} {result['factor_set']['version']}, methods "
+            f"{'; '.join(' / '.join(m) for m in result['method'].values())}, engine "
+            f"{', '.join(f'{k} {v}' for k, v in result['engine'].items())}.",
+            body,
+        ),
     ]
     uncertainty = result.get("uncertainty")
     if uncertainty:
         story[-2:-2] = [
             Paragraph("不确定性 Uncertainty (Monte Carlo)", heading),
-            table([["", f"kg CO2e per {unit}"],
-                   ["95 % interval (2.5th – 97.5th percentile)",
-                    f"{_n(uncertainty['p2_5_kg_co2e'], 6)} – {_n(uncertainty['p97_5_kg_co2e'], 6)}"],
-                   ["mean · median", f"{_n(uncertainty['mean_kg_co2e'], 6)} · {_n(uncertainty['median_kg_co2e'], 6)}"],
-                   ["relative standard deviation", f"{uncertainty['relative_sd']:.1%}"],
-                   ["iterations · seed", f"{uncertainty['iterations']} · {uncertainty['seed']}"]], [120, 50]),
+            table(
+                [
+                    ["", f"kg CO2e per {unit}"],
+                    [
+                        "95 % interval (2.5th – 97.5th percentile)",
+                        f"{_n(uncertainty['p2_5_kg_co2e'], 6)} – {_n(uncertainty['p97_5_kg_co2e'], 6)}",
+                    ],
+                    ["mean · median", f"{_n(uncertainty['mean_kg_co2e'], 6)} · {_n(uncertainty['median_kg_co2e'], 6)}"],
+                    ["relative standard deviation", f"{uncertainty['relative_sd']:.1%}"],
+                    ["iterations · seed", f"{uncertainty['iterations']} · {uncertainty['seed']}"],
+                ],
+                [120, 50],
+            ),
         ]
     if verification:
         story += [
             Paragraph("核查声明 Verification statement", heading),
-            table([["核查机构 Certification body", verification["body"]],
-                   ["核查员 Verifier", verification["verifier"]], ["日期 Date", verification["date"]],
-                   ["碳标签 Label number", verification["label"] or "not yet issued"]], [50, 120]),
+            table(
+                [
+                    ["核查机构 Certification body", verification["body"]],
+                    ["核查员 Verifier", verification["verifier"]],
+                    ["日期 Date", verification["date"]],
+                    ["碳标签 Label number", verification["label"] or "not yet issued"],
+                ],
+                [50, 120],
+            ),
             Spacer(1, 2 * mm),
             Paragraph("<br/>".join(escape(line) for line in verification["statement"].splitlines()), body),
         ]
     out = io.BytesIO()
     with REPORTLAB:
-        SimpleDocTemplate(out, pagesize=A4, title=f"Carbon footprint report {facts['product']}",
-                          author=facts["manufacturer"], leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
-                          bottomMargin=16 * mm).build(story)
+        SimpleDocTemplate(
+            out,
+            pagesize=A4,
+            title=f"Carbon footprint report {facts['product']}",
+            author=facts["manufacturer"],
+            leftMargin=18 * mm,
+            rightMargin=18 * mm,
+            topMargin=16 * mm,
+            bottomMargin=16 * mm,
+        ).build(story)
     return out.getvalue()

@@ -24,25 +24,34 @@ def result_table(result: FootprintResult) -> str:
         f"{'Electricity consumed (kWh)':<34}{e.consumed_kwh_per_declared_unit:>14,.3f}",
     ]
     if e.captive_kwh_per_declared_unit:
-        lines += [f"{'  from captive units (kWh)':<34}{e.captive_kwh_per_declared_unit:>14,.3f}  "
-                  f"at {e.captive_kg_co2e_per_kwh:.4f} kg CO2e/kWh",
-                  f"{'  from the grid (kWh)':<34}{e.grid_kwh_per_declared_unit:>14,.3f}"]
+        lines += [
+            f"{'  from captive units (kWh)':<34}{e.captive_kwh_per_declared_unit:>14,.3f}  "
+            f"at {e.captive_kg_co2e_per_kwh:.4f} kg CO2e/kWh",
+            f"{'  from the grid (kWh)':<34}{e.grid_kwh_per_declared_unit:>14,.3f}",
+        ]
     lines.append(f"{'  covered by certificates (kWh)':<34}{e.covered_kwh_per_declared_unit:>14,.3f}")
     place = f", {e.location_factor.level} {e.location_factor.area}" if e.location_factor.area else ""
-    lines.append(f"{'Location factor (kg CO2e/kWh)':<34}{e.location_factor.kg_co2e_per_kwh:>14,.4f}  "
-                 f"({e.location_factor.year}{place})")
+    lines.append(
+        f"{'Location factor (kg CO2e/kWh)':<34}{e.location_factor.kg_co2e_per_kwh:>14,.4f}  "
+        f"({e.location_factor.year}{place})"
+    )
     if result.uncertainty:
         u = result.uncertainty
-        lines.append(f"{'Monte Carlo 95 % interval':<34}{u.p2_5_kg_co2e:>14,.3f} .. {u.p97_5_kg_co2e:,.3f} "
-                     f"(n={u.iterations}, seed {u.seed})")
+        lines.append(
+            f"{'Monte Carlo 95 % interval':<34}{u.p2_5_kg_co2e:>14,.3f} .. {u.p97_5_kg_co2e:,.3f} "
+            f"(n={u.iterations}, seed {u.seed})"
+        )
     lines += ["", "Stages"]
     lines += [f"  {stage:<32}{value:>14,.3f}" for stage, value in result.stages.items()]
     lines += ["", f"Contributions (gases: kg per {result.declared_unit.amount:g} {result.declared_unit.unit})"]
     lines += _contribution_rows(result)
     lines += ["", "Per gas"]
     lines += [f"  {gas:<32}{g.kg_co2e:>14,.3f}  ({g.mass_kg:,.6g} kg)" for gas, g in result.per_gas.items()]
-    lines += ["", f"Data quality: DQR {result.data_quality.dqr} ({result.data_quality.level}), "
-                  f"primary data {result.data_quality.primary_data_share:.0%}"]
+    lines += [
+        "",
+        f"Data quality: DQR {result.data_quality.dqr} ({result.data_quality.level}), "
+        f"primary data {result.data_quality.primary_data_share:.0%}",
+    ]
     lines += [f"Data gap: {gap}" for gap in result.data_gaps]
     return "\n".join(lines)
 

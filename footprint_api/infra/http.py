@@ -8,8 +8,9 @@ from starlette.responses import Response
 PROBLEM = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str, errors: list[dict] | None = None,
-            headers: dict | None = None) -> JSONResponse:
+def problem(
+    status: int, title: str, detail: str, errors: list[dict] | None = None, headers: dict | None = None
+) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     if errors:
         body["errors"] = errors
@@ -20,5 +21,12 @@ def attachment(data: bytes, media_type: str, ascii_name: str, name: str) -> Resp
     """A document as an attachment (never shown inline: a document is not a page of this site), with an ASCII
     file name and the full name as RFC 6266 filename*."""
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
-    return Response(data, media_type=media_type, headers={
-        "Content-Disposition": disposition, "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+    return Response(
+        data,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": disposition,
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )

@@ -15,17 +15,30 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from footprint_api.core.settings import get_settings
 
-
-NUL_REFUSED = Response(json.dumps({"type": "about:blank", "title": "Bad request", "status": 400,
-                                   "detail": "a NUL character is not allowed in the URL",
-                                   "errors": [{"field": "(url)", "reason": "contains NUL"}]}),
-                       status_code=400, media_type="application/problem+json")
+NUL_REFUSED = Response(
+    json.dumps(
+        {
+            "type": "about:blank",
+            "title": "Bad request",
+            "status": 400,
+            "detail": "a NUL character is not allowed in the URL",
+            "errors": [{"field": "(url)", "reason": "contains NUL"}],
+        }
+    ),
+    status_code=400,
+    media_type="application/problem+json",
+)
 
 
 # JSON, form and CSV bodies are text: a NUL in them (raw, JSON-escaped or percent-encoded) can only be meant to break
 # something downstream (PostgreSQL text cannot hold it), so it is refused with 422 as the body arrives
-TEXT_BODIES = (b"application/json", b"application/problem+json", b"application/cloudevents+json",
-               b"application/x-www-form-urlencoded", b"text/")
+TEXT_BODIES = (
+    b"application/json",
+    b"application/problem+json",
+    b"application/cloudevents+json",
+    b"application/x-www-form-urlencoded",
+    b"text/",
+)
 NUL_MARKS = {b"application/x-www-form-urlencoded": (b"\x00", b"%00")}  # elsewhere: raw, or JSON's \u0000
 TEXT_NUL_MARKS = (b"\x00", b"\\u0000")
 
@@ -48,8 +61,9 @@ class _Refused(HTTPException):
 
 class BodyTooLarge(_Refused):
     def __init__(self, limit: int):
-        super().__init__(413, f"the request body is larger than {limit // 1024} KiB",
-                         f"larger than {limit // 1024} KiB")
+        super().__init__(
+            413, f"the request body is larger than {limit // 1024} KiB", f"larger than {limit // 1024} KiB"
+        )
 
 
 class NulInText(_Refused):
@@ -79,6 +93,7 @@ class BoundedBodies:
         limit = self._limit(scope)
         declared = dict(scope.get("headers", ())).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
+
             async def refuse() -> Message:
                 raise BodyTooLarge(limit)
 

@@ -13,7 +13,13 @@ def object_store() -> ObjectStore:
         return LocalObjectStore(settings.storage_dir)
     if not (settings.s3_access_key and settings.s3_secret_key):
         raise RuntimeError("PCF_STORAGE_BACKEND=s3 needs PCF_S3_ACCESS_KEY and PCF_S3_SECRET_KEY")
-    store = S3ObjectStore(settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key, settings.bucket,
-                          secure=settings.s3_secure, region=settings.s3_region)
+    store = S3ObjectStore(
+        settings.s3_endpoint,
+        settings.s3_access_key,
+        settings.s3_secret_key,
+        settings.bucket,
+        secure=settings.s3_secure,
+        region=settings.s3_region,
+    )
     store.ensure_bucket()
     return store

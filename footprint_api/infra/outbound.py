@@ -62,8 +62,10 @@ def check_url(url: str) -> str:
     refused = [a for a in addresses if not allowed(a)]
     if refused:
         log.warning("outbound: %s refused, resolves to %s", url, ", ".join(map(str, refused)))
-        raise OutboundRefused("the host resolves to an address that is not on the public internet "
-                              "(loopback, private, link-local or reserved)")
+        raise OutboundRefused(
+            "the host resolves to an address that is not on the public internet "
+            "(loopback, private, link-local or reserved)"
+        )
     return url
 
 

@@ -24,10 +24,14 @@ def make_celery() -> Celery:
         task_acks_late=True,  # acknowledge after the work: a killed worker's task is delivered again
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_serializer="json", accept_content=["json"], result_serializer="json",
-        broker_transport_options={"visibility_timeout": settings.visibility_timeout_seconds,
-                                  "unacked_restore_interval": settings.unacked_restore_interval_seconds,
-                                  "unacked_restore_throttle": settings.unacked_restore_throttle},
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout_seconds,
+            "unacked_restore_interval": settings.unacked_restore_interval_seconds,
+            "unacked_restore_throttle": settings.unacked_restore_throttle,
+        },
         broker_connection_retry_on_startup=True,
         task_time_limit=settings.job_time_limit_seconds,  # a hung calculation is killed; its lease then lapses
         task_default_queue="pcf",

@@ -46,22 +46,37 @@ class TokenInvalid(Exception):
     pass
 
 
-def issue_token(subject: uuid.UUID, kind: str, organisation_id: uuid.UUID, role: Role, key: str,
-                minutes: int) -> tuple[str, datetime]:
+def issue_token(
+    subject: uuid.UUID, kind: str, organisation_id: uuid.UUID, role: Role, key: str, minutes: int
+) -> tuple[str, datetime]:
     now = datetime.now(UTC)
     expires = now + timedelta(minutes=minutes)
-    claims = {"sub": str(subject), "kind": kind, "org": str(organisation_id), "role": role.value,
-              # RFC 7519 §2: a NumericDate may have fractional seconds; microseconds order a token against the
-              # moment its account's credentials were ended (auth.authenticate)
-              "jti": uuid.uuid4().hex, "iat": round(now.timestamp(), 6), "exp": int(expires.timestamp())}
+    claims = {
+        "sub": str(subject),
+        "kind": kind,
+        "org": str(organisation_id),
+        "role": role.value,
+        # RFC 7519 §2: a NumericDate may have fractional seconds; microseconds order a token against the
+        # moment its account's credentials were ended (auth.authenticate)
+        "jti": uuid.uuid4().hex,
+        "iat": round(now.timestamp(), 6),
+        "exp": int(expires.timestamp()),
+    }
     return jwt.encode(claims, key, algorithm=ALGORITHM), expires
 
 
 def read_token(token: str, key: str) -> Principal:
     try:
         claims = jwt.decode(token, key, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "jti"]})
-        return Principal(uuid.UUID(claims["sub"]), claims["kind"], uuid.UUID(claims["org"]), Role(claims["role"]),
-                         claims["jti"], datetime.fromtimestamp(claims["exp"], UTC), claims.get("iat"))
+        return Principal(
+            uuid.UUID(claims["sub"]),
+            claims["kind"],
+            uuid.UUID(claims["org"]),
+            Role(claims["role"]),
+            claims["jti"],
+            datetime.fromtimestamp(claims["exp"], UTC),
+            claims.get("iat"),
+        )
     except jwt.ExpiredSignatureError as exc:
         raise TokenInvalid("token expired") from exc
     except (jwt.InvalidTokenError, KeyError, ValueError) as exc:

@@ -88,8 +88,16 @@ def inspect(content: bytes, limits: Limits, field: str = "file") -> None:
             for member in members:
                 if member.filename.lower().endswith(XML_SUFFIXES):
                     _check_markup(archive, member, field)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, RuntimeError,
-            ValueError, zlib.error):
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        EOFError,
+        OSError,
+        RuntimeError,
+        ValueError,
+        zlib.error,
+    ):
         raise _not_a_workbook(field, "the file is not an XLSX workbook (save it as .xlsx)", "not XLSX") from None
 
 
@@ -97,15 +105,24 @@ def _check_sizes(members: list[zipfile.ZipInfo], limits: Limits, field: str) -> 
     if len(members) > limits.max_members:
         raise _too_large(field, f"the workbook has more than {limits.max_members} parts", "too many parts")
     if sum(m.file_size for m in members) > limits.max_unpacked_bytes:
-        raise _too_large(field, f"the workbook unpacks to more than {_megabytes(limits.max_unpacked_bytes)}",
-                         "too large unpacked")
+        raise _too_large(
+            field, f"the workbook unpacks to more than {_megabytes(limits.max_unpacked_bytes)}", "too large unpacked"
+        )
     for member in members:
         if member.file_size > limits.max_member_bytes:
-            raise _too_large(field, f"a part of the workbook ({member.filename}) unpacks to more than "
-                                    f"{_megabytes(limits.max_member_bytes)}", "part too large unpacked")
+            raise _too_large(
+                field,
+                f"a part of the workbook ({member.filename}) unpacks to more than "
+                f"{_megabytes(limits.max_member_bytes)}",
+                "part too large unpacked",
+            )
         if member.file_size > RATIO_FLOOR_BYTES and member.file_size > limits.max_ratio * max(1, member.compress_size):
-            raise _too_large(field, f"a part of the workbook ({member.filename}) is compressed more than "
-                                    f"{limits.max_ratio:g} to 1, as only a zip bomb is", "compression ratio")
+            raise _too_large(
+                field,
+                f"a part of the workbook ({member.filename}) is compressed more than "
+                f"{limits.max_ratio:g} to 1, as only a zip bomb is",
+                "compression ratio",
+            )
 
 
 def _check_markup(archive: zipfile.ZipFile, member: zipfile.ZipInfo, field: str) -> None:
@@ -116,13 +133,16 @@ def _check_markup(archive: zipfile.ZipFile, member: zipfile.ZipInfo, field: str)
         first = True
         while chunk := part.read(CHUNK_BYTES):
             if first and not _ascii_compatible(chunk):
-                raise _not_a_workbook(field, f"the part {member.filename} is not UTF-8 XML, as spreadsheet "
-                                             "programs write it", "XML encoding")
+                raise _not_a_workbook(
+                    field,
+                    f"the part {member.filename} is not UTF-8 XML, as spreadsheet programs write it",
+                    "XML encoding",
+                )
             first = False
             window = tail + chunk
             if any(mark in window for mark in DTD_MARKS):
                 raise _not_a_workbook(field, "the workbook contains a DTD, which no spreadsheet writes", "DTD")
-            tail = window[-(max(map(len, DTD_MARKS)) - 1):]
+            tail = window[-(max(map(len, DTD_MARKS)) - 1) :]
 
 
 def _ascii_compatible(start: bytes) -> bool:
@@ -132,6 +152,7 @@ def _ascii_compatible(start: bytes) -> bool:
 
 # --- reading ------------------------------------------------------------------------------------------------------
 
+
 def open_read_only(content: bytes, limits: Limits, field: str = "file"):
     """The inspected workbook, opened by openpyxl in read-only mode (values, not formulas); close it after use."""
     from openpyxl import load_workbook
@@ -140,8 +161,9 @@ def open_read_only(content: bytes, limits: Limits, field: str = "file"):
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds (KeyError, ValueError, XML errors)
-        raise _not_a_workbook(field, "the workbook cannot be read (save it as .xlsx)",
-                              str(exc)[:200] or type(exc).__name__) from None
+        raise _not_a_workbook(
+            field, "the workbook cannot be read (save it as .xlsx)", str(exc)[:200] or type(exc).__name__
+        ) from None
     if len(book.sheetnames) > limits.max_sheets:
         book.close()
         raise _too_large(field, f"the workbook has more than {limits.max_sheets} sheets", "too many sheets")
@@ -157,12 +179,14 @@ class _Budget:
     def spend(self, cells: int) -> None:
         self.cells_left -= cells
         if self.cells_left < 0:
-            raise _too_large(self.field, f"the workbook has more than {self.limits.max_cells} cells to read",
-                             "too many cells")
+            raise _too_large(
+                self.field, f"the workbook has more than {self.limits.max_cells} cells to read", "too many cells"
+            )
 
 
-def sheet_rows(sheet, limits: Limits, columns: int | None = None, field: str = "file",
-               budget: _Budget | None = None) -> Iterator[tuple]:
+def sheet_rows(
+    sheet, limits: Limits, columns: int | None = None, field: str = "file", budget: _Budget | None = None
+) -> Iterator[tuple]:
     """The values of a sheet, row by row from row 1, at most `columns` (default: the limit) per row; a sheet
     with more rows than the limit is refused when its next row is reached."""
     columns = min(columns or limits.max_columns, limits.max_columns)
@@ -171,15 +195,17 @@ def sheet_rows(sheet, limits: Limits, columns: int | None = None, field: str = "
         rows = sheet.iter_rows(min_row=1, max_row=limits.max_rows + 1, max_col=columns, values_only=True)
         for index, row in enumerate(rows):
             if index >= limits.max_rows:
-                raise _too_large(field, f"the sheet {sheet.title!r} has more than {limits.max_rows} rows",
-                                 "too many rows")
+                raise _too_large(
+                    field, f"the sheet {sheet.title!r} has more than {limits.max_rows} rows", "too many rows"
+                )
             budget.spend(len(row))
             yield row
     except ServiceError:
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged sheet: openpyxl raises XML, key and value errors
-        raise _not_a_workbook(field, f"the sheet {sheet.title!r} cannot be read",
-                              str(exc)[:200] or type(exc).__name__) from None
+        raise _not_a_workbook(
+            field, f"the sheet {sheet.title!r} cannot be read", str(exc)[:200] or type(exc).__name__
+        ) from None
 
 
 def read_values(content: bytes, limits: Limits, field: str = "file") -> dict[str, list[tuple]]:
@@ -187,8 +213,10 @@ def read_values(content: bytes, limits: Limits, field: str = "file") -> dict[str
     book = open_read_only(content, limits, field)
     try:
         budget = _Budget(limits, field)
-        return {sheet.title: _trimmed(list(sheet_rows(sheet, limits, field=field, budget=budget)))
-                for sheet in book.worksheets}
+        return {
+            sheet.title: _trimmed(list(sheet_rows(sheet, limits, field=field, budget=budget)))
+            for sheet in book.worksheets
+        }
     finally:
         book.close()
 

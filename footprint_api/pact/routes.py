@@ -8,24 +8,23 @@ token errors are OAuth2's (RFC 6749 5.2).
 import base64
 import binascii
 import uuid
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
-from sqlmodel import Session
 
-from footprint_api.services.principals import authenticate
-from footprint_api.persistence.db import get_session
 from footprint_api.core.errors import ServiceError
+from footprint_api.core.settings import get_settings
+from footprint_api.infra.security import Principal, TokenInvalid
+from footprint_api.persistence.db import SessionDep
 from footprint_api.persistence.models import Role
-from footprint_api.services import jobs
+from footprint_api.services import accounts, jobs
 from footprint_api.services.pact import events
 from footprint_api.services.pact import footprints as service
-from footprint_api.infra.security import Principal, TokenInvalid
-from footprint_api.services import accounts
+from footprint_api.services.principals import authenticate
 from footprint_api.services.throttle import TooManyAttempts
-from footprint_api.core.settings import get_settings
 
 router = APIRouter(tags=["PACT v3"])
 MAX_LIMIT = 1000
@@ -45,8 +44,7 @@ def https_only(request: Request) -> None:
         raise PactError(400, "BadRequest", "the PACT API is served over HTTPS only")
 
 
-def recipient(request: Request, _: None = Depends(https_only),
-              session: Session = Depends(get_session)) -> Principal:
+def recipient(request: Request, session: SessionDep, _: Annotated[None, Depends(https_only)]) -> Principal:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise PactError(401, "BadRequest", "a bearer access token is required")
@@ -55,8 +53,10 @@ def recipient(request: Request, _: None = Depends(https_only),
     except TokenInvalid as exc:
         if "expired" in str(exc):
             raise PactError(401, "TokenExpired", "the access token has expired") from None
-        reason = {"token revoked": "the access token was revoked",
-                  "account disabled": "the client of this access token is disabled"}.get(str(exc))
+        reason = {
+            "token revoked": "the access token was revoked",
+            "account disabled": "the client of this access token is disabled",
+        }.get(str(exc))
         raise PactError(401, "BadRequest", reason or "the access token is not valid") from None
     if principal.role is not Role.PACT_RECIPIENT:
         raise PactError(403, "AccessDenied", "this client is not a PACT data recipient")
@@ -68,9 +68,12 @@ def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
     return JSONResponse({"error": error, "error_description": description}, status_code=status, headers=headers)
 
 
-@router.post("/auth/token", summary="PACT Action Authenticate: OAuth2 client credentials (HTTP Basic)",
-             dependencies=[Depends(https_only)])
-async def token(request: Request, session: Session = Depends(get_session)):
+@router.post(
+    "/auth/token",
+    summary="PACT Action Authenticate: OAuth2 client credentials (HTTP Basic)",
+    dependencies=[Depends(https_only)],
+)
+async def token(request: Request, session: SessionDep):
     form = await request.form()
     if form.get("grant_type") != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "grant_type must be client_credentials")
@@ -82,26 +85,32 @@ async def token(request: Request, session: Session = Depends(get_session)):
     if scheme.lower() != "basic" or not client_id or not secret:
         return _oauth_error(401, "invalid_client", "client credentials are required as HTTP Basic")
     try:
-        access, _ = accounts.client_login(session, client_id, secret,
-                                          request.client.host if request.client else None)
+        access, _ = accounts.client_login(session, client_id, secret, request.client.host if request.client else None)
     except TooManyAttempts as exc:
         answer = _oauth_error(429, "invalid_client", "too many failed attempts; try again later")
         answer.headers.update(exc.headers)
         return answer
     except ServiceError:
         return _oauth_error(401, "invalid_client", "unknown client or wrong secret")
-    return JSONResponse({"access_token": access, "token_type": "bearer",
-                         "expires_in": get_settings().access_token_minutes * 60},
-                        headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {"access_token": access, "token_type": "bearer", "expires_in": get_settings().access_token_minutes * 60},
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.get("/.well-known/openid-configuration", summary="Where PACT clients get tokens")
 def openid_configuration(request: Request):
     base = f"https://{request.headers.get('host', request.url.netloc)}"
-    return {"issuer": base, "token_endpoint": f"{base}/auth/token", "grant_types_supported": ["client_credentials"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic"], "response_types_supported": ["token"],
-            "jwks_uri": f"{base}/.well-known/pcf-label-keys.json", "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["HS256"]}
+    return {
+        "issuer": base,
+        "token_endpoint": f"{base}/auth/token",
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+        "response_types_supported": ["token"],
+        "jwks_uri": f"{base}/.well-known/pcf-label-keys.json",
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["HS256"],
+    }
 
 
 def _limit_and_offset(request: Request) -> tuple[int | None, int]:
@@ -129,12 +138,11 @@ def _filters(request: Request) -> dict[str, list[str]]:
 
 
 @router.get("/3/footprints", summary="PACT Action ListFootprints")
-def list_footprints(request: Request, principal: Principal = Depends(recipient),
-                    session: Session = Depends(get_session)):
+def list_footprints(request: Request, session: SessionDep, principal: Annotated[Principal, Depends(recipient)]):
     limit, offset = _limit_and_offset(request)
     filters = _filters(request)
     found = [f for f in service.visible_product_footprints(session, principal) if service.matches(f, filters)]
-    page = found[offset:offset + limit] if limit is not None else found[offset:]
+    page = found[offset : offset + limit] if limit is not None else found[offset:]
     headers = {}
     if limit is not None and offset + limit < len(found):
         query = [(k, v) for k, v in request.query_params.multi_items() if k != "offset"]
@@ -145,8 +153,7 @@ def list_footprints(request: Request, principal: Principal = Depends(recipient),
 
 
 @router.get("/3/footprints/{footprint_id}", summary="PACT Action GetFootprint")
-def get_footprint(footprint_id: str, principal: Principal = Depends(recipient),
-                  session: Session = Depends(get_session)):
+def get_footprint(footprint_id: str, session: SessionDep, principal: Annotated[Principal, Depends(recipient)]):
     try:
         wanted = str(uuid.UUID(footprint_id))
     except ValueError:
@@ -158,10 +165,12 @@ def get_footprint(footprint_id: str, principal: Principal = Depends(recipient),
     raise PactError(404, "NotFound", "the requested footprint could not be found")
 
 
-@router.post("/3/events", summary="PACT Action Events: CloudEvents in structured mode; a RequestCreatedEvent is "
-             "answered later by a RequestFulfilledEvent or RequestRejectedEvent sent to the requester's /3/events")
-async def receive_event(request: Request, principal: Principal = Depends(recipient),
-                        session: Session = Depends(get_session)):
+@router.post(
+    "/3/events",
+    summary="PACT Action Events: CloudEvents in structured mode; a RequestCreatedEvent is "
+    "answered later by a RequestFulfilledEvent or RequestRejectedEvent sent to the requester's /3/events",
+)
+async def receive_event(request: Request, session: SessionDep, principal: Annotated[Principal, Depends(recipient)]):
     body = await request.body()
     try:
         event = events.parse(body, request.headers.get("content-type", ""))

@@ -4,13 +4,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
-from typing import Annotated
 from pathlib import Path
+from typing import Annotated
 
+from fastapi import Depends
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
-from fastapi import Depends
 from sqlmodel import Session, create_engine
 
 from footprint_api.core.settings import get_settings
@@ -44,11 +44,15 @@ def reads_only() -> Iterator[None]:
 def engine_for(url: str) -> Engine:
     ensure_sqlite_directory(url)
     settings = get_settings()
-    pool = {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow,
-            "pool_timeout": settings.db_pool_timeout_seconds}
+    pool = {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout_seconds,
+    }
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, poolclass=QueuePool,
-                               **pool)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, poolclass=QueuePool, **pool
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record):

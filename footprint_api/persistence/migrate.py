@@ -5,8 +5,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from footprint_api.persistence.db import ensure_sqlite_directory
 from footprint_api.core.settings import get_settings
+from footprint_api.persistence.db import ensure_sqlite_directory
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

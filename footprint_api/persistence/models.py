@@ -322,9 +322,14 @@ class Label(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("year", "sequence", name="uq_label_sequence"),
         # one label in force per product and PCR: a newer label supersedes the earlier one
-        Index("uq_label_in_force", "product_id", "pcr_id", unique=True,
-              sqlite_where=text("state IN ('active', 'suspended')"),
-              postgresql_where=text("state IN ('active', 'suspended')")),
+        Index(
+            "uq_label_in_force",
+            "product_id",
+            "pcr_id",
+            unique=True,
+            sqlite_where=text("state IN ('active', 'suspended')"),
+            postgresql_where=text("state IN ('active', 'suspended')"),
+        ),
     )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     number: str = Field(unique=True, max_length=20)

@@ -4,19 +4,27 @@ of the audit trail each admin may read."""
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time as clock, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from footprint_api.services import audit
-from footprint_api.services.principals import actor
 from footprint_api.core.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
-from footprint_api.persistence.models import (ApiClient, AuditEvent, Organisation, OrganisationKind, RevokedToken, Role, User,
-                                  utcnow)
-from footprint_api.infra.security import Principal, hash_secret, issue_token, new_client_secret, verify_secret
-from footprint_api.services import throttle
 from footprint_api.core.settings import get_settings
+from footprint_api.infra.security import Principal, hash_secret, issue_token, new_client_secret, verify_secret
+from footprint_api.persistence.models import (
+    ApiClient,
+    AuditEvent,
+    Organisation,
+    OrganisationKind,
+    RevokedToken,
+    Role,
+    User,
+    utcnow,
+)
+from footprint_api.services import audit, throttle
+from footprint_api.services.principals import actor
 
 ROLES_OF_KIND = {
     OrganisationKind.MANUFACTURER: {Role.MANUFACTURER_MEMBER, Role.MANUFACTURER_ADMIN, Role.PACT_RECIPIENT},
@@ -27,13 +35,21 @@ ROLES_OF_KIND = {
 _DUMMY = hash_secret("not-a-password")
 
 
-def create_organisation(session: Session, principal: Principal | None, name: str,
-                        kind: OrganisationKind) -> Organisation:
+def create_organisation(
+    session: Session, principal: Principal | None, name: str, kind: OrganisationKind
+) -> Organisation:
     organisation = Organisation(name=name, kind=kind)
     session.add(organisation)
     who = actor(principal) if principal else audit.SYSTEM
-    audit.record(session, who, "organisation.created", "organisation", organisation.id,
-                 after={"name": name, "kind": kind.value}, organisation_id=organisation.id)
+    audit.record(
+        session,
+        who,
+        "organisation.created",
+        "organisation",
+        organisation.id,
+        after={"name": name, "kind": kind.value},
+        organisation_id=organisation.id,
+    )
     _commit_unique(session, f"an organisation named {name!r} exists")
     return organisation
 
@@ -45,44 +61,75 @@ def managed_organisation(session: Session, principal: Principal | None, organisa
     if organisation is None:
         raise NotFound("no such organisation")
     if principal is not None and principal.role is not Role.PLATFORM_ADMIN:
-        if principal.organisation_id != organisation_id or principal.role not in (Role.MANUFACTURER_ADMIN,
-                                                                                   Role.CB_ADMIN):
+        if principal.organisation_id != organisation_id or principal.role not in (
+            Role.MANUFACTURER_ADMIN,
+            Role.CB_ADMIN,
+        ):
             raise NotFound("no such organisation")
     return organisation
 
 
-def _check_can_manage(session: Session, principal: Principal | None, organisation_id: uuid.UUID,
-                      role: Role) -> Organisation:
+def _check_can_manage(
+    session: Session, principal: Principal | None, organisation_id: uuid.UUID, role: Role
+) -> Organisation:
     organisation = managed_organisation(session, principal, organisation_id)
     if role not in ROLES_OF_KIND[organisation.kind]:
         raise Forbidden(f"role {role.value} does not exist in a {organisation.kind.value} organisation")
     return organisation
 
 
-def create_user(session: Session, principal: Principal | None, organisation_id: uuid.UUID, email: str, name: str,
-                password: str, role: Role) -> User:
+def create_user(
+    session: Session,
+    principal: Principal | None,
+    organisation_id: uuid.UUID,
+    email: str,
+    name: str,
+    password: str,
+    role: Role,
+) -> User:
     _check_can_manage(session, principal, organisation_id, role)
     if role is Role.PACT_RECIPIENT:
         raise Forbidden("a PACT recipient is a machine client, not a person")
-    user = User(email=email.lower(), name=name, password_hash=hash_secret(password),
-                organisation_id=organisation_id, role=role)
+    user = User(
+        email=email.lower(), name=name, password_hash=hash_secret(password), organisation_id=organisation_id, role=role
+    )
     session.add(user)
-    audit.record(session, actor(principal) if principal else audit.SYSTEM, "user.created", "user", user.id,
-                 after={"email": user.email, "role": role.value}, organisation_id=organisation_id)
+    audit.record(
+        session,
+        actor(principal) if principal else audit.SYSTEM,
+        "user.created",
+        "user",
+        user.id,
+        after={"email": user.email, "role": role.value},
+        organisation_id=organisation_id,
+    )
     _commit_unique(session, f"a user with e-mail {email!r} exists")
     return user
 
 
-def create_client(session: Session, principal: Principal | None, organisation_id: uuid.UUID, name: str,
-                  role: Role) -> tuple[ApiClient, str]:
+def create_client(
+    session: Session, principal: Principal | None, organisation_id: uuid.UUID, name: str, role: Role
+) -> tuple[ApiClient, str]:
     """Returns the client and its secret; only a hash of the secret is stored."""
     _check_can_manage(session, principal, organisation_id, role)
     secret = new_client_secret()
-    client = ApiClient(client_id=f"pcf_{uuid.uuid4().hex[:20]}", secret_hash=hash_secret(secret), name=name,
-                       organisation_id=organisation_id, role=role)
+    client = ApiClient(
+        client_id=f"pcf_{uuid.uuid4().hex[:20]}",
+        secret_hash=hash_secret(secret),
+        name=name,
+        organisation_id=organisation_id,
+        role=role,
+    )
     session.add(client)
-    audit.record(session, actor(principal) if principal else audit.SYSTEM, "client.created", "api_client",
-                 client.id, after={"client_id": client.client_id, "role": role.value}, organisation_id=organisation_id)
+    audit.record(
+        session,
+        actor(principal) if principal else audit.SYSTEM,
+        "client.created",
+        "api_client",
+        client.id,
+        after={"client_id": client.client_id, "role": role.value},
+        organisation_id=organisation_id,
+    )
     audit.commit(session)
     return client, secret
 
@@ -95,8 +142,9 @@ def _commit_unique(session: Session, message: str) -> None:
         raise Conflict(message) from None
 
 
-def password_login(session: Session, email: str, password: str, minutes: int | None = None,
-                   address: str | None = None) -> tuple[str, datetime]:
+def password_login(
+    session: Session, email: str, password: str, minutes: int | None = None, address: str | None = None
+) -> tuple[str, datetime]:
     """An access token for a person; `minutes`: its lifetime when not the API's (a browser session's). Throttled
     per account and per address (services.throttle): 429 before the password is checked once locked."""
     attempt = throttle.keys(email, address)
@@ -128,8 +176,14 @@ def _issue(holder: User | ApiClient, kind: str, minutes: int | None = None) -> t
     """A token for an active account (its issue time, to the microsecond, is what authenticate() compares with the
     moment the account's credentials were last ended)."""
     settings = get_settings()
-    return issue_token(holder.id, kind, holder.organisation_id, holder.role, settings.signing_key(),
-                       minutes or settings.access_token_minutes)
+    return issue_token(
+        holder.id,
+        kind,
+        holder.organisation_id,
+        holder.role,
+        settings.signing_key(),
+        minutes or settings.access_token_minutes,
+    )
 
 
 def revoke(session: Session, principal: Principal) -> None:
@@ -173,14 +227,22 @@ def account_counts(session: Session, principal: Principal) -> dict[str, dict[boo
 
 def organisation_users(session: Session, principal: Principal, organisation_id: uuid.UUID) -> list[User]:
     managed_organisation(session, principal, organisation_id)
-    return list(session.exec(select(User).where(User.organisation_id == organisation_id)
-                             .order_by(col(User.created_at), col(User.email))))
+    return list(
+        session.exec(
+            select(User).where(User.organisation_id == organisation_id).order_by(col(User.created_at), col(User.email))
+        )
+    )
 
 
 def organisation_clients(session: Session, principal: Principal, organisation_id: uuid.UUID) -> list[ApiClient]:
     managed_organisation(session, principal, organisation_id)
-    return list(session.exec(select(ApiClient).where(ApiClient.organisation_id == organisation_id)
-                             .order_by(col(ApiClient.created_at), col(ApiClient.client_id))))
+    return list(
+        session.exec(
+            select(ApiClient)
+            .where(ApiClient.organisation_id == organisation_id)
+            .order_by(col(ApiClient.created_at), col(ApiClient.client_id))
+        )
+    )
 
 
 def _managed(session: Session, principal: Principal, model, object_id: uuid.UUID, noun: str):
@@ -221,8 +283,16 @@ def set_user_active(session: Session, principal: Principal, user_id: uuid.UUID, 
     if not active:
         _end_credentials(user)
     session.add(user)
-    audit.record(session, actor(principal), "user.enabled" if active else "user.disabled", "user", user.id,
-                 before=before, after={"active": active, "email": user.email}, organisation_id=user.organisation_id)
+    audit.record(
+        session,
+        actor(principal),
+        "user.enabled" if active else "user.disabled",
+        "user",
+        user.id,
+        before=before,
+        after={"active": active, "email": user.email},
+        organisation_id=user.organisation_id,
+    )
     audit.commit(session)
     return user
 
@@ -236,8 +306,9 @@ def _readable_password() -> str:
     return "-".join("".join(secrets.choice(UNAMBIGUOUS) for _ in range(5)) for _ in range(4))
 
 
-def reset_password(session: Session, principal: Principal, user_id: uuid.UUID,
-                   password: str | None = None) -> tuple[User, str | None]:
+def reset_password(
+    session: Session, principal: Principal, user_id: uuid.UUID, password: str | None = None
+) -> tuple[User, str | None]:
     """Give a person a new password, chosen by the admin or (None) generated: every session signed in with the old
     one ends. Returns the user and the generated password, to be shown once (only its hash is stored)."""
     user = managed_user(session, principal, user_id)
@@ -245,14 +316,22 @@ def reset_password(session: Session, principal: Principal, user_id: uuid.UUID,
     if password is None:
         password = generated = _readable_password()
     elif not PASSWORD_MIN_CHARS <= len(password) <= PASSWORD_MAX_CHARS:
-        raise Unprocessable(f"a password has {PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} characters",
-                            [{"field": "password", "reason": "length"}])
+        raise Unprocessable(
+            f"a password has {PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} characters",
+            [{"field": "password", "reason": "length"}],
+        )
     user.password_hash = hash_secret(password)
     _end_credentials(user)
     session.add(user)
-    audit.record(session, actor(principal), "user.password_reset", "user", user.id,
-                 after={"email": user.email, "generated": generated is not None},
-                 organisation_id=user.organisation_id)
+    audit.record(
+        session,
+        actor(principal),
+        "user.password_reset",
+        "user",
+        user.id,
+        after={"email": user.email, "generated": generated is not None},
+        organisation_id=user.organisation_id,
+    )
     audit.commit(session)
     return user, generated
 
@@ -267,14 +346,22 @@ def set_client_active(session: Session, principal: Principal, client_id: uuid.UU
     if not active:
         _end_credentials(client)
     session.add(client)
-    audit.record(session, actor(principal), "client.enabled" if active else "client.disabled", "api_client",
-                 client.id, before=before, after={"active": active, "client_id": client.client_id},
-                 organisation_id=client.organisation_id)
+    audit.record(
+        session,
+        actor(principal),
+        "client.enabled" if active else "client.disabled",
+        "api_client",
+        client.id,
+        before=before,
+        after={"active": active, "client_id": client.client_id},
+        organisation_id=client.organisation_id,
+    )
     audit.commit(session)
     return client
 
 
 # The audit trail as its readers may see it: the platform admin all of it, an organisation's admins their own.
+
 
 @dataclass(frozen=True)
 class TrailFilter:
@@ -306,22 +393,30 @@ def _filtered(query, filters: TrailFilter):
     return query
 
 
-def audit_trail(session: Session, principal: Principal, filters: TrailFilter, offset: int,
-                limit: int) -> tuple[list[AuditEvent], int]:
+def audit_trail(
+    session: Session, principal: Principal, filters: TrailFilter, offset: int, limit: int
+) -> tuple[list[AuditEvent], int]:
     """A page of the visible trail, newest first, and how many entries match."""
-    entries = session.exec(_filtered(visible_trail(principal, select(AuditEvent)), filters)
-                           .order_by(col(AuditEvent.seq).desc()).offset(offset).limit(limit)).all()
-    total = session.exec(_filtered(visible_trail(principal, select(func.count()).select_from(AuditEvent)),
-                                   filters)).one()
+    entries = session.exec(
+        _filtered(visible_trail(principal, select(AuditEvent)), filters)
+        .order_by(col(AuditEvent.seq).desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    total = session.exec(
+        _filtered(visible_trail(principal, select(func.count()).select_from(AuditEvent)), filters)
+    ).one()
     return list(entries), total
 
 
 def audit_facets(session: Session, principal: Principal) -> tuple[list[str], list[str]]:
     """The actions and object types of the visible trail, to filter by."""
-    actions = session.exec(visible_trail(principal, select(AuditEvent.action).distinct())
-                           .order_by(AuditEvent.action)).all()
-    types = session.exec(visible_trail(principal, select(AuditEvent.object_type).distinct())
-                         .order_by(AuditEvent.object_type)).all()
+    actions = session.exec(
+        visible_trail(principal, select(AuditEvent.action).distinct()).order_by(AuditEvent.action)
+    ).all()
+    types = session.exec(
+        visible_trail(principal, select(AuditEvent.object_type).distinct()).order_by(AuditEvent.object_type)
+    ).all()
     return list(actions), list(types)
 
 

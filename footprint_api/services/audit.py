@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
-from footprint_api.persistence.models import AuditCheckpoint, AuditEvent, utcnow
 from footprint_api.core.settings import get_settings
+from footprint_api.persistence.models import AuditCheckpoint, AuditEvent, utcnow
 
 GENESIS = "0" * 64
 _ADVISORY_KEY = 0x50434641  # "PCFA"
@@ -47,27 +47,54 @@ def _utc_iso(moment: datetime) -> str:
 
 
 def _canonical(event: AuditEvent) -> str:
-    return json.dumps({
-        "at": _utc_iso(event.at), "actor_id": event.actor_id, "actor_kind": event.actor_kind,
-        "organisation_id": str(event.organisation_id) if event.organisation_id else None,
-        "action": event.action, "object_type": event.object_type, "object_id": event.object_id,
-        "before": event.before, "after": event.after,
-    }, sort_keys=True, separators=(",", ":"), default=str)
+    return json.dumps(
+        {
+            "at": _utc_iso(event.at),
+            "actor_id": event.actor_id,
+            "actor_kind": event.actor_kind,
+            "organisation_id": str(event.organisation_id) if event.organisation_id else None,
+            "action": event.action,
+            "object_type": event.object_type,
+            "object_id": event.object_id,
+            "before": event.before,
+            "after": event.after,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
 
 
 def entry_hash(prev_hash: str, event: AuditEvent) -> str:
     return hashlib.sha256((prev_hash + _canonical(event)).encode()).hexdigest()
 
 
-def record(session: Session, actor: Actor, action: str, object_type: str, object_id: Any,
-           before: dict | None = None, after: dict | None = None, organisation_id: Any = None) -> None:
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: Any,
+    before: dict | None = None,
+    after: dict | None = None,
+    organisation_id: Any = None,
+) -> None:
     """Queue an entry in the caller's unit of work; `commit` chains and writes it with the change it describes."""
-    session.info.setdefault("audit", []).append(AuditEvent(
-        at=utcnow(), actor_id=actor.id, actor_kind=actor.kind,
-        organisation_id=organisation_id if organisation_id is not None else actor.organisation_id,
-        action=action, object_type=object_type, object_id=str(object_id),
-        before=_jsonable(before), after=_jsonable(after), prev_hash="", hash="",
-    ))
+    session.info.setdefault("audit", []).append(
+        AuditEvent(
+            at=utcnow(),
+            actor_id=actor.id,
+            actor_kind=actor.kind,
+            organisation_id=organisation_id if organisation_id is not None else actor.organisation_id,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            before=_jsonable(before),
+            after=_jsonable(after),
+            prev_hash="",
+            hash="",
+        )
+    )
 
 
 def commit(session: Session) -> None:
@@ -147,8 +174,12 @@ def verify_chain(session: Session) -> ChainCheck:
         if not hmac.compare_digest(mark.mac, seal(key, f"{mark.seq}:{mark.hash}")):
             return ChainCheck(False, mark.seq, "a checkpoint's seal does not match")
         if mark.seq > last_seq:
-            return ChainCheck(False, last_seq + 1, f"entries after {last_seq} were deleted (a checkpoint sealed "
-                                                   f"entry {mark.seq})", mark.seq)
+            return ChainCheck(
+                False,
+                last_seq + 1,
+                f"entries after {last_seq} were deleted (a checkpoint sealed entry {mark.seq})",
+                mark.seq,
+            )
         if hashes.get(mark.seq) != mark.hash:
             return ChainCheck(False, mark.seq, "the entry differs from the one its checkpoint sealed", mark.seq)
         latest = mark.seq

@@ -15,8 +15,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from footprint_api.core.errors import Unprocessable
-from footprint_api.persistence.models import Application, Finding, Footprint, InventoryRecord, Job, Label, Product
 from footprint_api.infra.security import Principal
+from footprint_api.persistence.models import Application, Finding, Footprint, InventoryRecord, Job, Label, Product
 from footprint_api.services.footprints import visible_footprint
 from label_service.workflow import ApplicationState
 
@@ -96,85 +96,160 @@ def _first_per_product(session: Session, ranked) -> dict[uuid.UUID, tuple]:
     return {row[0]: tuple(row[1:-1]) for row in rows}
 
 
-def products(session: Session, principal: Principal, offset: int = 0,
-             limit: int = PRODUCTS_PER_PAGE) -> tuple[list[ProductRow], int]:
+def products(
+    session: Session, principal: Principal, offset: int = 0, limit: int = PRODUCTS_PER_PAGE
+) -> tuple[list[ProductRow], int]:
     """A page of the organisation's products (by name) with each one's latest inventory, latest footprint and
     label, and the number of products: six queries whatever the number of products, merged by product id."""
     organisation_id = principal.organisation_id
-    total = session.exec(select(func.count()).select_from(Product)
-                         .where(Product.organisation_id == organisation_id)).one()
-    page = list(session.exec(select(Product.id, Product.name, Product.model, Product.pcr_id)
-                             .where(Product.organisation_id == organisation_id)
-                             .order_by(col(Product.name), col(Product.created_at), col(Product.id))
-                             .offset(offset).limit(limit)))
+    total = session.exec(
+        select(func.count()).select_from(Product).where(Product.organisation_id == organisation_id)
+    ).one()
+    page = list(
+        session.exec(
+            select(Product.id, Product.name, Product.model, Product.pcr_id)
+            .where(Product.organisation_id == organisation_id)
+            .order_by(col(Product.name), col(Product.created_at), col(Product.id))
+            .offset(offset)
+            .limit(limit)
+        )
+    )
     ids = [row[0] for row in page]
-    inventories = _first_per_product(session, select(
-        InventoryRecord.product_id, InventoryRecord.id, InventoryRecord.version,
-        _latest(InventoryRecord.product_id, col(InventoryRecord.version).desc()))
-        .where(col(InventoryRecord.product_id).in_(ids)))
-    footprints_ = _first_per_product(session, select(
-        InventoryRecord.product_id, Footprint.id, InventoryRecord.version, Footprint.total_kg_co2e,
-        Footprint.declared_unit, Footprint.created_at,
-        _latest(InventoryRecord.product_id, col(InventoryRecord.version).desc(), col(Footprint.created_at).desc()))
+    inventories = _first_per_product(
+        session,
+        select(
+            InventoryRecord.product_id,
+            InventoryRecord.id,
+            InventoryRecord.version,
+            _latest(InventoryRecord.product_id, col(InventoryRecord.version).desc()),
+        ).where(col(InventoryRecord.product_id).in_(ids)),
+    )
+    footprints_ = _first_per_product(
+        session,
+        select(
+            InventoryRecord.product_id,
+            Footprint.id,
+            InventoryRecord.version,
+            Footprint.total_kg_co2e,
+            Footprint.declared_unit,
+            Footprint.created_at,
+            _latest(InventoryRecord.product_id, col(InventoryRecord.version).desc(), col(Footprint.created_at).desc()),
+        )
         .join(InventoryRecord, col(InventoryRecord.id) == col(Footprint.inventory_id))
-        .where(col(InventoryRecord.product_id).in_(ids)))
+        .where(col(InventoryRecord.product_id).in_(ids)),
+    )
     latest_ids = [inventory_id for inventory_id, _ in inventories.values()]
-    calculated = set(session.exec(select(Footprint.inventory_id).distinct()
-                                  .where(col(Footprint.inventory_id).in_(latest_ids))))
+    calculated = set(
+        session.exec(select(Footprint.inventory_id).distinct().where(col(Footprint.inventory_id).in_(latest_ids)))
+    )
     in_force = col(Label.state).in_(("active", "suspended"))  # the label in force, else the most recent one
-    labels = _first_per_product(session, select(
-        Label.product_id, Label.number, Label.state,
-        _latest(Label.product_id, in_force.desc(), col(Label.created_at).desc()))
-        .where(col(Label.product_id).in_(ids)))
+    labels = _first_per_product(
+        session,
+        select(
+            Label.product_id,
+            Label.number,
+            Label.state,
+            _latest(Label.product_id, in_force.desc(), col(Label.created_at).desc()),
+        ).where(col(Label.product_id).in_(ids)),
+    )
     rows = []
     for product_id, name, model, pcr_id in page:
         inventory_id, version = inventories.get(product_id, (None, None))
-        rows.append(ProductRow(product_id, name, model, pcr_id, inventory_id, version, inventory_id in calculated,
-                               *footprints_.get(product_id, (None,) * 5), *labels.get(product_id, (None, None))))
+        rows.append(
+            ProductRow(
+                product_id,
+                name,
+                model,
+                pcr_id,
+                inventory_id,
+                version,
+                inventory_id in calculated,
+                *footprints_.get(product_id, (None,) * 5),
+                *labels.get(product_id, (None, None)),
+            )
+        )
     return rows, total
 
 
 def applications(session: Session, principal: Principal) -> list[ApplicationRow]:
-    findings = (select(Finding.application_id, func.count().label("open"))
-                .where(col(Finding.resolved_at).is_(None)).group_by(Finding.application_id).subquery())
-    query = (select(Application.id, Product.name, Application.state, Application.updated_at,
-                    func.coalesce(findings.c.open, 0))
-             .join(Product, col(Product.id) == col(Application.product_id))
-             .outerjoin(findings, findings.c.application_id == Application.id)
-             .where(Application.organisation_id == principal.organisation_id,
-                    col(Application.state).not_in(CLOSED_APPLICATIONS))
-             .order_by(col(Application.updated_at).desc()))
+    findings = (
+        select(Finding.application_id, func.count().label("open"))
+        .where(col(Finding.resolved_at).is_(None))
+        .group_by(Finding.application_id)
+        .subquery()
+    )
+    query = (
+        select(
+            Application.id, Product.name, Application.state, Application.updated_at, func.coalesce(findings.c.open, 0)
+        )
+        .join(Product, col(Product.id) == col(Application.product_id))
+        .outerjoin(findings, findings.c.application_id == Application.id)
+        .where(
+            Application.organisation_id == principal.organisation_id, col(Application.state).not_in(CLOSED_APPLICATIONS)
+        )
+        .order_by(col(Application.updated_at).desc())
+    )
     return [ApplicationRow(*row) for row in session.exec(query)]
 
 
 def open_findings(session: Session, principal: Principal) -> list[FindingRow]:
-    query = (select(Finding.application_id, Product.name, Finding.subject, Finding.text, Finding.raised_at)
-             .join(Application, col(Application.id) == col(Finding.application_id))
-             .join(Product, col(Product.id) == col(Application.product_id))
-             .where(Application.organisation_id == principal.organisation_id, col(Finding.resolved_at).is_(None))
-             .order_by(col(Finding.raised_at).desc()))
+    query = (
+        select(Finding.application_id, Product.name, Finding.subject, Finding.text, Finding.raised_at)
+        .join(Application, col(Application.id) == col(Finding.application_id))
+        .join(Product, col(Product.id) == col(Application.product_id))
+        .where(Application.organisation_id == principal.organisation_id, col(Finding.resolved_at).is_(None))
+        .order_by(col(Finding.raised_at).desc())
+    )
     return [FindingRow(*row) for row in session.exec(query)]
 
 
 def recent_jobs(session: Session, principal: Principal, limit: int = RECENT_JOBS) -> list[JobRow]:
-    query = (select(Job.id, Product.name, InventoryRecord.version, Job.status, Job.progress, Job.parameters,
-                    Job.created_at, Job.footprint_id)
-             .join(InventoryRecord, col(InventoryRecord.id) == col(Job.inventory_id))
-             .join(Product, col(Product.id) == col(InventoryRecord.product_id))
-             .where(Job.organisation_id == principal.organisation_id)
-             .order_by(col(Job.created_at).desc()).limit(limit))
-    return [JobRow(job_id, name, version, str(status), progress,
-                   int((parameters or {}).get("monte_carlo_iterations") or 0), created, footprint_id)
-            for job_id, name, version, status, progress, parameters, created, footprint_id in session.exec(query)]
+    query = (
+        select(
+            Job.id,
+            Product.name,
+            InventoryRecord.version,
+            Job.status,
+            Job.progress,
+            Job.parameters,
+            Job.created_at,
+            Job.footprint_id,
+        )
+        .join(InventoryRecord, col(InventoryRecord.id) == col(Job.inventory_id))
+        .join(Product, col(Product.id) == col(InventoryRecord.product_id))
+        .where(Job.organisation_id == principal.organisation_id)
+        .order_by(col(Job.created_at).desc())
+        .limit(limit)
+    )
+    return [
+        JobRow(
+            job_id,
+            name,
+            version,
+            str(status),
+            progress,
+            int((parameters or {}).get("monte_carlo_iterations") or 0),
+            created,
+            footprint_id,
+        )
+        for job_id, name, version, status, progress, parameters, created, footprint_id in session.exec(query)
+    ]
 
 
 def dashboard(session: Session, principal: Principal, offset: int = 0) -> Dashboard:
     rows, count = products(session, principal, offset)
-    return Dashboard(rows, count, offset, applications(session, principal), open_findings(session, principal),
-                     recent_jobs(session, principal))
+    return Dashboard(
+        rows,
+        count,
+        offset,
+        applications(session, principal),
+        open_findings(session, principal),
+        recent_jobs(session, principal),
+    )
 
 
 # --- the footprint list ------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class FootprintRow:
@@ -191,24 +266,41 @@ class FootprintRow:
     label_state: str | None
 
 
-def footprints(session: Session, principal: Principal, offset: int = 0,
-               limit: int = FOOTPRINTS_PER_PAGE) -> tuple[list[FootprintRow], int]:
+def footprints(
+    session: Session, principal: Principal, offset: int = 0, limit: int = FOOTPRINTS_PER_PAGE
+) -> tuple[list[FootprintRow], int]:
     """A page of the organisation's footprints, newest first, with the label issued on each (if any), and their
     number; no result JSON read."""
-    total = session.exec(select(func.count()).select_from(Footprint)
-                         .where(Footprint.organisation_id == principal.organisation_id)).one()
-    query = (select(Footprint.id, Product.name, Product.model, InventoryRecord.version, Footprint.pcr_id,
-                    Footprint.pcr_version, Footprint.total_kg_co2e, Footprint.declared_unit, Footprint.created_at,
-                    Label.number, Label.state)
-             .join(InventoryRecord, col(InventoryRecord.id) == col(Footprint.inventory_id))
-             .join(Product, col(Product.id) == col(InventoryRecord.product_id))
-             .outerjoin(Label, col(Label.footprint_id) == col(Footprint.id))
-             .where(Footprint.organisation_id == principal.organisation_id)
-             .order_by(col(Footprint.created_at).desc(), col(Footprint.id)).offset(offset).limit(limit))
+    total = session.exec(
+        select(func.count()).select_from(Footprint).where(Footprint.organisation_id == principal.organisation_id)
+    ).one()
+    query = (
+        select(
+            Footprint.id,
+            Product.name,
+            Product.model,
+            InventoryRecord.version,
+            Footprint.pcr_id,
+            Footprint.pcr_version,
+            Footprint.total_kg_co2e,
+            Footprint.declared_unit,
+            Footprint.created_at,
+            Label.number,
+            Label.state,
+        )
+        .join(InventoryRecord, col(InventoryRecord.id) == col(Footprint.inventory_id))
+        .join(Product, col(Product.id) == col(InventoryRecord.product_id))
+        .outerjoin(Label, col(Label.footprint_id) == col(Footprint.id))
+        .where(Footprint.organisation_id == principal.organisation_id)
+        .order_by(col(Footprint.created_at).desc(), col(Footprint.id))
+        .offset(offset)
+        .limit(limit)
+    )
     return [FootprintRow(*row) for row in session.exec(query)], total
 
 
 # --- one footprint and its neighbours ---------------------------------------------------------------------------
+
 
 @dataclass
 class FootprintView:
@@ -224,19 +316,28 @@ def footprint_view(session: Session, principal: Principal, footprint_id: uuid.UU
     footprint = visible_footprint(session, principal, footprint_id)
     inventory = session.get(InventoryRecord, footprint.inventory_id)
     product = session.get(Product, inventory.product_id)
-    labels = list(session.exec(select(Label).where(Label.footprint_id == footprint.id)
-                               .order_by(col(Label.created_at).desc())))
+    labels = list(
+        session.exec(select(Label).where(Label.footprint_id == footprint.id).order_by(col(Label.created_at).desc()))
+    )
     previous = session.exec(
-        select(Footprint.id).join(InventoryRecord, col(InventoryRecord.id) == col(Footprint.inventory_id))
-        .where(InventoryRecord.product_id == product.id, InventoryRecord.version < inventory.version,
-               Footprint.organisation_id == footprint.organisation_id)
-        .order_by(col(InventoryRecord.version).desc(), col(Footprint.created_at).desc()).limit(1)).first()
-    running = list(session.exec(select(Job).where(Job.inventory_id == inventory.id,
-                                                  col(Job.status).in_(("queued", "running")))))
+        select(Footprint.id)
+        .join(InventoryRecord, col(InventoryRecord.id) == col(Footprint.inventory_id))
+        .where(
+            InventoryRecord.product_id == product.id,
+            InventoryRecord.version < inventory.version,
+            Footprint.organisation_id == footprint.organisation_id,
+        )
+        .order_by(col(InventoryRecord.version).desc(), col(Footprint.created_at).desc())
+        .limit(1)
+    ).first()
+    running = list(
+        session.exec(select(Job).where(Job.inventory_id == inventory.id, col(Job.status).in_(("queued", "running"))))
+    )
     return FootprintView(footprint, inventory, product, labels, previous, running)
 
 
 # --- two versions side by side ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Change:
@@ -276,11 +377,16 @@ def compare(session: Session, principal: Principal, a_id: uuid.UUID, b_id: uuid.
     came out differently. Footprints of different products are not compared."""
     a, b = footprint_view(session, principal, a_id), footprint_view(session, principal, b_id)
     if a.product.id != b.product.id:
-        raise Unprocessable("only footprints of the same product can be compared",
-                            [{"field": "b", "reason": "a footprint of another product"}])
-    return Comparison(a, b, _input_changes(a.inventory.data, b.inventory.data),
-                      _result_changes(a.footprint.result, b.footprint.result,
-                                      f"kg CO2e / {b.footprint.declared_unit}"))
+        raise Unprocessable(
+            "only footprints of the same product can be compared",
+            [{"field": "b", "reason": "a footprint of another product"}],
+        )
+    return Comparison(
+        a,
+        b,
+        _input_changes(a.inventory.data, b.inventory.data),
+        _result_changes(a.footprint.result, b.footprint.result, f"kg CO2e / {b.footprint.declared_unit}"),
+    )
 
 
 def _items(data: dict) -> dict[str, dict]:
@@ -288,25 +394,45 @@ def _items(data: dict) -> dict[str, dict]:
 
 
 def _input_changes(a: dict, b: dict) -> list[Change]:
-    changes = [Change("production", "production", a["production"]["amount"], b["production"]["amount"],
-                      b["production"]["unit"]),
-               Change("production", "reference_period", _period(a), _period(b)),
-               Change("production", "facility", a["facility"]["name"], b["facility"]["name"])]
+    changes = [
+        Change(
+            "production", "production", a["production"]["amount"], b["production"]["amount"], b["production"]["unit"]
+        ),
+        Change("production", "reference_period", _period(a), _period(b)),
+        Change("production", "facility", a["facility"]["name"], b["facility"]["name"]),
+    ]
     items_a, items_b = _items(a), _items(b)
     for key in sorted(items_a.keys() | items_b.keys()):
         item_a, item_b = items_a.get(key, {}), items_b.get(key, {})
-        changes.append(Change("item", key, item_a.get("amount"), item_b.get("amount"),
-                              item_b.get("unit") or item_a.get("unit", "")))
+        changes.append(
+            Change(
+                "item", key, item_a.get("amount"), item_b.get("amount"), item_b.get("unit") or item_a.get("unit", "")
+            )
+        )
         params_a, params_b = item_a.get("parameters") or {}, item_b.get("parameters") or {}
         for name in sorted(params_a.keys() | params_b.keys()):
             pa, pb = params_a.get(name) or {}, params_b.get(name) or {}
-            changes.append(Change("parameter", f"{key}.{name}", pa.get("amount"), pb.get("amount"),
-                                  pb.get("unit") or pa.get("unit", "")))
+            changes.append(
+                Change(
+                    "parameter",
+                    f"{key}.{name}",
+                    pa.get("amount"),
+                    pb.get("amount"),
+                    pb.get("unit") or pa.get("unit", ""),
+                )
+            )
     certs_a = {c["serial"]: c for c in a.get("green_certificates", [])}
     certs_b = {c["serial"]: c for c in b.get("green_certificates", [])}
     for serial in sorted(certs_a.keys() | certs_b.keys()):
-        changes.append(Change("certificate", serial, (certs_a.get(serial) or {}).get("amount_mwh"),
-                              (certs_b.get(serial) or {}).get("amount_mwh"), "MWh"))
+        changes.append(
+            Change(
+                "certificate",
+                serial,
+                (certs_a.get(serial) or {}).get("amount_mwh"),
+                (certs_b.get(serial) or {}).get("amount_mwh"),
+                "MWh",
+            )
+        )
     return changes
 
 
@@ -315,8 +441,14 @@ def _period(data: dict) -> str:
     return f"{period.get('start', '')} – {period.get('end', '')}"
 
 
-RESULT_FIELDS = ("total_kg_co2e", "fossil_kg_co2e", "biogenic_kg_co2e", "land_use_kg_co2e",
-                 "location_based_kg_co2e", "market_based_kg_co2e")
+RESULT_FIELDS = (
+    "total_kg_co2e",
+    "fossil_kg_co2e",
+    "biogenic_kg_co2e",
+    "land_use_kg_co2e",
+    "location_based_kg_co2e",
+    "market_based_kg_co2e",
+)
 
 
 def _result_changes(a: dict, b: dict, unit: str) -> list[Change]:
@@ -324,12 +456,26 @@ def _result_changes(a: dict, b: dict, unit: str) -> list[Change]:
     for stage in sorted(a["stages"].keys() | b["stages"].keys()):
         changes.append(Change("stage", stage, a["stages"].get(stage), b["stages"].get(stage), unit))
     for gas in sorted(a["per_gas"].keys() | b["per_gas"].keys()):
-        changes.append(Change("gas", gas, (a["per_gas"].get(gas) or {}).get("kg_co2e"),
-                              (b["per_gas"].get(gas) or {}).get("kg_co2e"), unit))
+        changes.append(
+            Change(
+                "gas",
+                gas,
+                (a["per_gas"].get(gas) or {}).get("kg_co2e"),
+                (b["per_gas"].get(gas) or {}).get("kg_co2e"),
+                unit,
+            )
+        )
     contributors_a = {(c["item"], c["part"]): c["kg_co2e"] for c in a["contributions"]}
     contributors_b = {(c["item"], c["part"]): c["kg_co2e"] for c in b["contributions"]}
     top = [key for key, _ in sorted((contributors_a | contributors_b).items(), key=lambda kv: -abs(kv[1]))]
     for item, part in top[:TOP_CONTRIBUTORS]:
-        changes.append(Change("contributor", f"{item} ({part})", contributors_a.get((item, part)),
-                              contributors_b.get((item, part)), unit))
+        changes.append(
+            Change(
+                "contributor",
+                f"{item} ({part})",
+                contributors_a.get((item, part)),
+                contributors_b.get((item, part)),
+                unit,
+            )
+        )
     return changes

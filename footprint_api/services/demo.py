@@ -8,24 +8,36 @@ import secrets
 
 from sqlmodel import Session, select
 
-from footprint_api.services import audit
-from footprint_api.persistence.models import Application, Label, Organisation, OrganisationKind, Product, Role, User
 from footprint_api.infra.security import Principal, hash_secret
-from footprint_api.services import accounts, catalogue, certification, footprints, inventories
+from footprint_api.persistence.models import Application, Label, Organisation, OrganisationKind, Product, Role, User
+from footprint_api.services import accounts, audit, catalogue, certification, footprints, inventories
 from footprint_api.services.jobs import calculate as _calculate
 from pcr_rules import examples
 from pcr_rules.inventory import Inventory
 
 DEMO_ORGANISATIONS = [
     ("PCF platform", OrganisationKind.PLATFORM, [("admin@pcf.example", "Platform administrator", Role.PLATFORM_ADMIN)]),
-    ("Demo Manufacturing Group", OrganisationKind.MANUFACTURER,
-     [("admin@manufacturer.example", "Manufacturer administrator", Role.MANUFACTURER_ADMIN),
-      ("engineer@manufacturer.example", "LCA engineer", Role.MANUFACTURER_MEMBER)]),
-    ("Other Manufacturer Ltd", OrganisationKind.MANUFACTURER,
-     [("admin@other.example", "Other administrator", Role.MANUFACTURER_ADMIN)]),
-    ("Demo Certification Body", OrganisationKind.CERTIFICATION_BODY,
-     [("verifier@cb.example", "Lead verifier", Role.VERIFIER), ("admin@cb.example", "CB administrator",
-                                                                Role.CB_ADMIN)]),
+    (
+        "Demo Manufacturing Group",
+        OrganisationKind.MANUFACTURER,
+        [
+            ("admin@manufacturer.example", "Manufacturer administrator", Role.MANUFACTURER_ADMIN),
+            ("engineer@manufacturer.example", "LCA engineer", Role.MANUFACTURER_MEMBER),
+        ],
+    ),
+    (
+        "Other Manufacturer Ltd",
+        OrganisationKind.MANUFACTURER,
+        [("admin@other.example", "Other administrator", Role.MANUFACTURER_ADMIN)],
+    ),
+    (
+        "Demo Certification Body",
+        OrganisationKind.CERTIFICATION_BODY,
+        [
+            ("verifier@cb.example", "Lead verifier", Role.VERIFIER),
+            ("admin@cb.example", "CB administrator", Role.CB_ADMIN),
+        ],
+    ),
 ]
 
 
@@ -34,8 +46,9 @@ def seed(session: Session) -> dict[str, str]:
 
     The example inventories are loaded, calculated and certified once, on the first start: afterwards the demo is
     the users' own data, and a restart never applies for, certifies or labels anything nobody asked for."""
-    first_start = session.exec(select(Organisation).where(Organisation.name == DEMO_ORGANISATIONS[1][0])).first() \
-        is None
+    first_start = (
+        session.exec(select(Organisation).where(Organisation.name == DEMO_ORGANISATIONS[1][0])).first() is None
+    )
     credentials: dict[str, str] = {}
     for name, kind, users in DEMO_ORGANISATIONS:
         organisation = session.exec(select(Organisation).where(Organisation.name == name)).first()
@@ -50,8 +63,9 @@ def seed(session: Session) -> dict[str, str]:
             else:
                 user.password_hash = hash_secret(password)
                 session.add(user)
-                audit.record(session, audit.SYSTEM, "user.password_reset", "user", user.id,
-                             organisation_id=organisation.id)
+                audit.record(
+                    session, audit.SYSTEM, "user.password_reset", "user", user.id, organisation_id=organisation.id
+                )
                 audit.commit(session)
     if first_start:
         _load_examples(session)
@@ -63,15 +77,18 @@ def _load_examples(session: Session) -> None:
     principal = _principal(session, "engineer@manufacturer.example")
     found = examples.paths()
     if not found:
-        raise RuntimeError("the example inventories are missing from the installed package (pcr_rules/examples/"
-                           "*.json): reinstall pcf-service")
+        raise RuntimeError(
+            "the example inventories are missing from the installed package (pcr_rules/examples/"
+            "*.json): reinstall pcf-service"
+        )
     for path in found:
         inventory = Inventory.model_validate(json.loads(path.read_text(encoding="utf-8")))
         name = f"{inventory.product.name} ({path.stem})"
         if session.exec(select(Product).where(Product.name == name)).first():
             continue
-        product = catalogue.create_product(session, principal, name, inventory.pcr.id, inventory.product.model,
-                                           inventory.product.gtin)
+        product = catalogue.create_product(
+            session, principal, name, inventory.pcr.id, inventory.product.model, inventory.product.gtin
+        )
         site = inventory.facility
         facility = catalogue.create_facility(session, principal, site.name, site.province, site.grid_region)
         record = inventories.submit_inventory(session, principal, product.id, inventory, facility.id)
@@ -99,5 +116,7 @@ def _certify_examples(session: Session) -> None:
 
 
 def label_urls(session: Session) -> list[str]:
-    return [f"{label.number}  {label.product_name}: {label.value} kg CO2e / {label.declared_unit}  "
-            f"/V/{label.number}" for label in session.exec(select(Label).order_by(Label.number))]
+    return [
+        f"{label.number}  {label.product_name}: {label.value} kg CO2e / {label.declared_unit}  /V/{label.number}"
+        for label in session.exec(select(Label).order_by(Label.number))
+    ]

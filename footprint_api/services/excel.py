@@ -14,8 +14,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from pydantic import ValidationError
 
-from footprint_api.infra import workbooks
 from footprint_api.core.errors import Unprocessable
+from footprint_api.infra import workbooks
 from pcr_rules import InventoryInvalid, default_registry, validate_inventory
 from pcr_rules.inventory import DataQuality, Inventory
 from pcr_rules.models import PCR
@@ -25,10 +25,16 @@ REQUIRED = PatternFill("solid", fgColor="FFF2CC")
 
 # Sheet names and captions are bilingual: English, by which the file is read (and which templates downloaded
 # before the Chinese captions still have), then Chinese for the person filling it in.
-SHEETS = {"Inventory": "Inventory 基本信息", "Items": "Items 活动数据", "Parameters": "Parameters 参数",
-          "Certificates": "Certificates 绿证", "Co-products": "Co-products 联产品",
-          "Measured emissions": "Measured emissions 实测排放", "Captive units": "Captive units 自备电厂",
-          "Guide": "Guide 填写说明"}
+SHEETS = {
+    "Inventory": "Inventory 基本信息",
+    "Items": "Items 活动数据",
+    "Parameters": "Parameters 参数",
+    "Certificates": "Certificates 绿证",
+    "Co-products": "Co-products 联产品",
+    "Measured emissions": "Measured emissions 实测排放",
+    "Captive units": "Captive units 自备电厂",
+    "Guide": "Guide 填写说明",
+}
 GENERAL_FIELDS = [  # (label, inventory path, example)
     ("Product name", "product.name", ""),
     ("Product model", "product.model", ""),
@@ -44,54 +50,145 @@ GENERAL_FIELDS = [  # (label, inventory path, example)
     ("Main product value (CNY)", "main_product_value_cny", "for economic allocation only"),
 ]
 # Rows only the templates of PCRs with captive power have (and templates made before them lack)
-CAPTIVE_FIELDS = [("Captive electricity supplied (MWh)", "captive_power.supplied_mwh",
-                   "of the consumption, MWh from the plant's own units (sheet Captive units)")]
+CAPTIVE_FIELDS = [
+    (
+        "Captive electricity supplied (MWh)",
+        "captive_power.supplied_mwh",
+        "of the consumption, MWh from the plant's own units (sheet Captive units)",
+    )
+]
 DQ_COLUMNS = [f"dq_{indicator}" for indicator in DataQuality.model_fields]  # PEF data-quality rating, 1 best .. 5
-ITEM_COLUMNS = ["item", "label", "PCR unit", "required", "amount", "unit", "data_source", *DQ_COLUMNS, "relative_sd",
-                "supplier_pcf_kg_co2e_per_unit", "note"]
+ITEM_COLUMNS = [
+    "item",
+    "label",
+    "PCR unit",
+    "required",
+    "amount",
+    "unit",
+    "data_source",
+    *DQ_COLUMNS,
+    "relative_sd",
+    "supplier_pcf_kg_co2e_per_unit",
+    "note",
+]
 OPTIONAL_COLUMNS = set(DQ_COLUMNS)  # absent from templates made before they were added
 PARAMETER_COLUMNS = ["item", "parameter", "label", "PCR unit", "amount", "unit"]
-CERTIFICATE_COLUMNS = ["serial", "amount_mwh", "technology", "generation_month", "province", "plant", "instrument",
-                       "serial_last"]  # new columns go last: rows filled by position stay where they were
+CERTIFICATE_COLUMNS = [
+    "serial",
+    "amount_mwh",
+    "technology",
+    "generation_month",
+    "province",
+    "plant",
+    "instrument",
+    "serial_last",
+]  # new columns go last: rows filled by position stay where they were
 CO_PRODUCT_COLUMNS = ["name", "amount", "unit", "economic_value_cny"]
 MEASURED_COLUMNS = ["gas", "amount", "unit", "method", "relative_sd", "source", "covers"]
-CAPTIVE_COLUMNS = ["name", "fuel", "fuel_amount", "fuel_unit", "ncv_gj_per_unit", "carbon_content_tc_per_tj",
-                   "oxidation", "gross_generation_mwh", "auxiliary_mwh", "net_generation_mwh", "measured_co2_t",
-                   "data_source", *DQ_COLUMNS]
+CAPTIVE_COLUMNS = [
+    "name",
+    "fuel",
+    "fuel_amount",
+    "fuel_unit",
+    "ncv_gj_per_unit",
+    "carbon_content_tc_per_tj",
+    "oxidation",
+    "gross_generation_mwh",
+    "auxiliary_mwh",
+    "net_generation_mwh",
+    "measured_co2_t",
+    "data_source",
+    *DQ_COLUMNS,
+]
 OPTIONAL_COLUMNS |= {"serial_last", "source", "covers"}  # absent from templates made before they were added
-TABLES = {"Items": ITEM_COLUMNS, "Parameters": PARAMETER_COLUMNS, "Certificates": CERTIFICATE_COLUMNS,
-          "Co-products": CO_PRODUCT_COLUMNS, "Measured emissions": MEASURED_COLUMNS, "Captive units": CAPTIVE_COLUMNS}
-CHINESE = {  # the caption beside each English key
-    "field": "字段", "value": "填写值", "help": "说明", "PCR": "产品种类规则", "PCR version": "PCR 版本",
-    "Product name": "产品名称", "Product model": "产品型号", "GTIN": "商品条码", "Manufacturer": "生产者",
-    "Facility name": "工厂名称", "Province": "省份", "Grid region": "区域电网", "Reference period start": "核算期起",
-    "Reference period end": "核算期止", "Production amount": "产量", "Production unit": "产量单位",
-    "Main product value (CNY)": "主产品产值（元）",
-    "item": "项目代码", "label": "名称", "PCR unit": "PCR 单位", "required": "必填", "amount": "数量", "unit": "单位",
-    "data_source": "数据来源（primary 初级 / secondary 次级）", "dq_technological": "技术代表性（1 最好–5 最差）",
-    "dq_geographical": "地理代表性（1–5）", "dq_temporal": "时间代表性（1–5）", "dq_precision": "精确度（1–5）",
-    "relative_sd": "不确定性（相对标准差）", "supplier_pcf_kg_co2e_per_unit": "供应商碳足迹（kg CO2e/单位）",
-    "note": "备注", "parameter": "参数代码", "serial": "绿证编号", "amount_mwh": "电量（MWh）", "technology": "发电类型",
-    "generation_month": "发电月份（YYYY-MM）", "province": "发电省份", "plant": "电站", "instrument": "凭证类型",
-    "name": "名称", "economic_value_cny": "产值（元）", "gas": "气体", "method": "监测方法",
-    "serial_last": "批次末位编号（可空）", "source": "监测排放源（如窑尾烟囱）", "covers": "覆盖的项目代码（逗号分隔）",
-    "fuel": "燃料代码", "fuel_amount": "燃料消耗量", "fuel_unit": "燃料单位", "ncv_gj_per_unit": "实测低位发热量（GJ/单位）",
-    "carbon_content_tc_per_tj": "实测单位热值含碳量（t C/TJ）", "oxidation": "实测碳氧化率",
-    "gross_generation_mwh": "发电量（MWh）", "auxiliary_mwh": "厂用电量（MWh）", "net_generation_mwh": "供电量（MWh）",
-    "measured_co2_t": "CEMS 实测 CO2（t）", "Captive electricity supplied (MWh)": "自备电厂供本产品电量（MWh）",
+TABLES = {
+    "Items": ITEM_COLUMNS,
+    "Parameters": PARAMETER_COLUMNS,
+    "Certificates": CERTIFICATE_COLUMNS,
+    "Co-products": CO_PRODUCT_COLUMNS,
+    "Measured emissions": MEASURED_COLUMNS,
+    "Captive units": CAPTIVE_COLUMNS,
 }
-HELP_CHINESE = {"do not change": "请勿修改", "YYYY-MM-DD": "年-月-日",
-                "output of the reference product in the period": "核算期内该产品的产量",
-                "for economic allocation only": "仅经济价值分配时填写",
-                "North, Northeast, East, Central, Northwest, South, Southwest":
-                    "华北、东北、华东、华中、西北、南方、西南（填英文）",
-                "of the consumption, MWh from the plant's own units (sheet Captive units)":
-                    "电耗中来自自备电厂的电量（见 Captive units 表）"}
+CHINESE = {  # the caption beside each English key
+    "field": "字段",
+    "value": "填写值",
+    "help": "说明",
+    "PCR": "产品种类规则",
+    "PCR version": "PCR 版本",
+    "Product name": "产品名称",
+    "Product model": "产品型号",
+    "GTIN": "商品条码",
+    "Manufacturer": "生产者",
+    "Facility name": "工厂名称",
+    "Province": "省份",
+    "Grid region": "区域电网",
+    "Reference period start": "核算期起",
+    "Reference period end": "核算期止",
+    "Production amount": "产量",
+    "Production unit": "产量单位",
+    "Main product value (CNY)": "主产品产值（元）",
+    "item": "项目代码",
+    "label": "名称",
+    "PCR unit": "PCR 单位",
+    "required": "必填",
+    "amount": "数量",
+    "unit": "单位",
+    "data_source": "数据来源（primary 初级 / secondary 次级）",
+    "dq_technological": "技术代表性（1 最好–5 最差）",
+    "dq_geographical": "地理代表性（1–5）",
+    "dq_temporal": "时间代表性（1–5）",
+    "dq_precision": "精确度（1–5）",
+    "relative_sd": "不确定性（相对标准差）",
+    "supplier_pcf_kg_co2e_per_unit": "供应商碳足迹（kg CO2e/单位）",
+    "note": "备注",
+    "parameter": "参数代码",
+    "serial": "绿证编号",
+    "amount_mwh": "电量（MWh）",
+    "technology": "发电类型",
+    "generation_month": "发电月份（YYYY-MM）",
+    "province": "发电省份",
+    "plant": "电站",
+    "instrument": "凭证类型",
+    "name": "名称",
+    "economic_value_cny": "产值（元）",
+    "gas": "气体",
+    "method": "监测方法",
+    "serial_last": "批次末位编号（可空）",
+    "source": "监测排放源（如窑尾烟囱）",
+    "covers": "覆盖的项目代码（逗号分隔）",
+    "fuel": "燃料代码",
+    "fuel_amount": "燃料消耗量",
+    "fuel_unit": "燃料单位",
+    "ncv_gj_per_unit": "实测低位发热量（GJ/单位）",
+    "carbon_content_tc_per_tj": "实测单位热值含碳量（t C/TJ）",
+    "oxidation": "实测碳氧化率",
+    "gross_generation_mwh": "发电量（MWh）",
+    "auxiliary_mwh": "厂用电量（MWh）",
+    "net_generation_mwh": "供电量（MWh）",
+    "measured_co2_t": "CEMS 实测 CO2（t）",
+    "Captive electricity supplied (MWh)": "自备电厂供本产品电量（MWh）",
+}
+HELP_CHINESE = {
+    "do not change": "请勿修改",
+    "YYYY-MM-DD": "年-月-日",
+    "output of the reference product in the period": "核算期内该产品的产量",
+    "for economic allocation only": "仅经济价值分配时填写",
+    "North, Northeast, East, Central, Northwest, South, Southwest": "华北、东北、华东、华中、西北、南方、西南（填英文）",
+    "of the consumption, MWh from the plant's own units (sheet Captive units)": "电耗中来自自备电厂的电量（见 Captive units 表）",
+}
 WRAP = Alignment(wrap_text=True, vertical="top")
 # A filled template is a few tens of kB: seven sheets, a header and one row per PCR item, 17 columns. The limits
 # leave two orders of magnitude to that and keep reading a crafted file to well under a second and 100 MB.
-LIMITS = workbooks.Limits(max_bytes=5_000_000, max_unpacked_bytes=20_000_000, max_member_bytes=8_000_000,
-                          max_members=200, max_sheets=20, max_rows=5_000, max_columns=32, max_cells=200_000)
+LIMITS = workbooks.Limits(
+    max_bytes=5_000_000,
+    max_unpacked_bytes=20_000_000,
+    max_member_bytes=8_000_000,
+    max_members=200,
+    max_sheets=20,
+    max_rows=5_000,
+    max_columns=32,
+    max_cells=200_000,
+)
 
 
 def caption(key: str) -> str:
@@ -117,8 +214,10 @@ def template(pcr: PCR) -> bytes:
     general.append([caption("PCR version"), pcr.version, _help("do not change")])
     for label, path, help_text in GENERAL_FIELDS:
         if path == "production.unit":
-            help_text = f"declared unit: {pcr.declared_unit.amount:g} {pcr.declared_unit.unit}\n" \
-                        f"声明单位：{pcr.declared_unit.amount:g} {pcr.declared_unit.unit}"
+            help_text = (
+                f"declared unit: {pcr.declared_unit.amount:g} {pcr.declared_unit.unit}\n"
+                f"声明单位：{pcr.declared_unit.amount:g} {pcr.declared_unit.unit}"
+            )
         general.append([caption(label), None, _help(help_text)])
     if pcr.electricity.captive_fuels:
         for label, _path, help_text in CAPTIVE_FIELDS:
@@ -129,8 +228,21 @@ def template(pcr: PCR) -> bytes:
     items = book.create_sheet(SHEETS["Items"])
     items.append([caption(c) for c in ITEM_COLUMNS])
     for spec in pcr.items:
-        items.append([spec.id, spec.label, spec.unit, "yes" if spec.required else "", None, spec.unit,
-                      "primary", *[None] * len(DQ_COLUMNS), None, None, None])
+        items.append(
+            [
+                spec.id,
+                spec.label,
+                spec.unit,
+                "yes" if spec.required else "",
+                None,
+                spec.unit,
+                "primary",
+                *[None] * len(DQ_COLUMNS),
+                None,
+                None,
+                None,
+            ]
+        )
         if spec.required:
             for cell in items[items.max_row]:
                 cell.fill = REQUIRED
@@ -138,8 +250,15 @@ def template(pcr: PCR) -> bytes:
     source = DataValidation(type="list", formula1='"primary,secondary"', allow_blank=True)
     items.add_data_validation(source)
     source.add(f"G2:G{last}")
-    scores = DataValidation(type="whole", operator="between", formula1="1", formula2="5", allow_blank=True,
-                            error="1 (best) .. 5 (worst) / 1（最好）至 5（最差）", showErrorMessage=True)
+    scores = DataValidation(
+        type="whole",
+        operator="between",
+        formula1="1",
+        formula2="5",
+        allow_blank=True,
+        error="1 (best) .. 5 (worst) / 1（最好）至 5（最差）",
+        showErrorMessage=True,
+    )
     items.add_data_validation(scores)
     first_dq, last_dq = (get_column_letter(ITEM_COLUMNS.index(c) + 1) for c in (DQ_COLUMNS[0], DQ_COLUMNS[-1]))
     scores.add(f"{first_dq}2:{last_dq}{last}")
@@ -163,21 +282,26 @@ def template(pcr: PCR) -> bytes:
         fuels.add("B2:B50")
         _style(units)
     guide = book.create_sheet(SHEETS["Guide"])
-    for line in [pcr.title, f"{pcr.id} {pcr.version}", f"Declared unit: {pcr.declared_unit.description}",
-                 "Fill the yellow rows of Items (mandatory) and any other item that applies; leave unused items "
-                 "empty.", "请填写 Items 表中的黄色行（必填项目）以及其他适用的项目；不适用的项目留空。",
-                 "Amounts are totals of the reference period, in the unit of the 'unit' column.",
-                 "数量为核算期内的总量，单位以 unit 列为准（可改为同量纲的其他单位，如 MWh）。",
-                 "Data quality: dq_* columns, 1 (best) to 5 (worst) each; give all four for an item or none.",
-                 "数据质量：dq_* 四列各填 1（最好）至 5（最差）；同一项目四项全填或全不填。",
-                 "Certificates: one row per batch: its first serial, its last serial (empty: amount_mwh "
-                 "certificates from the first), and the MWh this product draws from it (1 GEC = 1 MWh).",
-                 "绿证：每批一行：首个编号、末位编号（空则为自首个编号起 amount_mwh 个）及本产品使用的电量（1 个绿证 = 1 MWh）。",
-                 "Measured emissions: name the monitored source and the item codes it covers (e.g. clinker, "
-                 "kiln_coal); the other items stay calculated.",
-                 "实测排放：填写监测排放源及其覆盖的项目代码（如 clinker, kiln_coal）；其余项目仍按计算。",
-                 "Keep the sheet names and the first line of each caption: the file is read by them.",
-                 "请勿修改工作表名称和各列标题的第一行（英文），系统据此读取文件。", *pcr.notes]:
+    for line in [
+        pcr.title,
+        f"{pcr.id} {pcr.version}",
+        f"Declared unit: {pcr.declared_unit.description}",
+        "Fill the yellow rows of Items (mandatory) and any other item that applies; leave unused items empty.",
+        "请填写 Items 表中的黄色行（必填项目）以及其他适用的项目；不适用的项目留空。",
+        "Amounts are totals of the reference period, in the unit of the 'unit' column.",
+        "数量为核算期内的总量，单位以 unit 列为准（可改为同量纲的其他单位，如 MWh）。",
+        "Data quality: dq_* columns, 1 (best) to 5 (worst) each; give all four for an item or none.",
+        "数据质量：dq_* 四列各填 1（最好）至 5（最差）；同一项目四项全填或全不填。",
+        "Certificates: one row per batch: its first serial, its last serial (empty: amount_mwh "
+        "certificates from the first), and the MWh this product draws from it (1 GEC = 1 MWh).",
+        "绿证：每批一行：首个编号、末位编号（空则为自首个编号起 amount_mwh 个）及本产品使用的电量（1 个绿证 = 1 MWh）。",
+        "Measured emissions: name the monitored source and the item codes it covers (e.g. clinker, "
+        "kiln_coal); the other items stay calculated.",
+        "实测排放：填写监测排放源及其覆盖的项目代码（如 clinker, kiln_coal）；其余项目仍按计算。",
+        "Keep the sheet names and the first line of each caption: the file is read by them.",
+        "请勿修改工作表名称和各列标题的第一行（英文），系统据此读取文件。",
+        *pcr.notes,
+    ]:
         guide.append([line])
     guide.column_dimensions["A"].width = 110
     buffer = io.BytesIO()
@@ -250,8 +374,9 @@ class _Reader:
         by_label = {}
         for row in range(2, sheet.max_row + 1):
             by_label[key_of(sheet.value(row, 1))] = row
-        for label, path in [("PCR", "pcr.id"), ("PCR version", "pcr.version")] + [(lbl, p) for lbl, p, _ in
-                                                                                 GENERAL_FIELDS]:
+        for label, path in [("PCR", "pcr.id"), ("PCR version", "pcr.version")] + [
+            (lbl, p) for lbl, p, _ in GENERAL_FIELDS
+        ]:
             row = by_label.get(label)
             if row is None:
                 self.error(path, f"row {label!r} is missing", (sheet.title, sheet.max_row + 1, "A"))
@@ -298,8 +423,11 @@ def read_workbook(content: bytes) -> tuple[Inventory, "_Reader"]:
             continue
         i = len(data["items"])
         index_of_item[str(values["item"])] = i
-        entry = {k: values[k] for k in ("item", "amount", "unit", "data_source", "relative_sd",
-                                        "supplier_pcf_kg_co2e_per_unit", "note") if values[k] is not None}
+        entry = {
+            k: values[k]
+            for k in ("item", "amount", "unit", "data_source", "relative_sd", "supplier_pcf_kg_co2e_per_unit", "note")
+            if values[k] is not None
+        }
         quality = _quality(values)
         if quality:  # all four or none: a partial rating is named by its empty cells
             entry["data_quality"] = quality
@@ -320,14 +448,18 @@ def read_workbook(content: bytes) -> tuple[Inventory, "_Reader"]:
             reader.error(f"parameters.{values['item']}", "parameter of an item without an amount", cell["item"])
             continue
         name = str(values["parameter"])
-        data["items"][i].setdefault("parameters", {})[name] = {"amount": values["amount"],
-                                                               "unit": values["unit"] or "dimensionless"}
+        data["items"][i].setdefault("parameters", {})[name] = {
+            "amount": values["amount"],
+            "unit": values["unit"] or "dimensionless",
+        }
         reader.cells[f"items[{i}].parameters.{name}"] = cell["amount"]
         reader.cells[f"items[{i}].parameters.{name}.unit"] = cell["unit"]
         reader.cells[f"items[{i}].parameters.{name}.amount"] = cell["amount"]
-    for name, key, columns in [("Certificates", "green_certificates", CERTIFICATE_COLUMNS),
-                               ("Co-products", "co_products", CO_PRODUCT_COLUMNS),
-                               ("Measured emissions", "measured_emissions", MEASURED_COLUMNS)]:
+    for name, key, columns in [
+        ("Certificates", "green_certificates", CERTIFICATE_COLUMNS),
+        ("Co-products", "co_products", CO_PRODUCT_COLUMNS),
+        ("Measured emissions", "measured_emissions", MEASURED_COLUMNS),
+    ]:
         for _row, values, cell in reader.table(name) or []:
             if all(v is None for v in values.values()):
                 continue

@@ -6,12 +6,12 @@ from functools import lru_cache
 from sqlmodel import Session, col, select
 
 from footprint_api.core.errors import Unprocessable
-from footprint_api.exports import cbam, report
 from footprint_api.core.settings import get_settings
-from label_service.render import find_font
-from footprint_api.persistence.models import Application, InventoryRecord, Label, Organisation, Product, User
+from footprint_api.exports import cbam, report
 from footprint_api.infra.security import Principal
+from footprint_api.persistence.models import Application, InventoryRecord, Label, Organisation, Product, User
 from footprint_api.services.footprints import visible_footprint
+from label_service.render import find_font
 from lca_models.factor_set import FactorSet, load_factor_set
 from pcr_rules.units import convert
 
@@ -25,14 +25,19 @@ def cbam_line(session: Session, principal: Principal, footprint_id: uuid.UUID) -
     footprint = visible_footprint(session, principal, footprint_id)
     record = session.get(InventoryRecord, footprint.inventory_id)
     result = footprint.result
-    factor = _factor_set(result["factor_set"]["id"]).grid_co2_factor(cbam.grid_factor_scope(),
-                                                                      result["reference_year"])
+    factor = _factor_set(result["factor_set"]["id"]).grid_co2_factor(cbam.grid_factor_scope(), result["reference_year"])
     production = record.data["production"]
     product = session.get(Product, record.product_id)
     try:
         amount = convert(production["amount"], production["unit"], cbam.good(record.pcr_id)["unit"])
-        return cbam.embedded_emissions(result, record.pcr_id, factor, record.data["facility"]["name"], amount,
-                                       f"{product.name} ({product.model})" if product.model else product.name)
+        return cbam.embedded_emissions(
+            result,
+            record.pcr_id,
+            factor,
+            record.data["facility"]["name"],
+            amount,
+            f"{product.name} ({product.model})" if product.model else product.name,
+        )
     except cbam.NotACbamGood as exc:
         raise Unprocessable(str(exc), [{"field": "footprint_id", "reason": "not a CBAM good"}]) from None
 
@@ -42,25 +47,34 @@ def report_pdf(session: Session, principal: Principal, footprint_id: uuid.UUID) 
     record = session.get(InventoryRecord, footprint.inventory_id)
     product = session.get(Product, record.product_id)
     label = session.exec(select(Label).where(Label.footprint_id == footprint.id)).first()
-    facts = {"product": f"{product.name} ({product.model})" if product.model else product.name,
-             "manufacturer": session.get(Organisation, footprint.organisation_id).name,
-             "facility": f"{record.data['facility']['name']}, {record.data['facility']['province']}",
-             "pcr": f"{record.pcr_id} {record.pcr_version}", "footprint_id": str(footprint.id),
-             "created": footprint.created_at.strftime("%Y-%m-%d %H:%M UTC"),
-             "label": f"{label.number} ({label.state}, valid to {label.expires_on})" if label else ""}
-    return report.render_report(footprint.result, facts, find_font(get_settings().label_font),
-                                verification(session, footprint.id, label))
+    facts = {
+        "product": f"{product.name} ({product.model})" if product.model else product.name,
+        "manufacturer": session.get(Organisation, footprint.organisation_id).name,
+        "facility": f"{record.data['facility']['name']}, {record.data['facility']['province']}",
+        "pcr": f"{record.pcr_id} {record.pcr_version}",
+        "footprint_id": str(footprint.id),
+        "created": footprint.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "label": f"{label.number} ({label.state}, valid to {label.expires_on})" if label else "",
+    }
+    return report.render_report(
+        footprint.result, facts, find_font(get_settings().label_font), verification(session, footprint.id, label)
+    )
 
 
 def verification(session: Session, footprint_id: uuid.UUID, label: Label | None) -> dict[str, str] | None:
     """The certification body's statement on this footprint, once an application for it was approved."""
-    application = session.exec(select(Application).where(Application.footprint_id == footprint_id,
-                                                         col(Application.statement).is_not(None))
-                               .order_by(col(Application.verified_at).desc())).first()
+    application = session.exec(
+        select(Application)
+        .where(Application.footprint_id == footprint_id, col(Application.statement).is_not(None))
+        .order_by(col(Application.verified_at).desc())
+    ).first()
     if application is None:
         return None
     verifier = session.get(User, application.verified_by) if application.verified_by else None
-    return {"body": session.get(Organisation, application.certification_body_id).name,
-            "verifier": verifier.name if verifier else "", "statement": application.statement,
-            "date": application.verified_at.strftime("%Y-%m-%d") if application.verified_at else "",
-            "label": label.number if label and label.application_id == application.id else ""}
+    return {
+        "body": session.get(Organisation, application.certification_body_id).name,
+        "verifier": verifier.name if verifier else "",
+        "statement": application.statement,
+        "date": application.verified_at.strftime("%Y-%m-%d") if application.verified_at else "",
+        "label": label.number if label and label.application_id == application.id else "",
+    }

@@ -11,28 +11,50 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from footprint_api.services import audit
-from footprint_api.services.principals import CB_ROLES, actor
 from footprint_api.core.errors import Conflict, NotFound
-from footprint_api.persistence.models import (
-    Footprint, InventoryRecord, Job, JobStatus, Organisation, OrganisationKind, Submission, utcnow,
-)
-from footprint_api.infra.security import Principal
-from footprint_api.services.catalogue import owned
 from footprint_api.core.settings import get_settings
+from footprint_api.infra.security import Principal
+from footprint_api.persistence.models import (
+    Footprint,
+    InventoryRecord,
+    Job,
+    JobStatus,
+    Organisation,
+    OrganisationKind,
+    Submission,
+    utcnow,
+)
+from footprint_api.services import audit
+from footprint_api.services.catalogue import owned
+from footprint_api.services.principals import CB_ROLES, actor
 from pcr_rules.inventory import Inventory
 
 log = logging.getLogger(__name__)
 
 
-def request_calculation(session: Session, principal: Principal, inventory_id: uuid.UUID,
-                        monte_carlo_iterations: int = 0, seed: int | None = None) -> Job:
+def request_calculation(
+    session: Session,
+    principal: Principal,
+    inventory_id: uuid.UUID,
+    monte_carlo_iterations: int = 0,
+    seed: int | None = None,
+) -> Job:
     owned(session, InventoryRecord, inventory_id, principal)
-    job = Job(organisation_id=principal.organisation_id, inventory_id=inventory_id, requested_by=principal.subject,
-              parameters={"monte_carlo_iterations": monte_carlo_iterations, "seed": seed})
+    job = Job(
+        organisation_id=principal.organisation_id,
+        inventory_id=inventory_id,
+        requested_by=principal.subject,
+        parameters={"monte_carlo_iterations": monte_carlo_iterations, "seed": seed},
+    )
     session.add(job)
-    audit.record(session, actor(principal), "job.queued", "job", job.id,
-                 after={"inventory_id": str(inventory_id), **job.parameters})
+    audit.record(
+        session,
+        actor(principal),
+        "job.queued",
+        "job",
+        job.id,
+        after={"inventory_id": str(inventory_id), **job.parameters},
+    )
     audit.commit(session)
     return job
 
@@ -50,17 +72,26 @@ def run_job(session: Session, job_id: uuid.UUID, calculate: Callable[..., object
     try:
         inventory = Inventory.model_validate(record.data)
         with _lease(job_id):
-            result = calculate(inventory, job.parameters.get("monte_carlo_iterations", 0),
-                               job.parameters.get("seed"), lambda fraction: _progress(session, job_id, fraction))
+            result = calculate(
+                inventory,
+                job.parameters.get("monte_carlo_iterations", 0),
+                job.parameters.get("seed"),
+                lambda fraction: _progress(session, job_id, fraction),
+            )
     except Exception as exc:  # the job records why; the task does not retry a calculation that cannot succeed
         _finish(session, job_id, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
         return None
     footprint = Footprint(
-        organisation_id=job.organisation_id, inventory_id=job.inventory_id, job_id=job_id,
-        pcr_id=record.pcr_id, pcr_version=record.pcr_version, factor_set=result.factor_set.id,
+        organisation_id=job.organisation_id,
+        inventory_id=job.inventory_id,
+        job_id=job_id,
+        pcr_id=record.pcr_id,
+        pcr_version=record.pcr_version,
+        factor_set=result.factor_set.id,
         total_kg_co2e=result.total_kg_co2e,
         declared_unit=f"{result.declared_unit.amount:g} {result.declared_unit.unit}",
-        result=result.model_dump(mode="json"))
+        result=result.model_dump(mode="json"),
+    )
     session.add(footprint)
     try:
         session.flush()
@@ -82,10 +113,13 @@ def _lease(job_id: uuid.UUID):
         while not stop.wait(get_settings().job_heartbeat_seconds):
             try:
                 with session_scope() as beats:
-                    beats.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING)
-                                  .values(heartbeat_at=utcnow()))
+                    beats.execute(
+                        update(Job)
+                        .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+                        .values(heartbeat_at=utcnow())
+                    )
                     beats.commit()
-            except Exception:  # noqa: BLE001 - a missed beat is tolerated; the lease allows several
+            except Exception:
                 log.warning("heartbeat of job %s failed", job_id, exc_info=True)
 
     thread = threading.Thread(target=beat, name=f"lease-{job_id}", daemon=True)
@@ -108,8 +142,16 @@ def release(session: Session, job: Job) -> None:
     """A lapsed job goes back to the queue (its next run claims it again; one footprint per job whatever happens)."""
     job.status, job.heartbeat_at = JobStatus.QUEUED, None
     session.add(job)
-    audit.record(session, audit.SYSTEM, "job.lease_expired", "job", job.id, before={"status": "running"},
-                 after={"status": "queued", "attempt": job.attempts}, organisation_id=job.organisation_id)
+    audit.record(
+        session,
+        audit.SYSTEM,
+        "job.lease_expired",
+        "job",
+        job.id,
+        before={"status": "running"},
+        after={"status": "queued", "attempt": job.attempts},
+        organisation_id=job.organisation_id,
+    )
     audit.commit(session)
 
 
@@ -121,8 +163,16 @@ def _claim(session: Session, job_id: uuid.UUID) -> Job | None:
     before = job.status.value
     job.status, job.attempts, job.started_at, job.progress = JobStatus.RUNNING, job.attempts + 1, utcnow(), 0.0
     job.heartbeat_at = job.started_at
-    audit.record(session, audit.SYSTEM, "job.started", "job", job.id, before={"status": before},
-                 after={"status": "running", "attempt": job.attempts}, organisation_id=job.organisation_id)
+    audit.record(
+        session,
+        audit.SYSTEM,
+        "job.started",
+        "job",
+        job.id,
+        before={"status": before},
+        after={"status": "running", "attempt": job.attempts},
+        organisation_id=job.organisation_id,
+    )
     audit.commit(session)
     return job
 
@@ -133,8 +183,9 @@ def _progress(session: Session, job_id: uuid.UUID, fraction: float) -> None:
     session.commit()
 
 
-def _finish(session: Session, job_id: uuid.UUID, status: JobStatus, footprint: Footprint | None = None,
-            error: str | None = None) -> Footprint | None:
+def _finish(
+    session: Session, job_id: uuid.UUID, status: JobStatus, footprint: Footprint | None = None, error: str | None = None
+) -> Footprint | None:
     job = session.exec(select(Job).where(Job.id == job_id).with_for_update()).one()
     if job.status is JobStatus.SUCCEEDED:  # finished by a concurrent run
         session.commit()
@@ -144,11 +195,29 @@ def _finish(session: Session, job_id: uuid.UUID, status: JobStatus, footprint: F
     job.footprint_id = footprint.id if footprint else None
     after = {"status": status.value, "footprint_id": str(footprint.id) if footprint else None, "error": error}
     if footprint is not None:
-        audit.record(session, audit.SYSTEM, "footprint.stored", "footprint", footprint.id,
-                     after={"total_kg_co2e": footprint.total_kg_co2e, "declared_unit": footprint.declared_unit,
-                            "job_id": str(job_id)}, organisation_id=job.organisation_id)
-    audit.record(session, audit.SYSTEM, f"job.{status.value}", "job", job.id, before={"status": "running"},
-                 after=after, organisation_id=job.organisation_id)
+        audit.record(
+            session,
+            audit.SYSTEM,
+            "footprint.stored",
+            "footprint",
+            footprint.id,
+            after={
+                "total_kg_co2e": footprint.total_kg_co2e,
+                "declared_unit": footprint.declared_unit,
+                "job_id": str(job_id),
+            },
+            organisation_id=job.organisation_id,
+        )
+    audit.record(
+        session,
+        audit.SYSTEM,
+        f"job.{status.value}",
+        "job",
+        job.id,
+        before={"status": "running"},
+        after=after,
+        organisation_id=job.organisation_id,
+    )
     audit.commit(session)
     return footprint
 
@@ -163,32 +232,48 @@ def visible_footprint(session: Session, principal: Principal, footprint_id: uuid
     if footprint is not None:
         if footprint.organisation_id == principal.organisation_id:
             return footprint
-        if principal.role in CB_ROLES and session.exec(select(Submission).where(
-                Submission.footprint_id == footprint_id,
-                Submission.certification_body_id == principal.organisation_id)).first():
+        if (
+            principal.role in CB_ROLES
+            and session.exec(
+                select(Submission).where(
+                    Submission.footprint_id == footprint_id,
+                    Submission.certification_body_id == principal.organisation_id,
+                )
+            ).first()
+        ):
             return footprint
     raise NotFound("no such footprint visible to you")
 
 
 def list_footprints(session: Session, principal: Principal) -> list[Footprint]:
     if principal.role in CB_ROLES:
-        query = (select(Footprint).join(Submission, col(Submission.footprint_id) == col(Footprint.id))
-                 .where(Submission.certification_body_id == principal.organisation_id))
+        query = (
+            select(Footprint)
+            .join(Submission, col(Submission.footprint_id) == col(Footprint.id))
+            .where(Submission.certification_body_id == principal.organisation_id)
+        )
     else:
         query = select(Footprint).where(Footprint.organisation_id == principal.organisation_id)
     return list(session.exec(query.order_by(Footprint.created_at)))
 
 
-def submit_to_certification_body(session: Session, principal: Principal, footprint_id: uuid.UUID,
-                                 certification_body_id: uuid.UUID) -> Submission:
+def submit_to_certification_body(
+    session: Session, principal: Principal, footprint_id: uuid.UUID, certification_body_id: uuid.UUID
+) -> Submission:
     footprint = owned(session, Footprint, footprint_id, principal)
     body = session.get(Organisation, certification_body_id)
     if body is None or body.kind is not OrganisationKind.CERTIFICATION_BODY:
         raise NotFound("no such certification body")
     submission = Submission(footprint_id=footprint.id, certification_body_id=body.id, submitted_by=principal.subject)
     session.add(submission)
-    audit.record(session, actor(principal), "footprint.submitted", "footprint", footprint.id,
-                 after={"certification_body_id": str(body.id)})
+    audit.record(
+        session,
+        actor(principal),
+        "footprint.submitted",
+        "footprint",
+        footprint.id,
+        after={"certification_body_id": str(body.id)},
+    )
     try:
         audit.commit(session)
     except IntegrityError:

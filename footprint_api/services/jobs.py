@@ -48,15 +48,22 @@ def housekeeping() -> dict:
         lapsed = lapsed_leases(session, get_settings().job_lease_seconds)
         for job in lapsed:
             release(session, job)
-        stale = list(dict.fromkeys([str(j.id) for j in lapsed] +
-                                   [str(job.id) for job in stale_jobs(session, older_than_seconds=600)]))
+        stale = list(
+            dict.fromkeys(
+                [str(j.id) for j in lapsed] + [str(job.id) for job in stale_jobs(session, older_than_seconds=600)]
+            )
+        )
         purged = purge_expired_revocations(session)
         expired = expire_due(session, datetime.now(UTC).date())
         checkpoint(session)
     for job_id in stale:
         dispatch(job_id)
-    return {"redispatched": len(stale), "leases_expired": len(lapsed), "revocations_purged": purged,
-            "labels_expired": expired}
+    return {
+        "redispatched": len(stale),
+        "leases_expired": len(lapsed),
+        "revocations_purged": purged,
+        "labels_expired": expired,
+    }
 
 
 def dispatch(job_id: str) -> None:

@@ -7,29 +7,36 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from footprint_api.services.verification import nearest  # noqa: F401  (also: its session events keep verification answers fresh)
-from footprint_api.services import audit
-from footprint_api.services.principals import actor
-from footprint_api.persistence.db import session_scope
 from footprint_api.core.errors import Conflict, NotFound, ServiceError
-from footprint_api.persistence.models import (
-    Application, Footprint, InventoryRecord, Label, LabelCounter, Organisation, Product, SigningKey, utcnow,
-)
+from footprint_api.core.settings import DEV_BASE_URL, get_settings
 from footprint_api.infra.objects import object_store
 from footprint_api.infra.security import Principal
-from footprint_api.core.settings import DEV_BASE_URL, get_settings
+from footprint_api.persistence.db import session_scope
+from footprint_api.persistence.models import (
+    Application,
+    Footprint,
+    InventoryRecord,
+    Label,
+    LabelCounter,
+    Organisation,
+    Product,
+    SigningKey,
+    utcnow,
+)
+from footprint_api.services import audit
+from footprint_api.services.principals import actor
+from footprint_api.services.verification import nearest  # noqa: F401  (also: its session events keep verification answers fresh)
 from label_service.claim import LabelFacts
 from label_service.issuance import issue_files
 from label_service.keys import KeyStore
+from label_service.numbering import InvalidLabelNumber, label_number, normalise
 from label_service.public_url import BaseUrlRefused, check_base_url
-from label_service.numbering import InvalidLabelNumber, label_number, normalise, one_typo_away
 from label_service.render import find_font
 from label_service.signing import jwk, key_id, public_key_from_text, public_key_text
 from label_service.storage import StorageError
 from label_service.verification import Verdict, verdict
 from label_service.workflow import IllegalTransition, LabelState, Party, next_label_state
 from pcr_rules import default_registry
-
 
 IN_FORCE = (LabelState.ACTIVE.value, LabelState.SUSPENDED.value)
 
@@ -48,35 +55,55 @@ def key_store() -> KeyStore:
 
 
 def active_key(session: Session, organisation_id: uuid.UUID) -> SigningKey | None:
-    return session.exec(select(SigningKey).where(SigningKey.organisation_id == organisation_id,
-                                                 col(SigningKey.retired_at).is_(None))).first()
+    return session.exec(
+        select(SigningKey).where(SigningKey.organisation_id == organisation_id, col(SigningKey.retired_at).is_(None))
+    ).first()
 
 
 def rotate_key(session: Session, principal: Principal | None, organisation_id: uuid.UUID) -> SigningKey:
     """A new active key for the body; the previous one is retired but stays published for earlier labels."""
     private = key_store().create()
-    new = SigningKey(kid=key_id(private.public_key()), organisation_id=organisation_id,
-                     public_key=public_key_text(private.public_key()))
+    new = SigningKey(
+        kid=key_id(private.public_key()),
+        organisation_id=organisation_id,
+        public_key=public_key_text(private.public_key()),
+    )
     previous = active_key(session, organisation_id)
     if previous is not None:
         previous.retired_at = utcnow()
         session.add(previous)
     session.add(new)
     who = actor(principal) if principal else audit.SYSTEM
-    audit.record(session, who, "signing_key.rotated", "signing_key", new.kid,
-                 before={"kid": previous.kid} if previous else None, after={"kid": new.kid},
-                 organisation_id=organisation_id)
+    audit.record(
+        session,
+        who,
+        "signing_key.rotated",
+        "signing_key",
+        new.kid,
+        before={"kid": previous.kid} if previous else None,
+        after={"kid": new.kid},
+        organisation_id=organisation_id,
+    )
     audit.commit(session)
     return new
 
 
 def published_keys(session: Session) -> list[dict]:
     """Every key ever used (JWK), with its body and whether it still signs: what offline verifiers need."""
-    rows = session.exec(select(SigningKey, Organisation).join(
-        Organisation, col(Organisation.id) == col(SigningKey.organisation_id)).order_by(SigningKey.created_at))
-    return [{**jwk(public_key_from_text(key.public_key)), "issuer": {"id": str(body.id), "name": body.name},
-             "created_at": key.created_at.isoformat(), "retired_at": key.retired_at.isoformat()
-             if key.retired_at else None} for key, body in rows]
+    rows = session.exec(
+        select(SigningKey, Organisation)
+        .join(Organisation, col(Organisation.id) == col(SigningKey.organisation_id))
+        .order_by(SigningKey.created_at)
+    )
+    return [
+        {
+            **jwk(public_key_from_text(key.public_key)),
+            "issuer": {"id": str(body.id), "name": body.name},
+            "created_at": key.created_at.isoformat(),
+            "retired_at": key.retired_at.isoformat() if key.retired_at else None,
+        }
+        for key, body in rows
+    ]
 
 
 def footprint_standard(standards: list[str]) -> str:
@@ -114,8 +141,9 @@ def issue(session: Session, principal: Principal, application: Application, toda
     """Signs, renders and stores the label, then records it; a storage failure leaves nothing behind."""
     settings = get_settings()
     try:
-        base_url = check_base_url(settings.public_base_url or (DEV_BASE_URL if settings.environment == "dev"
-                                                               else None), settings.environment)
+        base_url = check_base_url(
+            settings.public_base_url or (DEV_BASE_URL if settings.environment == "dev" else None), settings.environment
+        )
     except BaseUrlRefused as exc:
         raise IssuanceNotConfigured(str(exc)) from None
     today = today or datetime.now(UTC).date()
@@ -130,30 +158,56 @@ def issue(session: Session, principal: Principal, application: Application, toda
     session.commit()  # no transaction (on SQLite: no write lock) is held while numbering, signing and rendering
     year, sequence = today.year, allocate_sequence(today.year)
     facts = LabelFacts(
-        number=label_number(year, sequence), product=product.name, model=product.model, gtin=product.gtin,
-        manufacturer=manufacturer.name, total_kg_co2e=footprint.total_kg_co2e,
-        declared_unit=footprint.declared_unit, pcr_id=record.pcr_id, pcr_version=record.pcr_version,
+        number=label_number(year, sequence),
+        product=product.name,
+        model=product.model,
+        gtin=product.gtin,
+        manufacturer=manufacturer.name,
+        total_kg_co2e=footprint.total_kg_co2e,
+        declared_unit=footprint.declared_unit,
+        pcr_id=record.pcr_id,
+        pcr_version=record.pcr_version,
         standard=footprint_standard(pcr.standards),
-        issuer_name=body.name, issuer_id=str(body.id), issued=today,
+        issuer_name=body.name,
+        issuer_id=str(body.id),
+        issued=today,
         expires=_add_years(today, settings.label_validity_years) - timedelta(days=1),
         factor_set=footprint.factor_set,
-        kind=application.label_kind)
+        kind=application.label_kind,
+    )
     try:
-        issued = issue_files(facts, private, base_url, object_store(), find_font(
-            settings.label_font))
+        issued = issue_files(facts, private, base_url, object_store(), find_font(settings.label_font))
     except StorageError as exc:
         raise StorageUnavailable(f"the label files could not be stored ({exc}); nothing was issued") from None
     label = Label(
-        number=facts.number, year=year, sequence=sequence, application_id=application.id,
-        footprint_id=footprint.id, organisation_id=manufacturer.id, issuer_id=body.id, kind=facts.kind,
-        pcr_id=facts.pcr_id, pcr_version=facts.pcr_version, product_name=issued.statement.claim["product"][
-            "name"], manufacturer_name=manufacturer.name, gtin=product.gtin,
-        value=issued.statement.claim["footprint"]["value"], total_kg_co2e=footprint.total_kg_co2e,
-        declared_unit=footprint.declared_unit, issued_on=facts.issued, expires_on=facts.expires,
-        key_id=issued.statement.key_id, token=issued.statement.token, compact=issued.compact,
-        qr_content=issued.qr_content, product_id=product.id,
-        files={name: {"key": f.key, "sha256": f.sha256, "size": f.size, "content_type": f.content_type}
-               for name, f in issued.files.items()})
+        number=facts.number,
+        year=year,
+        sequence=sequence,
+        application_id=application.id,
+        footprint_id=footprint.id,
+        organisation_id=manufacturer.id,
+        issuer_id=body.id,
+        kind=facts.kind,
+        pcr_id=facts.pcr_id,
+        pcr_version=facts.pcr_version,
+        product_name=issued.statement.claim["product"]["name"],
+        manufacturer_name=manufacturer.name,
+        gtin=product.gtin,
+        value=issued.statement.claim["footprint"]["value"],
+        total_kg_co2e=footprint.total_kg_co2e,
+        declared_unit=footprint.declared_unit,
+        issued_on=facts.issued,
+        expires_on=facts.expires,
+        key_id=issued.statement.key_id,
+        token=issued.statement.token,
+        compact=issued.compact,
+        qr_content=issued.qr_content,
+        product_id=product.id,
+        files={
+            name: {"key": f.key, "sha256": f.sha256, "size": f.size, "content_type": f.content_type}
+            for name, f in issued.files.items()
+        },
+    )
     superseded = _supersede_earlier(session, label)
     session.add(label)
     try:
@@ -162,20 +216,34 @@ def issue(session: Session, principal: Principal, application: Application, toda
         session.rollback()
         for stored in issued.files.values():
             object_store().delete(stored.key)
-        raise Conflict("a label of this application or product was issued meanwhile; reload and try again") \
-            from None
-    audit.record(session, actor(principal), "label.issued", "label", label.number,
-                 after={"application_id": str(application.id), "value": label.value,
-                        "declared_unit": label.declared_unit, "expires_on": label.expires_on.isoformat(),
-                        "kid": label.key_id, "supersedes": superseded}, organisation_id=body.id)
+        raise Conflict("a label of this application or product was issued meanwhile; reload and try again") from None
+    audit.record(
+        session,
+        actor(principal),
+        "label.issued",
+        "label",
+        label.number,
+        after={
+            "application_id": str(application.id),
+            "value": label.value,
+            "declared_unit": label.declared_unit,
+            "expires_on": label.expires_on.isoformat(),
+            "kid": label.key_id,
+            "supersedes": superseded,
+        },
+        organisation_id=body.id,
+    )
     return label
 
 
 def _supersede_earlier(session: Session, newer: Label) -> list[str]:
     """The product's labels in force under the same PCR give way to the new one (one label in force per product
     and PCR; the database's partial unique index `uq_label_in_force` decides between concurrent issues)."""
-    earlier = session.exec(select(Label).where(Label.product_id == newer.product_id, Label.pcr_id == newer.pcr_id,
-                                               col(Label.state).in_(IN_FORCE))).all()
+    earlier = session.exec(
+        select(Label).where(
+            Label.product_id == newer.product_id, Label.pcr_id == newer.pcr_id, col(Label.state).in_(IN_FORCE)
+        )
+    ).all()
     reason = f"superseded by label {newer.number} (issued {newer.issued_on.isoformat()})"
     for label in earlier:
         _move(session, label, "supersede", Party.SYSTEM, audit.SYSTEM, reason)
@@ -194,8 +262,16 @@ def _move(session: Session, label: Label, action: str, party: Party, who, reason
     label.state, label.state_reason = new.value, reason
     label.updated_at = label.state_changed_at = utcnow()
     session.add(label)
-    audit.record(session, who, f"label.{action}", "label", label.number, before={"state": before},
-                 after={"state": new.value, "comment": reason}, organisation_id=label.issuer_id)
+    audit.record(
+        session,
+        who,
+        f"label.{action}",
+        "label",
+        label.number,
+        before={"state": before},
+        after={"state": new.value, "comment": reason},
+        organisation_id=label.issuer_id,
+    )
 
 
 def lookup(session: Session, number: str) -> tuple[Label | None, str]:
@@ -221,8 +297,7 @@ def expire_due(session: Session, today: date) -> int:
     """Housekeeping: labels past their validity become expired (the verdict already says so from that day)."""
     due = session.exec(select(Label).where(col(Label.state).in_(IN_FORCE), Label.expires_on < today)).all()
     for label in due:
-        _move(session, label, "expire", Party.SYSTEM, audit.SYSTEM,
-              f"validity ended on {label.expires_on.isoformat()}")
+        _move(session, label, "expire", Party.SYSTEM, audit.SYSTEM, f"validity ended on {label.expires_on.isoformat()}")
     audit.commit(session)
     return len(due)
 
@@ -235,4 +310,3 @@ def valid_on(day: date) -> tuple:
 def status(label: Label | None, today: date | None = None) -> Verdict:
     today = today or datetime.now(UTC).date()
     return verdict(LabelState(label.state) if label else None, label.expires_on if label else None, today)
-

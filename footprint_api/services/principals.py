@@ -25,8 +25,9 @@ def authenticate(session: Session, token: str) -> Principal:
     if holder is None or not holder.active:
         raise TokenInvalid("account disabled")
     ended = holder.credentials_valid_after
-    if ended is not None and (not isinstance(principal.issued_at, int | float)
-                              or principal.issued_at <= ended.timestamp()):
+    if ended is not None and (
+        not isinstance(principal.issued_at, int | float) or principal.issued_at <= ended.timestamp()
+    ):
         raise TokenInvalid("token revoked")
     return principal
 

@@ -18,9 +18,9 @@ from datetime import date
 from sqlalchemy import distinct, func
 from sqlmodel import Session, col, select
 
-from footprint_api.infra import workbooks
 from footprint_api.core.errors import Unprocessable
 from footprint_api.exports.cells import Value
+from footprint_api.infra import workbooks
 from footprint_api.persistence.models import Footprint, InventoryRecord, Label
 from footprint_api.services import labels
 
@@ -29,11 +29,29 @@ BULK_LIMIT = 10_000  # numbers per batch check
 CSV_MAX_BYTES = 1_000_000
 XLSX_MAX_BYTES = 2_000_000  # 10,000 numbers take about 100 kB
 # the declared unpacked sizes bind (zipfile never inflates past them)
-XLSX_LIMITS = workbooks.Limits(max_bytes=XLSX_MAX_BYTES, max_unpacked_bytes=30_000_000, max_member_bytes=30_000_000,
-                               max_members=500, max_sheets=50, max_rows=50_000, max_columns=1, max_cells=50_000)
+XLSX_LIMITS = workbooks.Limits(
+    max_bytes=XLSX_MAX_BYTES,
+    max_unpacked_bytes=30_000_000,
+    max_member_bytes=30_000_000,
+    max_members=500,
+    max_sheets=50,
+    max_rows=50_000,
+    max_columns=1,
+    max_cells=50_000,
+)
 XLSX_MEDIA_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",)
-BATCH_COLUMNS = ("number", "status", "product", "manufacturer", "value", "unit", "declared_unit", "pcr", "expires",
-                 "note")
+BATCH_COLUMNS = (
+    "number",
+    "status",
+    "product",
+    "manufacturer",
+    "value",
+    "unit",
+    "declared_unit",
+    "pcr",
+    "expires",
+    "note",
+)
 MISTYPED_LOOKUPS = 200  # nearest numbers are looked up for this many mistyped numbers of one list
 
 
@@ -53,8 +71,7 @@ def _province():
     return func.lower(InventoryRecord.data["facility"]["province"].as_string())
 
 
-def search(session: Session, query: RegistryQuery, today: date, limit: int = PAGE_SIZE,
-           offset: int = 0) -> list[Label]:
+def search(session: Session, query: RegistryQuery, today: date, limit: int = PAGE_SIZE, offset: int = 0) -> list[Label]:
     """One query: the labels matching every criterion, by category, then value, then number (a stable order, so
     that pages neither repeat nor skip a label)."""
     statement = select(Label)
@@ -69,9 +86,11 @@ def search(session: Session, query: RegistryQuery, today: date, limit: int = PAG
     if query.max_kg_co2e is not None:
         statement = statement.where(Label.total_kg_co2e <= query.max_kg_co2e)
     if query.province:
-        statement = (statement.join(Footprint, col(Footprint.id) == col(Label.footprint_id))
-                     .join(InventoryRecord, col(InventoryRecord.id) == col(Footprint.inventory_id))
-                     .where(_province() == query.province.strip().lower()))
+        statement = (
+            statement.join(Footprint, col(Footprint.id) == col(Label.footprint_id))
+            .join(InventoryRecord, col(InventoryRecord.id) == col(Footprint.inventory_id))
+            .where(_province() == query.province.strip().lower())
+        )
     statement = statement.order_by(Label.pcr_id, Label.total_kg_co2e, Label.number)
     return list(session.exec(statement.offset(offset).limit(limit)))
 
@@ -84,19 +103,26 @@ def categories(session: Session) -> list[str]:
 def provinces(session: Session) -> list[str]:
     """The provinces of labelled products, as the inventories spell them (the registry's province choice)."""
     province = InventoryRecord.data["facility"]["province"].as_string()
-    rows = session.exec(select(distinct(province)).select_from(Label)
-                        .join(Footprint, col(Footprint.id) == col(Label.footprint_id))
-                        .join(InventoryRecord, col(InventoryRecord.id) == col(Footprint.inventory_id)))
+    rows = session.exec(
+        select(distinct(province))
+        .select_from(Label)
+        .join(Footprint, col(Footprint.id) == col(Label.footprint_id))
+        .join(InventoryRecord, col(InventoryRecord.id) == col(Footprint.inventory_id))
+    )
     return sorted({row for row in rows if row}, key=str.lower)
 
 
 # --- comparison ---------------------------------------------------------------------------------------------------
 
+
 def compare(session: Session, pcr_id: str, today: date) -> dict:
     """The valid labels of one PCR, per declared unit (only like with like), lowest first, with each group's spread.
     A product counts once: only one of its labels is in force (a newer one supersedes the earlier)."""
-    rows = session.exec(select(Label).where(Label.pcr_id == pcr_id, *labels.valid_on(today))
-                        .order_by(Label.declared_unit, Label.total_kg_co2e, Label.number)).all()
+    rows = session.exec(
+        select(Label)
+        .where(Label.pcr_id == pcr_id, *labels.valid_on(today))
+        .order_by(Label.declared_unit, Label.total_kg_co2e, Label.number)
+    ).all()
     groups: dict[str, list[Label]] = {}
     for label in rows:
         groups.setdefault(label.declared_unit, []).append(label)
@@ -110,12 +136,25 @@ def _ranked(unit: str, members: list[Label]) -> dict:
     for position, member in enumerate(members, start=1):
         ranks.append(ranks[-1] if previous == member.total_kg_co2e else position)
         previous = member.total_kg_co2e
-    return {"declared_unit": unit, "count": len(members), "min_kg_co2e": members[0].total_kg_co2e,
-            "median_kg_co2e": median, "max_kg_co2e": members[-1].total_kg_co2e,
-            "labels": [{"number": m.number, "product": m.product_name, "manufacturer": m.manufacturer_name,
-                        "value": m.value, "kg_co2e": m.total_kg_co2e, "rank": rank,
-                        "relative_to_median": m.total_kg_co2e / median if median else None}
-                       for rank, m in zip(ranks, members, strict=True)]}
+    return {
+        "declared_unit": unit,
+        "count": len(members),
+        "min_kg_co2e": members[0].total_kg_co2e,
+        "median_kg_co2e": median,
+        "max_kg_co2e": members[-1].total_kg_co2e,
+        "labels": [
+            {
+                "number": m.number,
+                "product": m.product_name,
+                "manufacturer": m.manufacturer_name,
+                "value": m.value,
+                "kg_co2e": m.total_kg_co2e,
+                "rank": rank,
+                "relative_to_median": m.total_kg_co2e / median if median else None,
+            }
+            for rank, m in zip(ranks, members, strict=True)
+        ],
+    }
 
 
 def placing(comparison: dict, number: str) -> tuple[dict, dict] | None:
@@ -128,6 +167,7 @@ def placing(comparison: dict, number: str) -> tuple[dict, dict] | None:
 
 
 # --- batch check --------------------------------------------------------------------------------------------------
+
 
 def _refused(field: str, detail: str, reason: str) -> Unprocessable:
     return Unprocessable(detail, [{"field": field, "reason": reason}])
@@ -193,12 +233,14 @@ def is_xlsx(filename: str | None, content_type: str | None) -> bool:
     return (filename or "").lower().endswith(".xlsx") or (content_type or "").split(";")[0] in XLSX_MEDIA_TYPES
 
 
-def numbers_from_upload(content: bytes, filename: str | None, content_type: str | None,
-                        field: str = "body") -> list[str]:
+def numbers_from_upload(
+    content: bytes, filename: str | None, content_type: str | None, field: str = "body"
+) -> list[str]:
     """The numbers of an uploaded list: XLSX by its name or media type, else CSV (or plain text, one a line)."""
     if (filename or "").lower().endswith((".xls", ".xlsm", ".ods", ".numbers")):
-        raise _refused(field, "only .xlsx workbooks and .csv files can be read: save the list as one of them",
-                       "unsupported format")
+        raise _refused(
+            field, "only .xlsx workbooks and .csv files can be read: save the list as one of them", "unsupported format"
+        )
     if is_xlsx(filename, content_type):
         return numbers_from_xlsx(content, field)
     return numbers_from_csv(content, field)
@@ -220,7 +262,7 @@ def check_numbers(session: Session, numbers: list[str], today: date | None = Non
     wanted = sorted({number for number, ok in canonical if ok})
     found: dict[str, Label] = {}
     for start in range(0, len(wanted), 500):  # bound the IN list
-        for label in session.exec(select(Label).where(col(Label.number).in_(wanted[start:start + 500]))):
+        for label in session.exec(select(Label).where(col(Label.number).in_(wanted[start : start + 500]))):
             found[label.number] = label
     rows: list[list[Value]] = []
     lookups = MISTYPED_LOOKUPS
@@ -239,9 +281,20 @@ def check_numbers(session: Session, numbers: list[str], today: date | None = Non
             value: Value = Decimal(label.value)
         except InvalidOperation:
             value = label.value
-        rows.append([label.number, verdict, label.product_name, label.manufacturer_name, value, "kg CO2e",
-                     label.declared_unit, f"{label.pcr_id} {label.pcr_version}", label.expires_on,
-                     _superseded_note(label)])
+        rows.append(
+            [
+                label.number,
+                verdict,
+                label.product_name,
+                label.manufacturer_name,
+                value,
+                "kg CO2e",
+                label.declared_unit,
+                f"{label.pcr_id} {label.pcr_version}",
+                label.expires_on,
+                _superseded_note(label),
+            ]
+        )
     return rows
 
 

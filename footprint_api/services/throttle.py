@@ -12,9 +12,9 @@ from datetime import timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from footprint_api.services import audit
 from footprint_api.core.errors import ServiceError
 from footprint_api.persistence.models import AuthThrottle, utcnow
+from footprint_api.services import audit
 
 WINDOW = timedelta(minutes=15)
 ACCOUNT_LIMIT = 5
@@ -59,8 +59,14 @@ def failed(session: Session, attempt: list[tuple[str, int]], kind: str) -> None:
             row.locked_until = row.window_start + WINDOW
             locked.append(key)
         session.add(row)
-    audit.record(session, audit.SYSTEM, f"auth.{kind}_failed", "credential", attempt[0][0],
-                 after={"keys": [key for key, _ in attempt], "locked": locked})
+    audit.record(
+        session,
+        audit.SYSTEM,
+        f"auth.{kind}_failed",
+        "credential",
+        attempt[0][0],
+        after={"keys": [key for key, _ in attempt], "locked": locked},
+    )
     try:
         audit.commit(session)
     except IntegrityError:  # a concurrent first failure of the same key: counted by the other request

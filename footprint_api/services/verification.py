@@ -11,21 +11,19 @@ every request). Expiry by date needs no change at all: the verdict is computed f
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
-
-from collections.abc import Callable
 from itertools import chain
 
 from anyio import to_thread
-
 from sqlalchemy import event, func
 from sqlmodel import Session, col, select
 
+from footprint_api.core.settings import get_settings
 from footprint_api.persistence.db import reads_only, session_scope
 from footprint_api.persistence.models import Label
-from footprint_api.core.settings import get_settings
 from label_service.numbering import InvalidLabelNumber, normalise, one_typo_away
 from label_service.signing import unverified_claim
 from label_service.verification import Verdict, verdict
@@ -49,17 +47,26 @@ class Snapshot:
 def public_fields(label: Label) -> dict:
     """What anyone may know of a label besides its verdict: the signed claim, where to check it, and what the
     certification body said when the label last changed state."""
-    return {"number": label.number, "claim": unverified_claim(label.token), "token": label.token,
-            "compact": label.compact, "key_id": label.key_id,
-            "verification_url": label.qr_content.split("#", 1)[0], "files": file_paths(label),
-            "state_changed_at": label.state_changed_at.isoformat() if label.state_changed_at else None,
-            "state_reason": label.state_reason, "superseded_by": label.superseded_by}
+    return {
+        "number": label.number,
+        "claim": unverified_claim(label.token),
+        "token": label.token,
+        "compact": label.compact,
+        "key_id": label.key_id,
+        "verification_url": label.qr_content.split("#", 1)[0],
+        "files": file_paths(label),
+        "state_changed_at": label.state_changed_at.isoformat() if label.state_changed_at else None,
+        "state_reason": label.state_reason,
+        "superseded_by": label.superseded_by,
+    }
 
 
 def file_paths(label: Label) -> dict[str, str]:
     """Rendering name -> path: `qr30.png` -> /labels/{number}/qr30.png (labels of the first design: `png`)."""
-    return {name: f"/labels/{label.number}/{name}" if "." in name else f"/labels/{label.number}.{name}"
-            for name in label.files}
+    return {
+        name: f"/labels/{label.number}/{name}" if "." in name else f"/labels/{label.number}.{name}"
+        for name in label.files
+    }
 
 
 def load_snapshot(number: str) -> Snapshot:
@@ -160,8 +167,9 @@ def nearest(session: Session, text: str) -> list[str]:
     candidates = one_typo_away(text)
     if not candidates:
         return []
-    return list(session.exec(select(Label.number).where(col(Label.number).in_(candidates))
-                             .order_by(Label.number).limit(5)))
+    return list(
+        session.exec(select(Label.number).where(col(Label.number).in_(candidates)).order_by(Label.number).limit(5))
+    )
 
 
 Renderer = Callable[[dict, Verdict, str], bytes]  # (public fields, verdict, language) -> the answer's bytes
@@ -194,6 +202,7 @@ async def answer(number: str, fmt: str, render: Renderer, lang: str = "zh") -> t
     status = snapshot.verdict(today())
     body = snapshot.rendered.get((status, fmt, lang))
     if body is None:
-        body = snapshot.rendered[(status, fmt, lang)] = render({"number": snapshot.number, **snapshot.public},
-                                                               status, lang)
+        body = snapshot.rendered[(status, fmt, lang)] = render(
+            {"number": snapshot.number, **snapshot.public}, status, lang
+        )
     return body, snapshot.state is not None

@@ -4,10 +4,9 @@ security headers every response of the service carries."""
 from fastapi import FastAPI
 
 from footprint_api.web import docs
-from footprint_api.web.routes import admin, certification, inventory, manufacturer, public, signin
 from footprint_api.web.headers import SecurityHeaders
+from footprint_api.web.routes import admin, certification, inventory, manufacturer, public, signin
 from footprint_api.web.static import PREFIX, VersionedStaticFiles
-
 
 PAGES = (signin, public, manufacturer, inventory, certification, admin)
 

@@ -26,8 +26,10 @@ _INLINE = {"script": re.compile(r"<script>(.*?)</script>", re.S), "style": re.co
 
 def _hashes(html: str, element: str) -> str:
     """The CSP hash sources of the inline <script> or <style> elements of a page."""
-    return " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()}'"
-                    for body in _INLINE[element].findall(html))
+    return " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()}'"
+        for body in _INLINE[element].findall(html)
+    )
 
 
 def _page(html: str) -> Response:
@@ -37,14 +39,19 @@ def _page(html: str) -> Response:
 def install(app: FastAPI) -> dict[str, str]:
     """Adds the two pages; returns their Content-Security-Policy by path."""
     swagger = get_swagger_ui_html(
-        openapi_url=app.openapi_url, title=f"{app.title} – Swagger UI",
+        openapi_url=app.openapi_url,
+        title=f"{app.title} – Swagger UI",
         swagger_js_url=static_url("vendor/swagger-ui/swagger-ui-bundle.js"),
         swagger_css_url=static_url("vendor/swagger-ui/swagger-ui.css"),
-        swagger_favicon_url=static_url("favicon.svg")).body.decode()
+        swagger_favicon_url=static_url("favicon.svg"),
+    ).body.decode()
     redoc = get_redoc_html(
-        openapi_url=app.openapi_url, title=f"{app.title} – ReDoc", with_google_fonts=False,
+        openapi_url=app.openapi_url,
+        title=f"{app.title} – ReDoc",
+        with_google_fonts=False,
         redoc_js_url=static_url("vendor/redoc/redoc.standalone.js"),
-        redoc_favicon_url=static_url("favicon.svg")).body.decode()
+        redoc_favicon_url=static_url("favicon.svg"),
+    ).body.decode()
 
     async def swagger_page(_: Request) -> Response:
         return _page(swagger)
@@ -56,6 +63,7 @@ def install(app: FastAPI) -> dict[str, str]:
     app.add_route(REDOC_PATH, redoc_page, include_in_schema=False)
     return {
         DOCS_PATH: content_security_policy(script_src=f"'self' {_hashes(swagger, 'script')}"),
-        REDOC_PATH: content_security_policy(script_src="'self'", style_src="'self' 'unsafe-inline'",
-                                            worker_src="'self' blob:"),
+        REDOC_PATH: content_security_policy(
+            script_src="'self'", style_src="'self' 'unsafe-inline'", worker_src="'self' blob:"
+        ),
     }

@@ -18,8 +18,7 @@ def is_page_request(request: Request) -> bool:
     route = request.scope.get("route")
     if route is not None:
         return WEB_TAG in (getattr(route, "tags", None) or [])
-    return (not request.url.path.startswith(MACHINE_PREFIXES)
-            and "text/html" in request.headers.get("accept", ""))
+    return not request.url.path.startswith(MACHINE_PREFIXES) and "text/html" in request.headers.get("accept", "")
 
 
 def error_page(request: Request, status: int, title: str, detail: str, errors: list[dict] | None = None) -> Response:
@@ -31,9 +30,15 @@ def error_page(request: Request, status: int, title: str, detail: str, errors: l
         return RedirectResponse(f"/login?next={quote(back, safe='')}", status_code=303)
     t = i18n.catalogue(i18n.negotiate(request))
     key = f"error.{status}"
-    return page(request, "app/error.html", _user(request), status, title=t.messages.get(key, title),
-                detail=detail if status in (400, 409, 413, 422) else t.messages.get(f"{key}.detail", detail),
-                errors=errors or [])
+    return page(
+        request,
+        "app/error.html",
+        _user(request),
+        status,
+        title=t.messages.get(key, title),
+        detail=detail if status in (400, 409, 413, 422) else t.messages.get(f"{key}.detail", detail),
+        errors=errors or [],
+    )
 
 
 def _user(request: Request):

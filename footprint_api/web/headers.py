@@ -10,8 +10,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 def content_security_policy(script_src: str = "'self'", style_src: str = "'self'", **more: str) -> str:
     directives = {
-        "default-src": "'self'", "script-src": script_src, "style-src": style_src, "img-src": "'self' data:",
-        "object-src": "'none'", "base-uri": "'none'", "frame-ancestors": "'none'", "form-action": "'self'",
+        "default-src": "'self'",
+        "script-src": script_src,
+        "style-src": style_src,
+        "img-src": "'self' data:",
+        "object-src": "'none'",
+        "base-uri": "'none'",
+        "frame-ancestors": "'none'",
+        "form-action": "'self'",
         **{name.replace("_", "-"): value for name, value in more.items()},
     }
     return "; ".join(f"{name} {value}" for name, value in directives.items())
@@ -39,8 +45,9 @@ class SecurityHeaders:
         """`policies`: path -> Content-Security-Policy of the pages that need another one than the default."""
         self.app = app
         self.default = _raw({"Content-Security-Policy": CONTENT_SECURITY_POLICY, **HEADERS})
-        self.by_path = {path: _raw({"Content-Security-Policy": policy, **HEADERS})
-                        for path, policy in (policies or {}).items()}
+        self.by_path = {
+            path: _raw({"Content-Security-Policy": policy, **HEADERS}) for path, policy in (policies or {}).items()
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

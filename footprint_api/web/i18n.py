@@ -39,8 +39,11 @@ def _chosen(value: str | None) -> str | None:
 
 def negotiate(request: Request) -> str:
     """The language of the page answering this request: 'zh' or 'en'."""
-    return (_chosen(request.query_params.get("lang")) or _chosen(request.cookies.get(COOKIE))
-            or from_accept_language(request.headers.get("accept-language", "")[:ACCEPT_LANGUAGE_MAX_CHARS]))
+    return (
+        _chosen(request.query_params.get("lang"))
+        or _chosen(request.cookies.get(COOKIE))
+        or from_accept_language(request.headers.get("accept-language", "")[:ACCEPT_LANGUAGE_MAX_CHARS])
+    )
 
 
 @lru_cache(maxsize=1024)  # browsers send a handful of distinct headers
@@ -81,8 +84,9 @@ def language_headers(request: Request, lang: str) -> dict[str, str]:
     headers = {"Content-Language": HTML_LANG[lang], "Vary": "Accept-Language, Cookie"}
     if _chosen(request.query_params.get("lang")) == lang:
         secure = "; Secure" if request.url.scheme == "https" else ""
-        headers["Set-Cookie"] = (f"{COOKIE}={lang}; Max-Age={COOKIE_MAX_AGE_SECONDS}; Path=/; SameSite=Lax; "
-                                 f"HttpOnly{secure}")
+        headers["Set-Cookie"] = (
+            f"{COOKIE}={lang}; Max-Age={COOKIE_MAX_AGE_SECONDS}; Path=/; SameSite=Lax; HttpOnly{secure}"
+        )
     return headers
 
 

@@ -2,8 +2,7 @@
 
 from footprint_api.persistence.models import Role
 
-M, MA, V, CA, P = (Role.MANUFACTURER_MEMBER, Role.MANUFACTURER_ADMIN, Role.VERIFIER, Role.CB_ADMIN,
-                   Role.PLATFORM_ADMIN)
+M, MA, V, CA, P = (Role.MANUFACTURER_MEMBER, Role.MANUFACTURER_ADMIN, Role.VERIFIER, Role.CB_ADMIN, Role.PLATFORM_ADMIN)
 MANUFACTURERS, BODIES, ADMINS = (M, MA), (V, CA), (MA, CA, P)
 
 # (message key, path, roles that see it); the public sections are for everyone, signed in or not
@@ -25,6 +24,7 @@ def items(user, path: str) -> list[dict]:
     """The sections of this person (or of a visitor), the current one marked."""
     role = user.role if user else None
     shown = [(key, href) for key, href, roles in SECTIONS if roles is None or (role is not None and role in roles)]
-    current = max((href for _, href in shown if path == href or path.startswith(href.rstrip("/") + "/")),
-                  key=len, default=None)
+    current = max(
+        (href for _, href in shown if path == href or path.startswith(href.rstrip("/") + "/")), key=len, default=None
+    )
     return [{"key": key, "href": href, "current": href == current} for key, href in shown]

@@ -2,8 +2,8 @@
 
 from datetime import UTC, timedelta, timezone
 from functools import lru_cache
-from urllib.parse import urlencode
 from pathlib import Path
+from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -16,8 +16,13 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 def environment() -> Environment:
     """Autoescaping on for every template (not by file name): a page never prints a user string unescaped.
     StrictUndefined: a misspelt name fails the page's tests instead of printing nothing."""
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.globals["static_url"] = static_url
     env.filters["grouped"] = _grouped  # a label's value as every page prints it: 11,170 (the signed digits)
     return env
@@ -29,11 +34,21 @@ def context(request, lang: str, user=None, **values) -> dict:
     from footprint_api.web import i18n, nav, session
 
     other_lang = i18n.other(lang)
-    return {"request": request, "lang": lang, "html_lang": i18n.HTML_LANG[lang], "other_lang": other_lang,
-            "other_html_lang": i18n.HTML_LANG[other_lang], "t": i18n.catalogue(lang),
-            "other": i18n.catalogue(other_lang), "user": user, "nav": nav.items(user, request.url.path),
-            "csrf": session.session_csrf(user) if user else None, "notice": None,
-            "switch_url": _switch_url(request, other_lang), **values}
+    return {
+        "request": request,
+        "lang": lang,
+        "html_lang": i18n.HTML_LANG[lang],
+        "other_lang": other_lang,
+        "other_html_lang": i18n.HTML_LANG[other_lang],
+        "t": i18n.catalogue(lang),
+        "other": i18n.catalogue(other_lang),
+        "user": user,
+        "nav": nav.items(user, request.url.path),
+        "csrf": session.session_csrf(user) if user else None,
+        "notice": None,
+        "switch_url": _switch_url(request, other_lang),
+        **values,
+    }
 
 
 def _switch_url(request, lang: str) -> str:

@@ -14,17 +14,17 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
-from sqlmodel import Session
 
-from footprint_api.services.principals import authenticate
-from footprint_api.persistence.db import get_session
 from footprint_api.core.errors import Forbidden, ServiceError
-from footprint_api.persistence.models import Organisation, Role, User
-from footprint_api.infra.security import Principal, TokenInvalid
 from footprint_api.core.settings import get_settings
+from footprint_api.infra.security import Principal, TokenInvalid
+from footprint_api.persistence.db import SessionDep
+from footprint_api.persistence.models import Organisation, Role, User
+from footprint_api.services.principals import authenticate
 
 COOKIE = "pcf_session"
 LOGIN_COOKIE = "pcf_login"  # the pre-session nonce the sign-in form's CSRF token is bound to
@@ -78,8 +78,7 @@ def _secure(request: Request) -> bool:
 
 
 def set_cookie(response, request: Request, name: str, value: str, max_age: int) -> None:
-    response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="lax",
-                        secure=_secure(request))
+    response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="lax", secure=_secure(request))
 
 
 def start(response, request: Request, token: str) -> None:
@@ -104,7 +103,7 @@ def check_csrf(request: Request, submitted: str | None, binding: str) -> None:
         raise CsrfFailed("the form has expired or did not come from this site: reload the page and try again")
 
 
-def optional_user(request: Request, session: Session = Depends(get_session)) -> PageUser | None:
+def optional_user(request: Request, session: SessionDep) -> PageUser | None:
     """The signed-in person, or None (public pages show a sign-in link then)."""
     token = request.cookies.get(COOKIE)
     if not token:
@@ -122,7 +121,7 @@ def optional_user(request: Request, session: Session = Depends(get_session)) -> 
 def page_user(*roles: Role):
     """Dependency of a page for signed-in people of these roles (all roles when none are named)."""
 
-    def dependency(user: PageUser | None = Depends(optional_user)) -> PageUser:
+    def dependency(user: Annotated[PageUser | None, Depends(optional_user)]) -> PageUser:
         if user is None:
             raise LoginRequired("please sign in")
         if roles and user.role not in roles:
@@ -146,3 +145,7 @@ async def form(request: Request, user: PageUser) -> dict:
         else:
             fields[key] = value
     return fields
+
+
+OptionalPageUser = Annotated[PageUser | None, Depends(optional_user)]
+ManufacturerPage = Annotated[PageUser, Depends(page_user(Role.MANUFACTURER_MEMBER, Role.MANUFACTURER_ADMIN))]

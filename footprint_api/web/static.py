@@ -6,7 +6,7 @@ content, so browsers may keep it for a year without asking again; a new release 
 
 import hashlib
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from starlette.datastructures import QueryParams
@@ -20,7 +20,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"  # an unversioned URL: kept, but asked again (ETag) before each use
 
 
-@lru_cache(maxsize=None)
+@cache
 def fingerprint(name: str) -> str:
     return hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
 
@@ -35,8 +35,9 @@ class VersionedStaticFiles(StaticFiles):
     def __init__(self) -> None:
         super().__init__(directory=STATIC)
 
-    def file_response(self, full_path: os.PathLike, stat_result: os.stat_result, scope: Scope,
-                      status_code: int = 200) -> Response:
+    def file_response(
+        self, full_path: os.PathLike, stat_result: os.stat_result, scope: Scope, status_code: int = 200
+    ) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
         name = Path(full_path).relative_to(STATIC).as_posix()
         asked = QueryParams(scope.get("query_string", b"")).get("v")

@@ -38,18 +38,28 @@ def render(public: dict, status: str, lang: str) -> bytes:
     t, other_lang = i18n.catalogue(lang), i18n.other(lang)
     claim = public.get("claim") or None
     number = str(public.get("number") or "")
-    return environment().get_template("verify.html").render(
-        html_lang=i18n.HTML_LANG[lang], other_lang=other_lang,
-        other_html_lang=i18n.HTML_LANG[other_lang], t=t, other=i18n.catalogue(other_lang),
-        status=status, number=number, why=_why(public, status, claim, t),
-        state=_state(public, status, lang) if claim else None,
-        claim=_claim(claim, public, t) if claim else None,
-        void_note=t.messages.get(f"value.void.{status}") or t("value.void"),
-        nearest=[(n, _verify_url(n)) for n in (public.get("nearest") or [])[:NEAREST_SHOWN]],
-        files=_files(public.get("files") or {}, t),
-        json_url=f"/api/v1/public/labels/{quote(number, safe='')}",
-        checked_at=Markup(CHECKED_AT_MARK.decode()),
-    ).encode()
+    return (
+        environment()
+        .get_template("verify.html")
+        .render(
+            html_lang=i18n.HTML_LANG[lang],
+            other_lang=other_lang,
+            other_html_lang=i18n.HTML_LANG[other_lang],
+            t=t,
+            other=i18n.catalogue(other_lang),
+            status=status,
+            number=number,
+            why=_why(public, status, claim, t),
+            state=_state(public, status, lang) if claim else None,
+            claim=_claim(claim, public, t) if claim else None,
+            void_note=t.messages.get(f"value.void.{status}") or t("value.void"),
+            nearest=[(n, _verify_url(n)) for n in (public.get("nearest") or [])[:NEAREST_SHOWN]],
+            files=_files(public.get("files") or {}, t),
+            json_url=f"/api/v1/public/labels/{quote(number, safe='')}",
+            checked_at=Markup(CHECKED_AT_MARK.decode()),
+        )
+        .encode()
+    )
 
 
 def stamp(body: bytes, checked_at: datetime, lang: str) -> bytes:
@@ -68,8 +78,10 @@ def _time_element(minute: int, lang: str) -> bytes:
 def _time(moment: datetime, lang: str) -> dict[str, str]:
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     china = moment.astimezone(CHINA_TIME)
-    return {"iso": f"{moment.astimezone(UTC):%Y-%m-%dT%H:%MZ}",
-            "text": f"{china:%Y-%m-%d %H:%M} {i18n.catalogue(lang)('time.zone')}"}
+    return {
+        "iso": f"{moment.astimezone(UTC):%Y-%m-%dT%H:%MZ}",
+        "text": f"{china:%Y-%m-%d %H:%M} {i18n.catalogue(lang)('time.zone')}",
+    }
 
 
 def _verify_url(number: str) -> str:
@@ -92,7 +104,8 @@ def _state(public: dict, status: str, lang: str) -> dict | None:
     superseded_by = public.get("superseded_by") if status == "SUPERSEDED" else None
     return {
         "changed": _changed(changed, lang) if changed else None,
-        "show_reason": bool(reason) or status in REASON_ALWAYS_SHOWN, "reason": reason,
+        "show_reason": bool(reason) or status in REASON_ALWAYS_SHOWN,
+        "reason": reason,
         "superseded_by": (superseded_by, _verify_url(superseded_by)) if superseded_by else None,
     }
 
@@ -124,12 +137,18 @@ def _claim(claim: dict, public: dict, t: i18n.Catalogue) -> dict:
     pcr, kind = claim.get("pcr") or {}, claim.get("kind") or "footprint"
     return {
         "value": grouped(str(footprint.get("value", ""))) if footprint.get("value") else "",
-        "unit": footprint.get("unit", ""), "declared_unit": footprint.get("declared_unit", ""),
-        "product": product.get("name", ""), "model": product.get("model"), "gtin": product.get("gtin"),
+        "unit": footprint.get("unit", ""),
+        "declared_unit": footprint.get("declared_unit", ""),
+        "product": product.get("name", ""),
+        "model": product.get("model"),
+        "gtin": product.get("gtin"),
         "manufacturer": claim.get("manufacturer", ""),
         "kind": t.messages.get(f"kind.{kind}", kind),
-        "pcr": " ".join(filter(None, (pcr.get("id"), pcr.get("version")))), "standard": claim.get("standard", ""),
+        "pcr": " ".join(filter(None, (pcr.get("id"), pcr.get("version")))),
+        "standard": claim.get("standard", ""),
         "issuer": (claim.get("issuer") or {}).get("name", ""),
-        "issued": claim.get("issued", ""), "expires": claim.get("expires", ""),
-        "factor_set": claim.get("factor_set", ""), "key_id": public.get("key_id") or "",
+        "issued": claim.get("issued", ""),
+        "expires": claim.get("expires", ""),
+        "factor_set": claim.get("factor_set", ""),
+        "key_id": public.get("key_id") or "",
     }

@@ -56,9 +56,14 @@ def stack_env(engine, postgres_url, redis_url, brightway_dir):
     from tests.service import configure
 
     # a dead worker's task comes back after 8 s (longer than any calculation of these tests), looked for every 1 s
-    extra = {"PCF_TASK_MODE": "celery", "PCF_BROKER_URL": redis_url, "PCF_VISIBILITY_TIMEOUT_SECONDS": "8",
-             "PCF_UNACKED_RESTORE_INTERVAL_SECONDS": "1", "PCF_UNACKED_RESTORE_THROTTLE": "1",
-             "PCF_BRIGHTWAY_DIR": str(brightway_dir)}
+    extra = {
+        "PCF_TASK_MODE": "celery",
+        "PCF_BROKER_URL": redis_url,
+        "PCF_VISIBILITY_TIMEOUT_SECONDS": "8",
+        "PCF_UNACKED_RESTORE_INTERVAL_SECONDS": "1",
+        "PCF_UNACKED_RESTORE_THROTTLE": "1",
+        "PCF_BRIGHTWAY_DIR": str(brightway_dir),
+    }
     configure(postgres_url, **extra)
     upgrade(postgres_url)
     return {**os.environ, "PCF_DATABASE_URL": postgres_url, **extra}
@@ -75,8 +80,10 @@ def stack(stack_env, tmp_path_factory):
     worker = worker_process(stack_env, logs).start()
     try:
         wait_ready(f"http://127.0.0.1:{port}/readyz", api)
-        configure(stack_env["PCF_DATABASE_URL"], **{k: stack_env[k] for k in (
-            "PCF_TASK_MODE", "PCF_BROKER_URL", "PCF_VISIBILITY_TIMEOUT_SECONDS")})
+        configure(
+            stack_env["PCF_DATABASE_URL"],
+            **{k: stack_env[k] for k in ("PCF_TASK_MODE", "PCF_BROKER_URL", "PCF_VISIBILITY_TIMEOUT_SECONDS")},
+        )
         world = World(httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30), seed_world())
         yield world, stack_env, logs, worker
     finally:

@@ -14,10 +14,12 @@ from tests.builders import certificate, inventory_data, item
 
 pytestmark = pytest.mark.integration
 
-ITEMS = [item("grid_electricity", 13_500_000, "kWh"),
-         item("alumina", 1_920, "t", supplier_pcf_kg_co2e_per_unit=1_500),
-         item("anode_net_consumption", 410, "t"),
-         item("anode_effect_minutes", 0.1, "minute/day")]
+ITEMS = [
+    item("grid_electricity", 13_500_000, "kWh"),
+    item("alumina", 1_920, "t", supplier_pcf_kg_co2e_per_unit=1_500),
+    item("anode_net_consumption", 410, "t"),
+    item("anode_effect_minutes", 0.1, "minute/day"),
+]
 
 
 def test_fifty_concurrent_overlapping_ranges_one_is_retired(stack):
@@ -31,8 +33,13 @@ def test_fifty_concurrent_overlapping_ranges_one_is_retired(stack):
     start = threading.Barrier(50)
 
     def submit(i: int) -> httpx.Response:
-        data = inventory_data("PCR-CN-ALUMINIUM", 1000, "t", ITEMS, green_certificates=[certificate(
-            f"{prefix}{1 + i:06d}", 1000, serial_last=f"{prefix}{1000 + i:06d}")])
+        data = inventory_data(
+            "PCR-CN-ALUMINIUM",
+            1000,
+            "t",
+            ITEMS,
+            green_certificates=[certificate(f"{prefix}{1 + i:06d}", 1000, serial_last=f"{prefix}{1000 + i:06d}")],
+        )
         with httpx.Client(base_url=str(world.client.base_url), timeout=120, headers=world.as_(users[i])) as client:
             start.wait()
             return client.post("/api/v1/inventories", json={"product_id": products[i], "inventory": data})
@@ -44,9 +51,12 @@ def test_fifty_concurrent_overlapping_ranges_one_is_retired(stack):
     for response in responses:
         if response.status_code == 409:
             assert [e["field"] for e in response.json()["errors"]] == ["inventory.green_certificates[0].serial"]
-    retired = [r for user in ("acme-engineer", "rival-engineer")
-               for r in world.call(user, "GET", "/api/v1/certificates/retirements").json()
-               if r["serial"].startswith(prefix)]
+    retired = [
+        r
+        for user in ("acme-engineer", "rival-engineer")
+        for r in world.call(user, "GET", "/api/v1/certificates/retirements").json()
+        if r["serial"].startswith(prefix)
+    ]
     assert len(retired) == 1 and retired[0]["batch_mwh"] == 1000 and retired[0]["drawn_mwh"] == 1000
 
 
@@ -56,24 +66,49 @@ def test_the_exclusion_constraint_refuses_an_overlapping_row_written_directly(st
     world, env = stack[0], stack[1]
     prefix = f"GEC-DIRECT-{uuid.uuid4().hex[:10]}-"
     product = world.product("acme-engineer", "PCR-CN-ALUMINIUM", "direct insert")
-    data = inventory_data("PCR-CN-ALUMINIUM", 1000, "t", ITEMS, green_certificates=[certificate(
-        f"{prefix}000001", 100, serial_last=f"{prefix}000100")])
+    data = inventory_data(
+        "PCR-CN-ALUMINIUM",
+        1000,
+        "t",
+        ITEMS,
+        green_certificates=[certificate(f"{prefix}000001", 100, serial_last=f"{prefix}000100")],
+    )
     assert world.submit("acme-engineer", product["id"], data).status_code == 201
-    columns = ("serial_last, serial_prefix, batch_mwh, drawn_mwh, technology, generation_month, province, plant, "
-               "instrument, organisation_id, facility_id, product_id, period_start, period_end, inventory_id, "
-               "retired_by, retired_at")
-    copy = sa.text(f"INSERT INTO certificate_retirement (id, serial, serial_first_number, serial_last_number, "
-                   f"{columns}) SELECT :id, :serial, :first, :last, {columns} FROM certificate_retirement "
-                   f"WHERE serial = :original")
+    columns = (
+        "serial_last, serial_prefix, batch_mwh, drawn_mwh, technology, generation_month, province, plant, "
+        "instrument, organisation_id, facility_id, product_id, period_start, period_end, inventory_id, "
+        "retired_by, retired_at"
+    )
+    copy = sa.text(
+        f"INSERT INTO certificate_retirement (id, serial, serial_first_number, serial_last_number, "
+        f"{columns}) SELECT :id, :serial, :first, :last, {columns} FROM certificate_retirement "
+        f"WHERE serial = :original"
+    )
     engine = sa.create_engine(env["PCF_DATABASE_URL"])
     try:
         with engine.connect() as connection:
             with pytest.raises(IntegrityError, match="ex_certificate_retirement_overlap"):
-                connection.execute(copy, {"id": uuid.uuid4(), "serial": f"{prefix}000100-copy", "first": 100,
-                                          "last": 199, "original": f"{prefix}000001"})
+                connection.execute(
+                    copy,
+                    {
+                        "id": uuid.uuid4(),
+                        "serial": f"{prefix}000100-copy",
+                        "first": 100,
+                        "last": 199,
+                        "original": f"{prefix}000001",
+                    },
+                )
             connection.rollback()
-            inserted = connection.execute(copy, {"id": uuid.uuid4(), "serial": f"{prefix}000101", "first": 101,
-                                                 "last": 200, "original": f"{prefix}000001"})
+            inserted = connection.execute(
+                copy,
+                {
+                    "id": uuid.uuid4(),
+                    "serial": f"{prefix}000101",
+                    "first": 101,
+                    "last": 200,
+                    "original": f"{prefix}000001",
+                },
+            )
             assert inserted.rowcount == 1
             connection.rollback()
     finally:

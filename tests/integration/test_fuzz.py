@@ -32,8 +32,11 @@ SERVER_ERROR_CHECK = "not_a_server_error"
 # it; a platform admin may disable anyone, the accounts of the other stack tests included): fuzzed anonymously only,
 # else the rest of the run would be 401s.
 ENDS_OWN_CREDENTIALS = r"^/api/v1/(auth/revoke|users/\{user_id\}/(password|disable))$"
-PRINCIPALS = {"manufacturer engineer": (OrganisationKind.MANUFACTURER, Role.MANUFACTURER_MEMBER),
-              "platform admin": (OrganisationKind.PLATFORM, Role.PLATFORM_ADMIN), "anonymous": None}
+PRINCIPALS = {
+    "manufacturer engineer": (OrganisationKind.MANUFACTURER, Role.MANUFACTURER_MEMBER),
+    "platform admin": (OrganisationKind.PLATFORM, Role.PLATFORM_ADMIN),
+    "anonymous": None,
+}
 
 
 def fuzz_principals(world) -> dict[str, dict[str, str]]:
@@ -50,8 +53,9 @@ def fuzz_principals(world) -> dict[str, dict[str, str]]:
             accounts.create_user(session, None, organisation.id, email, f"fuzz {name}", PASSWORD, role)
             headers[name] = {"email": email}
     for name, entry in headers.items():
-        response = world.client.post("/api/v1/auth/token", data={"grant_type": "password",
-                                                                  "username": entry["email"], "password": PASSWORD})
+        response = world.client.post(
+            "/api/v1/auth/token", data={"grant_type": "password", "username": entry["email"], "password": PASSWORD}
+        )
         assert response.status_code == 200, response.text
         headers[name] = {"Authorization": f"Bearer {response.json()['access_token']}"}
     headers["anonymous"] = {}
@@ -60,11 +64,37 @@ def fuzz_principals(world) -> dict[str, dict[str, str]]:
 
 def run_schemathesis(base_url: str, headers: dict[str, str], report: Path, seconds: int) -> subprocess.CompletedProcess:
     """Schemathesis' CLI, all phases and checks, a time budget; events to an NDJSON report."""
-    command = [sys.executable, "-m", "schemathesis.cli", "run", f"{base_url}/openapi.json", "--checks", "all",
-               "--phases", "examples,coverage,fuzzing,stateful", "--max-time", str(seconds), "--workers", "2",
-               "--max-examples", "25", "--seed", "11", "--request-timeout", "30", "--generation-database", "none",
-               "--suppress-health-check", "all", "--report", "ndjson", "--report-ndjson-path", str(report),
-               "--no-color", "--continue-on-failure"]
+    command = [
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "run",
+        f"{base_url}/openapi.json",
+        "--checks",
+        "all",
+        "--phases",
+        "examples,coverage,fuzzing,stateful",
+        "--max-time",
+        str(seconds),
+        "--workers",
+        "2",
+        "--max-examples",
+        "25",
+        "--seed",
+        "11",
+        "--request-timeout",
+        "30",
+        "--generation-database",
+        "none",
+        "--suppress-health-check",
+        "all",
+        "--report",
+        "ndjson",
+        "--report-ndjson-path",
+        str(report),
+        "--no-color",
+        "--continue-on-failure",
+    ]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     if headers:
@@ -82,14 +112,21 @@ def interactions(report: Path) -> list[dict]:
         recorder = scenario["recorder"]
         for case_id, interaction in recorder.get("interactions", {}).items():
             failed = [check for check in recorder.get("checks", {}).get(case_id, []) if check["status"] == "failure"]
-            found.append({"phase": scenario["phase"], "request": interaction["request"],
-                          "response": interaction.get("response") or {}, "failed": failed})
+            found.append(
+                {
+                    "phase": scenario["phase"],
+                    "request": interaction["request"],
+                    "response": interaction.get("response") or {},
+                    "failed": failed,
+                }
+            )
     return found
 
 
 def is_server_error(interaction: dict) -> bool:
     return interaction["response"].get("status_code", 0) >= 500 or any(
-        check["name"] == SERVER_ERROR_CHECK for check in interaction["failed"])
+        check["name"] == SERVER_ERROR_CHECK for check in interaction["failed"]
+    )
 
 
 def operation(interaction: dict) -> str:
@@ -102,8 +139,10 @@ def described(interaction: dict) -> str:
     """The request as a reader reproduces it, and the start of the answer."""
     request, response = interaction["request"], interaction["response"]
     body = _decoded(request.get("body"))
-    return (f"{request['method']} {request['uri']} {body[:500]!r} -> {response.get('status_code')} "
-            f"{_decoded(response.get('content'))[:300]!r}")
+    return (
+        f"{request['method']} {request['uri']} {body[:500]!r} -> {response.get('status_code')} "
+        f"{_decoded(response.get('content'))[:300]!r}"
+    )
 
 
 def _decoded(payload) -> str:
@@ -133,5 +172,9 @@ def test_schemathesis_finds_no_server_error_on_postgresql(stack, tmp_path):
     assert sum(requests.values()) > 1000, requests
     api_log = (logs / "api.log").read_text(errors="replace")[-8000:] if (logs / "api.log").exists() else ""
     first = {(name, op): text for name, op, text in reversed(server_errors)}
-    assert not server_errors, f"{len(server_errors)} server errors, first of each operation:\n" + "\n".join(
-        f"{name}: {text}" for (name, _op), text in sorted(first.items())) + "\n--- API log:\n" + api_log
+    assert not server_errors, (
+        f"{len(server_errors)} server errors, first of each operation:\n"
+        + "\n".join(f"{name}: {text}" for (name, _op), text in sorted(first.items()))
+        + "\n--- API log:\n"
+        + api_log
+    )

@@ -33,8 +33,15 @@ def test_fifty_simultaneous_retirements_of_one_serial_one_wins(stack):
     serial = f"GEC-RACE-{uuid.uuid4().hex[:10]}-0001"  # the batch 0001..1000
     products = [world.product("acme-engineer", "PCR-CN-ALUMINIUM", f"race {i}")["id"] for i in range(50)]
     data = load_example("aluminium-guizhou-2023.json")
-    data["green_certificates"] = [{"serial": serial, "amount_mwh": 1000, "technology": "wind",
-                                   "generation_month": "2023-05", "province": "Guizhou"}]
+    data["green_certificates"] = [
+        {
+            "serial": serial,
+            "amount_mwh": 1000,
+            "technology": "wind",
+            "generation_month": "2023-05",
+            "province": "Guizhou",
+        }
+    ]
     headers = world.as_("acme-engineer")
     start = threading.Barrier(50)
 
@@ -46,8 +53,11 @@ def test_fifty_simultaneous_retirements_of_one_serial_one_wins(stack):
     with ThreadPoolExecutor(50) as pool:
         statuses = list(pool.map(retire, products))
     assert statuses.count(201) == 1 and statuses.count(409) == 49, statuses
-    retired = [r for r in world.call("acme-engineer", "GET", "/api/v1/certificates/retirements").json()
-               if r["serial"] == serial]
+    retired = [
+        r
+        for r in world.call("acme-engineer", "GET", "/api/v1/certificates/retirements").json()
+        if r["serial"] == serial
+    ]
     assert len(retired) == 1
 
 
@@ -68,8 +78,11 @@ def test_twenty_simultaneous_versions_of_one_product_get_twenty_numbers(stack):
     with ThreadPoolExecutor(20) as pool:
         statuses = list(pool.map(submit, range(20)))
     assert statuses == [201] * 20, statuses
-    versions = [i["version"] for i in world.call("acme-engineer", "GET", "/api/v1/inventories").json()
-                if i["product_id"] == product]
+    versions = [
+        i["version"]
+        for i in world.call("acme-engineer", "GET", "/api/v1/inventories").json()
+        if i["product_id"] == product
+    ]
     assert sorted(versions) == list(range(1, 21))
 
 
@@ -78,8 +91,12 @@ def test_a_worker_killed_mid_calculation_still_completes_the_job_once(stack):
     data = unique_serials(load_example("aluminium-guizhou-2023.json"))
     product = world.product("acme-engineer", "PCR-CN-ALUMINIUM", "fault")
     submitted = world.submit("acme-engineer", product["id"], data).json()
-    job = world.call("acme-engineer", "POST", f"/api/v1/inventories/{submitted['id']}/calculations",
-                     json={"monte_carlo_iterations": 2500}).json()
+    job = world.call(
+        "acme-engineer",
+        "POST",
+        f"/api/v1/inventories/{submitted['id']}/calculations",
+        json={"monte_carlo_iterations": 2500},
+    ).json()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # wait until the Monte Carlo run is under way
         state = world.call("acme-engineer", "GET", f"/api/v1/jobs/{job['id']}").json()
@@ -95,8 +112,11 @@ def test_a_worker_killed_mid_calculation_still_completes_the_job_once(stack):
         replacement.stop()
     assert done["status"] == "succeeded", (done, replacement.tail())
     assert done["attempts"] >= 2
-    mine = [f for f in world.call("acme-engineer", "GET", "/api/v1/footprints").json()
-            if f["inventory_id"] == submitted["id"]]
+    mine = [
+        f
+        for f in world.call("acme-engineer", "GET", "/api/v1/footprints").json()
+        if f["inventory_id"] == submitted["id"]
+    ]
     assert [f["id"] for f in mine] == [done["footprint_id"]]
     # the stack keeps a worker for the tests after this one
     stack[3].start()
@@ -108,9 +128,8 @@ def test_postgres_itself_refuses_to_change_the_audit_trail(stack):
     from footprint_api.core.settings import get_settings
 
     url = get_settings().database_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(url) as connection:
-        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
-            connection.execute("UPDATE audit_event SET action = 'forged'")
+    with psycopg.connect(url) as connection, pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+        connection.execute("UPDATE audit_event SET action = 'forged'")
     assert world_chain_intact(stack[0])
 
 
@@ -127,25 +146,38 @@ def test_labels_issued_at_the_same_time_get_distinct_consecutive_numbers(stack):
     applications = []
     for _ in range(8):
         footprint = calculated_footprint(world, gtin=None)
-        application = world.call("acme-engineer", "POST", "/api/v1/applications", json={
-            "footprint_id": footprint["footprint_id"], "certification_body_id": str(world.organisations["cb"])})
+        application = world.call(
+            "acme-engineer",
+            "POST",
+            "/api/v1/applications",
+            json={"footprint_id": footprint["footprint_id"], "certification_body_id": str(world.organisations["cb"])},
+        )
         applications.append(application.json()["id"])
-        for user, action in (("acme-engineer", "submit"), ("cb-verifier", "start_review"),
-                             ("cb-verifier", "approve")):
+        for user, action in (("acme-engineer", "submit"), ("cb-verifier", "start_review"), ("cb-verifier", "approve")):
             assert act(world, user, applications[-1], action).status_code == 200
     with ThreadPoolExecutor(max_workers=8) as pool:
         responses = list(pool.map(lambda a: act(world, "cb-verifier", a, "issue_label"), applications))
     assert [r.status_code for r in responses] == [200] * 8, [r.text for r in responses]
-    labels = [label for label in world.call("cb-verifier", "GET", "/api/v1/labels").json()
-              if label["application_id"] in applications]
+    labels = [
+        label
+        for label in world.call("cb-verifier", "GET", "/api/v1/labels").json()
+        if label["application_id"] in applications
+    ]
     sequences = sorted(int(label["number"].split("-")[2]) for label in labels)
     assert len(set(sequences)) == 8 and sequences == list(range(sequences[0], sequences[0] + 8))
     for label in labels:
         assert world.client.get(f"/api/v1/public/labels/{label['number']}").json()["status"] == "VALID"
 
 
-@pytest.mark.parametrize("statement", ["TRUNCATE audit_event", "DELETE FROM audit_event",
-                                       "UPDATE audit_event SET action = 'forged'", "TRUNCATE audit_checkpoint"])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "TRUNCATE audit_event",
+        "DELETE FROM audit_event",
+        "UPDATE audit_event SET action = 'forged'",
+        "TRUNCATE audit_checkpoint",
+    ],
+)
 def test_postgresql_refuses_to_rewrite_the_audit_trail(stack, statement):
     import psycopg
 

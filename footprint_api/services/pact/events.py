@@ -6,9 +6,9 @@ RequestFulfilledEvent (the matching footprints it may see) or a RequestRejectedE
 """
 
 import base64
-import logging
 import hashlib
 import json
+import logging
 import uuid
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -23,18 +23,20 @@ from referencing.jsonschema import DRAFT202012
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from footprint_api.infra import outbound
-from footprint_api.services import audit
-from footprint_api.services.principals import actor
 from footprint_api.core.errors import NotFound, Unprocessable
-from footprint_api.persistence.models import ApiClient, PactEndpoint, PactRequest, Role, utcnow
-from footprint_api.services.pact import footprints as service
-from footprint_api.infra.security import Principal
 from footprint_api.core.settings import get_settings
+from footprint_api.infra import outbound
+from footprint_api.infra.security import Principal
+from footprint_api.persistence.models import ApiClient, PactEndpoint, PactRequest, Role, utcnow
+from footprint_api.services import audit
+from footprint_api.services.pact import footprints as service
+from footprint_api.services.principals import actor
 
 SPEC = Path(__file__).with_name("spec") / "openapi.yaml"
-EVENT_TYPES = {f"org.wbcsd.pact.ProductFootprint.{name}.3": name for name in (
-    "RequestCreatedEvent", "RequestFulfilledEvent", "RequestRejectedEvent", "PublishedEvent")}
+EVENT_TYPES = {
+    f"org.wbcsd.pact.ProductFootprint.{name}.3": name
+    for name in ("RequestCreatedEvent", "RequestFulfilledEvent", "RequestRejectedEvent", "PublishedEvent")
+}
 CLOUDEVENTS_JSON = "application/cloudevents+json"
 MAX_EVENT_BYTES = 1024 * 1024
 MAX_DEPTH = 32
@@ -91,15 +93,23 @@ def accept(session: Session, principal: Principal, event: dict) -> PactRequest |
     """Stores a request (to be answered) or records a notification; a repeated event is accepted once."""
     kind = EVENT_TYPES[event["type"]]
     if kind != "RequestCreatedEvent":
-        audit.record(session, actor(principal), f"pact.{kind}", "pact_event", event["id"],
-                     after={"source": event["source"]})
+        audit.record(
+            session, actor(principal), f"pact.{kind}", "pact_event", event["id"], after={"source": event["source"]}
+        )
         audit.commit(session)
         return None
-    request = PactRequest(event_id=event["id"], source=event["source"], client_id=principal.subject,
-                          criteria=event["data"])
+    request = PactRequest(
+        event_id=event["id"], source=event["source"], client_id=principal.subject, criteria=event["data"]
+    )
     session.add(request)
-    audit.record(session, actor(principal), "pact.request_received", "pact_request", request.id,
-                 after={"event_id": event["id"], "criteria": event["data"]})
+    audit.record(
+        session,
+        actor(principal),
+        "pact.request_received",
+        "pact_request",
+        request.id,
+        after={"event_id": event["id"], "criteria": event["data"]},
+    )
     try:
         audit.commit(session)
     except IntegrityError:  # the same event again: already accepted
@@ -113,24 +123,35 @@ def _fernet() -> Fernet:
     return Fernet(base64.urlsafe_b64encode(digest))
 
 
-def register_endpoint(session: Session, principal: Principal, client_id: str, base_url: str, token_client_id: str,
-                      token_secret: str) -> PactEndpoint:
+def register_endpoint(
+    session: Session, principal: Principal, client_id: str, base_url: str, token_client_id: str, token_secret: str
+) -> PactEndpoint:
     client = session.exec(select(ApiClient).where(ApiClient.client_id == client_id)).first()
-    if client is None or client.organisation_id != principal.organisation_id or (
-            client.role is not Role.PACT_RECIPIENT):
+    if (
+        client is None
+        or client.organisation_id != principal.organisation_id
+        or (client.role is not Role.PACT_RECIPIENT)
+    ):
         raise NotFound("no such PACT recipient of your organisation")
     try:
         outbound.check_url(base_url)
     except outbound.OutboundRefused as exc:
         raise Unprocessable(f"base_url: {exc}", [{"field": "base_url", "reason": str(exc)}]) from None
     endpoint = session.exec(select(PactEndpoint).where(PactEndpoint.client_id == client.id)).first() or (
-        PactEndpoint(client_id=client.id, base_url="", token_client_id="", token_secret_encrypted=""))
+        PactEndpoint(client_id=client.id, base_url="", token_client_id="", token_secret_encrypted="")
+    )
     endpoint.base_url, endpoint.token_client_id = base_url.rstrip("/"), token_client_id
     endpoint.token_secret_encrypted = _fernet().encrypt(token_secret.encode()).decode()
     endpoint.updated_at = utcnow()
     session.add(endpoint)
-    audit.record(session, actor(principal), "pact.endpoint_registered", "api_client", client.id,
-                 after={"base_url": endpoint.base_url, "token_client_id": token_client_id})
+    audit.record(
+        session,
+        actor(principal),
+        "pact.endpoint_registered",
+        "api_client",
+        client.id,
+        after={"base_url": endpoint.base_url, "token_client_id": token_client_id},
+    )
     audit.commit(session)
     return endpoint
 
@@ -146,16 +167,31 @@ def _criteria_as_filters(criteria: dict) -> dict[str, list[str]]:
 
 def answer_event(session: Session, request: PactRequest, client: ApiClient) -> dict:
     principal = Principal(client.id, "client", client.organisation_id, client.role, "pact-answer", utcnow())
-    found = [f for f in service.visible_product_footprints(session, principal)
-             if service.matches(f, _criteria_as_filters(request.criteria))]
-    base = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": f"//{_host()}/3/events",
-            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    found = [
+        f
+        for f in service.visible_product_footprints(session, principal)
+        if service.matches(f, _criteria_as_filters(request.criteria))
+    ]
+    base = {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": f"//{_host()}/3/events",
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
     if found:
-        return {**base, "type": "org.wbcsd.pact.ProductFootprint.RequestFulfilledEvent.3",
-                "data": {"requestEventId": request.event_id, "pfs": found}}
-    return {**base, "type": "org.wbcsd.pact.ProductFootprint.RequestRejectedEvent.3",
-            "data": {"requestEventId": request.event_id,
-                     "error": {"code": "NotFound", "message": "no footprint matching the request is available"}}}
+        return {
+            **base,
+            "type": "org.wbcsd.pact.ProductFootprint.RequestFulfilledEvent.3",
+            "data": {"requestEventId": request.event_id, "pfs": found},
+        }
+    return {
+        **base,
+        "type": "org.wbcsd.pact.ProductFootprint.RequestRejectedEvent.3",
+        "data": {
+            "requestEventId": request.event_id,
+            "error": {"code": "NotFound", "message": "no footprint matching the request is available"},
+        },
+    }
 
 
 def _host() -> str:
@@ -171,12 +207,17 @@ def deliver(endpoint: PactEndpoint, event: dict) -> None:
     ca = get_settings().pact_ca_bundle
     outbound.check_url(endpoint.base_url)  # again: what a name resolves to may have changed since registration
     with outbound.client(verify=str(ca) if ca else True) as http:
-        token = http.post(f"{endpoint.base_url}/auth/token", data={"grant_type": "client_credentials"},
-                          auth=(endpoint.token_client_id, secret))
+        token = http.post(
+            f"{endpoint.base_url}/auth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(endpoint.token_client_id, secret),
+        )
         token.raise_for_status()
-        sent = http.post(f"{endpoint.base_url}/3/events", content=json.dumps(event),
-                         headers={"Content-Type": CLOUDEVENTS_JSON,
-                                  "Authorization": f"Bearer {token.json()['access_token']}"})
+        sent = http.post(
+            f"{endpoint.base_url}/3/events",
+            content=json.dumps(event),
+            headers={"Content-Type": CLOUDEVENTS_JSON, "Authorization": f"Bearer {token.json()['access_token']}"},
+        )
         sent.raise_for_status()
 
 
@@ -209,10 +250,20 @@ def answer(session: Session, request_id: uuid.UUID) -> PactRequest:
         except (httpx.HTTPError, outbound.OutboundRefused) as exc:
             status, error = "undeliverable", _delivery_error(exc)
     request.status, request.error, request.answered_at = status, error, utcnow()
-    request.answer = {"type": event["type"], "id": event["id"],
-                      "pfIds": [pf["id"] for pf in event["data"].get("pfs", [])]}
+    request.answer = {
+        "type": event["type"],
+        "id": event["id"],
+        "pfIds": [pf["id"] for pf in event["data"].get("pfs", [])],
+    }
     session.add(request)
-    audit.record(session, audit.SYSTEM, f"pact.request_{status}", "pact_request", request.id,
-                 after={"answer": request.answer, "error": error}, organisation_id=client.organisation_id)
+    audit.record(
+        session,
+        audit.SYSTEM,
+        f"pact.request_{status}",
+        "pact_request",
+        request.id,
+        after={"answer": request.answer, "error": error},
+        organisation_id=client.organisation_id,
+    )
     audit.commit(session)
     return request

@@ -28,8 +28,12 @@ from pcr_rules.units import conversion_factor, parse_unit
 
 SPEC_VERSION = "3.0.3"
 DATA = Path(__file__).with_name("data.yaml")
-UNITS = {"[mass]": ("kilogram", "kg"), "[mass] * [length] ** 2 / [time] ** 2": ("kilowatt hour", "kWh"),
-         "[length] ** 3": ("cubic meter", "m**3"), "[length] ** 2": ("square meter", "m**2")}
+UNITS = {
+    "[mass]": ("kilogram", "kg"),
+    "[mass] * [length] ** 2 / [time] ** 2": ("kilowatt hour", "kWh"),
+    "[length] ** 3": ("cubic meter", "m**3"),
+    "[length] ** 2": ("square meter", "m**2"),
+}
 
 
 @lru_cache(maxsize=1)
@@ -116,13 +120,19 @@ def product_footprint(source: PactSource) -> dict[str, Any]:
         "packagingEmissionsIncluded": False,
         "ipccCharacterizationFactors": ["AR6"],
         "crossSectoralStandards": ["ISO14067"],
-        "productOrSectorSpecificRules": [{"operator": "Other", "otherOperatorName": "PCF service PCR registry",
-                                          "ruleNames": [f"{pcr.id} {pcr.version}"]}],
+        "productOrSectorSpecificRules": [
+            {
+                "operator": "Other",
+                "otherOperatorName": "PCF service PCR registry",
+                "ruleNames": [f"{pcr.id} {pcr.version}"],
+            }
+        ],
         "exemptedEmissionsPercent": "0",
         "exemptedEmissionsDescription": "Excluded by the PCR: " + "; ".join(pcr.boundary.excluded),
         "allocationRulesDescription": f"{pcr.allocation.method}: {pcr.allocation.justification}",
-        "secondaryEmissionFactorSources": [{"name": "PCF service factor set",
-                                            "version": result["factor_set"]["version"]}],
+        "secondaryEmissionFactorSources": [
+            {"name": "PCF service factor set", "version": result["factor_set"]["version"]}
+        ],
         "primaryDataShare": decimal_text(result["data_quality"]["primary_data_share"] * 100, 1),
     }
     footprint: dict[str, Any] = {
@@ -137,7 +147,7 @@ def product_footprint(source: PactSource) -> dict[str, Any]:
         "productClassifications": [f"urn:pact:productclassification:pcf-service-pcr:{pcr.id.lower()}"],
         "productNameCompany": source.product_name,
         "comment": f"Cradle-to-gate, {pcr.id} {pcr.version}, factor set {result['factor_set']['id']} "
-                   f"{result['factor_set']['version']}; market-based electricity with retired green certificates.",
+        f"{result['factor_set']['version']}; market-based electricity with retired green certificates.",
         "pcf": pcf,
     }
     if source.preceding_ids:
@@ -146,7 +156,11 @@ def product_footprint(source: PactSource) -> dict[str, Any]:
         cert = source.certification
         footprint["validityPeriodStart"] = _instant(cert.issued)
         footprint["validityPeriodEnd"] = _instant(cert.expires + timedelta(days=1))
-        pcf["verification"] = {"coverage": "product level", "providerName": cert.body,
-                               "completedAt": _instant(cert.issued), "standardName": "ISO 14067:2018",
-                               "comments": f"carbon label {cert.label_number}"}
+        pcf["verification"] = {
+            "coverage": "product level",
+            "providerName": cert.body,
+            "completedAt": _instant(cert.issued),
+            "standardName": "ISO 14067:2018",
+            "comments": f"carbon label {cert.label_number}",
+        }
     return footprint

@@ -11,6 +11,7 @@ stored, put in a URL or a cookie, and the page is not cached.
 import json
 import uuid
 from datetime import date, datetime
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request
@@ -19,14 +20,15 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from footprint_api.persistence.db import get_session
 from footprint_api.core.errors import Conflict, Forbidden, Unprocessable
+from footprint_api.persistence.db import SessionDep
 from footprint_api.persistence.models import OrganisationKind, Role
 from footprint_api.schemas import ClientIn, OrganisationIn, UserIn
 from footprint_api.services import accounts, labels
 from footprint_api.web import i18n, session
 from footprint_api.web.pages import page, when
 from footprint_api.web.routes import page_router
+from footprint_api.web.session import PageUser
 
 router = page_router()
 admin = session.page_user(Role.MANUFACTURER_ADMIN, Role.CB_ADMIN, Role.PLATFORM_ADMIN)
@@ -35,12 +37,18 @@ key_admin = session.page_user(Role.CB_ADMIN, Role.PLATFORM_ADMIN)
 TRAIL_PAGE = 50  # entries per page of the audit trail
 TRAIL_MAX_PAGE = 100_000
 FILTER_MAX_CHARS = 254
-DONE = {"user_created", "user_disabled", "user_enabled", "client_disabled", "client_enabled", "key_rotated",
-        "organisation_created"}  # notices after a redirect: message keys adm.done.<code>, never a reflected string
+DONE = {
+    "user_created",
+    "user_disabled",
+    "user_enabled",
+    "client_disabled",
+    "client_enabled",
+    "key_rotated",
+    "organisation_created",
+}  # notices after a redirect: message keys adm.done.<code>, never a reflected string
 
 
 # --- presentation -----------------------------------------------------------------------------------------------
-
 
 
 def shown(value) -> str:
@@ -55,8 +63,10 @@ def shown(value) -> str:
 def changes(before: dict | None, after: dict | None) -> list[tuple[str, str, str]]:
     """(field, before, after) of an entry, every field of either side once."""
     before, after = before or {}, after or {}
-    return [(key, shown(before.get(key)) if key in before else "", shown(after.get(key)) if key in after else "")
-            for key in sorted(before.keys() | after.keys())]
+    return [
+        (key, shown(before.get(key)) if key in before else "", shown(after.get(key)) if key in after else "")
+        for key in sorted(before.keys() | after.keys())
+    ]
 
 
 def _t(request: Request):
@@ -65,16 +75,27 @@ def _t(request: Request):
 
 def _render(request: Request, template: str, user, status_code: int = 200, **values):
     t = _t(request)
-    return page(request, f"admin/{template}", user, status_code, when=when,
-                term=lambda group, key: t.messages.get(f"adm.{group}.{key}", key), tabs=_tabs(user), **values)
+    return page(
+        request,
+        f"admin/{template}",
+        user,
+        status_code,
+        when=when,
+        term=lambda group, key: t.messages.get(f"adm.{group}.{key}", key),
+        tabs=_tabs(user),
+        **values,
+    )
 
 
 def _tabs(user) -> list[tuple[str, str]]:
     """The sections of administration this person has: (message key, path)."""
     own = user.principal.organisation_id
-    tabs = [("adm.tab.overview", "/app/admin"), ("adm.tab.organisations", "/app/admin/organisations"),
-            ("adm.tab.users", f"/app/admin/organisations/{own}/users"),
-            ("adm.tab.clients", f"/app/admin/organisations/{own}/clients")]
+    tabs = [
+        ("adm.tab.overview", "/app/admin"),
+        ("adm.tab.organisations", "/app/admin/organisations"),
+        ("adm.tab.users", f"/app/admin/organisations/{own}/users"),
+        ("adm.tab.clients", f"/app/admin/organisations/{own}/clients"),
+    ]
     if user.role is not Role.MANUFACTURER_ADMIN:
         tabs.append(("adm.tab.keys", "/app/admin/keys"))
     return [*tabs, ("adm.tab.audit", "/app/admin/audit")]
@@ -97,15 +118,22 @@ def _field_errors(request: Request, exc: ValidationError) -> dict[str, str]:
         context = error.get("ctx") or {}
         kind = "missing" if error["type"] == "string_too_short" and context.get("min_length") == 1 else error["type"]
         key = f"adm.invalid.{kind}"
-        errors.setdefault(field, t(key, **{k: v for k, v in context.items() if k in ("min_length", "max_length")})
-                          if key in t.messages else t("adm.invalid.value"))
+        errors.setdefault(
+            field,
+            t(key, **{k: v for k, v in context.items() if k in ("min_length", "max_length")})
+            if key in t.messages
+            else t("adm.invalid.value"),
+        )
     return errors
 
 
 def _unprintable(request: Request, values: dict[str, str]) -> dict[str, str]:
     """Fields holding control characters (PostgreSQL cannot store a NUL byte): named at the field, nothing stored."""
-    return {name: _t(request)("adm.invalid.value") for name, value in values.items()
-            if any(ord(char) < 32 for char in value)}
+    return {
+        name: _t(request)("adm.invalid.value")
+        for name, value in values.items()
+        if any(ord(char) < 32 for char in value)
+    }
 
 
 def _text(data: dict, name: str) -> str:
@@ -119,30 +147,48 @@ def _call(db: Session, function, *args):
 
 # --- overview ---------------------------------------------------------------------------------------------------
 
+
 @router.get("/app/admin")
-def overview(request: Request, user=Depends(admin), db: Session = Depends(get_session)):
+def overview(request: Request, db: SessionDep, user: Annotated[PageUser, Depends(admin)]):
     recent, total = accounts.audit_trail(db, user.principal, accounts.TrailFilter(), 0, 5)
-    return _render(request, "overview.html", user, organisations=accounts.organisations(db, user.principal),
-                   counts=accounts.account_counts(db, user.principal), recent=recent, trail_total=total,
-                   actors=accounts.actor_names(db, {e.actor_id for e in recent if e.actor_id}))
+    return _render(
+        request,
+        "overview.html",
+        user,
+        organisations=accounts.organisations(db, user.principal),
+        counts=accounts.account_counts(db, user.principal),
+        recent=recent,
+        trail_total=total,
+        actors=accounts.actor_names(db, {e.actor_id for e in recent if e.actor_id}),
+    )
 
 
 # --- organisations ----------------------------------------------------------------------------------------------
 
+
 def _organisations_page(request, user, db, status_code=200, errors=None, values=None, done=None):
-    return _render(request, "organisations.html", user, status_code,
-                   organisations=accounts.organisations(db, user.principal), kinds=list(OrganisationKind),
-                   errors=errors or {}, values=values or {}, notice=_notice(request, done))
+    return _render(
+        request,
+        "organisations.html",
+        user,
+        status_code,
+        organisations=accounts.organisations(db, user.principal),
+        kinds=list(OrganisationKind),
+        errors=errors or {},
+        values=values or {},
+        notice=_notice(request, done),
+    )
 
 
 @router.get("/app/admin/organisations")
-def organisations_page(request: Request, done: str | None = None, user=Depends(admin),
-                       db: Session = Depends(get_session)):
+def organisations_page(
+    request: Request, db: SessionDep, user: Annotated[PageUser, Depends(admin)], done: str | None = None
+):
     return _organisations_page(request, user, db, done=done)
 
 
 @router.post("/app/admin/organisations")
-async def create_organisation(request: Request, user=Depends(platform_admin), db: Session = Depends(get_session)):
+async def create_organisation(request: Request, db: SessionDep, user: Annotated[PageUser, Depends(platform_admin)]):
     data = await session.form(request, user)
     values = {"name": _text(data, "name"), "kind": _text(data, "kind")}
     if errors := _unprintable(request, values):
@@ -159,6 +205,7 @@ async def create_organisation(request: Request, user=Depends(platform_admin), db
 
 # --- users ------------------------------------------------------------------------------------------------------
 
+
 def _roles(organisation, people: bool = True) -> list[Role]:
     """The roles of this kind of organisation, least privileged first (the form's default); PACT recipients are
     machine clients only."""
@@ -168,21 +215,35 @@ def _roles(organisation, people: bool = True) -> list[Role]:
 
 def _users_page(request, user, db, organisation_id, status_code=200, errors=None, values=None, done=None):
     organisation = accounts.managed_organisation(db, user.principal, organisation_id)
-    return _render(request, "users.html", user, status_code, organisation=organisation,
-                   users=accounts.organisation_users(db, user.principal, organisation_id),
-                   roles=_roles(organisation), errors=errors or {}, values=values or {},
-                   notice=_notice(request, done))
+    return _render(
+        request,
+        "users.html",
+        user,
+        status_code,
+        organisation=organisation,
+        users=accounts.organisation_users(db, user.principal, organisation_id),
+        roles=_roles(organisation),
+        errors=errors or {},
+        values=values or {},
+        notice=_notice(request, done),
+    )
 
 
 @router.get("/app/admin/organisations/{organisation_id}/users")
-def users_page(request: Request, organisation_id: uuid.UUID, done: str | None = None, user=Depends(admin),
-               db: Session = Depends(get_session)):
+def users_page(
+    request: Request,
+    organisation_id: uuid.UUID,
+    db: SessionDep,
+    user: Annotated[PageUser, Depends(admin)],
+    done: str | None = None,
+):
     return _users_page(request, user, db, organisation_id, done=done)
 
 
 @router.post("/app/admin/organisations/{organisation_id}/users")
-async def create_user(request: Request, organisation_id: uuid.UUID, user=Depends(admin),
-                      db: Session = Depends(get_session)):
+async def create_user(
+    request: Request, organisation_id: uuid.UUID, db: SessionDep, user: Annotated[PageUser, Depends(admin)]
+):
     data = await session.form(request, user)
     accounts.managed_organisation(db, user.principal, organisation_id)  # another organisation: 404 before anything
     values = {name: _text(data, name) for name in ("email", "name", "role")}
@@ -190,81 +251,122 @@ async def create_user(request: Request, organisation_id: uuid.UUID, user=Depends
         return _users_page(request, user, db, organisation_id, 422, errors, values)
     try:
         body = UserIn.model_validate({**values, "password": data.get("password", "")})
-        await _call(db, accounts.create_user, user.principal, organisation_id, str(body.email), body.name,
-                    body.password, body.role)
+        await _call(
+            db,
+            accounts.create_user,
+            user.principal,
+            organisation_id,
+            str(body.email),
+            body.name,
+            body.password,
+            body.role,
+        )
     except ValidationError as exc:
         return _users_page(request, user, db, organisation_id, 422, _field_errors(request, exc), values)
     except Forbidden:  # a role this kind of organisation does not have
         return _users_page(request, user, db, organisation_id, 422, {"role": _t(request)("adm.invalid.role")}, values)
     except Conflict:
-        return _users_page(request, user, db, organisation_id, 409, {"email": _t(request)("adm.users.exists")},
-                           values)
+        return _users_page(request, user, db, organisation_id, 409, {"email": _t(request)("adm.users.exists")}, values)
     return _back(f"/app/admin/organisations/{organisation_id}/users", "user_created")
 
 
 async def _set_active(request: Request, user, db: Session, user_id: uuid.UUID, active: bool):
     await session.form(request, user)
     changed = await _call(db, accounts.set_user_active, user.principal, user_id, active)
-    return _back(f"/app/admin/organisations/{changed.organisation_id}/users",
-                 "user_enabled" if active else "user_disabled")
+    return _back(
+        f"/app/admin/organisations/{changed.organisation_id}/users", "user_enabled" if active else "user_disabled"
+    )
 
 
 @router.post("/app/admin/users/{user_id}/disable")
-async def disable_user(request: Request, user_id: uuid.UUID, user=Depends(admin), db: Session = Depends(get_session)):
+async def disable_user(request: Request, user_id: uuid.UUID, db: SessionDep, user: Annotated[PageUser, Depends(admin)]):
     return await _set_active(request, user, db, user_id, False)
 
 
 @router.post("/app/admin/users/{user_id}/enable")
-async def enable_user(request: Request, user_id: uuid.UUID, user=Depends(admin), db: Session = Depends(get_session)):
+async def enable_user(request: Request, user_id: uuid.UUID, db: SessionDep, user: Annotated[PageUser, Depends(admin)]):
     return await _set_active(request, user, db, user_id, True)
 
 
 def _password_page(request, user, db, user_id, status_code=200, errors=None, new_password=None, chosen=False):
     person = accounts.managed_user(db, user.principal, user_id)
-    return _render(request, "password.html", user, status_code, person=person, errors=errors or {},
-                   new_password=new_password, chosen=chosen, min_chars=accounts.PASSWORD_MIN_CHARS,
-                   max_chars=accounts.PASSWORD_MAX_CHARS)
+    return _render(
+        request,
+        "password.html",
+        user,
+        status_code,
+        person=person,
+        errors=errors or {},
+        new_password=new_password,
+        chosen=chosen,
+        min_chars=accounts.PASSWORD_MIN_CHARS,
+        max_chars=accounts.PASSWORD_MAX_CHARS,
+    )
 
 
 @router.get("/app/admin/users/{user_id}/password")
-def password_page(request: Request, user_id: uuid.UUID, user=Depends(admin), db: Session = Depends(get_session)):
+def password_page(request: Request, user_id: uuid.UUID, db: SessionDep, user: Annotated[PageUser, Depends(admin)]):
     return _password_page(request, user, db, user_id)
 
 
 @router.post("/app/admin/users/{user_id}/password")
-async def reset_password(request: Request, user_id: uuid.UUID, user=Depends(admin),
-                         db: Session = Depends(get_session)):
+async def reset_password(
+    request: Request, user_id: uuid.UUID, db: SessionDep, user: Annotated[PageUser, Depends(admin)]
+):
     """The new password is shown in this answer (when generated) and nowhere else, ever."""
     data = await session.form(request, user)
     chosen = data.get("password") if isinstance(data.get("password"), str) else ""
     try:
         _, generated = await _call(db, accounts.reset_password, user.principal, user_id, chosen or None)
     except Unprocessable:
-        return _password_page(request, user, db, user_id, 422, {"password": _t(request)(
-            "adm.password.help", min=accounts.PASSWORD_MIN_CHARS)})
+        return _password_page(
+            request,
+            user,
+            db,
+            user_id,
+            422,
+            {"password": _t(request)("adm.password.help", min=accounts.PASSWORD_MIN_CHARS)},
+        )
     return _password_page(request, user, db, user_id, new_password=generated, chosen=generated is None)
 
 
 # --- machine clients --------------------------------------------------------------------------------------------
 
-def _clients_page(request, user, db, organisation_id, status_code=200, errors=None, values=None, done=None,
-                  created=None):
+
+def _clients_page(
+    request, user, db, organisation_id, status_code=200, errors=None, values=None, done=None, created=None
+):
     organisation = accounts.managed_organisation(db, user.principal, organisation_id)
-    return _render(request, "clients.html", user, status_code, organisation=organisation,
-                   clients=accounts.organisation_clients(db, user.principal, organisation_id),
-                   roles=_roles(organisation, people=False), errors=errors or {},
-                   values=values or {}, notice=_notice(request, done), created=created)
+    return _render(
+        request,
+        "clients.html",
+        user,
+        status_code,
+        organisation=organisation,
+        clients=accounts.organisation_clients(db, user.principal, organisation_id),
+        roles=_roles(organisation, people=False),
+        errors=errors or {},
+        values=values or {},
+        notice=_notice(request, done),
+        created=created,
+    )
 
 
 @router.get("/app/admin/organisations/{organisation_id}/clients")
-def clients_page(request: Request, organisation_id: uuid.UUID, done: str | None = None, user=Depends(admin),
-                 db: Session = Depends(get_session)):
+def clients_page(
+    request: Request,
+    organisation_id: uuid.UUID,
+    db: SessionDep,
+    user: Annotated[PageUser, Depends(admin)],
+    done: str | None = None,
+):
     return _clients_page(request, user, db, organisation_id, done=done)
 
 
 @router.post("/app/admin/organisations/{organisation_id}/clients")
-async def create_client(request: Request, organisation_id: uuid.UUID, user=Depends(admin),
-                        db: Session = Depends(get_session)):
+async def create_client(
+    request: Request, organisation_id: uuid.UUID, db: SessionDep, user: Annotated[PageUser, Depends(admin)]
+):
     """The client's secret is shown in this answer and never again (only its hash is stored)."""
     data = await session.form(request, user)
     accounts.managed_organisation(db, user.principal, organisation_id)
@@ -273,59 +375,69 @@ async def create_client(request: Request, organisation_id: uuid.UUID, user=Depen
         return _clients_page(request, user, db, organisation_id, 422, errors, values)
     try:
         body = ClientIn.model_validate(values)
-        client, secret = await _call(db, accounts.create_client, user.principal, organisation_id, body.name,
-                                     body.role)
+        client, secret = await _call(db, accounts.create_client, user.principal, organisation_id, body.name, body.role)
     except ValidationError as exc:
         return _clients_page(request, user, db, organisation_id, 422, _field_errors(request, exc), values)
     except Forbidden:
-        return _clients_page(request, user, db, organisation_id, 422, {"role": _t(request)("adm.invalid.role")},
-                             values)
+        return _clients_page(request, user, db, organisation_id, 422, {"role": _t(request)("adm.invalid.role")}, values)
     return _clients_page(request, user, db, organisation_id, created={"client": client, "secret": secret})
 
 
 async def _set_client_active(request: Request, user, db: Session, client_id: uuid.UUID, active: bool):
     await session.form(request, user)
     changed = await _call(db, accounts.set_client_active, user.principal, client_id, active)
-    return _back(f"/app/admin/organisations/{changed.organisation_id}/clients",
-                 "client_enabled" if active else "client_disabled")
+    return _back(
+        f"/app/admin/organisations/{changed.organisation_id}/clients", "client_enabled" if active else "client_disabled"
+    )
 
 
 @router.post("/app/admin/clients/{client_id}/disable")
-async def disable_client(request: Request, client_id: uuid.UUID, user=Depends(admin),
-                         db: Session = Depends(get_session)):
+async def disable_client(
+    request: Request, client_id: uuid.UUID, db: SessionDep, user: Annotated[PageUser, Depends(admin)]
+):
     return await _set_client_active(request, user, db, client_id, False)
 
 
 @router.post("/app/admin/clients/{client_id}/enable")
-async def enable_client(request: Request, client_id: uuid.UUID, user=Depends(admin),
-                        db: Session = Depends(get_session)):
+async def enable_client(
+    request: Request, client_id: uuid.UUID, db: SessionDep, user: Annotated[PageUser, Depends(admin)]
+):
     return await _set_client_active(request, user, db, client_id, True)
 
 
 # --- signing keys -----------------------------------------------------------------------------------------------
 
+
 @router.get("/app/admin/keys")
-def keys_page(request: Request, done: str | None = None, user=Depends(key_admin), db: Session = Depends(get_session)):
+def keys_page(request: Request, db: SessionDep, user: Annotated[PageUser, Depends(key_admin)], done: str | None = None):
     """A certification body's admin sees and rotates their body's keys; the platform admin sees every body's (the
     keys are published anyway: /.well-known/pcf-label-keys.json)."""
     own = str(user.principal.organisation_id)
-    keys = [{**key, "created": datetime.fromisoformat(key["created_at"]),
-             "retired": datetime.fromisoformat(key["retired_at"]) if key["retired_at"] else None}
-            for key in reversed(labels.published_keys(db))
-            if user.role is Role.PLATFORM_ADMIN or key["issuer"]["id"] == own]
-    return _render(request, "keys.html", user, keys=keys, can_rotate=user.role is Role.CB_ADMIN,
-                   notice=_notice(request, done))
+    keys = [
+        {
+            **key,
+            "created": datetime.fromisoformat(key["created_at"]),
+            "retired": datetime.fromisoformat(key["retired_at"]) if key["retired_at"] else None,
+        }
+        for key in reversed(labels.published_keys(db))
+        if user.role is Role.PLATFORM_ADMIN or key["issuer"]["id"] == own
+    ]
+    return _render(
+        request, "keys.html", user, keys=keys, can_rotate=user.role is Role.CB_ADMIN, notice=_notice(request, done)
+    )
 
 
 @router.post("/app/admin/keys")
-async def rotate_key(request: Request, user=Depends(session.page_user(Role.CB_ADMIN)),
-                     db: Session = Depends(get_session)):
+async def rotate_key(
+    request: Request, db: SessionDep, user: Annotated[PageUser, Depends(session.page_user(Role.CB_ADMIN))]
+):
     await session.form(request, user)
     await _call(db, labels.rotate_key, user.principal, user.principal.organisation_id)
     return _back("/app/admin/keys", "key_rotated")
 
 
 # --- the audit trail --------------------------------------------------------------------------------------------
+
 
 def _day(text: str, field: str, errors: dict, t) -> date | None:
     """A day of the date filter (YYYY-MM-DD, as <input type=date> sends it); a malformed one is named."""
@@ -341,37 +453,67 @@ def _day(text: str, field: str, errors: dict, t) -> date | None:
 
 
 @router.get("/app/admin/audit")
-def audit_page(request: Request, action: str = "", object_type: str = "", actor: str = "", since: str = "",
-               until: str = "", page_number: int = 1, user=Depends(admin), db: Session = Depends(get_session)):
+def audit_page(
+    request: Request,
+    db: SessionDep,
+    user: Annotated[PageUser, Depends(admin)],
+    action: str = "",
+    object_type: str = "",
+    actor: str = "",
+    since: str = "",
+    until: str = "",
+    page_number: int = 1,
+):
     t = _t(request)
     values = {"action": action, "object_type": object_type, "actor": actor, "since": since, "until": until}
     errors = _unprintable(request, values) | {
         name: t("adm.invalid.string_too_long", max_length=FILTER_MAX_CHARS)
-        for name, value in values.items() if len(value) > FILTER_MAX_CHARS}
+        for name, value in values.items()
+        if len(value) > FILTER_MAX_CHARS
+    }
     values = {name: "" if name in errors else value for name, value in values.items()}
     since_day, until_day = _day(values["since"], "since", errors, t), _day(values["until"], "until", errors, t)
     if since_day and until_day and until_day < since_day:
         errors["until"] = t("adm.audit.bad_range")
     page_number = min(max(page_number, 1), TRAIL_MAX_PAGE)
-    filters = accounts.TrailFilter(values["action"] or None, values["object_type"] or None,
-                                   accounts.actor_id_of(db, values["actor"]) if values["actor"] else None,
-                                   since_day, until_day)
-    entries, total = ([], 0) if errors else accounts.audit_trail(db, user.principal, filters,
-                                                                 (page_number - 1) * TRAIL_PAGE, TRAIL_PAGE)
+    filters = accounts.TrailFilter(
+        values["action"] or None,
+        values["object_type"] or None,
+        accounts.actor_id_of(db, values["actor"]) if values["actor"] else None,
+        since_day,
+        until_day,
+    )
+    entries, total = (
+        ([], 0)
+        if errors
+        else accounts.audit_trail(db, user.principal, filters, (page_number - 1) * TRAIL_PAGE, TRAIL_PAGE)
+    )
     actions, object_types = accounts.audit_facets(db, user.principal)
     query = {key: value for key, value in values.items() if value}
     pages = max(1, -(-total // TRAIL_PAGE))
-    return _render(request, "audit.html", user, 422 if errors else 200, entries=entries, total=total,
-                   actors=accounts.actor_names(db, {e.actor_id for e in entries if e.actor_id}),
-                   changes=changes, values=values, errors=errors, actions=actions, object_types=object_types,
-                   page_number=page_number, pages=pages,
-                   newer=f"?{urlencode({**query, 'page_number': page_number - 1})}" if page_number > 1 else None,
-                   older=f"?{urlencode({**query, 'page_number': page_number + 1})}" if page_number < pages else None,
-                   can_check=user.role is Role.PLATFORM_ADMIN)
+    return _render(
+        request,
+        "audit.html",
+        user,
+        422 if errors else 200,
+        entries=entries,
+        total=total,
+        actors=accounts.actor_names(db, {e.actor_id for e in entries if e.actor_id}),
+        changes=changes,
+        values=values,
+        errors=errors,
+        actions=actions,
+        object_types=object_types,
+        page_number=page_number,
+        pages=pages,
+        newer=f"?{urlencode({**query, 'page_number': page_number - 1})}" if page_number > 1 else None,
+        older=f"?{urlencode({**query, 'page_number': page_number + 1})}" if page_number < pages else None,
+        can_check=user.role is Role.PLATFORM_ADMIN,
+    )
 
 
 @router.get("/app/admin/audit/chain")
-def chain_check(request: Request, user=Depends(platform_admin), db: Session = Depends(get_session)):
+def chain_check(request: Request, db: SessionDep, user: Annotated[PageUser, Depends(platform_admin)]):
     """The hash chain of the whole trail recomputed, as GET /api/v1/audit/verify does (the platform admin's)."""
     check, entries = accounts.check_chain(db)
     return _render(request, "chain.html", user, check=check, entries=entries)

@@ -9,25 +9,26 @@ Every handler parses, authorises (web.session), calls the same service functions
 """
 
 import uuid
-from typing import get_args
+from typing import Annotated, get_args
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 from pydantic import ValidationError
 from sqlmodel import Session
+from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse
 
-from footprint_api.persistence.db import get_session
 from footprint_api.core.errors import Conflict, NotFound, ServiceError, Unprocessable
-from footprint_api.persistence.models import Role
+from footprint_api.core.names import pcr_names, term
 from footprint_api.infra.http import attachment
+from footprint_api.persistence.db import SessionDep
+from footprint_api.persistence.models import Role
 from footprint_api.schemas import ActionIn, ApplicationIn, FindingIn, LabelActionIn
 from footprint_api.services import certification, labels
 from footprint_api.web import i18n, session
 from footprint_api.web.pages import page, when
 from footprint_api.web.routes import page_router
-from footprint_api.core.names import pcr_names, term
+from footprint_api.web.session import ManufacturerPage, PageUser
 from label_service.workflow import APPLICATION_ACTIONS, FINDING_ACTIONS, ApplicationState, LabelState, Party
 
 router = page_router()
@@ -35,16 +36,31 @@ manufacturer = session.page_user(Role.MANUFACTURER_MEMBER, Role.MANUFACTURER_ADM
 body = session.page_user(Role.VERIFIER, Role.CB_ADMIN)
 LABEL_KINDS = get_args(ApplicationIn.model_fields["label_kind"].annotation)
 STATES = [state.value for state in ApplicationState]
-BADGES = {"draft": "", "submitted": "warn", "under_review": "warn", "findings": "bad", "corrected": "warn",
-          "approved": "ok", "rejected": "bad", "label_issued": "ok", "open": "bad", "answered": "warn",
-          "closed": "ok", "active": "ok", "suspended": "warn", "revoked": "bad", "expired": "bad",
-          "superseded": ""}
+BADGES = {
+    "draft": "",
+    "submitted": "warn",
+    "under_review": "warn",
+    "findings": "bad",
+    "corrected": "warn",
+    "approved": "ok",
+    "rejected": "bad",
+    "label_issued": "ok",
+    "open": "bad",
+    "answered": "warn",
+    "closed": "ok",
+    "active": "ok",
+    "suspended": "warn",
+    "revoked": "bad",
+    "expired": "bad",
+    "superseded": "",
+}
 BODY_STEPS = [action for action, (_, _, party) in APPLICATION_ACTIONS.items() if party is Party.CERTIFICATION_BODY]
 LABEL_STEPS = ("suspend", "reinstate", "revoke")
 TOP_CONTRIBUTIONS = 10
 
 
 # --- presentation -------------------------------------------------------------------------------------------------
+
 
 def number(value, digits: int = 4) -> str:
     """Thousands separators and `digits` significant digits: 784.8, 12,346; text as it is."""
@@ -58,16 +74,19 @@ def number(value, digits: int = 4) -> str:
     return f"{round(value, decimals):,.{decimals}f}"
 
 
-
-
 def size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{max(1, round(n / 1024))} KB"
 
 
 def _render(request: Request, template: str, user, status_code: int = 200, **values):
     t = i18n.catalogue(i18n.negotiate(request))
-    helpers = {"n": number, "when": when, "size": size, "badge": lambda state: BADGES.get(state or "", ""),
-               "term": lambda group, key: term(t, group, key)}
+    helpers = {
+        "n": number,
+        "when": when,
+        "size": size,
+        "badge": lambda state: BADGES.get(state or "", ""),
+        "term": lambda group, key: term(t, group, key),
+    }
     return page(request, f"certification/{template}", user, status_code, **helpers, **values)
 
 
@@ -110,35 +129,61 @@ async def _document(data: dict, name: str = "file") -> tuple[str, bytes] | None:
 
 # --- the manufacturer ---------------------------------------------------------------------------------------------
 
+
 @router.get("/app/applications")
-def applications_page(request: Request, state: str = "", user=Depends(manufacturer),
-                      db: Session = Depends(get_session)):
+def applications_page(request: Request, user: ManufacturerPage, db: SessionDep, state: str = ""):
     rows = certification.application_rows(db, user.principal, state if state in STATES else None)
-    return _render(request, "applications.html", user, rows=rows, states=STATES, state=state,
-                   groups=_grouped(rows), to_apply=certification.footprints_to_apply(db, user.principal))
+    return _render(
+        request,
+        "applications.html",
+        user,
+        rows=rows,
+        states=STATES,
+        state=state,
+        groups=_grouped(rows),
+        to_apply=certification.footprints_to_apply(db, user.principal),
+    )
 
 
 def _grouped(rows) -> list[tuple[str, list]]:
     """Rows by state, in the order of the workflow."""
-    return [(state, [r for r in rows if r.application.state == state]) for state in STATES
-            if any(r.application.state == state for r in rows)]
+    return [
+        (state, [r for r in rows if r.application.state == state])
+        for state in STATES
+        if any(r.application.state == state for r in rows)
+    ]
 
 
-def _new_form(request: Request, user, db: Session, footprint: uuid.UUID, status_code: int = 200,
-              errors: dict | None = None, values: dict | None = None):
-    return _render(request, "new.html", user, status_code, facts=certification.footprint_to_apply(
-        db, user.principal, footprint), bodies=certification.certification_bodies(db), kinds=LABEL_KINDS,
-        errors=errors or {}, values=values or {}, max_mb=certification.MAX_EVIDENCE_BYTES // (1024 * 1024))
+def _new_form(
+    request: Request,
+    user,
+    db: Session,
+    footprint: uuid.UUID,
+    status_code: int = 200,
+    errors: dict | None = None,
+    values: dict | None = None,
+):
+    return _render(
+        request,
+        "new.html",
+        user,
+        status_code,
+        facts=certification.footprint_to_apply(db, user.principal, footprint),
+        bodies=certification.certification_bodies(db),
+        kinds=LABEL_KINDS,
+        errors=errors or {},
+        values=values or {},
+        max_mb=certification.MAX_EVIDENCE_BYTES // (1024 * 1024),
+    )
 
 
 @router.get("/app/applications/new")
-def new_application_page(request: Request, footprint: uuid.UUID, user=Depends(manufacturer),
-                         db: Session = Depends(get_session)):
+def new_application_page(request: Request, footprint: uuid.UUID, user: ManufacturerPage, db: SessionDep):
     return _new_form(request, user, db, footprint)
 
 
 @router.post("/app/applications/new")
-async def new_application(request: Request, user=Depends(manufacturer), db: Session = Depends(get_session)):
+async def new_application(request: Request, user: ManufacturerPage, db: SessionDep):
     data = await session.form(request, user)
     footprint = _uuid(data, "footprint_id")
     if footprint is None:
@@ -151,30 +196,53 @@ async def new_application(request: Request, user=Depends(manufacturer), db: Sess
         return _new_form(request, user, db, footprint, 422, _validation_errors(exc), values)
     try:
         document = await _document(data)
-        application = await run_in_threadpool(certification.apply_and_submit, db, user.principal, footprint,
-                                              chosen.certification_body_id, chosen.label_kind, document)
+        application = await run_in_threadpool(
+            certification.apply_and_submit,
+            db,
+            user.principal,
+            footprint,
+            chosen.certification_body_id,
+            chosen.label_kind,
+            document,
+        )
     except (Unprocessable, certification.PayloadTooLarge) as exc:
         return _new_form(request, user, db, footprint, exc.status, _errors(exc), values)
     return _see(f"/app/applications/{application.id}?done=submitted")
 
 
-def _application(request: Request, user, db: Session, application_id: uuid.UUID, status_code: int = 200,
-                 errors: dict | None = None, problem: str = "", values: dict | None = None):
+def _application(
+    request: Request,
+    user,
+    db: Session,
+    application_id: uuid.UUID,
+    status_code: int = 200,
+    errors: dict | None = None,
+    problem: str = "",
+    values: dict | None = None,
+):
     view = certification.application_view(db, user.principal, application_id)
-    return _render(request, "application.html", user, status_code, view=view, errors=errors or {},
-                   problem=problem, values=values or {}, done=request.query_params.get("done", ""),
-                   max_mb=certification.MAX_EVIDENCE_BYTES // (1024 * 1024), kinds=LABEL_KINDS)
+    return _render(
+        request,
+        "application.html",
+        user,
+        status_code,
+        view=view,
+        errors=errors or {},
+        problem=problem,
+        values=values or {},
+        done=request.query_params.get("done", ""),
+        max_mb=certification.MAX_EVIDENCE_BYTES // (1024 * 1024),
+        kinds=LABEL_KINDS,
+    )
 
 
 @router.get("/app/applications/{application_id}")
-def application_page(request: Request, application_id: uuid.UUID, user=Depends(manufacturer),
-                     db: Session = Depends(get_session)):
+def application_page(request: Request, application_id: uuid.UUID, user: ManufacturerPage, db: SessionDep):
     return _application(request, user, db, application_id)
 
 
 @router.post("/app/applications/{application_id}/evidence")
-async def attach_evidence(request: Request, application_id: uuid.UUID, user=Depends(manufacturer),
-                          db: Session = Depends(get_session)):
+async def attach_evidence(request: Request, application_id: uuid.UUID, user: ManufacturerPage, db: SessionDep):
     data = await session.form(request, user)
     certification.visible(db, user.principal, application_id)
     try:
@@ -183,39 +251,55 @@ async def attach_evidence(request: Request, application_id: uuid.UUID, user=Depe
             raise Unprocessable("choose a document", [{"field": "file", "reason": "required"}])
         await run_in_threadpool(certification.upload_evidence, db, user.principal, application_id, *document)
     except (Unprocessable, certification.PayloadTooLarge) as exc:
-        return _application(request, user, db, application_id, exc.status,
-                            {f"evidence.{k}": v for k, v in _errors(exc).items()})
+        return _application(
+            request, user, db, application_id, exc.status, {f"evidence.{k}": v for k, v in _errors(exc).items()}
+        )
     except Conflict as exc:
         return _application(request, user, db, application_id, 409, problem=exc.detail)
     return _see(f"/app/applications/{application_id}?done=evidence#evidence")
 
 
 @router.get("/app/applications/{application_id}/evidence/{document_id}")
-def manufacturer_evidence(application_id: uuid.UUID, document_id: uuid.UUID, user=Depends(manufacturer),
-                          db: Session = Depends(get_session)):
+def manufacturer_evidence(application_id: uuid.UUID, document_id: uuid.UUID, user: ManufacturerPage, db: SessionDep):
     return _evidence(*certification.evidence_file(db, user.principal, application_id, document_id))
 
 
 @router.post("/app/applications/{application_id}/findings/{finding_id}/answer")
-async def answer_finding(request: Request, application_id: uuid.UUID, finding_id: uuid.UUID,
-                         user=Depends(manufacturer), db: Session = Depends(get_session)):
+async def answer_finding(
+    request: Request, application_id: uuid.UUID, finding_id: uuid.UUID, user: ManufacturerPage, db: SessionDep
+):
     data = await session.form(request, user)
     certification.visible(db, user.principal, application_id)
     key = f"answer-{finding_id}"
     try:
-        await run_in_threadpool(certification.answer_finding, db, user.principal, application_id, finding_id,
-                                _text(data, "text")[:4000], _uuid(data, "footprint_id"))
+        await run_in_threadpool(
+            certification.answer_finding,
+            db,
+            user.principal,
+            application_id,
+            finding_id,
+            _text(data, "text")[:4000],
+            _uuid(data, "footprint_id"),
+        )
     except Unprocessable as exc:
-        return _application(request, user, db, application_id, 422,
-                            {f"{key}.{k}": v for k, v in _errors(exc).items()}, values={key: _text(data, "text")})
+        return _application(
+            request,
+            user,
+            db,
+            application_id,
+            422,
+            {f"{key}.{k}": v for k, v in _errors(exc).items()},
+            values={key: _text(data, "text")},
+        )
     except Conflict as exc:
         return _application(request, user, db, application_id, 409, problem=exc.detail)
     return _see(f"/app/applications/{application_id}?done=answered#findings")
 
 
 @router.post("/app/applications/{application_id}/actions/{action}")
-async def manufacturer_action(request: Request, application_id: uuid.UUID, action: str,
-                              user=Depends(manufacturer), db: Session = Depends(get_session)):
+async def manufacturer_action(
+    request: Request, application_id: uuid.UUID, action: str, user: ManufacturerPage, db: SessionDep
+):
     """submit, resubmit (with the corrected footprint chosen) or withdraw."""
     data = await session.form(request, user)
     certification.visible(db, user.principal, application_id)
@@ -223,11 +307,13 @@ async def manufacturer_action(request: Request, application_id: uuid.UUID, actio
         raise NotFound("no such step")
     try:
         footprint = _uuid(data, "footprint_id") if action == "resubmit" else None
-        await run_in_threadpool(certification.act, db, user.principal, application_id, action,
-                                _text(data, "comment")[:2000], footprint)
+        await run_in_threadpool(
+            certification.act, db, user.principal, application_id, action, _text(data, "comment")[:2000], footprint
+        )
     except Unprocessable as exc:
-        return _application(request, user, db, application_id, 422,
-                            {f"{action}.{k}": v for k, v in _errors(exc).items()})
+        return _application(
+            request, user, db, application_id, 422, {f"{action}.{k}": v for k, v in _errors(exc).items()}
+        )
     except Conflict as exc:
         return _application(request, user, db, application_id, 409, problem=exc.detail)
     return _see(f"/app/applications/{application_id}?done={action}")
@@ -235,33 +321,57 @@ async def manufacturer_action(request: Request, application_id: uuid.UUID, actio
 
 # --- the certification body ---------------------------------------------------------------------------------------
 
+
 @router.get("/app/review")
-def queue_page(request: Request, state: str = "", user=Depends(body), db: Session = Depends(get_session)):
+def queue_page(request: Request, db: SessionDep, user: Annotated[PageUser, Depends(body)], state: str = ""):
     every = certification.application_rows(db, user.principal)
     rows = [r for r in every if state not in STATES or r.application.state == state]
     counts = {s: n for s in STATES if (n := sum(r.application.state == s for r in every))}
     return _render(request, "queue.html", user, rows=rows, groups=_grouped(rows), state=state, counts=counts)
 
 
-def _review(request: Request, user, db: Session, application_id: uuid.UUID, status_code: int = 200,
-            errors: dict | None = None, problem: str = "", values: dict | None = None):
+def _review(
+    request: Request,
+    user,
+    db: Session,
+    application_id: uuid.UUID,
+    status_code: int = 200,
+    errors: dict | None = None,
+    problem: str = "",
+    values: dict | None = None,
+):
     view = certification.application_view(db, user.principal, application_id)
     review = certification.review_file(db, user.principal, application_id)
     contributions = sorted(review["result"].get("contributions", []), key=lambda c: -abs(c["kg_co2e"]))
     items = review["inventory"].get("items", [])
     inventory = review["inventory"]
     units = (inventory.get("captive_power") or {}).get("units", [])
-    subjects = ([f"items[{i}]" for i in range(len(items))]
-                + [f"captive_power.units[{i}]" for i in range(len(units))] + (["captive_power"] if units else [])
-                + [f"measured_emissions[{i}]" for i in range(len(inventory.get("measured_emissions", [])))]
-                + ["production", "facility", "green_certificates", "result"])
+    subjects = (
+        [f"items[{i}]" for i in range(len(items))]
+        + [f"captive_power.units[{i}]" for i in range(len(units))]
+        + (["captive_power"] if units else [])
+        + [f"measured_emissions[{i}]" for i in range(len(inventory.get("measured_emissions", [])))]
+        + ["production", "facility", "green_certificates", "result"]
+    )
     subject = request.query_params.get("subject", "")
-    return _render(request, "review.html", user, status_code, view=view, review=review,
-                   contributions=contributions[:TOP_CONTRIBUTIONS], items=items, subjects=subjects,
-                   subject=subject if subject in subjects else "", errors=errors or {}, problem=problem,
-                   values=values or {}, done=request.query_params.get("done", ""),
-                   steps=_body_steps(view["application"].state),
-                   names=pcr_names(review["result"].get("pcr") or {}, i18n.negotiate(request)))
+    return _render(
+        request,
+        "review.html",
+        user,
+        status_code,
+        view=view,
+        review=review,
+        contributions=contributions[:TOP_CONTRIBUTIONS],
+        items=items,
+        subjects=subjects,
+        subject=subject if subject in subjects else "",
+        errors=errors or {},
+        problem=problem,
+        values=values or {},
+        done=request.query_params.get("done", ""),
+        steps=_body_steps(view["application"].state),
+        names=pcr_names(review["result"].get("pcr") or {}, i18n.negotiate(request)),
+    )
 
 
 def _body_steps(state: str) -> list[str]:
@@ -270,19 +380,21 @@ def _body_steps(state: str) -> list[str]:
 
 
 @router.get("/app/review/{application_id}")
-def review_page(request: Request, application_id: uuid.UUID, user=Depends(body), db: Session = Depends(get_session)):
+def review_page(request: Request, application_id: uuid.UUID, db: SessionDep, user: Annotated[PageUser, Depends(body)]):
     return _review(request, user, db, application_id)
 
 
 @router.get("/app/review/{application_id}/evidence/{document_id}")
-def body_evidence(application_id: uuid.UUID, document_id: uuid.UUID, user=Depends(body),
-                  db: Session = Depends(get_session)):
+def body_evidence(
+    application_id: uuid.UUID, document_id: uuid.UUID, db: SessionDep, user: Annotated[PageUser, Depends(body)]
+):
     return _evidence(*certification.evidence_file(db, user.principal, application_id, document_id))
 
 
 @router.post("/app/review/{application_id}/actions/{action}")
-async def body_action(request: Request, application_id: uuid.UUID, action: str, user=Depends(body),
-                      db: Session = Depends(get_session)):
+async def body_action(
+    request: Request, application_id: uuid.UUID, action: str, db: SessionDep, user: Annotated[PageUser, Depends(body)]
+):
     """start_review, request_corrections, approve (the comment is the verification statement), reject,
     issue_label."""
     data = await session.form(request, user)
@@ -294,37 +406,66 @@ async def body_action(request: Request, application_id: uuid.UUID, action: str, 
         ActionIn(comment=comment)
         await run_in_threadpool(certification.act, db, user.principal, application_id, action, comment)
     except ValidationError as exc:
-        return _review(request, user, db, application_id, 422,
-                       {f"{action}.comment": _validation_errors(exc).get("comment", "")}, values={action: comment})
+        return _review(
+            request,
+            user,
+            db,
+            application_id,
+            422,
+            {f"{action}.comment": _validation_errors(exc).get("comment", "")},
+            values={action: comment},
+        )
     except Unprocessable as exc:
-        return _review(request, user, db, application_id, 422,
-                       {f"{action}.{k}": v for k, v in _errors(exc).items()}, values={action: comment})
+        return _review(
+            request,
+            user,
+            db,
+            application_id,
+            422,
+            {f"{action}.{k}": v for k, v in _errors(exc).items()},
+            values={action: comment},
+        )
     except Conflict as exc:
         return _review(request, user, db, application_id, 409, problem=exc.detail, values={action: comment})
     return _see(f"/app/review/{application_id}?done={action}")
 
 
 @router.post("/app/review/{application_id}/findings")
-async def raise_finding(request: Request, application_id: uuid.UUID, user=Depends(body),
-                        db: Session = Depends(get_session)):
+async def raise_finding(
+    request: Request, application_id: uuid.UUID, db: SessionDep, user: Annotated[PageUser, Depends(body)]
+):
     data = await session.form(request, user)
     certification.visible(db, user.principal, application_id)
     values = {"subject": _text(data, "subject"), "text": _text(data, "text")}
     try:
         finding = FindingIn(**values)
-        await run_in_threadpool(certification.raise_finding, db, user.principal, application_id, finding.subject,
-                                finding.text)
+        await run_in_threadpool(
+            certification.raise_finding, db, user.principal, application_id, finding.subject, finding.text
+        )
     except ValidationError as exc:
-        return _review(request, user, db, application_id, 422,
-                       {f"raise.{k}": v for k, v in _validation_errors(exc).items()}, values=values)
+        return _review(
+            request,
+            user,
+            db,
+            application_id,
+            422,
+            {f"raise.{k}": v for k, v in _validation_errors(exc).items()},
+            values=values,
+        )
     except Conflict as exc:
         return _review(request, user, db, application_id, 409, problem=exc.detail, values=values)
     return _see(f"/app/review/{application_id}?done=raised#findings")
 
 
 @router.post("/app/review/{application_id}/findings/{finding_id}/{action}")
-async def finding_step(request: Request, application_id: uuid.UUID, finding_id: uuid.UUID, action: str,
-                       user=Depends(body), db: Session = Depends(get_session)):
+async def finding_step(
+    request: Request,
+    application_id: uuid.UUID,
+    finding_id: uuid.UUID,
+    action: str,
+    db: SessionDep,
+    user: Annotated[PageUser, Depends(body)],
+):
     """reply (the finding stays open) or close."""
     data = await session.form(request, user)
     certification.visible(db, user.principal, application_id)
@@ -341,11 +482,27 @@ async def finding_step(request: Request, application_id: uuid.UUID, finding_id: 
     return _see(f"/app/review/{application_id}?done={action}#findings")
 
 
-def _labels(request: Request, user, db: Session, status_code: int = 200, errors: dict | None = None,
-            problem: str = "", done: str = ""):
+def _labels(
+    request: Request,
+    user,
+    db: Session,
+    status_code: int = 200,
+    errors: dict | None = None,
+    problem: str = "",
+    done: str = "",
+):
     issued = certification.issued_labels(db, user.principal)
-    return _render(request, "labels.html", user, status_code, labels=issued, errors=errors or {}, problem=problem,
-                   done=done or request.query_params.get("done", ""), steps=_label_steps)
+    return _render(
+        request,
+        "labels.html",
+        user,
+        status_code,
+        labels=issued,
+        errors=errors or {},
+        problem=problem,
+        done=done or request.query_params.get("done", ""),
+        steps=_label_steps,
+    )
 
 
 def _label_steps(state: str) -> list[str]:
@@ -355,13 +512,14 @@ def _label_steps(state: str) -> list[str]:
 
 
 @router.get("/app/labels")
-def labels_page(request: Request, user=Depends(body), db: Session = Depends(get_session)):
+def labels_page(request: Request, db: SessionDep, user: Annotated[PageUser, Depends(body)]):
     return _labels(request, user, db)
 
 
 @router.post("/app/labels/{number}/{action}")
-async def label_step(request: Request, number: str, action: str, user=Depends(body),
-                     db: Session = Depends(get_session)):
+async def label_step(
+    request: Request, number: str, action: str, db: SessionDep, user: Annotated[PageUser, Depends(body)]
+):
     data = await session.form(request, user)
     label, _ = labels.lookup(db, number)
     if label is None or label.issuer_id != user.principal.organisation_id or action not in LABEL_STEPS:
@@ -371,8 +529,7 @@ async def label_step(request: Request, number: str, action: str, user=Depends(bo
         LabelActionIn(comment=reason)
         await run_in_threadpool(labels.change_state, db, user.principal, label.number, action, reason)
     except ValidationError as exc:
-        return _labels(request, user, db, 422, {f"{label.number}.{action}": _validation_errors(exc).get(
-            "comment", "")})
+        return _labels(request, user, db, 422, {f"{label.number}.{action}": _validation_errors(exc).get("comment", "")})
     except Conflict as exc:
         return _labels(request, user, db, 409, problem=exc.detail)
     return _see(f"/app/labels?done={action}#label-{label.number}")

@@ -10,24 +10,24 @@ import re
 import uuid
 from typing import get_args
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from footprint_api.services import jobs
-from footprint_api.services.principals import MANUFACTURER_ROLES
-from footprint_api.persistence.db import get_session
 from footprint_api.core.errors import Conflict, Unprocessable
-from footprint_api.persistence.models import Facility, InventoryRecord, Product
 from footprint_api.infra.workbooks import MAX_WORKBOOK_BYTES, XLSX
+from footprint_api.persistence.db import SessionDep
+from footprint_api.persistence.models import Facility, InventoryRecord, Product
 from footprint_api.schemas import CalculationIn, FacilityIn, FacilityPatch, ProductIn, ProductPatch
-from footprint_api.services import catalogue, certificates, excel, footprints, inventories
+from footprint_api.services import catalogue, certificates, excel, footprints, inventories, jobs
+from footprint_api.services.principals import MANUFACTURER_ROLES
 from footprint_api.web import i18n
 from footprint_api.web import session as web_session
 from footprint_api.web.pages import page
 from footprint_api.web.routes import page_router
+from footprint_api.web.session import ManufacturerPage
 from pcr_rules import InventoryInvalid, PCRNotFound, default_registry
 from pcr_rules.inventory import DataQuality, GreenCertificate, Inventory, InventoryItem
 from pcr_rules.models import PCR, ItemKind, ItemSpec
@@ -41,38 +41,103 @@ manufacturer = web_session.page_user(*MANUFACTURER_ROLES)
 # regional grid each belongs to (MEE/NBS regional grid factors, 2022 onwards: Sichuan, Chongqing and Tibet form
 # the Southwest grid). The grid region is only a suggestion the form fills in; the person may change it.
 PROVINCES = (
-    ("Beijing", "North"), ("Tianjin", "North"), ("Hebei", "North"), ("Shanxi", "North"), ("Shandong", "North"),
-    ("Inner Mongolia", "North"), ("Liaoning", "Northeast"), ("Jilin", "Northeast"), ("Heilongjiang", "Northeast"),
-    ("Shanghai", "East"), ("Jiangsu", "East"), ("Zhejiang", "East"), ("Anhui", "East"), ("Fujian", "East"),
-    ("Henan", "Central"), ("Hubei", "Central"), ("Hunan", "Central"), ("Jiangxi", "Central"),
-    ("Sichuan", "Southwest"), ("Chongqing", "Southwest"), ("Tibet", "Southwest"),
-    ("Shaanxi", "Northwest"), ("Gansu", "Northwest"), ("Qinghai", "Northwest"), ("Ningxia", "Northwest"),
-    ("Xinjiang", "Northwest"), ("Guangdong", "South"), ("Guangxi", "South"), ("Yunnan", "South"),
-    ("Guizhou", "South"), ("Hainan", "South"),
+    ("Beijing", "North"),
+    ("Tianjin", "North"),
+    ("Hebei", "North"),
+    ("Shanxi", "North"),
+    ("Shandong", "North"),
+    ("Inner Mongolia", "North"),
+    ("Liaoning", "Northeast"),
+    ("Jilin", "Northeast"),
+    ("Heilongjiang", "Northeast"),
+    ("Shanghai", "East"),
+    ("Jiangsu", "East"),
+    ("Zhejiang", "East"),
+    ("Anhui", "East"),
+    ("Fujian", "East"),
+    ("Henan", "Central"),
+    ("Hubei", "Central"),
+    ("Hunan", "Central"),
+    ("Jiangxi", "Central"),
+    ("Sichuan", "Southwest"),
+    ("Chongqing", "Southwest"),
+    ("Tibet", "Southwest"),
+    ("Shaanxi", "Northwest"),
+    ("Gansu", "Northwest"),
+    ("Qinghai", "Northwest"),
+    ("Ningxia", "Northwest"),
+    ("Xinjiang", "Northwest"),
+    ("Guangdong", "South"),
+    ("Guangxi", "South"),
+    ("Yunnan", "South"),
+    ("Guizhou", "South"),
+    ("Hainan", "South"),
 )
 GRID_REGIONS = ("North", "Northeast", "East", "Central", "Northwest", "South", "Southwest")
 
 # Units a person may enter, offered for an amount when pint converts them to the PCR's unit (pcr_rules.units):
 # the PCR states one unit per item; any unit of the same dimension is accepted and converted on the server.
-UNIT_CHOICES = ("t", "kg", "g", "kWh", "MWh", "GWh", "MJ", "GJ", "TJ", "t*km", "kg*km", "m^3", "Nm3", "L",
-                "GJ/t", "MJ/kg", "t/TJ", "kg/GJ", "dimensionless", "percent", "minute/day", "hour/day")
+UNIT_CHOICES = (
+    "t",
+    "kg",
+    "g",
+    "kWh",
+    "MWh",
+    "GWh",
+    "MJ",
+    "GJ",
+    "TJ",
+    "t*km",
+    "kg*km",
+    "m^3",
+    "Nm3",
+    "L",
+    "GJ/t",
+    "MJ/kg",
+    "t/TJ",
+    "kg/GJ",
+    "dimensionless",
+    "percent",
+    "minute/day",
+    "hour/day",
+)
 DQ_INDICATORS = tuple(DataQuality.model_fields)
 DATA_SOURCES = get_args(InventoryItem.model_fields["data_source"].annotation)
 INSTRUMENTS = get_args(GreenCertificate.model_fields["instrument"].annotation)
 EXPORT_CONTEXTS = get_args(Inventory.model_fields["export_context"].annotation)
 ITEM_FIELDS = ("amount", "unit", "data_source", "relative_sd", "supplier_pcf_kg_co2e_per_unit", "note")
-CERTIFICATE_FIELDS = ("serial", "serial_last", "amount_mwh", "technology", "generation_month", "province", "plant",
-                      "instrument")
+CERTIFICATE_FIELDS = (
+    "serial",
+    "serial_last",
+    "amount_mwh",
+    "technology",
+    "generation_month",
+    "province",
+    "plant",
+    "instrument",
+)
 MEASURED_FIELDS = ("amount", "unit", "method", "source", "relative_sd")
-CAPTIVE_FIELDS = ("name", "fuel", "fuel_amount", "fuel_unit", "ncv_gj_per_unit", "carbon_content_tc_per_tj",
-                  "oxidation", "gross_generation_mwh", "auxiliary_mwh", "net_generation_mwh", "measured_co2_t",
-                  "data_source")
+CAPTIVE_FIELDS = (
+    "name",
+    "fuel",
+    "fuel_amount",
+    "fuel_unit",
+    "ncv_gj_per_unit",
+    "carbon_content_tc_per_tj",
+    "oxidation",
+    "gross_generation_mwh",
+    "auxiliary_mwh",
+    "net_generation_mwh",
+    "measured_co2_t",
+    "data_source",
+)
 CO_PRODUCT_FIELDS = ("name", "amount", "unit", "economic_value_cny")
 MAX_ROWS = 200  # certificate or co-product rows of one form
 NAME = re.compile(r"^[a-z_.0-9]+$")
 
 
 # --- shared helpers ------------------------------------------------------------------------------------------------
+
 
 def field_id(name: str) -> str:
     """The HTML id of the input named `name` (names hold dots and ids of PCR data)."""
@@ -169,28 +234,49 @@ def _catalogue_values(user, db: Session) -> dict:
     products = catalogue.list_owned(db, Product, user.principal)
     facilities = catalogue.list_owned(db, Facility, user.principal)
     pcrs = {p.id: p for p in _pcr_choices()}
-    return {"products": products, "facilities": facilities, "pcrs": list(pcrs.values()), "pcr_titles":
-            {i: p.title for i, p in pcrs.items()}, "provinces": PROVINCES, "grid_regions": GRID_REGIONS,
-            "province_regions": dict(PROVINCES), "field_id": field_id}
+    return {
+        "products": products,
+        "facilities": facilities,
+        "pcrs": list(pcrs.values()),
+        "pcr_titles": {i: p.title for i, p in pcrs.items()},
+        "provinces": PROVINCES,
+        "grid_regions": GRID_REGIONS,
+        "province_regions": dict(PROVINCES),
+        "field_id": field_id,
+    }
 
 
 def _empty_form(values: dict | None = None) -> dict:
     return {"values": values or {}, "errors": {}}
 
 
-def _products_page(request: Request, user, db: Session, status_code: int = 200, product_form=None,
-                   facility_form=None, notice: str | None = None):
-    return page(request, "inventory/products.html", user, status_code, notice=notice,
-                product_form={**(product_form or _empty_form()), "prefix": "product-"},
-                facility_form={**(facility_form or _empty_form()), "prefix": "facility-"},
-                **_catalogue_values(user, db))
+def _products_page(
+    request: Request,
+    user,
+    db: Session,
+    status_code: int = 200,
+    product_form=None,
+    facility_form=None,
+    notice: str | None = None,
+):
+    return page(
+        request,
+        "inventory/products.html",
+        user,
+        status_code,
+        notice=notice,
+        product_form={**(product_form or _empty_form()), "prefix": "product-"},
+        facility_form={**(facility_form or _empty_form()), "prefix": "facility-"},
+        **_catalogue_values(user, db),
+    )
 
 
 @router.get("/app/products")
-def products_page(request: Request, user=Depends(manufacturer), db: Session = Depends(get_session)):
+def products_page(request: Request, user: ManufacturerPage, db: SessionDep):
     t = i18n.catalogue(i18n.negotiate(request))
     notice = {"product": t("inv.product.saved"), "facility": t("inv.facility.saved")}.get(
-        request.query_params.get("saved", ""))
+        request.query_params.get("saved", "")
+    )
     return _products_page(request, user, db, notice=notice)
 
 
@@ -208,8 +294,7 @@ def _optional(values: dict, *names: str) -> dict:
 
 def _save_product(t, db: Session, user, values: dict, product_id: uuid.UUID | None) -> dict[str, list[str]]:
     """Creates or changes a product through the catalogue service; the errors by field, empty when saved."""
-    fields = {"name": values.get("name", ""), "pcr_id": values.get("pcr_id", ""),
-              **_optional(values, "model", "gtin")}
+    fields = {"name": values.get("name", ""), "pcr_id": values.get("pcr_id", ""), **_optional(values, "model", "gtin")}
     try:
         if product_id is None:
             body = ProductIn(**fields)
@@ -239,8 +324,11 @@ def _pcr_error(t, pcr_id: str) -> dict[str, list[str]]:
 
 
 def _save_facility(t, db: Session, user, values: dict, facility_id: uuid.UUID | None) -> dict[str, list[str]]:
-    fields = {"name": values.get("name", ""), "province": values.get("province", ""),
-              **_optional(values, "grid_region")}
+    fields = {
+        "name": values.get("name", ""),
+        "province": values.get("province", ""),
+        **_optional(values, "grid_region"),
+    }
     try:
         if facility_id is None:
             body = FacilityIn(**fields)
@@ -255,38 +343,45 @@ def _save_facility(t, db: Session, user, values: dict, facility_id: uuid.UUID | 
 
 
 @router.post("/app/products")
-async def create_product(request: Request, user=Depends(manufacturer), db: Session = Depends(get_session)):
+async def create_product(request: Request, user: ManufacturerPage, db: SessionDep):
     values = _product_values(await web_session.form(request, user))
     t = i18n.catalogue(i18n.negotiate(request))
     errors = await run_in_threadpool(_save_product, t, db, user, values, None)
     if errors:
-        return await run_in_threadpool(_products_page, request, user, db, 422,
-                                       {"values": values, "errors": errors})
+        return await run_in_threadpool(_products_page, request, user, db, 422, {"values": values, "errors": errors})
     return RedirectResponse("/app/products?saved=product", status_code=303)
 
 
 @router.post("/app/facilities")
-async def create_facility(request: Request, user=Depends(manufacturer), db: Session = Depends(get_session)):
+async def create_facility(request: Request, user: ManufacturerPage, db: SessionDep):
     values = _facility_values(await web_session.form(request, user))
     t = i18n.catalogue(i18n.negotiate(request))
     errors = await run_in_threadpool(_save_facility, t, db, user, values, None)
     if errors:
-        return await run_in_threadpool(_products_page, request, user, db, 422, None,
-                                       {"values": values, "errors": errors})
+        return await run_in_threadpool(
+            _products_page, request, user, db, 422, None, {"values": values, "errors": errors}
+        )
     return RedirectResponse("/app/products?saved=facility", status_code=303)
 
 
 def _edit_page(request: Request, user, db: Session, kind: str, obj, form: dict, status_code: int = 200):
     values = _catalogue_values(user, db)
     pool = certificates.facility_pool(db, user.principal, obj.id) if kind == "facility" else None
-    return page(request, f"inventory/{kind}_edit.html", user, status_code, obj=obj, form=form, pool=pool,
-                number=number, **{k: values[k] for k in ("pcrs", "provinces", "grid_regions", "province_regions",
-                                                         "field_id")})
+    return page(
+        request,
+        f"inventory/{kind}_edit.html",
+        user,
+        status_code,
+        obj=obj,
+        form=form,
+        pool=pool,
+        number=number,
+        **{k: values[k] for k in ("pcrs", "provinces", "grid_regions", "province_regions", "field_id")},
+    )
 
 
 @router.get("/app/products/{product_id}/edit")
-def edit_product_page(request: Request, product_id: uuid.UUID, user=Depends(manufacturer),
-                      db: Session = Depends(get_session)):
+def edit_product_page(request: Request, product_id: uuid.UUID, user: ManufacturerPage, db: SessionDep):
     product = catalogue.owned(db, Product, product_id, user.principal)
     values = {k: _text(getattr(product, k)) for k in PRODUCT_FIELDS}
     return _edit_page(request, user, db, "product", product, _empty_form(values))
@@ -300,46 +395,48 @@ async def _edit(request: Request, user, db: Session, kind: str, model, object_id
     errors = await run_in_threadpool(save, t, db, user, values, object_id)
     if errors:
         db.rollback()
-        return await run_in_threadpool(_edit_page, request, user, db, kind, obj,
-                                       {"values": values, "errors": errors}, 422)
+        return await run_in_threadpool(
+            _edit_page, request, user, db, kind, obj, {"values": values, "errors": errors}, 422
+        )
     return RedirectResponse(f"/app/products?saved={kind}", status_code=303)
 
 
 @router.post("/app/products/{product_id}")
-async def edit_product(request: Request, product_id: uuid.UUID, user=Depends(manufacturer),
-                       db: Session = Depends(get_session)):
+async def edit_product(request: Request, product_id: uuid.UUID, user: ManufacturerPage, db: SessionDep):
     return await _edit(request, user, db, "product", Product, product_id, _product_values, _save_product)
 
 
 @router.get("/app/facilities/{facility_id}/edit")
-def edit_facility_page(request: Request, facility_id: uuid.UUID, user=Depends(manufacturer),
-                       db: Session = Depends(get_session)):
+def edit_facility_page(request: Request, facility_id: uuid.UUID, user: ManufacturerPage, db: SessionDep):
     facility = catalogue.owned(db, Facility, facility_id, user.principal)
     values = {k: _text(getattr(facility, k)) for k in FACILITY_FIELDS}
     return _edit_page(request, user, db, "facility", facility, _empty_form(values))
 
 
 @router.post("/app/facilities/{facility_id}")
-async def edit_facility(request: Request, facility_id: uuid.UUID, user=Depends(manufacturer),
-                        db: Session = Depends(get_session)):
+async def edit_facility(request: Request, facility_id: uuid.UUID, user: ManufacturerPage, db: SessionDep):
     return await _edit(request, user, db, "facility", Facility, facility_id, _facility_values, _save_facility)
 
 
 # --- the list of inventories ---------------------------------------------------------------------------------------
 
+
 @router.get("/app/inventories")
-def inventories_page(request: Request, user=Depends(manufacturer), db: Session = Depends(get_session)):
+def inventories_page(request: Request, user: ManufacturerPage, db: SessionDep):
     records = list(reversed(inventories.list_inventories(db, user.principal)))
     products = {p.id: p for p in catalogue.list_owned(db, Product, user.principal)}
-    return page(request, "inventory/list.html", user, records=records, products=products,
-                pcrs=_pcr_choices())
+    return page(request, "inventory/list.html", user, records=records, products=products, pcrs=_pcr_choices())
 
 
 # --- the inventory form, generated from the PCR --------------------------------------------------------------------
 
-SECTION_IDS = {"items": "sec-items", "green_certificates": "sec-certificates",
-               "measured_emissions": "sec-measured", "co_products": "sec-co-products",
-               "captive_power": "sec-captive"}
+SECTION_IDS = {
+    "items": "sec-items",
+    "green_certificates": "sec-certificates",
+    "measured_emissions": "sec-measured",
+    "co_products": "sec-co-products",
+    "captive_power": "sec-captive",
+}
 
 
 def unit_label(unit: str) -> str:
@@ -368,24 +465,51 @@ def _name(spec, lang: str) -> str:
 
 def _item_view(spec: ItemSpec, pcr: PCR) -> dict:
     per = f"{pcr.declared_unit.amount:g} {unit_label(pcr.declared_unit.unit)}"
-    return {"id": spec.id, "label": spec.label, "label_zh": spec.label_zh, "kind": spec.kind.value,
-            "stage": spec.stage.value, "unit": spec.unit, "units": units_for(spec.unit), "required": spec.required,
-            "primary_required": spec.primary_data_required, "note": spec.note,
-            "range_text": _span(spec.plausible_per_declared_unit), "per": per,
-            "supplier": spec.kind is ItemKind.INPUT,
-            "parameters": [{"id": p.id, "label": p.label, "label_zh": p.label_zh, "unit": p.unit,
-                            "units": units_for(p.unit), "required": p.required, "range_text": _span(p.range)}
-                           for p in spec.parameters]}
+    return {
+        "id": spec.id,
+        "label": spec.label,
+        "label_zh": spec.label_zh,
+        "kind": spec.kind.value,
+        "stage": spec.stage.value,
+        "unit": spec.unit,
+        "units": units_for(spec.unit),
+        "required": spec.required,
+        "primary_required": spec.primary_data_required,
+        "note": spec.note,
+        "range_text": _span(spec.plausible_per_declared_unit),
+        "per": per,
+        "supplier": spec.kind is ItemKind.INPUT,
+        "parameters": [
+            {
+                "id": p.id,
+                "label": p.label,
+                "label_zh": p.label_zh,
+                "unit": p.unit,
+                "units": units_for(p.unit),
+                "required": p.required,
+                "range_text": _span(p.range),
+            }
+            for p in spec.parameters
+        ],
+    }
 
 
 def _labels(t, pcr: PCR, gec_rows: int, co_rows: int, cap_rows: int = 0) -> dict[str, str]:
     """What the error summary calls each input: the words of its label."""
-    labels = {"facility_id": t("inv.form.facility"), "reference_period.start": t("inv.form.period_start"),
-              "reference_period.end": t("inv.form.period_end"), "production.amount": t("inv.form.production"),
-              "production.unit": t("inv.form.production"), "main_product_value_cny": t("inv.form.main_value"),
-              "items": t("inv.form.items"), "green_certificates": t("inv.gec.title"),
-              "measured_emissions": t("inv.measured.title"), "co_products": t("inv.co.title"),
-              "captive_power": t("inv.captive.title"), "captive.supplied_mwh": t("inv.captive.supplied_mwh")}
+    labels = {
+        "facility_id": t("inv.form.facility"),
+        "reference_period.start": t("inv.form.period_start"),
+        "reference_period.end": t("inv.form.period_end"),
+        "production.amount": t("inv.form.production"),
+        "production.unit": t("inv.form.production"),
+        "main_product_value_cny": t("inv.form.main_value"),
+        "items": t("inv.form.items"),
+        "green_certificates": t("inv.gec.title"),
+        "measured_emissions": t("inv.measured.title"),
+        "co_products": t("inv.co.title"),
+        "captive_power": t("inv.captive.title"),
+        "captive.supplied_mwh": t("inv.captive.supplied_mwh"),
+    }
     for spec in pcr.items:
         p, name = f"item.{spec.id}", _name(spec, t.lang)
         for key in ITEM_FIELDS:
@@ -415,26 +539,38 @@ def _labels(t, pcr: PCR, gec_rows: int, co_rows: int, cap_rows: int = 0) -> dict
 
 def _form_layout(pcr: PCR) -> dict:
     """What the form shows for this PCR: data only, the same template for every category."""
-    return {"pcr": pcr, "items": [_item_view(spec, pcr) for spec in pcr.items],
-            "production_units": units_for(pcr.declared_unit.unit), "mass_units": units_for("kg"),
-            "certificates_allowed": pcr.electricity.gec_allowed,
-            "technologies": pcr.electricity.eligible_technologies, "instruments": INSTRUMENTS,
-            "gases": pcr.measured_emissions.allowed_gases, "methods": pcr.measured_emissions.methods,
-            "allocation": pcr.allocation.method, "dq_indicators": DQ_INDICATORS, "data_sources": DATA_SOURCES,
-            "export_contexts": EXPORT_CONTEXTS, "provinces": PROVINCES,
-            "direct_items": [s for s in pcr.items if s.kind in (ItemKind.FUEL, ItemKind.PROCESS)],
-            "captive_fuels": pcr.electricity.captive_fuels}
+    return {
+        "pcr": pcr,
+        "items": [_item_view(spec, pcr) for spec in pcr.items],
+        "production_units": units_for(pcr.declared_unit.unit),
+        "mass_units": units_for("kg"),
+        "certificates_allowed": pcr.electricity.gec_allowed,
+        "technologies": pcr.electricity.eligible_technologies,
+        "instruments": INSTRUMENTS,
+        "gases": pcr.measured_emissions.allowed_gases,
+        "methods": pcr.measured_emissions.methods,
+        "allocation": pcr.allocation.method,
+        "dq_indicators": DQ_INDICATORS,
+        "data_sources": DATA_SOURCES,
+        "export_contexts": EXPORT_CONTEXTS,
+        "provinces": PROVINCES,
+        "direct_items": [s for s in pcr.items if s.kind in (ItemKind.FUEL, ItemKind.PROCESS)],
+        "captive_fuels": pcr.electricity.captive_fuels,
+    }
 
 
 def _prefill(data: dict, pcr: PCR) -> tuple[dict[str, str], int, int]:
     """The form's values from a stored inventory (a new version starts as a copy of it, its certificates too: a
     new version for the same period draws on the same batches in the facility's pool). Returns the values and the
     numbers of co-product and certificate rows."""
-    values = {"production.amount": _text(data["production"]["amount"]), "production.unit": data["production"]["unit"],
-              "reference_period.start": data["reference_period"]["start"],
-              "reference_period.end": data["reference_period"]["end"],
-              "main_product_value_cny": _text(data.get("main_product_value_cny")),
-              "export_context": data.get("export_context", "footprint")}
+    values = {
+        "production.amount": _text(data["production"]["amount"]),
+        "production.unit": data["production"]["unit"],
+        "reference_period.start": data["reference_period"]["start"],
+        "reference_period.end": data["reference_period"]["end"],
+        "main_product_value_cny": _text(data.get("main_product_value_cny")),
+        "export_context": data.get("export_context", "footprint"),
+    }
     for entry in data.get("items", []):
         prefix = f"item.{entry['item']}"
         if pcr.item(entry["item"]) is None:
@@ -481,8 +617,13 @@ class FormReading:
 
     def __init__(self, values: dict[str, str], pcr: PCR):
         self.values, self.pcr = values, pcr
-        self.where: dict[str, list[str]] = {"items": [], "green_certificates": [], "measured_emissions": [],
-                                            "co_products": [], "captive_power": []}
+        self.where: dict[str, list[str]] = {
+            "items": [],
+            "green_certificates": [],
+            "measured_emissions": [],
+            "co_products": [],
+            "captive_power": [],
+        }
         self.errors: dict[str, list[str]] = {}
 
     def get(self, name: str) -> str:
@@ -494,15 +635,28 @@ class FormReading:
     def data(self, product: Product, facility: Facility | None, manufacturer: str) -> dict:
         data: dict = {
             "pcr": {"id": self.pcr.id, "version": self.pcr.version},
-            "product": {k: v for k, v in {"name": product.name, "model": product.model,
-                                            "gtin": product.gtin}.items() if v},
+            "product": {
+                k: v for k, v in {"name": product.name, "model": product.model, "gtin": product.gtin}.items() if v
+            },
             "manufacturer": manufacturer,
             # without a facility (already named as an error) a stand-in lets the PCR's checks of the rest run
-            "facility": ({k: v for k, v in {"name": facility.name, "province": facility.province,
-                                             "grid_region": facility.grid_region}.items() if v}
-                         if facility else {"name": "?", "province": "?"}),
-            "reference_period": {"start": self.get("reference_period.start") or None,
-                                 "end": self.get("reference_period.end") or None},
+            "facility": (
+                {
+                    k: v
+                    for k, v in {
+                        "name": facility.name,
+                        "province": facility.province,
+                        "grid_region": facility.grid_region,
+                    }.items()
+                    if v
+                }
+                if facility
+                else {"name": "?", "province": "?"}
+            ),
+            "reference_period": {
+                "start": self.get("reference_period.start") or None,
+                "end": self.get("reference_period.end") or None,
+            },
             "production": {"amount": self.get("production.amount") or None, "unit": self.get("production.unit")},
             "export_context": self.get("export_context") or "footprint",
             "items": self._items(),
@@ -530,9 +684,14 @@ class FormReading:
         for spec in self.pcr.items:
             prefix = f"item.{spec.id}"
             amount = self.get(f"{prefix}.amount")
-            parameters = {p.id: {"amount": self.get(f"{prefix}.param.{p.id}.amount"),
-                                 "unit": self.get(f"{prefix}.param.{p.id}.unit") or p.unit}
-                          for p in spec.parameters if self.get(f"{prefix}.param.{p.id}.amount")}
+            parameters = {
+                p.id: {
+                    "amount": self.get(f"{prefix}.param.{p.id}.amount"),
+                    "unit": self.get(f"{prefix}.param.{p.id}.unit") or p.unit,
+                }
+                for p in spec.parameters
+                if self.get(f"{prefix}.param.{p.id}.amount")
+            }
             quality = self._quality(prefix)
             details = [self.get(f"{prefix}.{k}") for k in ("relative_sd", "supplier_pcf_kg_co2e_per_unit", "note")]
             if not amount:
@@ -647,10 +806,14 @@ def _check(reading: FormReading, data: dict, t) -> Inventory | None:
                 whole = True
     if whole:
         return None
-    kept = {key: [e for i, e in enumerate(data[key]) if i not in failing.get(key, set())] for key in reading.where
-            if key != "captive_power"}  # the units' errors are not set aside: they stop the round (`whole`)
-    where = {key: [p for i, p in enumerate(reading.where[key]) if i not in failing.get(key, set())]
-             for key in reading.where}
+    kept = {
+        key: [e for i, e in enumerate(data[key]) if i not in failing.get(key, set())]
+        for key in reading.where
+        if key != "captive_power"
+    }  # the units' errors are not set aside: they stop the round (`whole`)
+    where = {
+        key: [p for i, p in enumerate(reading.where[key]) if i not in failing.get(key, set())] for key in reading.where
+    }
     set_aside = {data["items"][i]["item"] for i in failing.get("items", set())}
     try:
         rest = Inventory.model_validate({**data, **kept})
@@ -665,23 +828,54 @@ def _check(reading: FormReading, data: dict, t) -> Inventory | None:
     return None
 
 
-def _form_page(request: Request, user, db: Session, product: Product, pcr: PCR, values: dict[str, str],
-               errors: dict[str, list[str]], co_rows: int = 0, gec_rows: int = 0, source=None, status_code=200):
+def _form_page(
+    request: Request,
+    user,
+    db: Session,
+    product: Product,
+    pcr: PCR,
+    values: dict[str, str],
+    errors: dict[str, list[str]],
+    co_rows: int = 0,
+    gec_rows: int = 0,
+    source=None,
+    status_code=200,
+):
     t = i18n.catalogue(i18n.negotiate(request))
     facilities = catalogue.list_owned(db, Facility, user.principal)
-    messages = {name: [t("inv.err.missing_amount") if m == "missing_amount" else m for m in found]
-                for name, found in errors.items()}
-    summary = [{"name": name, "reason": reason,
-                "id": SECTION_IDS.get(name) or (field_id(name) if name else "general-h")}
-               for name, found in messages.items() for reason in found]
+    messages = {
+        name: [t("inv.err.missing_amount") if m == "missing_amount" else m for m in found]
+        for name, found in errors.items()
+    }
+    summary = [
+        {"name": name, "reason": reason, "id": SECTION_IDS.get(name) or (field_id(name) if name else "general-h")}
+        for name, found in messages.items()
+        for reason in found
+    ]
     messages.setdefault("", [])
     gec_rows, co_rows = max(gec_rows, 1), max(co_rows, 1)
     cap_rows = max(_rows(values, "cap"), 1) if pcr.electricity.captive_fuels else 0
-    return page(request, "inventory/form.html", user, status_code, product=product, facilities=facilities,
-                values=values, errors=messages, summary=summary, field_id=field_id, source=source,
-                gec_rows=gec_rows, co_rows=co_rows, cap_rows=cap_rows, section_ids=SECTION_IDS,
-                labels=_labels(t, pcr, gec_rows, co_rows, cap_rows), unit_label=lambda unit: _unit_text(t, unit),
-                unit_choices=lambda units: [(u, _unit_text(t, u)) for u in units], **_form_layout(pcr))
+    return page(
+        request,
+        "inventory/form.html",
+        user,
+        status_code,
+        product=product,
+        facilities=facilities,
+        values=values,
+        errors=messages,
+        summary=summary,
+        field_id=field_id,
+        source=source,
+        gec_rows=gec_rows,
+        co_rows=co_rows,
+        cap_rows=cap_rows,
+        section_ids=SECTION_IDS,
+        labels=_labels(t, pcr, gec_rows, co_rows, cap_rows),
+        unit_label=lambda unit: _unit_text(t, unit),
+        unit_choices=lambda units: [(u, _unit_text(t, u)) for u in units],
+        **_form_layout(pcr),
+    )
 
 
 def _latest(db: Session, user, product_id: uuid.UUID) -> InventoryRecord | None:
@@ -690,14 +884,27 @@ def _latest(db: Session, user, product_id: uuid.UUID) -> InventoryRecord | None:
 
 
 @router.get("/app/inventories/new")
-def new_inventory_page(request: Request, product: uuid.UUID | None = None, source: uuid.UUID | None = None,
-                       user=Depends(manufacturer), db: Session = Depends(get_session)):
+def new_inventory_page(
+    request: Request,
+    user: ManufacturerPage,
+    db: SessionDep,
+    product: uuid.UUID | None = None,
+    source: uuid.UUID | None = None,
+):
     if product is None:  # which product? then the form of its PCR
-        return page(request, "inventory/choose.html", user,
-                    products=catalogue.list_owned(db, Product, user.principal), field_id=field_id)
+        return page(
+            request,
+            "inventory/choose.html",
+            user,
+            products=catalogue.list_owned(db, Product, user.principal),
+            field_id=field_id,
+        )
     record = catalogue.owned(db, Product, product, user.principal)
-    original = (catalogue.owned(db, InventoryRecord, source, user.principal) if source is not None
-                else _latest(db, user, record.id))
+    original = (
+        catalogue.owned(db, InventoryRecord, source, user.principal)
+        if source is not None
+        else _latest(db, user, record.id)
+    )
     if original is not None and original.product_id != record.id:
         original = None
     pcr = default_registry().get(record.pcr_id)
@@ -729,8 +936,7 @@ def _submit_form(request: Request, user, db: Session, fields: dict):
     inventory = _check(reading, data, t)
     if inventory is not None and not reading.errors:
         try:
-            record = inventories.submit_inventory(db, user.principal, product.id, inventory, facility.id,
-                                                  source="form")
+            record = inventories.submit_inventory(db, user.principal, product.id, inventory, facility.id, source="form")
             return RedirectResponse(f"/app/inventories/{record.id}", status_code=303)
         except InventoryInvalid as exc:
             for problem in exc.errors:
@@ -739,29 +945,56 @@ def _submit_form(request: Request, user, db: Session, fields: dict):
             db.rollback()
             for error in exc.errors or [{"field": "", "reason": exc.detail}]:
                 reading.error(reading.input_of(error["field"], error["reason"]), error["reason"])
-    return _form_page(request, user, db, product, pcr, values, reading.errors, _rows(values, "co"),
-                      _rows(values, "gec"), status_code=422)
+    return _form_page(
+        request,
+        user,
+        db,
+        product,
+        pcr,
+        values,
+        reading.errors,
+        _rows(values, "co"),
+        _rows(values, "gec"),
+        status_code=422,
+    )
 
 
 @router.post("/app/inventories")
-async def submit_inventory(request: Request, user=Depends(manufacturer), db: Session = Depends(get_session)):
+async def submit_inventory(request: Request, user: ManufacturerPage, db: SessionDep):
     fields = await web_session.form(request, user)
     return await run_in_threadpool(_submit_form, request, user, db, fields)
 
 
 # --- the Excel template, uploaded ----------------------------------------------------------------------------------
 
-def _upload_page(request: Request, user, db: Session, status_code: int = 200, values: dict | None = None,
-                 errors: list[dict] | None = None, field_errors: dict | None = None):
-    return page(request, "inventory/upload.html", user, status_code, values=values or {}, errors=errors or [],
-                field_errors=field_errors or {}, field_id=field_id, pcrs=_pcr_choices(),
-                products=catalogue.list_owned(db, Product, user.principal),
-                facilities=catalogue.list_owned(db, Facility, user.principal), max_mib=MAX_WORKBOOK_BYTES >> 20)
+
+def _upload_page(
+    request: Request,
+    user,
+    db: Session,
+    status_code: int = 200,
+    values: dict | None = None,
+    errors: list[dict] | None = None,
+    field_errors: dict | None = None,
+):
+    return page(
+        request,
+        "inventory/upload.html",
+        user,
+        status_code,
+        values=values or {},
+        errors=errors or [],
+        field_errors=field_errors or {},
+        field_id=field_id,
+        pcrs=_pcr_choices(),
+        products=catalogue.list_owned(db, Product, user.principal),
+        facilities=catalogue.list_owned(db, Facility, user.principal),
+        max_mib=MAX_WORKBOOK_BYTES >> 20,
+    )
 
 
 @router.get("/app/inventories/upload")
-def upload_page(request: Request, product: uuid.UUID | None = None, user=Depends(manufacturer),
-                db: Session = Depends(get_session)):
+def upload_page(request: Request, user: ManufacturerPage, db: SessionDep, product: uuid.UUID | None = None):
     return _upload_page(request, user, db, values={"product_id": str(product) if product else ""})
 
 
@@ -770,7 +1003,7 @@ def _cell(error: dict) -> str:
 
 
 @router.post("/app/inventories/upload")
-async def upload(request: Request, user=Depends(manufacturer), db: Session = Depends(get_session)):
+async def upload(request: Request, user: ManufacturerPage, db: SessionDep):
     fields = await web_session.form(request, user)
     t = i18n.catalogue(i18n.negotiate(request))
     values = {k: _one(fields.get(k, "")) for k in ("product_id", "facility_id")}
@@ -796,28 +1029,36 @@ async def upload(request: Request, user=Depends(manufacturer), db: Session = Dep
     if field_errors:
         return await run_in_threadpool(_upload_page, request, user, db, 422, values, [], field_errors)
     try:
-        record = await run_in_threadpool(inventories.submit_workbook, db, user.principal, product_id, content,
-                                         facility_id)
+        record = await run_in_threadpool(
+            inventories.submit_workbook, db, user.principal, product_id, content, facility_id
+        )
     except (Unprocessable, Conflict) as exc:
         db.rollback()
         errors = [{**e, "cell": _cell(e)} for e in (exc.errors or [{"field": "", "reason": exc.detail}])]
         on_file = [e["reason"] for e in errors if e.get("field") == "file"]
         table = [e for e in errors if e.get("field") != "file"]
-        return await run_in_threadpool(_upload_page, request, user, db, 422, values, table,
-                                       {"file": on_file} if on_file else {})
+        return await run_in_threadpool(
+            _upload_page, request, user, db, 422, values, table, {"file": on_file} if on_file else {}
+        )
     return RedirectResponse(f"/app/inventories/{record.id}", status_code=303)
 
 
 @router.get("/app/pcrs/{pcr_id}/template.xlsx")
-def pcr_template(pcr_id: str, version: str | None = None, user=Depends(manufacturer)) -> Response:
+def pcr_template(pcr_id: str, user: ManufacturerPage, version: str | None = None) -> Response:
     """The same workbook as /api/v1/pcrs/{id}/template.xlsx, for a person signed in to the pages."""
     pcr = default_registry().get(pcr_id, version)
-    return Response(excel.template(pcr), media_type=XLSX, headers={
-        "Content-Disposition": f'attachment; filename="{pcr.id}-{pcr.version}-inventory.xlsx"',
-        "Cache-Control": "no-store"})
+    return Response(
+        excel.template(pcr),
+        media_type=XLSX,
+        headers={
+            "Content-Disposition": f'attachment; filename="{pcr.id}-{pcr.version}-inventory.xlsx"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 # --- one inventory, and its calculation ----------------------------------------------------------------------------
+
 
 def _in_pcr_unit(entry: dict, pcr: PCR) -> float | None:
     spec = pcr.item(entry["item"])
@@ -830,8 +1071,7 @@ def _in_pcr_unit(entry: dict, pcr: PCR) -> float | None:
 
 
 @router.get("/app/inventories/{inventory_id}")
-def inventory_page(request: Request, inventory_id: uuid.UUID, user=Depends(manufacturer),
-                   db: Session = Depends(get_session)):
+def inventory_page(request: Request, inventory_id: uuid.UUID, user: ManufacturerPage, db: SessionDep):
     record = catalogue.owned(db, InventoryRecord, inventory_id, user.principal)
     product = db.get(Product, record.product_id)
     facility = db.get(Facility, record.facility_id) if record.facility_id else None
@@ -843,29 +1083,47 @@ def inventory_page(request: Request, inventory_id: uuid.UUID, user=Depends(manuf
     for entry in record.data.get("items", []):
         spec = pcr.item(entry["item"]) if pcr else None
         quality = entry.get("data_quality")
-        items.append({**entry, "label": _name(spec, lang) if spec else entry["item"],
-                      "parameter_labels": {p.id: p.label_zh for p in spec.parameters if p.label_zh}
-                      if spec and lang == "zh" else {},
-                      "pcr_unit": spec.unit if spec else None,
-                      "in_pcr_unit": _in_pcr_unit(entry, pcr) if pcr else None,
-                      "dqr": sum(quality.values()) / len(quality) if quality else None})
-    return page(request, "inventory/detail.html", user, record=record, data=record.data, product=product,
-                facility=facility, pcr=pcr, items=items, dq_indicators=DQ_INDICATORS,
-                max_iterations=CalculationIn.model_fields["monte_carlo_iterations"].metadata[-1].le,
-                number=number)
+        items.append(
+            {
+                **entry,
+                "label": _name(spec, lang) if spec else entry["item"],
+                "parameter_labels": {p.id: p.label_zh for p in spec.parameters if p.label_zh}
+                if spec and lang == "zh"
+                else {},
+                "pcr_unit": spec.unit if spec else None,
+                "in_pcr_unit": _in_pcr_unit(entry, pcr) if pcr else None,
+                "dqr": sum(quality.values()) / len(quality) if quality else None,
+            }
+        )
+    return page(
+        request,
+        "inventory/detail.html",
+        user,
+        record=record,
+        data=record.data,
+        product=product,
+        facility=facility,
+        pcr=pcr,
+        items=items,
+        dq_indicators=DQ_INDICATORS,
+        max_iterations=CalculationIn.model_fields["monte_carlo_iterations"].metadata[-1].le,
+        number=number,
+    )
 
 
 @router.post("/app/inventories/{inventory_id}/calculate")
-async def calculate(request: Request, inventory_id: uuid.UUID, user=Depends(manufacturer),
-                    db: Session = Depends(get_session)):
+async def calculate(request: Request, inventory_id: uuid.UUID, user: ManufacturerPage, db: SessionDep):
     fields = await web_session.form(request, user)
     iterations = _one(fields.get("monte_carlo_iterations", "")) or "0"
     try:
         body = CalculationIn(monte_carlo_iterations=iterations)
     except ValidationError as exc:
-        raise Unprocessable("the number of Monte Carlo iterations is out of range",
-                            [{"field": "monte_carlo_iterations", "reason": e["msg"]} for e in exc.errors()]) from None
-    job = await run_in_threadpool(footprints.request_calculation, db, user.principal, inventory_id,
-                                  body.monte_carlo_iterations, body.seed)
+        raise Unprocessable(
+            "the number of Monte Carlo iterations is out of range",
+            [{"field": "monte_carlo_iterations", "reason": e["msg"]} for e in exc.errors()],
+        ) from None
+    job = await run_in_threadpool(
+        footprints.request_calculation, db, user.principal, inventory_id, body.monte_carlo_iterations, body.seed
+    )
     jobs.dispatch(str(job.id))
     return RedirectResponse(f"/app/jobs/{job.id}", status_code=303)

@@ -16,20 +16,20 @@ import zlib
 from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit
 
-from fastapi import Depends, Query, Request
+from fastapi import Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
-from sqlmodel import Session
 
-from footprint_api.persistence.db import get_session, reads_only, session_scope
 from footprint_api.core.errors import NotFound, ServiceError, Unprocessable
-from footprint_api.exports import cells
-from footprint_api.services import labels, registry
 from footprint_api.core.settings import get_settings
+from footprint_api.exports import cells
+from footprint_api.persistence.db import SessionDep, reads_only, session_scope
+from footprint_api.services import labels, registry
 from footprint_api.services.verification import today
 from footprint_api.web import i18n, session
 from footprint_api.web.pages import page
 from footprint_api.web.routes import page_router
+from footprint_api.web.session import OptionalPageUser
 from label_service.claim import significant
 from label_service.qr import SHORT_PATH, parse_verification_url, public_base
 
@@ -41,11 +41,18 @@ DOWNLOAD_FORM_MAX_BYTES = 2_000_000
 BATCH_TOKEN_SECONDS = 3600
 NONCE_SECONDS = 24 * 3600
 MAX_PAGE = 20_000
-UPLOAD_REASONS = {"too many": "pub.batch.reason.too_many", "not UTF-8": "pub.batch.reason.not_utf8",
-                  "not XLSX": "pub.batch.reason.not_xlsx", "unreadable": "pub.batch.reason.not_xlsx",
-                  "unsupported format": "pub.batch.reason.format", "too large": "pub.batch.error.too_large",
-                  "too large unpacked": "pub.batch.reason.unpacked", "DTD": "pub.batch.reason.not_xlsx",
-                  "too many sheets": "pub.batch.reason.sheets", "too many rows": "pub.batch.reason.rows"}
+UPLOAD_REASONS = {
+    "too many": "pub.batch.reason.too_many",
+    "not UTF-8": "pub.batch.reason.not_utf8",
+    "not XLSX": "pub.batch.reason.not_xlsx",
+    "unreadable": "pub.batch.reason.not_xlsx",
+    "unsupported format": "pub.batch.reason.format",
+    "too large": "pub.batch.error.too_large",
+    "too large unpacked": "pub.batch.reason.unpacked",
+    "DTD": "pub.batch.reason.not_xlsx",
+    "too many sheets": "pub.batch.reason.sheets",
+    "too many rows": "pub.batch.reason.rows",
+}
 STATUS_BADGE = {"VALID": "ok", "SUSPENDED": "warn", "REVOKED": "bad", "NOT_FOUND": "bad"}
 
 
@@ -58,6 +65,7 @@ class BatchTokenInvalid(ServiceError):
 
 
 # --- forms of visitors and signed-in people ------------------------------------------------------------------------
+
 
 def _binding(request: Request, user) -> str:
     return user.principal.jti if user else f"public:{request.cookies.get(session.LOGIN_COOKIE, '')}"
@@ -111,6 +119,7 @@ async def _upload(form: dict, name: str, max_bytes: int):
 
 # --- home: a number, the camera, a photo ---------------------------------------------------------------------------
 
+
 def _own_bases(request: Request) -> list[str]:
     """The base URLs whose label codes are this service's: its public base URL and the address it was asked at."""
     bases = {f"{request.url.scheme}://{request.url.netloc}".lower()}
@@ -121,15 +130,23 @@ def _own_bases(request: Request) -> list[str]:
     return sorted(bases)
 
 
-def _home(request: Request, user, status_code: int = 200, photo_error: str | None = None,
-          decoded: str | None = None) -> Response:
-    return _public_page(request, "public/home.html", user, status_code, photo_error=photo_error, decoded=decoded,
-                        scan_config={"bases": _own_bases(request), "path": SHORT_PATH},
-                        photo_max_mb=PHOTO_MAX_BYTES // 1_000_000)
+def _home(
+    request: Request, user, status_code: int = 200, photo_error: str | None = None, decoded: str | None = None
+) -> Response:
+    return _public_page(
+        request,
+        "public/home.html",
+        user,
+        status_code,
+        photo_error=photo_error,
+        decoded=decoded,
+        scan_config={"bases": _own_bases(request), "path": SHORT_PATH},
+        photo_max_mb=PHOTO_MAX_BYTES // 1_000_000,
+    )
 
 
 @router.get("/")
-def home(request: Request, user=Depends(session.optional_user)):
+def home(request: Request, user: OptionalPageUser):
     return _home(request, user)
 
 
@@ -173,7 +190,7 @@ def _own_product_path(request: Request, text: str) -> str | None:
 
 
 @router.post("/scan")
-async def scan_photo(request: Request, user=Depends(session.optional_user)):
+async def scan_photo(request: Request, user: OptionalPageUser):
     """A photo of a label, decoded here: its label's page, or the page again saying what was (not) found."""
     t = i18n.catalogue(i18n.negotiate(request))
     try:
@@ -183,8 +200,12 @@ async def scan_photo(request: Request, user=Depends(session.optional_user)):
             return _home(request, user, 422, t("pub.scan.photo.none"))
         texts = await run_in_threadpool(decode_photo, upload[0])
     except TooLarge:
-        return _home(request, user, 413, t("pub.scan.photo.too_large", mb=PHOTO_MAX_BYTES // 1_000_000,
-                                                  mpx=PHOTO_MAX_PIXELS // 1_000_000))
+        return _home(
+            request,
+            user,
+            413,
+            t("pub.scan.photo.too_large", mb=PHOTO_MAX_BYTES // 1_000_000, mpx=PHOTO_MAX_PIXELS // 1_000_000),
+        )
     except Unprocessable:
         return _home(request, user, 422, t("pub.scan.photo.not_image"))
     if not texts:
@@ -202,6 +223,7 @@ def scan_again():
 
 
 # --- registry ------------------------------------------------------------------------------------------------------
+
 
 def _amount(text: str, field: str, errors: dict, t) -> float | None:
     text = text.strip().replace(",", "")
@@ -224,34 +246,67 @@ def _row(label) -> dict:
 
 
 @router.get("/registry")
-def registry_page(request: Request, pcr_id: str = Query("", max_length=100),
-                  manufacturer: str = Query("", max_length=200), province: str = Query("", max_length=100),
-                  min_kg_co2e: str = Query("", max_length=30), max_kg_co2e: str = Query("", max_length=30),
-                  validity: str = Query("valid", max_length=10), page_number: int = Query(1, alias="page", ge=1,
-                                                                                          le=MAX_PAGE),
-                  user=Depends(session.optional_user), db: Session = Depends(get_session)):
+def registry_page(
+    request: Request,
+    user: OptionalPageUser,
+    db: SessionDep,
+    pcr_id: str = Query("", max_length=100),
+    manufacturer: str = Query("", max_length=200),
+    province: str = Query("", max_length=100),
+    min_kg_co2e: str = Query("", max_length=30),
+    max_kg_co2e: str = Query("", max_length=30),
+    validity: str = Query("valid", max_length=10),
+    page_number: int = Query(1, alias="page", ge=1, le=MAX_PAGE),
+):
     t = i18n.catalogue(i18n.negotiate(request))
     errors: dict[str, str] = {}
     low, high = _amount(min_kg_co2e, "min_kg_co2e", errors, t), _amount(max_kg_co2e, "max_kg_co2e", errors, t)
     if low is not None and high is not None and low > high:
         errors["max_kg_co2e"] = t("pub.registry.error.order")
-    query = registry.RegistryQuery(pcr_id.strip() or None, manufacturer.strip() or None, province.strip() or None,
-                                   low, high, include_invalid=validity == "all")
-    found = [] if errors else registry.search(db, query, today(), registry.PAGE_SIZE + 1,
-                                              (page_number - 1) * registry.PAGE_SIZE)
-    rows = [_row(label) for label in found[:registry.PAGE_SIZE]]
-    asked = {"pcr_id": pcr_id, "manufacturer": manufacturer, "province": province, "min_kg_co2e": min_kg_co2e,
-             "max_kg_co2e": max_kg_co2e, "validity": "all" if validity == "all" else "valid"}
+    query = registry.RegistryQuery(
+        pcr_id.strip() or None,
+        manufacturer.strip() or None,
+        province.strip() or None,
+        low,
+        high,
+        include_invalid=validity == "all",
+    )
+    found = (
+        []
+        if errors
+        else registry.search(db, query, today(), registry.PAGE_SIZE + 1, (page_number - 1) * registry.PAGE_SIZE)
+    )
+    rows = [_row(label) for label in found[: registry.PAGE_SIZE]]
+    asked = {
+        "pcr_id": pcr_id,
+        "manufacturer": manufacturer,
+        "province": province,
+        "min_kg_co2e": min_kg_co2e,
+        "max_kg_co2e": max_kg_co2e,
+        "validity": "all" if validity == "all" else "valid",
+    }
     link = {key: value for key, value in asked.items() if value and not (key == "validity" and value == "valid")}
-    return page(request, "public/registry.html", user, 422 if errors else 200, asked=asked, errors=errors,
-                rows=rows, categories=registry.categories(db), provinces=registry.provinces(db),
-                page_number=page_number, first=(page_number - 1) * registry.PAGE_SIZE + 1,
-                previous_url=f"/registry?{urlencode({**link, 'page': page_number - 1})}" if page_number > 1 else None,
-                next_url=f"/registry?{urlencode({**link, 'page': page_number + 1})}"
-                if len(found) > registry.PAGE_SIZE else None)
+    return page(
+        request,
+        "public/registry.html",
+        user,
+        422 if errors else 200,
+        asked=asked,
+        errors=errors,
+        rows=rows,
+        categories=registry.categories(db),
+        provinces=registry.provinces(db),
+        page_number=page_number,
+        first=(page_number - 1) * registry.PAGE_SIZE + 1,
+        previous_url=f"/registry?{urlencode({**link, 'page': page_number - 1})}" if page_number > 1 else None,
+        next_url=f"/registry?{urlencode({**link, 'page': page_number + 1})}"
+        if len(found) > registry.PAGE_SIZE
+        else None,
+    )
 
 
 # --- comparison ----------------------------------------------------------------------------------------------------
+
 
 def _ordinal(rank: int, lang: str) -> str:
     if lang == "zh":
@@ -268,26 +323,45 @@ def chart_option(group: dict, highlight: str | None, t) -> dict:
         "animation": False,
         "grid": {"left": 56, "right": 16, "top": 28, "bottom": 40, "containLabel": True},
         "tooltip": {"trigger": "axis"},
-        "xAxis": {"type": "category", "name": t("pub.compare.chart.rank"), "nameLocation": "middle", "nameGap": 28,
-                  "data": [str(entry["rank"]) for entry in entries]},
+        "xAxis": {
+            "type": "category",
+            "name": t("pub.compare.chart.rank"),
+            "nameLocation": "middle",
+            "nameGap": 28,
+            "data": [str(entry["rank"]) for entry in entries],
+        },
         "yAxis": {"type": "value", "name": f"kg CO2e / {group['declared_unit']}"},
-        "series": [{
-            "type": "bar", "name": t("pub.compare.chart.value"), "barMaxWidth": 56,
-            "data": [{"value": entry["kg_co2e"], "name": entry["product"],
-                      "itemStyle": {"color": "#b5540b" if entry["number"] == highlight else "#1b6b3a"}}
-                     for entry in entries],
-            "markLine": {"symbol": "none", "lineStyle": {"color": "#444", "type": "dashed"},
-                         "label": {"formatter": t("pub.compare.chart.median",
-                                                  value=significant(group["median_kg_co2e"])),
-                                   "position": "insideEndTop"},
-                         "data": [{"yAxis": group["median_kg_co2e"]}]},
-        }],
+        "series": [
+            {
+                "type": "bar",
+                "name": t("pub.compare.chart.value"),
+                "barMaxWidth": 56,
+                "data": [
+                    {
+                        "value": entry["kg_co2e"],
+                        "name": entry["product"],
+                        "itemStyle": {"color": "#b5540b" if entry["number"] == highlight else "#1b6b3a"},
+                    }
+                    for entry in entries
+                ],
+                "markLine": {
+                    "symbol": "none",
+                    "lineStyle": {"color": "#444", "type": "dashed"},
+                    "label": {
+                        "formatter": t("pub.compare.chart.median", value=significant(group["median_kg_co2e"])),
+                        "position": "insideEndTop",
+                    },
+                    "data": [{"yAxis": group["median_kg_co2e"]}],
+                },
+            }
+        ],
     }
 
 
 @router.get("/compare/{pcr_id}")
-def compare_page(request: Request, pcr_id: str, label: str = Query("", max_length=40),
-                 user=Depends(session.optional_user), db: Session = Depends(get_session)):
+def compare_page(
+    request: Request, pcr_id: str, user: OptionalPageUser, db: SessionDep, label: str = Query("", max_length=40)
+):
     if len(pcr_id) > 100 or pcr_id not in registry.categories(db):
         raise NotFound("no labels of this category")
     lang = i18n.negotiate(request)
@@ -296,19 +370,40 @@ def compare_page(request: Request, pcr_id: str, label: str = Query("", max_lengt
     wanted, _ = labels.lookup(db, label) if label else (None, "")
     highlight = wanted.number if wanted else None
     placing = registry.placing(comparison, highlight) if highlight else None
-    groups = [{**group, "chart_id": f"chart-{index}", "option": chart_option(group, highlight, t),
-               "spread": {key: significant(group[f"{key}_kg_co2e"]) for key in ("min", "median", "max")}}
-              for index, group in enumerate(comparison["groups"])]
+    groups = [
+        {
+            **group,
+            "chart_id": f"chart-{index}",
+            "option": chart_option(group, highlight, t),
+            "spread": {key: significant(group[f"{key}_kg_co2e"]) for key in ("min", "median", "max")},
+        }
+        for index, group in enumerate(comparison["groups"])
+    ]
     placed = None
     if placing:
         group, entry = placing
-        placed = t("pub.compare.rank", rank=_ordinal(entry["rank"], lang), count=group["count"],
-                   product=entry["product"], unit=group["declared_unit"])
-    return page(request, "public/compare.html", user, pcr_id=pcr_id, groups=groups, highlight=highlight,
-                placed=placed, asked_label=label, label_status=labels.status(wanted).value if wanted else None)
+        placed = t(
+            "pub.compare.rank",
+            rank=_ordinal(entry["rank"], lang),
+            count=group["count"],
+            product=entry["product"],
+            unit=group["declared_unit"],
+        )
+    return page(
+        request,
+        "public/compare.html",
+        user,
+        pcr_id=pcr_id,
+        groups=groups,
+        highlight=highlight,
+        placed=placed,
+        asked_label=label,
+        label_status=labels.status(wanted).value if wanted else None,
+    )
 
 
 # --- batch check ---------------------------------------------------------------------------------------------------
+
 
 def _sign(payload: bytes) -> str:
     key = get_settings().signing_key().encode()
@@ -317,8 +412,9 @@ def _sign(payload: bytes) -> str:
 
 def batch_token(numbers: list[str], now: float | None = None) -> str:
     """The numbers of a check, for its downloads: compressed, with an expiry, signed (nothing kept on the server)."""
-    body = json.dumps({"exp": int((now or time.time()) + BATCH_TOKEN_SECONDS), "n": numbers},
-                      separators=(",", ":")).encode()
+    body = json.dumps(
+        {"exp": int((now or time.time()) + BATCH_TOKEN_SECONDS), "n": numbers}, separators=(",", ":")
+    ).encode()
     payload = base64.urlsafe_b64encode(zlib.compress(body, 9))
     return f"{payload.decode()}.{_sign(payload)}"
 
@@ -334,16 +430,24 @@ def numbers_of_token(token: str, now: float | None = None) -> list[str]:
         raise BatchTokenInvalid("the download link is not valid: check the list again") from None
     if body["exp"] < (now or time.time()):
         raise BatchTokenInvalid("the download has expired: check the list again")
-    return [str(number) for number in body["n"]][:registry.BULK_LIMIT]
+    return [str(number) for number in body["n"]][: registry.BULK_LIMIT]
 
 
 def _batch_page(request: Request, user, status_code: int = 200, error: str | None = None, result=None):
-    return _public_page(request, "public/batch.html", user, status_code, error=error, result=result,
-                        limit=registry.BULK_LIMIT, badges=STATUS_BADGE)
+    return _public_page(
+        request,
+        "public/batch.html",
+        user,
+        status_code,
+        error=error,
+        result=result,
+        limit=registry.BULK_LIMIT,
+        badges=STATUS_BADGE,
+    )
 
 
 @router.get("/batch")
-def batch_form(request: Request, user=Depends(session.optional_user)):
+def batch_form(request: Request, user: OptionalPageUser):
     return _batch_page(request, user)
 
 
@@ -353,7 +457,7 @@ def _checked(numbers: list[str]) -> list[list]:
 
 
 @router.post("/batch")
-async def batch_check(request: Request, user=Depends(session.optional_user)):
+async def batch_check(request: Request, user: OptionalPageUser):
     t = i18n.catalogue(i18n.negotiate(request))
     try:
         form = await _form(request, user, BATCH_UPLOAD_MAX_BYTES)
@@ -366,18 +470,27 @@ async def batch_check(request: Request, user=Depends(session.optional_user)):
     except Unprocessable as exc:
         reason = (exc.errors or [{}])[0].get("reason", "")
         key = UPLOAD_REASONS.get(reason)
-        return _batch_page(request, user, 422, t(key, limit=registry.BULK_LIMIT) if key
-                           else t("pub.batch.error.unreadable", detail=exc.detail))
+        return _batch_page(
+            request,
+            user,
+            422,
+            t(key, limit=registry.BULK_LIMIT) if key else t("pub.batch.error.unreadable", detail=exc.detail),
+        )
     if not numbers:
         return _batch_page(request, user, 422, t("pub.batch.error.empty"))
     rows = await run_in_threadpool(_checked, numbers)
-    result = {"count": len(rows), "tally": registry.tally(rows), "token": batch_token(numbers),
-              "preview": rows[:20], "filename": upload[1]}
+    result = {
+        "count": len(rows),
+        "tally": registry.tally(rows),
+        "token": batch_token(numbers),
+        "preview": rows[:20],
+        "filename": upload[1],
+    }
     return _batch_page(request, user, result=result)
 
 
 @router.post("/batch/download")
-async def batch_download(request: Request, user=Depends(session.optional_user)):
+async def batch_download(request: Request, user: OptionalPageUser):
     """The results of a check as XLSX or as CSV with a byte order mark (so that Excel reads Chinese text)."""
     form = await _form(request, user, DOWNLOAD_FORM_MAX_BYTES)
     token, fmt = form.get("token"), form.get("format")
@@ -391,5 +504,11 @@ async def batch_download(request: Request, user=Depends(session.optional_user)):
         media_type = cells.XLSX_MEDIA_TYPE
     else:
         body, media_type = cells.csv_bytes(registry.BATCH_COLUMNS, rows, bom=True), cells.CSV_MEDIA_TYPE
-    return Response(body, media_type=media_type, headers={
-        "Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="label-check-{stamp}.{fmt}"'})
+    return Response(
+        body,
+        media_type=media_type,
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'attachment; filename="label-check-{stamp}.{fmt}"',
+        },
+    )

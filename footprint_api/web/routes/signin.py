@@ -6,15 +6,15 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
-from sqlmodel import Session
 
-from footprint_api.persistence.db import get_session, session_scope
 from footprint_api.core.errors import Unauthorized
-from footprint_api.services import accounts
 from footprint_api.core.settings import get_settings
+from footprint_api.persistence.db import SessionDep, session_scope
+from footprint_api.services import accounts
 from footprint_api.web import i18n, session
 from footprint_api.web.pages import page
 from footprint_api.web.routes import page_router
+from footprint_api.web.session import OptionalPageUser, PageUser
 
 router = page_router()
 LOGIN_NONCE_SECONDS = 3600
@@ -29,32 +29,44 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _login_page(request: Request, next_path: str, email: str = "", failed: str | None = None,
-                status_code: int = 200):
+def _login_page(request: Request, next_path: str, email: str = "", failed: str | None = None, status_code: int = 200):
     nonce = session.login_nonce(request)
-    response = page(request, "app/login.html", None, status_code, login_csrf=session.csrf_token(f"login:{nonce}"),
-                    next=_safe_next(next_path), email=email, failed=failed)
+    response = page(
+        request,
+        "app/login.html",
+        None,
+        status_code,
+        login_csrf=session.csrf_token(f"login:{nonce}"),
+        next=_safe_next(next_path),
+        email=email,
+        failed=failed,
+    )
     session.set_cookie(response, request, session.LOGIN_COOKIE, nonce, LOGIN_NONCE_SECONDS)
     return response
 
 
 @router.get("/login")
-def login_form(request: Request, next: str = "/app", user=Depends(session.optional_user)):
+def login_form(request: Request, user: OptionalPageUser, next: str = "/app"):
     if user is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
     return _login_page(request, next)
 
 
 @router.post("/login")
-async def login(request: Request, email: Annotated[str, Form(max_length=254)] = "",
-                password: Annotated[str, Form(max_length=256)] = "", next: Annotated[str, Form(max_length=500)] = "",
-                csrf_token: Annotated[str, Form(max_length=128)] = ""):
+async def login(
+    request: Request,
+    email: Annotated[str, Form(max_length=254)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    next: Annotated[str, Form(max_length=500)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+):
     session.check_csrf(request, csrf_token, f"login:{request.cookies.get(session.LOGIN_COOKIE, '')}")
 
     def sign_in() -> str:
         with session_scope() as db:
-            return accounts.password_login(db, email, password, get_settings().web_session_minutes,
-                                           request.client.host if request.client else None)[0]
+            return accounts.password_login(
+                db, email, password, get_settings().web_session_minutes, request.client.host if request.client else None
+            )[0]
 
     try:
         token = await run_in_threadpool(sign_in)
@@ -67,7 +79,7 @@ async def login(request: Request, email: Annotated[str, Form(max_length=254)] = 
 
 
 @router.post("/logout")
-async def logout(request: Request, user=Depends(session.page_user()), db: Session = Depends(get_session)):
+async def logout(request: Request, db: SessionDep, user: Annotated[PageUser, Depends(session.page_user())]):
     await session.form(request, user)
     await run_in_threadpool(accounts.revoke, db, user.principal)
     response = RedirectResponse("/", status_code=303)
@@ -79,6 +91,6 @@ START_PAGES = {"manufacturer": "/app/dashboard", "certification_body": "/app/rev
 
 
 @router.get("/app")
-def start(user=Depends(session.page_user())):
+def start(user: Annotated[PageUser, Depends(session.page_user())]):
     """Where a person lands after signing in: the first section of their organisation's kind."""
     return RedirectResponse(START_PAGES.get(user.organisation.kind.value, "/"), status_code=303)

@@ -34,14 +34,21 @@ async def _verification(number: str, request: Request) -> Response:
         return Response(body, status_code=200 if found else 404, headers=NO_STORE, media_type="application/json")
     lang = i18n.negotiate(request)
     body, found = await verification.answer(number, "html", _page, lang)
-    response = Response(verify_page.stamp(body, datetime.now(UTC), lang), status_code=200 if found else 404,
-                        headers=NO_STORE, media_type="text/html; charset=utf-8")
+    response = Response(
+        verify_page.stamp(body, datetime.now(UTC), lang),
+        status_code=200 if found else 404,
+        headers=NO_STORE,
+        media_type="text/html; charset=utf-8",
+    )
     i18n.remember(request, response, lang)
     return response
 
 
-@router.get(f"/{SHORT_PATH}/{{number}}", response_class=HTMLResponse, summary="The verification page the on-pack "
-            "QR code opens (JSON with Accept: application/json)")
+@router.get(
+    f"/{SHORT_PATH}/{{number}}",
+    response_class=HTMLResponse,
+    summary="The verification page the on-pack QR code opens (JSON with Accept: application/json)",
+)
 async def verify_short(number: str, request: Request):
     return await _verification(number, request)
 
@@ -51,8 +58,11 @@ async def verify_short_lower(number: str, request: Request):
     return await _verification(number, request)
 
 
-@router.get("/verify/{number}", response_class=HTMLResponse, summary="The verification page (the path of labels "
-            "issued before the short QR code)")
+@router.get(
+    "/verify/{number}",
+    response_class=HTMLResponse,
+    summary="The verification page (the path of labels issued before the short QR code)",
+)
 async def verify_page_legacy(number: str, request: Request):
     return await _verification(number, request)
 
