@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: install run test bench demo clean
+.PHONY: install run check test bench demo clean
 
 # Debian packages: the CJK font of the label renderings (run); Chromium for the browser test and docker-compose
 # (its client only, to validate docker-compose.yml) and zbar (a second QR decoder) for the tests; wrk for the
@@ -30,7 +30,13 @@ run: install
 	@scripts/system-packages $(RUN_PACKAGES)
 	$(BIN)/pcf serve --demo --host $(HOST) --port $(PORT)
 
-test: install
+# Lint, format and the layers first (seconds), then the suite.
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+test: check
 	@scripts/system-packages $(TEST_PACKAGES)
 	$(BIN)/python -m pytest
 

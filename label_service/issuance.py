@@ -4,6 +4,7 @@ The caller records the label in its database only after this succeeded; if stori
 already stored for this label are removed, so a failure leaves no half-issued label behind.
 """
 
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,10 +44,8 @@ def store_all(store: ObjectStore, files: dict[str, bytes]) -> dict[str, StoredOb
             stored[name] = store.put(data, name.rsplit(".", 1)[-1])
     except StorageError:
         for done in stored.values():
-            try:
+            with suppress(StorageError):  # best effort; content-addressed names make orphans harmless
                 store.delete(done.key)
-            except StorageError:  # pragma: no cover - best effort; content-addressed names make orphans harmless
-                pass
         raise
     return stored
 

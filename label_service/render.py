@@ -222,7 +222,7 @@ def chemistry(text: str, colour: str = INK, bold: bool = False) -> list[Run]:
     while found:
         runs += [Run(head + "CO", colour, bold), Run("2", colour, bold, SUBSCRIPT_SCALE, SUBSCRIPT_DROP)]
         head, found, tail = tail.partition("CO2")
-    return runs + [Run(head, colour, bold)] if head else runs
+    return [*runs, Run(head, colour, bold)] if head else runs
 
 
 OPENING, CLOSING = "（《「『【(", "，。、；：！？）》」』】,.;:!?)"
@@ -294,7 +294,7 @@ def wrap(font: Path, runs: list[Run], size: float, width: float | Callable[[int]
             lines[-1] = _merge(lines[-1] + part)
     if len(lines) > max_lines:
         last = _with_ellipsis(font, lines[max_lines - 1], size, width_of(max_lines - 1))
-        lines = lines[: max_lines - 1] + [last]
+        lines = [*lines[: max_lines - 1], last]
     return lines
 
 
@@ -310,14 +310,14 @@ def _with_ellipsis(font: Path, line: Word, size: float, width: float) -> Word:
     letters: Word = [(run, ch) for run, text in line for ch in text]
     last = letters[-1][0] if letters else Run("")
     mark = (last if last.scale == 1 else Run("…", last.colour, last.bold), "…")
-    while letters and _width(font, _merge(letters + [mark]), size) > width:
+    while letters and _width(font, _merge([*letters, mark]), size) > width:
         letters.pop()
     space = max((i for i, (_run, ch) in enumerate(letters) if ch == " "), default=0)
     if space > len(letters) * 2 / 3:  # end on a whole word when that costs less than a third of the line
         letters = letters[:space]
     while letters and letters[-1][1] == " ":
         letters.pop()
-    return _merge(letters + [mark])
+    return _merge([*letters, mark])
 
 
 @dataclass(frozen=True)
@@ -563,7 +563,7 @@ def _rows(
 ) -> tuple[list[Paragraph], float]:
     """The rows placed from top down, each caption (grey) followed by its value; and where the last one ends."""
     placed, gap = [], spec.body * 0.3
-    for (caption, value), limit in zip(rows, limits):
+    for (caption, value), limit in zip(rows, limits, strict=False):
         row = paragraph(
             font,
             [Run(f"{caption}  ", GREY), Run(value)],

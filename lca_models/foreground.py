@@ -373,7 +373,7 @@ def _apply_measurements(
     by_item: dict[str, dict[str, str]] = {}
     how: dict[str, set[str]] = {gas: set() for gas in MEASURABLE_GAS_FLOWS}  # gas -> measurements behind it
     for exchange in exchanges:
-        if exchange.activity is None and exchange.part in direct_parts + ("measured",):
+        if exchange.activity is None and exchange.part in (*direct_parts, "measured"):
             gas = next((g for g, flows in MEASURABLE_GAS_FLOWS.items() if exchange.flow in flows), None)
             if gas is not None and exchange.amount:
                 kind = "calculated"

@@ -65,51 +65,54 @@ def summarise(
     market_total = float(scored.scores[0, scored.mask(MARKET)].sum())
     total = float(totals[0]) if total_override is None else total_override
 
-    head_exchanges = [e for e, keep in zip(scored.exchanges, head) if keep]
+    head_exchanges = [e for e, keep in zip(scored.exchanges, head, strict=False) if keep]
     head_scores = scored.scores[0, head]
     contributions, supply, per_gas_mass = _contributions(model, head_exchanges, head_scores, total)
     stages = {stage.value: 0.0 for stage in Stage}
-    for exchange, score in zip(head_exchanges, head_scores):
+    for exchange, score in zip(head_exchanges, head_scores, strict=False):
         stages[exchange.stage] += float(score)
 
     per_gas = _per_gas(model, per_gas_mass)
     return FootprintResult.model_validate(
-        dict(
-            product=inventory.product.name
+        {
+            "product": inventory.product.name
             if not inventory.product.model
             else f"{inventory.product.name} {inventory.product.model}",
-            declared_unit={
+            "declared_unit": {
                 "amount": pcr.declared_unit.amount,
                 "unit": pcr.declared_unit.unit,
                 "description": pcr.declared_unit.description,
             },
-            pcr={"id": pcr.id, "version": pcr.version},
-            factor_set={"id": factor_set.id, "version": factor_set.version},
-            reference_period=(inventory.reference_period.start.isoformat(), inventory.reference_period.end.isoformat()),
-            reference_year=foreground.reference_year,
-            production_declared_units=foreground.production_declared_units,
-            allocation={"method": foreground.allocation_method, "factor": foreground.allocation_factor},
-            total_kg_co2e=total,
-            fossil_kg_co2e=float(totals[1]),
-            biogenic_kg_co2e=float(totals[2]),
-            land_use_kg_co2e=float(totals[3]),
-            biogenic_co2_emission_kg=per_gas_mass.get("co2_biogenic", 0.0),
-            biogenic_co2_removal_kg=per_gas_mass.get("co2_uptake", 0.0),
-            location_based_kg_co2e=location_total,
-            market_based_kg_co2e=market_total,
-            per_gas=per_gas,
-            stages=stages,
-            contributions=contributions,
-            top_processes=_top_processes(model, supply, head_exchanges, head_scores, total),
-            electricity=_electricity(foreground, scored),
-            direct_emissions_basis=foreground.direct_basis,
-            direct_emissions_by_item=foreground.direct_basis_by_item,
-            data_quality=_data_quality(foreground, contributions, pcr),
-            indicators=foreground.indicators,
-            data_gaps=foreground.data_gaps,
-            method={k: list(v) for k, v in factor_set.methods.items()},
-            engine=engine,
-        )
+            "pcr": {"id": pcr.id, "version": pcr.version},
+            "factor_set": {"id": factor_set.id, "version": factor_set.version},
+            "reference_period": (
+                inventory.reference_period.start.isoformat(),
+                inventory.reference_period.end.isoformat(),
+            ),
+            "reference_year": foreground.reference_year,
+            "production_declared_units": foreground.production_declared_units,
+            "allocation": {"method": foreground.allocation_method, "factor": foreground.allocation_factor},
+            "total_kg_co2e": total,
+            "fossil_kg_co2e": float(totals[1]),
+            "biogenic_kg_co2e": float(totals[2]),
+            "land_use_kg_co2e": float(totals[3]),
+            "biogenic_co2_emission_kg": per_gas_mass.get("co2_biogenic", 0.0),
+            "biogenic_co2_removal_kg": per_gas_mass.get("co2_uptake", 0.0),
+            "location_based_kg_co2e": location_total,
+            "market_based_kg_co2e": market_total,
+            "per_gas": per_gas,
+            "stages": stages,
+            "contributions": contributions,
+            "top_processes": _top_processes(model, supply, head_exchanges, head_scores, total),
+            "electricity": _electricity(foreground, scored),
+            "direct_emissions_basis": foreground.direct_basis,
+            "direct_emissions_by_item": foreground.direct_basis_by_item,
+            "data_quality": _data_quality(foreground, contributions, pcr),
+            "indicators": foreground.indicators,
+            "data_gaps": foreground.data_gaps,
+            "method": {k: list(v) for k, v in factor_set.methods.items()},
+            "engine": engine,
+        }
     )
 
 
@@ -125,7 +128,7 @@ def _contributions(
     co2e: list[float] = []
     direct: list[dict[str, float]] = []
     inputs: list[tuple[int, int, float]] = []  # row, background column, amount per declared unit
-    for exchange, score in zip(exchanges, scores.tolist()):
+    for exchange, score in zip(exchanges, scores.tolist(), strict=False):
         key = (exchange.item, exchange.part, exchange.stage)
         i = rows.get(key)
         if i is None:
@@ -145,7 +148,7 @@ def _contributions(
     out = []
     for (item, part, stage), i in rows.items():
         gases = direct[i]
-        for key, kg in zip(model.biosphere_flow_keys, chain[i]):
+        for key, kg in zip(model.biosphere_flow_keys, chain[i], strict=False):
             if kg:
                 gases[key] = gases.get(key, 0.0) + kg
         for key, kg in gases.items():
@@ -190,7 +193,7 @@ def _top_processes(model, supply, exchanges, scores, total: float) -> list[dict]
         for i in order
         if per_process[i] != 0.0
     ]
-    direct = float(sum(s for e, s in zip(exchanges, scores) if e.activity is None))
+    direct = float(sum(s for e, s in zip(exchanges, scores, strict=False) if e.activity is None))
     if direct:
         rows.append(
             {
@@ -222,18 +225,22 @@ def _electricity(foreground: Foreground, scored: Scored) -> dict:
         return float(scored.scores[0, scored.methods == method].sum())
 
     captive = float(
-        sum(score for exchange, score in zip(scored.exchanges, scored.scores[0]) if exchange.item == CAPTIVE)
+        sum(
+            score
+            for exchange, score in zip(scored.exchanges, scored.scores[0], strict=False)
+            if exchange.item == CAPTIVE
+        )
     )
 
-    return dict(
-        consumed_kwh_per_declared_unit=account.consumed_kwh,
-        covered_kwh_per_declared_unit=account.covered_kwh,
-        location_based_kg_co2e=score(LOCATION),
-        market_based_kg_co2e=score(MARKET),
-        reported_method=foreground.reported_electricity_method,
-        location_factor=_factor(account.location_factor),
-        residual_factor=_factor(account.residual_factor),
-        certificates=[
+    return {
+        "consumed_kwh_per_declared_unit": account.consumed_kwh,
+        "covered_kwh_per_declared_unit": account.covered_kwh,
+        "location_based_kg_co2e": score(LOCATION),
+        "market_based_kg_co2e": score(MARKET),
+        "reported_method": foreground.reported_electricity_method,
+        "location_factor": _factor(account.location_factor),
+        "residual_factor": _factor(account.residual_factor),
+        "certificates": [
             {
                 "serial": c.serial,
                 "technology": c.technology,
@@ -243,14 +250,14 @@ def _electricity(foreground: Foreground, scored: Scored) -> dict:
             }
             for c in account.certificates
         ],
-        certificates_applied=account.certificates_applied,
-        location_rule=account.location_rule,
-        grid_kwh_per_declared_unit=account.grid_kwh,
-        captive_kwh_per_declared_unit=account.captive_kwh,
-        captive_kg_co2e=captive,
-        captive_kg_co2e_per_kwh=captive / account.captive_kwh if account.captive_kwh else None,
-        note=account.note,
-    )
+        "certificates_applied": account.certificates_applied,
+        "location_rule": account.location_rule,
+        "grid_kwh_per_declared_unit": account.grid_kwh,
+        "captive_kwh_per_declared_unit": account.captive_kwh,
+        "captive_kg_co2e": captive,
+        "captive_kg_co2e_per_kwh": captive / account.captive_kwh if account.captive_kwh else None,
+        "note": account.note,
+    }
 
 
 def _data_quality(foreground: Foreground, contributions: list[dict], pcr: PCR) -> dict:

@@ -25,7 +25,7 @@ class Process:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "Process":
-        handle = open(self.log, "ab")
+        handle = open(self.log, "ab")  # noqa: SIM115 - the child process writes to it until stop() closes it
         self.process = subprocess.Popen(
             self.args, env=self.env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
         )

@@ -338,7 +338,7 @@ def test_the_sqlite_trigger_refuses_an_overlapping_row_without_the_service(world
             select(CertificateRetirement).where(CertificateRetirement.serial == f"{prefix}000001")
         ).one()
         retired.drawn_mwh = 1001  # more drawn than the batch holds
-        with pytest.raises(IntegrityError, match="ck_certificate_retirement_drawn|CHECK constraint"):
+        with pytest.raises(IntegrityError, match=r"ck_certificate_retirement_drawn|CHECK constraint"):
             session.commit()
 
 
@@ -485,7 +485,7 @@ def test_the_migration_stops_at_earlier_serials_that_overlap_as_batches(tmp_path
     """GEC-OLD-000101 for 500 MWh (101..600) and GEC-OLD-000550 for 10 MWh (550..559) were two strings before, and
     are one overlap now: the migration names both instead of choosing."""
     url = _old_database(tmp_path, [("GEC-OLD-000101", 500), ("GEC-OLD-000550", 10)])
-    with pytest.raises(RuntimeError, match="GEC-OLD-000101.*GEC-OLD-000550|GEC-OLD-000550.*GEC-OLD-000101"):
+    with pytest.raises(RuntimeError, match=r"GEC-OLD-000101.*GEC-OLD-000550|GEC-OLD-000550.*GEC-OLD-000101"):
         upgrade(url)
 
 

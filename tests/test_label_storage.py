@@ -60,7 +60,7 @@ def test_labels_are_issued_into_the_bucket(world, s3_endpoint, monkeypatch):
         assert label.status_code == 200, label.text
         issued = latest_label(world)
         store = S3ObjectStore(s3_endpoint, "testing", "testing", bucket, secure=False, region="us-east-1")
-        for fmt, stored in issued["files"].items():
+        for stored in issued["files"].values():
             assert hashlib.sha256(store.get(stored["key"])).hexdigest() == stored["sha256"]
         assert world.client.get(f"/labels/{issued['number']}.png").status_code == 200
     finally:

@@ -22,7 +22,7 @@ def test_no_operation_answers_a_server_error(world):
                 database=None,
                 suppress_health_check=list(HealthCheck),
             )
-            def no_server_error(case):
+            def no_server_error(case, headers=headers, user=user):
                 response = case.call(headers=headers)
                 assert response.status_code < 500, (
                     user,

@@ -271,7 +271,7 @@ def test_static_files_do_not_leave_their_folder(client):
 def test_the_api_docs_load_only_the_services_own_files(client, path):
     html = client.get(path).text
     urls = re.findall(r'(?:src|href)="([^"]+)"', html)
-    assert urls and all(url.startswith("/static/vendor/") or url.startswith("/static/favicon") for url in urls), urls
+    assert urls and all(url.startswith(("/static/vendor/", "/static/favicon")) for url in urls), urls
     for url in urls:
         assert client.get(url).status_code == 200, url
     assert "googleapis" not in html and "cdn" not in html.lower()

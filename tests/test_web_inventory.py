@@ -18,7 +18,7 @@ from pcr_rules.validation import item_amount_in_pcr_unit
 from tests.conftest import load_example
 from tests.web_client import Browser
 
-PCRS = [pcr for pcr in default_registry().list()]
+PCRS = list(default_registry().list())
 
 
 @pytest.fixture(scope="module")

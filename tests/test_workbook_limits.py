@@ -159,7 +159,7 @@ def test_a_part_that_declares_a_huge_size_is_refused_unopened(world, template, p
     content[offset + 24 : offset + 28] = (4_000_000_000).to_bytes(4, "little")  # uncompressed size
     assert len(content) < 50_000
     started = time.monotonic()
-    status, detail, reason = refusal(upload(world, product_id, bytes(content)))
+    status, _detail, reason = refusal(upload(world, product_id, bytes(content)))
     assert (status, reason) == (413, "too large unpacked") and time.monotonic() - started < 5
 
 

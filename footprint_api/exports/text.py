@@ -70,9 +70,11 @@ def _contribution_rows(result: FootprintResult) -> list[str]:
     gases = [gas for gas in result.per_gas if any(c.gases.get(gas) for c in result.contributions)]
     widths = [max(len(GAS_HEADINGS.get(gas, gas)), 14) for gas in gases]
     heading = f"  {'item (part)':<32}{'kg CO2e':>14}  {'share':>7}"
-    heading += "".join(f"  {GAS_HEADINGS.get(gas, gas):>{w}}" for gas, w in zip(gases, widths))
+    heading += "".join(f"  {GAS_HEADINGS.get(gas, gas):>{w}}" for gas, w in zip(gases, widths, strict=False))
     rows = [heading]
     for c in result.contributions:
         row = f"  {c.item + ' (' + c.part + ')':<32}{c.kg_co2e:>14,.3f}  {c.share:>7.1%}"
-        rows.append((row + "".join(f"  {_mass(c.gases.get(gas)):>{w}}" for gas, w in zip(gases, widths))).rstrip())
+        rows.append(
+            (row + "".join(f"  {_mass(c.gases.get(gas)):>{w}}" for gas, w in zip(gases, widths, strict=False))).rstrip()
+        )
     return rows

@@ -21,7 +21,7 @@ def hash_secret(secret: str) -> str:
 def verify_secret(secret: str, hashed: str) -> bool:
     try:
         return _hasher.verify(secret, hashed)
-    except Exception:  # malformed hash: never authenticates
+    except Exception:  # noqa: BLE001 - a malformed hash (any error of the hasher) never authenticates
         return False
 
 

@@ -60,12 +60,11 @@ def managed_organisation(session: Session, principal: Principal | None, organisa
     organisation = session.get(Organisation, organisation_id)
     if organisation is None:
         raise NotFound("no such organisation")
-    if principal is not None and principal.role is not Role.PLATFORM_ADMIN:
-        if principal.organisation_id != organisation_id or principal.role not in (
-            Role.MANUFACTURER_ADMIN,
-            Role.CB_ADMIN,
-        ):
-            raise NotFound("no such organisation")
+    outsider = principal is not None and principal.role is not Role.PLATFORM_ADMIN
+    if outsider and (
+        principal.organisation_id != organisation_id or principal.role not in (Role.MANUFACTURER_ADMIN, Role.CB_ADMIN)
+    ):
+        raise NotFound("no such organisation")
     return organisation
 
 

@@ -78,7 +78,7 @@ def run_job(session: Session, job_id: uuid.UUID, calculate: Callable[..., object
                 job.parameters.get("seed"),
                 lambda fraction: _progress(session, job_id, fraction),
             )
-    except Exception as exc:  # the job records why; the task does not retry a calculation that cannot succeed
+    except Exception as exc:  # noqa: BLE001 - the job records why; the task does not retry a calculation that cannot succeed
         _finish(session, job_id, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
         return None
     footprint = Footprint(

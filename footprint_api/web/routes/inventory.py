@@ -665,7 +665,7 @@ class FormReading:
             "co_products": self._rows_of("co", "co_products", CO_PRODUCT_FIELDS, ("unit",)),
         }
         units = self._rows_of("cap", "captive_power", CAPTIVE_FIELDS, ("fuel_unit", "data_source"))
-        for unit, prefix in zip(units, self.where["captive_power"]):
+        for unit, prefix in zip(units, self.where["captive_power"], strict=False):
             quality = self._quality(prefix)
             if quality:
                 unit["data_quality"] = quality

@@ -13,6 +13,7 @@ import io
 import json
 import time
 import zlib
+from contextlib import suppress
 from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit
 
@@ -123,10 +124,8 @@ async def _upload(form: dict, name: str, max_bytes: int):
 def _own_bases(request: Request) -> list[str]:
     """The base URLs whose label codes are this service's: its public base URL and the address it was asked at."""
     bases = {f"{request.url.scheme}://{request.url.netloc}".lower()}
-    try:
+    with suppress(ValueError):
         bases.add(public_base(get_settings().base_url).lower())
-    except ValueError:
-        pass
     return sorted(bases)
 
 
