@@ -5,8 +5,9 @@ inventory schema or the PCR's rules.
 """
 
 import io
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -417,27 +418,57 @@ def read_workbook(content: bytes) -> tuple[Inventory, "_Reader"]:
     reader = _Reader(workbooks.read_values(content, LIMITS))
     data: dict[str, Any] = {"items": [], "green_certificates": [], "co_products": [], "measured_emissions": []}
     reader.general(data)
+    index_of_item = _items(reader, data)
+    _parameters(reader, data, index_of_item)
+    for sheet in LIST_SHEETS:
+        _list_rows(reader, data, sheet)
+    _captive_units(reader, data)
+    if reader.errors:
+        raise Unprocessable("the workbook does not follow the template", reader.errors)
+    inventory = _schema_checked(reader, data)
+    _pcr_checked(reader, inventory)
+    return inventory, reader
+
+
+def _items(reader: _Reader, data: dict) -> dict[str, int]:
+    """The Items rows with an amount (an empty one is an item that does not apply); returns each item's index."""
     index_of_item: dict[str, int] = {}
     for _row, values, cell in reader.table("Items") or []:
         if values["amount"] is None:
             continue
         i = len(data["items"])
         index_of_item[str(values["item"])] = i
-        entry = {
-            k: values[k]
-            for k in ("item", "amount", "unit", "data_source", "relative_sd", "supplier_pcf_kg_co2e_per_unit", "note")
-            if values[k] is not None
-        }
-        quality = _quality(values)
-        if quality:  # all four or none: a partial rating is named by its empty cells
-            entry["data_quality"] = quality
+        entry = _item_entry(values)
         data["items"].append(entry)
-        for key in entry:
-            reader.cells[f"items[{i}].{key}"] = cell.get(key, cell["amount"])
-        for column in DQ_COLUMNS:
-            if column in cell:
-                reader.cells[f"items[{i}].data_quality.{column.removeprefix('dq_')}"] = cell[column]
-        reader.cells[f"items[{i}]"] = cell["amount"]
+        _item_cells(reader, i, entry, cell)
+    return index_of_item
+
+
+def _item_entry(values: dict) -> dict:
+    """An Items row as an inventory item: its filled cells, and its data-quality rating where one is given."""
+    entry = {
+        k: values[k]
+        for k in ("item", "amount", "unit", "data_source", "relative_sd", "supplier_pcf_kg_co2e_per_unit", "note")
+        if values[k] is not None
+    }
+    quality = _quality(values)
+    if quality:  # all four or none: a partial rating is named by its empty cells
+        entry["data_quality"] = quality
+    return entry
+
+
+def _item_cells(reader: _Reader, i: int, entry: dict, cell: dict) -> None:
+    """Every field of item i points to its cell, so that an error of the schema or the PCR names the cell."""
+    for key in entry:
+        reader.cells[f"items[{i}].{key}"] = cell.get(key, cell["amount"])
+    for column in DQ_COLUMNS:
+        if column in cell:
+            reader.cells[f"items[{i}].data_quality.{column.removeprefix('dq_')}"] = cell[column]
+    reader.cells[f"items[{i}]"] = cell["amount"]
+
+
+def _parameters(reader: _Reader, data: dict, index_of_item: dict[str, int]) -> None:
+    """The Parameters rows, each under its item; a parameter given for an item without an amount is an error."""
     for _row, values, cell in reader.table("Parameters") or []:
         i = index_of_item.get(str(values["item"]))
         if i is not None:  # a missing required parameter points to its (empty) row
@@ -447,51 +478,88 @@ def read_workbook(content: bytes) -> tuple[Inventory, "_Reader"]:
         if i is None:
             reader.error(f"parameters.{values['item']}", "parameter of an item without an amount", cell["item"])
             continue
-        name = str(values["parameter"])
-        data["items"][i].setdefault("parameters", {})[name] = {
-            "amount": values["amount"],
-            "unit": values["unit"] or "dimensionless",
-        }
-        reader.cells[f"items[{i}].parameters.{name}"] = cell["amount"]
-        reader.cells[f"items[{i}].parameters.{name}.unit"] = cell["unit"]
-        reader.cells[f"items[{i}].parameters.{name}.amount"] = cell["amount"]
-    for name, key, columns in [
-        ("Certificates", "green_certificates", CERTIFICATE_COLUMNS),
-        ("Co-products", "co_products", CO_PRODUCT_COLUMNS),
-        ("Measured emissions", "measured_emissions", MEASURED_COLUMNS),
-    ]:
-        for _row, values, cell in reader.table(name) or []:
-            if all(v is None for v in values.values()):
-                continue
-            i = len(data[key])
-            entry = {c: values[c] for c in columns if values[c] is not None}
-            if key == "green_certificates":
-                for text in ("serial", "generation_month"):
-                    if text in entry:
-                        entry[text] = str(entry[text])
-            if key == "measured_emissions" and "covers" in entry:
-                entry["covers"] = [part.strip() for part in str(entry["covers"]).split(",") if part.strip()]
-            data[key].append(entry)
-            for column in columns:
-                if column in cell:
-                    reader.cells[f"{key}[{i}].{column}"] = cell[column]
-            reader.cells[f"{key}[{i}]"] = cell[columns[0]]
-    _captive_units(reader, data)
-    if reader.errors:
-        raise Unprocessable("the workbook does not follow the template", reader.errors)
+        _parameter(reader, data["items"][i], i, values, cell)
+
+
+def _parameter(reader: _Reader, item: dict, i: int, values: dict, cell: dict) -> None:
+    """A filled Parameters row on item i; a parameter without a unit is a ratio (dimensionless)."""
+    name = str(values["parameter"])
+    item.setdefault("parameters", {})[name] = {"amount": values["amount"], "unit": values["unit"] or "dimensionless"}
+    reader.cells[f"items[{i}].parameters.{name}"] = cell["amount"]
+    reader.cells[f"items[{i}].parameters.{name}.unit"] = cell["unit"]
+    reader.cells[f"items[{i}].parameters.{name}.amount"] = cell["amount"]
+
+
+def _certificate(entry: dict) -> dict:
+    """A certificate batch: serials and months are text, though a spreadsheet may hold them as numbers."""
+    for text in ("serial", "generation_month"):
+        if text in entry:
+            entry[text] = str(entry[text])
+    return entry
+
+
+def _co_product(entry: dict) -> dict:
+    """A co-product is taken as filled in."""
+    return entry
+
+
+def _measured_emission(entry: dict) -> dict:
+    """A measured emission: 'clinker, kiln_coal' in `covers` is the list of item codes its source covers."""
+    if "covers" in entry:
+        entry["covers"] = [part.strip() for part in str(entry["covers"]).split(",") if part.strip()]
+    return entry
+
+
+class _ListSheet(NamedTuple):
+    """A sheet whose every non-empty row is one entry of an inventory list."""
+
+    name: str
+    key: str
+    columns: list[str]
+    entry: Callable[[dict], dict]
+
+
+LIST_SHEETS = (
+    _ListSheet("Certificates", "green_certificates", CERTIFICATE_COLUMNS, _certificate),
+    _ListSheet("Co-products", "co_products", CO_PRODUCT_COLUMNS, _co_product),
+    _ListSheet("Measured emissions", "measured_emissions", MEASURED_COLUMNS, _measured_emission),
+)
+
+
+def _list_rows(reader: _Reader, data: dict, sheet: _ListSheet) -> None:
+    """The non-empty rows of one list sheet as entries, every field pointing to its cell (the row to its first)."""
+    for _row, values, cell in reader.table(sheet.name) or []:
+        if all(v is None for v in values.values()):
+            continue
+        i = len(data[sheet.key])
+        # a workbook of an older template may lack an optional column (serial_last, source, covers): absent, not 500
+        data[sheet.key].append(sheet.entry({c: values[c] for c in sheet.columns if values.get(c) is not None}))
+        for column in sheet.columns:
+            if column in cell:
+                reader.cells[f"{sheet.key}[{i}].{column}"] = cell[column]
+        first = next((cell[c] for c in sheet.columns if c in cell), None)
+        if first is not None:
+            reader.cells[f"{sheet.key}[{i}]"] = first
+
+
+def _schema_checked(reader: _Reader, data: dict) -> Inventory:
+    """The inventory the cells make, or 422 naming the cell of every value the schema refuses."""
     try:
-        inventory = Inventory.model_validate(data)
+        return Inventory.model_validate(data)
     except ValidationError as exc:
         for e in exc.errors():
             reader.error(_loc(e["loc"]), e["msg"])
         raise Unprocessable("the workbook has invalid values", reader.errors) from None
+
+
+def _pcr_checked(reader: _Reader, inventory: Inventory) -> None:
+    """422 naming the cell behind every rule of its PCR the inventory breaks; a PCR checks what the schema cannot."""
     try:
         validate_inventory(inventory, default_registry().get(inventory.pcr.id, inventory.pcr.version))
     except InventoryInvalid as exc:
         for e in exc.errors:
             reader.error(e.loc, e.message)
         raise Unprocessable("the inventory does not satisfy its PCR", reader.errors) from None
-    return inventory, reader
 
 
 def _quality(values: dict) -> dict:

@@ -28,7 +28,7 @@ from footprint_api.web import session as web_session
 from footprint_api.web.pages import page
 from footprint_api.web.routes import page_router
 from footprint_api.web.session import ManufacturerPage
-from pcr_rules import InventoryInvalid, PCRNotFound, default_registry
+from pcr_rules import FieldError, InventoryInvalid, PCRNotFound, default_registry
 from pcr_rules.inventory import DataQuality, GreenCertificate, Inventory, InventoryItem
 from pcr_rules.models import PCR, ItemKind, ItemSpec
 from pcr_rules.units import UnitProblem, conversion_factor
@@ -563,7 +563,25 @@ def _prefill(data: dict, pcr: PCR) -> tuple[dict[str, str], int, int]:
     """The form's values from a stored inventory (a new version starts as a copy of it, its certificates too: a
     new version for the same period draws on the same batches in the facility's pool). Returns the values and the
     numbers of co-product and certificate rows."""
-    values = {
+    values = _general_values(data)
+    for entry in data.get("items", []):
+        if pcr.item(entry["item"]) is not None:  # an item the PCR no longer has has no row to show it
+            values.update(_item_values(entry))
+    for entry in data.get("measured_emissions", []):
+        values.update(_measured_values(entry))
+    captive = data.get("captive_power") or {}
+    if captive and pcr.electricity.captive_fuels:
+        values.update(_captive_values(captive))
+    co_products = data.get("co_products", [])
+    values.update(_row_values("co", co_products, CO_PRODUCT_FIELDS))
+    batches = data.get("green_certificates", []) if pcr.electricity.gec_allowed else []
+    values.update(_row_values("gec", batches, CERTIFICATE_FIELDS))
+    return values, len(co_products), len(batches)
+
+
+def _general_values(data: dict) -> dict[str, str]:
+    """The inputs above the items: production, reference period, main product value and export context."""
+    return {
         "production.amount": _text(data["production"]["amount"]),
         "production.unit": data["production"]["unit"],
         "reference_period.start": data["reference_period"]["start"],
@@ -571,45 +589,71 @@ def _prefill(data: dict, pcr: PCR) -> tuple[dict[str, str], int, int]:
         "main_product_value_cny": _text(data.get("main_product_value_cny")),
         "export_context": data.get("export_context", "footprint"),
     }
-    for entry in data.get("items", []):
-        prefix = f"item.{entry['item']}"
-        if pcr.item(entry["item"]) is None:
-            continue
-        for key in ITEM_FIELDS:
-            values[f"{prefix}.{key}"] = _text(entry.get(key))
-        for name, quantity in (entry.get("parameters") or {}).items():
-            values[f"{prefix}.param.{name}.amount"] = _text(quantity["amount"])
-            values[f"{prefix}.param.{name}.unit"] = quantity["unit"]
-        for indicator, score in (entry.get("data_quality") or {}).items():
-            values[f"{prefix}.dq.{indicator}"] = _text(score)
-    for entry in data.get("measured_emissions", []):
-        for key in MEASURED_FIELDS:
-            values[f"measured.{entry['gas']}.{key}"] = _text(entry.get(key))
-        for item_id in entry.get("covers") or []:
-            values[f"measured.{entry['gas']}.covers.{item_id}"] = "1"
-    captive = data.get("captive_power") or {}
-    if captive and pcr.electricity.captive_fuels:
-        values["captive.supplied_mwh"] = _text(captive.get("supplied_mwh"))
-        for index, unit in enumerate(captive.get("units", [])):
-            for key in CAPTIVE_FIELDS:
-                values[f"cap.{index}.{key}"] = _text(unit.get(key))
-            for indicator, score in (unit.get("data_quality") or {}).items():
-                values[f"cap.{index}.dq.{indicator}"] = _text(score)
-    co_products = data.get("co_products", [])
-    for index, entry in enumerate(co_products):
-        for key in CO_PRODUCT_FIELDS:
-            values[f"co.{index}.{key}"] = _text(entry.get(key))
-    batches = data.get("green_certificates", []) if pcr.electricity.gec_allowed else []
-    for index, entry in enumerate(batches):
-        for key in CERTIFICATE_FIELDS:
-            values[f"gec.{index}.{key}"] = _text(entry.get(key))
-    return values, len(co_products), len(batches)
+
+
+def _item_values(entry: dict) -> dict[str, str]:
+    """The inputs of one item's row: its fields, each parameter's amount and unit, each data-quality score."""
+    prefix = f"item.{entry['item']}"
+    values = {f"{prefix}.{key}": _text(entry.get(key)) for key in ITEM_FIELDS}
+    for name, quantity in (entry.get("parameters") or {}).items():
+        values[f"{prefix}.param.{name}.amount"] = _text(quantity["amount"])
+        values[f"{prefix}.param.{name}.unit"] = quantity["unit"]
+    values.update(_quality_values(prefix, entry))
+    return values
+
+
+def _quality_values(prefix: str, entry: dict) -> dict[str, str]:
+    """The data-quality inputs of an item or a captive unit, one per indicator it was rated on."""
+    return {f"{prefix}.dq.{indicator}": _text(score) for indicator, score in (entry.get("data_quality") or {}).items()}
+
+
+def _measured_values(entry: dict) -> dict[str, str]:
+    """The inputs of one gas's measured emission, with a ticked box for each item its source covers."""
+    prefix = f"measured.{entry['gas']}"
+    values = {f"{prefix}.{key}": _text(entry.get(key)) for key in MEASURED_FIELDS}
+    values.update({f"{prefix}.covers.{item_id}": "1" for item_id in entry.get("covers") or []})
+    return values
+
+
+def _captive_values(captive: dict) -> dict[str, str]:
+    """The captive-power inputs: the electricity the plant's own units supplied, then one row per unit."""
+    values = {"captive.supplied_mwh": _text(captive.get("supplied_mwh"))}
+    for index, unit in enumerate(captive.get("units", [])):
+        values.update({f"cap.{index}.{key}": _text(unit.get(key)) for key in CAPTIVE_FIELDS})
+        values.update(_quality_values(f"cap.{index}", unit))
+    return values
+
+
+def _row_values(prefix: str, entries: list[dict], fields: tuple[str, ...]) -> dict[str, str]:
+    """The inputs of repeatable rows (certificates, co-products), one numbered row per entry."""
+    return {f"{prefix}.{index}.{key}": _text(entry.get(key)) for index, entry in enumerate(entries) for key in fields}
 
 
 def _rows(values: dict, prefix: str) -> int:
     """The number of repeatable rows a submitted form had (row indexes are 0..n-1; gaps are allowed)."""
     found = [int(m.group(1)) for k in values if (m := re.match(rf"^{prefix}\.(\d+)\.", k))]
     return min(max(found) + 1, MAX_ROWS) if found else 0
+
+
+# An error of the inventory (its `loc`) is shown at an input of the form: the field of a captive unit or of a list
+# entry in that entry's row, a general field or a whole section at the input named here.
+CAPTIVE_UNIT_LOC = re.compile(r"^captive_power\.units\[(\d+)\](?:\.(\w+))?")
+LIST_ENTRY_LOC = re.compile(r"^(items|green_certificates|measured_emissions|co_products)\[(\d+)\](?:\.(.+))?$")
+GENERAL_INPUTS = {
+    "captive_power": "captive_power",
+    "captive_power.supplied_mwh": "captive.supplied_mwh",
+    "reference_period": "reference_period.end",
+    "reference_period.start": "reference_period.start",
+    "reference_period.end": "reference_period.end",
+    "production": "production.amount",
+    "production.amount": "production.amount",
+    "production.unit": "production.unit",
+    "main_product_value_cny": "main_product_value_cny",
+    "green_certificates": "green_certificates",
+    "measured_emissions": "measured_emissions",
+    "co_products": "co_products",
+}
+FIRST_FIELDS = {"green_certificates": "serial", "measured_emissions": "amount", "co_products": "name"}
 
 
 class FormReading:
@@ -738,42 +782,49 @@ class FormReading:
     def input_of(self, loc: str, message: str = "", where: dict[str, list[str]] | None = None) -> str:
         where = where or self.where
         loc = loc.removeprefix("inventory.")
-        captive = re.match(r"^captive_power\.units\[(\d+)\](?:\.(\w+))?", loc)
-        if captive:
-            index, field = int(captive.group(1)), captive.group(2) or "name"
-            if index >= len(where["captive_power"]):
-                return "captive_power"
-            if field == "data_quality":
-                indicator = loc.rsplit(".", 1)[-1]
-                return f"{where['captive_power'][index]}.dq.{indicator if indicator in DQ_INDICATORS else DQ_INDICATORS[0]}"
-            return f"{where['captive_power'][index]}.{field if field in CAPTIVE_FIELDS else 'name'}"
-        if loc in ("captive_power.supplied_mwh", "captive_power"):
-            return "captive.supplied_mwh" if loc.endswith("supplied_mwh") else loc
-        found = re.match(r"^(items|green_certificates|measured_emissions|co_products)\[(\d+)\](?:\.(.+))?$", loc)
-        if found:
-            collection, index, rest = found.group(1), int(found.group(2)), found.group(3) or ""
-            if index >= len(where[collection]):
-                return collection
-            prefix = where[collection][index]
-            if collection == "items":
-                return prefix + "." + self._item_field(rest)
-            first = {"green_certificates": "serial", "measured_emissions": "amount", "co_products": "name"}
-            field = rest.split(".")[0] if rest else first[collection]
-            if collection == "measured_emissions" and field == "covers":
-                return f"{prefix}.covers"
-            return f"{prefix}.{'amount' if field == 'gas' else field}"
+        if captive := CAPTIVE_UNIT_LOC.match(loc):
+            return self._captive_unit_input(loc, captive, where["captive_power"])
+        if entry := LIST_ENTRY_LOC.match(loc):
+            return self._list_entry_input(entry, where)
         if loc == "items":
-            named = next((s.id for s in self.pcr.items if f"'{s.id}'" in message), None)
-            return f"item.{named}.amount" if named else "items"
+            return self._named_item_input(message)
         if loc.startswith("facility"):
             return "facility_id"
-        if loc in ("reference_period", "reference_period.start", "reference_period.end"):
-            return "reference_period.end" if loc == "reference_period" else loc
-        if loc in ("production", "production.amount", "production.unit"):
-            return "production.amount" if loc == "production" else loc
-        if loc in ("main_product_value_cny", "green_certificates", "measured_emissions", "co_products"):
-            return loc
-        return ""
+        return GENERAL_INPUTS.get(loc, "")
+
+    @staticmethod
+    def _captive_unit_input(loc: str, found: re.Match, units: list[str]) -> str:
+        """A captive unit's field in the unit's row (a score by its indicator); the section if the row is not there."""
+        index, field = int(found.group(1)), found.group(2) or "name"
+        if index >= len(units):
+            return "captive_power"
+        if field == "data_quality":
+            indicator = loc.rsplit(".", 1)[-1]
+            return f"{units[index]}.dq.{indicator if indicator in DQ_INDICATORS else DQ_INDICATORS[0]}"
+        return f"{units[index]}.{field if field in CAPTIVE_FIELDS else 'name'}"
+
+    @classmethod
+    def _list_entry_input(cls, found: re.Match, where: dict[str, list[str]]) -> str:
+        """A list entry's field in the entry's row; the section if the entry is not there (it was set aside)."""
+        collection, index, rest = found.group(1), int(found.group(2)), found.group(3) or ""
+        if index >= len(where[collection]):
+            return collection
+        prefix = where[collection][index]
+        if collection == "items":
+            return f"{prefix}.{cls._item_field(rest)}"
+        return f"{prefix}.{cls._row_field(collection, rest)}"
+
+    def _named_item_input(self, message: str) -> str:
+        """An error of the list of items (a required item missing) is shown at the amount of the item it names."""
+        named = next((s.id for s in self.pcr.items if f"'{s.id}'" in message), None)
+        return f"item.{named}.amount" if named else "items"
+
+    @staticmethod
+    def _row_field(collection: str, rest: str) -> str:
+        """A certificate's, measured emission's or co-product's field; an error of the whole row goes to its first
+        input, and one of a measured gas to its amount (the form names the gas, it has no input for it)."""
+        field = rest.split(".")[0] if rest else FIRST_FIELDS[collection]
+        return "amount" if field == "gas" else field
 
     @staticmethod
     def _item_field(rest: str) -> str:
@@ -794,38 +845,55 @@ def _check(reading: FormReading, data: dict, t) -> Inventory | None:
     try:
         return Inventory.model_validate(data)
     except ValidationError as exc:
-        failing: dict[str, set[int]] = {}
-        whole = False
-        for error in exc.errors():
-            loc = _loc(error["loc"])
-            reading.error(reading.input_of(loc, error["msg"]), _reason(t, error))
-            parts = error["loc"]
-            if len(parts) >= 2 and parts[0] in reading.where and isinstance(parts[1], int):
-                failing.setdefault(parts[0], set()).add(parts[1])
-            else:
-                whole = True
-    if whole:
+        failing = _schema_errors(reading, exc, t)
+    if failing is None:
         return None
-    kept = {
-        key: [e for i, e in enumerate(data[key]) if i not in failing.get(key, set())]
-        for key in reading.where
-        if key != "captive_power"
-    }  # the units' errors are not set aside: they stop the round (`whole`)
-    where = {
-        key: [p for i, p in enumerate(reading.where[key]) if i not in failing.get(key, set())] for key in reading.where
-    }
+    kept, where = _set_aside(data, reading.where, failing)
     set_aside = {data["items"][i]["item"] for i in failing.get("items", set())}
     try:
         rest = Inventory.model_validate({**data, **kept})
     except ValidationError:
         return None  # nothing left to check (no item without an error)
     for problem in problems(rest, reading.pcr):
-        if problem.loc == "items" and any(f"'{item}'" in problem.message for item in set_aside):
-            continue  # the item is there, with an error of its own
-        if problem.loc == "green_certificates" and failing.get("green_certificates"):
-            continue
-        reading.error(reading.input_of(problem.loc, problem.message, where), problem.message)
+        if not _shown_already(problem, set_aside, failing):
+            reading.error(reading.input_of(problem.loc, problem.message, where), problem.message)
     return None
+
+
+def _schema_errors(reading: FormReading, exc: ValidationError, t) -> dict[str, set[int]] | None:
+    """Records every error of the schema at its input. Returns the list entries they concern, by list, or None when
+    one concerns the inventory as a whole: then nothing can be set aside and the PCR's checks wait."""
+    failing: dict[str, set[int]] = {}
+    whole = False
+    for error in exc.errors():
+        reading.error(reading.input_of(_loc(error["loc"]), error["msg"]), _reason(t, error))
+        parts = error["loc"]
+        if len(parts) >= 2 and parts[0] in reading.where and isinstance(parts[1], int):
+            failing.setdefault(parts[0], set()).add(parts[1])
+        else:
+            whole = True
+    return None if whole else failing
+
+
+def _set_aside(
+    data: dict, where: dict[str, list[str]], failing: dict[str, set[int]]
+) -> tuple[dict[str, list], dict[str, list[str]]]:
+    """The lists without their failing entries, and the inputs of the entries left, so that a PCR problem of the
+    rest (`items[1]`) is still shown at its own row."""
+    kept = {
+        key: [e for i, e in enumerate(data[key]) if i not in failing.get(key, set())]
+        for key in where
+        if key != "captive_power"
+    }  # the units' errors are not set aside: they stop the round (`whole`)
+    left = {key: [p for i, p in enumerate(where[key]) if i not in failing.get(key, set())] for key in where}
+    return kept, left
+
+
+def _shown_already(problem: FieldError, set_aside: set[str], failing: dict[str, set[int]]) -> bool:
+    """A PCR problem of an entry set aside: the entry is there, with an error of its own."""
+    if problem.loc == "items" and any(f"'{item}'" in problem.message for item in set_aside):
+        return True
+    return problem.loc == "green_certificates" and bool(failing.get("green_certificates"))
 
 
 def _form_page(
