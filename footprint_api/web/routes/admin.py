@@ -10,6 +10,8 @@ stored, put in a URL or a cookie, and the page is not cached.
 
 import json
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated
 from urllib.parse import urlencode
@@ -17,7 +19,7 @@ from urllib.parse import urlencode
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 
 from footprint_api.core.errors import Conflict, Forbidden, Unprocessable
@@ -34,6 +36,11 @@ router = page_router()
 admin = session.page_user(Role.MANUFACTURER_ADMIN, Role.CB_ADMIN, Role.PLATFORM_ADMIN)
 platform_admin = session.page_user(Role.PLATFORM_ADMIN)
 key_admin = session.page_user(Role.CB_ADMIN, Role.PLATFORM_ADMIN)
+key_rotator = session.page_user(Role.CB_ADMIN)
+AdminDep = Annotated[PageUser, Depends(admin)]
+PlatformAdminDep = Annotated[PageUser, Depends(platform_admin)]
+KeyAdminDep = Annotated[PageUser, Depends(key_admin)]
+KeyRotatorDep = Annotated[PageUser, Depends(key_rotator)]
 TRAIL_PAGE = 50  # entries per page of the audit trail
 TRAIL_MAX_PAGE = 100_000
 FILTER_MAX_CHARS = 254
@@ -149,7 +156,7 @@ def _call(db: Session, function, *args):
 
 
 @router.get("/app/admin")
-def overview(request: Request, db: SessionDep, user: Annotated[PageUser, Depends(admin)]):
+def overview(request: Request, db: SessionDep, user: AdminDep):
     recent, total = accounts.audit_trail(db, user.principal, accounts.TrailFilter(), 0, 5)
     return _render(
         request,
@@ -181,14 +188,12 @@ def _organisations_page(request, user, db, status_code=200, errors=None, values=
 
 
 @router.get("/app/admin/organisations")
-def organisations_page(
-    request: Request, db: SessionDep, user: Annotated[PageUser, Depends(admin)], done: str | None = None
-):
+def organisations_page(request: Request, db: SessionDep, user: AdminDep, done: str | None = None):
     return _organisations_page(request, user, db, done=done)
 
 
 @router.post("/app/admin/organisations")
-async def create_organisation(request: Request, db: SessionDep, user: Annotated[PageUser, Depends(platform_admin)]):
+async def create_organisation(request: Request, db: SessionDep, user: PlatformAdminDep):
     data = await session.form(request, user)
     values = {"name": _text(data, "name"), "kind": _text(data, "kind")}
     if errors := _unprintable(request, values):
@@ -203,7 +208,59 @@ async def create_organisation(request: Request, db: SessionDep, user: Annotated[
     return _back("/app/admin/organisations", "organisation_created")
 
 
-# --- users ------------------------------------------------------------------------------------------------------
+# --- users and machine clients ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountKind:
+    """What differs between an organisation's people and its machine clients; the steps of their pages are one:
+    the list with its create form, creating (each error next to its field), disabling and enabling."""
+
+    plural: str  # the path segment, the template (users.html) and the list's name in it
+    singular: str  # the notices after a redirect: adm.done.<singular>_created, _disabled, _enabled
+    listed: Callable  # (db, principal, organisation_id) -> the organisation's accounts
+    people: bool  # the roles offered: PACT recipients are machine clients only
+    fields: tuple[str, ...]  # the form's fields shown again after an error
+    secret_fields: tuple[str, ...]  # the form's fields validated but never shown again (a first password)
+    schema: type[BaseModel]  # the JSON API's validation of the form
+    create: Callable  # (db, principal, organisation_id, body) -> what the answer shows once, or None: redirect
+    taken: tuple[str, str] | None  # (field, message key) named when the account exists already (409)
+    set_active: Callable  # (db, principal, account_id, active) -> the account
+
+
+def _create_user(db: Session, principal, organisation_id: uuid.UUID, body: UserIn) -> None:
+    accounts.create_user(db, principal, organisation_id, str(body.email), body.name, body.password, body.role)
+
+
+def _create_client(db: Session, principal, organisation_id: uuid.UUID, body: ClientIn) -> dict:
+    client, secret = accounts.create_client(db, principal, organisation_id, body.name, body.role)
+    return {"client": client, "secret": secret}
+
+
+USERS = AccountKind(
+    plural="users",
+    singular="user",
+    listed=accounts.organisation_users,
+    people=True,
+    fields=("email", "name", "role"),
+    secret_fields=("password",),
+    schema=UserIn,
+    create=_create_user,
+    taken=("email", "adm.users.exists"),
+    set_active=accounts.set_user_active,
+)
+CLIENTS = AccountKind(
+    plural="clients",
+    singular="client",
+    listed=accounts.organisation_clients,
+    people=False,
+    fields=("name", "role"),
+    secret_fields=(),
+    schema=ClientIn,
+    create=_create_client,
+    taken=None,
+    set_active=accounts.set_client_active,
+)
 
 
 def _roles(organisation, people: bool = True) -> list[Role]:
@@ -213,79 +270,108 @@ def _roles(organisation, people: bool = True) -> list[Role]:
     return [role for role in Role if role in roles]
 
 
-def _users_page(request, user, db, organisation_id, status_code=200, errors=None, values=None, done=None):
+def _accounts_page(
+    kind: AccountKind,
+    request,
+    user,
+    db,
+    organisation_id,
+    status_code=200,
+    errors=None,
+    values=None,
+    done=None,
+    created=None,
+):
     organisation = accounts.managed_organisation(db, user.principal, organisation_id)
     return _render(
         request,
-        "users.html",
+        f"{kind.plural}.html",
         user,
         status_code,
         organisation=organisation,
-        users=accounts.organisation_users(db, user.principal, organisation_id),
-        roles=_roles(organisation),
+        roles=_roles(organisation, people=kind.people),
         errors=errors or {},
         values=values or {},
         notice=_notice(request, done),
+        created=created,
+        **{kind.plural: kind.listed(db, user.principal, organisation_id)},
     )
+
+
+async def _create_account(kind: AccountKind, request: Request, user, db: Session, organisation_id: uuid.UUID):
+    data = await session.form(request, user)
+    accounts.managed_organisation(db, user.principal, organisation_id)  # another organisation: 404 before anything
+    values = {name: _text(data, name) for name in kind.fields}
+    if errors := _unprintable(request, values):
+        return _accounts_page(kind, request, user, db, organisation_id, 422, errors, values)
+    try:
+        body = kind.schema.model_validate({**values, **{name: data.get(name, "") for name in kind.secret_fields}})
+        created = await _call(db, kind.create, user.principal, organisation_id, body)
+    except ValidationError as exc:
+        return _accounts_page(kind, request, user, db, organisation_id, 422, _field_errors(request, exc), values)
+    except Forbidden:  # a role this kind of organisation does not have
+        return _accounts_page(
+            kind, request, user, db, organisation_id, 422, {"role": _t(request)("adm.invalid.role")}, values
+        )
+    except Conflict:
+        if kind.taken is None:
+            raise
+        field, message = kind.taken
+        return _accounts_page(kind, request, user, db, organisation_id, 409, {field: _t(request)(message)}, values)
+    if created is None:
+        return _back(f"/app/admin/organisations/{organisation_id}/{kind.plural}", f"{kind.singular}_created")
+    return _accounts_page(kind, request, user, db, organisation_id, created=created)
+
+
+async def _set_active(kind: AccountKind, request: Request, user, db: Session, account_id: uuid.UUID, active: bool):
+    await session.form(request, user)
+    changed = await _call(db, kind.set_active, user.principal, account_id, active)
+    done = f"{kind.singular}_{'enabled' if active else 'disabled'}"
+    return _back(f"/app/admin/organisations/{changed.organisation_id}/{kind.plural}", done)
 
 
 @router.get("/app/admin/organisations/{organisation_id}/users")
-def users_page(
-    request: Request,
-    organisation_id: uuid.UUID,
-    db: SessionDep,
-    user: Annotated[PageUser, Depends(admin)],
-    done: str | None = None,
-):
-    return _users_page(request, user, db, organisation_id, done=done)
+def users_page(request: Request, organisation_id: uuid.UUID, db: SessionDep, user: AdminDep, done: str | None = None):
+    return _accounts_page(USERS, request, user, db, organisation_id, done=done)
 
 
 @router.post("/app/admin/organisations/{organisation_id}/users")
-async def create_user(
-    request: Request, organisation_id: uuid.UUID, db: SessionDep, user: Annotated[PageUser, Depends(admin)]
-):
-    data = await session.form(request, user)
-    accounts.managed_organisation(db, user.principal, organisation_id)  # another organisation: 404 before anything
-    values = {name: _text(data, name) for name in ("email", "name", "role")}
-    if errors := _unprintable(request, values):
-        return _users_page(request, user, db, organisation_id, 422, errors, values)
-    try:
-        body = UserIn.model_validate({**values, "password": data.get("password", "")})
-        await _call(
-            db,
-            accounts.create_user,
-            user.principal,
-            organisation_id,
-            str(body.email),
-            body.name,
-            body.password,
-            body.role,
-        )
-    except ValidationError as exc:
-        return _users_page(request, user, db, organisation_id, 422, _field_errors(request, exc), values)
-    except Forbidden:  # a role this kind of organisation does not have
-        return _users_page(request, user, db, organisation_id, 422, {"role": _t(request)("adm.invalid.role")}, values)
-    except Conflict:
-        return _users_page(request, user, db, organisation_id, 409, {"email": _t(request)("adm.users.exists")}, values)
-    return _back(f"/app/admin/organisations/{organisation_id}/users", "user_created")
-
-
-async def _set_active(request: Request, user, db: Session, user_id: uuid.UUID, active: bool):
-    await session.form(request, user)
-    changed = await _call(db, accounts.set_user_active, user.principal, user_id, active)
-    return _back(
-        f"/app/admin/organisations/{changed.organisation_id}/users", "user_enabled" if active else "user_disabled"
-    )
+async def create_user(request: Request, organisation_id: uuid.UUID, db: SessionDep, user: AdminDep):
+    return await _create_account(USERS, request, user, db, organisation_id)
 
 
 @router.post("/app/admin/users/{user_id}/disable")
-async def disable_user(request: Request, user_id: uuid.UUID, db: SessionDep, user: Annotated[PageUser, Depends(admin)]):
-    return await _set_active(request, user, db, user_id, False)
+async def disable_user(request: Request, user_id: uuid.UUID, db: SessionDep, user: AdminDep):
+    return await _set_active(USERS, request, user, db, user_id, False)
 
 
 @router.post("/app/admin/users/{user_id}/enable")
-async def enable_user(request: Request, user_id: uuid.UUID, db: SessionDep, user: Annotated[PageUser, Depends(admin)]):
-    return await _set_active(request, user, db, user_id, True)
+async def enable_user(request: Request, user_id: uuid.UUID, db: SessionDep, user: AdminDep):
+    return await _set_active(USERS, request, user, db, user_id, True)
+
+
+@router.get("/app/admin/organisations/{organisation_id}/clients")
+def clients_page(request: Request, organisation_id: uuid.UUID, db: SessionDep, user: AdminDep, done: str | None = None):
+    return _accounts_page(CLIENTS, request, user, db, organisation_id, done=done)
+
+
+@router.post("/app/admin/organisations/{organisation_id}/clients")
+async def create_client(request: Request, organisation_id: uuid.UUID, db: SessionDep, user: AdminDep):
+    """The client's secret is shown in this answer and never again (only its hash is stored)."""
+    return await _create_account(CLIENTS, request, user, db, organisation_id)
+
+
+@router.post("/app/admin/clients/{client_id}/disable")
+async def disable_client(request: Request, client_id: uuid.UUID, db: SessionDep, user: AdminDep):
+    return await _set_active(CLIENTS, request, user, db, client_id, False)
+
+
+@router.post("/app/admin/clients/{client_id}/enable")
+async def enable_client(request: Request, client_id: uuid.UUID, db: SessionDep, user: AdminDep):
+    return await _set_active(CLIENTS, request, user, db, client_id, True)
+
+
+# --- a user's password ------------------------------------------------------------------------------------------
 
 
 def _password_page(request, user, db, user_id, status_code=200, errors=None, new_password=None, chosen=False):
@@ -305,14 +391,12 @@ def _password_page(request, user, db, user_id, status_code=200, errors=None, new
 
 
 @router.get("/app/admin/users/{user_id}/password")
-def password_page(request: Request, user_id: uuid.UUID, db: SessionDep, user: Annotated[PageUser, Depends(admin)]):
+def password_page(request: Request, user_id: uuid.UUID, db: SessionDep, user: AdminDep):
     return _password_page(request, user, db, user_id)
 
 
 @router.post("/app/admin/users/{user_id}/password")
-async def reset_password(
-    request: Request, user_id: uuid.UUID, db: SessionDep, user: Annotated[PageUser, Depends(admin)]
-):
+async def reset_password(request: Request, user_id: uuid.UUID, db: SessionDep, user: AdminDep):
     """The new password is shown in this answer (when generated) and nowhere else, ever."""
     data = await session.form(request, user)
     chosen = data.get("password") if isinstance(data.get("password"), str) else ""
@@ -330,86 +414,11 @@ async def reset_password(
     return _password_page(request, user, db, user_id, new_password=generated, chosen=generated is None)
 
 
-# --- machine clients --------------------------------------------------------------------------------------------
-
-
-def _clients_page(
-    request, user, db, organisation_id, status_code=200, errors=None, values=None, done=None, created=None
-):
-    organisation = accounts.managed_organisation(db, user.principal, organisation_id)
-    return _render(
-        request,
-        "clients.html",
-        user,
-        status_code,
-        organisation=organisation,
-        clients=accounts.organisation_clients(db, user.principal, organisation_id),
-        roles=_roles(organisation, people=False),
-        errors=errors or {},
-        values=values or {},
-        notice=_notice(request, done),
-        created=created,
-    )
-
-
-@router.get("/app/admin/organisations/{organisation_id}/clients")
-def clients_page(
-    request: Request,
-    organisation_id: uuid.UUID,
-    db: SessionDep,
-    user: Annotated[PageUser, Depends(admin)],
-    done: str | None = None,
-):
-    return _clients_page(request, user, db, organisation_id, done=done)
-
-
-@router.post("/app/admin/organisations/{organisation_id}/clients")
-async def create_client(
-    request: Request, organisation_id: uuid.UUID, db: SessionDep, user: Annotated[PageUser, Depends(admin)]
-):
-    """The client's secret is shown in this answer and never again (only its hash is stored)."""
-    data = await session.form(request, user)
-    accounts.managed_organisation(db, user.principal, organisation_id)
-    values = {name: _text(data, name) for name in ("name", "role")}
-    if errors := _unprintable(request, values):
-        return _clients_page(request, user, db, organisation_id, 422, errors, values)
-    try:
-        body = ClientIn.model_validate(values)
-        client, secret = await _call(db, accounts.create_client, user.principal, organisation_id, body.name, body.role)
-    except ValidationError as exc:
-        return _clients_page(request, user, db, organisation_id, 422, _field_errors(request, exc), values)
-    except Forbidden:
-        return _clients_page(request, user, db, organisation_id, 422, {"role": _t(request)("adm.invalid.role")}, values)
-    return _clients_page(request, user, db, organisation_id, created={"client": client, "secret": secret})
-
-
-async def _set_client_active(request: Request, user, db: Session, client_id: uuid.UUID, active: bool):
-    await session.form(request, user)
-    changed = await _call(db, accounts.set_client_active, user.principal, client_id, active)
-    return _back(
-        f"/app/admin/organisations/{changed.organisation_id}/clients", "client_enabled" if active else "client_disabled"
-    )
-
-
-@router.post("/app/admin/clients/{client_id}/disable")
-async def disable_client(
-    request: Request, client_id: uuid.UUID, db: SessionDep, user: Annotated[PageUser, Depends(admin)]
-):
-    return await _set_client_active(request, user, db, client_id, False)
-
-
-@router.post("/app/admin/clients/{client_id}/enable")
-async def enable_client(
-    request: Request, client_id: uuid.UUID, db: SessionDep, user: Annotated[PageUser, Depends(admin)]
-):
-    return await _set_client_active(request, user, db, client_id, True)
-
-
 # --- signing keys -----------------------------------------------------------------------------------------------
 
 
 @router.get("/app/admin/keys")
-def keys_page(request: Request, db: SessionDep, user: Annotated[PageUser, Depends(key_admin)], done: str | None = None):
+def keys_page(request: Request, db: SessionDep, user: KeyAdminDep, done: str | None = None):
     """A certification body's admin sees and rotates their body's keys; the platform admin sees every body's (the
     keys are published anyway: /.well-known/pcf-label-keys.json)."""
     own = str(user.principal.organisation_id)
@@ -428,9 +437,7 @@ def keys_page(request: Request, db: SessionDep, user: Annotated[PageUser, Depend
 
 
 @router.post("/app/admin/keys")
-async def rotate_key(
-    request: Request, db: SessionDep, user: Annotated[PageUser, Depends(session.page_user(Role.CB_ADMIN))]
-):
+async def rotate_key(request: Request, db: SessionDep, user: KeyRotatorDep):
     await session.form(request, user)
     await _call(db, labels.rotate_key, user.principal, user.principal.organisation_id)
     return _back("/app/admin/keys", "key_rotated")
@@ -456,7 +463,7 @@ def _day(text: str, field: str, errors: dict, t) -> date | None:
 def audit_page(
     request: Request,
     db: SessionDep,
-    user: Annotated[PageUser, Depends(admin)],
+    user: AdminDep,
     action: str = "",
     object_type: str = "",
     actor: str = "",
@@ -513,7 +520,7 @@ def audit_page(
 
 
 @router.get("/app/admin/audit/chain")
-def chain_check(request: Request, db: SessionDep, user: Annotated[PageUser, Depends(platform_admin)]):
+def chain_check(request: Request, db: SessionDep, user: PlatformAdminDep):
     """The hash chain of the whole trail recomputed, as GET /api/v1/audit/verify does (the platform admin's)."""
     check, entries = accounts.check_chain(db)
     return _render(request, "chain.html", user, check=check, entries=entries)
