@@ -125,6 +125,9 @@ def test_the_whole_path_through_the_pages(world, engineer, verifier, acme):
     assert number in labels.text and 'data-confirm="' in labels.text
     no_reason = verifier.post_form("/app/labels", f"/app/labels/{number}/suspend", {"comment": ""})
     assert no_reason.status_code == 422 and "aria-invalid" in no_reason.text
+    # the reason field has help text and an error: one aria-describedby naming both, so a screen reader reads both
+    field = re.search(r"<input[^>]*name=\"comment\"[^>]*aria-invalid[^>]*>", no_reason.text).group(0)
+    assert field.count("aria-describedby=") == 1 and re.search(r'aria-describedby="\S+-help \S+-error"', field)
     assert (
         verifier.post_form(
             "/app/labels", f"/app/labels/{number}/suspend", {"comment": "surveillance audit due"}
