@@ -16,11 +16,13 @@ from footprint_api.api import (
     footprints,
     inventories,
     organisations,
+    pcrs,
     public,
 )
 from footprint_api.infra.limits import BoundedBodies
 from footprint_api.pact import routes as pact
 from footprint_api.persistence.db import get_engine, reads_only
+from footprint_api.services.pcrs.source import install_database_source
 from footprint_api.web.routes import verify
 
 
@@ -81,6 +83,8 @@ def _broker_state(url: str) -> str:
 def create_app() -> FastAPI:
     from footprint_api import web
 
+    # every default_registry() of this process (engine, forms, reports, names) reads the published PCR versions
+    install_database_source()
     app = FastAPI(
         lifespan=lifespan,
         title="PCF service",
@@ -96,9 +100,8 @@ def create_app() -> FastAPI:
     app.add_middleware(BoundedBodies)
     # public verification first: routes are matched in order, and these are the most requested
     app.include_router(verify.router)
-    for module in (public, auth, organisations, catalogue, inventories, footprints, certification, audit, pact):
+    for module in (public, auth, organisations, catalogue, inventories, footprints, certification, audit, pact, pcrs):
         app.include_router(module.router)
-    app.include_router(inventories.pcr_router)
     web.install(app)  # /static, /docs, /redoc, and the security headers of every response
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")

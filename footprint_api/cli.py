@@ -28,6 +28,30 @@ def _pydantic_lines(error: ValidationError) -> list[str]:
     return [f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in error.errors()]
 
 
+@app.callback()
+def main_options(
+    pcrs: Annotated[
+        str,
+        typer.Option(
+            "--pcrs",
+            help="where PCR versions come from: database (the published versions of PCF_DATABASE_URL), files (the "
+            "files shipped with the package) or auto (the database when it holds the registry, else the files)",
+        ),
+    ] = "auto",
+) -> None:
+    """Product carbon footprints (GB/T 24067 / ISO 14067) on Brightway."""
+    from footprint_api.services.pcrs.source import DatabaseOrFiles, DatabaseSource
+    from pcr_rules import registry
+
+    if pcrs not in ("auto", "database", "files"):
+        _fail([f"--pcrs: {pcrs!r} is not one of auto, database, files"])
+    registry.install({"auto": DatabaseOrFiles(_note), "database": DatabaseSource(), "files": None}[pcrs])
+
+
+def _note(message: str) -> None:
+    typer.echo(f"note: {message}", err=True)
+
+
 def _load_inventory(path: Path) -> Inventory:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -162,6 +186,9 @@ def serve(
     scheme = "https" if tls else "http"
     settings = _public_base_url(settings, scheme, host, port)
     upgrade()
+    from footprint_api.services.pcrs.source import install_database_source
+
+    install_database_source()  # migrated: the demo and the server read the published PCR versions
     get_engine()  # build the Brightway project before the first request
     if demo:
         from footprint_api.services.demo import label_urls, seed

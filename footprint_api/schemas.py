@@ -351,3 +351,91 @@ class FacilityPatch(_Patch):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     province: str | None = Field(default=None, min_length=1, max_length=100)
     grid_region: str | None = Field(default=None, max_length=100)
+
+
+# --- PCR registry (services.pcr_registry) -------------------------------------------------------------------------
+
+
+class PCRIssuerOut(BaseModel):
+    id: uuid.UUID
+    name: str
+
+
+class PCRVersionSummary(BaseModel):
+    """A version as a listing shows it (the first five fields are those of the earlier list of PCRs)."""
+
+    id: str
+    version: str
+    title: str
+    product_category: str | None = None
+    declared_unit: dict | None = None
+    status: str = Field(description="draft | consultation | review | published | superseded | expired | withdrawn")
+    in_force: bool = Field(description="a new inventory form offers it today")
+    consultation_until: date | None = None
+    effective_from: date | None = None
+    valid_until: date | None = None
+    transition_until: date | None = Field(
+        default=None, description="once superseded: the last day a reference period under it may end"
+    )
+    superseded_by: str | None = None
+    based_on: str | None = Field(default=None, description="the published version this one started as a copy of")
+    published_at: datetime | None = None
+    issuer: PCRIssuerOut | None = Field(default=None, description="the standards body (none for a seeded version)")
+    source: str = Field(description="authored, or the seed file it was loaded from")
+
+
+class PCRCommentOut(BaseModel):
+    id: uuid.UUID
+    path: str = Field(description="the section or item commented on, e.g. items[alumina] or electricity")
+    text: str
+    organisation: str = Field(description="the commenter's organisation")
+    created_at: datetime
+    state: str = Field(description="open | accepted | rejected")
+    answer: str | None = Field(default=None, description="the chair's reason or note")
+    answered_at: datetime | None = None
+
+
+class PCRVersionOut(PCRVersionSummary):
+    reason: str | None = Field(default=None, description="why it was withdrawn")
+    document: dict
+    comments: list[PCRCommentOut] = Field(default_factory=list, description="the consultation and its answers")
+    actions: list[str] = Field(default_factory=list, description="what the caller may do now")
+    problems: list[dict] | None = Field(
+        default=None, description="after a document is replaced: what the full check finds ({field, reason})"
+    )
+
+
+class PCRDraftIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: str = Field(min_length=5, max_length=14, description="MAJOR.MINOR.PATCH, newer than any published")
+    start_from: Literal["latest", "empty"] = Field(
+        default="latest", description="a copy of the latest published version, or an empty document"
+    )
+
+
+class PCRActionIn(BaseModel):
+    """The dates and reason an action takes: open_consultation `consultation_until`; publish `effective_from`,
+    `valid_until` and optionally `transition_until`; withdraw `reason`."""
+
+    model_config = ConfigDict(extra="forbid")
+    consultation_until: date | None = None
+    effective_from: date | None = None
+    valid_until: date | None = None
+    transition_until: date | None = None
+    reason: str = Field(default="", max_length=4000)
+
+
+class PCRCommentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str = Field(min_length=1, max_length=200, description="a section or item, e.g. items[alumina], electricity")
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class PCRAnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["accepted", "rejected"]
+    reason: str = Field(default="", max_length=4000, description="required when rejected")
+
+
+class PCRStewardIn(BaseModel):
+    organisation_id: uuid.UUID = Field(description="the standards body that writes the PCR's next versions")

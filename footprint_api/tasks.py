@@ -3,8 +3,18 @@
 Start a worker: `celery -A footprint_api.tasks worker -Q pcf`; the beat: `celery -A footprint_api.tasks beat`.
 """
 
+from celery.signals import worker_init
+
 from footprint_api.infra.queue import celery_app
 from footprint_api.services import jobs
+from footprint_api.services.pcrs.source import install_database_source
+
+
+@worker_init.connect
+def _read_published_pcrs(**_) -> None:
+    """At the worker's start (before its pool forks): its engine reads the published PCR versions, as the API's."""
+    install_database_source()
+
 
 celery_app.task(name=jobs.CALCULATE, bind=False)(jobs.run_calculation_job)
 celery_app.task(name=jobs.HOUSEKEEPING)(jobs.housekeeping)

@@ -9,6 +9,7 @@ from lca_models.flows import MEASURABLE_GAS_FLOWS
 from lca_models.process_emissions import FormulaContext, evaluate
 from pcr_rules.inventory import Inventory, InventoryItem
 from pcr_rules.models import PCR, ItemKind, ItemSpec, Stage
+from pcr_rules.parameters import item_parameter_values, names_parameters, product_parameter_values, resolve_config
 from pcr_rules.units import conversion_factor
 from pcr_rules.validation import item_amount_in_pcr_unit, production_in_declared_units
 
@@ -89,7 +90,8 @@ def build_foreground(inventory: Inventory, pcr: PCR, factor_set: FactorSet) -> F
     allocation = _allocation_factor(inventory, pcr)
     scale = allocation / production
     year = reference_year(inventory.reference_period.start, inventory.reference_period.end)
-    context = FormulaContext(factor_set.process, production)
+    context = FormulaContext(factor_set.process, production, factor_set.fuels, factor_set.non_co2)
+    product_values = product_parameter_values(inventory, pcr)
     exchanges: list[ForegroundExchange] = []
     quality: dict[str, ItemQuality] = {}
     gaps: list[str] = []
@@ -106,11 +108,11 @@ def build_foreground(inventory: Inventory, pcr: PCR, factor_set: FactorSet) -> F
         elif spec.kind is ItemKind.FUEL:
             exchanges.extend(_fuel(entry, spec, amount, scale, factor_set, gaps, year))
         else:
-            exchanges.extend(_process(entry, spec, amount, scale, context, factor_set, year))
+            exchanges.extend(_process(entry, spec, amount, scale, context, factor_set, year, product_values))
     listed = {entry.item for entry in inventory.items}
     for spec in pcr.items:
         if spec.when_absent is not None and spec.id not in listed:
-            exchanges.extend(_default_method(spec, production, scale, context, quality, gaps))
+            exchanges.extend(_default_method(spec, production, scale, context, quality, gaps, product_values))
 
     account = _electricity(inventory, pcr, factor_set, electricity_entries, scale, year)
     exchanges.extend(_electricity_exchanges(electricity_entries, account, scale))
@@ -171,15 +173,9 @@ def _input(entry: InventoryItem, spec: ItemSpec, amount: float, factor_set: Fact
     yield ForegroundExchange(spec.id, "input", spec.stage, amount, activity=factor_set.for_year(spec.activity, year))
 
 
-def _parameters(entry: InventoryItem, spec: ItemSpec) -> dict[str, float]:
-    return {
-        name: q.amount * conversion_factor(q.unit, spec.parameter(name).unit) for name, q in entry.parameters.items()
-    }
-
-
 def _fuel(entry, spec: ItemSpec, amount: float, scale: float, factor_set: FactorSet, gaps: list[str], year: int):
     fuel = factor_set.fuel(spec.fuel)
-    params = _parameters(entry, spec)
+    params = item_parameter_values(entry, spec)
     per_unit = combustion_exchanges(
         fuel,
         factor_set.non_co2,
@@ -206,9 +202,18 @@ def _fuel_supply(item: str, key: str, fuel: dict, amount: float, factor_set: Fac
 
 
 def _process(
-    entry, spec: ItemSpec, amount: float, scale: float, context: FormulaContext, factor_set: FactorSet, year: int
+    entry,
+    spec: ItemSpec,
+    amount: float,
+    scale: float,
+    context: FormulaContext,
+    factor_set: FactorSet,
+    year: int,
+    product_values: dict[str, float | str],
 ):
-    flows = evaluate(spec.formula, amount, _parameters(entry, spec), spec.formula_config, context)
+    params = item_parameter_values(entry, spec)
+    config = resolve_config(spec.formula_config, params, product_values)
+    flows = evaluate(spec.formula, amount, params, config, context)
     for flow, kg in flows.items():
         yield ForegroundExchange(spec.id, "process", spec.stage, kg * scale, flow=flow)
     if spec.activity:
@@ -228,13 +233,20 @@ def _default_method(
     context: FormulaContext,
     quality: dict[str, ItemQuality],
     gaps: list[str],
+    product_values: dict[str, float | str],
 ):
     """An optional item that is not given takes the PCR's default method (e.g. IPCC Tier 1 PFC per cell technology
-    where no anode-effect data exists), with the default's worse data quality."""
+    where no anode-effect data exists), with the default's worse data quality. Settings that name a parameter take
+    the inventory's value (e.g. its pot-cell technology), else the PCR's default; the gap names what was taken."""
     default = spec.when_absent
-    flows = evaluate(default.formula, production, {}, default.formula_config, context)
+    params = item_parameter_values(None, spec)
+    config = resolve_config(default.formula_config, params, product_values)
+    flows = evaluate(default.formula, production, params, config, context)
     quality[spec.id] = ItemQuality(default.dqr, default.relative_sd, "secondary")
-    gaps.append(f"{spec.id}: not given; {default.note}")
+    taken = ""
+    if names_parameters(default.formula_config):
+        taken = " [" + ", ".join(f"{key} = {value}" for key, value in sorted(config.items())) + "]"
+    gaps.append(f"{spec.id}: not given; {default.note}{taken}")
     for flow, kg in flows.items():
         yield ForegroundExchange(spec.id, "default", spec.stage, kg * scale, flow=flow)
 
@@ -358,6 +370,9 @@ def _captive(
     quality[CAPTIVE] = ItemQuality(dqrs[worst], sds[worst], captive.units[worst].data_source)
 
 
+DIRECT_PARTS = ("combustion", "process", "default")
+
+
 def _apply_measurements(
     inventory: Inventory,
     exchanges: list[ForegroundExchange],
@@ -369,37 +384,12 @@ def _apply_measurements(
     """A measured gas replaces the calculated direct emissions of that gas of the items its monitor covers (all
     items where the measurement names none); the other items stay calculated. Returns the basis per gas and, per
     item with direct emissions, per gas."""
-    direct_parts = ("combustion", "process", "default")
-    by_item: dict[str, dict[str, str]] = {}
-    how: dict[str, set[str]] = {gas: set() for gas in MEASURABLE_GAS_FLOWS}  # gas -> measurements behind it
-    for exchange in exchanges:
-        if exchange.activity is None and exchange.part in (*direct_parts, "measured"):
-            gas = next((g for g, flows in MEASURABLE_GAS_FLOWS.items() if exchange.flow in flows), None)
-            if gas is not None and exchange.amount:
-                kind = "calculated"
-                if exchange.part == "measured":  # a captive unit's stack CEMS
-                    kind = "measured (CEMS of the unit)"
-                    how[gas].add("CEMS of the captive units")
-                gases = by_item.setdefault(exchange.item, {})
-                if gases.get(gas, kind) != kind:  # units of one item, some monitored, some not
-                    kind = "measured (CEMS of the unit) and calculated"
-                gases[gas] = kind
+    by_item, how = _calculated_basis(exchanges)
     for index, measured in enumerate(inventory.measured_emissions):
-        flows = MEASURABLE_GAS_FLOWS[measured.gas]
-        covers = set(measured.covers)
-        replaced = sorted(
-            {
-                e.item
-                for e in exchanges
-                if e.flow in flows and e.part in direct_parts and (not covers or e.item in covers) and e.item != CAPTIVE
-            }
-        )
-        exchanges[:] = [e for e in exchanges if not (e.flow in flows and e.part in direct_parts and e.item in replaced)]
         label = ", ".join(filter(None, [measured.method, measured.source]))
         how[measured.gas].add(label)
-        item = f"measured_{measured.gas}" if not covers else f"measured_{measured.gas}_{index + 1}"
-        kg = measured.amount * conversion_factor(measured.unit, "kg")
-        exchanges.append(ForegroundExchange(item, "measured", Stage.PRODUCTION, kg * scale, flow=flows[0]))
+        item = f"measured_{measured.gas}" if not measured.covers else f"measured_{measured.gas}_{index + 1}"
+        replaced = _replace_by_measurement(exchanges, measured, item, scale)
         quality[item] = ItemQuality(
             1.5,
             measured.relative_sd if measured.relative_sd is not None else pcr.data_quality.default_primary_relative_sd,
@@ -407,15 +397,62 @@ def _apply_measurements(
         )
         for replaced_item in replaced:
             by_item.setdefault(replaced_item, {})[measured.gas] = f"measured ({label}: {item})"
-        if not covers:
+        if not measured.covers:
             gaps.append(
                 f"measured {measured.gas} ({label}) names no emission sources: it replaces the calculated "
                 f"{measured.gas} of every item ({', '.join(replaced) or 'none'}), including sources no "
                 f"stack monitor sees"
             )
+    return _basis_per_gas(by_item, how), dict(sorted(by_item.items()))
+
+
+def _measured_gas(exchange: ForegroundExchange) -> str | None:
+    """The measurable gas of a direct emission (or of a captive unit's stack CEMS), else None."""
+    if exchange.activity is not None or exchange.part not in (*DIRECT_PARTS, "measured") or not exchange.amount:
+        return None
+    return next((g for g, flows in MEASURABLE_GAS_FLOWS.items() if exchange.flow in flows), None)
+
+
+def _calculated_basis(exchanges: list[ForegroundExchange]) -> tuple[dict[str, dict[str, str]], dict[str, set[str]]]:
+    """Before any inventory measurement: per item and gas, calculated or measured by a captive unit's CEMS (or
+    both, for an item with monitored and unmonitored units); per gas, the measurements behind it."""
+    by_item: dict[str, dict[str, str]] = {}
+    how: dict[str, set[str]] = {gas: set() for gas in MEASURABLE_GAS_FLOWS}
+    for exchange in exchanges:
+        gas = _measured_gas(exchange)
+        if gas is None:
+            continue
+        kind = "calculated"
+        if exchange.part == "measured":  # a captive unit's stack CEMS
+            kind = "measured (CEMS of the unit)"
+            how[gas].add("CEMS of the captive units")
+        gases = by_item.setdefault(exchange.item, {})
+        if gases.get(gas, kind) != kind:  # units of one item, some monitored, some not
+            kind = "measured (CEMS of the unit) and calculated"
+        gases[gas] = kind
+    return by_item, how
+
+
+def _replace_by_measurement(exchanges: list[ForegroundExchange], measured, item: str, scale: float) -> list[str]:
+    """Remove the calculated direct emissions of the measured gas of the items the monitor covers (captive units
+    keep their own basis), add the measured amount as one exchange; returns the items replaced."""
+    flows = MEASURABLE_GAS_FLOWS[measured.gas]
+    seen = set(measured.covers) or {e.item for e in exchanges}
+    replaced = sorted({e.item for e in exchanges if _calculated(e, flows) and e.item in seen and e.item != CAPTIVE})
+    exchanges[:] = [e for e in exchanges if not (_calculated(e, flows) and e.item in replaced)]
+    kg = measured.amount * conversion_factor(measured.unit, "kg")
+    exchanges.append(ForegroundExchange(item, "measured", Stage.PRODUCTION, kg * scale, flow=flows[0]))
+    return replaced
+
+
+def _calculated(exchange: ForegroundExchange, flows: tuple[str, ...]) -> bool:
+    return exchange.flow in flows and exchange.part in DIRECT_PARTS
+
+
+def _basis_per_gas(by_item: dict[str, dict[str, str]], how: dict[str, set[str]]) -> dict[str, str]:
     basis: dict[str, str] = {}
     for gas in MEASURABLE_GAS_FLOWS:
         calculated = any(gases.get(gas, "").endswith("calculated") for gases in by_item.values())
         label = f"measured ({'; '.join(sorted(how[gas]))})"
         basis[gas] = f"{label} and calculated" if how[gas] and calculated else label if how[gas] else "calculated"
-    return basis, dict(sorted(by_item.items()))
+    return basis

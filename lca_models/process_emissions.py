@@ -1,20 +1,25 @@
 """Sector formulas for direct process emissions. Each returns kg of elementary flows for the reference period.
 
-The constants come from the factor set (`process.yaml`), each with its source; the formulas cite their clause.
+The constants come from the factor set (`process.yaml`, and `fuels.yaml` for fuel combustion), each with its
+source; the formulas cite their clause. Each formula is an entry of the PCR language's catalogue
+(`pcr_rules.formulas`), which declares the parameters it reads and the settings it takes.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from lca_models.factor_set import C_TO_CO2, FactorSetError
+from lca_models.factor_set import C_TO_CO2, FactorSetError, combustion_exchanges
 from lca_models.flows import split_biogenic
+from pcr_rules import formulas as catalogue
 
 
 @dataclass(frozen=True)
 class FormulaContext:
     constants: dict[str, Any]  # process.yaml of the factor set
     production_declared_units: float  # output of the period, in declared units
+    fuels: dict[str, Any] = field(default_factory=dict)  # fuels.yaml: fuels of the factor set
+    non_co2: dict[str, Any] = field(default_factory=dict)  # fuels.yaml: CH4 and N2O per fuel family
 
 
 Formula = Callable[[float, dict[str, float], dict[str, Any], FormulaContext], dict[str, float]]
@@ -22,6 +27,11 @@ FORMULAS: dict[str, Formula] = {}
 
 
 def formula(name: str):
+    """Register the implementation of a catalogue formula (a name the catalogue does not declare is refused, so
+    that the PCR check knows every parameter a formula reads)."""
+    if name not in catalogue.FORMULAS:
+        raise FactorSetError(f"formula {name!r} is not declared in pcr_rules.formulas")
+
     def register(function: Formula) -> Formula:
         FORMULAS[name] = function
         return function
@@ -43,6 +53,45 @@ def carbonate_decomposition(amount_t, params, config, context):
     purity = params.get("purity", 1.0)
     calcined = params.get("calcination_fraction", 1.0)
     return {"co2_fossil": amount_t * purity * calcined * factor * 1000.0}
+
+
+@formula("fuel_combustion")
+def fuel_combustion(amount, params, config, context):
+    """CO2 = AD x NCV x CC x OF x 44/12, CH4 and N2O = AD x NCV x EF (GB/T 32150-2015; IPCC 2006 Vol. 2 Tables 2.2,
+    2.3); NCV, carbon content and oxidation default to the fuel's values in the factor set."""
+    key = config["fuel"]
+    try:
+        fuel = context.fuels[key]
+    except KeyError:
+        raise FactorSetError(f"no fuel {key!r} in the factor set") from None
+    per_unit = combustion_exchanges(
+        fuel,
+        context.non_co2,
+        str(config.get("sector", "industry")),
+        params.get("ncv_gj_per_unit"),
+        params.get("carbon_content_tc_per_tj"),
+        params.get("oxidation"),
+        params.get("biomass_fraction"),
+    )
+    return {flow: amount * kg for flow, kg in per_unit.items()}
+
+
+@formula("oxide_decomposition")
+def oxide_decomposition(amount_t, params, config, context):
+    """CO2 = product x sum over oxides of (oxide - non-carbonate oxide) x M(CO2)/M(oxide) (IPCC 2006 Vol. 3 Ch. 2,
+    the CaO basis of Eq. 2.2 and Eq. 2.9; GB/T 32151.8's back-calculation generalised to the set's oxides)."""
+    per_t = 0.0
+    for prefix, oxide in catalogue.OXIDES.items():
+        fraction = params.get(f"{prefix}_fraction", 0.0) - params.get(f"{prefix}_noncarbonate_fraction", 0.0)
+        if fraction:
+            per_t += fraction * _constant(context, "oxides", oxide)["t_co2_per_t"]
+    return {"co2_fossil": amount_t * per_t * 1000.0}
+
+
+@formula("fixed_factor")
+def fixed_factor(amount, params, config, context):
+    """E = activity data x a fixed emission factor the PCR states with its citation (GB/T 32150-2015)."""
+    return {str(config["flow"]): amount * float(config["kg_per_unit"])}
 
 
 @formula("carbon_content")

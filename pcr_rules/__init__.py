@@ -5,6 +5,7 @@ Pure Python on pydantic and pint; no web, database or LCA imports.
 
 from pcr_rules.errors import FieldError, InventoryInvalid, PCRNotFound
 from pcr_rules.inventory import Inventory
+from pcr_rules.language import pcr_json_schema
 from pcr_rules.models import PCR
 from pcr_rules.registry import PCRRegistry, default_registry
 from pcr_rules.validation import validate_inventory
@@ -17,5 +18,6 @@ __all__ = [
     "PCRNotFound",
     "PCRRegistry",
     "default_registry",
+    "pcr_json_schema",
     "validate_inventory",
 ]

@@ -1,14 +1,18 @@
 """Typed errors of the PCR layer; the edges (CLI, HTTP) map them to messages and status codes."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class FieldError:
-    """One problem with one field of an inventory: `loc` is a dotted path such as `items[2].amount`."""
+    """One problem with one field of an inventory or a PCR: `loc` is a dotted path such as `items[2].amount`.
+
+    `code` names the kind of problem (e.g. `pcr.unknown_activity`) so that an edge can word it in the reader's
+    language; `message` is the English wording. Two errors are equal by place and message."""
 
     loc: str
     message: str
+    code: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         return f"{self.loc}: {self.message}"

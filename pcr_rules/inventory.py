@@ -48,6 +48,16 @@ class Quantity(_Strict):
     unit: str = Field(min_length=1)
 
 
+class ChoiceValue(_Strict):
+    """The value of a choice parameter, one of the codes the PCR lists (e.g. the pot-cell technology `VSS`)."""
+
+    choice: str = Field(min_length=1, max_length=100)
+
+
+# A parameter is a number with its unit, or the code of a choice.
+ParameterValue = Quantity | ChoiceValue
+
+
 class DataQuality(_Strict):
     """Data-quality indicators, 1 (best) to 5 (worst), as in the PEF data-quality rating (DQR)."""
 
@@ -65,7 +75,7 @@ class InventoryItem(_Strict):
     item: str = Field(min_length=1, description="PCR item id")
     amount: float = Field(ge=0)
     unit: str = Field(min_length=1)
-    parameters: dict[str, Quantity] = Field(default_factory=dict)
+    parameters: dict[str, ParameterValue] = Field(default_factory=dict)
     data_source: Literal["primary", "secondary"] = "primary"
     data_quality: DataQuality | None = None
     relative_sd: float | None = Field(default=None, ge=0, le=2, description="activity-data uncertainty")
@@ -187,6 +197,8 @@ class Inventory(_Strict):
     reference_period: Period
     production: Quantity = Field(description="output of the reference product in the reference period")
     main_product_value_cny: float | None = Field(default=None, ge=0)
+    # values of the PCR's product-system parameters (e.g. the pot-cell technology), by parameter id
+    parameters: dict[str, ParameterValue] = Field(default_factory=dict, max_length=50)
     items: list[InventoryItem] = Field(min_length=1)
     co_products: list[CoProduct] = Field(default_factory=list)
     green_certificates: list[GreenCertificate] = Field(default_factory=list)

@@ -36,8 +36,19 @@ class Range(BaseModel):
         return f"[{self.min if self.min is not None else '-inf'}, {self.max if self.max is not None else 'inf'}]"
 
 
+class Choice(BaseModel):
+    """One value a choice parameter may take, e.g. the pot-cell technology CWPB, with its names."""
+
+    model_config = ConfigDict(extra="forbid")
+    value: str = Field(min_length=1, description="the code the inventory gives / 清单填写的代码")
+    label: str = Field(description="English name / 英文名称")
+    label_zh: str | None = Field(default=None, description="Chinese name / 中文名称")
+
+
 class ParameterSpec(BaseModel):
-    """A parameter of an item, e.g. the CaO content of clinker or a measured net calorific value."""
+    """A parameter of an item (e.g. the CaO content of clinker, a measured net calorific value) or of the whole
+    product system (`PCR.parameters`, e.g. the pot-cell technology of a smelter). A number with a unit, or, with
+    `choices`, one of a list of codes."""
 
     model_config = ConfigDict(extra="forbid")
     id: str
@@ -46,6 +57,35 @@ class ParameterSpec(BaseModel):
     unit: str = "dimensionless"
     required: bool = False
     range: Range | None = None
+    choices: list[Choice] = Field(
+        default_factory=list, description="a choice parameter: the values allowed / 选择型参数的可选值"
+    )
+    default: float | str | None = Field(
+        default=None,
+        description="what formulas take when the inventory gives no value (a number in `unit`, or a choice value) / "
+        "清单未填写时公式采用的缺省值",
+    )
+    default_source: str | None = Field(
+        default=None, description="citation of a numeric default (document, table, year) / 数值缺省值的出处"
+    )
+
+    @property
+    def is_choice(self) -> bool:
+        return bool(self.choices)
+
+    def choice(self, value: str) -> Choice | None:
+        return next((c for c in self.choices if c.value == value), None)
+
+
+class ParameterRef(BaseModel):
+    """A formula setting taken from a parameter the inventory states (or the parameter's default), e.g.
+    `{parameter: pot_cell_technology}` for the technology of the Tier 1 PFC defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+    parameter: str = Field(min_length=1)
+
+
+SettingValue = str | float | ParameterRef
 
 
 class WhenAbsent(BaseModel):
@@ -54,7 +94,7 @@ class WhenAbsent(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     formula: str
-    formula_config: dict[str, str | float] = Field(default_factory=dict)
+    formula_config: dict[str, SettingValue] = Field(default_factory=dict)
     dqr: float = Field(ge=1, le=5, description="data-quality rating of the default (1 best .. 5 worst)")
     relative_sd: float = Field(ge=0, le=5)
     note: str
@@ -73,7 +113,7 @@ class ItemSpec(BaseModel):
     fuel: str | None = None  # FUEL: fuel key of the factor set
     sector: Literal["energy", "industry"] = "industry"  # FUEL: which non-CO2 table applies
     formula: str | None = None  # PROCESS: name of the sector formula
-    formula_config: dict[str, str | float] = Field(default_factory=dict)
+    formula_config: dict[str, SettingValue] = Field(default_factory=dict)
     parameters: list[ParameterSpec] = Field(default_factory=list)
     plausible_per_declared_unit: Range | None = None
     primary_data_required: bool = False
@@ -170,6 +210,9 @@ class PCR(BaseModel):
     data_quality: DataQualityRule = Field(default_factory=DataQualityRule)
     measured_emissions: MeasuredEmissionsRule = Field(default_factory=MeasuredEmissionsRule)
     max_reference_period_days: int = 366
+    # Parameters of the whole product system, stated once per inventory (e.g. the pot-cell technology of a smelter)
+    # and read by formula settings that name them.
+    parameters: list[ParameterSpec] = Field(default_factory=list)
     items: list[ItemSpec]
     notes: list[str] = Field(default_factory=list)
 
@@ -187,6 +230,9 @@ class PCR(BaseModel):
 
     def item(self, item_id: str) -> ItemSpec | None:
         return self._items_by_id.get(item_id)
+
+    def parameter(self, parameter_id: str) -> ParameterSpec | None:
+        return next((p for p in self.parameters if p.id == parameter_id), None)
 
     @property
     def ref(self) -> str:

@@ -5,8 +5,8 @@ from datetime import date
 
 from pcr_rules.certificates import SerialProblem, SerialRange
 from pcr_rules.errors import FieldError, InventoryInvalid
-from pcr_rules.inventory import GreenCertificate, Inventory, InventoryItem, Period
-from pcr_rules.models import PCR, ItemKind, ItemSpec, Range
+from pcr_rules.inventory import ChoiceValue, GreenCertificate, Inventory, InventoryItem, ParameterValue, Period
+from pcr_rules.models import PCR, ItemKind, ItemSpec, ParameterSpec, Range
 from pcr_rules.units import UnitProblem, conversion_factor
 
 
@@ -61,6 +61,7 @@ def _problems(inventory: Inventory, pcr: PCR):
             "pcr", f"inventory names {inventory.pcr.id}@{inventory.pcr.version}, checked against {pcr.ref}"
         )
     yield from _period_problems(inventory.reference_period, pcr)
+    yield from _values_problems("parameters", inventory.parameters, pcr.parameters, f"the PCR {pcr.ref}")
     production_ok = True
     try:
         production = production_in_declared_units(inventory, pcr)
@@ -119,31 +120,48 @@ def _item_problems(inventory: Inventory, pcr: PCR, production: float | None):
             yield FieldError(
                 f"{loc}.supplier_pcf_kg_co2e_per_unit", "only purchased inputs can carry a supplier footprint"
             )
-        yield from _parameter_problems(loc, entry, spec)
+        yield from _values_problems(f"{loc}.parameters", entry.parameters, spec.parameters, spec.id)
     present = set(counts)
     for spec in pcr.items:
         if spec.required and spec.id not in present:
             yield FieldError("items", f"mandatory item {spec.id!r} ({spec.label}) is missing")
 
 
-def _parameter_problems(loc: str, entry: InventoryItem, spec: ItemSpec):
-    for name, quantity in entry.parameters.items():
-        parameter = spec.parameter(name)
+def _values_problems(loc: str, given: dict[str, ParameterValue], specs: list[ParameterSpec], owner: str):
+    """Parameter values against their specs: known names, numbers in a convertible unit within the range, choices
+    among the PCR's codes, required ones present."""
+    by_id = {spec.id: spec for spec in specs}
+    for name, value in given.items():
+        parameter = by_id.get(name)
         if parameter is None:
+            yield FieldError(f"{loc}.{name}", f"not a parameter of {owner}; known: {list(by_id)}")
+            continue
+        yield from _value_problems(f"{loc}.{name}", value, parameter)
+    for parameter in specs:
+        if parameter.required and parameter.id not in given:
+            yield FieldError(f"{loc}.{parameter.id}", f"required by {owner}: {parameter.label}")
+
+
+def _value_problems(loc: str, value: ParameterValue, parameter: ParameterSpec):
+    codes = [c.value for c in parameter.choices]
+    if parameter.is_choice:
+        if not isinstance(value, ChoiceValue):
+            yield FieldError(loc, f"{parameter.label} is a choice: give {{'choice': one of {codes}}}")
+        elif parameter.choice(value.choice) is None:
             yield FieldError(
-                f"{loc}.parameters.{name}", f"not a parameter of {spec.id}; known: {[p.id for p in spec.parameters]}"
+                f"{loc}.choice", f"{value.choice!r} is not a choice of {parameter.label}; choices: {codes}"
             )
-            continue
-        try:
-            value = quantity.amount * conversion_factor(quantity.unit, parameter.unit)
-        except UnitProblem as exc:
-            yield FieldError(f"{loc}.parameters.{name}.unit", str(exc))
-            continue
-        if parameter.range is not None and not parameter.range.contains(value):
-            yield FieldError(f"{loc}.parameters.{name}", f"{value:.6g} {parameter.unit} is outside {parameter.range}")
-    for parameter in spec.parameters:
-        if parameter.required and parameter.id not in entry.parameters:
-            yield FieldError(f"{loc}.parameters.{parameter.id}", f"required by {spec.id}: {parameter.label}")
+        return
+    if isinstance(value, ChoiceValue):
+        yield FieldError(loc, f"{parameter.label} is a number: give an amount and its unit ({parameter.unit})")
+        return
+    try:
+        amount = value.amount * conversion_factor(value.unit, parameter.unit)
+    except UnitProblem as exc:
+        yield FieldError(f"{loc}.unit", str(exc))
+        return
+    if parameter.range is not None and not parameter.range.contains(amount):
+        yield FieldError(loc, f"{amount:.6g} {parameter.unit} is outside {parameter.range}")
 
 
 def _co_product_problems(inventory: Inventory, pcr: PCR):

@@ -16,6 +16,17 @@ def brightway_dir(tmp_path_factory):
     return directory
 
 
+@pytest.fixture(scope="module", autouse=True)
+def pcr_source_restored():
+    """A module that builds the service (or runs the CLI) installs its database as the PCR source of this process;
+    the next module starts again from the source that was installed before (the package's files at first)."""
+    from pcr_rules import registry
+
+    before = registry.default_registry().installed
+    yield
+    registry.install(before)
+
+
 @pytest.fixture(scope="session")
 def engine(brightway_dir):
     from lca_models import get_engine

@@ -26,6 +26,8 @@ ORGANISATIONS = {
     ),
     "cb": (OrganisationKind.CERTIFICATION_BODY, {"cb-verifier": Role.VERIFIER, "cb-admin": Role.CB_ADMIN}),
     "cb2": (OrganisationKind.CERTIFICATION_BODY, {"cb2-verifier": Role.VERIFIER}),
+    "sb": (OrganisationKind.STANDARDS_BODY, {"sb-author": Role.PCR_AUTHOR, "sb-chair": Role.PCR_CHAIR}),
+    "sb2": (OrganisationKind.STANDARDS_BODY, {"sb2-chair": Role.PCR_CHAIR}),
 }
 
 

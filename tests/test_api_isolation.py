@@ -81,6 +81,10 @@ def victim(world):
         files={"file": ("meter.pdf", b"%PDF-1.4\n%%EOF\n")},
     ).json()
     label = issued_label(world, gtin=None)
+    draft = world.call(
+        "sb-author", "POST", f"/api/v1/pcrs/{SB_DRAFT}/versions", json={"version": "0.1.0", "start_from": "empty"}
+    )
+    assert draft.status_code == 201, draft.text
     acme_users = world.call("acme-admin", "GET", f"/api/v1/organisations/{world.organisations['acme']}/users").json()
     client = world.call(
         "acme-admin",
@@ -251,6 +255,54 @@ def attempts(world, victim):
     ]
 
 
+# a standards body's draft (a PCR of its own, never published): only that body sees it
+SB_DRAFT = "PCR-SB-CONFIDENTIAL-DRAFT"
+PCR_VERSION = f"/api/v1/pcrs/{SB_DRAFT}/versions/0.1.0"
+
+
+def pcr_attempts():
+    """The PCR registry's routes aimed at the standards body's draft (and at the PCR it stewards)."""
+    return [
+        ("GET", "/api/v1/pcrs/{pcr_id}/versions/{version}", PCR_VERSION, {}),
+        (
+            "PUT",
+            "/api/v1/pcrs/{pcr_id}/versions/{version}/document",
+            f"{PCR_VERSION}/document",
+            {"json": {"id": SB_DRAFT, "version": "0.1.0"}},
+        ),
+        (
+            "POST",
+            "/api/v1/pcrs/{pcr_id}/versions/{version}/actions/{action}",
+            f"{PCR_VERSION}/actions/withdraw",
+            {"json": {"reason": "intrusion"}},
+        ),
+        (
+            "POST",
+            "/api/v1/pcrs/{pcr_id}/versions/{version}/comments",
+            f"{PCR_VERSION}/comments",
+            {"json": {"path": "general", "text": "intrusion"}},
+        ),
+        (
+            "POST",
+            "/api/v1/pcrs/{pcr_id}/versions/{version}/comments/{comment_id}/answer",
+            f"{PCR_VERSION}/comments/00000000-0000-4000-8000-000000000000/answer",
+            {"json": {"decision": "accepted"}},
+        ),
+        (
+            "POST",
+            "/api/v1/pcrs/{pcr_id}/versions",
+            f"/api/v1/pcrs/{SB_DRAFT}/versions",
+            {"json": {"version": "0.2.0", "start_from": "empty"}},
+        ),
+        (
+            "PUT",
+            "/api/v1/pcrs/{pcr_id}/steward",
+            f"/api/v1/pcrs/{SB_DRAFT}/steward",
+            {"json": {"organisation_id": "00000000-0000-4000-8000-000000000000"}},
+        ),
+    ]
+
+
 LISTS = [
     "/api/v1/products",
     "/api/v1/facilities",
@@ -263,13 +315,14 @@ LISTS = [
     "/api/v1/applications",
     "/api/v1/labels",
     "/api/v1/organisations",
+    "/api/v1/pcrs",
 ]
 
 
 def test_every_route_is_covered_by_this_test(world, victim):
     paths = world.client.get("/openapi.json").json()["paths"]
     routes = {(method.upper(), path) for path, operations in paths.items() for method in operations}
-    covered = {(m, t) for m, t, _, _ in attempts(world, victim)} | {("GET", p) for p in LISTS}
+    covered = {(m, t) for m, t, _, _ in attempts(world, victim) + pcr_attempts()} | {("GET", p) for p in LISTS}
     assert routes - covered - NOT_ORGANISATION_DATA == set()
 
 
@@ -285,8 +338,9 @@ def test_another_organisation_gets_403_or_404_and_no_data(world, victim, intrude
         victim["application_id"],
         "acme-engineer@test.example",
         "acme connector",
+        SB_DRAFT,
     ]
-    for method, template, url, kwargs in attempts(world, victim):
+    for method, template, url, kwargs in attempts(world, victim) + pcr_attempts():
         response = world.call(intruder, method, url, **kwargs)
         assert response.status_code in (403, 404), (intruder, method, template, response.status_code, response.text)
         assert not any(s in response.text for s in secrets), (intruder, template)
@@ -301,6 +355,7 @@ def test_lists_of_another_organisation_show_nothing_of_acme(world, victim, intru
         victim["serial"],
         "acme confidential smelter",
         victim["application_id"],
+        SB_DRAFT,
     ]
     for url in LISTS:
         response = world.call(intruder, "GET", url, params={"limit": 1000} if "audit" in url else None)

@@ -3,17 +3,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
 
 from footprint_api.api.deps import ManufacturerDep, require
 from footprint_api.core.errors import Unprocessable
-from footprint_api.infra.workbooks import MAX_WORKBOOK_BYTES, XLSX
+from footprint_api.infra.workbooks import MAX_WORKBOOK_BYTES
 from footprint_api.persistence.db import SessionDep
 from footprint_api.persistence.models import InventoryRecord
 from footprint_api.schemas import InventoryIn, InventoryOut
-from footprint_api.services import catalogue, certificates, excel, inventories
+from footprint_api.services import catalogue, certificates, inventories
 from footprint_api.services.principals import MANUFACTURER_ROLES
-from pcr_rules import default_registry
 
 router = APIRouter(prefix="/api/v1", tags=["inventories"])
 manufacturer = require(*MANUFACTURER_ROLES)
@@ -81,40 +79,3 @@ def retirements(session: SessionDep, principal: ManufacturerDep):
 )
 def certificate_pool(facility_id: uuid.UUID, session: SessionDep, principal: ManufacturerDep):
     return certificates.facility_pool(session, principal, facility_id)
-
-
-pcr_router = APIRouter(prefix="/api/v1/pcrs", tags=["PCRs"])
-
-
-@pcr_router.get("", summary="The PCRs the service applies")
-def pcrs() -> list[dict]:
-    return [
-        {
-            "id": p.id,
-            "version": p.version,
-            "title": p.title,
-            "product_category": p.product_category,
-            "declared_unit": p.declared_unit.model_dump(),
-        }
-        for p in default_registry().list()
-    ]
-
-
-@pcr_router.get("/{pcr_id}", summary="One PCR in full (latest version unless given)")
-def pcr(pcr_id: str, version: str | None = None) -> dict:
-    return default_registry().get(pcr_id, version).model_dump()
-
-
-@pcr_router.get(
-    "/{pcr_id}/template.xlsx",
-    summary="The Excel inventory template of a PCR",
-    response_class=Response,
-    responses={200: {"content": {XLSX: {}}}},
-)
-def pcr_template(pcr_id: str, version: str | None = None) -> Response:
-    pcr = default_registry().get(pcr_id, version)
-    return Response(
-        excel.template(pcr),
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{pcr.id}-{pcr.version}-inventory.xlsx"'},
-    )

@@ -34,3 +34,14 @@ class Conflict(ServiceError):
 
 class Unprocessable(ServiceError):
     status, title = 422, "Unprocessable content"
+
+
+class PayloadTooLarge(ServiceError):
+    status, title = 413, "Content too large"
+
+
+class PCRNotInForce(Unprocessable):
+    """A PCR version that does not apply here: not in force for the reference period, expired or withdrawn (an
+    Unprocessable, so a form that shows those beside its fields shows this one too)."""
+
+    title = "PCR not in force"

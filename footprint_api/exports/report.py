@@ -34,7 +34,9 @@ GREEN = colors.HexColor("#1b6b3a")
 PAGE_WIDTH_MM = 174  # A4 less the 18 mm margins
 
 
-def _font(path: Path) -> str:
+def cjk_face(path: Path) -> str:
+    """The reportlab name of the CJK TrueType font at `path`, registered once per process; every PDF of the exports
+    (this report, the PCR document) sets its text in it and is built under `label_service.pdf.REPORTLAB`."""
     name = f"ReportCJK-{path.stem}"
     if name not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(TTFont(name, str(path), subfontIndex=0))
@@ -117,7 +119,7 @@ def render_report(
 ) -> bytes:
     """facts: product, manufacturer, facility, pcr, footprint_id, created, label (or '').
     verification (when the footprint's application was approved): body, verifier, date, statement, label."""
-    face = _font(font)
+    face = cjk_face(font)
     base = getSampleStyleSheet()
     body = ParagraphStyle("body", parent=base["BodyText"], fontName=face, fontSize=9, leading=12)
     heading = ParagraphStyle(

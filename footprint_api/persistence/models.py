@@ -39,6 +39,7 @@ class OrganisationKind(StrEnum):
     MANUFACTURER = "manufacturer"
     CERTIFICATION_BODY = "certification_body"
     PLATFORM = "platform"
+    STANDARDS_BODY = "standards_body"  # writes PCRs: an industry association, an institute, a committee
 
 
 class Role(StrEnum):
@@ -48,6 +49,8 @@ class Role(StrEnum):
     CB_ADMIN = "cb_admin"
     PLATFORM_ADMIN = "platform_admin"
     PACT_RECIPIENT = "pact_recipient"  # a customer's system, reading this manufacturer's footprints over PACT
+    PCR_AUTHOR = "pcr_author"  # drafts and revises the PCR versions of a standards body
+    PCR_CHAIR = "pcr_chair"  # chairs its committee: opens and closes consultations, answers comments, publishes
 
 
 class JobStatus(StrEnum):
@@ -448,3 +451,76 @@ class AuthThrottle(SQLModel, table=True):
     failures: int = 0
     window_start: datetime = _timestamp()
     locked_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class ProductCategoryRule(SQLModel, table=True):
+    """A PCR (its id, e.g. PCR-CN-CEMENT) and the standards body that writes its versions. The versions seeded from
+    the package's files have no steward until the platform admin gives them one."""
+
+    __tablename__ = "pcr"
+    id: str = Field(primary_key=True, max_length=100)
+    steward_id: uuid.UUID | None = Field(default=None, foreign_key="organisation.id", index=True)
+    created_at: datetime = _timestamp()
+
+
+class PCRVersion(SQLModel, table=True):
+    """One version of a PCR and where it stands in its life cycle (pcr_rules.lifecycle). Once published its
+    document, dates and issuer never change: migration 0011 lets the database refuse it (triggers), and every
+    process may cache it for good."""
+
+    __tablename__ = "pcr_version"
+    __table_args__ = (
+        UniqueConstraint("pcr_id", "version", name="uq_pcr_version"),
+        Index("ix_pcr_version_order", "pcr_id", "major", "minor", "patch"),
+    )
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    pcr_id: str = Field(foreign_key="pcr.id", max_length=100)
+    version: str = Field(max_length=20)  # MAJOR.MINOR.PATCH
+    major: int
+    minor: int
+    patch: int
+    state: str = Field(default="draft", max_length=20, index=True)
+    document: dict = Field(sa_column=Column(JSON, nullable=False))  # the PCR as its authors wrote it
+    organisation_id: uuid.UUID | None = Field(default=None, foreign_key="organisation.id", index=True)  # the issuer
+    source: str = Field(default="authored", max_length=200)  # "authored", or the seed file it was loaded from
+    based_on: str | None = Field(default=None, max_length=20)  # the published version it started as a copy of
+    consultation_until: date | None = None  # the last day of the public consultation
+    effective_from: date | None = None
+    valid_until: date | None = None
+    transition_until: date | None = None  # once superseded: the last day a reference period under it may end
+    superseded_by: str | None = Field(default=None, max_length=20)
+    reason: str | None = Field(default=None, sa_type=Text)  # why it was withdrawn
+    created_by: uuid.UUID | None = None
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+    published_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    published_by: uuid.UUID | None = None
+    state_changed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class PCRComment(SQLModel, table=True):
+    """A comment of the public consultation on one section or item of a version (`path`, e.g. `items[alumina]` or
+    `electricity`) and the chair's answer; part of the version's published record."""
+
+    __tablename__ = "pcr_comment"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    version_id: uuid.UUID = Field(foreign_key="pcr_version.id", index=True)
+    path: str = Field(max_length=200)
+    text: str = Field(sa_type=Text)
+    author_id: uuid.UUID | None = None
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)  # the commenter's
+    created_at: datetime = _timestamp()
+    state: str = Field(default="open", max_length=20)
+    answer: str | None = Field(default=None, sa_type=Text)
+    answered_by: uuid.UUID | None = None
+    answered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class PCRRegistryState(SQLModel, table=True):
+    """One row: a number raised in the same transaction as every change of the published versions (publish,
+    supersede, expire, withdraw), so a process knows with one primary-key read whether its listing is current."""
+
+    __tablename__ = "pcr_registry_state"
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    generation: int = Field(default=0, sa_type=BigInteger)
+    changed_at: datetime = _timestamp()

@@ -30,6 +30,7 @@ ROLES_OF_KIND = {
     OrganisationKind.MANUFACTURER: {Role.MANUFACTURER_MEMBER, Role.MANUFACTURER_ADMIN, Role.PACT_RECIPIENT},
     OrganisationKind.CERTIFICATION_BODY: {Role.VERIFIER, Role.CB_ADMIN},
     OrganisationKind.PLATFORM: {Role.PLATFORM_ADMIN},
+    OrganisationKind.STANDARDS_BODY: {Role.PCR_AUTHOR, Role.PCR_CHAIR},
 }
 # A dummy hash to spend the same time on unknown accounts as on known ones.
 _DUMMY = hash_secret("not-a-password")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from footprint_api.core.errors import Conflict, Forbidden, NotFound, ServiceError, Unprocessable
+from footprint_api.core.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, Unprocessable
 from footprint_api.infra.objects import object_store
 from footprint_api.infra.security import Principal
 from footprint_api.persistence.models import (
@@ -34,7 +34,7 @@ from footprint_api.persistence.models import (
     User,
     utcnow,
 )
-from footprint_api.services import audit, certificates, labels
+from footprint_api.services import audit, certificates, labels, pcr_registry
 from footprint_api.services.catalogue import owned
 from footprint_api.services.principals import CB_ROLES, MANUFACTURER_ROLES, actor
 from label_service.storage import StorageError
@@ -68,6 +68,7 @@ def apply(
     body = session.get(Organisation, body_id)
     if body is None or body.kind is not OrganisationKind.CERTIFICATION_BODY:
         raise NotFound("no such certification body")
+    pcr_registry.require_certifiable(session, footprint.pcr_id, footprint.pcr_version)  # not expired nor withdrawn
     record = session.get(InventoryRecord, footprint.inventory_id)
     certificates.redraw_for_application(session, actor(principal), record)
     application = Application(
@@ -347,6 +348,8 @@ def act(
     elif action == "request_corrections" and not open_findings(session, application.id):
         raise Conflict("raise at least one finding before requesting corrections")
     elif action == "approve":
+        footprint = session.get(Footprint, application.footprint_id)
+        pcr_registry.require_certifiable(session, footprint.pcr_id, footprint.pcr_version)
         _approve(session, principal, application, comment)
         details["statement"] = application.statement
     elif action == "resubmit":
@@ -709,10 +712,6 @@ EVIDENCE_STATES = (
     ApplicationState.FINDINGS,
     ApplicationState.CORRECTED,
 )  # before the decision
-
-
-class PayloadTooLarge(ServiceError):
-    status, title = 413, "Content too large"
 
 
 @dataclass(frozen=True)

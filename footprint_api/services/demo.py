@@ -6,11 +6,20 @@ Passwords are generated at every start and printed once; nothing secret is store
 import json
 import secrets
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from footprint_api.infra.security import Principal, hash_secret
-from footprint_api.persistence.models import Application, Label, Organisation, OrganisationKind, Product, Role, User
-from footprint_api.services import accounts, audit, catalogue, certification, footprints, inventories
+from footprint_api.persistence.models import (
+    Application,
+    Label,
+    Organisation,
+    OrganisationKind,
+    Product,
+    ProductCategoryRule,
+    Role,
+    User,
+)
+from footprint_api.services import accounts, audit, catalogue, certification, footprints, inventories, pcr_registry
 from footprint_api.services.jobs import calculate as _calculate
 from pcr_rules import examples
 from pcr_rules.inventory import Inventory
@@ -36,6 +45,14 @@ DEMO_ORGANISATIONS = [
         [
             ("verifier@cb.example", "Lead verifier", Role.VERIFIER),
             ("admin@cb.example", "CB administrator", Role.CB_ADMIN),
+        ],
+    ),
+    (
+        "PCF PCR committee",
+        OrganisationKind.STANDARDS_BODY,
+        [
+            ("author@pcr.example", "PCR author", Role.PCR_AUTHOR),
+            ("chair@pcr.example", "PCR committee chair", Role.PCR_CHAIR),
         ],
     ),
 ]
@@ -67,10 +84,18 @@ def seed(session: Session) -> dict[str, str]:
                     session, audit.SYSTEM, "user.password_reset", "user", user.id, organisation_id=organisation.id
                 )
                 audit.commit(session)
+    _steward_seeded_pcrs(session)
     if first_start:
         _load_examples(session)
         _certify_examples(session)
     return credentials
+
+
+def _steward_seeded_pcrs(session: Session) -> None:
+    """The PCRs seeded from the package's files, without a standards body yet, go to the demo committee."""
+    committee = session.exec(select(Organisation).where(Organisation.name == "PCF PCR committee")).one()
+    for family in session.exec(select(ProductCategoryRule).where(col(ProductCategoryRule.steward_id).is_(None))).all():
+        pcr_registry.assign_steward(session, None, family.id, committee.id)
 
 
 def _load_examples(session: Session) -> None:

@@ -1,5 +1,6 @@
-"""Submitting inventories: validated against the PCR, versioned, certificates retired into the claim's pool and drawn
-in the same transaction (footprint_api.services.certificates)."""
+"""Submitting inventories: under a PCR version in force for the reference period (services.pcr_registry), validated
+against it, versioned, certificates retired into the claim's pool and drawn in the same transaction
+(footprint_api.services.certificates)."""
 
 import random
 import time
@@ -11,7 +12,7 @@ from sqlmodel import Session, func, select
 from footprint_api.core.errors import Conflict, ServiceError, Unprocessable
 from footprint_api.infra.security import Principal
 from footprint_api.persistence.models import Facility, InventoryRecord, Product
-from footprint_api.services import audit, certificates
+from footprint_api.services import audit, certificates, pcr_registry
 from footprint_api.services.catalogue import owned
 from footprint_api.services.principals import actor
 from pcr_rules import default_registry, validate_inventory
@@ -43,6 +44,8 @@ def submit_inventory(
             f"product follows {product.pcr_id}, the inventory names {inventory.pcr.id}",
             [{"field": "inventory.pcr.id", "reason": f"must be {product.pcr_id}"}],
         )
+    # the version must be in force for the reference period (a superseded one within its transition period)
+    pcr_registry.require_usable(session, inventory.pcr.id, inventory.pcr.version, inventory.reference_period.end)
     validate_inventory(inventory, default_registry().get(inventory.pcr.id, inventory.pcr.version))
     claim = certificates.Claim.of(principal.organisation_id, product_id, facility_id, inventory)
     _refuse_claimed(session, claim, product_id, inventory)

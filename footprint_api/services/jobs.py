@@ -37,12 +37,13 @@ def answer_pact_request(request_id: str) -> str | None:
 
 def housekeeping() -> dict:
     """Periodic (every minute): queue again running jobs whose worker died (lapsed lease) and re-dispatch queued jobs
-    whose message was lost; forget expired token revocations; mark labels past their validity expired; seal the
-    head of the audit trail."""
+    whose message was lost; forget expired token revocations; mark labels and PCR versions past their validity
+    expired; seal the head of the audit trail."""
     from footprint_api.services.accounts import purge_expired_revocations
     from footprint_api.services.audit import checkpoint
     from footprint_api.services.footprints import lapsed_leases, release, stale_jobs
     from footprint_api.services.labels import expire_due
+    from footprint_api.services.pcr_registry import expire_due as expire_pcrs_due
 
     with session_scope() as session:
         lapsed = lapsed_leases(session, get_settings().job_lease_seconds)
@@ -55,6 +56,7 @@ def housekeeping() -> dict:
         )
         purged = purge_expired_revocations(session)
         expired = expire_due(session, datetime.now(UTC).date())
+        pcrs_expired = expire_pcrs_due(session, datetime.now(UTC).date())
         checkpoint(session)
     for job_id in stale:
         dispatch(job_id)
@@ -63,6 +65,7 @@ def housekeeping() -> dict:
         "leases_expired": len(lapsed),
         "revocations_purged": purged,
         "labels_expired": expired,
+        "pcr_versions_expired": pcrs_expired,
     }
 
 
