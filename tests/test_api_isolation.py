@@ -14,6 +14,7 @@ NOT_ORGANISATION_DATA = {
     ("GET", "/api/v1/pcrs"),
     ("GET", "/api/v1/pcrs/{pcr_id}"),
     ("GET", "/api/v1/pcrs/{pcr_id}/template.xlsx"),
+    ("GET", "/api/v1/pcrs/language/schema.json"),
     ("GET", "/api/v1/certification-bodies"),
     ("POST", "/api/v1/organisations"),
     ("GET", "/healthz"),

@@ -267,3 +267,13 @@ def test_only_the_platform_admin_hands_a_pcr_to_a_standards_body(world):
     assert world.call("sb2-chair", "PUT", url, json=body).status_code == 403
     not_a_body = world.call("root", "PUT", url, json={"organisation_id": str(world.organisations["acme"])})
     assert not_a_body.status_code == 422 and not_a_body.json()["errors"][0]["field"] == "organisation_id"
+
+
+def test_the_pcr_language_schema_is_served_with_every_formula(world):
+    """A standards body's tools validate a document against it: a JSON Schema (2020-12) whose formula names are the
+    catalogue's, served as application/schema+json without sign-in."""
+    response = world.client.get("/api/v1/pcrs/language/schema.json")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/schema+json")
+    schema = response.json()
+    assert schema["$schema"].endswith("2020-12/schema") and "items" in schema["properties"]
+    assert {"fuel_combustion", "pfc_tier1", "fixed_factor"} <= {formula["name"] for formula in schema["x-formulas"]}

@@ -1,6 +1,7 @@
 """The PCR registry over JSON: the public library of published versions (with the earlier list, document and Excel
 template of a PCR), and the standards bodies' authoring: drafts, consultation, comments, answers, publication."""
 
+import json
 import uuid
 from typing import Annotated, Literal
 
@@ -25,6 +26,7 @@ from footprint_api.schemas import (
 )
 from footprint_api.services import excel, pcr_registry
 from pcr_rules import default_registry
+from pcr_rules.language import pcr_json_schema
 
 router = APIRouter(prefix="/api/v1/pcrs", tags=["PCRs"])
 
@@ -43,6 +45,18 @@ Action = Literal["open_consultation", "close_consultation", "publish", "withdraw
 @router.get("", summary="PCR versions: every published one and what became of it; your own body's drafts")
 def pcrs(session: SessionDep, principal: MaybePrincipal, pcr_id: str | None = None) -> list[PCRVersionSummary]:
     return pcr_registry.list_versions(session, principal, pcr_id)
+
+
+@router.get(
+    "/language/schema.json",
+    summary="The JSON Schema of the PCR language (what a PCR version's document may hold), with the formula catalogue",
+    response_class=Response,
+    responses={200: {"content": {"application/schema+json": {}}}},
+)
+def pcr_language_schema() -> Response:
+    return Response(
+        json.dumps(pcr_json_schema(), ensure_ascii=False, sort_keys=False), media_type="application/schema+json"
+    )
 
 
 @router.get("/{pcr_id}", summary="One PCR in full: the newest version in force, or the version given")
