@@ -19,6 +19,8 @@ from footprint_api.infra.security import Principal
 from footprint_api.persistence.models import Application, Finding, Footprint, InventoryRecord, Job, Label, Product
 from footprint_api.services.footprints import visible_footprint
 from label_service.workflow import ApplicationState
+from pcr_rules import PCRNotFound, default_registry
+from pcr_rules.models import PCR, ParameterSpec
 
 CLOSED_APPLICATIONS = (ApplicationState.REJECTED.value, ApplicationState.LABEL_ISSUED.value)
 RECENT_JOBS = 10
@@ -302,6 +304,65 @@ def footprints(
 # --- one footprint and its neighbours ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class StatedParameter:
+    """A parameter of the product system (PCR.parameters, e.g. the pot-cell technology) as the footprint took it:
+    the inventory's value, or the PCR's default where the inventory gives none."""
+
+    id: str
+    label: str
+    label_zh: str | None
+    value: object  # a choice's code, or an amount in `unit`
+    unit: str
+    choice_label: str | None = None
+    choice_label_zh: str | None = None
+    stated: bool = True  # False: the PCR's default
+
+    def name(self, lang: str) -> str:
+        return self.label_zh if lang == "zh" and self.label_zh else self.label
+
+    def value_name(self, lang: str) -> str | None:
+        """A choice's name in the reader's language (None for a number or a code the PCR does not list)."""
+        return self.choice_label_zh if lang == "zh" and self.choice_label_zh else self.choice_label
+
+
+def product_parameters(data: dict, pcr: PCR | None) -> list[StatedParameter]:
+    """The product system's parameters of an inventory as its footprint takes them, the PCR's defaults included."""
+    return stated_parameters(data.get("parameters") or {}, pcr.parameters if pcr else [], defaults=True)
+
+
+def stated_parameters(given: dict, specs: list[ParameterSpec], defaults: bool = False) -> list[StatedParameter]:
+    """The parameters given, named by their specs, in the PCR's order (with `defaults`, also those the inventory
+    leaves to the PCR's default); then any the specs do not know (a PCR version no longer in the registry), by id."""
+    rows = []
+    for spec in specs:
+        value = given.get(spec.id)
+        if value is not None:
+            rows.append(_stated(spec.id, value, spec))
+        elif defaults and spec.default is not None:
+            rows.append(_stated(spec.id, _default(spec), spec, stated=False))
+    known = {spec.id for spec in specs}
+    return rows + [_stated(name, value, None) for name, value in given.items() if name not in known]
+
+
+def _default(spec: ParameterSpec) -> dict:
+    return {"choice": spec.default} if spec.is_choice else {"amount": spec.default, "unit": spec.unit}
+
+
+def _stated(name: str, value: dict, spec: ParameterSpec | None, stated: bool = True) -> StatedParameter:
+    choice = spec.choice(str(value["choice"])) if spec is not None and "choice" in value else None
+    return StatedParameter(
+        name,
+        spec.label if spec else name,
+        spec.label_zh if spec else None,
+        _parameter_value(value),
+        "" if "choice" in value else value.get("unit", ""),
+        choice.label if choice else None,
+        choice.label_zh if choice else None,
+        stated,
+    )
+
+
 @dataclass
 class FootprintView:
     footprint: Footprint
@@ -310,6 +371,7 @@ class FootprintView:
     labels: list[Label]
     previous_footprint_id: uuid.UUID | None  # the latest footprint of the product's previous inventory version
     monte_carlo_jobs: list[Job] = field(default_factory=list)  # Monte Carlo runs of this inventory still going
+    parameters: list[StatedParameter] = field(default_factory=list)  # of the product system, as calculated
 
 
 def footprint_view(session: Session, principal: Principal, footprint_id: uuid.UUID) -> FootprintView:
@@ -333,7 +395,16 @@ def footprint_view(session: Session, principal: Principal, footprint_id: uuid.UU
     running = list(
         session.exec(select(Job).where(Job.inventory_id == inventory.id, col(Job.status).in_(("queued", "running"))))
     )
-    return FootprintView(footprint, inventory, product, labels, previous, running)
+    return FootprintView(
+        footprint, inventory, product, labels, previous, running, product_parameters(inventory.data, _pcr_of(inventory))
+    )
+
+
+def _pcr_of(inventory: InventoryRecord) -> PCR | None:
+    try:
+        return default_registry().get(inventory.pcr_id, inventory.pcr_version)
+    except PCRNotFound:
+        return None
 
 
 # --- two versions side by side ----------------------------------------------------------------------------------
@@ -401,6 +472,7 @@ def _input_changes(a: dict, b: dict) -> list[Change]:
         Change("production", "reference_period", _period(a), _period(b)),
         Change("production", "facility", a["facility"]["name"], b["facility"]["name"]),
     ]
+    changes += _parameter_changes("", a.get("parameters") or {}, b.get("parameters") or {})
     items_a, items_b = _items(a), _items(b)
     for key in sorted(items_a.keys() | items_b.keys()):
         item_a, item_b = items_a.get(key, {}), items_b.get(key, {})
@@ -409,31 +481,39 @@ def _input_changes(a: dict, b: dict) -> list[Change]:
                 "item", key, item_a.get("amount"), item_b.get("amount"), item_b.get("unit") or item_a.get("unit", "")
             )
         )
-        params_a, params_b = item_a.get("parameters") or {}, item_b.get("parameters") or {}
-        for name in sorted(params_a.keys() | params_b.keys()):
-            pa, pb = params_a.get(name) or {}, params_b.get(name) or {}
-            changes.append(
-                Change(
-                    "parameter",
-                    f"{key}.{name}",
-                    pa.get("amount"),
-                    pb.get("amount"),
-                    pb.get("unit") or pa.get("unit", ""),
-                )
-            )
+        changes += _parameter_changes(f"{key}.", item_a.get("parameters") or {}, item_b.get("parameters") or {})
+    return changes + _certificate_changes(a, b)
+
+
+def _parameter_changes(prefix: str, a: dict, b: dict) -> list[Change]:
+    """The parameters of the product system (prefix '') or of an item ('clinker.'): a number with its unit, or a
+    choice's code (the pot-cell technology CWPB -> VSS)."""
+    changes = []
+    for name in sorted(a.keys() | b.keys()):
+        pa, pb = a.get(name) or {}, b.get(name) or {}
+        unit = "" if "choice" in pb or "choice" in pa else pb.get("unit") or pa.get("unit", "")
+        changes.append(Change("parameter", f"{prefix}{name}", _parameter_value(pa), _parameter_value(pb), unit))
+    return changes
+
+
+def _parameter_value(value: dict) -> object:
+    """What a parameter was given as: its amount, or its choice's code; None where it was not given."""
+    return value.get("choice", value.get("amount"))
+
+
+def _certificate_changes(a: dict, b: dict) -> list[Change]:
     certs_a = {c["serial"]: c for c in a.get("green_certificates", [])}
     certs_b = {c["serial"]: c for c in b.get("green_certificates", [])}
-    for serial in sorted(certs_a.keys() | certs_b.keys()):
-        changes.append(
-            Change(
-                "certificate",
-                serial,
-                (certs_a.get(serial) or {}).get("amount_mwh"),
-                (certs_b.get(serial) or {}).get("amount_mwh"),
-                "MWh",
-            )
+    return [
+        Change(
+            "certificate",
+            serial,
+            (certs_a.get(serial) or {}).get("amount_mwh"),
+            (certs_b.get(serial) or {}).get("amount_mwh"),
+            "MWh",
         )
-    return changes
+        for serial in sorted(certs_a.keys() | certs_b.keys())
+    ]
 
 
 def _period(data: dict) -> str:

@@ -17,9 +17,9 @@ from pydantic import ValidationError
 
 from footprint_api.core.errors import Unprocessable
 from footprint_api.infra import workbooks
-from pcr_rules import InventoryInvalid, default_registry, validate_inventory
+from pcr_rules import InventoryInvalid, PCRNotFound, default_registry, validate_inventory
 from pcr_rules.inventory import DataQuality, Inventory
-from pcr_rules.models import PCR
+from pcr_rules.models import PCR, ParameterSpec
 
 HEADER = Font(bold=True)
 REQUIRED = PatternFill("solid", fgColor="FFF2CC")
@@ -30,6 +30,7 @@ SHEETS = {
     "Inventory": "Inventory 基本信息",
     "Items": "Items 活动数据",
     "Parameters": "Parameters 参数",
+    "Product parameters": "Product parameters 产品参数",
     "Certificates": "Certificates 绿证",
     "Co-products": "Co-products 联产品",
     "Measured emissions": "Measured emissions 实测排放",
@@ -73,7 +74,11 @@ ITEM_COLUMNS = [
     "note",
 ]
 OPTIONAL_COLUMNS = set(DQ_COLUMNS)  # absent from templates made before they were added
-PARAMETER_COLUMNS = ["item", "parameter", "label", "PCR unit", "amount", "unit"]
+# A parameter is a number (amount, unit) or, for a choice parameter, one of the PCR's codes (choice, a list to pick
+# from); `choice` goes last, so that rows filled by position stay where they were.
+PARAMETER_COLUMNS = ["item", "parameter", "label", "PCR unit", "amount", "unit", "choice"]
+# The product system's parameters (PCR.parameters, e.g. the pot-cell technology), stated once per inventory
+PRODUCT_PARAMETER_COLUMNS = ["parameter", "label", "PCR unit", "amount", "unit", "choice"]
 CERTIFICATE_COLUMNS = [
     "serial",
     "amount_mwh",
@@ -101,10 +106,11 @@ CAPTIVE_COLUMNS = [
     "data_source",
     *DQ_COLUMNS,
 ]
-OPTIONAL_COLUMNS |= {"serial_last", "source", "covers"}  # absent from templates made before they were added
+OPTIONAL_COLUMNS |= {"serial_last", "source", "covers", "choice"}  # absent from templates made before them
 TABLES = {
     "Items": ITEM_COLUMNS,
     "Parameters": PARAMETER_COLUMNS,
+    "Product parameters": PRODUCT_PARAMETER_COLUMNS,
     "Certificates": CERTIFICATE_COLUMNS,
     "Co-products": CO_PRODUCT_COLUMNS,
     "Measured emissions": MEASURED_COLUMNS,
@@ -143,6 +149,7 @@ CHINESE = {  # the caption beside each English key
     "supplier_pcf_kg_co2e_per_unit": "供应商碳足迹（kg CO2e/单位）",
     "note": "备注",
     "parameter": "参数代码",
+    "choice": "选项（从列表中选择代码）",
     "serial": "绿证编号",
     "amount_mwh": "电量（MWh）",
     "technology": "发电类型",
@@ -178,6 +185,8 @@ HELP_CHINESE = {
     "of the consumption, MWh from the plant's own units (sheet Captive units)": "电耗中来自自备电厂的电量（见 Captive units 表）",
 }
 WRAP = Alignment(wrap_text=True, vertical="top")
+# Excel's bounds of a data validation: a list written in the formula, the input message and its title
+MAX_LIST_FORMULA, MAX_PROMPT, MAX_PROMPT_TITLE = 255, 255, 32
 # A filled template is a few tens of kB: seven sheets, a header and one row per PCR item, 17 columns. The limits
 # leave two orders of magnitude to that and keep reading a crafted file to well under a second and 100 MB.
 LIMITS = workbooks.Limits(
@@ -208,6 +217,27 @@ def _help(text: str) -> str:
 
 def template(pcr: PCR) -> bytes:
     book = Workbook()
+    _general_sheet(book, pcr)
+    _items_sheet(book, pcr)
+    _parameter_sheets(book, pcr)
+    for name in ("Certificates", "Co-products", "Measured emissions"):
+        sheet = book.create_sheet(SHEETS[name])
+        sheet.append([caption(c) for c in TABLES[name]])
+        _style(sheet)
+    if pcr.electricity.captive_fuels:
+        units = book.create_sheet(SHEETS["Captive units"])
+        units.append([caption(c) for c in CAPTIVE_COLUMNS])
+        fuels = DataValidation(type="list", formula1=f'"{",".join(pcr.electricity.captive_fuels)}"', allow_blank=True)
+        units.add_data_validation(fuels)
+        fuels.add("B2:B50")
+        _style(units)
+    _guide_sheet(book, pcr)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _general_sheet(book: Workbook, pcr: PCR) -> None:
     general = book.active
     general.title = SHEETS["Inventory"]
     general.append([caption("field"), caption("value"), caption("help")])
@@ -226,6 +256,8 @@ def template(pcr: PCR) -> bytes:
     _style(general)
     general.column_dimensions["C"].width = 44
 
+
+def _items_sheet(book: Workbook, pcr: PCR) -> None:
     items = book.create_sheet(SHEETS["Items"])
     items.append([caption(c) for c in ITEM_COLUMNS])
     for spec in pcr.items:
@@ -265,23 +297,78 @@ def template(pcr: PCR) -> bytes:
     scores.add(f"{first_dq}2:{last_dq}{last}")
     _style(items)
 
+
+def _parameter_sheets(book: Workbook, pcr: PCR) -> None:
+    """One row per parameter of each item (sheet Parameters) and, where the PCR has them, per parameter of the
+    product system (sheet Product parameters, only in templates of such PCRs)."""
     parameters = book.create_sheet(SHEETS["Parameters"])
     parameters.append([caption(c) for c in PARAMETER_COLUMNS])
     for spec in pcr.items:
         for parameter in spec.parameters:
-            parameters.append([spec.id, parameter.id, parameter.label, parameter.unit, None, parameter.unit])
+            _parameter_row(parameters, [spec.id], parameter)
     _style(parameters)
-    for name in ("Certificates", "Co-products", "Measured emissions"):
-        sheet = book.create_sheet(SHEETS[name])
-        sheet.append([caption(c) for c in TABLES[name]])
-        _style(sheet)
-    if pcr.electricity.captive_fuels:
-        units = book.create_sheet(SHEETS["Captive units"])
-        units.append([caption(c) for c in CAPTIVE_COLUMNS])
-        fuels = DataValidation(type="list", formula1=f'"{",".join(pcr.electricity.captive_fuels)}"', allow_blank=True)
-        units.add_data_validation(fuels)
-        fuels.add("B2:B50")
-        _style(units)
+    if pcr.parameters:
+        product = book.create_sheet(SHEETS["Product parameters"])
+        product.append([caption(c) for c in PRODUCT_PARAMETER_COLUMNS])
+        for parameter in pcr.parameters:
+            _parameter_row(product, [], parameter)
+        _style(product)
+
+
+def _parameter_row(sheet, leading: list, parameter: ParameterSpec) -> None:
+    """A parameter's row: a number's PCR unit, or for a choice its codes as a list to pick from in the `choice` cell
+    (the PCR's default where the cell is left empty)."""
+    label = f"{parameter.label}\n{parameter.label_zh}" if parameter.label_zh else parameter.label
+    if not parameter.is_choice:
+        sheet.append([*leading, parameter.id, label, parameter.unit, None, parameter.unit, None])
+        return
+    sheet.append([*leading, parameter.id, label, "—", None, None, None])
+    codes = [choice.value for choice in parameter.choices]
+    listed = f'"{",".join(codes)}"'
+    if len(listed) > MAX_LIST_FORMULA or any("," in code or '"' in code for code in codes):
+        return  # no list Excel can hold: the prompt is left out too, and the reader checks the code against the PCR
+    choices = DataValidation(
+        type="list",
+        formula1=listed,
+        allow_blank=True,
+        showErrorMessage=True,
+        error="choose a code of the list / 请从列表中选择",
+        promptTitle=parameter.id[:MAX_PROMPT_TITLE],
+        prompt=_choice_prompt(parameter)[:MAX_PROMPT],
+        showInputMessage=True,
+    )
+    sheet.add_data_validation(choices)
+    choices.add(f"{get_column_letter(len(leading) + PRODUCT_PARAMETER_COLUMNS.index('choice') + 1)}{sheet.max_row}")
+
+
+def _choice_prompt(parameter: ParameterSpec) -> str:
+    """A line per code with its name ('VSS 上插棒自焙阳极电解槽'), then the default an empty cell takes: the input
+    message Excel shows when the cell is selected."""
+    lines = [f"{choice.value} {choice.label_zh or choice.label}" for choice in parameter.choices]
+    if parameter.default is not None:
+        lines.append(f"empty 空: {parameter.default}")
+    return "\n".join(lines)
+
+
+def _choice_guides(pcr: PCR) -> list[str]:
+    """The Guide's line for each choice parameter: the sheet it is stated in, its codes with both names, the
+    default an empty cell takes."""
+    stated = [("Product parameters", p) for p in pcr.parameters]
+    stated += [("Parameters", p) for spec in pcr.items for p in spec.parameters]
+    lines = []
+    for sheet, parameter in stated:
+        if not parameter.is_choice:
+            continue
+        codes = "; ".join(
+            f"{c.value} = {c.label}" + (f" / {c.label_zh}" if c.label_zh else "") for c in parameter.choices
+        )
+        default = f" (empty 空: {parameter.default})" if parameter.default is not None else ""
+        name = f"{parameter.label} / {parameter.label_zh}" if parameter.label_zh else parameter.label
+        lines.append(f"{sheet}, {parameter.id} ({name}): {codes}{default}")
+    return lines
+
+
+def _guide_sheet(book: Workbook, pcr: PCR) -> None:
     guide = book.create_sheet(SHEETS["Guide"])
     for line in [
         pcr.title,
@@ -293,6 +380,9 @@ def template(pcr: PCR) -> bytes:
         "数量为核算期内的总量，单位以 unit 列为准（可改为同量纲的其他单位，如 MWh）。",
         "Data quality: dq_* columns, 1 (best) to 5 (worst) each; give all four for an item or none.",
         "数据质量：dq_* 四列各填 1（最好）至 5（最差）；同一项目四项全填或全不填。",
+        "Parameters: a number in 'amount' and 'unit'; a choice (e.g. a technology) as one code of the list in 'choice'.",
+        "参数：数值填在 amount 和 unit 列；选择型参数（如技术类型）在 choice 列从列表中选一个代码。",
+        *_choice_guides(pcr),
         "Certificates: one row per batch: its first serial, its last serial (empty: amount_mwh "
         "certificates from the first), and the MWh this product draws from it (1 GEC = 1 MWh).",
         "绿证：每批一行：首个编号、末位编号（空则为自首个编号起 amount_mwh 个）及本产品使用的电量（1 个绿证 = 1 MWh）。",
@@ -305,9 +395,6 @@ def template(pcr: PCR) -> bytes:
     ]:
         guide.append([line])
     guide.column_dimensions["A"].width = 110
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def _style(sheet) -> None:
@@ -418,8 +505,10 @@ def read_workbook(content: bytes) -> tuple[Inventory, "_Reader"]:
     reader = _Reader(workbooks.read_values(content, LIMITS))
     data: dict[str, Any] = {"items": [], "green_certificates": [], "co_products": [], "measured_emissions": []}
     reader.general(data)
+    pcr = _named_pcr(data)
     index_of_item = _items(reader, data)
-    _parameters(reader, data, index_of_item)
+    _parameters(reader, data, index_of_item, pcr)
+    _product_parameters(reader, data, pcr)
     for sheet in LIST_SHEETS:
         _list_rows(reader, data, sheet)
     _captive_units(reader, data)
@@ -428,6 +517,18 @@ def read_workbook(content: bytes) -> tuple[Inventory, "_Reader"]:
     inventory = _schema_checked(reader, data)
     _pcr_checked(reader, inventory)
     return inventory, reader
+
+
+def _named_pcr(data: dict) -> PCR | None:
+    """The PCR version the workbook names, whose parameters say which rows are choices; None for one the registry
+    does not have (refused with the PCR's checks)."""
+    ref = data.get("pcr") or {}
+    if ref.get("id") is None or ref.get("version") is None:
+        return None  # a missing row, named by the reading
+    try:
+        return default_registry().get(str(ref["id"]), str(ref["version"]))
+    except PCRNotFound:
+        return None
 
 
 def _items(reader: _Reader, data: dict) -> dict[str, int]:
@@ -467,27 +568,72 @@ def _item_cells(reader: _Reader, i: int, entry: dict, cell: dict) -> None:
     reader.cells[f"items[{i}]"] = cell["amount"]
 
 
-def _parameters(reader: _Reader, data: dict, index_of_item: dict[str, int]) -> None:
+def _parameters(reader: _Reader, data: dict, index_of_item: dict[str, int], pcr: PCR | None = None) -> None:
     """The Parameters rows, each under its item; a parameter given for an item without an amount is an error."""
     for _row, values, cell in reader.table("Parameters") or []:
         i = index_of_item.get(str(values["item"]))
+        item_spec = pcr.item(str(values["item"])) if pcr else None
+        spec = item_spec.parameter(str(values["parameter"])) if item_spec else None
+        given = _given(values, spec)
         if i is not None:  # a missing required parameter points to its (empty) row
-            reader.cells[f"items[{i}].parameters.{values['parameter']}"] = cell["amount"]
-        if values["amount"] is None:
+            reader.cells[f"items[{i}].parameters.{values['parameter']}"] = _value_cell(cell, given, spec)
+        if given is None:
             continue
         if i is None:
             reader.error(f"parameters.{values['item']}", "parameter of an item without an amount", cell["item"])
             continue
-        _parameter(reader, data["items"][i], i, values, cell)
+        _parameter(reader, data["items"][i].setdefault("parameters", {}), f"items[{i}].parameters", given, cell)
 
 
-def _parameter(reader: _Reader, item: dict, i: int, values: dict, cell: dict) -> None:
-    """A filled Parameters row on item i; a parameter without a unit is a ratio (dimensionless)."""
-    name = str(values["parameter"])
-    item.setdefault("parameters", {})[name] = {"amount": values["amount"], "unit": values["unit"] or "dimensionless"}
-    reader.cells[f"items[{i}].parameters.{name}"] = cell["amount"]
-    reader.cells[f"items[{i}].parameters.{name}.unit"] = cell["unit"]
-    reader.cells[f"items[{i}].parameters.{name}.amount"] = cell["amount"]
+def _product_parameters(reader: _Reader, data: dict, pcr: PCR | None = None) -> None:
+    """The Product parameters rows (templates of PCRs with product-system parameters) as the inventory's
+    `parameters`, e.g. {"pot_cell_technology": {"choice": "VSS"}}; an empty row leaves the PCR's default."""
+    parameters: dict[str, dict] = {}
+    for _row, values, cell in reader.table("Product parameters", optional=True) or []:
+        spec = pcr.parameter(str(values["parameter"])) if pcr else None
+        given = _given(values, spec)
+        reader.cells[f"parameters.{values['parameter']}"] = _value_cell(cell, given, spec)
+        if given is not None:
+            _parameter(reader, parameters, "parameters", given, cell)
+    if parameters:
+        data["parameters"] = parameters
+
+
+class _Given(NamedTuple):
+    """A filled parameter row: the parameter, its value as the inventory gives it, the column holding it."""
+
+    name: str
+    value: dict  # {"choice": code} or {"amount": number, "unit": unit}
+    column: str  # choice | amount
+
+
+def _given(values: dict, spec: ParameterSpec | None) -> _Given | None:
+    """A choice parameter's code (from `choice`, or typed into `amount`); else a number in `amount` (without a
+    unit a ratio, dimensionless); a code in `choice` for a number is passed on, for the PCR to refuse at its cell.
+    None for an empty row."""
+    name, amount, code = str(values["parameter"]), values.get("amount"), values.get("choice")
+    if spec is not None and spec.is_choice:
+        column = "choice" if code is not None else "amount"
+        chosen = code if code is not None else amount
+        return None if chosen is None else _Given(name, {"choice": str(chosen)}, column)
+    if amount is not None:
+        return _Given(name, {"amount": amount, "unit": values.get("unit") or "dimensionless"}, "amount")
+    return None if code is None else _Given(name, {"choice": str(code)}, "choice")
+
+
+def _value_cell(cell: dict, given: _Given | None, spec: ParameterSpec | None) -> tuple[str, int, str]:
+    """The cell an error of the parameter names: its value's, or for an empty row the one to fill (a template
+    made before the `choice` column has only `amount`)."""
+    column = given.column if given else ("choice" if spec is not None and spec.is_choice else "amount")
+    return cell.get(column, cell["amount"])
+
+
+def _parameter(reader: _Reader, parameters: dict, loc: str, given: _Given, cell: dict) -> None:
+    """A filled parameter row into `parameters`, each field of its value pointing to its cell."""
+    parameters[given.name] = given.value
+    reader.cells[f"{loc}.{given.name}"] = cell[given.column]
+    for key in given.value:  # choice, or amount and unit
+        reader.cells[f"{loc}.{given.name}.{key}"] = cell[given.column if key == "choice" else key]
 
 
 def _certificate(entry: dict) -> dict:
@@ -547,9 +693,44 @@ def _schema_checked(reader: _Reader, data: dict) -> Inventory:
     try:
         return Inventory.model_validate(data)
     except ValidationError as exc:
-        for e in exc.errors():
+        for e in schema_errors(exc, data):
             reader.error(_loc(e["loc"]), e["msg"])
         raise Unprocessable("the workbook has invalid values", reader.errors) from None
+
+
+# A parameter's value is a number with its unit or a choice's code (pcr_rules.inventory.ParameterValue, a union):
+# pydantic checks a bad value against both shapes and names the shape in the path. The mistake is in the shape given.
+VALUE_SHAPES = {"Quantity": False, "ChoiceValue": True}  # the union's member -> whether it is the choice
+
+
+def schema_errors(exc: ValidationError, data: dict) -> list[dict]:
+    """The schema's errors of inventory data, a parameter's against the shape it was given in only, without the
+    shape's name in the path: `items[0].parameters.purity.amount`, not also `...ChoiceValue.choice` missing."""
+    kept = []
+    for error in exc.errors():
+        loc = list(error["loc"])
+        at = next(
+            (i + 2 for i, part in enumerate(loc[:-2]) if part == "parameters" and loc[i + 2] in VALUE_SHAPES), None
+        )
+        if at is not None:
+            if VALUE_SHAPES[loc[at]] != _is_choice(_value_at(data, loc[:at])):
+                continue
+            del loc[at]
+        kept.append({**error, "loc": tuple(loc)})
+    return kept
+
+
+def _value_at(data, path: list):
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _is_choice(value) -> bool:
+    return isinstance(value, dict) and "choice" in value
 
 
 def _pcr_checked(reader: _Reader, inventory: Inventory) -> None:

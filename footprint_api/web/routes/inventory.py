@@ -21,7 +21,7 @@ from footprint_api.infra.workbooks import MAX_WORKBOOK_BYTES, XLSX
 from footprint_api.persistence.db import SessionDep
 from footprint_api.persistence.models import Facility, InventoryRecord, Product
 from footprint_api.schemas import CalculationIn, FacilityIn, FacilityPatch, ProductIn, ProductPatch
-from footprint_api.services import catalogue, certificates, excel, footprints, inventories, jobs
+from footprint_api.services import catalogue, certificates, dashboard, excel, footprints, inventories, jobs
 from footprint_api.services.principals import MANUFACTURER_ROLES
 from footprint_api.web import i18n
 from footprint_api.web import session as web_session
@@ -30,7 +30,7 @@ from footprint_api.web.routes import page_router
 from footprint_api.web.session import ManufacturerPage
 from pcr_rules import FieldError, InventoryInvalid, PCRNotFound, default_registry
 from pcr_rules.inventory import DataQuality, GreenCertificate, Inventory, InventoryItem
-from pcr_rules.models import PCR, ItemKind, ItemSpec
+from pcr_rules.models import PCR, ItemKind, ItemSpec, ParameterSpec
 from pcr_rules.units import UnitProblem, conversion_factor
 from pcr_rules.validation import item_amount_in_pcr_unit, problems
 
@@ -431,6 +431,7 @@ def inventories_page(request: Request, user: ManufacturerPage, db: SessionDep):
 # --- the inventory form, generated from the PCR --------------------------------------------------------------------
 
 SECTION_IDS = {
+    "parameters": "sec-parameters",
     "items": "sec-items",
     "green_certificates": "sec-certificates",
     "measured_emissions": "sec-measured",
@@ -479,18 +480,24 @@ def _item_view(spec: ItemSpec, pcr: PCR) -> dict:
         "range_text": _span(spec.plausible_per_declared_unit),
         "per": per,
         "supplier": spec.kind is ItemKind.INPUT,
-        "parameters": [
-            {
-                "id": p.id,
-                "label": p.label,
-                "label_zh": p.label_zh,
-                "unit": p.unit,
-                "units": units_for(p.unit),
-                "required": p.required,
-                "range_text": _span(p.range),
-            }
-            for p in spec.parameters
-        ],
+        "parameters": [_parameter_view(p) for p in spec.parameters],
+    }
+
+
+def _parameter_view(spec: ParameterSpec) -> dict:
+    """What the form shows of a parameter: a number's units and range, or a choice's codes with their names and the
+    default an empty choice takes."""
+    return {
+        "id": spec.id,
+        "label": spec.label,
+        "label_zh": spec.label_zh,
+        "unit": spec.unit,
+        "units": [] if spec.is_choice else units_for(spec.unit),
+        "required": spec.required,
+        "range_text": _span(spec.range),
+        "choices": [{"value": c.value, "label": c.label, "label_zh": c.label_zh} for c in spec.choices],
+        "default": spec.default,
+        "default_choice": spec.choice(str(spec.default)) if spec.is_choice and spec.default is not None else None,
     }
 
 
@@ -510,15 +517,10 @@ def _labels(t, pcr: PCR, gec_rows: int, co_rows: int, cap_rows: int = 0) -> dict
         "captive_power": t("inv.captive.title"),
         "captive.supplied_mwh": t("inv.captive.supplied_mwh"),
     }
+    labels["parameters"] = t("inv.param.title")
+    labels.update(_parameter_labels("", "", pcr.parameters, t.lang))
     for spec in pcr.items:
-        p, name = f"item.{spec.id}", _name(spec, t.lang)
-        for key in ITEM_FIELDS:
-            labels[f"{p}.{key}"] = name if key in ("amount", "unit") else f"{name}: {t('inv.field.' + key)}"
-        for parameter in spec.parameters:
-            for key in ("amount", "unit"):
-                labels[f"{p}.param.{parameter.id}.{key}"] = f"{name}: {_name(parameter, t.lang)}"
-        for indicator in DQ_INDICATORS:
-            labels[f"{p}.dq.{indicator}"] = f"{name}: {t('inv.dq.' + indicator)}"
+        labels.update(_item_labels(t, spec))
     for index in range(gec_rows):
         for key in CERTIFICATE_FIELDS:
             labels[f"gec.{index}.{key}"] = f"{t('inv.gec.row', n=index + 1)}: {t('inv.gec.' + key)}"
@@ -537,10 +539,31 @@ def _labels(t, pcr: PCR, gec_rows: int, co_rows: int, cap_rows: int = 0) -> dict
     return labels
 
 
+def _item_labels(t, spec: ItemSpec) -> dict[str, str]:
+    """The inputs of an item's row by name: its fields, its parameters and its data-quality scores."""
+    p, name = f"item.{spec.id}", _name(spec, t.lang)
+    labels = {
+        f"{p}.{key}": name if key in ("amount", "unit") else f"{name}: {t('inv.field.' + key)}" for key in ITEM_FIELDS
+    }
+    labels.update(_parameter_labels(f"{p}.", f"{name}: ", spec.parameters, t.lang))
+    labels.update({f"{p}.dq.{indicator}": f"{name}: {t('inv.dq.' + indicator)}" for indicator in DQ_INDICATORS})
+    return labels
+
+
+def _parameter_labels(prefix: str, owner: str, specs: list[ParameterSpec], lang: str) -> dict[str, str]:
+    """A choice's select, or a number's amount and unit, named by the parameter (after its item's name)."""
+    return {
+        f"{prefix}param.{spec.id}.{key}": f"{owner}{_name(spec, lang)}"
+        for spec in specs
+        for key in (("choice",) if spec.is_choice else ("amount", "unit"))
+    }
+
+
 def _form_layout(pcr: PCR) -> dict:
     """What the form shows for this PCR: data only, the same template for every category."""
     return {
         "pcr": pcr,
+        "product_parameters": [_parameter_view(spec) for spec in pcr.parameters],
         "items": [_item_view(spec, pcr) for spec in pcr.items],
         "production_units": units_for(pcr.declared_unit.unit),
         "mass_units": units_for("kg"),
@@ -564,6 +587,7 @@ def _prefill(data: dict, pcr: PCR) -> tuple[dict[str, str], int, int]:
     new version for the same period draws on the same batches in the facility's pool). Returns the values and the
     numbers of co-product and certificate rows."""
     values = _general_values(data)
+    values.update(_parameter_values("", data.get("parameters") or {}))
     for entry in data.get("items", []):
         if pcr.item(entry["item"]) is not None:  # an item the PCR no longer has has no row to show it
             values.update(_item_values(entry))
@@ -595,10 +619,21 @@ def _item_values(entry: dict) -> dict[str, str]:
     """The inputs of one item's row: its fields, each parameter's amount and unit, each data-quality score."""
     prefix = f"item.{entry['item']}"
     values = {f"{prefix}.{key}": _text(entry.get(key)) for key in ITEM_FIELDS}
-    for name, quantity in (entry.get("parameters") or {}).items():
-        values[f"{prefix}.param.{name}.amount"] = _text(quantity["amount"])
-        values[f"{prefix}.param.{name}.unit"] = quantity["unit"]
+    values.update(_parameter_values(f"{prefix}.", entry.get("parameters") or {}))
     values.update(_quality_values(prefix, entry))
+    return values
+
+
+def _parameter_values(prefix: str, given: dict) -> dict[str, str]:
+    """The inputs of the parameters given (of an item, prefix 'item.clinker.', or of the product system, ''): a
+    choice's code in its select, a number's amount and unit."""
+    values = {}
+    for name, value in given.items():
+        if "choice" in value:
+            values[f"{prefix}param.{name}.choice"] = value["choice"]
+        else:
+            values[f"{prefix}param.{name}.amount"] = _text(value.get("amount"))
+            values[f"{prefix}param.{name}.unit"] = value.get("unit", "")
     return values
 
 
@@ -639,7 +674,10 @@ def _rows(values: dict, prefix: str) -> int:
 # entry in that entry's row, a general field or a whole section at the input named here.
 CAPTIVE_UNIT_LOC = re.compile(r"^captive_power\.units\[(\d+)\](?:\.(\w+))?")
 LIST_ENTRY_LOC = re.compile(r"^(items|green_certificates|measured_emissions|co_products)\[(\d+)\](?:\.(.+))?$")
+PRODUCT_PARAMETER_LOC = re.compile(r"^parameters\.([^.]+)(?:\.(\w+))?$")
+CHOICE_INPUT = re.compile(r"^(?:item\.(?P<item>[^.]+)\.)?param\.(?P<parameter>[^.]+)\.choice$")
 GENERAL_INPUTS = {
+    "parameters": "parameters",
     "captive_power": "captive_power",
     "captive_power.supplied_mwh": "captive.supplied_mwh",
     "reference_period": "reference_period.end",
@@ -703,6 +741,7 @@ class FormReading:
             },
             "production": {"amount": self.get("production.amount") or None, "unit": self.get("production.unit")},
             "export_context": self.get("export_context") or "footprint",
+            "parameters": self._parameters("", self.pcr.parameters),
             "items": self._items(),
             "green_certificates": self._rows_of("gec", "green_certificates", CERTIFICATE_FIELDS, ("instrument",)),
             "measured_emissions": self._measured(),
@@ -728,14 +767,7 @@ class FormReading:
         for spec in self.pcr.items:
             prefix = f"item.{spec.id}"
             amount = self.get(f"{prefix}.amount")
-            parameters = {
-                p.id: {
-                    "amount": self.get(f"{prefix}.param.{p.id}.amount"),
-                    "unit": self.get(f"{prefix}.param.{p.id}.unit") or p.unit,
-                }
-                for p in spec.parameters
-                if self.get(f"{prefix}.param.{p.id}.amount")
-            }
+            parameters = self._parameters(f"{prefix}.", spec.parameters)
             quality = self._quality(prefix)
             details = [self.get(f"{prefix}.{k}") for k in ("relative_sd", "supplier_pcf_kg_co2e_per_unit", "note")]
             if not amount:
@@ -753,6 +785,35 @@ class FormReading:
             entries.append(entry)
             self.where["items"].append(prefix)
         return entries
+
+    def _parameters(self, prefix: str, specs: list[ParameterSpec]) -> dict[str, dict]:
+        """The parameters given (of an item, prefix 'item.clinker.', or of the product system, ''): a choice as
+        {"choice": code}, a number as its amount and unit (the PCR's unless another is chosen). An empty input
+        gives none: the PCR's default applies."""
+        given = {}
+        for spec in specs:
+            q = f"{prefix}param.{spec.id}"
+            if spec.is_choice and self.get(f"{q}.choice"):
+                given[spec.id] = {"choice": self.get(f"{q}.choice")}
+            elif not spec.is_choice and self.get(f"{q}.amount"):
+                given[spec.id] = {"amount": self.get(f"{q}.amount"), "unit": self.get(f"{q}.unit") or spec.unit}
+        return given
+
+    def problem(self, t, loc: str, message: str, where: dict[str, list[str]] | None = None) -> None:
+        """A problem of the inventory at its input, in the reader's language where the form words it."""
+        name = self.input_of(loc, message, where)
+        self.error(name, self._reason(t, name, loc, message))
+
+    def _reason(self, t, name: str, loc: str, message: str) -> str:
+        """A code that is not one of a choice's (a form sent from an older page, or crafted) is named with the
+        parameter and its codes; other problems keep the PCR's words."""
+        found = CHOICE_INPUT.match(name) if loc.endswith(".choice") else None
+        owner = self.pcr.item(found["item"]) if found and found["item"] else self.pcr
+        spec = owner.parameter(found["parameter"]) if found and owner is not None else None
+        if spec is None:
+            return message
+        codes = " / ".join(f"{c.value} {_name(c, t.lang)}" for c in spec.choices)
+        return t("inv.err.choice", value=self.get(name), parameter=_name(spec, t.lang), choices=codes)
 
     def _rows_of(self, prefix: str, collection: str, fields: tuple[str, ...], defaults: tuple[str, ...]) -> list:
         entries = []
@@ -786,6 +847,8 @@ class FormReading:
             return self._captive_unit_input(loc, captive, where["captive_power"])
         if entry := LIST_ENTRY_LOC.match(loc):
             return self._list_entry_input(entry, where)
+        if parameter := PRODUCT_PARAMETER_LOC.match(loc):
+            return self._product_parameter_input(parameter)
         if loc == "items":
             return self._named_item_input(message)
         if loc.startswith("facility"):
@@ -803,16 +866,20 @@ class FormReading:
             return f"{units[index]}.dq.{indicator if indicator in DQ_INDICATORS else DQ_INDICATORS[0]}"
         return f"{units[index]}.{field if field in CAPTIVE_FIELDS else 'name'}"
 
-    @classmethod
-    def _list_entry_input(cls, found: re.Match, where: dict[str, list[str]]) -> str:
+    def _list_entry_input(self, found: re.Match, where: dict[str, list[str]]) -> str:
         """A list entry's field in the entry's row; the section if the entry is not there (it was set aside)."""
         collection, index, rest = found.group(1), int(found.group(2)), found.group(3) or ""
         if index >= len(where[collection]):
             return collection
         prefix = where[collection][index]
         if collection == "items":
-            return f"{prefix}.{cls._item_field(rest)}"
-        return f"{prefix}.{cls._row_field(collection, rest)}"
+            return f"{prefix}.{self._item_field(rest, self.pcr.item(prefix.removeprefix('item.')))}"
+        return f"{prefix}.{self._row_field(collection, rest)}"
+
+    def _product_parameter_input(self, found: re.Match) -> str:
+        """A product-system parameter's select or amount (its unit); the section for one the PCR does not have."""
+        spec = self.pcr.parameter(found.group(1))
+        return _parameter_input(spec, found.group(2)) if spec else "parameters"
 
     def _named_item_input(self, message: str) -> str:
         """An error of the list of items (a required item missing) is shown at the amount of the item it names."""
@@ -827,15 +894,25 @@ class FormReading:
         return "amount" if field == "gas" else field
 
     @staticmethod
-    def _item_field(rest: str) -> str:
+    def _item_field(rest: str, spec: ItemSpec | None = None) -> str:
         if not rest or rest == "item":
             return "amount"
         parts = rest.split(".")
         if parts[0] == "parameters" and len(parts) > 1:
-            return f"param.{parts[1]}.{parts[2] if len(parts) > 2 else 'amount'}"
+            parameter = spec.parameter(parts[1]) if spec else None
+            field = parts[2] if len(parts) > 2 else None
+            return _parameter_input(parameter, field) if parameter else f"param.{parts[1]}.{field or 'amount'}"
         if parts[0] == "data_quality":
             return f"dq.{parts[1] if len(parts) > 1 else DQ_INDICATORS[0]}"
         return parts[0] if parts[0] in ITEM_FIELDS else "amount"
+
+
+def _parameter_input(spec: ParameterSpec, field: str | None) -> str:
+    """A parameter's input (after its item's prefix): a choice's select, else the amount (or the unit, for an error
+    of the unit)."""
+    if spec.is_choice:
+        return f"param.{spec.id}.choice"
+    return f"param.{spec.id}.{field if field in ('amount', 'unit') else 'amount'}"
 
 
 def _check(reading: FormReading, data: dict, t) -> Inventory | None:
@@ -845,7 +922,7 @@ def _check(reading: FormReading, data: dict, t) -> Inventory | None:
     try:
         return Inventory.model_validate(data)
     except ValidationError as exc:
-        failing = _schema_errors(reading, exc, t)
+        failing = _schema_errors(reading, exc, data, t)
     if failing is None:
         return None
     kept, where = _set_aside(data, reading.where, failing)
@@ -856,16 +933,17 @@ def _check(reading: FormReading, data: dict, t) -> Inventory | None:
         return None  # nothing left to check (no item without an error)
     for problem in problems(rest, reading.pcr):
         if not _shown_already(problem, set_aside, failing):
-            reading.error(reading.input_of(problem.loc, problem.message, where), problem.message)
+            reading.problem(t, problem.loc, problem.message, where)
     return None
 
 
-def _schema_errors(reading: FormReading, exc: ValidationError, t) -> dict[str, set[int]] | None:
-    """Records every error of the schema at its input. Returns the list entries they concern, by list, or None when
-    one concerns the inventory as a whole: then nothing can be set aside and the PCR's checks wait."""
+def _schema_errors(reading: FormReading, exc: ValidationError, data: dict, t) -> dict[str, set[int]] | None:
+    """Records every error of the schema at its input (a parameter's against the shape the form gave it). Returns
+    the list entries they concern, by list, or None when one concerns the inventory as a whole: then nothing can be
+    set aside and the PCR's checks wait."""
     failing: dict[str, set[int]] = {}
     whole = False
-    for error in exc.errors():
+    for error in excel.schema_errors(exc, data):
         reading.error(reading.input_of(_loc(error["loc"]), error["msg"]), _reason(t, error))
         parts = error["loc"]
         if len(parts) >= 2 and parts[0] in reading.where and isinstance(parts[1], int):
@@ -1008,7 +1086,7 @@ def _submit_form(request: Request, user, db: Session, fields: dict):
             return RedirectResponse(f"/app/inventories/{record.id}", status_code=303)
         except InventoryInvalid as exc:
             for problem in exc.errors:
-                reading.error(reading.input_of(problem.loc, problem.message), problem.message)
+                reading.problem(t, problem.loc, problem.message)
         except (Unprocessable, Conflict) as exc:
             db.rollback()
             for error in exc.errors or [{"field": "", "reason": exc.detail}]:
@@ -1155,9 +1233,9 @@ def inventory_page(request: Request, inventory_id: uuid.UUID, user: Manufacturer
             {
                 **entry,
                 "label": _name(spec, lang) if spec else entry["item"],
-                "parameter_labels": {p.id: p.label_zh for p in spec.parameters if p.label_zh}
-                if spec and lang == "zh"
-                else {},
+                "stated_parameters": dashboard.stated_parameters(
+                    entry.get("parameters") or {}, spec.parameters if spec else []
+                ),
                 "pcr_unit": spec.unit if spec else None,
                 "in_pcr_unit": _in_pcr_unit(entry, pcr) if pcr else None,
                 "dqr": sum(quality.values()) / len(quality) if quality else None,
@@ -1173,6 +1251,7 @@ def inventory_page(request: Request, inventory_id: uuid.UUID, user: Manufacturer
         facility=facility,
         pcr=pcr,
         items=items,
+        parameters=dashboard.product_parameters(record.data, pcr),
         dq_indicators=DQ_INDICATORS,
         max_iterations=CalculationIn.model_fields["monte_carlo_iterations"].metadata[-1].le,
         number=number,
