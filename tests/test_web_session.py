@@ -69,7 +69,13 @@ def test_a_page_that_needs_a_session_sends_visitors_to_sign_in_and_back(app):
 
 
 @pytest.mark.parametrize(
-    "user, start", [("acme-engineer", "/app/dashboard"), ("cb-verifier", "/app/review"), ("root", "/app/admin")]
+    "user, start",
+    [
+        ("acme-engineer", "/app/dashboard"),
+        ("cb-verifier", "/app/review"),
+        ("root", "/app/admin"),
+        ("sb-author", "/app/pcr-authoring"),
+    ],
 )
 def test_each_person_starts_in_the_section_of_their_organisation(app, user, start):
     response = Browser(app, user).get("/app")

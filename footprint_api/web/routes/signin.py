@@ -87,7 +87,12 @@ async def logout(request: Request, db: SessionDep, user: Annotated[PageUser, Dep
     return response
 
 
-START_PAGES = {"manufacturer": "/app/dashboard", "certification_body": "/app/review", "platform": "/app/admin"}
+START_PAGES = {
+    "manufacturer": "/app/dashboard",
+    "certification_body": "/app/review",
+    "platform": "/app/admin",
+    "standards_body": "/app/pcr-authoring",
+}
 
 
 @router.get("/app")
