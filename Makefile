@@ -36,9 +36,10 @@ check: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
+# Two workers, one test file each at a time (module fixtures build one service per file); ~12 min on 2 cores.
 test: check
 	@scripts/system-packages $(TEST_PACKAGES)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: install
 	@scripts/system-packages $(BENCH_PACKAGES)
