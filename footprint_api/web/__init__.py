@@ -5,10 +5,19 @@ from fastapi import FastAPI
 
 from footprint_api.web import docs
 from footprint_api.web.headers import SecurityHeaders
-from footprint_api.web.routes import admin, certification, inventory, manufacturer, public, signin
+from footprint_api.web.routes import (
+    admin,
+    certification,
+    inventory,
+    manufacturer,
+    pcr_authoring,
+    pcr_library,
+    public,
+    signin,
+)
 from footprint_api.web.static import PREFIX, VersionedStaticFiles
 
-PAGES = (signin, public, manufacturer, inventory, certification, admin)
+PAGES = (signin, public, manufacturer, inventory, certification, admin, pcr_authoring, pcr_library)
 
 
 def install(app: FastAPI) -> None:

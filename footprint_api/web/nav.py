@@ -3,7 +3,8 @@
 from footprint_api.persistence.models import Role
 
 M, MA, V, CA, P = (Role.MANUFACTURER_MEMBER, Role.MANUFACTURER_ADMIN, Role.VERIFIER, Role.CB_ADMIN, Role.PLATFORM_ADMIN)
-MANUFACTURERS, BODIES, ADMINS = (M, MA), (V, CA), (MA, CA, P)
+PA, PC = Role.PCR_AUTHOR, Role.PCR_CHAIR
+MANUFACTURERS, BODIES, ADMINS, STANDARDS = (M, MA), (V, CA), (MA, CA, P), (PA, PC)
 
 # (message key, path, roles that see it); the public sections are for everyone, signed in or not
 SECTIONS = (
@@ -15,8 +16,10 @@ SECTIONS = (
     ("nav.queue", "/app/review", (V, CA)),
     ("nav.labels", "/app/labels", (V, CA)),
     ("nav.admin", "/app/admin", ADMINS),
+    ("pcrl.nav.mine", "/app/pcr-authoring", STANDARDS),
     ("nav.registry", "/registry", None),
     ("nav.batch", "/batch", None),
+    ("pcrl.nav.library", "/pcrs", None),
 )
 
 
