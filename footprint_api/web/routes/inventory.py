@@ -1011,17 +1011,25 @@ def _form_page(
         values=values,
         errors=messages,
         summary=summary,
-        field_id=field_id,
         source=source,
         gec_rows=gec_rows,
         co_rows=co_rows,
         cap_rows=cap_rows,
-        section_ids=SECTION_IDS,
         labels=_labels(t, pcr, gec_rows, co_rows, cap_rows),
-        unit_label=lambda unit: _unit_text(t, unit),
-        unit_choices=lambda units: [(u, _unit_text(t, u)) for u in units],
-        **_form_layout(pcr),
+        **form_context(t, pcr),
     )
+
+
+def form_context(t, pcr: PCR) -> dict:
+    """What the inventory form template needs of a PCR in the reader's language, whoever shows the form (the
+    manufacturer's form, a standards body's preview of the form its draft generates)."""
+    return {
+        "field_id": field_id,
+        "section_ids": SECTION_IDS,
+        "unit_label": lambda unit: _unit_text(t, unit),
+        "unit_choices": lambda units: [(u, _unit_text(t, u)) for u in units],
+        **_form_layout(pcr),
+    }
 
 
 def _latest(db: Session, user, product_id: uuid.UUID) -> InventoryRecord | None:

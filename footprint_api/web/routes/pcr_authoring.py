@@ -1414,16 +1414,12 @@ def _preview(request: Request, user: PageUser, db: Session, pcr_id: str, version
         values={},
         errors={"": []},
         summary=[],
-        field_id=inventory_pages.field_id,
         source=None,
         gec_rows=1,
         co_rows=1,
         cap_rows=cap_rows,
-        section_ids=inventory_pages.SECTION_IDS,
         labels={},
-        unit_label=lambda unit: inventory_pages._unit_text(t, unit),
-        unit_choices=lambda units: [(u, inventory_pages._unit_text(t, u)) for u in units],
-        **inventory_pages._form_layout(pcr),
+        **inventory_pages.form_context(t, pcr),
     )
 
 
