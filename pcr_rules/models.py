@@ -200,6 +200,7 @@ class PCR(BaseModel):
     id: str
     version: str
     title: str
+    title_zh: str | None = None  # the title on Chinese pages and documents; absent: named from the category
     product_category: str
     declared_unit: DeclaredUnit
     standards: list[str]

@@ -321,3 +321,12 @@ def test_electrolytic_manganese_leaching_co2_is_its_largest_direct_emission(emm)
     process = sum(c.kg_co2e for c in emm.contributions if c.part == "process")
     assert process == pytest.approx(1_036.6124 + 176, rel=1e-6)
     assert emm.direct_emissions_by_item["ore_mnco3"] == {"co2": "calculated"}
+
+
+def test_a_pcr_may_carry_its_title_in_chinese_and_the_schema_says_so():
+    """Standards bodies publish group standards under a Chinese title; the English one stays required."""
+    from pcr_rules.language import pcr_json_schema
+
+    document = json.loads(MANGANESE_PCR.read_text(encoding="utf-8")) | {"title_zh": "电解金属锰产品碳足迹核算规则"}
+    assert check_pcr(document) == []
+    assert "title_zh" in pcr_json_schema()["properties"]

@@ -159,6 +159,7 @@ SECTIONS = (
         _fields(
             "",
             ("title", "text", "", True),
+            ("title_zh", "text"),
             ("product_category", "text", "", True),
             ("max_reference_period_days", "integer"),
         ),
@@ -963,6 +964,7 @@ NEW_FIELDS = (
     "version",
     "start_from",
     "title",
+    "title_zh",
     "product_category",
     "declared_unit.amount",
     "declared_unit.unit",
