@@ -77,6 +77,20 @@ class FormulaSpec(_Frozen):
         return next((s for s in self.settings if s.id == setting_id), None)
 
 
+def _pot_cell_technology(section: str) -> "FormulaSetting":
+    """The setting of the PFC formulas: the pot-cell technology, a row of `section` of the factor set's constants,
+    taken from the inventory's parameter where the PCR names one."""
+    return FormulaSetting(
+        id="technology",
+        kind="constant",
+        section=section,
+        required=True,
+        from_parameter=True,
+        description="pot-cell technology (CWPB, SWPB, VSS, HSS)",
+        description_zh="电解槽型（CWPB、SWPB、VSS、HSS）",
+    )
+
+
 _BIOMASS = FormulaInput(
     id="biomass_fraction",
     unit="dimensionless",
@@ -325,17 +339,7 @@ CATALOGUE: tuple[FormulaSpec, ...] = (
         citation="IPCC 2006 Guidelines Vol. 3 Ch. 4 Eq. 4.25, Table 4.16",
         amount="anode-effect minutes per cell-day (AEM), period average",
         amount_unit="minute/day",
-        settings=(
-            FormulaSetting(
-                id="technology",
-                kind="constant",
-                section="pfc",
-                required=True,
-                from_parameter=True,
-                description="pot-cell technology (CWPB, SWPB, VSS, HSS)",
-                description_zh="电解槽型（CWPB、SWPB、VSS、HSS）",
-            ),
-        ),
+        settings=(_pot_cell_technology("pfc"),),
         returns=("cf4", "c2f6"),
     ),
     FormulaSpec(
@@ -347,17 +351,7 @@ CATALOGUE: tuple[FormulaSpec, ...] = (
         citation="IPCC 2006 Guidelines Vol. 3 Ch. 4 Eq. 4.24, Table 4.15",
         amount="primary aluminium production",
         amount_unit="t",
-        settings=(
-            FormulaSetting(
-                id="technology",
-                kind="constant",
-                section="pfc_tier1",
-                required=True,
-                from_parameter=True,
-                description="pot-cell technology (CWPB, SWPB, VSS, HSS)",
-                description_zh="电解槽型（CWPB、SWPB、VSS、HSS）",
-            ),
-        ),
+        settings=(_pot_cell_technology("pfc_tier1"),),
         returns=("cf4", "c2f6"),
     ),
     FormulaSpec(

@@ -117,20 +117,7 @@ CERTIFICATE_FIELDS = (
     "instrument",
 )
 MEASURED_FIELDS = ("amount", "unit", "method", "source", "relative_sd")
-CAPTIVE_FIELDS = (
-    "name",
-    "fuel",
-    "fuel_amount",
-    "fuel_unit",
-    "ncv_gj_per_unit",
-    "carbon_content_tc_per_tj",
-    "oxidation",
-    "gross_generation_mwh",
-    "auxiliary_mwh",
-    "net_generation_mwh",
-    "measured_co2_t",
-    "data_source",
-)
+CAPTIVE_FIELDS = tuple(c for c in excel.CAPTIVE_COLUMNS if c not in excel.DQ_COLUMNS)  # as the template has them
 CO_PRODUCT_FIELDS = ("name", "amount", "unit", "economic_value_cny")
 MAX_ROWS = 200  # certificate or co-product rows of one form
 NAME = re.compile(r"^[a-z_.0-9]+$")
