@@ -69,25 +69,35 @@ COMMENT_ACTIONS: dict[str, tuple[frozenset, CommentState, Party]] = {
 
 
 class IllegalTransition(ValueError):
-    """`kind`: "party" (not this caller's step), "state" (not from this state) or "action" (no such step)."""
+    """`kind`: "party" (not this caller's step), "state" (not from this state) or "action" (no such step).
 
-    def __init__(self, subject: str, action: str, state: str, reason: str, kind: str = "state"):
+    The message is English; `code` (`pcr.error.party`, `pcr.error.state`, `pcr.error.action`) and `params` (the
+    action, the state, and the party who may or the states it is allowed in, all codes) let an edge word the refusal
+    in its reader's language."""
+
+    def __init__(self, subject: str, action: str, state: str, reason: str, kind: str = "state", **params: object):
         self.action, self.state, self.reason, self.kind = action, state, reason, kind
+        self.code = f"pcr.error.{kind}"
+        self.params = {"action": action, "state": str(state), **params}
         super().__init__(f"cannot {action.replace('_', ' ')} a {subject} that is {state.replace('_', ' ')}: {reason}")
 
 
 def _allowed(subject: str, state, action: str, sources: frozenset, actor: Party, parties: frozenset) -> None:
     if actor not in parties:
-        raise IllegalTransition(subject, action, state, f"only the {actor.value.replace('_', ' ')} may", "party")
+        reason = f"only the {actor.value.replace('_', ' ')} may"
+        raise IllegalTransition(subject, action, state, reason, "party", party=actor.value)
     if state not in sources:
-        raise IllegalTransition(subject, action, state, f"allowed in {', '.join(sorted(s.value for s in sources))}")
+        allowed = sorted(s.value for s in sources)
+        raise IllegalTransition(subject, action, state, f"allowed in {', '.join(allowed)}", allowed=allowed)
 
 
 def next_version_state(state: PCRState, action: str, parties: frozenset[Party]) -> PCRState:
     """The state after `action` by someone acting as `parties` (a chair acts as an author too)."""
     if action not in VERSION_ACTIONS:
         known = ", ".join(VERSION_ACTIONS)
-        raise IllegalTransition("PCR version", action, state, f"unknown action (one of {known})", "action")
+        raise IllegalTransition(
+            "PCR version", action, state, f"unknown action (one of {known})", "action", known=list(VERSION_ACTIONS)
+        )
     sources, target, actor = VERSION_ACTIONS[action]
     _allowed("PCR version", state, action, sources, actor, parties)
     return target
@@ -101,7 +111,9 @@ def check_work(state: PCRState, work: str, parties: frozenset[Party]) -> None:
 def next_comment_state(state: CommentState, action: str, parties: frozenset[Party]) -> CommentState:
     if action not in COMMENT_ACTIONS:
         known = ", ".join(COMMENT_ACTIONS)
-        raise IllegalTransition("comment", action, state, f"unknown answer (one of {known})", "action")
+        raise IllegalTransition(
+            "comment", action, state, f"unknown answer (one of {known})", "action", known=list(COMMENT_ACTIONS)
+        )
     sources, target, actor = COMMENT_ACTIONS[action]
     _allowed("comment", state, action, sources, actor, parties)
     return target
@@ -202,19 +214,16 @@ def publication_problems(
     transition end (for the versions this one supersedes) not before the new version takes effect."""
     problems = []
     if effective_from is None:
-        problems.append(FieldError("effective_from", "required to publish"))
+        problems.append(FieldError("effective_from", "required to publish", "pcr.error.required"))
     if valid_until is None:
-        problems.append(FieldError("valid_until", "required to publish"))
+        problems.append(FieldError("valid_until", "required to publish", "pcr.error.required"))
     elif valid_until < today:
-        problems.append(FieldError("valid_until", f"already past ({valid_until.isoformat()})"))
+        problems.append(FieldError("valid_until", f"already past ({valid_until.isoformat()})", "pcr.error.past"))
     if effective_from and valid_until and valid_until <= effective_from:
-        problems.append(FieldError("valid_until", "must be after effective_from"))
+        problems.append(FieldError("valid_until", "must be after effective_from", "pcr.error.valid_after"))
     if effective_from and transition_until and transition_until < effective_from - timedelta(days=1):
-        problems.append(
-            FieldError(
-                "transition_until", "must not end before the day before effective_from (no gap between versions)"
-            )
-        )
+        reason = "must not end before the day before effective_from (no gap between versions)"
+        problems.append(FieldError("transition_until", reason, "pcr.error.transition_gap"))
     return problems
 
 

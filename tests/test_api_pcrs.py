@@ -89,7 +89,14 @@ def test_a_comment_names_a_part_of_the_pcr(world):
     url = in_consultation(world, new_pcr_id())
     response = world.call("acme-engineer", "POST", f"{url}/comments", json={"path": "items[unobtainium]", "text": "x"})
     assert response.status_code == 422
-    assert response.json()["errors"] == [{"field": "path", "reason": "this version has no item 'unobtainium'"}]
+    assert response.json()["errors"] == [
+        {
+            "field": "path",
+            "reason": "this version has no item 'unobtainium'",
+            "code": "pcr.error.no_item",  # what a page words in its reader's language, with the parameters
+            "params": {"item": "unobtainium"},
+        }
+    ]
 
 
 def test_a_comment_longer_than_4000_characters_is_refused_naming_the_field(world):
@@ -114,7 +121,12 @@ def test_the_consultation_is_closed_only_after_its_stated_end(world):
     response = world.call("sb-chair", "POST", f"{url}/actions/close_consultation", json={})
     assert response.status_code == 409
     assert response.json()["errors"] == [
-        {"field": "consultation_until", "reason": f"the consultation runs until {TODAY.isoformat()}"}
+        {
+            "field": "consultation_until",
+            "reason": f"the consultation runs until {TODAY.isoformat()}",
+            "code": "pcr.error.consultation_running",
+            "params": {"until": TODAY.isoformat()},
+        }
     ]
 
 
@@ -136,7 +148,15 @@ def test_a_published_version_is_never_edited(world):
         json={**document, "title": "rewritten after publication"},
     )
     assert response.status_code == 409
-    assert response.json()["errors"] == [{"field": "document", "reason": "allowed in draft, review"}]
+    assert response.json()["detail"] == "cannot revise a PCR version that is published: allowed in draft, review"
+    assert response.json()["errors"] == [
+        {
+            "field": "document",
+            "reason": "allowed in draft, review",
+            "code": "pcr.error.state",
+            "params": {"action": "revise", "state": "published", "allowed": ["draft", "review"]},
+        }
+    ]
     assert world.client.get("/api/v1/pcrs/PCR-CN-FLATGLASS").json()["title"] == document["title"]
 
 
@@ -146,7 +166,14 @@ def test_a_document_larger_than_1_mib_is_refused_naming_the_field(world):
     body = {"id": pcr_id, "version": "1.0.0", "notes": ["x" * 1024] * 1100}
     response = world.call("sb-author", "PUT", f"/api/v1/pcrs/{pcr_id}/versions/1.0.0/document", json=body)
     assert response.status_code == 413
-    assert response.json()["errors"] == [{"field": "document", "reason": "larger than 1048576 bytes"}]
+    assert response.json()["errors"] == [
+        {
+            "field": "document",
+            "reason": "larger than 1048576 bytes",
+            "code": "pcr.error.too_large",
+            "params": {"max_kib": 1024},
+        }
+    ]
 
 
 def test_a_document_that_is_not_a_json_object_is_refused_naming_the_field(world):
@@ -167,7 +194,12 @@ def test_a_document_names_its_own_pcr_and_version(world):
     )
     assert response.status_code == 422
     assert response.json()["errors"] == [
-        {"field": "version", "reason": "must be '1.0.0', as the version's address says"}
+        {
+            "field": "version",
+            "reason": "must be '1.0.0', as the version's address says",
+            "code": "pcr.error.identity",
+            "params": {"expected": "1.0.0"},
+        }
     ]
 
 
@@ -222,7 +254,11 @@ def test_publication_dates_are_checked_naming_each_field(world):
         "sb-chair", "POST", f"{url}/actions/publish", json={"effective_from": "2030-01-01", "valid_until": "2029-01-01"}
     )
     assert response.status_code == 422
-    assert {"field": "valid_until", "reason": "must be after effective_from"} in response.json()["errors"]
+    assert {
+        "field": "valid_until",
+        "reason": "must be after effective_from",
+        "code": "pcr.error.valid_after",
+    } in response.json()["errors"]
 
 
 def test_the_pcr_routes_of_before_keep_their_answers(world):

@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 from datetime import date
 
 import jinja2
@@ -9,6 +10,7 @@ import pytest
 import yaml
 from pypdf import PdfReader
 
+from footprint_api.core.messages import catalogue
 from footprint_api.exports.pcr_document import (
     WIDTHS_MM,
     PcrComment,
@@ -23,6 +25,7 @@ from pcr_rules.registry import default_registry
 from tests.conftest import ROOT
 
 LOCALES = ROOT / "footprint_api" / "core" / "locales"
+ZH, EN = catalogue("zh"), catalogue("en")
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +120,81 @@ def test_the_changes_from_the_previous_version_are_listed(zh_text, en_text):
         assert "electricity.location_level" in text and "electricity.captive_fuels.natural_gas" in text
     assert "与上一版本相比的变更" in squeezed(zh_text)
     assert "Changesfromthepreviousversion" in squeezed(en_text)
+
+
+def byline(pdf: bytes) -> str:
+    """The line under the title: id and version, status, issuer."""
+    lines = PdfReader(io.BytesIO(pdf)).pages[0].extract_text().splitlines()
+    return next(line for line in lines if line.startswith("PCR-CN-ALUMINIUM 1.1.0"))
+
+
+def test_the_byline_names_the_issuer(aluminium, record):
+    assert byline(pcr_pdf(aluminium, record, "zh")) == "PCR-CN-ALUMINIUM 1.1.0 · 已发布 · 中国有色金属工业协会"
+
+
+def test_seed_data_is_printed_as_such_where_the_issuer_would_be(aluminium):
+    seeded = PcrRecordView(status="published", issuer_name="", seeded=True)
+    assert (
+        byline(pcr_pdf(aluminium, seeded, "zh")) == "PCR-CN-ALUMINIUM 1.1.0 · 已发布 · 平台初始数据（尚未指定标准机构）"
+    )
+    assert byline(pcr_pdf(aluminium, seeded, "en")) == (
+        "PCR-CN-ALUMINIUM 1.1.0 · Published · Seeded by the platform (no standards body yet)"
+    )
+    fields = sections_of_record(aluminium, seeded)["document"].fields
+    assert {f.label.main: f.value for f in fields}[ZH("pcr.field.issuer")] == "平台初始数据（尚未指定标准机构）"
+
+
+def test_a_version_without_an_issuer_prints_no_empty_one(aluminium):
+    anonymous = PcrRecordView(status="published", issuer_name="")
+    pdf = pcr_pdf(aluminium, anonymous, "zh")
+    assert byline(pdf) == "PCR-CN-ALUMINIUM 1.1.0 · 已发布"  # no trailing separator
+    assert PdfReader(io.BytesIO(pdf)).metadata.get("/Author", "") == ""
+    assert ZH("pcr.field.issuer") not in [
+        f.label.main for f in sections_of_record(aluminium, anonymous)["document"].fields
+    ]
+
+
+def sections_of_record(pcr, record, lang="zh"):
+    return {s.key: s for s in pcr_html_sections(pcr, lang, record)}
+
+
+def test_changed_codes_are_named_in_the_readers_language_as_the_rules_name_them(aluminium, record):
+    """1.0.0 -> 1.1.0 of aluminium: the location-based grid factor went from national to provincial."""
+    for lang, t in (("zh", ZH), ("en", EN)):
+        changes = sections_of_record(aluminium, record, lang)["changes"].table.rows
+        row = next(r for r in changes if r.cells[0].main == "electricity.location_level")
+        assert [c.main for c in row.cells[2:]] == [
+            t("pcr.location_level.national"),  # 全国电网排放因子
+            t("pcr.location_level.province"),  # 省级排放因子，无则区域电网，再无则全国
+        ]
+
+
+def test_every_kind_of_code_in_the_changes_is_named(aluminium):
+    """A previous version that differed in each coded field: allocation method, reported method, technologies, an
+    item's kind, stage and sector."""
+    before = aluminium.model_dump(mode="json")
+    before["allocation"]["method"] = "mass"
+    before["electricity"]["reported_method"] = "location_based"
+    before["electricity"]["eligible_technologies"].remove("ocean")  # added in the version compared
+    fuel = next(item for item in before["items"] if item["kind"] == "fuel")
+    fuel["sector"] = "energy" if fuel["sector"] == "industry" else "industry"
+    alumina = next(item for item in before["items"] if item["id"] == "alumina")
+    alumina["stage"] = "transport"
+    record = PcrRecordView(status="draft", issuer_name="CNIA", previous_version=before)
+    rows = {
+        r.cells[0].main: [c.main for c in r.cells[2:]]
+        for r in sections_of_record(aluminium, record)["changes"].table.rows
+    }
+    assert rows["allocation.method"] == [ZH("pcr.allocation.mass"), ZH(f"pcr.allocation.{aluminium.allocation.method}")]
+    assert rows["electricity.reported_method"] == [
+        ZH("code.method.location_based"),
+        ZH(f"code.method.{aluminium.electricity.reported_method}"),
+    ]
+    assert rows["electricity.eligible_technologies"] == ["", ZH("inv.tech.ocean")]  # added: 海洋能
+    assert rows["items[alumina].stage"] == [ZH("code.stage.transport"), ZH("code.stage.raw_material_acquisition")]
+    sector = rows[f"items[{fuel['id']}].sector"]
+    assert sector == [ZH(f"pcr.sector.{fuel['sector']}"), ZH(f"pcr.sector.{aluminium.item(fuel['id']).sector}")]
+    assert not any(code in cell for cells in rows.values() for cell in cells for code in ("mass", "transport", "ocean"))
 
 
 def test_a_first_version_says_it_has_nothing_to_compare_with_and_no_comments(aluminium):
@@ -237,6 +315,23 @@ def test_the_pages_template_renders_the_same_sections_escaped(aluminium):
     assert 'id="pcr-items"' in html and "net prebaked anode consumption" in html and "Awaiting an answer" in html
 
 
+def test_a_tables_scrolling_region_is_named_apart_from_its_section(aluminium, record):
+    """A section is a landmark named by its heading; the region its table scrolls in is a second one, which must
+    not carry the same name (axe: landmark-unique)."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(ROOT / "footprint_api" / "web" / "templates"), autoescape=True
+    )
+    macro = environment.get_template("pcr/_sections.html").module.pcr_sections
+    for lang, t in (("zh", ZH), ("en", EN)):
+        sections = pcr_html_sections(aluminium, lang, record)
+        html = str(macro(sections, "en"))
+        regions = re.findall(r'role="region" aria-label="([^"]*)"', html)
+        tables = [s for s in sections if s.table]
+        assert regions == [t("pcr.doc.table", heading=s.heading.main) for s in tables]  # 表格：清单项
+        assert not set(regions) & {s.heading.main for s in sections}
+        assert len(set(regions)) == len(regions) == len(tables) >= 3  # the items, the comments, the changes
+
+
 def test_the_document_messages_exist_in_both_languages_and_nowhere_else():
     zh, en = (yaml.safe_load((LOCALES / lang / "pcr.yaml").read_text(encoding="utf-8")) for lang in ("zh", "en"))
     assert set(zh) == set(en) and all(key.startswith("pcr.") for key in zh)
@@ -253,8 +348,8 @@ def test_openepd_metadata_carries_the_pcr_fields(aluminium, record):
     assert metadata["date_of_issue"] == "2025-04-01"  # the effective date, not the day of publication
     assert metadata["valid_until"] == "2030-03-31" and metadata["status"] == "Published"
     assert metadata["declared_units"] == [{"qty": 1.0, "unit": "t"}]
-    assert metadata["doc"] == "https://pcf.example.cn/api/v1/pcrs/PCR-CN-ALUMINIUM/document.pdf?version=1.1.0"
-    assert metadata["attachments"] == {"JSON": "https://pcf.example.cn/api/v1/pcrs/PCR-CN-ALUMINIUM?version=1.1.0"}
+    assert metadata["doc"] == "https://pcf.example.cn/pcrs/PCR-CN-ALUMINIUM/1.1.0/document.pdf"  # the library's
+    assert metadata["attachments"] == {"JSON": "https://pcf.example.cn/pcrs/PCR-CN-ALUMINIUM/1.1.0/pcr.json"}
     assert metadata["product_classes"] == {"pcf.example.cn": "electrolytic_aluminium"}
     assert metadata["alt_ids"] == {"pcf.example.cn": "PCR-CN-ALUMINIUM@1.1.0"}
     assert metadata["applicable_in"] == ["CN"]

@@ -2,8 +2,11 @@
 (services.pcr_registry): who may take each step, what a step checks, which versions an inventory and a
 certification may follow."""
 
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from string import Formatter
 
 import pytest
 import yaml
@@ -12,16 +15,21 @@ from sqlalchemy.exc import DatabaseError
 from sqlmodel import select
 
 from footprint_api.core.errors import Conflict, Forbidden, PCRNotInForce, Unprocessable
+from footprint_api.core.messages import catalogue
 from footprint_api.infra.security import Principal
 from footprint_api.persistence.db import session_scope
 from footprint_api.persistence.models import AuditEvent, PCRVersion, User
 from footprint_api.services import pcr_registry
+from pcr_rules import lifecycle
 from pcr_rules.lifecycle import (
+    COMMENT_ACTIONS,
     VERSION_ACTIONS,
+    VERSION_WORK,
     IllegalTransition,
     Party,
     PCRState,
     Validity,
+    check_work,
     next_version_state,
 )
 from pcr_rules.registry import DATA_DIR
@@ -29,6 +37,7 @@ from tests.conftest import load_example
 from tests.labelling import act, unique_serials
 
 TODAY = datetime.now(UTC).date()
+ZH, EN = catalogue("zh"), catalogue("en")
 AFTER_CONSULTATION = TODAY + timedelta(days=1)
 CHAIR, AUTHOR = frozenset({Party.CHAIR, Party.AUTHOR, Party.PARTICIPANT}), frozenset({Party.AUTHOR, Party.PARTICIPANT})
 
@@ -147,6 +156,52 @@ def test_an_illegal_step_explains_itself():
     assert str(refused.value) == "cannot publish a PCR version that is draft: allowed in review"
 
 
+def test_an_illegal_step_carries_a_code_and_its_parameters_for_any_language():
+    with pytest.raises(IllegalTransition) as refused:
+        next_version_state(PCRState.DRAFT, "publish", CHAIR)
+    assert refused.value.code == "pcr.error.state"
+    assert refused.value.params == {"action": "publish", "state": "draft", "allowed": ["review"]}
+    with pytest.raises(IllegalTransition) as refused:
+        next_version_state(PCRState.REVIEW, "publish", AUTHOR)
+    assert (refused.value.code, refused.value.params) == (
+        "pcr.error.party",
+        {"action": "publish", "state": "review", "party": "chair"},
+    )
+
+
+def test_a_refused_step_reads_in_chinese_from_its_code():
+    """`pcr.error.state` with the names of the state, the step and the states it is allowed in (pcr.yaml); the
+    English stays the answer's detail, for the JSON API."""
+    with pytest.raises(IllegalTransition) as illegal:
+        check_work(PCRState.PUBLISHED, "comment", frozenset({Party.PARTICIPANT}))
+    refusal = pcr_registry.refused(illegal.value, "path")
+    assert refusal.detail == "cannot comment a PCR version that is published: allowed in consultation"
+    chinese = "本版本的状态为“已发布”，不能提出意见；只有状态为“公开征求意见”时才可以。"
+    assert pcr_registry.refusal_in(ZH, refusal) == chinese
+    assert pcr_registry.field_reasons_in(ZH, refusal) == {"path": chinese}
+    english = "The version is “Published”: you may comment on it only while it is “Public consultation”."
+    assert pcr_registry.refusal_in(EN, refusal) == english
+
+
+def test_every_refusal_code_has_a_message_in_both_languages_with_the_same_parameters():
+    """Every `pcr.error.*` code the registry and the life cycle raise (as written in their source), and every kind
+    of illegal step."""
+    sources = [Path(pcr_registry.__file__), Path(lifecycle.__file__)]
+    codes = {code for path in sources for code in re.findall(r"\"(pcr\.error\.[a-z_]+)\"", path.read_text())}
+    codes |= {f"pcr.error.{kind}" for kind in ("state", "party", "action")}
+    assert len(codes) > 30
+    for code in sorted(codes):
+        assert code in ZH.messages and code in EN.messages, code
+        assert placeholders(ZH.messages[code]) == placeholders(EN.messages[code]), code
+    for action in [*VERSION_ACTIONS, *VERSION_WORK, *COMMENT_ACTIONS]:
+        assert f"pcr.action.{action}" in ZH.messages and f"pcr.action.{action}" in EN.messages, action
+    assert all(f"pcr.party.{party.value}" in ZH.messages for party in Party)
+
+
+def placeholders(message: str) -> set[str]:
+    return {name for _, name, _, _ in Formatter().parse(message) if name}
+
+
 def test_supersession_and_expiry_are_the_systems_steps_only():
     assert {action for action, (_, _, party) in VERSION_ACTIONS.items() if party is Party.SYSTEM} == {
         "supersede",
@@ -216,7 +271,7 @@ def test_a_rejection_states_its_reason(world):
         note = pcr_registry.comments_of(session, pcr_registry.visible_version(session, chair, pcr_id, "1.0.0"))[0]
         with pytest.raises(Unprocessable) as refused:
             pcr_registry.answer(session, chair, pcr_id, "1.0.0", note.id, "rejected", "  ")
-    assert refused.value.errors == [{"field": "reason", "reason": "required"}]
+    assert refused.value.errors == [{"field": "reason", "reason": "required", "code": "pcr.error.required"}]
 
 
 def test_the_consultation_is_not_closed_before_its_stated_end(world):
@@ -419,6 +474,39 @@ def test_a_new_version_lists_what_changed_from_the_one_it_copied(world):
         pcr_registry.replace_document(session, author, pcr_id, "1.1.0", revised)
         changes = pcr_registry.changes_from_base(session, author, pcr_id, "1.1.0")
     assert [(c.path, c.kind.value) for c in changes] == [("version", "changed"), ("title", "changed")]
+
+
+def test_a_seeded_version_is_compared_with_the_newest_earlier_published_version(world):
+    """The seeded versions name no base: cement 1.1.0 revises 1.0.0 (pcr_rules/data), and 1.0.0 is the first."""
+    with session_scope() as session:
+        record = pcr_registry.record_view(session, None, "PCR-CN-CEMENT", "1.1.0")
+        changes = pcr_registry.changes_from_base(session, None, "PCR-CN-CEMENT", "1.1.0")
+        first = pcr_registry.record_view(session, None, "PCR-CN-CEMENT", "1.0.0")
+    assert record.based_on == "1.0.0"
+    assert ("electricity.location_level", "national", "province") in [(c.path, c.old, c.new) for c in changes]
+    assert first.previous_version is None
+
+
+def test_a_withdrawn_version_is_not_the_previous_one(world):
+    """1.0.0, then 1.1.0 (withdrawn after publication), then 1.2.0, each written from an empty document: 1.2.0
+    revises 1.0.0."""
+    pcr_id = new_pcr_id()
+    published(pcr_id, "1.0.0")
+    published(pcr_id, "1.1.0", effective_from=date(2024, 1, 1))
+    chair = principal("sb-chair")
+    with session_scope() as session:
+        pcr_registry.withdraw(session, chair, pcr_id, "1.1.0", "the kiln rule was wrong")
+    published(pcr_id, "1.2.0", effective_from=date(2024, 6, 1))
+    with session_scope() as session:
+        row = pcr_registry.visible_version(session, None, pcr_id, "1.2.0")
+        assert row.based_on is None and pcr_registry.previous_version(session, row).version == "1.0.0"
+        assert pcr_registry.record_view(session, None, pcr_id, "1.2.0").based_on == "1.0.0"
+
+
+def test_a_seeded_version_is_printed_as_seed_data_not_as_an_issuer(world):
+    with session_scope() as session:
+        record = pcr_registry.record_view(session, None, "PCR-CN-CEMENT", "1.1.0")
+    assert (record.issuer_name, record.seeded) == ("", True)
 
 
 def test_the_printed_record_carries_the_comment_log_with_its_answers(world):

@@ -3,13 +3,19 @@ problem responses (application/problem+json) for machines and as pages for peopl
 
 
 class ServiceError(Exception):
+    """`detail` and each error's `reason` are the English wording (the JSON API answers with them); `code` and
+    `params` name the message and its values, so that a page words the refusal in its reader's language (the
+    catalogue's message `code`, filled with `params`). An entry of `errors` may carry its own `code` and `params`."""
+
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str, errors: list[dict] | None = None):
+    def __init__(self, detail: str, errors: list[dict] | None = None, code: str = "", params: dict | None = None):
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or []
+        self.code = code
+        self.params = params or {}
 
 
 class BadRequest(ServiceError):

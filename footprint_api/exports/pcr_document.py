@@ -14,7 +14,7 @@ escapes it for reportlab's Paragraph markup (`<`, `>`, `&`), the template's auto
 import io
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -82,6 +82,7 @@ class Row:
 class Grid:
     columns: list[Text]
     rows: list[Row]
+    label: str = ""  # the table's own name ("表格：清单项"), apart from its section's heading
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,8 @@ class PcrRecordView:
     """What the PCR registry knows of one version beyond its rules, as the document prints it. `status` is a state
     of the PCR life cycle (`pcr_rules.lifecycle.PCRState`: draft, consultation, review, published, superseded,
     expired, withdrawn); `superseded_by` the version that replaces it; `previous_version` the rules this version
-    revises (a PCR or its JSON), for the list of changes."""
+    revises (a PCR or its JSON), for the list of changes. `issuer_name` is empty for a version no standards body
+    issued: `seeded` says it was loaded from the platform's seed data."""
 
     status: str
     issuer_name: str
@@ -121,6 +123,7 @@ class PcrRecordView:
     transition_until: date | None = None
     comments: list[PcrComment | tuple] = field(default_factory=list)
     previous_version: PCR | dict | None = None
+    seeded: bool = False
 
     @property
     def based_on(self) -> str | None:
@@ -212,6 +215,13 @@ def _day(value: date | None) -> str:
     return f"{value:%Y-%m-%d}" if value else ""
 
 
+def _issuer(record: PcrRecordView, w: _Words) -> str:
+    """The standards body that issued the version; for seed data, that the platform loaded it; else nothing."""
+    if record.issuer_name:
+        return record.issuer_name
+    return w.t("pcr.doc.seeded") if record.seeded else ""
+
+
 def pcr_title(pcr: PCR, lang: str) -> Text:
     """'电解铝产品种类规则' on a Chinese page, 'Product category rules: primary aluminium' on an English one, with the
     other language as the second line."""
@@ -231,7 +241,7 @@ def _document(pcr: PCR, record: PcrRecordView | None, w: _Words) -> Section:
     if record:
         values += [
             ("status", w.code("pcr.status", record.status)),
-            ("issuer", record.issuer_name),
+            ("issuer", _issuer(record, w)),
             ("published_at", _day(record.published_at)),
             ("effective_from", _day(record.effective_from)),
             ("valid_until", _day(record.valid_until)),
@@ -435,25 +445,56 @@ def _comments(pcr: PCR, record: PcrRecordView, w: _Words) -> Section:
     )
 
 
-def _shown(value: Any, w: _Words) -> str:
-    """A changed value as a reader takes it in: an item or parameter by its name, a list as its entries."""
+# changed values that are codes of the PCR language, by the field they are the value of (an item's field without
+# its item: `items.kind`), and where the catalogue names them
+CODED_FIELDS = {
+    "product_category": "pcr.category",
+    "boundary.type": "pcr.boundary",
+    "allocation.method": "pcr.allocation",
+    "electricity.reported_method": "code.method",
+    "electricity.eligible_technologies": "inv.tech",
+    "electricity.location_level": "pcr.location_level",
+    "items.kind": "inv.kind",
+    "items.stage": "code.stage",
+    "items.sector": "pcr.sector",
+}
+_KEYS = re.compile(r"\[[^\]]*\]")
+
+
+def _field_of(path: str) -> str:
+    """`items[alumina].kind` -> `items.kind`: the field a changed value belongs to, whichever item it is of."""
+    return _KEYS.sub("", path)
+
+
+def _shown(value: Any, w: _Words, field: str = "") -> str:
+    """A changed value as a reader takes it in: a code by its name in the reader's language, an item or parameter
+    by its name, a list as its entries. `field`: what the value is of (`_field_of` its path)."""
+    if isinstance(value, list):
+        return "\n".join(_shown(v, w, field) for v in value)
+    if isinstance(value, dict):
+        return _shown_mapping(value, w, field)
+    return _shown_scalar(value, w, field)
+
+
+def _shown_scalar(value: Any, w: _Words, field: str) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return w.yes_no(value)
     if isinstance(value, float):
         return _number(value)
-    if isinstance(value, list):
-        return "\n".join(_shown(v, w) for v in value)
-    if isinstance(value, dict):
-        if "id" in value and "label" in value:
-            return f"{w.name(value).main} ({value['id']})"
-        return "; ".join(f"{k}: {_nested(v, w)}" for k, v in value.items() if v not in (None, [], {}))
-    return str(value)
+    return w.code(CODED_FIELDS[field], value) if field in CODED_FIELDS else str(value)
 
 
-def _nested(value: Any, w: _Words) -> str:
-    return f"({_shown(value, w)})" if isinstance(value, dict) else _shown(value, w).replace("\n", "; ")
+def _shown_mapping(value: dict, w: _Words, field: str) -> str:
+    if "id" in value and "label" in value:
+        return f"{w.name(value).main} ({value['id']})"
+    entries = [(k, v) for k, v in value.items() if v not in (None, [], {})]
+    return "; ".join(f"{k}: {_nested(v, w, f'{field}.{k}' if field else k)}" for k, v in entries)
+
+
+def _nested(value: Any, w: _Words, field: str) -> str:
+    return f"({_shown(value, w, field)})" if isinstance(value, dict) else _shown(value, w, field).replace("\n", "; ")
 
 
 def _changes(pcr: PCR, record: PcrRecordView, w: _Words) -> Section:
@@ -470,8 +511,8 @@ def _changes(pcr: PCR, record: PcrRecordView, w: _Words) -> Section:
             [
                 _path(c.path, versions, w),
                 Text(w.code("pcr.change", c.kind.value)),
-                Text(_shown(c.old, w)),
-                Text(_shown(c.new, w)),
+                Text(_shown(c.old, w, _field_of(c.path))),
+                Text(_shown(c.new, w, _field_of(c.path))),
             ]
         )
         for c in changes
@@ -500,7 +541,15 @@ def pcr_html_sections(pcr: PCR, lang: str, record: PcrRecordView | None = None) 
     ]
     if record:
         sections += [_comments(pcr, record, w), _changes(pcr, record, w)]
-    return sections
+    return [_table_named(section, w) for section in sections]
+
+
+def _table_named(section: Section, w: _Words) -> Section:
+    """A section's table with a name of its own: a page's scrolling region around it must not carry the same name
+    as the section (two landmarks named alike)."""
+    if section.table is None:
+        return section
+    return replace(section, table=replace(section.table, label=w.t("pcr.doc.table", heading=section.heading.main)))
 
 
 # --- the PDF --------------------------------------------------------------------------------------------------------
@@ -616,15 +665,16 @@ def pcr_pdf(pcr: PCR, record: PcrRecordView, lang: str, font: Path | None = None
     s = _Styles(cjk_face(find_font(font)))
     w = _Words(lang)
     title = pcr_title(pcr, lang)
+    issuer = _issuer(record, w)
+    byline = " · ".join(
+        part for part in (f"{pcr.id} {pcr.version}", w.code("pcr.status", record.status), issuer) if part
+    )
     story: list[Flowable] = [
         Paragraph(_markup(title.main), s.title),
         Paragraph(_markup(title.sub), s.subtitle),
         Spacer(1, 2 * mm),
         Paragraph(f"<b>{_markup(pcr.title)}</b>", s.body),
-        Paragraph(
-            _markup(f"{pcr.id} {pcr.version} · {w.code('pcr.status', record.status)} · {record.issuer_name}"),
-            s.subtitle,
-        ),
+        Paragraph(_markup(byline), s.subtitle),
     ]
     for section in pcr_html_sections(pcr, lang, record):
         story += _section_story(section, s)
@@ -642,7 +692,7 @@ def pcr_pdf(pcr: PCR, record: PcrRecordView, lang: str, font: Path | None = None
             out,
             pagesize=A4,
             title=f"{pcr.ref} {pcr.title}",
-            author=record.issuer_name,
+            author=issuer,
             subject=title.main,
             lang={"zh": "zh-CN", "en": "en"}[lang],
             leftMargin=18 * mm,

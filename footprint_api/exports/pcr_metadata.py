@@ -3,7 +3,7 @@
 The openEPD fields follow `openepd.model.pcr.Pcr` (cchangelabs/openepd, src/openepd/model/pcr.py, with `Org` from
 model/org.py and `Amount` from model/common.py). Mapped:
 
-    issuer.name        record.issuer_name
+    issuer.name        record.issuer_name (left out for seed data, which no standards body issued)
     issuer_doc_id      pcr.id, the standards body's document code (max 40 characters)
     name               pcr.title (max 200)
     short_name         the product category's English name (max 40)
@@ -12,13 +12,13 @@ model/org.py and `Amount` from model/common.py). Mapped:
     date_of_issue      record.effective_from: openEPD's "first day on which the document is valid", which is the
                        effective date, not the day it was published
     valid_until        record.valid_until, or the end of the transition period where that comes first
-    doc                the URL of the PCR document (PDF)
+    doc                the URL of the PCR document (PDF), the library's page route
     status             STATUS below, then openEPD's rule on dates: a PCR whose valid_until has passed is Expired,
                        more than five years ago Sunset
     product_classes    {the service's host: pcr.product_category}
     applicable_in      ["CN"]
     alt_ids            {the service's host: "PCR-CN-ALUMINIUM@1.1.0"}
-    attachments        {"JSON": the URL of the rules as JSON}
+    attachments        {"JSON": the URL of the rules as the service's JSON (pcr_json), beside the PDF}
 
 Not mapped: `id` (an id registered at open-xpd-uuid.cqd.io, which these PCRs do not have) and `parent` (a Part A or
 base PCR, not the previous version). What openEPD has no field for (the life-cycle state, the publication date, the
@@ -49,9 +49,10 @@ STATUS = {
 }
 SUNSET_AFTER = timedelta(days=5 * 365 + 1)  # openEPD: valid_until more than 5 years in the past -> Sunset
 APPLICABLE_IN = ["CN"]  # the PCRs apply GB/T 24067-2024 to products made in China
-# where the service serves a PCR (the JSON is /api/v1/pcrs/{id}; the PDF document sits beside it)
-JSON_PATH = "/api/v1/pcrs/{id}?version={version}"
-DOCUMENT_PATH = "/api/v1/pcrs/{id}/document.pdf?version={version}"
+# where the service serves a version (the library's routes, web/routes/pcr_library.py): every version the reader may
+# see, published or not, at one address of its own
+DOCUMENT_PATH = "/pcrs/{id}/{version}/document.pdf"
+JSON_PATH = "/pcrs/{id}/{version}/pcr.json"
 
 
 def _url(base_url: str, path: str, pcr: PCR) -> str:
@@ -77,32 +78,39 @@ def openepd_pcr(pcr: PCR, record: PcrRecordView, base_url: str, as_of: date | No
     valid_until = _valid_until(record)
     category = catalogue("en").messages.get(f"pcr.category.{pcr.product_category}", pcr.product_category)
     metadata = {
-        "issuer": {"name": record.issuer_name[:200]},
+        "issuer": {"name": record.issuer_name[:200]} if record.issuer_name else None,
         "issuer_doc_id": pcr.id[:40],
         "name": pcr.title[:200],
         "short_name": category[:40],
         "version": pcr.version,
         "declared_units": [{"qty": pcr.declared_unit.amount, "unit": pcr.declared_unit.unit}],
-        "date_of_issue": record.effective_from.isoformat() if record.effective_from else None,
-        "valid_until": valid_until.isoformat() if valid_until else None,
+        "date_of_issue": _iso(record.effective_from),
+        "valid_until": _iso(valid_until),
         "doc": _url(base_url, DOCUMENT_PATH, pcr),
         "status": _status(record, valid_until, as_of or date.today()),
         "product_classes": {host: pcr.product_category},
         "applicable_in": APPLICABLE_IN,
         "alt_ids": {host: pcr.ref},
         "attachments": {"JSON": _url(base_url, JSON_PATH, pcr)},
-        "ext": {
-            EXTENSION: {
-                "status": record.status,
-                "published_at": record.published_at.isoformat() if record.published_at else None,
-                "superseded_by": record.superseded_by,
-                "transition_until": record.transition_until.isoformat() if record.transition_until else None,
-                "previous_version": record.based_on,
-            }
-        },
+        "ext": {EXTENSION: _extension(record)},
     }
-    metadata["ext"][EXTENSION] = {k: v for k, v in metadata["ext"][EXTENSION].items() if v is not None}
     return {k: v for k, v in metadata.items() if v is not None}
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _extension(record: PcrRecordView) -> dict[str, Any]:
+    """What openEPD has no field for: the life-cycle state and its dates, the successor, the previous version."""
+    values = {
+        "status": record.status,
+        "published_at": _iso(record.published_at),
+        "superseded_by": record.superseded_by,
+        "transition_until": _iso(record.transition_until),
+        "previous_version": record.based_on,
+    }
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def pcr_json(pcr: PCR) -> dict[str, Any]:

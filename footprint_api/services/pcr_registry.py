@@ -25,8 +25,10 @@ from footprint_api.core.errors import (
     NotFound,
     PayloadTooLarge,
     PCRNotInForce,
+    ServiceError,
     Unprocessable,
 )
+from footprint_api.core.messages import Catalogue
 from footprint_api.infra.security import Principal
 from footprint_api.persistence.models import (
     Organisation,
@@ -67,6 +69,7 @@ PCR_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,99}$")
 # a section or an item of the document: `electricity`, `items[alumina]`, `items[alumina].parameters[purity]`
 COMMENT_PATH = re.compile(r"^[a-z_]+(\[[^\[\]]{1,100}\])?(\.[a-z_]+(\[[^\[\]]{1,100}\])?)*$")
 GENERAL = "general"  # a comment on the version as a whole
+AUTHORED = "authored"  # PCRVersion.source of a version written here (else: the seed file it was loaded from)
 
 
 def field_errors(problems: list[FieldError]) -> list[dict]:
@@ -74,6 +77,59 @@ def field_errors(problems: list[FieldError]) -> list[dict]:
     return [
         {"field": p.loc, "reason": p.message, **({"code": p.code} if getattr(p, "code", "") else {})} for p in problems
     ]
+
+
+# --- refusals, with a code a page words in its reader's language ------------------------------------------------
+# Every refusal of this module carries a code (a message of core/locales/*/pcr.yaml, `pcr.error.*`) and its
+# parameters, beside the English wording the JSON API answers with: the exception's `code` / `params`, and each of
+# its `errors` its own `code` / `params`.
+
+
+def _error(field: str, code: str, reason: str, **params: object) -> dict:
+    """One field's refusal: the English reason, its code and, when it has any, its parameters (JSON values)."""
+    return {"field": field, "reason": reason, "code": code, **({"params": params} if params else {})}
+
+
+def _refusal(
+    kind: type[ServiceError], code: str, detail: str, field: str, reason: str = "", **params: object
+) -> ServiceError:
+    """A refusal naming one field: `detail` for the whole, `reason` (default: the detail) at the field."""
+    return kind(detail, [_error(field, code, reason or detail, **params)], code=code, params=params)
+
+
+# parameters of a refusal that are codes themselves, and where the catalogue names them
+WORDED_PARAMS = {"state": "pcr.status", "allowed": "pcr.status", "action": "pcr.action", "party": "pcr.party"}
+
+
+def _worded(t: Catalogue, name: str, value: object) -> str:
+    if isinstance(value, list):
+        return ("、" if t.lang == "zh" else ", ").join(f"“{_worded(t, name, v)}”" for v in value)
+    prefix = WORDED_PARAMS.get(name)
+    return t.messages.get(f"{prefix}.{value}", str(value)) if prefix else str(value)
+
+
+def reason_in(t: Catalogue, code: str, params: dict | None = None, english: str = "") -> str:
+    """A refusal in the reader's language: the message of its code filled with its parameters (those that are
+    codes by their names); the English wording where the catalogue has no message for the code."""
+    if not code or code not in t.messages:
+        return english
+    return t(code, **{name: _worded(t, name, value) for name, value in (params or {}).items()})
+
+
+def refusal_in(t: Catalogue, exc: ServiceError) -> str:
+    """The refusal as a whole, in the reader's language."""
+    return reason_in(t, exc.code, exc.params, exc.detail)
+
+
+def field_reasons_in(t: Catalogue, exc: ServiceError) -> dict[str, str]:
+    """The reason at each field the refusal names, in the reader's language (the first, where a field has several)."""
+    reasons: dict[str, str] = {}
+    for error in exc.errors:
+        field = str(error.get("field", ""))
+        reasons.setdefault(
+            field, reason_in(t, error.get("code", ""), error.get("params"), str(error.get("reason", "")))
+        )
+    return reasons
 
 
 def _ref(row: PCRVersion) -> str:
@@ -118,14 +174,15 @@ def _visible(session: Session, principal: Principal | None, row: PCRVersion) -> 
 def visible_version(session: Session, principal: Principal | None, pcr_id: str, version: str) -> PCRVersion:
     row = session.exec(select(PCRVersion).where(PCRVersion.pcr_id == pcr_id, PCRVersion.version == version)).first()
     if row is None or not _visible(session, principal, row):
-        raise NotFound("no such PCR version visible to you")  # the caller's own words are not echoed
+        # the caller's own words are not echoed
+        raise NotFound("no such PCR version visible to you", code="pcr.error.not_found")
     return row
 
 
-def refused(exc: IllegalTransition, field: str) -> Exception:
+def refused(exc: IllegalTransition, field: str) -> ServiceError:
     """An illegal step as an answer: not the caller's to take (403), not from this state (409), no such step (422)."""
     kind = {"party": Forbidden, "action": Unprocessable}.get(exc.kind, Conflict)
-    return kind(str(exc), [{"field": field, "reason": exc.reason}])
+    return _refusal(kind, exc.code, str(exc), field, exc.reason, **exc.params)
 
 
 def _step(session: Session, principal: Principal, row: PCRVersion, action: str) -> PCRState:
@@ -144,7 +201,11 @@ def _work(session: Session, principal: Principal, row: PCRVersion, work: str, fi
 
 def _require_author(principal: Principal) -> None:
     if principal.role not in AUTHOR_ROLES:
-        raise Forbidden(f"role {principal.role.value} does not write PCRs")
+        raise Forbidden(
+            f"role {principal.role.value} does not write PCRs",
+            code="pcr.error.not_author",
+            params={"role": principal.role.value},
+        )
 
 
 # --- the document -------------------------------------------------------------------------------------------------
@@ -182,20 +243,27 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not a number a PCR may hold")
 
 
+def _too_large() -> ServiceError:
+    kib = MAX_DOCUMENT_BYTES // 1024
+    detail, reason = f"a PCR document is at most {kib} KiB", f"larger than {MAX_DOCUMENT_BYTES} bytes"
+    return _refusal(PayloadTooLarge, "pcr.error.too_large", detail, "document", reason, max_kib=kib)
+
+
 def parse_document(raw: bytes) -> dict:
     """A document sent as JSON: at most 1 MiB, an object, finite numbers only, nesting a parser can follow."""
     if len(raw) > MAX_DOCUMENT_BYTES:
-        raise PayloadTooLarge(
-            f"a PCR document is at most {MAX_DOCUMENT_BYTES // 1024} KiB",
-            [{"field": "document", "reason": f"larger than {MAX_DOCUMENT_BYTES} bytes"}],
-        )
+        raise _too_large()
     try:
         document = json.loads(raw, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
-        raise Unprocessable("the document is not valid JSON", [{"field": "document", "reason": reason}]) from None
+        raise _refusal(
+            Unprocessable, "pcr.error.not_json", "the document is not valid JSON", "document", reason
+        ) from None
     if not isinstance(document, dict):
-        raise Unprocessable("a PCR document is a JSON object", [{"field": "document", "reason": "not an object"}])
+        raise _refusal(
+            Unprocessable, "pcr.error.not_object", "a PCR document is a JSON object", "document", "not an object"
+        )
     return document
 
 
@@ -206,12 +274,12 @@ def _digest(document: dict) -> tuple[str, int]:
 
 def _check_identity(document: dict, pcr_id: str, version: str) -> None:
     errors = [
-        {"field": field, "reason": f"must be {expected!r}, as the version's address says"}
+        _error(field, "pcr.error.identity", f"must be {expected!r}, as the version's address says", expected=expected)
         for field, expected in (("id", pcr_id), ("version", version))
         if document.get(field) != expected
     ]
     if errors:
-        raise Unprocessable("the document names another PCR or version", errors)
+        raise Unprocessable("the document names another PCR or version", errors, code="pcr.error.identity_mismatch")
 
 
 # --- drafts -------------------------------------------------------------------------------------------------------
@@ -221,7 +289,7 @@ def _semver(version: str) -> tuple[int, int, int]:
     try:
         return semver(version)
     except ValueError as exc:
-        raise Unprocessable(str(exc), [{"field": "version", "reason": str(exc)}]) from None
+        raise _refusal(Unprocessable, "pcr.error.semver", str(exc), "version", version=version) from None
 
 
 def _versions(session: Session, pcr_id: str) -> list[PCRVersion]:
@@ -243,7 +311,50 @@ def _refuse_not_newer(session: Session, pcr_id: str, version: str) -> None:
     newest = max(published, key=_key, default=None)
     if newest is not None and _semver(version) <= _key(newest):
         reason = f"must be newer than {newest.version}, the newest version of {pcr_id} published"
-        raise Unprocessable(reason, [{"field": "version", "reason": reason}])
+        raise _refusal(Unprocessable, "pcr.error.not_newer", reason, "version", newest=newest.version, pcr_id=pcr_id)
+
+
+def _check_pcr_id(pcr_id: str) -> None:
+    if not PCR_ID.match(pcr_id or ""):
+        reason = "3 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        raise _refusal(
+            Unprocessable, "pcr.error.pcr_id", f"{pcr_id!r} is not a PCR id", "pcr_id", reason, pcr_id=pcr_id
+        )
+
+
+def _check_steward(family: ProductCategoryRule | None, principal: Principal, pcr_id: str) -> None:
+    """The versions of an existing PCR are written by its steward alone."""
+    if family is not None and family.steward_id != principal.organisation_id:
+        detail = f"the versions of {pcr_id} are written by another standards body"
+        raise Forbidden(detail, code="pcr.error.other_body", params={"pcr_id": pcr_id})
+
+
+def _starting_point(session: Session, pcr_id: str, start_from: str) -> PCRVersion | None:
+    """The published version a draft copies (`"latest"`), or None for an empty document."""
+    if start_from != "latest":
+        return None
+    base = latest_published(session, pcr_id)
+    if base is None:
+        reason = f"{pcr_id} has no published version to start from; start from an empty document"
+        raise _refusal(Unprocessable, "pcr.error.no_published", reason, "start_from", pcr_id=pcr_id)
+    return base
+
+
+def _insert_draft(session: Session, principal: Principal, family: ProductCategoryRule | None, row: PCRVersion) -> None:
+    """The draft (and a new PCR with the caller's body as its steward) in one transaction with its audit entry."""
+    try:
+        if family is None:  # a new PCR: the body that drafts its first version writes its versions
+            session.add(ProductCategoryRule(id=row.pcr_id, steward_id=principal.organisation_id))
+            session.flush()
+        session.add(row)
+        audit.commit(session)
+    except IntegrityError:  # the same version created meanwhile (or the same new PCR id by another body)
+        session.rollback()
+        session.info.pop("audit", None)
+        detail = f"{row.pcr_id} version {row.version} exists"
+        raise _refusal(
+            Conflict, "pcr.error.exists", detail, "version", "exists already", pcr_id=row.pcr_id, version=row.version
+        ) from None
 
 
 def create_draft(
@@ -253,18 +364,12 @@ def create_draft(
     (`start_from="latest"`), or an empty document (`"empty"`; a new PCR id starts so, and the body becomes its
     steward)."""
     _require_author(principal)
-    if not PCR_ID.match(pcr_id or ""):
-        reason = "3 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit"
-        raise Unprocessable(f"{pcr_id!r} is not a PCR id", [{"field": "pcr_id", "reason": reason}])
+    _check_pcr_id(pcr_id)
     major, minor, patch = _semver(version)
     family = session.get(ProductCategoryRule, pcr_id)
-    if family is not None and family.steward_id != principal.organisation_id:
-        raise Forbidden(f"the versions of {pcr_id} are written by another standards body")
+    _check_steward(family, principal, pcr_id)
     _refuse_not_newer(session, pcr_id, version)
-    base = latest_published(session, pcr_id) if start_from == "latest" else None
-    if start_from == "latest" and base is None:
-        reason = f"{pcr_id} has no published version to start from; start from an empty document"
-        raise Unprocessable(reason, [{"field": "start_from", "reason": reason}])
+    base = _starting_point(session, pcr_id, start_from)
     document = copy.deepcopy(base.document) if base else {}
     document.update({"id": pcr_id, "version": version})
     row = PCRVersion(
@@ -286,18 +391,7 @@ def create_draft(
         _ref(row),
         after={"state": row.state, "based_on": row.based_on, "sha256": _digest(document)[0]},
     )
-    try:
-        if family is None:  # a new PCR: the body that drafts its first version writes its versions
-            session.add(ProductCategoryRule(id=pcr_id, steward_id=principal.organisation_id))
-            session.flush()
-        session.add(row)
-        audit.commit(session)
-    except IntegrityError:  # the same version created meanwhile (or the same new PCR id by another body)
-        session.rollback()
-        session.info.pop("audit", None)
-        raise Conflict(
-            f"{pcr_id} version {version} exists", [{"field": "version", "reason": "exists already"}]
-        ) from None
+    _insert_draft(session, principal, family, row)
     return row
 
 
@@ -311,10 +405,7 @@ def replace_document(
     _check_identity(document, pcr_id, version)
     digest, size = _digest(document)
     if size > MAX_DOCUMENT_BYTES:
-        raise PayloadTooLarge(
-            f"a PCR document is at most {MAX_DOCUMENT_BYTES // 1024} KiB",
-            [{"field": "document", "reason": f"larger than {MAX_DOCUMENT_BYTES} bytes"}],
-        )
+        raise _too_large()
     before = _digest(row.document)[0]
     row.document, row.updated_at = document, utcnow()
     session.add(row)
@@ -332,23 +423,35 @@ def replace_document(
     return row, check_document(document)
 
 
+def previous_version(session: Session, row: PCRVersion) -> PCRVersion | None:
+    """The version this one revises, which its changes are listed against: the one it was drafted as a copy of
+    (`based_on`), else the newest earlier version of the same PCR that was published and not withdrawn (the seeded
+    versions, and a draft started empty, name no base). None for the first version."""
+    if row.based_on is not None:
+        return session.exec(
+            select(PCRVersion).where(PCRVersion.pcr_id == row.pcr_id, PCRVersion.version == row.based_on)
+        ).first()
+    earlier = [
+        r
+        for r in _versions(session, row.pcr_id)
+        if r.published_at is not None and r.state != PCRState.WITHDRAWN.value and _key(r) < _key(row)
+    ]
+    return max(earlier, key=_key, default=None)
+
+
 def base_documents(
     session: Session, principal: Principal | None, pcr_id: str, version: str
 ) -> tuple[dict | None, dict]:
-    """The document a version started from (None when it started empty) and its own: the pair a diff compares.
-    Hook for `pcr_rules.diff` (being written): the API returns its changes once it lands."""
+    """The document of the previous version (`previous_version`; None for the first) and the version's own: the
+    pair a diff compares."""
     row = visible_version(session, principal, pcr_id, version)
-    if row.based_on is None:
-        return None, row.document
-    base = session.exec(
-        select(PCRVersion).where(PCRVersion.pcr_id == pcr_id, PCRVersion.version == row.based_on)
-    ).first()
+    base = previous_version(session, row)
     return (base.document if base else None), row.document
 
 
 def changes_from_base(session: Session, principal: Principal | None, pcr_id: str, version: str) -> list | None:
-    """What changed from the version this one started from (`pcr_rules.diff`), None when it started empty (or while
-    the diff is not installed): for the authors' page and, later, the API."""
+    """What changed from the previous version (`previous_version`, `pcr_rules.diff`), None for the first version
+    (or while the diff is not installed): for the authors' page and, later, the API."""
     base, own = base_documents(session, principal, pcr_id, version)
     try:
         from pcr_rules.diff import diff
@@ -369,6 +472,7 @@ def record_view(session: Session, principal: Principal | None, pcr_id: str, vers
     return PcrRecordView(
         status=view["status"],
         issuer_name=view["issuer"]["name"] if view["issuer"] else "",
+        seeded=view["issuer"] is None and view["source"] != AUTHORED,
         published_at=view["published_at"].date() if view["published_at"] else None,
         effective_from=view["effective_from"],
         valid_until=view["valid_until"],
@@ -418,6 +522,8 @@ def _refuse_problems(row: PCRVersion) -> None:
         raise Unprocessable(
             f"{row.pcr_id} {row.version} does not satisfy the PCR language: {len(problems)} problem(s)",
             field_errors(problems),
+            code="pcr.error.not_clean",
+            params={"pcr_id": row.pcr_id, "version": row.version, "count": len(problems)},
         )
 
 
@@ -429,10 +535,12 @@ def open_consultation(
     row = visible_version(session, principal, pcr_id, version)
     target = _step(session, principal, row, "open_consultation")
     if until is None:
-        raise Unprocessable("a consultation states its end", [{"field": "consultation_until", "reason": "required"}])
+        detail = "a consultation states its end"
+        raise _refusal(Unprocessable, "pcr.error.required", detail, "consultation_until", "required")
     if until < today:
         reason = f"already past ({until.isoformat()})"
-        raise Unprocessable(f"the consultation would end {reason}", [{"field": "consultation_until", "reason": reason}])
+        detail = f"the consultation would end {reason}"
+        raise _refusal(Unprocessable, "pcr.error.past", detail, "consultation_until", reason, date=until.isoformat())
     _refuse_problems(row)
     row.consultation_until = until
     _move(session, principal, row, "open_consultation", target, {"consultation_until": until.isoformat()})
@@ -448,40 +556,54 @@ def close_consultation(
     row = visible_version(session, principal, pcr_id, version)
     target = _step(session, principal, row, "close_consultation")
     if row.consultation_until is not None and today <= row.consultation_until:
-        reason = f"the consultation runs until {row.consultation_until.isoformat()}"
-        raise Conflict(reason, [{"field": "consultation_until", "reason": reason}])
+        until = row.consultation_until.isoformat()
+        reason = f"the consultation runs until {until}"
+        raise _refusal(Conflict, "pcr.error.consultation_running", reason, "consultation_until", until=until)
     comments = len(comments_of(session, row))
     _move(session, principal, row, "close_consultation", target, {"comments": comments})
     audit.commit(session)
     return row
 
 
-def _check_path(row: PCRVersion, path: str) -> str:
-    path = (path or "").strip()
+def _check_path_form(path: str) -> None:
     if len(path) > MAX_PATH_CHARS or not COMMENT_PATH.match(path):
         reason = "a section or item of the PCR, e.g. `electricity` or `items[alumina]` (`general`: the whole)"
-        raise Unprocessable(f"{path[:80]!r} names no part of the PCR", [{"field": "path", "reason": reason}])
-    head = path.split(".", 1)[0]
-    name, _, key = head.partition("[")
+        raise _refusal(Unprocessable, "pcr.error.path", f"{path[:80]!r} names no part of the PCR", "path", reason)
+
+
+def _check_section(name: str) -> None:
     if name != GENERAL and name not in PCR.model_fields:
         reason = f"{name!r} is not a section of a PCR"
-        raise Unprocessable(reason, [{"field": "path", "reason": reason}])
+        raise _refusal(Unprocessable, "pcr.error.no_section", reason, "path", section=name)
+
+
+def _check_item(row: PCRVersion, wanted: str) -> None:
+    """An item of this version, by its id (or its position, as the inventory checks name items)."""
+    items = row.document.get("items", [])
+    item_ids = {i.get("id") for i in items if isinstance(i, dict)}
+    if wanted not in item_ids and not (wanted.isdigit() and int(wanted) < len(items)):
+        reason = f"this version has no item {wanted!r}"
+        raise _refusal(Unprocessable, "pcr.error.no_item", reason, "path", item=wanted)
+
+
+def _check_path(row: PCRVersion, path: str) -> str:
+    """The part of the version a comment names: a section, or one of its items (and a part of that)."""
+    path = (path or "").strip()
+    _check_path_form(path)
+    name, _, key = path.split(".", 1)[0].partition("[")
+    _check_section(name)
     if name == "items" and key:
-        item_ids = {i.get("id") for i in row.document.get("items", []) if isinstance(i, dict)}
-        wanted = key.rstrip("]")
-        if wanted not in item_ids and not (wanted.isdigit() and int(wanted) < len(row.document.get("items", []))):
-            reason = f"this version has no item {wanted!r}"
-            raise Unprocessable(reason, [{"field": "path", "reason": reason}])
+        _check_item(row, key.rstrip("]"))
     return path
 
 
 def _text(value: str, field: str, limit: int, required: bool = True) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise Unprocessable(f"{field} is required", [{"field": field, "reason": "required"}])
+        raise _refusal(Unprocessable, "pcr.error.required", f"{field} is required", field, "required")
     if len(value) > limit:
         reason = f"at most {limit} characters"
-        raise Unprocessable(f"{field}: {reason}", [{"field": field, "reason": reason}])
+        raise _refusal(Unprocessable, "pcr.error.too_long", f"{field}: {reason}", field, reason, max=limit)
     return value
 
 
@@ -499,8 +621,9 @@ def comment(
     row = visible_version(session, principal, pcr_id, version)
     _work(session, principal, row, "comment", "path")
     if row.consultation_until is not None and today > row.consultation_until:
-        reason = f"the consultation ended on {row.consultation_until.isoformat()}"
-        raise Conflict(reason, [{"field": "consultation_until", "reason": reason}])
+        until = row.consultation_until.isoformat()
+        reason = f"the consultation ended on {until}"
+        raise _refusal(Conflict, "pcr.error.consultation_ended", reason, "consultation_until", until=until)
     path = _check_path(row, path)
     text = _text(text, "text", MAX_COMMENT_CHARS)
     note = PCRComment(
@@ -537,9 +660,10 @@ def answer(
     _work(session, principal, row, "answer", "decision")
     note = session.get(PCRComment, comment_id)
     if note is None or note.version_id != row.id:
-        raise NotFound("no such comment on this version")
+        raise NotFound("no such comment on this version", code="pcr.error.no_comment")
     if decision not in ANSWERS:
-        raise Unprocessable("an answer accepts or rejects", [{"field": "decision", "reason": "accepted or rejected"}])
+        detail = "an answer accepts or rejects"
+        raise _refusal(Unprocessable, "pcr.error.decision", detail, "decision", "accepted or rejected")
     try:
         target = next_comment_state(CommentState(note.state), ANSWERS[decision], parties(session, principal, row))
     except IllegalTransition as exc:
@@ -581,6 +705,43 @@ def _raise_generation(session: Session) -> None:
     )
 
 
+def _refuse_dates(
+    effective_from: date | None, valid_until: date | None, transition_until: date | None, today: date
+) -> None:
+    problems = publication_problems(effective_from, valid_until, transition_until, today)
+    if problems:
+        raise Unprocessable("the publication's dates are not sound", field_errors(problems), code="pcr.error.dates")
+
+
+def _refuse_unanswered(session: Session, row: PCRVersion) -> None:
+    """The chair answers every comment before the version is published: the comments and their answers are part of
+    the version's record (ISO 14025:2006 asks a programme to document both)."""
+    unanswered = [c for c in comments_of(session, row) if c.state == CommentState.OPEN.value]
+    if unanswered:
+        raise Conflict(
+            f"answer every comment before publishing: {len(unanswered)} unanswered",
+            [
+                _error(f"comments[{c.id}]", "pcr.error.not_answered", f"{c.path}: not answered", path=c.path)
+                for c in unanswered
+            ],
+            code="pcr.error.unanswered",
+            params={"count": len(unanswered)},
+        )
+
+
+def _supersede_earlier(session: Session, principal: Principal, row: PCRVersion, transition_until: date) -> list[str]:
+    """The earlier versions of the PCR in force become superseded, applying until `transition_until`; their
+    numbers."""
+    superseded = []
+    for earlier in _versions(session, row.pcr_id):
+        if earlier.state == PCRState.PUBLISHED.value and _key(earlier) < _key(row):
+            earlier.transition_until, earlier.superseded_by = transition_until, row.version
+            details = {"superseded_by": row.version, "transition_until": transition_until.isoformat()}
+            _move(session, principal, earlier, "supersede", PCRState.SUPERSEDED, details, audit.SYSTEM)
+            superseded.append(earlier.version)
+    return superseded
+
+
 def publish(
     session: Session,
     principal: Principal,
@@ -597,26 +758,13 @@ def publish(
     today = today or today_utc()
     row = visible_version(session, principal, pcr_id, version)
     target = _step(session, principal, row, "publish")
-    problems = publication_problems(effective_from, valid_until, transition_until, today)
-    if problems:
-        raise Unprocessable("the publication's dates are not sound", field_errors(problems))
-    unanswered = [c for c in comments_of(session, row) if c.state == CommentState.OPEN.value]
-    if unanswered:
-        raise Conflict(
-            f"answer every comment before publishing: {len(unanswered)} unanswered",
-            [{"field": f"comments[{c.id}]", "reason": f"{c.path}: not answered"} for c in unanswered],
-        )
+    _refuse_dates(effective_from, valid_until, transition_until, today)
+    _refuse_unanswered(session, row)
     _refuse_problems(row)
     _raise_generation(session)
     _refuse_not_newer(session, pcr_id, version)
     transition_until = transition_until or default_transition_until(effective_from)
-    superseded = []
-    for earlier in _versions(session, pcr_id):
-        if earlier.state == PCRState.PUBLISHED.value and _key(earlier) < _key(row):
-            earlier.transition_until, earlier.superseded_by = transition_until, version
-            details = {"superseded_by": version, "transition_until": transition_until.isoformat()}
-            _move(session, principal, earlier, "supersede", PCRState.SUPERSEDED, details, audit.SYSTEM)
-            superseded.append(earlier.version)
+    superseded = _supersede_earlier(session, principal, row, transition_until)
     row.effective_from, row.valid_until = effective_from, valid_until
     row.published_at, row.published_by = utcnow(), principal.subject
     details = {
@@ -672,14 +820,14 @@ def assign_steward(
     """The platform admin hands a PCR (a seeded one, or one whose body gave it up) to a standards body, which writes
     its next versions."""
     if principal is not None and principal.role is not Role.PLATFORM_ADMIN:
-        raise Forbidden("only the platform admin assigns a PCR to a standards body")
+        raise Forbidden("only the platform admin assigns a PCR to a standards body", code="pcr.error.admin_only")
     family = session.get(ProductCategoryRule, pcr_id)
     if family is None:
-        raise NotFound(f"no PCR {pcr_id}")
+        raise NotFound(f"no PCR {pcr_id}", code="pcr.error.no_pcr", params={"pcr_id": pcr_id})
     body = session.get(Organisation, organisation_id)
     if body is None or body.kind is not OrganisationKind.STANDARDS_BODY:
         reason = "not a standards body"
-        raise Unprocessable(reason, [{"field": "organisation_id", "reason": reason}])
+        raise _refusal(Unprocessable, "pcr.error.not_standards_body", reason, "organisation_id")
     before = {"steward_id": str(family.steward_id) if family.steward_id else None}
     family.steward_id = body.id
     session.add(family)
