@@ -52,7 +52,7 @@ def test_the_source_keeps_every_contract():
         ("footprint_api.persistence.models", "from footprint_api.services import audit  # noqa", "Service layers"),
         ("lca_models.engine", "import footprint_api.persistence.db  # noqa", "Domain packages below the service"),
         ("pcr_rules.models", "import sqlmodel  # noqa", "no web framework, database"),
-    ("footprint_api.services.catalogue", "import fastapi  # noqa", "speak no HTTP"),
+        ("footprint_api.services.catalogue", "import fastapi  # noqa", "speak no HTTP"),
     ],
 )
 def test_an_import_against_a_contract_fails_the_check(source_copy, tmp_path, module, line, broken):
