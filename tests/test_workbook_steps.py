@@ -125,7 +125,10 @@ def test_a_certificate_sheet_of_an_older_template_without_serial_last_is_read_no
     """Workbooks filled from the template before `serial_last` existed have no such column: the row is read with
     the columns it has, and each field still points to its cell."""
     columns = [c for c in excel.TABLES["Certificates"] if c != "serial_last"]
-    rows = [tuple(excel.caption(c) for c in columns), tuple("GEC-2023-000001" if c == "serial" else None for c in columns)]
+    rows = [
+        tuple(excel.caption(c) for c in columns),
+        tuple("GEC-2023-000001" if c == "serial" else None for c in columns),
+    ]
     reader = _Reader({excel.SHEETS["Certificates"]: rows})
     data = {"green_certificates": []}
     _list_rows(reader, data, list_sheet("Certificates"))
