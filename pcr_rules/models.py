@@ -202,6 +202,9 @@ class PCR(BaseModel):
     title: str
     title_zh: str | None = None  # the title on Chinese pages and documents; absent: named from the category
     product_category: str
+    # the category's name where the service has none of its own (a category a standards body adds): 电解金属锰
+    product_category_label: str | None = None
+    product_category_label_zh: str | None = None
     declared_unit: DeclaredUnit
     standards: list[str]
     boundary: Boundary

@@ -269,11 +269,6 @@ def test_08_the_library_lists_the_pcr_as_published_by_the_body(app, story):
     assert story["body"] in row and "2023-01-01" in row and story["valid_until"] in row
 
 
-@_xfail(
-    "a new category is named by its code on Chinese pages ('electrolytic_manganese_metal产品种类规则'):"
-    " exports/pcr_document.py pcr_title and web/routes/pcr_library.py category_name fall back to the code, and the"
-    " PCR language gives a standards body no way to name its category"
-)
 def test_08b_the_library_names_the_new_category_in_words_not_by_its_code(app):
     visitor = Browser(app, lang="zh-CN")
     heading = re.search(r"<h1>(.*?)</h1>", visitor.get(LIBRARY).text, re.S).group(1)

@@ -228,7 +228,9 @@ def pcr_title(pcr: PCR, lang: str) -> Text:
     w = _Words(lang)
 
     def title(t: Catalogue) -> str:
-        return t("pcr.doc.title", category=t.messages.get(f"pcr.category.{pcr.product_category}", pcr.product_category))
+        own = pcr.product_category_label_zh if t.lang == "zh" else pcr.product_category_label
+        named = t.messages.get(f"pcr.category.{pcr.product_category}") or own or pcr.product_category_label
+        return t("pcr.doc.title", category=named or pcr.product_category)
 
     return Text(title(w.t), title(w.other))
 

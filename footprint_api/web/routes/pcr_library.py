@@ -90,8 +90,15 @@ def version_url(pcr_id: str, version: str) -> str:
 # --- the library ---------------------------------------------------------------------------------------------------
 
 
-def category_name(t: Catalogue, code: str | None) -> str:
-    return t.messages.get(f"pcr.category.{code}", code or "") if code else ""
+def category_name(t: Catalogue, code: str | None, named: dict | None = None) -> str:
+    """The category in the reader's language: the service's own name, else the name its PCR gives (a category a
+    standards body added), else its code."""
+    if not code:
+        return ""
+    own = (named or {}).get("category_label_zh" if t.lang == "zh" else "category_label") or (named or {}).get(
+        "category_label"
+    )
+    return t.messages.get(f"pcr.category.{code}") or own or code
 
 
 def _newest_first(rows: list[dict]) -> list[dict]:
@@ -108,7 +115,7 @@ def _newest_first(rows: list[dict]) -> list[dict]:
 
 
 def _row(row: dict, t: Catalogue) -> dict:
-    category = category_name(t, row["product_category"])
+    category = category_name(t, row["product_category"], row)
     return {
         **row,
         "url": version_url(row["id"], row["version"]),
@@ -230,7 +237,7 @@ def _document(
             "view": view,
             "url": url,
             "title": pcr_title(pcr, lang) if pcr else None,
-            "category_name": category_name(t, view["product_category"]),
+            "category_name": category_name(t, view["product_category"], view),
             "badge": BADGES.get(view["status"], ""),
             "rules": [s for s in sections if s.key not in RECORD_SECTIONS],
             "record": {s.key: s for s in sections if s.key in RECORD_SECTIONS},
