@@ -538,10 +538,6 @@ def test_13_the_same_inventory_as_a_new_version_by_excel_calculates_to_the_same_
     story["excel_footprint"] = footprint.rsplit("/", 1)[1]
 
 
-@_xfail(
-    "the template's Items sheet names each item by its English label only (services/excel.py _items_sheet),"
-    " though the PCR gives label_zh and the Parameters sheet shows both"
-)
 def test_13b_the_templates_items_carry_their_chinese_names(people, story):
     _, template = the_template(people("acme-engineer"), story)
     items = openpyxl.load_workbook(io.BytesIO(template))[excel.SHEETS["Items"]]

@@ -264,7 +264,7 @@ def _items_sheet(book: Workbook, pcr: PCR) -> None:
         items.append(
             [
                 spec.id,
-                spec.label,
+                f"{spec.label}\n{spec.label_zh}" if spec.label_zh else spec.label,  # both languages, as on Parameters
                 spec.unit,
                 "yes" if spec.required else "",
                 None,
