@@ -450,12 +450,10 @@ def _inventory_version(page: str) -> str:
         pytest.param(
             _location_factor,
             id="province-of-the-location-factor",
-            marks=_xfail("manufacturer/footprint.html shows the factor's area by its code (Guizhou), not 贵州"),
         ),
         pytest.param(
             _inventory_version,
             id="source-of-the-inventory",
-            marks=_xfail("manufacturer/footprint.html shows the inventory's source by its code (form), not 网页表单"),
         ),
     ],
 )
@@ -613,14 +611,10 @@ def _review_location_rule(page: str) -> str:
         pytest.param(
             _facility,
             id="province-and-grid-of-the-plant",
-            marks=_xfail("certification/review.html shows province and grid region by their codes (Guizhou · South)"),
         ),
         pytest.param(
             _review_location_factor,
             id="level-and-area-of-the-location-factor",
-            marks=_xfail(
-                "certification/review.html shows the factor's level and area by their codes (province Guizhou)"
-            ),
         ),
         pytest.param(
             _review_location_note,
