@@ -1,8 +1,8 @@
 """The life of a PCR version, as transition tables (the form of label_service.workflow).
 
-A version: draft (seen only by its standards body) → consultation (a stated period: any signed-in user comments on
-a section or an item) → review (the committee's chair answers every comment: accepted, or rejected with a reason)
-→ published (immutable from then on) → superseded by a newer version of the same PCR, or expired at its validity
+A version: draft (seen only by its standards body; its authors submit it) → consultation (a stated period: any
+signed-in user comments on a section or an item) → review (the committee's chair answers every comment: accepted,
+or rejected with a reason) → published (immutable from then on) → superseded by a newer version of the same PCR, or expired at its validity
 end; the chair may withdraw a version at any stage before that. ISO 14025:2006 asks the same of a programme's PCRs:
 prepared in an open consultation with interested parties, the comments and their answers documented, and a stated
 period of validity.
@@ -46,9 +46,10 @@ class Party(StrEnum):
 
 S, C = PCRState, CommentState
 EVER_PUBLISHED = frozenset({S.PUBLISHED, S.SUPERSEDED, S.EXPIRED})  # and WITHDRAWN when it was published first
-# action: (allowed from, to, who may do it)
+# action: (allowed from, to, who may do it). The authors submit their draft for consultation (the chair, an author
+# too, may as well); closing it, answering the comments and publishing are the chair's.
 VERSION_ACTIONS: dict[str, tuple[frozenset, PCRState, Party]] = {
-    "open_consultation": (frozenset({S.DRAFT}), S.CONSULTATION, Party.CHAIR),
+    "open_consultation": (frozenset({S.DRAFT}), S.CONSULTATION, Party.AUTHOR),
     "close_consultation": (frozenset({S.CONSULTATION}), S.REVIEW, Party.CHAIR),
     "publish": (frozenset({S.REVIEW}), S.PUBLISHED, Party.CHAIR),
     "withdraw": (frozenset({S.DRAFT, S.CONSULTATION, S.REVIEW, S.PUBLISHED, S.SUPERSEDED}), S.WITHDRAWN, Party.CHAIR),

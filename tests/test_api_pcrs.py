@@ -210,16 +210,17 @@ def test_replacing_a_draft_answers_what_the_full_check_finds(world):
     assert "declared_unit" in [p["field"] for p in answered["problems"]]
 
 
-def test_an_author_may_not_publish(world):
+def test_an_author_submits_for_consultation_but_may_not_close_or_publish(world):
+    """The life cycle's table: open_consultation is an author's step; closing, answering and publishing the chair's."""
     pcr_id = new_pcr_id()
     draft(world, pcr_id, document=cement_rules(pcr_id, "1.0.0"))
-    response = world.call(
-        "sb-author",
-        "POST",
-        f"/api/v1/pcrs/{pcr_id}/versions/1.0.0/actions/open_consultation",
-        json={"consultation_until": TODAY.isoformat()},
+    steps = f"/api/v1/pcrs/{pcr_id}/versions/1.0.0/actions"
+    opened = world.call(
+        "sb-author", "POST", f"{steps}/open_consultation", json={"consultation_until": TODAY.isoformat()}
     )
-    assert response.status_code == 403
+    assert opened.status_code == 200 and opened.json()["status"] == "consultation"
+    assert world.call("sb-author", "POST", f"{steps}/close_consultation", json={}).status_code == 403
+    assert world.call("sb-author", "POST", f"{steps}/withdraw", json={"reason": "not mine to end"}).status_code == 403
 
 
 def test_an_unknown_action_is_refused_naming_the_field(world):

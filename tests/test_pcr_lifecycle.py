@@ -144,6 +144,17 @@ def test_the_table_lets_the_chair_publish_a_reviewed_version():
     assert next_version_state(PCRState.REVIEW, "publish", CHAIR) is PCRState.PUBLISHED
 
 
+def test_the_authors_submit_a_draft_for_consultation_and_the_chair_may_too():
+    assert next_version_state(PCRState.DRAFT, "open_consultation", AUTHOR) is PCRState.CONSULTATION
+    assert next_version_state(PCRState.DRAFT, "open_consultation", CHAIR) is PCRState.CONSULTATION
+
+
+@pytest.mark.parametrize("action, state", [("close_consultation", "consultation"), ("publish", "review")])
+def test_closing_the_consultation_and_publishing_stay_with_the_chair(action, state):
+    with pytest.raises(IllegalTransition, match="only the chair may"):
+        next_version_state(PCRState(state), action, AUTHOR)
+
+
 def test_an_author_may_not_publish_and_the_refusal_says_who_may():
     with pytest.raises(IllegalTransition, match="only the chair may") as refused:
         next_version_state(PCRState.REVIEW, "publish", AUTHOR)
@@ -474,6 +485,18 @@ def test_a_new_version_lists_what_changed_from_the_one_it_copied(world):
         pcr_registry.replace_document(session, author, pcr_id, "1.1.0", revised)
         changes = pcr_registry.changes_from_base(session, author, pcr_id, "1.1.0")
     assert [(c.path, c.kind.value) for c in changes] == [("version", "changed"), ("title", "changed")]
+
+
+def test_a_draft_that_is_not_yet_a_pcr_has_no_changes_to_list(world):
+    """The diff reads both sides as PCRs: a copy whose declared unit was removed is not one, so no changes yet."""
+    pcr_id = new_pcr_id()
+    published(pcr_id, "1.0.0")
+    author = principal("sb-author")
+    with session_scope() as session:
+        pcr_registry.create_draft(session, author, pcr_id, "1.1.0", "latest")
+        unfinished = {**cement_rules(pcr_id, "1.1.0"), "declared_unit": None}
+        pcr_registry.replace_document(session, author, pcr_id, "1.1.0", unfinished)
+        assert pcr_registry.changes_from_base(session, author, pcr_id, "1.1.0") is None
 
 
 def test_a_seeded_version_is_compared_with_the_newest_earlier_published_version(world):

@@ -1,7 +1,8 @@
 """The PCR authoring pages of a standards body (web/routes/pcr_authoring.py), through the pages as a browser uses them:
 an author creates an empty draft and types in the electrolytic manganese metal PCR (pcr_rules/examples/pcr-drafts)
-through the editor form, sees the check's problems at their fields in Chinese, fixes them; the chair opens the
-consultation; a manufacturer's comment (made through the service) is answered by the chair, who then publishes.
+through the editor form, sees the check's problems at their fields in Chinese, fixes them; the draft goes to
+consultation (the authors' step, the chair's too); a manufacturer's comment (made through the service) is answered by
+the chair, who then publishes.
 A draft is invisible to every other organisation (404), a published version's editor is refused, and every route of
 the router is covered by an isolation case."""
 
@@ -265,10 +266,10 @@ def test_the_problems_are_worded_in_english_for_an_english_reader(people, mangan
 
 def test_an_author_may_not_open_the_consultation_of_a_draft_with_problems(people, manganese):
     overview = f"{BASE}/{manganese}/0.1.0"
-    chair = people("sb-chair")
-    page = chair.get(overview)
+    author = people("sb-author")
+    page = author.get(overview)
     assert "检查发现 2 个问题" in page.text and re.search(r'<button type="submit" class="primary" disabled', page.text)
-    refused = chair.post_form(overview, f"{overview}/consultation", {"consultation_until": TODAY.isoformat()})
+    refused = author.post_form(overview, f"{overview}/consultation", {"consultation_until": TODAY.isoformat()})
     assert refused.status_code == 422
     assert invalid_at(refused.text, "consultation_until") == "草案还有 2 个问题，不能离开草案状态。"
     with session_scope() as session:
@@ -290,12 +291,22 @@ def test_the_fixed_draft_is_clean_and_is_what_the_example_says(people, manganese
 # --- consultation, the comment and its answer, publication ---------------------------------------------------------
 
 
-def test_only_the_chair_opens_the_consultation(people, manganese):
-    overview = f"{BASE}/{manganese}/0.1.0"
+def test_an_author_sees_the_submit_form_once_the_check_is_clean(people, manganese):
+    page = people("sb-author").get(f"{BASE}/{manganese}/0.1.0").text
+    form = re.search(r'<form [^>]*id="pcra-consultation".*?</form>', page, re.S).group(0)
+    assert 'name="consultation_until"' in form and "disabled" not in form
+
+
+def test_an_author_submits_a_draft_for_consultation_and_may_not_close_it(people):
+    pcr_id = new_pcr_id()
+    with session_scope() as session:
+        pcr_registry.create_draft(session, principal("sb-author"), pcr_id, "1.0.0", "empty")
+        pcr_registry.replace_document(session, principal("sb-author"), pcr_id, "1.0.0", cement_rules(pcr_id, "1.0.0"))
+    overview = f"{BASE}/{pcr_id}/1.0.0"
     author = people("sb-author")
-    assert "检查无误后，由委员会主席提交公开征求意见" in author.get(overview).text
-    refused = author.post_form(overview, f"{overview}/consultation", {"consultation_until": TODAY.isoformat()})
-    assert refused.status_code == 403 and "只有委员会主席可以进行此操作" in refused.text
+    opened = author.post_form(overview, f"{overview}/consultation", {"consultation_until": TODAY.isoformat()})
+    assert opened.status_code == 303 and opened.headers["location"] == f"{overview}?done=consultation"
+    assert 'id="pcra-close"' not in author.get(overview).text  # closing it is the chair's step
 
 
 def test_the_chair_opens_the_consultation_with_its_end_date(people, manganese):
@@ -304,7 +315,7 @@ def test_the_chair_opens_the_consultation_with_its_end_date(people, manganese):
     bad = chair.post_form(overview, f"{overview}/consultation", {"consultation_until": "next week"})
     assert bad.status_code == 422 and invalid_at(bad.text, "consultation_until") == "请输入日期（YYYY-MM-DD）。"
     past = chair.post_form(overview, f"{overview}/consultation", {"consultation_until": "2020-01-01"})
-    assert past.status_code == 422 and invalid_at(past.text, "consultation_until") == "日期已过去。"
+    assert past.status_code == 422 and invalid_at(past.text, "consultation_until") == "这一日期已经过去。"
     opened = chair.post_form(overview, f"{overview}/consultation", {"consultation_until": TODAY.isoformat()})
     assert opened.status_code == 303 and opened.headers["location"] == f"{overview}?done=consultation"
     page = chair.get(opened.headers["location"]).text
@@ -332,7 +343,7 @@ def test_the_chair_answers_the_manufacturers_comment_and_publishes(world, people
 
     dates = {"effective_from": TOMORROW.isoformat(), "valid_until": (TODAY + timedelta(days=3 * 365)).isoformat()}
     early = chair.post_form(overview, f"{overview}/publish", dates)
-    assert early.status_code == 409 and "还有意见未答复" in early.text
+    assert early.status_code == 409 and "发布前须答复每条意见，尚有 1 条未答复。" in early.text
 
     answer = f"{overview}/comments/{comment_id}/answer"
     no_reason = chair.post_form(overview, answer, {"decision": "rejected", "reason": ""})
@@ -358,7 +369,7 @@ def test_a_published_versions_editor_is_refused(people, manganese):
     assert "pcra-edit-link" not in page.text and "此版本已发布，不再修改" in page.text
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     refused = author.client.post(url, data={"csrf_token": token, "action": "save", "title": "changed"})
-    assert refused.status_code == 409 and "此版本当前状态为“已发布”" in refused.text
+    assert refused.status_code == 409 and "本版本的状态为“已发布”，不能修改" in refused.text
     assert stored(manganese)["title"] == EMM["title"]
 
 
@@ -383,7 +394,7 @@ def test_a_new_version_starts_as_a_copy_and_lists_its_changes(people, manganese)
         ["<code>items[grid_electricity].plausible_per_declared_unit.max</code>", "修改", "9000.0", "8500.0"],
     ]
     again = author.post_form(BASE, f"{BASE}/drafts", {"start_from": "latest", "pcr_id": manganese, "version": "0.0.9"})
-    assert again.status_code == 422 and "版本号须新于已发布的最新版本 0.1.0" in again.text
+    assert again.status_code == 422 and f"版本须新于 {manganese} 已发布的最新版本 0.1.0。" in again.text
 
 
 def test_the_new_version_supersedes_the_published_one_after_its_transition(people, manganese, monkeypatch):
@@ -400,7 +411,9 @@ def test_the_new_version_supersedes_the_published_one_after_its_transition(peopl
         overview, f"{overview}/publish", {**dates, "transition_until": (effective - timedelta(days=10)).isoformat()}
     )
     assert gap.status_code == 422
-    assert invalid_at(gap.text, "transition_until") == "过渡期不能在实施日期前一天之前结束（版本之间不能有空档）。"
+    assert (
+        invalid_at(gap.text, "transition_until") == "过渡期截止日期不得早于新版本实施日期的前一天（版本之间不留空档）。"
+    )
     transition = (effective + timedelta(days=90)).isoformat()
     published = chair.post_form(overview, f"{overview}/publish", {**dates, "transition_until": transition})
     assert published.status_code == 303
@@ -413,7 +426,7 @@ def test_the_chair_withdraws_a_draft_with_its_reason(people, draft):
     author, chair = people("sb-author"), people("sb-chair")
     assert "撤回此版本" not in author.get(overview).text
     refused = author.post_form(overview, f"{overview}/withdraw", {"withdraw_reason": "重复"})
-    assert refused.status_code == 403 and "只有委员会主席可以进行此操作" in refused.text
+    assert refused.status_code == 403 and "只有发布机构的委员会主席可以撤回" in refused.text
     empty = chair.post_form(overview, f"{overview}/withdraw", {"withdraw_reason": " "})
     assert empty.status_code == 422 and invalid_at(empty.text, "withdraw_reason") == "必填。"
     done = chair.post_form(overview, f"{overview}/withdraw", {"withdraw_reason": "与 PCR-CN-MANGANESE-EMM 重复"})
@@ -430,6 +443,31 @@ def test_a_new_draft_names_every_field_it_cannot_take_in_one_round(people):
     assert refused.status_code == 422
     assert invalid_at(refused.text, "new.pcr_id").startswith("PCR 编号为 3–100 个字母")
     assert invalid_at(refused.text, "new.version") == "版本号格式为 主版本.次版本.修订号，如 1.2.0。"
+
+
+@pytest.mark.parametrize(
+    "lang, reasons",
+    [
+        ("zh-CN", ["发布前须答复每条意见，尚有 1 条未答复。", "electricity：尚未答复。"]),
+        ("en", ["Answer every comment before publishing: 1 unanswered.", "electricity: not answered."]),
+    ],
+)
+def test_publishing_with_an_unanswered_comment_is_refused_in_the_readers_language(people, lang, reasons):
+    """The service's refusal (`pcr.error.unanswered`, and `pcr.error.not_answered` for the comment) worded by the
+    catalogue of the page's language, from its code and parameters."""
+    pcr_id = new_pcr_id()
+    with session_scope() as session:
+        pcr_registry.create_draft(session, principal("sb-author"), pcr_id, "1.0.0", "empty")
+        pcr_registry.replace_document(session, principal("sb-author"), pcr_id, "1.0.0", cement_rules(pcr_id, "1.0.0"))
+        pcr_registry.open_consultation(session, principal("sb-author"), pcr_id, "1.0.0", TODAY)
+        pcr_registry.comment(session, principal("acme-engineer"), pcr_id, "1.0.0", "electricity", "market-based?")
+        pcr_registry.close_consultation(session, principal("sb-chair"), pcr_id, "1.0.0", today=TOMORROW)
+    overview = f"{BASE}/{pcr_id}/1.0.0"
+    dates = {"effective_from": TOMORROW.isoformat(), "valid_until": (TODAY + timedelta(days=365)).isoformat()}
+    refused = people("sb-chair", lang).post_form(overview, f"{overview}/publish", dates)
+    assert refused.status_code == 409
+    shown = re.search(r'<section class="card error-summary".*?</section>', refused.text, re.S).group(0)
+    assert re.findall(r'<a href="#f-publish">(.*?)</a>', html.unescape(shown)) == reasons
 
 
 def test_the_chair_answers_only_comments_of_the_version(people):

@@ -125,14 +125,15 @@ async def replace_document(
 
 @router.post(
     "/{pcr_id}/versions/{version}/actions/{action}",
-    summary="A step of the life cycle: open_consultation, close_consultation, publish or withdraw (the chair)",
+    summary="A step of the life cycle: open_consultation (an author), close_consultation, publish or withdraw (the "
+    "chair); the life cycle's table decides who may",
     responses={
         409: {"description": "not allowed from the version's state; comments unanswered"},
         422: {"description": "the document does not pass the full check, or the dates are not sound"},
     },
 )
 def act(
-    pcr_id: str, version: str, action: Action, body: PCRActionIn, session: SessionDep, principal: ChairDep
+    pcr_id: str, version: str, action: Action, body: PCRActionIn, session: SessionDep, principal: AuthorDep
 ) -> PCRVersionOut:
     if action == "open_consultation":
         pcr_registry.open_consultation(session, principal, pcr_id, version, body.consultation_until)

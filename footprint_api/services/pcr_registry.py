@@ -12,7 +12,9 @@ import hashlib
 import json
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from pydantic import ValidationError
 from sqlalchemy import and_, update
@@ -43,7 +45,10 @@ from footprint_api.persistence.models import (
 from footprint_api.services import audit
 from footprint_api.services.pcrs.source import today_utc, validity
 from footprint_api.services.principals import actor
+from lca_models.config import LCASettings
+from lca_models.factor_set import load_factor_set
 from pcr_rules.errors import FieldError, PCRNotFound
+from pcr_rules.formulas import CATALOGUE
 from pcr_rules.lifecycle import (
     VERSION_ACTIONS,
     VERSION_WORK,
@@ -206,6 +211,48 @@ def _require_author(principal: Principal) -> None:
             code="pcr.error.not_author",
             params={"role": principal.role.value},
         )
+
+
+# --- the names a PCR may use -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The names a PCR may use (what the full check accepts): the engine's factor set and the formula catalogue."""
+
+    factor_set: str
+    activities: tuple[tuple[str, str, str], ...]  # code, name, unit
+    fuels: tuple[tuple[str, str, str], ...]  # key, label, unit
+    constants: dict[str, tuple[str, ...]]  # factor-set section a formula setting names -> its keys
+    technologies: tuple[str, ...]
+
+    def fuel_unit(self, key: str) -> str | None:
+        return next((unit for fuel, _, unit in self.fuels if fuel == key), None)
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> Vocabulary:
+    """Read once per process: the factor set is a versioned data file, fixed while the service runs."""
+    factor_set = load_factor_set(LCASettings().factor_set)
+    activities = tuple(
+        (code, activity.name, activity.unit)
+        for code, activity in factor_set.activities.items()
+        if "@" not in code and not code.startswith("electricity-")  # yearly copies and grid factors: not for items
+    )
+    sections = {s.section for spec in CATALOGUE for s in spec.settings if s.kind == "constant" and s.section}
+    constants = {
+        section: tuple(factor_set.fuels if section == "fuels" else (factor_set.process.get(section) or {}))
+        for section in sections
+    }
+    return Vocabulary(
+        factor_set=factor_set.id,
+        activities=activities,
+        fuels=tuple(
+            (key, str(fuel.get("label", key)), str(fuel.get("unit", ""))) for key, fuel in factor_set.fuels.items()
+        ),
+        constants=constants,
+        technologies=tuple(k for k in factor_set.technology if k != "transmission_distribution"),
+    )
 
 
 # --- the document -------------------------------------------------------------------------------------------------
@@ -450,8 +497,9 @@ def base_documents(
 
 
 def changes_from_base(session: Session, principal: Principal | None, pcr_id: str, version: str) -> list | None:
-    """What changed from the previous version (`previous_version`, `pcr_rules.diff`), None for the first version
-    (or while the diff is not installed): for the authors' page and, later, the API."""
+    """What changed from the previous version (`previous_version`, `pcr_rules.diff`), None when no changes can be
+    computed: for the first version, while either side is not yet a valid PCR (a draft being written), or while
+    the diff is not installed. For the authors' page and, later, the API."""
     base, own = base_documents(session, principal, pcr_id, version)
     try:
         from pcr_rules.diff import diff
@@ -459,7 +507,12 @@ def changes_from_base(session: Session, principal: Principal | None, pcr_id: str
         if exc.name != "pcr_rules.diff":
             raise
         return None
-    return None if base is None else diff(base, own)
+    if base is None:
+        return None
+    try:
+        return diff(base, own)
+    except ValidationError:  # the diff reads both sides as PCRs: a draft that is not one yet has no changes to list
+        return None
 
 
 def record_view(session: Session, principal: Principal | None, pcr_id: str, version: str):
@@ -899,14 +952,19 @@ def _heading(row: PCRVersion) -> dict:
         return {
             "title": pcr.title,
             "product_category": pcr.product_category,
+            "category_label": pcr.product_category_label,
+            "category_label_zh": pcr.product_category_label_zh,
             "declared_unit": pcr.declared_unit.model_dump(),
         }
     document = row.document if isinstance(row.document, dict) else {}
-    text = {k: document.get(k) if isinstance(document.get(k), str) else None for k in ("title", "product_category")}
+    named = ("title", "product_category", "product_category_label", "product_category_label_zh")
+    text = {k: document.get(k) if isinstance(document.get(k), str) else None for k in named}
     unit = document.get("declared_unit")
     return {
         "title": text["title"] or "",
         "product_category": text["product_category"],
+        "category_label": text["product_category_label"],
+        "category_label_zh": text["product_category_label_zh"],
         "declared_unit": unit if isinstance(unit, dict) else None,
     }
 

@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from types import SimpleNamespace
 from typing import Annotated, Any
 
@@ -36,8 +35,6 @@ from footprint_api.web.pages import page, when
 from footprint_api.web.routes import inventory as inventory_pages
 from footprint_api.web.routes import page_router
 from footprint_api.web.session import PageUser
-from lca_models.config import LCASettings
-from lca_models.factor_set import load_factor_set
 from lca_models.flows import FLOWS
 from pcr_rules.errors import FieldError
 from pcr_rules.formulas import CATALOGUE, FORMULAS, FUEL_COMBUSTION, FormulaSpec
@@ -72,48 +69,6 @@ ADDABLE = re.compile(rf"^{LISTS}$")
 ENTRY = re.compile(rf"^{LISTS}\[\d+\]$")
 ACTION = re.compile(r"^(save|add|remove|up|down|offer):?([A-Za-z0-9_.\[\]|]{0,300})$")
 DONE = ("saved", "created", "consultation", "closed", "answered", "published", "withdrawn")
-
-
-# --- what the factor set and the formula catalogue offer -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Vocabulary:
-    """The names a PCR may use, for the editor's selects: the engine's factor set and the formula catalogue.
-    (services.pcr_registry has no such listing yet; the check reads the same factor set.)"""
-
-    factor_set: str
-    activities: tuple[tuple[str, str, str], ...]  # code, name, unit
-    fuels: tuple[tuple[str, str, str], ...]  # key, label, unit
-    constants: dict[str, tuple[str, ...]]  # factor-set section a formula setting names -> its keys
-    technologies: tuple[str, ...]
-
-    def fuel_unit(self, key: str) -> str | None:
-        return next((unit for fuel, _, unit in self.fuels if fuel == key), None)
-
-
-@lru_cache(maxsize=1)
-def vocabulary() -> Vocabulary:
-    factor_set = load_factor_set(LCASettings().factor_set)
-    activities = tuple(
-        (code, activity.name, activity.unit)
-        for code, activity in factor_set.activities.items()
-        if "@" not in code and not code.startswith("electricity-")  # yearly copies and grid factors: not for items
-    )
-    sections = {s.section for spec in CATALOGUE for s in spec.settings if s.kind == "constant" and s.section}
-    constants = {
-        section: tuple(factor_set.fuels if section == "fuels" else (factor_set.process.get(section) or {}))
-        for section in sections
-    }
-    return Vocabulary(
-        factor_set=factor_set.id,
-        activities=activities,
-        fuels=tuple(
-            (key, str(fuel.get("label", key)), str(fuel.get("unit", ""))) for key, fuel in factor_set.fuels.items()
-        ),
-        constants=constants,
-        technologies=tuple(k for k in factor_set.technology if k != "transmission_distribution"),
-    )
 
 
 # --- the editor's fields, as data ----------------------------------------------------------------------------------
@@ -161,6 +116,8 @@ SECTIONS = (
             ("title", "text", "", True),
             ("title_zh", "text"),
             ("product_category", "text", "", True),
+            ("product_category_label", "text"),
+            ("product_category_label_zh", "text"),
             ("max_reference_period_days", "integer"),
         ),
     ),
@@ -547,7 +504,7 @@ def _list_at(document: dict, path: str) -> list | None:
     return rows if isinstance(rows, list) else None
 
 
-def change_rows(document: dict, verb: str, target: str, vocab: Vocabulary) -> bool:
+def change_rows(document: dict, verb: str, target: str, vocab: pcr_registry.Vocabulary) -> bool:
     """Applies one list change of the editor to the typed document; False if the target is not in the form."""
     if verb == "add":
         rows = _list_at(document, target) if ADDABLE.match(target) else None
@@ -569,7 +526,7 @@ def change_rows(document: dict, verb: str, target: str, vocab: Vocabulary) -> bo
     return True
 
 
-def _offer(document: dict, target: str, vocab: Vocabulary) -> bool:
+def _offer(document: dict, target: str, vocab: pcr_registry.Vocabulary) -> bool:
     """Adds to an item a parameter its formula reads (`items[1]|purity`), named and with the formula's unit."""
     path, _, input_id = target.partition("|")
     item = dig(document, path)
@@ -596,7 +553,7 @@ def formula_of(item: dict) -> FormulaSpec | None:
     return FORMULAS.get(item.get("formula") or "") if item.get("kind") == ItemKind.PROCESS.value else None
 
 
-def formula_unit(unit: str, item: dict, vocab: Vocabulary) -> str:
+def formula_unit(unit: str, item: dict, vocab: pcr_registry.Vocabulary) -> str:
     """A unit of the catalogue with its placeholders filled for this item: GJ/({fuel_unit}) -> GJ/t."""
     fuel_unit = vocab.fuel_unit(str(item.get("fuel") or "")) or str(item.get("unit") or "")
     filled = unit.replace("{fuel_unit}", fuel_unit).replace("{item_unit}", str(item.get("unit") or ""))
@@ -616,7 +573,9 @@ def anchors(document: dict) -> set[str]:
                 names.update(f"{field.key}[{i}]" for i in range(len(_as_list(dig(document, field.key)))))
             if field.kind == "captive":
                 captive = dig(document, field.key)
-                fuels = {fuel for fuel, _, _ in vocabulary().fuels} | set(captive if isinstance(captive, dict) else ())
+                fuels = {fuel for fuel, _, _ in pcr_registry.vocabulary().fuels} | set(
+                    captive if isinstance(captive, dict) else ()
+                )
                 names.update(f"{field.key}.{fuel}" for fuel in fuels)
     names.update(f"notes[{i}]" for i in range(len(_as_list(document.get("notes")))))
     for index, parameter in enumerate(_as_list(document.get("parameters"))):
@@ -690,7 +649,7 @@ class Problem:
         return field_id(self.anchor)
 
 
-def worded(t, problem: FieldError, document: dict, vocab: Vocabulary) -> str:
+def worded(t, problem: FieldError, document: dict, vocab: pcr_registry.Vocabulary) -> str:
     """A problem of the check in the reader's language, by its code, with the value it is about."""
     code = problem.code or "other"
     key = f"pcra.err.{code}"
@@ -711,7 +670,7 @@ def worded(t, problem: FieldError, document: dict, vocab: Vocabulary) -> str:
 def check_problems(t, document: dict, kept: dict | None = None, form_document: dict | None = None) -> list[Problem]:
     """The full check of the document, each problem placed at an input of the form (drawn from `form_document`,
     whose rows `kept` maps to; the document itself when the form shows it as it is)."""
-    vocab, drawn = vocabulary(), form_document if form_document is not None else document
+    vocab, drawn = pcr_registry.vocabulary(), form_document if form_document is not None else document
     known = anchors(drawn)
     problems = []
     for problem in pcr_registry.check_document(document):
@@ -762,7 +721,7 @@ def general_value(document: dict, key: str):
 
 def options(t, document: dict) -> dict[str, list[tuple[str, str]]]:
     """The choices of every select and set of boxes of the editor, worded in the reader's language."""
-    vocab = vocabulary()
+    vocab = pcr_registry.vocabulary()
     items = [i for i in _as_list(document.get("items")) if isinstance(i, dict) and i.get("id")]
     return {
         "kinds": [(k.value, t(f"inv.kind.{k.value}")) for k in ItemKind],
@@ -797,7 +756,7 @@ def with_current(choices: list[tuple[str, str]], value) -> list[tuple[str, str]]
 def setting_options(setting) -> list[tuple[str, str]]:
     """A formula setting's choices: the factor set's constants, the choices it declares, or the elementary flows."""
     if setting.kind == "constant":
-        return [(k, k) for k in vocabulary().constants.get(setting.section or "", ())]
+        return [(k, k) for k in pcr_registry.vocabulary().constants.get(setting.section or "", ())]
     if setting.kind == "choice":
         return [(shown(c), shown(c)) for c in setting.choices]
     if setting.kind == "flow":
@@ -858,56 +817,33 @@ def _notice(t, done: str | None, **values) -> str | None:
     return t(f"pcra.done.{done}", **values) if done in DONE else None
 
 
-def _refusal(request: Request, user, exc: ServiceError, row: PCRVersion | None = None):
-    """A step the service refused (not from this state, comments unanswered…), as a page in the reader's language."""
+def _refusal(request: Request, user, exc: ServiceError):
+    """A step the service refused (not from this state, not this person's step…), as a page in the reader's
+    language: the refusal's code and parameters worded by the catalogue (services.pcr_registry.refusal_in)."""
     t = _t(request)
     status = exc.status if exc.status in (403, 409, 413, 422) else 409
-    detail = (
-        t("pcra.refused.state", state=t(f"pcr.status.{row.state}"))
-        if row is not None and isinstance(exc, Conflict) and "allowed in" in str(exc)
-        else _service_reason(t, exc.detail)
-    )
+    detail = pcr_registry.refusal_in(t, exc)
     return page(request, "app/error.html", user, status, title=t(f"error.{status}"), detail=detail, errors=[])
 
 
-# The service's reasons (English) by their form, as message keys: what a page words for the person.
-REASONS = (
-    (re.compile(r"^required|is required$|required to publish"), "pcra.err.required"),
-    (re.compile(r"^already past"), "pcra.err.past"),
-    (re.compile(r"must be after effective_from"), "pcra.err.valid_after"),
-    (re.compile(r"^must not end before"), "pcra.err.transition_gap"),
-    (re.compile(r"at most (?P<max>\d+) characters"), "pcra.err.too_long"),
-    (re.compile(r"not answered|answer every comment"), "pcra.err.unanswered"),
-    (re.compile(r"^accepted or rejected$"), "pcra.err.decision"),
-    (re.compile(r"consultation runs until (?P<until>[\d-]+)"), "pcra.err.consultation_running"),
-    (re.compile(r"consultation ended on (?P<until>[\d-]+)"), "pcra.err.consultation_ended"),
-    (re.compile(r"newer than (?P<newest>[\d.]+)"), "pcra.err.not_newer"),
-    (re.compile(r"not a version MAJOR"), "pcra.err.semver"),
-    (re.compile(r"letters, digits"), "pcra.err.pcr_id"),
-    (re.compile(r"exists"), "pcra.err.exists"),
-    (re.compile(r"written by another standards body"), "pcra.err.other_body"),
-    (re.compile(r"no published version to start from"), "pcra.err.no_published"),
-    (re.compile(r"only the (?P<who>\w+) may"), "pcra.err.only"),
-    (re.compile(r"does not satisfy the PCR language"), "pcra.err.not_clean"),
-    (re.compile(r"larger than|at most \d+ KiB"), "pcra.err.too_large"),
-)
-
-
-def _service_reason(t, reason: str) -> str:
-    for pattern, key in REASONS:
-        if found := pattern.search(reason or ""):
-            values = found.groupdict()
-            if "who" in values:
-                values["who"] = t(f"pcra.party.{values['who']}") if f"pcra.party.{values['who']}" in t.messages else ""
-            return t(key, **values)
-    return t("pcra.err.service", reason=reason)
-
-
-def _service_errors(t, exc: ServiceError) -> dict[str, list[str]]:
-    """The fields a service error names, each with its reason in the reader's language."""
+def _service_errors(t, exc: ServiceError, fields: tuple[str, ...] = ()) -> dict[str, list[str]]:
+    """The refusal in the reader's language, by the form's fields: each reason at its field where the form has that
+    field (`fields`), the refusal as a whole and every other reason at "" (the form's general place)."""
     errors: dict[str, list[str]] = {}
-    for error in exc.errors or [{"field": "", "reason": exc.detail}]:
-        errors.setdefault(str(error.get("field", "")), []).append(_service_reason(t, str(error.get("reason", ""))))
+
+    def add(field: str, reason: str) -> None:
+        found = errors.setdefault(field, [])
+        if reason not in found:
+            found.append(reason)
+
+    whole = pcr_registry.refusal_in(t, exc)
+    if not exc.errors or any(str(e.get("field", "")) not in fields for e in exc.errors):
+        add("", whole)
+    for error in exc.errors:
+        field = str(error.get("field", ""))
+        reason = pcr_registry.reason_in(t, error.get("code", ""), error.get("params"), str(error.get("reason", "")))
+        if reason != whole or field in fields:
+            add(field if field in fields else "", reason)
     return errors
 
 
@@ -1004,7 +940,8 @@ def _create(request: Request, user: PageUser, db: Session, form: dict):
     except ServiceError as exc:
         db.rollback()
         errors: dict[str, list[str]] = {}
-        for name, reasons in _service_errors(t, exc).items():
+        named = (*NEW_FIELDS, "start_from", "id")
+        for name, reasons in _service_errors(t, exc, named).items():
             field = {"start_from": "version", "id": "pcr_id"}.get(name, name)
             errors.setdefault(f"{scope}.{field if field in NEW_FIELDS else 'pcr_id'}", []).extend(reasons)
         return _list_page(request, user, db, exc.status, errors, {scope: values})
@@ -1022,14 +959,11 @@ async def create_draft(request: Request, db: SessionDep, user: AuthorPage):
 
 
 def _changes(db: Session, user: PageUser, row: PCRVersion) -> list | None:
-    """What changed from the base version; None when there is none, or when the draft is not a PCR yet (the diff
-    reads both sides as PCRs)."""
+    """What changed from the base version; None when there is none, or when the service cannot compute the changes
+    yet (the draft is not a PCR yet)."""
     if row.based_on is None:
         return None
-    try:
-        return pcr_registry.changes_from_base(db, user.principal, row.pcr_id, row.version)
-    except ValidationError:
-        return None
+    return pcr_registry.changes_from_base(db, user.principal, row.pcr_id, row.version)
 
 
 def _overview(request, user, db, row: PCRVersion, status_code=200, errors=None, values=None, done=None):
@@ -1132,13 +1066,10 @@ def _step(request: Request, user: PageUser, db: Session, pcr_id: str, version: s
     except ServiceError as exc:
         db.rollback()
         status = exc.status
-        if isinstance(exc, Conflict) and "allowed in" in str(exc):  # the version moved on meanwhile
-            db.refresh(row)
-            errors[step.default] = [t("pcra.refused.state", state=t(f"pcr.status.{row.state}"))]
-        elif isinstance(exc, ServiceError) and "does not satisfy the PCR language" in exc.detail:
+        if exc.code == "pcr.error.not_clean":  # the problems themselves are listed by the page's check
             errors[step.default] = [t("pcra.err.not_clean", n=len(exc.errors))]
         else:
-            for name, reasons in _service_errors(t, exc).items():
+            for name, reasons in _service_errors(t, exc, tuple(dict(step.fields))).items():
                 errors.setdefault(step.key(name), []).extend(reasons)
     db.refresh(row)
     return _overview(request, user, db, row, status, errors, values)
@@ -1146,7 +1077,7 @@ def _step(request: Request, user: PageUser, db: Session, pcr_id: str, version: s
 
 @router.post(BASE + "/{pcr_id}/{version}/consultation")
 async def open_consultation(request: Request, pcr_id: str, version: str, db: SessionDep, user: SignedIn):
-    """The draft, checked in full, goes out for public comment until the stated day (the chair's step)."""
+    """The draft, checked in full, goes out for public comment until the stated day (its authors' step)."""
     data = await session.form(request, user)
 
     def act(t, row, errors):
@@ -1256,15 +1187,7 @@ def _refuse_editing(request, user, db, row):
     exc = _revisable(db, user, row)
     if exc is None:
         return None
-    t = _t(request)
-    refusal = pcr_registry.refused(exc, "document")
-    status = refusal.status
-    detail = (
-        t("pcra.refused.state", state=t(f"pcr.status.{row.state}"))
-        if exc.kind == "state"
-        else t("pcra.err.only", who=t("pcra.party.author"))
-    )
-    return page(request, "app/error.html", user, status, title=t(f"error.{status}"), detail=detail, errors=[])
+    return _refusal(request, user, pcr_registry.refused(exc, "document"))
 
 
 def _editor(
@@ -1304,7 +1227,7 @@ def _editor(
         with_current=with_current,
         formulas=FORMULAS,
         formula_of=formula_of,
-        formula_unit=lambda unit, item: formula_unit(unit, item, vocabulary()),
+        formula_unit=lambda unit, item: formula_unit(unit, item, pcr_registry.vocabulary()),
         offered_inputs=offered_inputs,
         setting_options=setting_options,
         parameter_ids=lambda item: parameter_ids(document, item),
@@ -1357,7 +1280,7 @@ def _save(request: Request, user: PageUser, db: Session, pcr_id: str, version: s
     reading = Reading(form)
     typed = read_document(reading, row.pcr_id, row.version)
     if found is None or (
-        found.group(1) != "save" and not change_rows(typed, found.group(1), found.group(2), vocabulary())
+        found.group(1) != "save" and not change_rows(typed, found.group(1), found.group(2), pcr_registry.vocabulary())
     ):
         reading.error("(document)", "pcra.err.action")
     if reading.errors:
@@ -1372,9 +1295,9 @@ def _save(request: Request, user: PageUser, db: Session, pcr_id: str, version: s
     except ServiceError as exc:  # too large, or the version left draft meanwhile
         db.rollback()
         if isinstance(exc, Conflict | Forbidden):
-            return _refusal(request, user, exc, row)
-        reading.error("(document)", "pcra.err.service", reason=_service_reason(t, exc.detail))
-        return _editor(request, user, row, typed, reading_problems(t, reading, typed), exc.status)
+            return _refusal(request, user, exc)
+        problems = [Problem("(document)", pcr_registry.refusal_in(t, exc), "(document)")]
+        return _editor(request, user, row, typed, problems, exc.status)
     return RedirectResponse(f"{_url(row)}/edit?done=saved", status_code=303)
 
 
