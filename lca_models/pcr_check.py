@@ -66,23 +66,33 @@ def _item_references(
     if item.activity and item.kind in (ItemKind.INPUT, ItemKind.PROCESS):
         yield from _activity(loc, item.activity, item.unit, factor_set)
     if item.kind is ItemKind.FUEL and item.fuel:
-        fuel = factor_set.fuels.get(item.fuel)
-        if fuel is None:
-            yield FieldError(
-                f"{loc}.fuel",
-                f"factor set {factor_set.id} has no fuel {item.fuel!r}; known: {sorted(factor_set.fuels)}",
-                "pcr.unknown_fuel",
-            )
-        else:
-            yield from _unit_of(f"{loc}.unit", item.unit, fuel["unit"], f"fuel {item.fuel!r}")
+        yield from _fuel_reference(loc, item, factor_set)
     if item.kind is ItemKind.ELECTRICITY:
         yield from _unit_of(f"{loc}.unit", item.unit, "kWh", "electricity")
+    yield from _formula_constants(loc, item, factor_set)
+    yield from _choice_constants(loc, item, product, where, factor_set)
+
+
+def _fuel_reference(loc: str, item: ItemSpec, factor_set: FactorSet) -> Iterator[FieldError]:
+    """A fuel item's fuel must be in the factor set, and the item measured in that fuel's unit."""
+    fuel = factor_set.fuels.get(item.fuel)
+    if fuel is None:
+        yield FieldError(
+            f"{loc}.fuel",
+            f"factor set {factor_set.id} has no fuel {item.fuel!r}; known: {sorted(factor_set.fuels)}",
+            "pcr.unknown_fuel",
+        )
+    else:
+        yield from _unit_of(f"{loc}.unit", item.unit, fuel["unit"], f"fuel {item.fuel!r}")
+
+
+def _formula_constants(loc: str, item: ItemSpec, factor_set: FactorSet) -> Iterator[FieldError]:
+    """The constants named by a process item's formula settings, and by its default method's when absent."""
     if item.kind is ItemKind.PROCESS and item.formula in FORMULAS:
         yield from _constants(loc, item.formula_config, FORMULAS[item.formula], item, factor_set)
     if item.when_absent is not None and item.when_absent.formula in FORMULAS:
         default = FORMULAS[item.when_absent.formula]
         yield from _constants(f"{loc}.when_absent", item.when_absent.formula_config, default, item, factor_set)
-    yield from _choice_constants(loc, item, product, where, factor_set)
 
 
 def _choice_constants(
@@ -127,32 +137,42 @@ def _constants(
         setting = spec.setting(key)
         if setting is None or isinstance(value, ParameterRef) or not isinstance(value, str):
             continue
-        if setting.kind == "constant" and value not in _section(setting.section, factor_set):
-            yield FieldError(
-                f"{loc}.formula_config.{key}",
-                f"factor set {factor_set.id} has no {setting.section} constant {value!r}; known: "
-                f"{sorted(_section(setting.section, factor_set))}",
-                "pcr.unknown_constant",
-            )
-        if setting.kind == "flow" and value not in FLOWS:
-            yield FieldError(
-                f"{loc}.formula_config.{key}",
-                f"unknown elementary flow {value!r}; known: {sorted(FLOWS)}",
-                "pcr.unknown_flow",
-            )
+        yield from _named_value(f"{loc}.formula_config.{key}", value, setting, factor_set)
     if spec.name == "oxide_decomposition":
-        oxides = factor_set.process.get("oxides", {})
-        for prefix, oxide in OXIDES.items():
-            if item.parameter(f"{prefix}_fraction") is not None and oxide not in oxides:
-                yield FieldError(
-                    f"{loc}.formula",
-                    f"factor set {factor_set.id} has no oxides constant {oxide!r} for {prefix}_fraction",
-                    "pcr.unknown_constant",
-                )
+        yield from _oxide_constants(loc, item, factor_set)
     if spec.name == FUEL_FORMULA and item.kind is ItemKind.PROCESS:
         fuel = factor_set.fuels.get(str(config.get("fuel", "")))
         if fuel is not None:
             yield from _unit_of(f"{loc}.unit", item.unit, fuel["unit"], f"fuel {config['fuel']!r}")
+
+
+def _named_value(where: str, value: str, setting, factor_set: FactorSet) -> Iterator[FieldError]:
+    """A setting's name must exist: a constant in its section of the factor set, a flow among the elementary flows."""
+    if setting.kind == "constant" and value not in _section(setting.section, factor_set):
+        yield FieldError(
+            where,
+            f"factor set {factor_set.id} has no {setting.section} constant {value!r}; known: "
+            f"{sorted(_section(setting.section, factor_set))}",
+            "pcr.unknown_constant",
+        )
+    if setting.kind == "flow" and value not in FLOWS:
+        yield FieldError(
+            where,
+            f"unknown elementary flow {value!r}; known: {sorted(FLOWS)}",
+            "pcr.unknown_flow",
+        )
+
+
+def _oxide_constants(loc: str, item: ItemSpec, factor_set: FactorSet) -> Iterator[FieldError]:
+    """oxide_decomposition needs the factor set's oxides constant for each oxide fraction the item lists."""
+    oxides = factor_set.process.get("oxides", {})
+    for prefix, oxide in OXIDES.items():
+        if item.parameter(f"{prefix}_fraction") is not None and oxide not in oxides:
+            yield FieldError(
+                f"{loc}.formula",
+                f"factor set {factor_set.id} has no oxides constant {oxide!r} for {prefix}_fraction",
+                "pcr.unknown_constant",
+            )
 
 
 def _electricity_references(draft: Draft, factor_set: FactorSet) -> Iterator[FieldError]:

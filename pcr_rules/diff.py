@@ -60,11 +60,17 @@ def _compare(path: str, old: Any, new: Any) -> list[Change]:
     if isinstance(old, dict) and isinstance(new, dict):
         return _compare_mappings(path, old, new)
     if isinstance(old, list) and isinstance(new, list):
-        key = KEYED_LISTS.get(path.rsplit(".", 1)[-1])
-        if key and _keyed(old, key) and _keyed(new, key):
-            return _compare_keyed(path, old, new, key)
-        if all(isinstance(v, str) for v in old + new):
-            return _compare_entries(path, old, new)
+        return _compare_lists(path, old, new)
+    return [Change(path, ChangeKind.CHANGED, old, new)]
+
+
+def _compare_lists(path: str, old: list, new: list) -> list[Change]:
+    """Lists matched by their entries' key, or entry by entry for lists of text; else changed as a whole."""
+    key = KEYED_LISTS.get(path.rsplit(".", 1)[-1])
+    if key and _keyed(old, key) and _keyed(new, key):
+        return _compare_keyed(path, old, new, key)
+    if all(isinstance(v, str) for v in old + new):
+        return _compare_entries(path, old, new)
     return [Change(path, ChangeKind.CHANGED, old, new)]
 
 

@@ -453,41 +453,10 @@ def _formula_problems(
 ) -> Iterator[FieldError]:
     if item.kind is ItemKind.PROCESS:
         yield from _settings_problems(loc, item.formula_config, spec, item, product)
-        expected = spec.amount_unit.replace("{item_unit}", item.unit)
-        if "{" not in expected and not same_unit(item.unit, expected) and unit_problem("", item.unit) is None:
-            yield FieldError(
-                f"{loc}.unit", f"formula {spec.name} takes its amount in {expected!r}, not {item.unit!r}", "pcr.unit"
-            )
+        yield from _amount_unit_problems(loc, item, spec)
     listed = {p.id: (index, p) for index, p in enumerate(item.parameters)}
     for needed in spec.inputs:
-        if needed.id not in listed:
-            if needed.required:
-                yield FieldError(
-                    f"{loc}.parameters",
-                    f"formula {spec.name} needs parameter {needed.id!r} ({needed.description}): list it as required",
-                    "pcr.missing_parameter",
-                )
-            continue
-        index, parameter = listed[needed.id]
-        if needed.required and not parameter.required and parameter.default is None:
-            yield FieldError(
-                f"{loc}.parameters[{index}].required",
-                f"formula {spec.name} cannot run without {needed.id!r}: make it required or give a default",
-                "pcr.missing_parameter",
-            )
-        expected = needed.unit.replace("{fuel_unit}", item.unit)
-        if parameter.is_choice:
-            yield FieldError(
-                f"{loc}.parameters[{index}].choices",
-                f"formula {spec.name} reads {needed.id!r} as a number",
-                "pcr.wrong_type",
-            )
-        elif unit_problem("", parameter.unit) is None and not same_unit(parameter.unit, expected):
-            yield FieldError(
-                f"{loc}.parameters[{index}].unit",
-                f"formula {spec.name} reads {needed.id!r} in {expected!r}, not {parameter.unit!r}",
-                "pcr.unit",
-            )
+        yield from _input_problems(loc, item, spec, needed, listed.get(needed.id))
     if spec.required_any and not any(name in listed for name in spec.required_any):
         yield FieldError(
             f"{loc}.parameters",
@@ -496,29 +465,55 @@ def _formula_problems(
         )
 
 
+def _amount_unit_problems(loc: str, item: ItemSpec, spec: FormulaSpec) -> Iterator[FieldError]:
+    """A process item's unit must be the one its formula takes the amount in (when the formula fixes one)."""
+    expected = spec.amount_unit.replace("{item_unit}", item.unit)
+    if "{" not in expected and not same_unit(item.unit, expected) and unit_problem("", item.unit) is None:
+        yield FieldError(
+            f"{loc}.unit", f"formula {spec.name} takes its amount in {expected!r}, not {item.unit!r}", "pcr.unit"
+        )
+
+
+def _input_problems(
+    loc: str, item: ItemSpec, spec: FormulaSpec, needed, found: tuple[int, ParameterSpec] | None
+) -> Iterator[FieldError]:
+    """One input the formula reads, against the item's parameter of that id (`found`: its row and spec, if listed):
+    listed when required, always available when required, a number in the formula's unit."""
+    if found is None:
+        if needed.required:
+            yield FieldError(
+                f"{loc}.parameters",
+                f"formula {spec.name} needs parameter {needed.id!r} ({needed.description}): list it as required",
+                "pcr.missing_parameter",
+            )
+        return
+    index, parameter = found
+    if needed.required and not parameter.required and parameter.default is None:
+        yield FieldError(
+            f"{loc}.parameters[{index}].required",
+            f"formula {spec.name} cannot run without {needed.id!r}: make it required or give a default",
+            "pcr.missing_parameter",
+        )
+    expected = needed.unit.replace("{fuel_unit}", item.unit)
+    if parameter.is_choice:
+        yield FieldError(
+            f"{loc}.parameters[{index}].choices",
+            f"formula {spec.name} reads {needed.id!r} as a number",
+            "pcr.wrong_type",
+        )
+    elif unit_problem("", parameter.unit) is None and not same_unit(parameter.unit, expected):
+        yield FieldError(
+            f"{loc}.parameters[{index}].unit",
+            f"formula {spec.name} reads {needed.id!r} in {expected!r}, not {parameter.unit!r}",
+            "pcr.unit",
+        )
+
+
 def _settings_problems(
     loc: str, config: dict[str, Any], spec: FormulaSpec, item: ItemSpec, product: dict[str, ParameterSpec]
 ) -> Iterator[FieldError]:
     for key, value in config.items():
-        setting = spec.setting(key)
-        where = f"{loc}.formula_config.{key}"
-        if setting is None:
-            yield FieldError(
-                where,
-                f"formula {spec.name} takes no setting {key!r}; it takes {[s.id for s in spec.settings]}",
-                "pcr.unknown_setting",
-            )
-            continue
-        if isinstance(value, ParameterRef):
-            yield from _reference_problems(where, value, setting, spec, item, product)
-        elif setting.kind == "choice" and value not in setting.choices:
-            yield FieldError(where, f"{value!r} is not one of {list(setting.choices)}", "pcr.unknown_choice")
-        elif setting.kind == "number" and not isinstance(value, float):
-            yield FieldError(where, "must be a number", "pcr.wrong_type")
-        elif setting.kind in ("constant", "flow", "text") and not isinstance(value, str):
-            yield FieldError(where, "must be a name (text)", "pcr.wrong_type")
-        elif setting.kind == "text" and not value.strip():
-            yield FieldError(where, "must not be empty", "pcr.missing")
+        yield from _setting_problems(f"{loc}.formula_config.{key}", key, value, spec, item, product)
     for setting in spec.settings:
         if setting.required and setting.id not in config and not _implied(setting.id, item):
             yield FieldError(
@@ -526,6 +521,35 @@ def _settings_problems(
                 f"formula {spec.name} needs setting {setting.id!r} ({setting.description})",
                 "pcr.missing_setting",
             )
+
+
+def _setting_problems(
+    where: str, key: str, value: Any, spec: FormulaSpec, item: ItemSpec, product: dict[str, ParameterSpec]
+) -> Iterator[FieldError]:
+    """One setting the document gives: one the formula takes, and a value (or a parameter reference) it accepts."""
+    setting = spec.setting(key)
+    if setting is None:
+        yield FieldError(
+            where,
+            f"formula {spec.name} takes no setting {key!r}; it takes {[s.id for s in spec.settings]}",
+            "pcr.unknown_setting",
+        )
+    elif isinstance(value, ParameterRef):
+        yield from _reference_problems(where, value, setting, spec, item, product)
+    else:
+        yield from _setting_value_problems(where, value, setting)
+
+
+def _setting_value_problems(where: str, value: Any, setting) -> Iterator[FieldError]:
+    """A literal setting value against its kind: a declared choice, a number, a name, non-empty text."""
+    if setting.kind == "choice" and value not in setting.choices:
+        yield FieldError(where, f"{value!r} is not one of {list(setting.choices)}", "pcr.unknown_choice")
+    elif setting.kind == "number" and not isinstance(value, float):
+        yield FieldError(where, "must be a number", "pcr.wrong_type")
+    elif setting.kind in ("constant", "flow", "text") and not isinstance(value, str):
+        yield FieldError(where, "must be a name (text)", "pcr.wrong_type")
+    elif setting.kind == "text" and not value.strip():
+        yield FieldError(where, "must not be empty", "pcr.missing")
 
 
 def _implied(setting: str, item: ItemSpec) -> bool:

@@ -387,26 +387,27 @@ def _item_row(item: ItemSpec, w: _Words) -> Row:
 
 def _system_parameters(pcr: PCR, w: _Words) -> Section:
     """Parameters of the whole product system, stated once per inventory (e.g. the pot-cell technology)."""
-    rows = []
-    for p in pcr.parameters:
-        name = w.name(p)
-        rows.append(
-            Row(
-                [
-                    Text(name.main, f"{name.sub}\n{p.id}" if name.sub else p.id),
-                    Text("" if p.unit == "dimensionless" else p.unit),
-                    Text(w.t("pcr.doc.required" if p.required else "pcr.doc.optional")),
-                    Text("\n".join(f"{c.value}: {w.name(c).main}" for c in p.choices) or _range(p.range)),
-                    Text("" if p.default is None else _setting(p.default, w), p.default_source or ""),
-                ]
-            )
-        )
+    rows = [_system_parameter_row(p, w) for p in pcr.parameters]
     columns = [w.both(f"pcr.column.{c}") for c in ("parameter", "unit", "required", "values", "default")]
     return Section(
         "parameters",
         w.both("pcr.section.parameters"),
         table=Grid(columns, rows) if rows else None,
         empty="" if rows else w.t("pcr.doc.none"),
+    )
+
+
+def _system_parameter_row(p, w: _Words) -> Row:
+    """One product-system parameter: its name and id, unit, whether required, its values, and its default."""
+    name = w.name(p)
+    return Row(
+        [
+            Text(name.main, f"{name.sub}\n{p.id}" if name.sub else p.id),
+            Text("" if p.unit == "dimensionless" else p.unit),
+            Text(w.t("pcr.doc.required" if p.required else "pcr.doc.optional")),
+            Text("\n".join(f"{c.value}: {w.name(c).main}" for c in p.choices) or _range(p.range)),
+            Text("" if p.default is None else _setting(p.default, w), p.default_source or ""),
+        ]
     )
 
 
@@ -632,6 +633,20 @@ def _first_rows_height(rows: list[list[Flowable]], widths: list[float]) -> float
     return Table(rows[:2], colWidths=[w * mm for w in widths]).wrap(sum(widths) * mm, A4[1])[1]
 
 
+def _table_rows(section: Section, widths: list[float], s: _Styles) -> tuple[list[list], list[int]]:
+    """A section's table as cells: its header, each row, and each row's note as a row of its own (whose indexes,
+    the spans, are drawn across the table)."""
+    rows = [[s.text(c, s.small, bold=True) for c in section.table.columns]]
+    spans = []
+    for row in section.table.rows:
+        path_width = widths[0] if section.key in PATH_TABLES else None
+        rows.append([s.text(row.cells[0], s.small, width_mm=path_width)] + [s.text(c, s.small) for c in row.cells[1:]])
+        if row.note:
+            spans.append(len(rows))
+            rows.append([Paragraph(_markup(row.note), s.note)] + [""] * (len(row.cells) - 1))
+    return rows, spans
+
+
 def _section_story(section: Section, s: _Styles) -> list[Flowable]:
     heading = section.heading
     story: list[Flowable] = [
@@ -643,17 +658,8 @@ def _section_story(section: Section, s: _Styles) -> list[Flowable]:
         story.append(_grid(rows, WIDTHS_MM["fields"], header=False))
     story += [Paragraph(_markup(entry), s.entry, bulletText="•") for entry in section.entries]
     if section.table:
-        rows = [[s.text(c, s.small, bold=True) for c in section.table.columns]]
-        spans = []
         widths = WIDTHS_MM[section.key]
-        for row in section.table.rows:
-            path_width = widths[0] if section.key in PATH_TABLES else None
-            rows.append(
-                [s.text(row.cells[0], s.small, width_mm=path_width)] + [s.text(c, s.small) for c in row.cells[1:]]
-            )
-            if row.note:
-                spans.append(len(rows))
-                rows.append([Paragraph(_markup(row.note), s.note)] + [""] * (len(row.cells) - 1))
+        rows, spans = _table_rows(section, widths, s)
         story.append(_grid(rows, widths, header=True, spans=spans))
         room = max(room, HEADING_ROOM_MM / 2 * mm + _first_rows_height(rows, widths))
     if section.empty and not (section.fields or section.entries or section.table):

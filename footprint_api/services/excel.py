@@ -680,12 +680,17 @@ def _list_rows(reader: _Reader, data: dict, sheet: _ListSheet) -> None:
         i = len(data[sheet.key])
         # a workbook of an older template may lack an optional column (serial_last, source, covers): absent, not 500
         data[sheet.key].append(sheet.entry({c: values[c] for c in sheet.columns if values.get(c) is not None}))
-        for column in sheet.columns:
-            if column in cell:
-                reader.cells[f"{sheet.key}[{i}].{column}"] = cell[column]
-        first = next((cell[c] for c in sheet.columns if c in cell), None)
-        if first is not None:
-            reader.cells[f"{sheet.key}[{i}]"] = first
+        _point_to_cells(reader, f"{sheet.key}[{i}]", sheet.columns, cell)
+
+
+def _point_to_cells(reader: _Reader, entry: str, columns, cell: dict) -> None:
+    """Each field of a list entry points to its cell, and the entry itself to its first: errors name the cell."""
+    for column in columns:
+        if column in cell:
+            reader.cells[f"{entry}.{column}"] = cell[column]
+    first = next((cell[c] for c in columns if c in cell), None)
+    if first is not None:
+        reader.cells[entry] = first
 
 
 def _schema_checked(reader: _Reader, data: dict) -> Inventory:

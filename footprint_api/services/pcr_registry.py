@@ -234,25 +234,33 @@ class Vocabulary:
 def vocabulary() -> Vocabulary:
     """Read once per process: the factor set is a versioned data file, fixed while the service runs."""
     factor_set = load_factor_set(LCASettings().factor_set)
-    activities = tuple(
+    return Vocabulary(
+        factor_set=factor_set.id,
+        activities=_item_activities(factor_set),
+        fuels=tuple(
+            (key, str(fuel.get("label", key)), str(fuel.get("unit", ""))) for key, fuel in factor_set.fuels.items()
+        ),
+        constants=_setting_constants(factor_set),
+        technologies=tuple(k for k in factor_set.technology if k != "transmission_distribution"),
+    )
+
+
+def _item_activities(factor_set) -> tuple[tuple[str, str, str], ...]:
+    """The background activities an item may name: not the yearly copies (`code@year`) nor the grid factors."""
+    return tuple(
         (code, activity.name, activity.unit)
         for code, activity in factor_set.activities.items()
         if "@" not in code and not code.startswith("electricity-")  # yearly copies and grid factors: not for items
     )
+
+
+def _setting_constants(factor_set) -> dict[str, tuple[str, ...]]:
+    """The keys of each factor-set section a constant setting of the catalogue names."""
     sections = {s.section for spec in CATALOGUE for s in spec.settings if s.kind == "constant" and s.section}
-    constants = {
+    return {
         section: tuple(factor_set.fuels if section == "fuels" else (factor_set.process.get(section) or {}))
         for section in sections
     }
-    return Vocabulary(
-        factor_set=factor_set.id,
-        activities=activities,
-        fuels=tuple(
-            (key, str(fuel.get("label", key)), str(fuel.get("unit", ""))) for key, fuel in factor_set.fuels.items()
-        ),
-        constants=constants,
-        technologies=tuple(k for k in factor_set.technology if k != "transmission_distribution"),
-    )
 
 
 # --- the document -------------------------------------------------------------------------------------------------

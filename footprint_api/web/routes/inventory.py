@@ -886,12 +886,18 @@ class FormReading:
             return "amount"
         parts = rest.split(".")
         if parts[0] == "parameters" and len(parts) > 1:
-            parameter = spec.parameter(parts[1]) if spec else None
-            field = parts[2] if len(parts) > 2 else None
-            return _parameter_input(parameter, field) if parameter else f"param.{parts[1]}.{field or 'amount'}"
+            return FormReading._parameter_field(parts, spec)
         if parts[0] == "data_quality":
             return f"dq.{parts[1] if len(parts) > 1 else DQ_INDICATORS[0]}"
         return parts[0] if parts[0] in ITEM_FIELDS else "amount"
+
+    @staticmethod
+    def _parameter_field(parts: list[str], spec: ItemSpec | None) -> str:
+        """The input of an error of an item's parameter (`parameters.purity.unit`): by the PCR's parameter when the
+        item declares it, else its amount (or the field the error names)."""
+        parameter = spec.parameter(parts[1]) if spec else None
+        field = parts[2] if len(parts) > 2 else None
+        return _parameter_input(parameter, field) if parameter else f"param.{parts[1]}.{field or 'amount'}"
 
 
 def _parameter_input(spec: ParameterSpec, field: str | None) -> str:

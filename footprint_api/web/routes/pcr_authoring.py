@@ -507,13 +507,23 @@ def _list_at(document: dict, path: str) -> list | None:
 def change_rows(document: dict, verb: str, target: str, vocab: pcr_registry.Vocabulary) -> bool:
     """Applies one list change of the editor to the typed document; False if the target is not in the form."""
     if verb == "add":
-        rows = _list_at(document, target) if ADDABLE.match(target) else None
-        if rows is None or len(rows) >= MAX_ROWS:
-            return False
-        rows.append("" if target in LINE_LISTS else {})
-        return True
+        return _add_row(document, target)
     if verb == "offer":
         return _offer(document, target, vocab)
+    return _remove_or_move_row(document, verb, target)
+
+
+def _add_row(document: dict, target: str) -> bool:
+    """Appends an empty row to a list the editor may grow, unless the list is full (MAX_ROWS)."""
+    rows = _list_at(document, target) if ADDABLE.match(target) else None
+    if rows is None or len(rows) >= MAX_ROWS:
+        return False
+    rows.append("" if target in LINE_LISTS else {})
+    return True
+
+
+def _remove_or_move_row(document: dict, verb: str, target: str) -> bool:
+    """Removes an entry, or swaps it with its neighbour ("up"/"down"; a move past either end changes nothing)."""
     rows, index = _parent_list(document, target) if ENTRY.match(target) else (None, -1)
     if rows is None:
         return False
@@ -568,20 +578,26 @@ def anchors(document: dict) -> set[str]:
     names = {"(document)", "general", "parameters", "items", "notes", *(s.key for s in SECTIONS)}
     for section in SECTIONS:
         for field in section.fields:
-            names.add(field.key)
-            if field.kind == "lines":
-                names.update(f"{field.key}[{i}]" for i in range(len(_as_list(dig(document, field.key)))))
-            if field.kind == "captive":
-                captive = dig(document, field.key)
-                fuels = {fuel for fuel, _, _ in pcr_registry.vocabulary().fuels} | set(
-                    captive if isinstance(captive, dict) else ()
-                )
-                names.update(f"{field.key}.{fuel}" for fuel in fuels)
+            names |= _section_field_anchors(document, field)
     names.update(f"notes[{i}]" for i in range(len(_as_list(document.get("notes")))))
     for index, parameter in enumerate(_as_list(document.get("parameters"))):
         names.update(_parameter_anchors(f"parameters[{index}]", parameter))
     for index, item in enumerate(_as_list(document.get("items"))):
         names.update(_item_anchors(f"items[{index}]", item if isinstance(item, dict) else {}))
+    return names
+
+
+def _section_field_anchors(document: dict, field) -> set[str]:
+    """A section field's input, and its rows: a line per entry of a lines field, a fuel per entry of a captive one."""
+    names = {field.key}
+    if field.kind == "lines":
+        names.update(f"{field.key}[{i}]" for i in range(len(_as_list(dig(document, field.key)))))
+    if field.kind == "captive":
+        captive = dig(document, field.key)
+        fuels = {fuel for fuel, _, _ in pcr_registry.vocabulary().fuels} | set(
+            captive if isinstance(captive, dict) else ()
+        )
+        names.update(f"{field.key}.{fuel}" for fuel in fuels)
     return names
 
 
@@ -721,8 +737,16 @@ def general_value(document: dict, key: str):
 
 def options(t, document: dict) -> dict[str, list[tuple[str, str]]]:
     """The choices of every select and set of boxes of the editor, worded in the reader's language."""
-    vocab = pcr_registry.vocabulary()
-    items = [i for i in _as_list(document.get("items")) if isinstance(i, dict) and i.get("id")]
+    return {
+        **_code_options(t),
+        **_vocabulary_options(t, pcr_registry.vocabulary()),
+        "item_ids": _item_id_options(t, document),
+        "flows": [(f, f) for f in FLOWS],
+    }
+
+
+def _code_options(t) -> dict[str, list[tuple[str, str]]]:
+    """The choices that are fixed codes of the models, each worded by the catalogue."""
     return {
         "kinds": [(k.value, t(f"inv.kind.{k.value}")) for k in ItemKind],
         "stages": [(s.value, t(f"inv.stage.{s.value}")) for s in Stage],
@@ -730,14 +754,24 @@ def options(t, document: dict) -> dict[str, list[tuple[str, str]]]:
         "allocation": [(m, t(f"pcr.allocation.{m}")) for m in ("none", "mass", "economic")],
         "reported_method": [(m, t(f"code.method.{m}")) for m in ("market_based", "location_based")],
         "location_level": [(m, t(f"pcra.opt.location_level.{m}")) for m in ("national", "region", "province")],
+    }
+
+
+def _vocabulary_options(t, vocab: pcr_registry.Vocabulary) -> dict[str, list[tuple[str, str]]]:
+    """The choices the factor set and the formula catalogue supply (activities, fuels, formulas, technologies…)."""
+    return {
         "activities": [(code, f"{code} — {name} ({unit})") for code, name, unit in vocab.activities],
         "fuels": [(key, f"{key} — {label} ({unit})") for key, label, unit in vocab.fuels],
         "formulas": [(f.name, f"{f.title_zh if t.lang == 'zh' else f.title} ({f.name})") for f in CATALOGUE],
         "technologies": [(k, t(f"inv.tech.{k}")) for k in vocab.technologies if f"inv.tech.{k}" in t.messages],
         "gases": [(g, t(f"inv.gas.{g}")) for g in MEASURABLE_GASES],
-        "item_ids": [(str(i["id"]), f"{i['id']} — {_label(i, t.lang)}") for i in items],
-        "flows": [(f, f) for f in FLOWS],
     }
+
+
+def _item_id_options(t, document: dict) -> list[tuple[str, str]]:
+    """The document's own items that have an id, for the inputs that refer to another item."""
+    items = [i for i in _as_list(document.get("items")) if isinstance(i, dict) and i.get("id")]
+    return [(str(i["id"]), f"{i['id']} — {_label(i, t.lang)}") for i in items]
 
 
 def _label(thing: dict, lang: str) -> str:
@@ -782,12 +816,16 @@ def comment_anchor(document: dict, path: str) -> str | None:
     """The editor's block of a comment's path: `items[ore_mnco3]` is the item with that id."""
     found = re.match(r"^items\[([^\]]+)\]", path or "")
     if found:
-        ids = [i.get("id") if isinstance(i, dict) else None for i in _as_list(document.get("items"))]
-        key = found.group(1)
-        index = ids.index(key) if key in ids else (int(key) if key.isdigit() and int(key) < len(ids) else None)
+        index = _item_index(document, found.group(1))
         return None if index is None else field_id(f"items[{index}]")
     head = (path or "").split(".")[0].split("[")[0]
     return field_id(head) if head in {s.key for s in SECTIONS} | {"parameters", "notes"} else None
+
+
+def _item_index(document: dict, key: str) -> int | None:
+    """The row of the item a comment names: by its id, else by its row number when that row exists."""
+    ids = [i.get("id") if isinstance(i, dict) else None for i in _as_list(document.get("items"))]
+    return ids.index(key) if key in ids else (int(key) if key.isdigit() and int(key) < len(ids) else None)
 
 
 # --- the version a page is about -----------------------------------------------------------------------------------
@@ -862,13 +900,17 @@ def _bases(versions: list[dict]) -> list[dict]:
     for v in versions:
         if v["published_at"] is not None and v["status"] != PCRState.WITHDRAWN.value:
             latest[v["id"]] = v
-    suggested = {}
-    for pcr_id, v in latest.items():
-        taken = {w["version"] for w in versions if w["id"] == pcr_id}
-        major, minor, _ = (int(p) for p in v["version"].split("."))
-        free = (f"{major}.{m}.0" for m in range(minor + 1, minor + 100) if f"{major}.{m}.0" not in taken)
-        suggested[pcr_id] = next(free, f"{major + 1}.0.0")
+    suggested = {pcr_id: _next_version(versions, pcr_id, v["version"]) for pcr_id, v in latest.items()}
     return [{**v, "next": suggested[pcr_id]} for pcr_id, v in latest.items()]
+
+
+def _next_version(versions: list[dict], pcr_id: str, current: str) -> str:
+    """The first minor version after `current` the PCR has not used yet (else the next major): what a new draft
+    suggests."""
+    taken = {w["version"] for w in versions if w["id"] == pcr_id}
+    major, minor, _ = (int(p) for p in current.split("."))
+    free = (f"{major}.{m}.0" for m in range(minor + 1, minor + 100) if f"{major}.{m}.0" not in taken)
+    return next(free, f"{major + 1}.0.0")
 
 
 def _list_page(request, user, db, status_code=200, errors=None, values=None, done=None):
