@@ -12,7 +12,9 @@ import pytest
 from tests.processes import api_process, free_port, wait_ready, worker_process
 
 POSTGRES = os.environ.get("PCF_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS = os.environ.get("PCF_TEST_REDIS", "redis://127.0.0.1:6379/11")
+# one Redis database per pytest-xdist worker: two workers' Celery workers must not take each other's tasks
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+REDIS = os.environ.get("PCF_TEST_REDIS", f"redis://127.0.0.1:6379/{11 + _WORKER}")
 
 
 def unavailable(what: str, error: Exception):
@@ -89,3 +91,16 @@ def stack(stack_env, tmp_path_factory):
     finally:
         for process in (api, worker):
             process.stop()
+
+
+@pytest.fixture(autouse=True)
+def points_at_the_stack(request):
+    """A test of the stack reads and writes the stack's database from this process too: other modules of the same
+    process (run before it on the same pytest-xdist worker) may have pointed the service at their own SQLite file."""
+    if "stack" in request.fixturenames or "stack_env" in request.fixturenames:
+        from tests.service import configure
+
+        env = request.getfixturevalue("stack_env")
+        keys = ("PCF_TASK_MODE", "PCF_BROKER_URL", "PCF_VISIBILITY_TIMEOUT_SECONDS")
+        configure(env["PCF_DATABASE_URL"], **{k: env[k] for k in keys})
+    yield
