@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from footprint_api.core.errors import BadRequest, NotFound, Unprocessable
 from footprint_api.exports import cells
 from footprint_api.exports.cells import XLSX_MEDIA_TYPE
+from footprint_api.infra.http import NO_STORE
 from footprint_api.infra.objects import object_store
 from footprint_api.persistence.db import SessionDep, reads_only, session_scope
 from footprint_api.persistence.models import Label
@@ -25,7 +26,6 @@ from label_service.signing import canonical_json
 from label_service.storage import StorageError
 
 router = APIRouter(tags=["public verification"])
-NO_STORE = {"Cache-Control": "no-store"}  # a status must never be served stale: revocation is effective at once
 LINKSET = "application/linkset+json"
 GS1_VOC = "https://gs1.org/voc/"
 

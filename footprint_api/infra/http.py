@@ -6,6 +6,7 @@ from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
 PROBLEM = "application/problem+json"
+NO_STORE = {"Cache-Control": "no-store"}  # a status must never be served stale: revocation is effective at once
 
 
 def problem(

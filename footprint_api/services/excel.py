@@ -699,7 +699,7 @@ def _schema_checked(reader: _Reader, data: dict) -> Inventory:
         return Inventory.model_validate(data)
     except ValidationError as exc:
         for e in schema_errors(exc, data):
-            reader.error(_loc(e["loc"]), e["msg"])
+            reader.error(field_path(e["loc"]), e["msg"])
         raise Unprocessable("the workbook has invalid values", reader.errors) from None
 
 
@@ -776,7 +776,8 @@ def _captive_units(reader: _Reader, data: dict) -> None:
         data["captive_power"] = {**supplied, "units": units}
 
 
-def _loc(parts) -> str:
+def field_path(parts) -> str:
+    """('items', 0, 'parameters', 'purity', 'amount') -> 'items[0].parameters.purity.amount', as the PCR names it."""
     out = ""
     for part in parts:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))

@@ -177,13 +177,6 @@ def _reason(t, error: dict) -> str:
     return error["msg"].removeprefix("Value error, ")
 
 
-def _loc(parts) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def _one(value) -> str:
     """A form value as one string (a repeated field keeps its last value)."""
     if isinstance(value, list):
@@ -937,7 +930,7 @@ def _schema_errors(reading: FormReading, exc: ValidationError, data: dict, t) ->
     failing: dict[str, set[int]] = {}
     whole = False
     for error in excel.schema_errors(exc, data):
-        reading.error(reading.input_of(_loc(error["loc"]), error["msg"]), _reason(t, error))
+        reading.error(reading.input_of(excel.field_path(error["loc"]), error["msg"]), _reason(t, error))
         parts = error["loc"]
         if len(parts) >= 2 and parts[0] in reading.where and isinstance(parts[1], int):
             failing.setdefault(parts[0], set()).add(parts[1])

@@ -8,6 +8,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from footprint_api.infra.http import NO_STORE
 from footprint_api.schemas import public_label_json
 from footprint_api.services import verification
 from footprint_api.web import i18n, verify_page
@@ -16,7 +17,6 @@ from label_service.qr import SHORT_PATH
 from label_service.verification import Verdict
 
 router = APIRouter(tags=["public verification"])
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _page(public: dict, status: Verdict, lang: str) -> bytes:
