@@ -959,17 +959,19 @@ def _heading(row: PCRVersion) -> dict:
         pcr = _PARSED[row.id]
         return {
             "title": pcr.title,
+            "title_zh": pcr.title_zh,
             "product_category": pcr.product_category,
             "category_label": pcr.product_category_label,
             "category_label_zh": pcr.product_category_label_zh,
             "declared_unit": pcr.declared_unit.model_dump(),
         }
     document = row.document if isinstance(row.document, dict) else {}
-    named = ("title", "product_category", "product_category_label", "product_category_label_zh")
+    named = ("title", "title_zh", "product_category", "product_category_label", "product_category_label_zh")
     text = {k: document.get(k) if isinstance(document.get(k), str) else None for k in named}
     unit = document.get("declared_unit")
     return {
         "title": text["title"] or "",
+        "title_zh": text["title_zh"],
         "product_category": text["product_category"],
         "category_label": text["product_category_label"],
         "category_label_zh": text["product_category_label_zh"],
