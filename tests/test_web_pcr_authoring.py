@@ -665,3 +665,12 @@ def test_both_languages_have_every_message_of_the_pages():
         key for path in sources for key in re.findall(r"""["'](pcra\.[a-z_.]+[a-z_])["']""", path.read_text("utf-8"))
     }
     assert used - zh == set()
+
+
+def test_the_version_page_is_headed_by_the_title_in_the_readers_language(people, manganese):
+    """The example gives both titles: 电解金属锰（碳酸锰矿，从摇篮到大门） for a Chinese reader, the English one otherwise."""
+    url = f"{BASE}/{manganese}/0.1.0"
+    chinese = re.search(r"<h1[^>]*>(.*?)</h1>", people("sb-author").get(url).text, re.S).group(1)
+    english = re.search(r"<h1[^>]*>(.*?)</h1>", people("sb-author", "en").get(url).text, re.S).group(1)
+    assert EMM["title_zh"] in chinese and EMM["title"] not in chinese
+    assert EMM["title"] in english
