@@ -65,6 +65,13 @@ class Organisation(SQLModel, table=True):
     name: str = Field(index=True, unique=True)
     kind: OrganisationKind
     created_at: datetime = _timestamp()
+    # as Chinese practice registers an organisation: the unified social credit code (统一社会信用代码, GB 32100-2015,
+    # 18 characters, the last a check character), its address and a contact
+    uscc: str | None = Field(default=None, max_length=18, sa_column_kwargs={"unique": True})
+    address: str | None = Field(default=None, max_length=300)
+    contact_name: str | None = Field(default=None, max_length=100)
+    contact_phone: str | None = Field(default=None, max_length=40)
+    contact_email: str | None = Field(default=None, max_length=254)
 
 
 class User(SQLModel, table=True):
@@ -78,6 +85,7 @@ class User(SQLModel, table=True):
     # Tokens issued before this instant are refused (auth.authenticate): set on disable and password reset.
     credentials_valid_after: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_at: datetime = _timestamp()
+    last_sign_in_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class ApiClient(SQLModel, table=True):
@@ -135,6 +143,9 @@ class InventoryRecord(SQLModel, table=True):
     pcr_version: str
     data: dict = Field(sa_column=Column(JSON, nullable=False))
     source: str = "json"  # json | excel
+    # an inventory read from a workbook keeps the workbook as uploaded (object store, by SHA-256) for the verifier
+    source_file_key: str | None = Field(default=None, max_length=200)
+    source_file_name: str | None = Field(default=None, max_length=255)
     submitted_by: uuid.UUID | None = None
     created_at: datetime = _timestamp()
 
@@ -524,3 +535,25 @@ class PCRRegistryState(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
     generation: int = Field(default=0, sa_type=BigInteger)
     changed_at: datetime = _timestamp()
+
+
+class Notice(SQLModel, table=True):
+    """A notice to one user (the in-application inbox, and e-mail when an SMTP server is configured): what happened
+    (`kind`, e.g. `label.issued`), to what (`params`, rendered in the reader's language) and where to look (`link`).
+    `event_key` makes each notice once per user however often its cause is seen (e.g. a label expiring)."""
+
+    __tablename__ = "notice"
+    __table_args__ = (
+        UniqueConstraint("user_id", "event_key", name="uq_notice_event"),
+        Index("ix_notice_user_unread", "user_id", "read_at", "created_at"),  # the inbox: unread, newest first
+    )
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    user_id: uuid.UUID = Field(foreign_key="user.id", index=True)
+    kind: str = Field(max_length=60)
+    params: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    link: str | None = Field(default=None, max_length=300)
+    event_key: str = Field(max_length=200)
+    created_at: datetime = _timestamp()
+    read_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    emailed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
