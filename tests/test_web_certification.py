@@ -272,9 +272,15 @@ def cases(v: dict) -> dict[tuple[str, str], tuple[str, dict]]:
 
 
 def test_every_route_of_the_router_has_an_isolation_case(victim):
-    from footprint_api.web.routes.certification import router
+    from footprint_api.web.routes import certification, labels
 
-    routes = {(method, route.path) for route in router.routes for method in route.methods if method != "HEAD"}
+    routes = {
+        (method, route.path)
+        for part in (certification, labels)
+        for route in part.router.routes
+        for method in route.methods
+        if method != "HEAD"
+    }
     assert routes == set(cases(victim))
 
 

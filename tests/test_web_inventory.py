@@ -619,9 +619,9 @@ def cases(victim) -> dict[tuple[str, str], tuple[str, dict, int]]:
 
 
 def routes() -> set[tuple[str, str]]:
-    from footprint_api.web.routes.inventory import router
+    from footprint_api.web.routes import inventory, workbook
 
-    return {(method, route.path) for route in router.routes for method in route.methods}
+    return {(method, r.path) for part in (inventory, workbook) for r in part.router.routes for method in r.methods}
 
 
 def test_every_route_has_an_isolation_case(victim):

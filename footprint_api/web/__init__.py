@@ -9,15 +9,28 @@ from footprint_api.web.routes import (
     admin,
     certification,
     inventory,
+    labels,
     manufacturer,
     pcr_authoring,
     pcr_library,
     public,
     signin,
+    workbook,
 )
 from footprint_api.web.static import PREFIX, VersionedStaticFiles
 
-PAGES = (signin, public, manufacturer, inventory, certification, admin, pcr_authoring, pcr_library)
+PAGES = (
+    signin,
+    public,
+    manufacturer,
+    workbook,
+    inventory,
+    certification,
+    labels,
+    admin,
+    pcr_authoring,
+    pcr_library,
+)
 
 
 def install(app: FastAPI) -> None:
