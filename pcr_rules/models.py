@@ -22,6 +22,25 @@ class ItemKind(StrEnum):
     PROCESS = "process"  # activity data of a sector formula for direct process emissions
 
 
+def _same_length(model: BaseModel, *fields: str) -> None:
+    """A list given in Chinese (`<field>_zh`) has one entry per entry of the list it translates."""
+    for name in fields:
+        translated = getattr(model, f"{name}_zh")
+        if translated and len(translated) != len(getattr(model, name)):
+            raise ValueError(f"{name}_zh has {len(translated)} entries where {name} has {len(getattr(model, name))}")
+
+
+def in_language(model: BaseModel, name: str, lang: str):
+    """A text of the PCR (or a list of texts) in the reader's language: `<name>_zh` on a Chinese page where the
+    authors wrote it, else the text as written. A PCR is written by its standards body; the service translates
+    nothing itself."""
+    if lang == "zh":
+        translated = getattr(model, f"{name}_zh", None)
+        if translated:
+            return translated
+    return getattr(model, name)
+
+
 class Range(BaseModel):
     model_config = ConfigDict(extra="forbid")
     min: float | None = None
@@ -98,6 +117,7 @@ class WhenAbsent(BaseModel):
     dqr: float = Field(ge=1, le=5, description="data-quality rating of the default (1 best .. 5 worst)")
     relative_sd: float = Field(ge=0, le=5)
     note: str
+    note_zh: str | None = None
 
 
 class ItemSpec(BaseModel):
@@ -119,6 +139,7 @@ class ItemSpec(BaseModel):
     primary_data_required: bool = False
     when_absent: WhenAbsent | None = None  # PROCESS items only: the default method when the item is not given
     note: str | None = None
+    note_zh: str | None = None
 
     @model_validator(mode="after")
     def _kind_has_its_reference(self) -> "ItemSpec":
@@ -144,6 +165,13 @@ class Boundary(BaseModel):
     type: Literal["cradle-to-gate"] = "cradle-to-gate"
     included: list[str]
     excluded: list[str] = Field(default_factory=list)
+    included_zh: list[str] | None = None  # the same entries in Chinese, in the same order
+    excluded_zh: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _translations_match(self) -> "Boundary":
+        _same_length(self, "included", "excluded")
+        return self
 
 
 class CutOff(BaseModel):
@@ -151,6 +179,7 @@ class CutOff(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     rule: str
+    rule_zh: str | None = None
     max_single_share: float = 0.01
     max_total_share: float = 0.05
 
@@ -161,6 +190,7 @@ class Allocation(BaseModel):
     model_config = ConfigDict(extra="forbid")
     method: Literal["none", "mass", "economic"]
     justification: str
+    justification_zh: str | None = None
 
 
 class ElectricityRule(BaseModel):
@@ -207,6 +237,7 @@ class PCR(BaseModel):
     product_category_label_zh: str | None = None
     declared_unit: DeclaredUnit
     standards: list[str]
+    standards_zh: list[str] | None = None  # the standards by their Chinese titles, in the same order
     boundary: Boundary
     cut_off: CutOff
     allocation: Allocation
@@ -219,6 +250,12 @@ class PCR(BaseModel):
     parameters: list[ParameterSpec] = Field(default_factory=list)
     items: list[ItemSpec]
     notes: list[str] = Field(default_factory=list)
+    notes_zh: list[str] | None = None  # the notes in Chinese, in the same order
+
+    @model_validator(mode="after")
+    def _translations_match(self) -> "PCR":
+        _same_length(self, "standards", "notes")
+        return self
 
     @model_validator(mode="after")
     def _item_ids_unique(self) -> "PCR":

@@ -33,8 +33,13 @@ def test_aluminium_1_1_0_adds_captive_power_provincial_factors_and_a_tier_1_pfc_
         ("standards", "removed"),  # the IPCC line reworded: one entry out, one in
         ("standards", "added"),
         ("standards", "added"),  # GB/T 32150-2015 for the captive units
+        ("standards_zh", "removed"),  # the same in the Chinese titles
+        ("standards_zh", "added"),
+        ("standards_zh", "added"),
         ("boundary.included", "removed"),
         ("boundary.included", "added"),
+        ("boundary.included_zh", "removed"),
+        ("boundary.included_zh", "added"),
         ("electricity.location_level", "changed"),
         ("electricity.captive_fuels.bituminous_coal", "added"),
         ("electricity.captive_fuels.anthracite", "added"),
@@ -44,7 +49,9 @@ def test_aluminium_1_1_0_adds_captive_power_provincial_factors_and_a_tier_1_pfc_
         ("items[anode_effect_minutes].required", "changed"),
         ("items[anode_effect_minutes].when_absent", "added"),
         ("items[anode_effect_minutes].note", "changed"),
+        ("items[anode_effect_minutes].note_zh", "changed"),
         ("notes", "added"),
+        ("notes_zh", "added"),
     ]
     by_path = {c.path: c for c in changes}
     assert (by_path["version"].old, by_path["version"].new) == ("1.0.0", "1.1.0")
@@ -75,6 +82,8 @@ def test_steel_1_1_0_adds_five_eaf_items_and_provincial_factors():
         ("version", "changed"),
         ("boundary.included", "added"),
         ("boundary.included", "added"),
+        ("boundary.included_zh", "added"),
+        ("boundary.included_zh", "added"),
         ("electricity.location_level", "changed"),
         ("items[+eaf_charge_carbon]", "added"),
         ("items[+eaf_charge_coke]", "added"),
@@ -84,6 +93,9 @@ def test_steel_1_1_0_adds_five_eaf_items_and_provincial_factors():
         ("notes", "added"),
         ("notes", "added"),
         ("notes", "added"),
+        ("notes_zh", "added"),
+        ("notes_zh", "added"),
+        ("notes_zh", "added"),
     ]
     oxygen = next(c.new for c in changes if c.path == "items[+oxygen]")
     assert (oxygen["unit"], oxygen["activity"], oxygen["plausible_per_declared_unit"]) == (
@@ -102,6 +114,7 @@ def test_cement_1_1_0_names_cems_sources_and_adds_biomass_kiln_fuel():
         ("measured_emissions.require_sources", "changed"),
         ("items[+kiln_biomass]", "added"),
         ("notes", "added"),
+        ("notes_zh", "added"),
     ]
     assert changes[2] == Change("measured_emissions.require_sources", CHANGED, False, True)
     assert [p["id"] for p in changes[3].new["parameters"]] == [
@@ -141,9 +154,11 @@ def test_a_reworded_list_entry_is_one_removal_and_one_addition():
     pcr = default_registry().get("PCR-CN-CEMENT", "1.1.0")
     data = pcr.model_dump()
     data["boundary"]["excluded"] = [*data["boundary"]["excluded"], "packaging"]
+    data["boundary"]["excluded_zh"] = [*data["boundary"]["excluded_zh"], "包装"]  # a translation keeps the count
     data["electricity"]["eligible_technologies"] = ["wind", "solar_pv"]
     changes = diff(pcr, data)
     assert Change("boundary.excluded", ADDED, new="packaging") in changes
+    assert Change("boundary.excluded_zh", ADDED, new="包装") in changes
     assert {c.old for c in changes if c.path == "electricity.eligible_technologies"} == {
         "solar_thermal",
         "biomass",
@@ -163,3 +178,14 @@ def test_choices_of_a_parameter_are_matched_by_value():
         ("parameters[pot_cell_technology].choices[-CWPB]", "removed"),
         ("parameters[pot_cell_technology].choices[+HSS]", "added"),
     ]
+
+
+def test_a_chinese_list_that_does_not_match_its_english_list_is_refused():
+    """`boundary.excluded_zh` translates `boundary.excluded` entry for entry: 2 Chinese entries for 3 English ones
+    cannot say which is which; an empty translation is no translation (Chinese pages show the English)."""
+    data = default_registry().get("PCR-CN-CEMENT", "1.1.0").model_dump()
+    data["boundary"]["excluded"] = [*data["boundary"]["excluded"], "packaging"]
+    with pytest.raises(ValueError, match="excluded_zh has 2 entries where excluded has 3"):
+        PCR.model_validate(data)
+    data["boundary"]["excluded_zh"] = []
+    assert PCR.model_validate(data).boundary.excluded_zh == []

@@ -5,7 +5,8 @@ One structure (`Section`s of fields, entries and tables of plain text) is built 
 two back-ends, the PDF here and the pages' Jinja template (`web/templates/pcr/_sections.html`), so they cannot drift
 apart. The document is bilingual: headings and field names in the reader's language with the other language beside
 them, codes (kinds, stages, methods, statuses) named in the reader's language, item and parameter names from the
-PCR's `label` / `label_zh`. The rules' own prose (boundary, cut-off, notes) prints as the standards body wrote it.
+PCR's `label` / `label_zh`. The rules' own prose (boundary, cut-off, allocation, standards, notes) prints in the
+reader's language where the standards body wrote it so (the `*_zh` texts), else as written.
 
 Every user-written string (the PCR's text, issuer, comments, reasons) stays plain text in the structure; the PDF
 escapes it for reportlab's Paragraph markup (`<`, `>`, `&`), the template's autoescape does so for HTML.
@@ -33,7 +34,7 @@ from footprint_api.exports.report import GREEN, cjk_face
 from label_service.pdf import REPORTLAB
 from label_service.render import find_font
 from pcr_rules.diff import Change, diff
-from pcr_rules.models import PCR, Choice, ItemSpec, ParameterRef, ParameterSpec, Range
+from pcr_rules.models import PCR, Choice, ItemSpec, ParameterRef, ParameterSpec, Range, in_language
 
 GREY = colors.HexColor("#555555")
 PALE_GREEN = colors.HexColor("#e8f2ec")
@@ -144,6 +145,10 @@ class _Words:
         self.lang = lang
         self.t: Catalogue = catalogue(lang)
         self.other: Catalogue = catalogue(next(other for other in LANGUAGES if other != lang))
+
+    def prose(self, model, name: str):
+        """The PCR's own text (or list of texts) in the reader's language where its authors wrote it so."""
+        return in_language(model, name, self.lang)
 
     def both(self, key: str, **values: object) -> Text:
         """A heading or field name in the reader's language, with the other language as its second line."""
@@ -269,15 +274,15 @@ def _scope(pcr: PCR, w: _Words) -> Section:
 def _boundary(pcr: PCR, w: _Words) -> Section:
     fields = [
         Field(w.both("pcr.field.boundary_type"), w.code("pcr.boundary", pcr.boundary.type)),
-        Field(w.both("pcr.field.included"), list(pcr.boundary.included)),
-        Field(w.both("pcr.field.excluded"), list(pcr.boundary.excluded) or w.t("pcr.doc.none")),
+        Field(w.both("pcr.field.included"), list(w.prose(pcr.boundary, "included"))),
+        Field(w.both("pcr.field.excluded"), list(w.prose(pcr.boundary, "excluded")) or w.t("pcr.doc.none")),
     ]
     return Section("boundary", w.both("pcr.section.boundary"), fields=fields)
 
 
 def _cut_off(pcr: PCR, w: _Words) -> Section:
     fields = [
-        Field(w.both("pcr.field.cut_off_rule"), pcr.cut_off.rule),
+        Field(w.both("pcr.field.cut_off_rule"), w.prose(pcr.cut_off, "rule")),
         Field(w.both("pcr.field.max_single_share"), _percent(pcr.cut_off.max_single_share)),
         Field(w.both("pcr.field.max_total_share"), _percent(pcr.cut_off.max_total_share)),
     ]
@@ -287,7 +292,7 @@ def _cut_off(pcr: PCR, w: _Words) -> Section:
 def _allocation(pcr: PCR, w: _Words) -> Section:
     fields = [
         Field(w.both("pcr.field.allocation_method"), w.code("pcr.allocation", pcr.allocation.method)),
-        Field(w.both("pcr.field.justification"), pcr.allocation.justification),
+        Field(w.both("pcr.field.justification"), w.prose(pcr.allocation, "justification")),
     ]
     return Section("allocation", w.both("pcr.section.allocation"), fields=fields)
 
@@ -367,7 +372,7 @@ def _parameters(item: ItemSpec, w: _Words) -> Text:
 
 def _item_row(item: ItemSpec, w: _Words) -> Row:
     name = w.name(item)
-    notes = [n for n in (item.note, item.when_absent.note if item.when_absent else None) if n]
+    notes = [n for n in (w.prose(item, "note"), w.prose(item.when_absent, "note") if item.when_absent else None) if n]
     return Row(
         [
             Text(name.main, f"{name.sub}\n{item.id}" if name.sub else item.id),
@@ -539,8 +544,8 @@ def pcr_html_sections(pcr: PCR, lang: str, record: PcrRecordView | None = None) 
         _measured_emissions(pcr, w),
         _system_parameters(pcr, w),
         _items(pcr, w),
-        Section("standards", w.both("pcr.section.standards"), entries=list(pcr.standards)),
-        Section("notes", w.both("pcr.section.notes"), entries=list(pcr.notes), empty=w.t("pcr.doc.none")),
+        Section("standards", w.both("pcr.section.standards"), entries=list(w.prose(pcr, "standards"))),
+        Section("notes", w.both("pcr.section.notes"), entries=list(w.prose(pcr, "notes")), empty=w.t("pcr.doc.none")),
     ]
     if record:
         sections += [_comments(pcr, record, w), _changes(pcr, record, w)]

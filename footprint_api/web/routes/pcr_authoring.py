@@ -64,7 +64,7 @@ INTEGER = re.compile(r"^[+-]?\d{1,9}$")
 ROW = re.compile(r"\[(\d{1,6})\]")
 SEGMENT = re.compile(r"\[(\d+)\]|\.?([^.\[\]]+)")
 # the lists the editor's buttons change, and their entries
-LISTS = r"(items|parameters|standards|notes|boundary\.(included|excluded)|measured_emissions\.methods|items\[\d+\]\.parameters|(items\[\d+\]\.)?parameters\[\d+\]\.choices)"
+LISTS = r"(items|parameters|standards(_zh)?|notes(_zh)?|boundary\.(included|excluded)(_zh)?|measured_emissions\.methods|items\[\d+\]\.parameters|(items\[\d+\]\.)?parameters\[\d+\]\.choices)"
 ADDABLE = re.compile(rf"^{LISTS}$")
 ENTRY = re.compile(rf"^{LISTS}\[\d+\]$")
 ACTION = re.compile(r"^(save|add|remove|up|down|offer):?([A-Za-z0-9_.\[\]|]{0,300})$")
@@ -131,13 +131,23 @@ SECTIONS = (
             ("declared_unit.description_zh", "area"),
         ),
     ),
-    Section("standards", _fields("", ("standards", "lines", "", True))),
-    Section("boundary", _fields("", ("boundary.included", "lines", "", True), ("boundary.excluded", "lines"))),
+    Section("standards", _fields("", ("standards", "lines", "", True), ("standards_zh", "lines"))),
+    Section(
+        "boundary",
+        _fields(
+            "",
+            ("boundary.included", "lines", "", True),
+            ("boundary.included_zh", "lines"),
+            ("boundary.excluded", "lines"),
+            ("boundary.excluded_zh", "lines"),
+        ),
+    ),
     Section(
         "cut_off",
         _fields(
             "",
             ("cut_off.rule", "area", "", True),
+            ("cut_off.rule_zh", "area"),
             ("cut_off.max_single_share", "number"),
             ("cut_off.max_total_share", "number"),
         ),
@@ -145,7 +155,10 @@ SECTIONS = (
     Section(
         "allocation",
         _fields(
-            "", ("allocation.method", "select", "allocation", True), ("allocation.justification", "area", "", True)
+            "",
+            ("allocation.method", "select", "allocation", True),
+            ("allocation.justification", "area", "", True),
+            ("allocation.justification_zh", "area"),
         ),
     ),
     Section(
@@ -180,7 +193,7 @@ SECTIONS = (
         ),
     ),
 )
-NOTES = _fields("", ("notes", "lines"))[0]
+NOTES, NOTES_ZH = _fields("", ("notes", "lines"), ("notes_zh", "lines"))
 ITEM_FIELDS = _fields(
     "item.",
     ("id", "text", "", True),
@@ -198,6 +211,7 @@ ITEM_FIELDS = _fields(
     ("sector", "select", "sectors", False, ("fuel",)),
     ("formula", "select", "formulas", False, ("process",)),
     ("note", "area"),
+    ("note_zh", "area"),
 )
 PARAMETER_FIELDS = _fields(
     "param.",
@@ -214,9 +228,13 @@ PARAMETER_FIELDS = _fields(
 CHOICE_FIELDS = _fields("choice.", ("value", "text", "", True), ("label", "text", "", True), ("label_zh", "text"))
 WHEN_ABSENT_FIELDS = _fields(
     "absent.", ("formula", "select", "formulas", True), ("dqr", "number", "", True), ("relative_sd", "number", "", True)
-) + _fields("absent.", ("note", "area", "", True))
+) + _fields("absent.", ("note", "area", "", True), ("note_zh", "area"))
 OBJECT_LISTS = {"items": ITEM_FIELDS, "parameters": PARAMETER_FIELDS, "choices": CHOICE_FIELDS}
-LINE_LISTS = {"standards", "boundary.included", "boundary.excluded", "measured_emissions.methods", "notes"}
+LINE_LISTS = {
+    *("standards", "boundary.included", "boundary.excluded", "notes"),
+    *("standards_zh", "boundary.included_zh", "boundary.excluded_zh", "notes_zh"),
+    "measured_emissions.methods",
+}
 
 
 def _model_defaults() -> dict[str, Any]:
@@ -374,6 +392,15 @@ def read_document(reading: Reading, pcr_id: str, version: str) -> dict:
     document["parameters"] = [_read_parameter(reading, row) for row in reading.rows("parameters")]
     document["items"] = [_read_item(reading, row) for row in reading.rows("items")]
     document["notes"] = reading.lines("notes")
+    document["notes_zh"] = reading.lines("notes_zh")
+    return document
+
+
+def _without_empty_translations(document: dict) -> dict:
+    """A list of Chinese texts left empty is no translation (Chinese pages then show the English): not written."""
+    for owner in (document, document.get("boundary") or {}):
+        for key in [k for k, v in owner.items() if k.endswith("_zh") and v == []]:
+            del owner[key]
     return document
 
 
@@ -1255,6 +1282,7 @@ def _editor(
         doc=document,
         sections=SECTIONS,
         notes_field=NOTES,
+        notes_zh_field=NOTES_ZH,
         item_fields=ITEM_FIELDS,
         parameter_fields=PARAMETER_FIELDS,
         choice_fields=CHOICE_FIELDS,
@@ -1328,6 +1356,7 @@ def _save(request: Request, user: PageUser, db: Session, pcr_id: str, version: s
     if reading.errors:
         return _editor(request, user, row, typed, reading_problems(t, reading, typed), 422)
     document, kept = cleaned(typed)
+    document = _without_empty_translations(document)
     if found.group(1) != "save":  # a list change: the form again, nothing stored
         problems = check_problems(t, document, kept, typed)
         focus = _focus(found.group(1), found.group(2), typed)
