@@ -15,6 +15,7 @@ from footprint_api.api import (
     certification,
     footprints,
     inventories,
+    notices,
     organisations,
     pcrs,
     public,
@@ -23,6 +24,7 @@ from footprint_api.infra.limits import BoundedBodies
 from footprint_api.pact import routes as pact
 from footprint_api.persistence.db import get_engine, reads_only
 from footprint_api.services.pcrs.source import install_database_source
+from footprint_api.web.routes import notices as notice_pages
 from footprint_api.web.routes import verify
 
 
@@ -102,7 +104,9 @@ def create_app() -> FastAPI:
     app.include_router(verify.router)
     for module in (public, auth, organisations, catalogue, inventories, footprints, certification, audit, pact, pcrs):
         app.include_router(module.router)
+    app.include_router(notices.router)
     web.install(app)  # /static, /docs, /redoc, and the security headers of every response
+    app.include_router(notice_pages.router)  # the inbox page of every signed-in person
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
     def healthz() -> dict:

@@ -36,10 +36,13 @@ def _answer(
     detail: str,
     errors: list[dict] | None = None,
     headers: dict | None = None,
+    code: str = "",
+    params: dict | None = None,
 ):
-    """problem+json for machines; for a page of the web application, the same error as a page."""
+    """problem+json for machines; for a page of the web application, the same error as a page, worded in the
+    reader's language where the error names its message (`code`, `params`)."""
     if is_page_request(request):
-        return error_page(request, status, title, detail, errors)
+        return error_page(request, status, title, detail, errors, code=code, params=params)
     return problem(status, title, detail, errors, headers)
 
 
@@ -51,11 +54,11 @@ def install(app: FastAPI) -> None:
             if exc.status == 401
             else ({"Retry-After": "30"} if exc.status == 503 else None)
         )
-        return _answer(request, exc.status, exc.title, exc.detail, exc.errors, headers)
+        return _answer(request, exc.status, exc.title, exc.detail, exc.errors, headers, exc.code, exc.params)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
-        errors = [{"field": _field(e["loc"]), "reason": e["msg"]} for e in exc.errors()]
+        errors = [{"field": _field(e["loc"]), "reason": e["msg"], "code": e["type"]} for e in exc.errors()]
         return _answer(request, 422, "Unprocessable content", "the request does not match the schema", errors)
 
     @app.exception_handler(InventoryInvalid)

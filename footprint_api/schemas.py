@@ -1,11 +1,14 @@
 """Request and response bodies of the HTTP API."""
 
+import unicodedata
 import uuid
 from datetime import date, datetime
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, field_validator
+from pydantic_core import PydanticCustomError
 
+from footprint_api.core import uscc
 from footprint_api.core.errors import Unprocessable
 from footprint_api.persistence.models import JobStatus, OrganisationKind, Role
 from label_service.gs1 import gtin14
@@ -23,15 +26,109 @@ class TokenOut(BaseModel):
     expires_in: int
 
 
-class OrganisationIn(BaseModel):
+PHONE = r"^\+?[0-9][0-9 ()\-]{4,38}$"  # a number as people write it: +86 851 8888 6666, 0851-88886666, 13800138000
+
+
+def tidy(value):
+    """A form's text as stored: full-width characters typed on a Chinese keyboard folded (NFKC: ０８５１ → 0851),
+    surrounding spaces dropped; an empty optional field is no value."""
+    if not isinstance(value, str):
+        return value
+    return unicodedata.normalize("NFKC", value).strip() or None
+
+
+def checked_uscc(value: str | None) -> str | None:
+    """The code as stored, or a validation error whose type is the problem's code (uscc.length, uscc.character,
+    uscc.division, uscc.check) and whose context is its parameters (footprint_api.core.uscc, GB 32100-2015)."""
+    if value is None:
+        return None
+    code = uscc.normalised(value)
+    problem = uscc.check(code)
+    if problem is not None:
+        raise PydanticCustomError(problem.code, problem.detail, problem.params)
+    return code
+
+
+class OrganisationContact(BaseModel):
+    """Where an organisation is and whom to contact there: what its own admins may change."""
+
+    address: str | None = Field(default=None, max_length=300, description="registered or postal address")
+    contact_name: str | None = Field(default=None, max_length=100)
+    contact_phone: str | None = Field(default=None, max_length=40, pattern=PHONE)
+    contact_email: EmailStr | None = Field(default=None, max_length=254)
+
+    @field_validator("address", "contact_name", "contact_phone", "contact_email", mode="before")
+    @classmethod
+    def _tidy(cls, value):
+        return tidy(value)
+
+
+USCC_FIELD = Field(
+    default=None,
+    max_length=40,
+    description="unified social credit code (统一社会信用代码, GB 32100-2015): 18 characters, the last a check "
+    "character; unique",
+)
+
+
+class OrganisationIn(OrganisationContact):
     name: str = Field(min_length=2, max_length=200)
     kind: OrganisationKind
+    uscc: str | None = USCC_FIELD
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, value):
+        return tidy(value) or "" if isinstance(value, str) else value
+
+    @field_validator("uscc", mode="before")
+    @classmethod
+    def _code(cls, value):
+        return tidy(value)
+
+    @field_validator("uscc")
+    @classmethod
+    def _checked(cls, value: str | None) -> str | None:
+        return checked_uscc(value)
+
+
+class OrganisationUpdate(OrganisationContact):
+    """The fields to change (absent: unchanged; null or empty: cleared, except the name). The name and the code are
+    the platform admin's to change; the kind never changes (it decides the roles of the organisation's accounts)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=2, max_length=200)
+    uscc: str | None = USCC_FIELD
+
+    @field_validator("name", "uscc", mode="before")
+    @classmethod
+    def _tidy_registration(cls, value):
+        return tidy(value)
+
+    @field_validator("uscc")
+    @classmethod
+    def _checked(cls, value: str | None) -> str | None:
+        return checked_uscc(value)
 
 
 class OrganisationOut(_Out):
     id: uuid.UUID
     name: str
     kind: OrganisationKind
+    uscc: str | None = None
+    address: str | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    contact_email: str | None = None
+
+
+class OrganisationSummary(_Out):
+    """An organisation as any signed-in person may see it (a certification body to apply to): without its contact."""
+
+    id: uuid.UUID
+    name: str
+    kind: OrganisationKind
+    uscc: str | None = None
 
 
 class UserIn(BaseModel):
@@ -48,6 +145,7 @@ class UserOut(_Out):
     role: Role
     organisation_id: uuid.UUID
     active: bool
+    last_sign_in_at: datetime | None = None
 
 
 class ClientIn(BaseModel):
@@ -288,6 +386,10 @@ class PublicLabel(BaseModel):
     files: dict[str, str] = Field(default_factory=dict, description="rendering name -> path")
     state_changed_at: datetime | None = Field(default=None, description="when the label last changed state")
     state_reason: str | None = Field(default=None, description="why, as the certification body gave it")
+    state_reason_code: str | None = Field(
+        default=None, description="a reason the service wrote itself (superseded, expired), as a message code"
+    )
+    state_reason_params: dict = Field(default_factory=dict, description="the values of that message")
     superseded_by: str | None = Field(default=None, description="the newer label of the same product and PCR")
     mistyped: bool = Field(default=False, description="NOT_FOUND because the check character does not match")
     nearest: list[str] = Field(default_factory=list, description="issued labels one typing error away")

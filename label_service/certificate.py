@@ -32,9 +32,9 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from label_service.claim import grouped
 from label_service.pdf import REPORTLAB
 from label_service.qr import dark_runs, matrix, parse_verification_url
+from label_service.render import gtin_shown, label_figure
 from label_service.signing import SignedStatement
 
 GREEN, INK, GREY, RULE = HexColor("#1b6b3a"), HexColor("#111111"), HexColor("#555555"), HexColor("#c8d3cc")
@@ -95,14 +95,14 @@ def _facts(claim: dict[str, Any], key_id: str) -> list[tuple[str, str]]:
     product = claim["product"]
     name = f"{product['name']} ({product['model']})" if product.get("model") else product["name"]
     if product.get("gtin"):
-        name += f" · GTIN {product['gtin']}"
+        name += f" · GTIN {gtin_shown(product['gtin'])}"
     footprint = claim["footprint"]
     return [
         ("产品 Product", name),
         ("生产者 Manufacturer", claim["manufacturer"]),
         (
             "碳足迹 Carbon footprint",
-            f"{grouped(footprint['value'])} {footprint['unit']} 每 per {footprint['declared_unit']}",
+            f"{label_figure(footprint['value'])} {footprint['unit']} 每 per {footprint['declared_unit']}",
         ),
         ("产品种类规则 PCR", f"{claim['pcr']['id']} {claim['pcr']['version']}"),
         ("标准 Standard", claim["standard"]),

@@ -2,13 +2,12 @@
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from label_service.render import LabelView
+from label_service.render import LabelView, grouped  # one rule: render.declared_value
+from label_service.render import declared_value as significant
 
 CLAIM_VERSION = 1
-SIGNIFICANT_DIGITS = 4  # the label shows the footprint in digits; 4 significant digits, as the README's table
 
 
 @dataclass(frozen=True)
@@ -31,15 +30,6 @@ class LabelFacts:
     kind: str = "footprint"  # footprint | low_carbon | carbon_neutral (the three label kinds)
 
 
-def significant(value: float, digits: int = SIGNIFICANT_DIGITS) -> str:
-    """11172.97 -> '11170', 0.972812 -> '0.9728', 784.83 -> '784.8': a decimal string, never a float."""
-    if value == 0:
-        return "0"
-    exact = Decimal(repr(value))
-    rounded = exact.quantize(Decimal(1).scaleb(exact.adjusted() - digits + 1), rounding=ROUND_HALF_UP)
-    return format(rounded.normalize(), "f") if rounded.adjusted() >= digits - 1 else format(rounded, "f")
-
-
 def build_claim(facts: LabelFacts) -> dict[str, Any]:
     return {
         "v": CLAIM_VERSION,
@@ -59,13 +49,6 @@ def build_claim(facts: LabelFacts) -> dict[str, Any]:
         "expires": facts.expires.isoformat(),
         "factor_set": facts.factor_set,
     }
-
-
-def grouped(value: str) -> str:
-    whole, _, fraction = value.partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    whole = f"{int(whole.lstrip('-')):,}"
-    return f"{sign}{whole}.{fraction}" if fraction else f"{sign}{whole}"
 
 
 def label_view(claim: dict[str, Any], qr_content: str) -> LabelView:

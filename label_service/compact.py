@@ -10,8 +10,10 @@ Certificate does (`HC1:`):
     payload   = CWT claims {1 iss, 2 sub, 4 exp, 6 iat, -65537 label}                        RFC 8392 §3.1, §9.1
     signature = Ed25519 over Sig_structure ["Signature1", protected, h'', payload]              RFC 9052 §4.4
 
-`kid` is the key id of `label_service.signing` (16 hex digits) as its 8 bytes. `exp` is the first second after the
-last day of validity (00:00 UTC of the day after `expires`), so both dates read back exactly. The label's own
+`kid` is the key id of `label_service.signing` (16 hex digits) as its 8 bytes. `iat` and `exp` carry the claim's
+dates — calendar days in China time, the days a label is issued and valid on — each written as 00:00 UTC of its
+day: `iat` the day of issue, `exp` the day after the last day of validity, so both dates read back exactly (they
+encode days, not moments: a label valid until 7 December is in force until midnight in Beijing). The label's own
 fields go in one private-use claim (integer keys below -65536 are private use, RFC 8392 §9.1) whose map keys are
 small integers (one byte each), listed in FIELDS. No zlib step (unlike HC1): a payload this short with a 64-byte
 signature does not compress.

@@ -12,6 +12,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -50,6 +51,64 @@ class FontMissing(RuntimeError):
     pass
 
 
+# --- the figures a label states, as people read them ---------------------------------------------------------------
+
+SIGNIFICANT_DIGITS = 4
+
+
+def declared_value(total_kg_co2e: float, digits: int = SIGNIFICANT_DIGITS) -> str:
+    """The footprint as a label declares it and its claim signs it: `digits` significant digits, rounded half up,
+    as a plain decimal string (never a float): 11215.3 -> '11220', 784.83 -> '784.8', 0.972812 -> '0.9728'.
+
+    The rule, and where it comes from:
+    - four significant digits: the precision this scheme has declared on every label since its first one (README,
+      "The label"). ISO 14067:2018 and its Chinese adoption GB/T 24067-2024 set no number of digits for a
+      communicated footprint, and no PCR of the registry declares a reporting precision of its own; a total built
+      from emission factors known to two or three digits would claim a precision it does not have with more;
+    - the digits are counted from the first non-zero one, also before the decimal point (11215.3 has its fourth
+      digit in the tens), so a large figure is rounded as a small one is: 11,220, not 11,215;
+    - rounding half up on the decimal Python writes for the float (its shortest exact form): the 四舍五入 of
+      GB/T 8170-2008 数值修约规则 §3.3 for every dropped part other than an exact half, which GB/T 8170 rounds to
+      even; a computed total is not an exact half at its fifth digit, and labels already issued were rounded so.
+    """
+    if total_kg_co2e == 0:
+        return "0"
+    exact = Decimal(repr(float(total_kg_co2e)))
+    rounded = exact.quantize(Decimal(1).scaleb(exact.adjusted() - digits + 1), rounding=ROUND_HALF_UP)
+    return format(rounded.normalize(), "f") if rounded.adjusted() >= digits - 1 else format(rounded, "f")
+
+
+def grouped(value: str) -> str:
+    """A decimal string with its whole part grouped by thousands: '11220' -> '11,220', '-1234.5' -> '-1,234.5'."""
+    whole, _, fraction = value.partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    whole = f"{int(whole.lstrip('-')):,}"
+    return f"{sign}{whole}.{fraction}" if fraction else f"{sign}{whole}"
+
+
+def label_figure(value: float | int | str | None) -> str:
+    """A label's footprint figure as the printed label, the certificate, the verification page and every list show
+    it, and as a page must show a footprint it presents beside or as a label's value: a computed total (a float)
+    is rounded by `declared_value`, a signed value (the claim's decimal string, `Label.value`) is taken as signed;
+    either is grouped by thousands. 11215.3 -> '11,220'; '11220' -> '11,220'; None -> ''."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        return grouped(value)
+    return grouped(declared_value(value))
+
+
+def gtin_shown(gtin: str | None) -> str:
+    """A GTIN as people read it: the GTIN-13 printed under the pack's EAN-13 bar code when the stored GTIN-14 (the
+    form of AI (01) and of the Digital Link, label_service.gs1) starts with 0, the GTIN-14 otherwise (GS1 General
+    Specifications §3.3.2: the leading zeros only fill the 14-digit field). A Chinese product's 69… number is
+    shown as on its pack: '06901234567892' -> '6901234567892'; '16901234567899' stays. Text that is not 14
+    digits is shown as it was stored."""
+    if not gtin:
+        return ""
+    return gtin[1:] if len(gtin) == 14 and gtin.isdigit() and gtin.startswith("0") else gtin
+
+
 @dataclass(frozen=True)
 class LabelView:
     """What a label shows; built from its signed claim."""
@@ -67,7 +126,7 @@ class LabelView:
     expires: date
     qr_content: str
     boundary: str = "cradle-to-gate"  # a key of BOUNDARY_WORDS (ISO 14067 system boundary), shown in plain words
-    scheme_mark: bytes | None = field(default=None, repr=False)  # PNG or JPEG; None: a captioned, empty box
+    scheme_mark: bytes | None = field(default=None, repr=False)  # PNG or JPEG; None: no mark, and no place for one
 
 
 @dataclass(frozen=True)
@@ -389,10 +448,10 @@ def _strip_trailing_space(line: Word) -> Word:
 def layout(view: LabelView, size: str = DEFAULT_SIZE, font: Path | None = None) -> Layout:
     """Drawing operations and the QR square, all in mm from the label's top left corner.
 
-    A green band names the label. Below it the footprint figure leads (the largest text), beside the scheme mark,
-    with its unit, declared unit and system boundary; the QR code stands on the right with its call to action; the
-    details flow under the figure and around the code; the label number and validity close the label in its footer,
-    where a verifier looks for them."""
+    A green band names the label. Below it the footprint figure leads (the largest text), beside the scheme mark
+    when there is one, with its unit, declared unit and system boundary; the QR code stands on the right with its
+    call to action; the details flow under the figure and around the code; the label number and validity close the
+    label in its footer, where a verifier looks for them."""
     spec = LABEL_SIZES[size]
     font = font or find_font()
     # the code's quiet zone is part of its square and already keeps text away; the square's dark part is aligned
@@ -477,9 +536,10 @@ def _bilingual(
 
 
 def _headline(view: LabelView, spec: LabelSize, font: Path, top: float, column: float) -> tuple[list, float]:
-    """Scheme mark; beside it the footprint figure, its unit per declared unit and the system boundary. Returns the
-    operations and where they end."""
-    x = spec.margin + spec.mark + spec.margin * 0.8
+    """The scheme mark, when the scheme has one; beside it (or from the margin) the footprint figure, its unit per
+    declared unit and the system boundary. Returns the operations and where they end."""
+    mark = _scheme_mark(view, spec, spec.margin, top)
+    x = spec.margin + (spec.mark + spec.margin * 0.8 if mark else 0.0)
     width = spec.margin + column - x
     value_size = min(spec.value, spec.value * width / text_width(font, view.value, spec.value))
     # the figure's digits start level with the top of the mark
@@ -495,30 +555,17 @@ def _headline(view: LabelView, spec: LabelSize, font: Path, top: float, column: 
         font, "每声明单位", "per declared unit", x, per_top, width, spec.caption, GREY, "left", bold=False
     )
     boundary = _boundary(view, spec, font, x, per_top + per_unit.height + 0.45 * spec.caption, width)
-    ops = _scheme_mark(view, spec, font, spec.margin, top) + value.ops + unit.ops + per_unit.ops + boundary.ops
-    return ops, max(top + spec.mark, per_top + per_unit.height + 0.45 * spec.caption + boundary.height)
+    ops = mark + value.ops + unit.ops + per_unit.ops + boundary.ops
+    end = per_top + per_unit.height + 0.45 * spec.caption + boundary.height
+    return ops, max(top + spec.mark, end) if mark else end
 
 
-def _scheme_mark(view: LabelView, spec: LabelSize, font: Path, x: float, top: float) -> list:
-    """The certification scheme's mark, or a reserved, captioned place for it until the scheme supplies one."""
-    if view.scheme_mark:
-        return [Picture(x, top, spec.mark, spec.mark, view.scheme_mark)]
-    line = max(0.2, spec.mark * 0.02)
-    inner = spec.mark - 2 * line - spec.caption * 0.4
-    caption = _bilingual(
-        font,
-        "认证标志",
-        "Scheme mark",
-        x + line + spec.caption * 0.2,
-        0,
-        inner,
-        spec.caption,
-        GREY,
-        "centre",
-        bold=False,
-    )
-    centred = _shifted(caption.ops, top + (spec.mark - caption.height) / 2)
-    return [Frame(x, top, spec.mark, spec.mark, GREY, line), *centred]
+def _scheme_mark(view: LabelView, spec: LabelSize, x: float, top: float) -> list[Picture]:
+    """The certification scheme's mark as the scheme supplies it, or nothing: an empty box reserved for a mark
+    reads as a missing mark, and a mark the renderer made up from a body's name would look like a certification
+    mark that no scheme registered (in China the marks of certification schemes are registered with the CNCA);
+    the body is named in the details either way."""
+    return [Picture(x, top, spec.mark, spec.mark, view.scheme_mark)] if view.scheme_mark else []
 
 
 def _boundary(view: LabelView, spec: LabelSize, font: Path, x: float, top: float, width: float) -> Paragraph:

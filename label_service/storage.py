@@ -23,6 +23,8 @@ CONTENT_TYPES = {
     "jpg": "image/jpeg",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "txt": "text/plain",
 }
 
 

@@ -71,20 +71,35 @@ FINDING_ACTIONS: dict[str, tuple[frozenset, FindingState, Party]] = {
 
 
 class IllegalTransition(ValueError):
-    def __init__(self, subject: str, action: str, state: str, reason: str):
-        self.action, self.state = action, state
+    """`kind`: "party" (not this caller's step), "state" (not from this state) or "action" (no such step).
+
+    The message is English; `code` (`cert.error.party`, `cert.error.state`, `cert.error.action`) and `params` (what
+    the step is about, the action, the state, and the party who may or the states it is allowed from, all codes)
+    let an edge word the refusal in its reader's language."""
+
+    def __init__(self, subject: str, action: str, state: str, reason: str, kind: str = "state", **params: object):
+        self.action, self.state, self.reason, self.kind = action, state, reason, kind
+        self.code = f"cert.error.{kind}"
+        self.params = {"subject": SUBJECTS.get(subject, subject), "action": action, "state": str(state), **params}
         super().__init__(f"cannot {action.replace('_', ' ')} a {subject} that is {state.replace('_', ' ')}: {reason}")
+
+
+SUBJECTS = {"certification application": "application", "label": "label", "finding": "finding"}  # their codes
 
 
 def _next(table: dict, subject: str, state, action: str, party: Party):
     if action not in table:
-        raise IllegalTransition(subject, action, state, f"unknown action (one of {', '.join(table)})")
+        known = list(table)
+        raise IllegalTransition(
+            subject, action, state, f"unknown action (one of {', '.join(known)})", "action", known=known
+        )
     sources, target, actor = table[action]
     if party is not actor:
-        raise IllegalTransition(subject, action, state, f"only the {actor.value.replace('_', ' ')} may")
+        reason = f"only the {actor.value.replace('_', ' ')} may"
+        raise IllegalTransition(subject, action, state, reason, "party", party=actor.value)
     if state not in sources:
-        allowed = ", ".join(sorted(s.value for s in sources))
-        raise IllegalTransition(subject, action, state, f"allowed from {allowed}")
+        allowed = [s.value for s in type(target) if s in sources]  # in the order of the workflow
+        raise IllegalTransition(subject, action, state, f"allowed from {', '.join(allowed)}", allowed=allowed)
     return target
 
 

@@ -381,3 +381,43 @@ def test_many_accounts_tried_from_one_address_lock_the_address(world):
         with pytest.raises(throttle.TooManyAttempts):
             throttle.refuse_if_locked(session, throttle.keys("anyone-else@test.example", "203.0.113.9"))
         throttle.refuse_if_locked(session, throttle.keys("anyone-else@test.example", "203.0.113.10"))
+
+
+def test_a_token_sign_in_is_the_persons_last_sign_in_and_a_failed_one_is_not(world):
+    email = _new_person(world, "counted")
+    listed = world.call("acme-admin", "GET", f"/api/v1/organisations/{world.organisations['acme']}/users").json()
+    assert next(u for u in listed if u["email"] == email)["last_sign_in_at"] is None
+    before = datetime.now(UTC)
+    assert _password_grant(world, email, "a long enough password").status_code == 200
+    listed = world.call("acme-admin", "GET", f"/api/v1/organisations/{world.organisations['acme']}/users").json()
+    signed_in = datetime.fromisoformat(next(u for u in listed if u["email"] == email)["last_sign_in_at"])
+    assert before <= signed_in <= datetime.now(UTC)
+    assert _password_grant(world, email, "the wrong password").status_code == 401
+    listed = world.call("acme-admin", "GET", f"/api/v1/organisations/{world.organisations['acme']}/users").json()
+    assert datetime.fromisoformat(next(u for u in listed if u["email"] == email)["last_sign_in_at"]) == signed_in
+
+
+def test_a_locked_account_is_told_on_the_sign_in_page_in_chinese_for_how_long(world):
+    """5 failures (from another address, so this client's own address stays unlocked) lock the account for the
+    rest of its 15-minute window: the sign-in form says so, in the reader's language, with the minutes left rounded
+    up, and answers 429 with Retry-After (not an error page)."""
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.services import throttle
+    from tests.web_client import csrf_of
+
+    email = _new_person(world, "locked-out")
+    with session_scope() as session:
+        for _ in range(throttle.ACCOUNT_LIMIT):
+            throttle.failed(session, throttle.keys(email, "198.51.100.7"), "password")
+    headers = {"Accept": "text/html", "Accept-Language": "zh-CN"}
+    page = world.client.get("/login", headers=headers)
+    response = world.client.post(
+        "/login",
+        data={"email": email, "password": "a long enough password", "next": "/app", "csrf_token": csrf_of(page.text)},
+        headers=headers,
+        follow_redirects=False,
+    )
+    assert response.status_code == 429 and 0 < int(response.headers["retry-after"]) <= 900
+    minutes = -(-int(response.headers["retry-after"]) // 60)
+    assert f"登录失败次数过多，该账户已暂时锁定。请在 {minutes} 分钟后再试，或请管理员解除锁定。" in response.text
+    assert 'id="email"' in response.text  # the form again, the address kept

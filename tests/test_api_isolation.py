@@ -1,5 +1,7 @@
 """Organisation isolation: every read and write route tried as another organisation's user gives 403/404, never data."""
 
+from datetime import date, timedelta
+
 import pytest
 
 from tests.conftest import load_example
@@ -24,6 +26,7 @@ NOT_ORGANISATION_DATA = {
     ("POST", "/api/v1/facilities"),
     ("POST", "/api/v1/signing-keys"),
     ("POST", "/api/v1/applications"),  # applying with another's footprint: test_certification covers the 404
+    ("POST", "/api/v1/notices/read-all"),  # marks the caller's own notices only (tests/test_notices.py)
     # public by design: what a label claims, for anyone who scans it
     ("GET", "/verify/{number}"),
     ("GET", "/V/{number}"),
@@ -93,7 +96,11 @@ def victim(world):
         f"/api/v1/organisations/{world.organisations['acme']}/clients",
         json={"name": "acme connector", "role": "manufacturer_member"},
     ).json()
+    notice = world.call("acme-engineer", "GET", "/api/v1/notices").json()["items"][
+        0
+    ]  # one of acme's engineer's notices
     return {
+        "notice_id": notice["id"],
         "user_id": next(u["id"] for u in acme_users if u["name"] == "acme-engineer"),
         "client_id": client["id"],
         "product": product,
@@ -229,6 +236,7 @@ def attempts(world, victim):
             {"files": {"file": ("x.pdf", b"%PDF-1.4\n")}},
         ),
         ("GET", "/api/v1/applications/{application_id}/evidence", f"/api/v1/applications/{application}/evidence", {}),
+        ("GET", "/api/v1/applications/{application_id}/workbook", f"/api/v1/applications/{application}/workbook", {}),
         (
             "GET",
             "/api/v1/applications/{application_id}/evidence/{document_id}",
@@ -253,6 +261,13 @@ def attempts(world, victim):
         ),
         ("POST", "/api/v1/clients/{client_id}/disable", f"/api/v1/clients/{victim['client_id']}/disable", {}),
         ("POST", "/api/v1/clients/{client_id}/enable", f"/api/v1/clients/{victim['client_id']}/enable", {}),
+        ("POST", "/api/v1/notices/{notice_id}/read", f"/api/v1/notices/{victim['notice_id']}/read", {}),
+        (
+            "PATCH",
+            "/api/v1/organisations/{organisation_id}",
+            f"/api/v1/organisations/{acme}",
+            {"json": {"address": "stolen"}},
+        ),
     ]
 
 
@@ -317,6 +332,8 @@ LISTS = [
     "/api/v1/labels",
     "/api/v1/organisations",
     "/api/v1/pcrs",
+    "/api/v1/notices",
+    "/api/v1/audit/export",
 ]
 
 
@@ -347,6 +364,16 @@ def test_another_organisation_gets_403_or_404_and_no_data(world, victim, intrude
         assert not any(s in response.text for s in secrets), (intruder, template)
 
 
+def _list_query(url: str) -> dict | None:
+    """The whole visible trail: the newest 1,000 entries, or the export of the days around today."""
+    if url.endswith("/export"):
+        return {
+            "from": (date.today() - timedelta(days=1)).isoformat(),
+            "to": (date.today() + timedelta(days=1)).isoformat(),
+        }
+    return {"limit": 1000} if "audit" in url else None
+
+
 @pytest.mark.parametrize("intruder", ["rival-engineer", "rival-admin", "cb2-verifier"])
 def test_lists_of_another_organisation_show_nothing_of_acme(world, victim, intruder):
     secrets = [
@@ -359,7 +386,7 @@ def test_lists_of_another_organisation_show_nothing_of_acme(world, victim, intru
         SB_DRAFT,
     ]
     for url in LISTS:
-        response = world.call(intruder, "GET", url, params={"limit": 1000} if "audit" in url else None)
+        response = world.call(intruder, "GET", url, params=_list_query(url))
         assert response.status_code in (200, 403, 404), (intruder, url)
         assert not any(s in response.text for s in secrets), (intruder, url)
 

@@ -1,5 +1,9 @@
 """The audit trail: every state change, with actor and before/after, chained so that tampering shows."""
 
+import ast
+import re
+from pathlib import Path
+
 import pytest
 from sqlalchemy import text
 
@@ -28,6 +32,19 @@ def test_organisation_admins_see_only_their_organisations_entries(world):
     acme_view = world.call("acme-admin", "GET", "/api/v1/audit", params={"limit": 1000}).json()
     assert acme_view and all(e["organisation_id"] == str(world.organisations["acme"]) for e in acme_view)
     assert world.call("acme-engineer", "GET", "/api/v1/audit").status_code == 403
+
+
+def test_the_audit_page_names_each_action_in_the_readers_language(world):
+    from tests.web_client import Browser
+
+    product = world.product("acme-engineer", "PCR-CN-CEMENT", "named in the trail")
+    page = Browser(world.client.app, "acme-admin", lang="zh-CN").get(
+        "/app/admin/audit", params={"action": "product.created"}
+    )
+    entry = re.search(r'<li class="card entry"[^>]*data-action="product.created">.*?</li>', page.text, re.S)
+    assert entry and '<span class="action">创建产品</span>' in entry.group(0)
+    assert '<option value="product.created" selected>创建产品</option>' in page.text
+    assert product["id"] in page.text
 
 
 def _as_database_admin(statement: str, **values) -> None:
@@ -132,3 +149,108 @@ def test_an_edit_shows_even_with_the_chain_recomputed_and_a_deleted_tail_shows(e
         _as_database_admin("DELETE FROM audit_event WHERE seq > :keep", keep=sealed["entries"] - 3)
         verdict = world.call("root", "GET", "/api/v1/audit/verify").json()
         assert not verdict["intact"] and "deleted" in verdict["reason"]
+
+
+# --- every action and kind of object of the trail has a name in both languages ------------------------------------
+
+SOURCE = Path(__file__).resolve().parents[1] / "footprint_api"
+
+
+def _dynamic_actions() -> dict[str, set[str]]:
+    """The actions recorded by an f-string, by the f-string's source, and where their values come from: the
+    transition tables and enumerations of the code itself, or (where the code lists them inline) the values here."""
+    from footprint_api.persistence.models import JobStatus
+    from footprint_api.services.pact.events import EVENT_TYPES
+    from label_service.workflow import APPLICATION_ACTIONS, FINDING_ACTIONS, LABEL_ACTIONS
+    from pcr_rules.lifecycle import COMMENT_ACTIONS, VERSION_ACTIONS
+
+    return {
+        "f'application.{action}'": {f"application.{a}" for a in APPLICATION_ACTIONS},
+        "f'finding.{action}'": {f"finding.{a}" for a in FINDING_ACTIONS},
+        "f'label.{action}'": {f"label.{a}" for a in LABEL_ACTIONS},
+        "f'pcr.{action}'": {f"pcr.{a}" for a in VERSION_ACTIONS},
+        "f'pcr.comment_{target.value}'": {f"pcr.comment_{target.value}" for _, target, _ in COMMENT_ACTIONS.values()},
+        "f'job.{status.value}'": {
+            f"job.{s.value}" for s in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+        },  # footprints._finish
+        "f'pact.{kind}'": {f"pact.{k}" for k in EVENT_TYPES.values() if k != "RequestCreatedEvent"},
+        "f'pact.request_{status}'": {f"pact.request_{s}" for s in ("fulfilled", "rejected", "undeliverable")},
+        "f'auth.{kind}_failed'": {"auth.password_failed", "auth.client_failed"},  # throttle.failed's callers
+        "f'{kind}.updated'": {"product.updated", "facility.updated"},  # catalogue._updated's callers
+    }
+
+
+DYNAMIC_OBJECT_TYPES = {"kind": {"product", "facility"}}  # catalogue._updated's callers
+
+
+def _recorded(argument: int, name: str, dynamic: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Every value of one argument of the `audit.record(...)` calls of the service, by the file that records it:
+    constants, both sides of a conditional, and the expressions `dynamic` resolves. An expression it does not
+    resolve fails the test, so a new kind of record cannot go unnamed."""
+    found: dict[str, set[str]] = {}
+
+    def values(node) -> set[str]:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return {node.value}
+        if isinstance(node, ast.IfExp):
+            return values(node.body) | values(node.orelse)
+        source = ast.unparse(node)
+        assert source in dynamic, f"say in this test which values {source} takes"
+        return dynamic[source]
+
+    for path in sorted(SOURCE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "record"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "audit"
+            ):
+                given = node.args[argument] if len(node.args) > argument else None
+                given = given or next(k.value for k in node.keywords if k.arg == name)
+                found.setdefault(str(path.relative_to(SOURCE)), set()).update(values(given))
+    return found
+
+
+def test_every_action_the_service_records_has_a_name_in_both_languages():
+    from footprint_api.core.messages import catalogue
+
+    recorded = _recorded(2, "action", _dynamic_actions())
+    actions = set().union(*recorded.values())
+    assert {"label.issued", "application.approve", "pcr.publish", "audit.exported"} <= actions
+    for lang in ("zh", "en"):
+        unnamed = sorted(a for a in actions if f"adm.action.{a}" not in catalogue(lang).messages)
+        assert unnamed == [], (lang, unnamed)
+    assert catalogue("zh")("adm.action.label.issued") == "签发标签"
+
+
+def test_every_kind_of_object_in_the_trail_has_a_name_in_both_languages():
+    from footprint_api.core.messages import catalogue
+
+    types = set().union(*_recorded(3, "object_type", DYNAMIC_OBJECT_TYPES).values())
+    for lang in ("zh", "en"):
+        assert sorted(t for t in types if f"adm.object.{t}" not in catalogue(lang).messages) == [], lang
+
+
+def test_every_reason_a_chain_check_gives_is_worded_in_chinese():
+    """The reasons services.audit.verify_chain states (English), each with its Chinese wording on the page."""
+    from footprint_api.core.messages import catalogue
+    from footprint_api.services.audit import ChainCheck
+    from footprint_api.web.routes.admin import chain_reason
+
+    tree = ast.parse((SOURCE / "services" / "audit.py").read_text(encoding="utf-8"))
+    reasons = [
+        node.args[2]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ChainCheck" and len(node.args) >= 3
+    ]
+    assert len(reasons) == 6
+    t = catalogue("zh")
+    for reason in reasons:
+        text = reason.value if isinstance(reason, ast.Constant) else "entries after 7 were deleted (a checkpoint…)"
+        worded = chain_reason(t, ChainCheck(False, 8, text, 9))
+        assert worded and not re.search(r"[A-Za-z]{3,}", worded), text
+    assert chain_reason(t, ChainCheck(False, 8, "entries after 7 were deleted (x)", 9)) == (
+        "第 8 条及之后的记录已被删除（检查点曾密封第 9 条）。"
+    )

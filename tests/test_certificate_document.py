@@ -106,6 +106,17 @@ def test_the_full_signed_statement_is_printed_as_text():
     assert codes["token"] in "".join(page_text(pdf).split())
 
 
+def test_the_gtin_is_printed_as_on_the_pack_and_the_figure_by_the_labels_rule():
+    """Defect 8: the service stores GTIN-14 (06901234567892); the certificate prints the pack's EAN-13, as the
+    verification page does. The figure: 11172.97 -> 4 significant digits 1117|2.97 -> 11170, grouped 11,170."""
+    label = replace(facts(), gtin="06901234567892")
+    statement = sign(build_claim(label), KEY)
+    url = verification_url("https://pcf.example.cn", label.number, label.gtin)
+    text = page_text(render_certificate(statement, url, compact.encode(statement.claim, KEY), find_font()))
+    assert "GTIN 6901234567892" in text and "GTIN 06901234567892" not in text
+    assert "11,170 kg CO2e" in text
+
+
 def test_markup_in_a_product_name_is_printed_as_text():
     text = page_text(certificate(HOSTILE_NAME)[0])
     assert '<img src="x"/> & <b>水泥</b> P·O 42.5' in text

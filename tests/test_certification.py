@@ -1,5 +1,7 @@
 """The certification workflow over HTTP: states, who may do what, findings and corrections, audit."""
 
+import pytest
+
 from tests.labelling import act, calculated_footprint, issued_label
 
 
@@ -80,6 +82,8 @@ def test_illegal_transitions_are_refused_with_the_reason(world):
     assert "allowed from under_review" in response.json()["detail"]
     response = act(world, "acme-engineer", application, "start_review")
     assert response.status_code == 409 and "only the certification body" in response.json()["detail"]
+    assert response.json()["errors"][0]["code"] == "cert.error.party"
+    assert response.json()["errors"][0]["params"]["party"] == "certification_body"
     assert act(world, "acme-engineer", application, "bogus").status_code == 422
 
 
@@ -234,7 +238,15 @@ def test_a_resubmission_is_diffed_against_the_previous_version_and_closes_nothin
     review = world.call("cb-verifier", "GET", f"/api/v1/applications/{application}/review").json()
     diff = review["diff"]
     assert diff["before"]["footprint_id"] == footprint["footprint_id"]
-    assert {"field": "items[1].amount", "before": 240000, "after": 230000} in diff["inputs"]
+    coal = next(row for row in diff["inputs"] if row["field"] == "items.kiln_coal.amount")
+    assert (coal["kind"], coal["item"], coal["before"], coal["after"], coal["unit"]) == (
+        "item",
+        "kiln_coal",
+        240000,
+        230000,
+        "t",
+    )
+    assert coal["change_percent"] == pytest.approx(-4.1667, abs=1e-4)  # (230,000 - 240,000) / 240,000
     assert "total_kg_co2e" in {row["field"] for row in diff["results"]}
     assert "kiln_coal" in {row["field"] for row in diff["contributions"]}
     assert review["findings"][0]["state"] == "answered"
@@ -255,17 +267,17 @@ def test_evidence_is_checksummed_typed_by_content_and_audited(world):
     import hashlib
 
     _, application, _ = under_review_with_finding(world)
-    stored = upload(world, "acme-engineer", application, "meter <readings>.pdf", PNG)
+    stored = upload(world, "acme-engineer", application, "meter <readings>.png", PNG)
     assert stored.status_code == 201, stored.text
     document = stored.json()
     assert document["sha256"] == hashlib.sha256(PNG).hexdigest() and document["size_bytes"] == len(PNG)
-    assert document["content_type"] == "image/png"  # the name says PDF, the bytes say PNG: the bytes win
+    assert document["content_type"] == "image/png"
     for reader in ("acme-engineer", "cb-verifier"):
         got = world.call(reader, "GET", f"/api/v1/applications/{application}/evidence/{document['id']}")
         assert got.status_code == 200 and got.content == PNG and got.headers["content-type"] == "image/png"
-        assert got.headers["content-disposition"].startswith('attachment; filename="meter_readings_.pdf.png"')
+        assert got.headers["content-disposition"].startswith('attachment; filename="meter_readings_.png"')
     listed = world.call("cb-verifier", "GET", f"/api/v1/applications/{application}/evidence").json()
-    assert [d["name"] for d in listed] == ["meter <readings>.pdf"]
+    assert [d["name"] for d in listed] == ["meter <readings>.png"]
     trail = world.call("root", "GET", "/api/v1/audit", params={"limit": 1000}).json()
     entry = next(e for e in trail if e["action"] == "evidence.uploaded" and e["object_id"] == application)
     assert entry["after"]["sha256"] == document["sha256"]
@@ -301,13 +313,31 @@ def test_oversized_empty_and_unknown_evidence_is_refused_and_nothing_stored(worl
     assert len(world.call("acme-engineer", "GET", f"/api/v1/applications/{application}/evidence").json()) == 1
 
 
+def test_a_png_named_pdf_is_refused_not_retyped(world):
+    """The name says PDF, the bytes say PNG: refused (422 at the file field, with its code), nothing attached."""
+    _, application, _ = under_review_with_finding(world)
+    refused = upload(world, "acme-engineer", application, "meter.pdf", PNG)
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == [
+        {
+            "field": "file",
+            "reason": "'meter.pdf' is named a PDF file but its content is PNG",
+            "code": "cert.error.evidence_mismatch",
+            "params": {"name": "meter.pdf", "claimed": "PDF", "found": "PNG"},
+        }
+    ]
+    assert world.call("acme-engineer", "GET", f"/api/v1/applications/{application}/evidence").json() == []
+
+
 def test_document_types_are_told_by_their_content():
-    """PDF %PDF-, PNG's 8-byte signature, JPEG's SOI marker FF D8 FF, XLSX = a ZIP with xl/workbook.xml; CSV is text."""
+    """PDF %PDF-, PNG's 8-byte signature, JPEG's SOI marker FF D8 FF, XLSX = a ZIP with xl/workbook.xml, DOCX = a ZIP
+    with word/document.xml; CSV is text that is no markup; HTML (a page a browser would run) is told apart."""
     import io
+    import zipfile
 
     import openpyxl
 
-    from footprint_api.services.certification import XLSX, sniff
+    from footprint_api.services.certification import DOCX, XLSX, sniff
 
     workbook = io.BytesIO()
     openpyxl.Workbook().save(workbook)
@@ -316,4 +346,11 @@ def test_document_types_are_told_by_their_content():
     assert sniff(b"\xff\xd8\xff\xe0\x00\x10JFIF") == "image/jpeg"
     assert sniff("电量,千瓦时\n1,2\n".encode("gb18030")) == "text/csv"
     assert sniff(b"PK\x03\x04 a zip that is no workbook") is None
-    assert sniff(b"\x00\x01binary") is None and sniff(b"<script>alert(1)</script>\x07") is None
+    assert sniff(b"\x00\x01binary") is None and sniff(b"<script>alert(1)</script>\x07") == "text/html"
+    assert sniff(b"\xef\xbb\xbf  <!DOCTYPE html><p>meter</p>") == "text/html"
+    assert sniff(b"<svg onload=alert(1)>") == "text/html"
+    document = io.BytesIO()
+    with zipfile.ZipFile(document, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document/>")
+    assert sniff(document.getvalue()) == DOCX

@@ -264,3 +264,66 @@ def test_the_resolver_gives_the_linkset_for_link_type_all(world):
         pages = entry["https://gs1.org/voc/certificationInfo"]
         assert pages[0]["href"].endswith(f"/V/{label['number']}") and pages[0]["type"] == "text/html"
         assert entry["https://gs1.org/voc/defaultLink"][0]["href"] == pages[0]["href"]
+
+
+# --- defect 5: the reasons the service gives, by code ------------------------------------------------------------
+
+
+def _audit_after(action: str, number: str) -> dict:
+    from sqlmodel import select
+
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.persistence.models import AuditEvent
+
+    with session_scope() as session:
+        entry = session.exec(
+            select(AuditEvent).where(AuditEvent.action == action, AuditEvent.object_id == number)
+        ).one()
+        return entry.after
+
+
+def test_a_supersession_is_recorded_by_code_and_worded_in_each_readers_language(world):
+    """Defect 5: the supersession reason was an English sentence on Chinese pages. The audit entry keeps its code
+    and values; the JSON keeps the English; the verification page and the body's label page word it in Chinese."""
+    from tests.web_client import Browser
+
+    first = issued_label(world, gtin=None)
+    second = _second_label_of(world, first)["number"]
+    after = _audit_after("label.supersede", first["number"])
+    assert after["reason"] == {"code": "labels.reason.superseded", "params": {"number": second}}
+    assert after["comment"] == f"superseded by label {second} of the same product and PCR"
+    answer = world.client.get(f"/api/v1/public/labels/{first['number']}").json()
+    assert answer["state_reason"] == f"superseded by label {second} of the same product and PCR"
+
+    chinese = f"已被同一产品、同一产品种类规则的新标签 {second} 替代"
+    page = world.client.get(f"/V/{first['number']}", headers={"Accept-Language": "zh-CN"}).text
+    assert chinese in page and "superseded by" not in page
+    body = Browser(world.client.app, "cb-verifier", lang="zh").get(f"/app/labels/{first['number']}").text
+    assert chinese in body and "superseded by" not in body
+
+
+def test_an_expiry_is_recorded_by_code_and_worded_in_each_readers_language(world):
+    """The housekeeping's reason ('validity ended on …') is worded in Chinese on a Chinese page as well."""
+    from datetime import date, timedelta
+
+    from sqlmodel import select
+
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.persistence.models import Label
+    from footprint_api.services import labels
+
+    number = issued_label(world, gtin=None)["number"]
+    ended = date(2026, 1, 31)
+    with session_scope() as session:
+        label = session.exec(select(Label).where(Label.number == number)).one()
+        label.expires_on = ended
+        session.add(label)
+        session.commit()
+        labels.expire_due(session, ended + timedelta(days=1))
+    assert _audit_after("label.expire", number)["reason"] == {
+        "code": "labels.reason.expired",
+        "params": {"expires": "2026-01-31"},
+    }
+    assert world.client.get(f"/api/v1/public/labels/{number}").json()["state_reason"] == "validity ended on 2026-01-31"
+    page = world.client.get(f"/V/{number}", headers={"Accept-Language": "zh-CN"}).text
+    assert "有效期已于 2026-01-31 届满" in page and "validity ended" not in page

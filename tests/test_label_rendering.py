@@ -11,6 +11,7 @@ from itertools import combinations
 from xml.etree import ElementTree
 
 import pytest
+import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
 
@@ -194,26 +195,32 @@ def test_number_validity_and_call_to_action_are_kept(size, font):
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_a_captioned_place_is_kept_for_the_scheme_mark(size, font):
+def test_without_a_scheme_mark_no_empty_box_is_drawn_and_the_figure_starts_at_the_margin(size, font):
+    """Defect 7: an empty box captioned '认证标志 Scheme mark' read as a missing mark. The only frame left is the
+    label's own border; the figure's ink starts at the left margin."""
     plan = layout(CEMENT, size, font)
-    frame = next(op for op in plan.ops if isinstance(op, Frame) and op.width < plan.size.width)
-    inside = [
-        op.text
-        for op in plan.texts
-        if frame.x <= op.box[0]
-        and op.box[2] <= frame.x + frame.width
-        and frame.y <= op.box[1]
-        and op.box[3] <= frame.y + frame.height
+    assert [op for op in plan.ops if isinstance(op, Frame)] == [
+        Frame(0, 0, plan.size.width, plan.size.height, "#1b6b3a", plan.size.margin * 0.1)
     ]
-    assert "认证标志" in inside and "Scheme mark" in " ".join(inside)
+    assert not [op for op in plan.texts if "认证标志" in op.text or "Scheme mark" in op.text]
+    figure = next(op for op in plan.texts if op.text == CEMENT.value)
+    assert figure.x == pytest.approx(plan.size.margin)
 
 
-def test_a_scheme_mark_image_takes_the_reserved_place(font):
+@pytest.mark.parametrize("size", SIZES)
+def test_the_printed_code_of_every_size_decodes_to_what_the_label_carries(size, font):
+    view = replace(CEMENT, qr_content=GS1_LINK)
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(render_png(view, font, size))))
+    assert [code.text for code in found] == [GS1_LINK]
+
+
+def test_a_scheme_mark_image_takes_its_place_beside_the_figure(font):
     out = io.BytesIO()
     Image.new("RGB", (60, 60), "#0a5").save(out, format="PNG")
     plan = layout(replace(CEMENT, scheme_mark=out.getvalue()), "qr30", font)
-    assert [op for op in plan.ops if isinstance(op, Picture)]
-    assert not [op for op in plan.texts if op.text == "认证标志"]
+    [mark] = [op for op in plan.ops if isinstance(op, Picture)]
+    figure = next(op for op in plan.texts if op.text == CEMENT.value)
+    assert mark.x == plan.size.margin and figure.x >= mark.x + mark.width
     assert b"data:image/png;base64," in render_svg(replace(CEMENT, scheme_mark=out.getvalue()), "qr30", font)
 
 

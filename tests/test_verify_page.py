@@ -401,7 +401,46 @@ def test_the_page_offers_the_certificate_and_the_label_in_its_default_size():
     links = {a["href"] for a in Outline(page("VALID")).find("a") if a.get("href", "").startswith("/labels/")}
     assert links == {f"/labels/{NUMBER}/{name}" for name in ("certificate.pdf", "qr30.svg", "qr30.png", "qr30.pdf")}
     legacy = page("VALID", files={"svg": f"/labels/{NUMBER}.svg", "pdf": f"/labels/{NUMBER}.pdf"})
-    assert '<a href="/labels/PCF-2026-000123-F.svg">Label SVG</a> · <a href="/labels/PCF-2026-000123-F.pdf">' in legacy
+    assert '<a href="/labels/PCF-2026-000123-F.pdf">Label PDF</a> · <a href="/labels/PCF-2026-000123-F.svg">' in legacy
+
+
+def test_the_label_files_are_named_with_the_printed_size_of_their_code_in_the_readers_language():
+    """Defect 7: a link called 'qr30.pdf' does not say that 30 is the side of the printed QR code in mm."""
+    names = re.findall(r'<a href="/labels/[^"]+">([^<]+)</a>', page("VALID", "zh"))
+    assert names == [
+        "证书 PDF（A4）",
+        "标签 PDF（二维码 30 mm）",
+        "标签 PNG（二维码 30 mm）",
+        "标签 SVG（二维码 30 mm）",
+    ]
+    english = re.findall(r'<a href="/labels/[^"]+">([^<]+)</a>', page("VALID", "en"))
+    assert english[1] == "Label PDF (QR code 30 mm)"
+
+
+def test_the_gtin_is_shown_as_on_the_pack_without_the_leading_zero_of_its_14_digit_form():
+    """Defect 8: the claim carries the GTIN-14 06901234567892; the pack's EAN-13 reads 6901234567892."""
+    html = page("VALID", "zh")
+    assert "<dd>6901234567892</dd>" in html and "06901234567892" not in html
+
+
+def test_a_signed_value_is_shown_with_its_thousands_grouped():
+    html = page("VALID", claim=claim(footprint={"value": "11220", "unit": "kg CO2e", "declared_unit": "1 t"}))
+    assert '<span class="n">11,220</span>' in html
+
+
+def test_a_supersession_the_service_made_is_explained_in_the_readers_language():
+    """Defect 5: the reason the service stored in English ('superseded by label …') is worded again from its code
+    on a Chinese page; the JSON keeps the English."""
+    stored = {
+        "state_reason": f"superseded by label {NEWER} of the same product and PCR",
+        "state_reason_code": "labels.reason.superseded",
+        "state_reason_params": {"number": NEWER},
+    }
+    chinese = verdict_text(page("SUPERSEDED", "zh", **stored))
+    assert f"原因 已被同一产品、同一产品种类规则的新标签 {NEWER} 替代" in chinese
+    assert "superseded by" not in chinese and "认证机构说明的原因" not in chinese
+    english = verdict_text(page("SUPERSEDED", "en", **stored))
+    assert f"Reason superseded by label {NEWER} of the same product and PCR" in english
 
 
 @pytest.mark.parametrize("status", VERDICTS)

@@ -281,3 +281,14 @@ def test_a_filled_template_is_still_read(world, template, product_id):
     )
     response = upload(world, product_id, content)
     assert response.status_code == 201, response.text
+
+
+def test_a_refusal_of_the_file_carries_its_code_for_the_page_to_word_it(world, template, product_id):
+    """The JSON API keeps the English detail and reason; the code and its parameters word it on a Chinese page."""
+    dtd = upload(world, product_id, rebuilt(template, {"xl/workbook.xml": BILLION_LAUGHS})).json()["errors"][0]
+    assert (dtd["code"], dtd["reason"]) == ("workbook.file.dtd", "DTD")
+    assert excel.file_message(dtd, "zh") == "工作簿含有 DTD 声明，电子表格软件不会写入此类内容。"
+    million = SHEET_HEAD + b'<row r="1000000"><c r="A1000000" t="n"><v>1</v></c></row>' + SHEET_TAIL
+    rows = upload(world, product_id, rebuilt(template, {ITEMS_PART: million})).json()["errors"][0]
+    assert rows["params"] == {"sheet": "Items 活动数据", "limit": 5000}
+    assert excel.file_message(rows, "zh") == "工作表「Items 活动数据」超过 5000 行。"

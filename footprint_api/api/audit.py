@@ -1,13 +1,16 @@
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 from sqlmodel import col, select
 
 from footprint_api.api.deps import AdminDep, PlatformAdminDep
+from footprint_api.infra.http import attachment
 from footprint_api.persistence.db import SessionDep
 from footprint_api.persistence.models import AuditEvent
 from footprint_api.schemas import AuditEventOut, ChainOut
-from footprint_api.services import accounts
+from footprint_api.services import accounts, audit_export
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -43,3 +46,22 @@ def verify(session: SessionDep, _: PlatformAdminDep):
         checkpoint_seq=check.checkpoint_seq,
         entries=count,
     )
+
+
+@router.get(
+    "/export",
+    summary="The audit trail of a period (Beijing days, at most a year and 50,000 entries) as CSV or XLSX: all of it "
+    "for the platform admin, the organisation's own for its admins; the export is itself recorded",
+    response_class=Response,
+    responses={200: {"content": {media: {} for media in audit_export.FORMATS.values()}}},
+)
+def export(
+    session: SessionDep,
+    principal: AdminDep,
+    since: Annotated[date, Query(alias="from", description="first day, Beijing time (YYYY-MM-DD)")],
+    until: Annotated[date, Query(alias="to", description="last day, Beijing time, inclusive")],
+    fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv",
+    lang: Annotated[Literal["zh", "en"], Query(description="the language of the headings and names")] = "en",
+):
+    made = audit_export.export(session, principal, accounts.TrailFilter(since=since, until=until), fmt, lang)
+    return attachment(made.data, made.media_type, made.ascii_filename, made.filename)

@@ -77,6 +77,12 @@ class ReviewDetailOut(ReviewOut):
     findings: list[FindingDetailOut]
     diff: dict | None = Field(description="inputs and results changed since the previously submitted footprint")
     evidence: list[EvidenceOut]
+    in_force: dict | None = Field(
+        default=None,
+        description="the product's label in force, which issuing supersedes, and what changed since the inventory "
+        "it certified (in the PCR's units)",
+    )
+    workbook: str | None = Field(default=None, description="the name of the uploaded workbook, where there is one")
 
 
 @router.post(
@@ -178,6 +184,16 @@ async def upload_evidence(
 @router.get("/applications/{application_id}/evidence", response_model=list[EvidenceOut])
 def list_evidence(application_id: uuid.UUID, session: SessionDep, principal: ParticipantDep):
     return [row.document for row in certification.evidence(session, principal, application_id)]
+
+
+@router.get(
+    "/applications/{application_id}/workbook",
+    response_class=Response,
+    summary="Download the workbook the inventory was uploaded in (the manufacturer and the body applied to)",
+)
+def download_workbook(application_id: uuid.UUID, session: SessionDep, principal: ParticipantDep):
+    workbook = certification.workbook_file(session, principal, application_id)
+    return attachment(workbook.data, workbook.content_type, workbook.download_name, workbook.name)
 
 
 @router.get(

@@ -10,7 +10,7 @@ from footprint_api.infra.workbooks import MAX_WORKBOOK_BYTES
 from footprint_api.persistence.db import SessionDep
 from footprint_api.persistence.models import InventoryRecord
 from footprint_api.schemas import InventoryIn, InventoryOut
-from footprint_api.services import catalogue, certificates, inventories
+from footprint_api.services import catalogue, certificates, excel, inventories
 from footprint_api.services.principals import MANUFACTURER_ROLES
 
 router = APIRouter(prefix="/api/v1", tags=["inventories"])
@@ -50,7 +50,9 @@ async def submit_excel(
     if len(content) > MAX_WORKBOOK_BYTES:
         raise Unprocessable("the workbook is larger than 5 MiB", [{"field": "file", "reason": "too large"}])
     # parsing a workbook and writing to the database block: off the event loop
-    return await run_in_threadpool(inventories.submit_workbook, session, principal, product_id, content, facility_id)
+    return await run_in_threadpool(
+        excel.submit_upload, session, principal, product_id, content, facility_id, file.filename
+    )
 
 
 @router.get("/inventories", response_model=list[InventoryOut])

@@ -8,7 +8,16 @@ from sqlmodel import select
 from footprint_api.api.deps import AdminDep, CurrentPrincipal, PlatformAdminDep
 from footprint_api.persistence.db import SessionDep
 from footprint_api.persistence.models import Organisation, OrganisationKind, Role, User
-from footprint_api.schemas import ClientIn, ClientOut, OrganisationIn, OrganisationOut, UserIn, UserOut
+from footprint_api.schemas import (
+    ClientIn,
+    ClientOut,
+    OrganisationIn,
+    OrganisationOut,
+    OrganisationSummary,
+    OrganisationUpdate,
+    UserIn,
+    UserOut,
+)
 from footprint_api.services import accounts
 
 router = APIRouter(prefix="/api/v1", tags=["organisations"])
@@ -41,12 +50,29 @@ class PasswordResetOut(BaseModel):
     password: str | None = Field(description="the generated password, shown once (null when the admin chose one)")
 
 
-@router.post("/organisations", response_model=OrganisationOut, status_code=201)
+@router.post(
+    "/organisations",
+    response_model=OrganisationOut,
+    status_code=201,
+    summary="Create an organisation with its registration data; a unified social credit code taken already is 409",
+)
 def create_organisation(body: OrganisationIn, session: SessionDep, principal: PlatformAdminDep):
-    return accounts.create_organisation(session, principal, body.name, body.kind)
+    registration = body.model_dump(include=set(accounts.REGISTRATION))
+    return accounts.create_organisation(session, principal, body.name, body.kind, **registration)
 
 
-@router.get("/certification-bodies", response_model=list[OrganisationOut])
+@router.patch(
+    "/organisations/{organisation_id}",
+    response_model=OrganisationOut,
+    summary="Change an organisation: the platform admin its name, code, address and contact; its own admins the "
+    "address and contact",
+)
+def update_organisation(organisation_id: uuid.UUID, body: OrganisationUpdate, session: SessionDep, principal: AdminDep):
+    changes = body.model_dump(include=body.model_fields_set, mode="json")
+    return accounts.update_organisation(session, principal, organisation_id, changes)
+
+
+@router.get("/certification-bodies", response_model=list[OrganisationSummary])
 def certification_bodies(session: SessionDep, _: CurrentPrincipal):
     return session.exec(
         select(Organisation).where(Organisation.kind == OrganisationKind.CERTIFICATION_BODY).order_by(Organisation.name)

@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VAR = Path.cwd() / "var"
@@ -79,6 +79,24 @@ class Settings(BaseSettings):
     pact_ca_bundle: Path | None = None
     # Public verification answers are cached per process; other processes' label changes are noticed within this.
     verification_recheck_seconds: float = Field(default=0.25, ge=0, le=10)
+
+    # E-mail of the notices (services.notices): off unless smtp_host is set. The mail goes from smtp_from through
+    # that server (STARTTLS and a login when given), after the change it reports is committed; a failed send is
+    # tried again by the housekeeping task for smtp_retry_hours.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    smtp_from: str | None = None
+    smtp_timeout_seconds: float = Field(default=10, gt=0, le=120)
+    smtp_retry_hours: int = Field(default=72, ge=1, le=24 * 30)
+
+    @model_validator(mode="after")
+    def _mail_has_a_sender(self) -> "Settings":
+        if self.smtp_host and not self.smtp_from:
+            raise ValueError("PCF_SMTP_FROM is required when PCF_SMTP_HOST is set (the notices' sender address)")
+        return self
 
     @property
     def base_url(self) -> str:

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 
+from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from footprint_api.core import uscc
+from footprint_api.core.china_time import CHINA_TIME
 from footprint_api.core.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from footprint_api.core.settings import get_settings
 from footprint_api.infra.security import Principal, hash_secret, issue_token, new_client_secret, verify_secret
@@ -36,10 +39,17 @@ ROLES_OF_KIND = {
 _DUMMY = hash_secret("not-a-password")
 
 
+REGISTRATION = ("uscc", "address", "contact_name", "contact_phone", "contact_email")  # besides name and kind
+CONTACT = frozenset({"address", "contact_name", "contact_phone", "contact_email"})  # an organisation's own admins'
+
+
 def create_organisation(
-    session: Session, principal: Principal | None, name: str, kind: OrganisationKind
+    session: Session, principal: Principal | None, name: str, kind: OrganisationKind, **registration: str | None
 ) -> Organisation:
-    organisation = Organisation(name=name, kind=kind)
+    """A new organisation, with its registration data (REGISTRATION: the USCC checked by GB 32100-2015, unique)."""
+    registration = _registration(registration)
+    _refuse_taken(session, None, name=name, code=registration.get("uscc"))
+    organisation = Organisation(name=name, kind=kind, **registration)
     session.add(organisation)
     who = actor(principal) if principal else audit.SYSTEM
     audit.record(
@@ -48,11 +58,108 @@ def create_organisation(
         "organisation.created",
         "organisation",
         organisation.id,
-        after={"name": name, "kind": kind.value},
+        after={"name": name, "kind": kind.value, **{k: v for k, v in registration.items() if v is not None}},
         organisation_id=organisation.id,
     )
-    _commit_unique(session, f"an organisation named {name!r} exists")
+    _commit_organisation(session, name, registration.get("uscc"))
     return organisation
+
+
+def update_organisation(
+    session: Session, principal: Principal, organisation_id: uuid.UUID, changes: dict[str, str | None]
+) -> Organisation:
+    """Change an organisation's name, code, address or contact (`changes`: only the fields to change; None clears
+    one). The platform admin changes any; an organisation's own admins its address and contact only."""
+    organisation = managed_organisation(session, principal, organisation_id)
+    if principal.role is not Role.PLATFORM_ADMIN and (registry := sorted(set(changes) - CONTACT)):
+        raise Forbidden(
+            "only the platform admin changes an organisation's name and code",
+            [
+                {"field": field, "reason": "platform admin only", "code": "adm.error.platform_only"}
+                for field in registry
+            ],
+            code="adm.error.platform_only",
+        )
+    if "name" in changes and not changes["name"]:
+        raise Unprocessable(
+            "an organisation has a name", [{"field": "name", "reason": "required", "code": "adm.invalid.missing"}]
+        )
+    registration = _registration({field: value for field, value in changes.items() if field != "name"})
+    wanted = ({"name": changes["name"]} if "name" in changes else {}) | registration
+    changed = {field: value for field, value in wanted.items() if getattr(organisation, field) != value}
+    if not changed:
+        return organisation
+    _refuse_taken(session, organisation.id, name=changed.get("name"), code=changed.get("uscc"))
+    before = {field: getattr(organisation, field) for field in changed}
+    for field, value in changed.items():
+        setattr(organisation, field, value)
+    session.add(organisation)
+    audit.record(
+        session,
+        actor(principal),
+        "organisation.updated",
+        "organisation",
+        organisation.id,
+        before=before,
+        after=changed,
+        organisation_id=organisation.id,
+    )
+    _commit_organisation(session, organisation.name, organisation.uscc)
+    return organisation
+
+
+def _registration(values: dict[str, str | None]) -> dict[str, str | None]:
+    """The registration fields given, the code normalised and checked (the schemas check it too; the service holds
+    the rule for every caller: the pages, the CLI, the demo)."""
+    unknown = set(values) - set(REGISTRATION)
+    if unknown:
+        raise ValueError(f"not registration fields: {sorted(unknown)}")
+    found = dict(values)
+    if found.get("uscc"):
+        code = uscc.normalised(found["uscc"])
+        problem = uscc.check(code)
+        if problem is not None:
+            raise Unprocessable(
+                problem.detail,
+                [{"field": "uscc", "reason": problem.detail, "code": problem.code, "params": problem.params}],
+                code=problem.code,
+                params=problem.params,
+            )
+        found["uscc"] = code
+    return {field: value or None for field, value in found.items()}
+
+
+def _refuse_taken(session: Session, own_id: uuid.UUID | None, name: str | None, code: str | None) -> None:
+    """409 naming the field when another organisation has this name or code (the unique constraints decide
+    between concurrent requests: `_commit_organisation`)."""
+    for field, value in (("name", name), ("uscc", code)):
+        if value is None:
+            continue
+        holder = session.exec(select(Organisation.id).where(getattr(Organisation, field) == value)).first()
+        if holder is not None and holder != own_id:
+            raise _taken(field, value)
+
+
+def _taken(field: str, value: str) -> Conflict:
+    if field == "uscc":
+        detail, code = (
+            f"an organisation with the unified social credit code {value} exists",
+            "adm.organisations.uscc_taken",
+        )
+    else:
+        detail, code = f"an organisation named {value!r} exists", "adm.organisations.exists"
+    return Conflict(detail, [{"field": field, "reason": detail, "code": code}], code=code)
+
+
+def _commit_organisation(session: Session, name: str, code: str | None) -> None:
+    """Commit; a concurrent request that took the name or the code first makes this one a 409 naming the field."""
+    try:
+        audit.commit(session)
+    except IntegrityError:
+        session.rollback()
+        if code is not None and session.exec(select(Organisation.id).where(Organisation.uscc == code)).first():
+            raise _taken("uscc", code) from None
+        raise _taken("name", name) from None
 
 
 def managed_organisation(session: Session, principal: Principal | None, organisation_id: uuid.UUID) -> Organisation:
@@ -103,7 +210,7 @@ def create_user(
         after={"email": user.email, "role": role.value},
         organisation_id=organisation_id,
     )
-    _commit_unique(session, f"a user with e-mail {email!r} exists")
+    _commit_unique(session, f"a user with e-mail {email!r} exists", "email", "adm.users.exists")
     return user
 
 
@@ -134,12 +241,12 @@ def create_client(
     return client, secret
 
 
-def _commit_unique(session: Session, message: str) -> None:
+def _commit_unique(session: Session, message: str, field: str, code: str) -> None:
     try:
         audit.commit(session)
     except IntegrityError:
         session.rollback()
-        raise Conflict(message) from None
+        raise Conflict(message, [{"field": field, "reason": message, "code": code}], code=code) from None
 
 
 def password_login(
@@ -155,7 +262,10 @@ def password_login(
     if user is None or not verify_secret(password, user.password_hash) or not user.active:
         throttle.failed(session, attempt, "password")
         raise Unauthorized("wrong e-mail or password")
+    user.last_sign_in_at = utcnow()  # the admins' list shows it; not an audit entry (a sign-in changes no data)
+    session.add(user)
     throttle.succeeded(session, attempt)
+    session.commit()
     return _issue(user, "user", minutes)
 
 
@@ -169,6 +279,7 @@ def client_login(session: Session, client_id: str, secret: str, address: str | N
         throttle.failed(session, attempt, "client")
         raise Unauthorized("invalid client")
     throttle.succeeded(session, attempt)
+    session.commit()
     return _issue(client, "client")
 
 
@@ -232,6 +343,90 @@ def organisation_users(session: Session, principal: Principal, organisation_id: 
             select(User).where(User.organisation_id == organisation_id).order_by(col(User.created_at), col(User.email))
         )
     )
+
+
+@dataclass(frozen=True)
+class UserQuery:
+    """The platform admin's search over every organisation's people: `text` a part of the e-mail address or the
+    name (any case); the others exact."""
+
+    text: str | None = None
+    organisation_id: uuid.UUID | None = None
+    role: Role | None = None
+    active: bool | None = None
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    """A person as the search lists them: with their organisation and until when their sign-in is locked."""
+
+    user: User
+    organisation: Organisation
+    locked_until: datetime | None
+
+
+def find_users(
+    session: Session, principal: Principal, query: UserQuery, offset: int, limit: int
+) -> tuple[list[PersonRow], int]:
+    """A page of the people matching `query` across organisations (the platform admin's only), by e-mail address,
+    and how many match."""
+    if principal.role is not Role.PLATFORM_ADMIN:
+        raise Forbidden("only the platform admin searches every organisation's users", code="adm.error.platform_only")
+    conditions = []
+    if query.text:
+        text = query.text.strip().lower()
+        conditions.append(
+            or_(
+                col(User.email).contains(text, autoescape=True),
+                func.lower(col(User.name)).contains(text, autoescape=True),
+            )
+        )
+    for column, value in (
+        (User.organisation_id, query.organisation_id),
+        (User.role, query.role),
+        (User.active, query.active),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    found = session.exec(
+        select(User, Organisation)
+        .join(Organisation, col(Organisation.id) == col(User.organisation_id))
+        .where(*conditions)
+        .order_by(col(User.email))
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    total = session.exec(select(func.count()).select_from(User).where(*conditions)).one()
+    locked = throttle.locks(session, [user.email for user, _ in found])
+    return [PersonRow(user, organisation, locked.get(user.email)) for user, organisation in found], total
+
+
+def sign_in_locks(session: Session, people: list[User]) -> dict[uuid.UUID, datetime]:
+    """Until when each of these people's sign-in is locked by failed attempts (services.throttle): those locked."""
+    locked = throttle.locks(session, [person.email for person in people])
+    return {person.id: locked[person.email] for person in people if person.email in locked}
+
+
+def unlock_user(session: Session, principal: Principal, user_id: uuid.UUID) -> User:
+    """Lift the lock failed sign-ins put on a person's account (their admins, or the platform admin, once the
+    person has been reached by another channel); nothing to lift changes nothing."""
+    user = managed_user(session, principal, user_id)
+    locked_until = throttle.clear(session, user.email)
+    if locked_until is None:
+        session.rollback()
+        return user
+    audit.record(
+        session,
+        actor(principal),
+        "user.unlocked",
+        "user",
+        user.id,
+        before={"locked_until": locked_until.isoformat()},
+        after={"email": user.email},
+        organisation_id=user.organisation_id,
+    )
+    audit.commit(session)
+    return user
 
 
 def organisation_clients(session: Session, principal: Principal, organisation_id: uuid.UUID) -> list[ApiClient]:
@@ -368,7 +563,7 @@ class TrailFilter:
     action: str | None = None
     object_type: str | None = None
     actor_id: str | None = None
-    since: date | None = None  # inclusive, UTC days
+    since: date | None = None  # inclusive, Beijing days (the pages show every moment in UTC+8)
     until: date | None = None  # inclusive
 
 
@@ -379,7 +574,8 @@ def visible_trail(principal: Principal, query):
     return query
 
 
-def _filtered(query, filters: TrailFilter):
+def filtered_trail(query, filters: TrailFilter):
+    """The query narrowed to the entries the filters match."""
     if filters.action:
         query = query.where(AuditEvent.action == filters.action)
     if filters.object_type:
@@ -387,10 +583,18 @@ def _filtered(query, filters: TrailFilter):
     if filters.actor_id:
         query = query.where(AuditEvent.actor_id == filters.actor_id)
     if filters.since:
-        query = query.where(col(AuditEvent.at) >= datetime.combine(filters.since, clock(), UTC))
-    if filters.until:
-        query = query.where(col(AuditEvent.at) < datetime.combine(filters.until + timedelta(days=1), clock(), UTC))
+        query = query.where(col(AuditEvent.at) >= day_start(filters.since))
+    if filters.until and filters.until < date.max:  # the calendar's last day: nothing after it to leave out
+        query = query.where(col(AuditEvent.at) < day_start(filters.until + timedelta(days=1)))
     return query
+
+
+def day_start(day: date) -> datetime:
+    """The instant a Beijing day begins, in UTC (2026-12-08 begins at 2026-12-07 16:00 UTC); the calendar's first
+    day begins at the earliest instant there is (its Beijing midnight is before year 1 in UTC)."""
+    if day == date.min:
+        return datetime.min.replace(tzinfo=UTC)
+    return datetime.combine(day, clock(), CHINA_TIME).astimezone(UTC)
 
 
 def audit_trail(
@@ -398,13 +602,13 @@ def audit_trail(
 ) -> tuple[list[AuditEvent], int]:
     """A page of the visible trail, newest first, and how many entries match."""
     entries = session.exec(
-        _filtered(visible_trail(principal, select(AuditEvent)), filters)
+        filtered_trail(visible_trail(principal, select(AuditEvent)), filters)
         .order_by(col(AuditEvent.seq).desc())
         .offset(offset)
         .limit(limit)
     ).all()
     total = session.exec(
-        _filtered(visible_trail(principal, select(func.count()).select_from(AuditEvent)), filters)
+        filtered_trail(visible_trail(principal, select(func.count()).select_from(AuditEvent)), filters)
     ).one()
     return list(entries), total
 

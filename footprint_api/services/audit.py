@@ -7,6 +7,8 @@ drop a trigger. So each entry also carries mac = HMAC-SHA256(hash) under a key d
 key, which the database does not hold: a chain recomputed after an edit lacks valid MACs. And the head of the trail
 is checkpointed (seq, hash, MAC) by the housekeeping task and at every check: entries deleted from the end leave the
 latest checkpoint pointing past the end. `verify_chain` checks all three.
+
+Committed entries also tell the people they concern (services.notices: the inbox, and mail after the commit).
 """
 
 import hashlib
@@ -120,7 +122,24 @@ def commit(session: Session) -> None:
             event.mac = seal(key, event.hash)
             session.add(event)
             session.flush()
+        _notify(session, pending)
         session.commit()
+    _notified(session)
+
+
+def _notify(session: Session, events: list[AuditEvent]) -> None:
+    """The hook of the notices: the people concerned by these entries are told in the same transaction
+    (services.notices.derive; never failing it)."""
+    from footprint_api.services import notices  # notices records its own steps here: imported when first used
+
+    notices.derive(session, events)
+
+
+def _notified(session: Session) -> None:
+    """After the commit: the notices the transaction made go by mail (services.notices.committed)."""
+    from footprint_api.services import notices
+
+    notices.committed(session)
 
 
 def _jsonable(value: dict | None) -> dict | None:

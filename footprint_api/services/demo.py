@@ -57,6 +57,25 @@ DEMO_ORGANISATIONS = [
     ),
 ]
 
+# what each demo organisation registers (made-up codes with a valid GB 32100-2015 check character; demo addresses)
+DEMO_REGISTRATION = {
+    "Demo Manufacturing Group": {
+        "uscc": "91520100MA6DEM001K",
+        "address": "贵州省贵阳市观山湖区示范大道 1 号",
+        "contact_name": "王工",
+        "contact_phone": "0851-8800 0001",
+        "contact_email": "engineer@manufacturer.example",
+    },
+    "Demo Certification Body": {
+        "uscc": "12100000MB1CERT00E",
+        "address": "北京市朝阳区认证路 8 号",
+        "contact_name": "李审核员",
+        "contact_phone": "010-6500 0008",
+        "contact_email": "verifier@cb.example",
+    },
+    "PCF PCR committee": {"uscc": "51110000MJ0PCRC007", "address": "北京市海淀区标准路 3 号"},
+}
+
 
 def seed(session: Session) -> dict[str, str]:
     """Create what is missing; give every demo user a fresh password. Returns e-mail -> password.
@@ -70,7 +89,7 @@ def seed(session: Session) -> dict[str, str]:
     for name, kind, users in DEMO_ORGANISATIONS:
         organisation = session.exec(select(Organisation).where(Organisation.name == name)).first()
         if organisation is None:
-            organisation = accounts.create_organisation(session, None, name, kind)
+            organisation = accounts.create_organisation(session, None, name, kind, **DEMO_REGISTRATION.get(name, {}))
         for email, person, role in users:
             password = secrets.token_urlsafe(12)
             credentials[email] = password

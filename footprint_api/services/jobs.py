@@ -38,7 +38,9 @@ def answer_pact_request(request_id: str) -> str | None:
 def housekeeping() -> dict:
     """Periodic (every minute): queue again running jobs whose worker died (lapsed lease) and re-dispatch queued jobs
     whose message was lost; forget expired token revocations; mark labels and PCR versions past their validity
-    expired; seal the head of the audit trail."""
+    expired; tell manufacturers of labels expiring within 60 days (once per label and person) and mail the notices
+    whose mail failed; seal the head of the audit trail."""
+    from footprint_api.services import notices, verification
     from footprint_api.services.accounts import purge_expired_revocations
     from footprint_api.services.audit import checkpoint
     from footprint_api.services.footprints import lapsed_leases, release, stale_jobs
@@ -55,17 +57,22 @@ def housekeeping() -> dict:
             )
         )
         purged = purge_expired_revocations(session)
-        expired = expire_due(session, datetime.now(UTC).date())
+        label_day = verification.today()  # a label's validity is in Beijing calendar days
+        expired = expire_due(session, label_day)
         pcrs_expired = expire_pcrs_due(session, datetime.now(UTC).date())
+        expiring = notices.warn_expiring(session, label_day)
         checkpoint(session)
     for job_id in stale:
         dispatch(job_id)
+    mailed = notices.deliver()  # after the work above, in its own session: a slow mail server holds no transaction
     return {
         "redispatched": len(stale),
         "leases_expired": len(lapsed),
         "revocations_purged": purged,
         "labels_expired": expired,
         "pcr_versions_expired": pcrs_expired,
+        "expiry_notices": expiring,
+        "notices_mailed": mailed,
     }
 
 

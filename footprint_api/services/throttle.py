@@ -7,10 +7,10 @@ even checked, so guessing stops costing the service an argon2 hash per try. The 
 every API process shares them. Failures and lockouts are in the audit trail.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from footprint_api.core.errors import ServiceError
 from footprint_api.persistence.models import AuthThrottle, utcnow
@@ -75,8 +75,33 @@ def failed(session: Session, attempt: list[tuple[str, int]], kind: str) -> None:
 
 def succeeded(session: Session, attempt: list[tuple[str, int]]) -> None:
     """A successful sign-in clears its account's counter (not its address's: one good account does not unlock an
-    address that guesses others)."""
+    address that guesses others), in the caller's transaction."""
     row = session.get(AuthThrottle, attempt[0][0])
     if row is not None:
         session.delete(row)
-        session.commit()
+
+
+def account_key(account: str) -> str:
+    return keys(account, None)[0][0]
+
+
+def locks(session: Session, accounts: list[str]) -> dict[str, datetime]:
+    """Until when each of these accounts (e-mail addresses or `client:` ids) is locked: those locked now only."""
+    wanted = {account_key(account): account for account in accounts}
+    if not wanted:
+        return {}
+    rows = session.exec(
+        select(AuthThrottle).where(col(AuthThrottle.key).in_(wanted), col(AuthThrottle.locked_until) > utcnow())
+    ).all()
+    return {wanted[row.key]: row.locked_until for row in rows}
+
+
+def clear(session: Session, account: str) -> datetime | None:
+    """Lift an account's lock and forget its failures, in the caller's transaction; returns until when it was
+    locked (None: it was not)."""
+    row = session.get(AuthThrottle, account_key(account))
+    if row is None:
+        return None
+    locked_until = row.locked_until if row.locked_until and row.locked_until > utcnow() else None
+    session.delete(row)
+    return locked_until

@@ -21,6 +21,8 @@ from anyio import to_thread
 from sqlalchemy import event, func
 from sqlmodel import Session, col, select
 
+from footprint_api.core.china_time import china_day
+from footprint_api.core.messages import catalogue
 from footprint_api.core.settings import get_settings
 from footprint_api.persistence.db import reads_only, session_scope
 from footprint_api.persistence.models import Label
@@ -44,6 +46,35 @@ class Snapshot:
         return verdict(self.state, self.expires_on, today)
 
 
+@dataclass(frozen=True)
+class Reason:
+    """Why the service itself moved a label (a supersession, an expiry): a message of the catalogue
+    (`locales/*/labels.yaml`) and its values. The label keeps the English wording as its `state_reason` (what the
+    JSON API answers); pages word it in their reader's language; the audit entry keeps code and values."""
+
+    code: str
+    params: dict[str, str]
+
+    def text(self, lang: str = "en") -> str:
+        return catalogue(lang)(self.code, **self.params)
+
+
+# The states only the service moves a label into (label_service.workflow: party SYSTEM), each with the reason it
+# gives, made from the label's own columns, so that a page words it again in any language for any such label.
+SYSTEM_REASONS: dict[str, Callable[[Label], Reason]] = {
+    LabelState.SUPERSEDED.value: lambda label: Reason(
+        "labels.reason.superseded", {"number": label.superseded_by or ""}
+    ),
+    LabelState.EXPIRED.value: lambda label: Reason("labels.reason.expired", {"expires": label.expires_on.isoformat()}),
+}
+
+
+def system_reason(label: Label) -> Reason | None:
+    """The reason the service gave for the label's state, or None when the certification body gave it."""
+    made = SYSTEM_REASONS.get(label.state)
+    return made(label) if made else None
+
+
 def public_fields(label: Label) -> dict:
     """What anyone may know of a label besides its verdict: the signed claim, where to check it, and what the
     certification body said when the label last changed state."""
@@ -57,8 +88,15 @@ def public_fields(label: Label) -> dict:
         "files": file_paths(label),
         "state_changed_at": label.state_changed_at.isoformat() if label.state_changed_at else None,
         "state_reason": label.state_reason,
+        **_reason_code(label),
         "superseded_by": label.superseded_by,
     }
+
+
+def _reason_code(label: Label) -> dict:
+    """The code and values of the service's own reason, for a page to word it in its reader's language."""
+    reason = system_reason(label)
+    return {"state_reason_code": reason.code, "state_reason_params": reason.params} if reason else {}
 
 
 def file_paths(label: Label) -> dict[str, str]:
@@ -141,8 +179,23 @@ def verification_cache() -> VerificationCache:
     return VerificationCache(get_settings().verification_recheck_seconds)
 
 
+def current_instant() -> datetime:
+    """Now, in UTC: the one clock that dates a label's issue and decides its verdict (a test sets it here)."""
+    return datetime.now(UTC)
+
+
+def label_day(moment: datetime | None = None) -> date:
+    """The calendar day of a moment in China time (a naive moment is UTC; None is now): the day a label is issued
+    on, the days of its validity and the day its verdict is decided for are the days its readers and its
+    certification body live by, not the UTC day (a label issued at 01:16 on 8 December in Beijing is valid from
+    8 December, though it is still 7 December in UTC)."""
+    moment = moment or current_instant()
+    return china_day(moment)
+
+
 def today() -> date:
-    return datetime.now(UTC).date()
+    """The day verdicts are decided for: today in China time."""
+    return label_day()
 
 
 @event.listens_for(Session, "after_flush")

@@ -21,7 +21,18 @@ def is_page_request(request: Request) -> bool:
     return not request.url.path.startswith(MACHINE_PREFIXES) and "text/html" in request.headers.get("accept", "")
 
 
-def error_page(request: Request, status: int, title: str, detail: str, errors: list[dict] | None = None) -> Response:
+def error_page(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[dict] | None = None,
+    code: str = "",
+    params: dict | None = None,
+) -> Response:
+    """The error as a page in the reader's language: a refusal that names its message (`code`, `params`, and each
+    error entry's own) is worded from the catalogue; one that does not keeps its English detail."""
+    from footprint_api.services.messages import worded
     from footprint_api.web import i18n
     from footprint_api.web.pages import page
 
@@ -30,14 +41,16 @@ def error_page(request: Request, status: int, title: str, detail: str, errors: l
         return RedirectResponse(f"/login?next={quote(back, safe='')}", status_code=303)
     t = i18n.catalogue(i18n.negotiate(request))
     key = f"error.{status}"
+    if status in (400, 403, 404, 409, 413, 422, 429) and code in t.messages:
+        detail = worded(t, code, params, detail)
+    elif status not in (400, 409, 413, 422):
+        detail = t.messages.get(f"{key}.detail", detail)
+    shown = [
+        {**e, "reason": worded(t, str(e.get("code") or ""), e.get("params"), str(e.get("reason", "")))}
+        for e in errors or []
+    ]
     return page(
-        request,
-        "app/error.html",
-        _user(request),
-        status,
-        title=t.messages.get(key, title),
-        detail=detail if status in (400, 409, 413, 422) else t.messages.get(f"{key}.detail", detail),
-        errors=errors or [],
+        request, "app/error.html", _user(request), status, title=t.messages.get(key, title), detail=detail, errors=shown
     )
 
 

@@ -1,10 +1,21 @@
-"""The navigation of the web application: which sections each role sees (data, not template logic)."""
+"""The navigation of the web application: which sections each role sees (data, not template logic), and the
+signed-in person's inbox with its unread count."""
 
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from footprint_api.persistence.db import reads_only, session_scope
 from footprint_api.persistence.models import Role
+from footprint_api.services import notices
+
+log = logging.getLogger(__name__)
 
 M, MA, V, CA, P = (Role.MANUFACTURER_MEMBER, Role.MANUFACTURER_ADMIN, Role.VERIFIER, Role.CB_ADMIN, Role.PLATFORM_ADMIN)
 PA, PC = Role.PCR_AUTHOR, Role.PCR_CHAIR
 MANUFACTURERS, BODIES, ADMINS, STANDARDS = (M, MA), (V, CA), (MA, CA, P), (PA, PC)
+INBOX = "/app/notices"
+MAX_SHOWN_COUNT = 99  # more unread notices show as "99+"
 
 # (message key, path, roles that see it); the public sections are for everyone, signed in or not
 SECTIONS = (
@@ -17,6 +28,7 @@ SECTIONS = (
     ("nav.labels", "/app/labels", (V, CA)),
     ("nav.admin", "/app/admin", ADMINS),
     ("pcrl.nav.mine", "/app/pcr-authoring", STANDARDS),
+    ("nav.notices", INBOX, tuple(Role)),
     ("nav.registry", "/registry", None),
     ("nav.batch", "/batch", None),
     ("pcrl.nav.library", "/pcrs", None),
@@ -30,4 +42,19 @@ def items(user, path: str) -> list[dict]:
     current = max(
         (href for _, href in shown if path == href or path.startswith(href.rstrip("/") + "/")), key=len, default=None
     )
-    return [{"key": key, "href": href, "current": href == current} for key, href in shown]
+    return [
+        {"key": key, "href": href, "current": href == current, **(_inbox(user) if href == INBOX else {})}
+        for key, href in shown
+    ]
+
+
+def _inbox(user) -> dict:
+    """The unread count beside the inbox link: read in a transaction of its own that only reads (it never waits for,
+    nor blocks, the page's writer); a page is never refused for it (no count shown when the database fails)."""
+    try:
+        with reads_only(), session_scope() as session:
+            count = notices.unread_count(session, user.user.id, user.organisation.id)
+    except SQLAlchemyError:
+        log.warning("the unread count of the navigation could not be read", exc_info=True)
+        return {"count": 0, "count_text": ""}
+    return {"count": count, "count_text": f"{MAX_SHOWN_COUNT}+" if count > MAX_SHOWN_COUNT else str(count)}

@@ -1,12 +1,13 @@
 """The Jinja environment of the web pages: templates in templates/, every value escaped, static files by URL."""
 
-from datetime import UTC, timedelta, timezone
+from datetime import UTC
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from footprint_api.core.china_time import CHINA_TIME
 from footprint_api.web.static import static_url
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -70,9 +71,6 @@ def page(request, template: str, user=None, status_code: int = 200, headers: dic
     return response
 
 
-CHINA_TIME = timezone(timedelta(hours=8))  # no daylight saving; the verification page shows the same zone
-
-
 def when(instant) -> str:
     """A moment as every page shows it: China time, the zone named (stored instants are UTC)."""
     if not instant:
@@ -82,6 +80,6 @@ def when(instant) -> str:
 
 
 def _grouped(value) -> str:
-    from label_service.claim import grouped
+    from label_service.render import label_figure
 
-    return "" if value is None else grouped(str(value))
+    return label_figure(None if value is None else str(value))

@@ -7,24 +7,24 @@ bytes.replace of CHECKED_AT_MARK. Times are shown in China time (UTC+8, no dayli
 readers and of the certification bodies; the machine-readable `datetime` attribute is in UTC.
 """
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import quote
 
 from markupsafe import Markup, escape
 
+from footprint_api.core.china_time import CHINA_TIME
+from footprint_api.services.labels import file_title
 from footprint_api.web import i18n
 from footprint_api.web.pages import environment
-from label_service.claim import grouped
 from label_service.issuance import CERTIFICATE
-from label_service.render import DEFAULT_SIZE
+from label_service.render import DEFAULT_SIZE, gtin_shown, label_figure
 
 CHECKED_AT_MARK = b"<!--checked-at-->"
-CHINA_TIME = timezone(timedelta(hours=8))
 VERDICTS = ("VALID", "SUSPENDED", "REVOKED", "EXPIRED", "SUPERSEDED", "NOT_FOUND")
 REASON_ALWAYS_SHOWN = ("SUSPENDED", "REVOKED")  # an expiry or a supersession needs no reason; these do
 NEAREST_SHOWN = 10
-FILE_FORMATS = ("svg", "png", "pdf")
+FILE_FORMATS = ("pdf", "png", "svg")  # the order of services.labels.downloads
 
 
 def render(public: dict, status: str, lang: str) -> bytes:
@@ -50,11 +50,11 @@ def render(public: dict, status: str, lang: str) -> bytes:
             status=status,
             number=number,
             why=_why(public, status, claim, t),
-            state=_state(public, status, lang) if claim else None,
+            state=_state(public, status, lang, t) if claim else None,
             claim=_claim(claim, public, t) if claim else None,
             void_note=t.messages.get(f"value.void.{status}") or t("value.void"),
             nearest=[(n, _verify_url(n)) for n in (public.get("nearest") or [])[:NEAREST_SHOWN]],
-            files=_files(public.get("files") or {}, t),
+            files=_files(public.get("files") or {}, lang),
             json_url=f"/api/v1/public/labels/{quote(number, safe='')}",
             checked_at=Markup(CHECKED_AT_MARK.decode()),
         )
@@ -95,17 +95,22 @@ def _why(public: dict, status: str, claim: dict | None, t: i18n.Catalogue) -> st
     return t(f"why.{status}", issuer=(claim.get("issuer") or {}).get("name", ""), expires=claim.get("expires", ""))
 
 
-def _state(public: dict, status: str, lang: str) -> dict | None:
-    """What the certification body said when the label left force: when, why, and what replaces it."""
+def _state(public: dict, status: str, lang: str, t: i18n.Catalogue) -> dict | None:
+    """What the certification body said when the label left force: when, why, and what replaces it. A reason the
+    service gave itself (a supersession, an expiry) is worded in the reader's language from its code; the body's
+    own words are shown as written."""
     if status == "VALID":
         return None
     changed = public.get("state_changed_at")
-    reason = public.get("state_reason")
+    code = public.get("state_reason_code")
+    by_service = code in t.messages
+    reason = t(code, **(public.get("state_reason_params") or {})) if by_service else public.get("state_reason")
     superseded_by = public.get("superseded_by") if status == "SUPERSEDED" else None
     return {
         "changed": _changed(changed, lang) if changed else None,
         "show_reason": bool(reason) or status in REASON_ALWAYS_SHOWN,
         "reason": reason,
+        "by_service": by_service,
         "superseded_by": (superseded_by, _verify_url(superseded_by)) if superseded_by else None,
     }
 
@@ -122,26 +127,23 @@ def _changed(value: str | datetime, lang: str) -> dict[str, str]:
         return {"iso": "", "text": value}
 
 
-def _files(files: dict[str, str], t: i18n.Catalogue) -> list[tuple[str, str]]:
-    """The certificate and the label in its default size (a label of the first design: its one size)."""
-    shown = [(t("files.certificate"), files[CERTIFICATE])] if CERTIFICATE in files else []
-    for fmt in FILE_FORMATS:
-        path = files.get(f"{DEFAULT_SIZE}.{fmt}") or files.get(fmt)
-        if path:
-            shown.append((t("files.label", format=fmt.upper()), path))
-    return shown
+def _files(files: dict[str, str], lang: str) -> list[tuple[str, str]]:
+    """The certificate and the label in its default size (a label of the first design: its one size), each named
+    in the reader's language with what its size means (services.labels.file_title)."""
+    names = [CERTIFICATE] + [name for fmt in FILE_FORMATS for name in (f"{DEFAULT_SIZE}.{fmt}", fmt)]
+    return [(file_title(name, lang)[0], files[name]) for name in names if name in files]
 
 
 def _claim(claim: dict, public: dict, t: i18n.Catalogue) -> dict:
     product, footprint = claim.get("product") or {}, claim.get("footprint") or {}
     pcr, kind = claim.get("pcr") or {}, claim.get("kind") or "footprint"
     return {
-        "value": grouped(str(footprint.get("value", ""))) if footprint.get("value") else "",
+        "value": label_figure(str(footprint.get("value") or "")),
         "unit": footprint.get("unit", ""),
         "declared_unit": footprint.get("declared_unit", ""),
         "product": product.get("name", ""),
         "model": product.get("model"),
-        "gtin": product.get("gtin"),
+        "gtin": gtin_shown(product.get("gtin")),
         "manufacturer": claim.get("manufacturer", ""),
         "kind": t.messages.get(f"kind.{kind}", kind),
         "pcr": " ".join(filter(None, (pcr.get("id"), pcr.get("version")))),

@@ -9,10 +9,11 @@ stored, put in a URL or a cookie, and the page is not cached.
 """
 
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -22,11 +23,13 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 
-from footprint_api.core.errors import Conflict, Forbidden, Unprocessable
+from footprint_api.core.china_time import CHINA_TIME
+from footprint_api.core.errors import Conflict, Forbidden, ServiceError, Unprocessable
+from footprint_api.infra.http import attachment
 from footprint_api.persistence.db import SessionDep
-from footprint_api.persistence.models import OrganisationKind, Role
-from footprint_api.schemas import ClientIn, OrganisationIn, UserIn
-from footprint_api.services import accounts, labels
+from footprint_api.persistence.models import OrganisationKind, Role, utcnow
+from footprint_api.schemas import ClientIn, OrganisationIn, OrganisationUpdate, UserIn
+from footprint_api.services import accounts, audit_export, labels
 from footprint_api.web import i18n, session
 from footprint_api.web.pages import page, when
 from footprint_api.web.routes import page_router
@@ -42,36 +45,81 @@ PlatformAdminDep = Annotated[PageUser, Depends(platform_admin)]
 KeyAdminDep = Annotated[PageUser, Depends(key_admin)]
 KeyRotatorDep = Annotated[PageUser, Depends(key_rotator)]
 TRAIL_PAGE = 50  # entries per page of the audit trail
-TRAIL_MAX_PAGE = 100_000
+PEOPLE_PAGE = 50  # people per page of the user search
+MAX_PAGE = 100_000
 FILTER_MAX_CHARS = 254
+EXPORT_DAYS = 30  # the period the export form offers when the trail is not filtered by days
 DONE = {
     "user_created",
     "user_disabled",
     "user_enabled",
+    "user_unlocked",
     "client_disabled",
     "client_enabled",
     "key_rotated",
     "organisation_created",
+    "organisation_saved",
 }  # notices after a redirect: message keys adm.done.<code>, never a reflected string
+ORGANISATION_FIELDS = ("name", "kind", *accounts.REGISTRATION)  # the create form's, in its order
 
 
 # --- presentation -----------------------------------------------------------------------------------------------
 
 
-def shown(value) -> str:
-    """A value of an audit entry's before/after as a person reads it (the template escapes it)."""
+NAMED_VALUES = {"role": "adm.role", "kind": "adm.kind"}  # fields of the trail whose values the catalogue names
+RELEASE_REASONS = (  # the reasons services.certificates records in English, as message keys with their values
+    (re.compile(r"replaced by version (?P<version>\d+)"), "adm.value.replaced"),
+    (re.compile(r"application withdrawn"), "adm.value.application_withdrawn"),
+    (re.compile(r"application rejected"), "adm.value.application_rejected"),
+)
+
+
+def shown(value, t=None, key: str | None = None) -> str:
+    """A value of an audit entry's before/after as a person reads it (the template escapes it), in the reader's
+    language (`t`) where the catalogue words it: yes or no, a role, a kind of organisation, a reason recorded with
+    its code and values, a certificate's release reason; anything else as recorded."""
     if value is None:
         return "–"
+    if t is not None and (worded := _worded(value, t, key)) is not None:
+        return worded
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def changes(before: dict | None, after: dict | None) -> list[tuple[str, str, str]]:
-    """(field, before, after) of an entry, every field of either side once."""
-    before, after = before or {}, after or {}
+def _worded(value, t, key: str | None) -> str | None:
+    if isinstance(value, bool):
+        return t("adm.yes") if value else t("adm.no")
+    if _coded(value) and value["code"] in t.messages:
+        return t(value["code"], **value["params"])
+    if isinstance(value, str) and key in NAMED_VALUES and f"{NAMED_VALUES[key]}.{value}" in t.messages:
+        return t(f"{NAMED_VALUES[key]}.{value}")
+    if isinstance(value, str) and key == "released_reason":
+        for pattern, message in RELEASE_REASONS:
+            if found := pattern.fullmatch(value):
+                return t(message, **found.groupdict())
+    return None
+
+
+def _coded(value) -> bool:
+    """A reason recorded as {code, params} (services.labels: the service's own reasons)."""
+    return isinstance(value, dict) and set(value) == {"code", "params"} and isinstance(value["params"], dict)
+
+
+def changes(before: dict | None, after: dict | None, t=None) -> list[tuple[str, str, str]]:
+    """(field, before, after) of an entry, every field of either side once; a side's `comment` that a coded
+    `reason` beside it states again (in English) is left out when the reason can be worded."""
+    sides = []
+    for side in (before or {}, after or {}):
+        coded = t is not None and _coded(side.get("reason")) and side["reason"]["code"] in t.messages
+        sides.append({k: v for k, v in side.items() if not (coded and k == "comment")})
+    before, after = sides
     return [
-        (key, shown(before.get(key)) if key in before else "", shown(after.get(key)) if key in after else "")
+        (
+            key,
+            shown(before.get(key), t, key) if key in before else "",
+            shown(after.get(key), t, key) if key in after else "",
+        )
         for key in sorted(before.keys() | after.keys())
     ]
 
@@ -103,6 +151,8 @@ def _tabs(user) -> list[tuple[str, str]]:
         ("adm.tab.users", f"/app/admin/organisations/{own}/users"),
         ("adm.tab.clients", f"/app/admin/organisations/{own}/clients"),
     ]
+    if user.role is Role.PLATFORM_ADMIN:
+        tabs.append(("adm.tab.people", "/app/admin/people"))
     if user.role is not Role.MANUFACTURER_ADMIN:
         tabs.append(("adm.tab.keys", "/app/admin/keys"))
     return [*tabs, ("adm.tab.audit", "/app/admin/audit")]
@@ -112,26 +162,40 @@ def _notice(request: Request, done: str | None) -> str | None:
     return _t(request)(f"adm.done.{done}") if done in DONE else None
 
 
-def _back(path: str, done: str) -> RedirectResponse:
-    return RedirectResponse(f"{path}?done={done}", status_code=303)
+def _back(path: str, done: str, **query: str) -> RedirectResponse:
+    return RedirectResponse(f"{path}?{urlencode({**query, 'done': done})}", status_code=303)
 
 
 def _field_errors(request: Request, exc: ValidationError) -> dict[str, str]:
-    """The JSON API's validation (schemas) of a form, each error next to its field in the reader's language."""
+    """The JSON API's validation (schemas) of a form, each error next to its field in the reader's language: the
+    field's own wording of the error (adm.invalid.<field>.<type>), else the error's (adm.invalid.<type>)."""
     t = _t(request)
     errors = {}
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else "form"
-        context = error.get("ctx") or {}
+        context = {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, str | int)}
         kind = "missing" if error["type"] == "string_too_short" and context.get("min_length") == 1 else error["type"]
-        key = f"adm.invalid.{kind}"
-        errors.setdefault(
-            field,
-            t(key, **{k: v for k, v in context.items() if k in ("min_length", "max_length")})
-            if key in t.messages
-            else t("adm.invalid.value"),
+        key = next(
+            (key for key in (f"adm.invalid.{field}.{kind}", f"adm.invalid.{kind}") if key in t.messages),
+            "adm.invalid.value",
         )
+        errors.setdefault(field, t(key, **context))
     return errors
+
+
+def _service_errors(request: Request, exc: ServiceError, fields: dict[str, str] | None = None) -> dict[str, str]:
+    """A service's refusal next to the fields it names (`fields`: a service's field name -> the form's), each in
+    the reader's language by its code; a refusal naming no field stands at `form`."""
+    t = _t(request)
+
+    def worded(code: str, params: dict) -> str:
+        return t(code, **params) if code in t.messages else t("adm.invalid.value")
+
+    errors = {}
+    for error in exc.errors:
+        field = (fields or {}).get(error.get("field"), error.get("field") or "form")
+        errors.setdefault(field, worded(error.get("code") or exc.code, error.get("params") or exc.params))
+    return errors or {"form": worded(exc.code, exc.params)}
 
 
 def _unprintable(request: Request, values: dict[str, str]) -> dict[str, str]:
@@ -148,8 +212,8 @@ def _text(data: dict, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _call(db: Session, function, *args):
-    return run_in_threadpool(function, db, *args)
+def _call(db: Session, function, *args, **kwargs):
+    return run_in_threadpool(function, db, *args, **kwargs)
 
 
 # --- overview ---------------------------------------------------------------------------------------------------
@@ -195,17 +259,69 @@ def organisations_page(request: Request, db: SessionDep, user: AdminDep, done: s
 @router.post("/app/admin/organisations")
 async def create_organisation(request: Request, db: SessionDep, user: PlatformAdminDep):
     data = await session.form(request, user)
-    values = {"name": _text(data, "name"), "kind": _text(data, "kind")}
+    values = {name: _text(data, name) for name in ORGANISATION_FIELDS}
     if errors := _unprintable(request, values):
         return _organisations_page(request, user, db, 422, errors, values)
     try:
         body = OrganisationIn.model_validate(values)
-        await _call(db, accounts.create_organisation, user.principal, body.name, body.kind)
+        registration = body.model_dump(include=set(accounts.REGISTRATION))
+        await _call(db, accounts.create_organisation, user.principal, body.name, body.kind, **registration)
     except ValidationError as exc:
         return _organisations_page(request, user, db, 422, _field_errors(request, exc), values)
-    except Conflict:
-        return _organisations_page(request, user, db, 409, {"name": _t(request)("adm.organisations.exists")}, values)
+    except (Conflict, Unprocessable) as exc:
+        return _organisations_page(request, user, db, exc.status, _service_errors(request, exc), values)
     return _back("/app/admin/organisations", "organisation_created")
+
+
+def _editable(user) -> tuple[str, ...]:
+    """The fields of an organisation this admin may change: the platform admin all but the kind, an organisation's
+    admins its address and contact (services.accounts.CONTACT)."""
+    if user.role is Role.PLATFORM_ADMIN:
+        return ("name", *accounts.REGISTRATION)
+    return tuple(field for field in accounts.REGISTRATION if field in accounts.CONTACT)
+
+
+def _organisation_page(request, user, db, organisation_id, status_code=200, errors=None, values=None, done=None):
+    organisation = accounts.managed_organisation(db, user.principal, organisation_id)
+    shown = {field: getattr(organisation, field) or "" for field in ("name", *accounts.REGISTRATION)}
+    return _render(
+        request,
+        "organisation.html",
+        user,
+        status_code,
+        organisation=organisation,
+        editable=_editable(user),
+        errors=errors or {},
+        values=shown | (values or {}),
+        notice=_notice(request, done),
+    )
+
+
+@router.get("/app/admin/organisations/{organisation_id}")
+def organisation_page(
+    request: Request, organisation_id: uuid.UUID, db: SessionDep, user: AdminDep, done: str | None = None
+):
+    return _organisation_page(request, user, db, organisation_id, done=done)
+
+
+@router.post("/app/admin/organisations/{organisation_id}")
+async def update_organisation(request: Request, organisation_id: uuid.UUID, db: SessionDep, user: AdminDep):
+    """The form sends every field this admin may change; an empty one clears it (the name cannot be cleared)."""
+    data = await session.form(request, user)
+    accounts.managed_organisation(db, user.principal, organisation_id)  # another organisation: 404 before anything
+    values = {name: _text(data, name) for name in _editable(user)}
+    if errors := _unprintable(request, values):
+        return _organisation_page(request, user, db, organisation_id, 422, errors, values)
+    try:
+        body = OrganisationUpdate.model_validate(values)
+        changes = body.model_dump(include=set(values), mode="json")
+        await _call(db, accounts.update_organisation, user.principal, organisation_id, changes)
+    except ValidationError as exc:
+        return _organisation_page(request, user, db, organisation_id, 422, _field_errors(request, exc), values)
+    except (Conflict, Unprocessable) as exc:
+        errors = _service_errors(request, exc)
+        return _organisation_page(request, user, db, organisation_id, exc.status, errors, values)
+    return _back(f"/app/admin/organisations/{organisation_id}", "organisation_saved")
 
 
 # --- users and machine clients ---------------------------------------------------------------------------------
@@ -283,6 +399,7 @@ def _accounts_page(
     created=None,
 ):
     organisation = accounts.managed_organisation(db, user.principal, organisation_id)
+    listed = kind.listed(db, user.principal, organisation_id)
     return _render(
         request,
         f"{kind.plural}.html",
@@ -294,7 +411,8 @@ def _accounts_page(
         values=values or {},
         notice=_notice(request, done),
         created=created,
-        **{kind.plural: kind.listed(db, user.principal, organisation_id)},
+        locked=accounts.sign_in_locks(db, listed) if kind.people else {},
+        **{kind.plural: listed},
     )
 
 
@@ -348,6 +466,16 @@ async def disable_user(request: Request, user_id: uuid.UUID, db: SessionDep, use
 @router.post("/app/admin/users/{user_id}/enable")
 async def enable_user(request: Request, user_id: uuid.UUID, db: SessionDep, user: AdminDep):
     return await _set_active(USERS, request, user, db, user_id, True)
+
+
+@router.post("/app/admin/users/{user_id}/unlock")
+async def unlock_user(request: Request, user_id: uuid.UUID, db: SessionDep, user: AdminDep):
+    """Lift a sign-in lock; back to the list the button was on (the search keeps the person shown)."""
+    data = await session.form(request, user)
+    person = await _call(db, accounts.unlock_user, user.principal, user_id)
+    if data.get("back") == "people" and user.role is Role.PLATFORM_ADMIN:
+        return _back("/app/admin/people", "user_unlocked", q=person.email)
+    return _back(f"/app/admin/organisations/{person.organisation_id}/users", "user_unlocked")
 
 
 @router.get("/app/admin/organisations/{organisation_id}/clients")
@@ -414,6 +542,93 @@ async def reset_password(request: Request, user_id: uuid.UUID, db: SessionDep, u
     return _password_page(request, user, db, user_id, new_password=generated, chosen=generated is None)
 
 
+# --- every organisation's people (the platform admin's search) --------------------------------------------------
+
+
+def _page_links(query: dict, page_number: int, pages: int) -> tuple[str | None, str | None]:
+    """The previous and next page of a list, its filters kept."""
+    kept = {key: value for key, value in query.items() if value}
+    previous = f"?{urlencode({**kept, 'page_number': page_number - 1})}" if page_number > 1 else None
+    following = f"?{urlencode({**kept, 'page_number': page_number + 1})}" if page_number < pages else None
+    return previous, following
+
+
+def _people_query(values: dict[str, str], errors: dict[str, str], t) -> accounts.UserQuery:
+    """The search's filters from the query string; a value no option has is named at its field."""
+    organisation_id = role = active = None
+    if values["organisation"]:
+        try:
+            organisation_id = uuid.UUID(values["organisation"])
+        except ValueError:
+            errors["organisation"] = t("adm.invalid.enum")
+    if values["role"]:
+        try:
+            role = Role(values["role"])
+        except ValueError:
+            errors["role"] = t("adm.invalid.enum")
+    if values["active"]:
+        active = {"active": True, "disabled": False}.get(values["active"])
+        if active is None:
+            errors["active"] = t("adm.invalid.enum")
+    return accounts.UserQuery(values["q"] or None, organisation_id, role, active)
+
+
+@router.get("/app/admin/people")
+def people_page(
+    request: Request,
+    db: SessionDep,
+    user: PlatformAdminDep,
+    q: str = "",
+    organisation: str = "",
+    role: str = "",
+    active: str = "",
+    page_number: int = 1,
+    done: str | None = None,
+):
+    """Anyone's account, found by a part of their e-mail address or name, with their organisation, role, last
+    sign-in and sign-in lock: the platform admin's answer to "I cannot sign in"."""
+    given = {"q": q.strip(), "organisation": organisation, "role": role, "active": active}
+    values, errors = _filter_values(request, given)
+    query = _people_query(values, errors, _t(request))
+    page_number = min(max(page_number, 1), MAX_PAGE)
+    rows, total = (
+        ([], 0)
+        if errors
+        else accounts.find_users(db, user.principal, query, (page_number - 1) * PEOPLE_PAGE, PEOPLE_PAGE)
+    )
+    pages = max(1, -(-total // PEOPLE_PAGE))
+    previous, following = _page_links(values, page_number, pages)
+    return _render(
+        request,
+        "people.html",
+        user,
+        422 if errors else 200,
+        rows=rows,
+        total=total,
+        values=values,
+        errors=errors,
+        organisations=accounts.organisations(db, user.principal),
+        roles=list(Role),
+        page_number=page_number,
+        pages=pages,
+        newer=previous,
+        older=following,
+        notice=_notice(request, done),
+    )
+
+
+def _filter_values(request: Request, values: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """A list's filters as given, and those refused (control characters, longer than any stored value): named at
+    their field and emptied, not searched."""
+    t = _t(request)
+    errors = _unprintable(request, values) | {
+        name: t("adm.invalid.string_too_long", max_length=FILTER_MAX_CHARS)
+        for name, value in values.items()
+        if len(value) > FILTER_MAX_CHARS
+    }
+    return {name: "" if name in errors else value for name, value in values.items()}, errors
+
+
 # --- signing keys -----------------------------------------------------------------------------------------------
 
 
@@ -459,6 +674,75 @@ def _day(text: str, field: str, errors: dict, t) -> date | None:
     return None
 
 
+TRAIL_FILTERS = ("action", "object_type", "actor", "since", "until")
+
+
+def _trail_filter(db, values: dict[str, str], errors: dict[str, str], t, prefix: str = "") -> accounts.TrailFilter:
+    """The filters of the trail from a form's values (`prefix`: the export form's fields, export_since…); a bad day
+    or a period ending before it begins is named at its field."""
+    since = _day(values["since"], f"{prefix}since", errors, t)
+    until = _day(values["until"], f"{prefix}until", errors, t)
+    if since and until and until < since:
+        errors[f"{prefix}until"] = t("adm.audit.bad_range")
+    return accounts.TrailFilter(
+        values["action"] or None,
+        values["object_type"] or None,
+        accounts.actor_id_of(db, values["actor"]) if values["actor"] else None,
+        since,
+        until,
+    )
+
+
+def _today() -> date:
+    return utcnow().astimezone(CHINA_TIME).date()
+
+
+def _audit_page(request, db, user, values, page_number=1, status_code=200, errors=None, export=None):
+    """The trail filtered by `values`, a page of it, and the export form (`export`: its values after a refusal)."""
+    t = _t(request)
+    errors = {**(errors or {})}
+    filters = _trail_filter(db, values, errors, t)
+    page_number = min(max(page_number, 1), MAX_PAGE)
+    failed = any(not name.startswith("export_") for name in errors)
+    entries, total = (
+        ([], 0)
+        if failed
+        else accounts.audit_trail(db, user.principal, filters, (page_number - 1) * TRAIL_PAGE, TRAIL_PAGE)
+    )
+    actions, object_types = accounts.audit_facets(db, user.principal)
+    pages = max(1, -(-total // TRAIL_PAGE))
+    newer, older = _page_links(values, page_number, pages)
+    today = _today()
+    return _render(
+        request,
+        "audit.html",
+        user,
+        422 if errors and status_code == 200 else status_code,
+        entries=entries,
+        total=total,
+        actors=accounts.actor_names(db, {e.actor_id for e in entries if e.actor_id}),
+        changes=changes,
+        values=values,
+        errors=errors,
+        actions=actions,
+        object_types=object_types,
+        page_number=page_number,
+        pages=pages,
+        newer=newer,
+        older=older,
+        can_check=user.role is Role.PLATFORM_ADMIN,
+        export=export
+        or {
+            "since": values["since"] or (today - timedelta(days=EXPORT_DAYS - 1)).isoformat(),
+            "until": values["until"] or today.isoformat(),
+            "format": "xlsx",
+        },
+        formats=list(audit_export.FORMATS),
+        max_days=audit_export.MAX_DAYS,
+        max_rows=f"{audit_export.MAX_ROWS:,}",
+    )
+
+
 @router.get("/app/admin/audit")
 def audit_page(
     request: Request,
@@ -471,56 +755,55 @@ def audit_page(
     until: str = "",
     page_number: int = 1,
 ):
+    given = {"action": action, "object_type": object_type, "actor": actor, "since": since, "until": until}
+    values, errors = _filter_values(request, given)
+    return _audit_page(request, db, user, values, page_number, errors=errors)
+
+
+@router.post("/app/admin/audit/export")
+async def export_trail(request: Request, db: SessionDep, user: AdminDep):
+    """The entries matching the trail's filters in the period of the form, as a CSV or XLSX file headed in the
+    reader's language; refused (too long a period, too many entries) next to the export form's fields."""
+    data = await session.form(request, user)
     t = _t(request)
-    values = {"action": action, "object_type": object_type, "actor": actor, "since": since, "until": until}
-    errors = _unprintable(request, values) | {
-        name: t("adm.invalid.string_too_long", max_length=FILTER_MAX_CHARS)
-        for name, value in values.items()
-        if len(value) > FILTER_MAX_CHARS
-    }
-    values = {name: "" if name in errors else value for name, value in values.items()}
-    since_day, until_day = _day(values["since"], "since", errors, t), _day(values["until"], "until", errors, t)
-    if since_day and until_day and until_day < since_day:
-        errors["until"] = t("adm.audit.bad_range")
-    page_number = min(max(page_number, 1), TRAIL_MAX_PAGE)
-    filters = accounts.TrailFilter(
-        values["action"] or None,
-        values["object_type"] or None,
-        accounts.actor_id_of(db, values["actor"]) if values["actor"] else None,
-        since_day,
-        until_day,
-    )
-    entries, total = (
-        ([], 0)
-        if errors
-        else accounts.audit_trail(db, user.principal, filters, (page_number - 1) * TRAIL_PAGE, TRAIL_PAGE)
-    )
-    actions, object_types = accounts.audit_facets(db, user.principal)
-    query = {key: value for key, value in values.items() if value}
-    pages = max(1, -(-total // TRAIL_PAGE))
-    return _render(
-        request,
-        "audit.html",
-        user,
-        422 if errors else 200,
-        entries=entries,
-        total=total,
-        actors=accounts.actor_names(db, {e.actor_id for e in entries if e.actor_id}),
-        changes=changes,
-        values=values,
-        errors=errors,
-        actions=actions,
-        object_types=object_types,
-        page_number=page_number,
-        pages=pages,
-        newer=f"?{urlencode({**query, 'page_number': page_number - 1})}" if page_number > 1 else None,
-        older=f"?{urlencode({**query, 'page_number': page_number + 1})}" if page_number < pages else None,
-        can_check=user.role is Role.PLATFORM_ADMIN,
-    )
+    given = {name: _text(data, name) for name in TRAIL_FILTERS}
+    values, errors = _filter_values(request, given)
+    export = {name: _text(data, f"export_{name}") for name in ("since", "until", "format")}
+    export_errors: dict[str, str] = {}
+    period = {"since": export["since"], "until": export["until"]}
+    filters = _trail_filter(db, values | period, export_errors, t, prefix="export_")
+    if errors or export_errors:
+        return _audit_page(request, db, user, values, errors=errors | export_errors, export=export)
+    try:
+        made = await _call(db, audit_export.export, user.principal, filters, export["format"], t.lang)
+    except Unprocessable as exc:
+        fields = {"from": "export_since", "to": "export_until", "format": "export_format"}
+        errors = _service_errors(request, exc, fields)
+        return _audit_page(request, db, user, values, status_code=422, errors=errors, export=export)
+    return attachment(made.data, made.media_type, made.ascii_filename, made.filename)
+
+
+CHAIN_REASONS = {  # the English reasons of services.audit.verify_chain -> their message keys
+    "an entry was changed, inserted or removed here": "adm.chain.reason.changed",
+    "the entry's seal does not match: the chain was recomputed": "adm.chain.reason.seal",
+    "an unsealed entry after sealed ones": "adm.chain.reason.unsealed",
+    "a checkpoint's seal does not match": "adm.chain.reason.checkpoint_seal",
+    "the entry differs from the one its checkpoint sealed": "adm.chain.reason.checkpoint_differs",
+}
+
+
+def chain_reason(t, check) -> str | None:
+    """Why the chain check failed, in the reader's language (the service states it in English only)."""
+    if not check.reason:
+        return None
+    if check.reason.startswith("entries after ") and check.checkpoint_seq is not None:
+        return t("adm.chain.reason.deleted", seq=check.first_broken_seq, checkpoint=check.checkpoint_seq)
+    key = CHAIN_REASONS.get(check.reason)
+    return t(key) if key else None
 
 
 @router.get("/app/admin/audit/chain")
 def chain_check(request: Request, db: SessionDep, user: PlatformAdminDep):
     """The hash chain of the whole trail recomputed, as GET /api/v1/audit/verify does (the platform admin's)."""
     check, entries = accounts.check_chain(db)
-    return _render(request, "chain.html", user, check=check, entries=entries)
+    return _render(request, "chain.html", user, check=check, entries=entries, reason=chain_reason(_t(request), check))

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from footprint_api.core.errors import Unauthorized
 from footprint_api.core.settings import get_settings
 from footprint_api.persistence.db import SessionDep, session_scope
-from footprint_api.services import accounts
+from footprint_api.services import accounts, throttle
 from footprint_api.web import i18n, session
 from footprint_api.web.pages import page
 from footprint_api.web.routes import page_router
@@ -29,13 +29,21 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _login_page(request: Request, next_path: str, email: str = "", failed: str | None = None, status_code: int = 200):
+def _login_page(
+    request: Request,
+    next_path: str,
+    email: str = "",
+    failed: str | None = None,
+    status_code: int = 200,
+    headers: dict | None = None,
+):
     nonce = session.login_nonce(request)
     response = page(
         request,
         "app/login.html",
         None,
         status_code,
+        headers,
         login_csrf=session.csrf_token(f"login:{nonce}"),
         next=_safe_next(next_path),
         email=email,
@@ -68,11 +76,14 @@ async def login(
                 db, email, password, get_settings().web_session_minutes, request.client.host if request.client else None
             )[0]
 
+    t = i18n.catalogue(i18n.negotiate(request))
     try:
         token = await run_in_threadpool(sign_in)
     except Unauthorized:
-        t = i18n.catalogue(i18n.negotiate(request))
         return _login_page(request, next, email, t("login.failed"), 401)
+    except throttle.TooManyAttempts as exc:  # the form again, saying for how long (the error page would not)
+        minutes = -(-int(exc.headers["Retry-After"]) // 60)
+        return _login_page(request, next, email, t("adm.signin.locked", minutes=minutes), 429, exc.headers)
     response = RedirectResponse(_safe_next(next), status_code=303)
     session.start(response, request, token)
     return response
