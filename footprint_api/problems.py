@@ -63,7 +63,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(InventoryInvalid)
     async def _inventory(request: Request, exc: InventoryInvalid):
-        errors = [{"field": e.loc, "reason": e.message} for e in exc.errors]
+        errors = [e.entry() for e in exc.errors]  # the English reason, with its message code and values
         return _answer(request, 422, "Inventory does not satisfy its PCR", f"{len(errors)} problem(s)", errors)
 
     @app.exception_handler(PCRNotFound)

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from lca_models.flows import FLOWS, split_biogenic
+from lca_models.results import Explanation, explain, worded
 
 DATA_DIR = Path(__file__).parent / "data" / "factor_sets"
 DEFAULT_FACTOR_SET = "cn-2025.1"
@@ -46,15 +47,21 @@ class BackgroundActivity:
 
 @dataclass(frozen=True)
 class FactorChoice:
-    """Which published factor was used: carried into every result that depends on it."""
+    """Which published factor was used: carried into every result that depends on it. `notes` say how it was
+    chosen or derived, each by its code and values (a page words them in its reader's language)."""
 
     activity: str
     year: int
     kg_co2e_per_kwh: float
     source: str
-    note: str = ""
+    notes: tuple[Explanation, ...] = ()
     level: str = "national"  # national | region | province
     area: str = ""  # the grid region or province of a regional or provincial factor
+
+    @property
+    def note(self) -> str:
+        """The notes as one English sentence (as results store it)."""
+        return worded(self.notes)
 
 
 @dataclass
@@ -100,19 +107,17 @@ class FactorSet:
         )
         if region:
             wanted.append(("region", region))
-        missed: list[str] = []
+        missed: list[Explanation] = []
         if province and not province_key:
-            missed.append(f"province {province!r} is not a known provincial-level division")
+            missed.append(explain("factor.unknown_province", province=province))
         for scope, area in wanted:
             choice = self.area_lifecycle.get((scope, area, national.year))
             if choice is not None:
-                if missed:
-                    return replace(choice, note=f"{choice.note}; {'; '.join(missed)}")
-                return choice
-            missed.append(f"no {scope} factor for {area}")
+                return replace(choice, notes=(*choice.notes, *missed)) if missed else choice
+            missed.append(explain("factor.no_area_factor", scope=scope, area=area))
         if not wanted and not missed:
-            missed.append("the facility names no province or grid region")
-        return replace(national, note="; ".join(filter(None, [national.note, *missed, "national factor taken"])))
+            missed.append(explain("factor.no_place"))
+        return replace(national, notes=(*national.notes, *missed, explain("factor.national_taken")))
 
     def province_key(self, name: str | None) -> str | None:
         """The English name of a province as written in English or Chinese (with or without 省/市/自治区)."""
@@ -178,7 +183,7 @@ def _by_year(table: dict[int, FactorChoice], year: int, what: str) -> FactorChoi
         chosen.year,
         chosen.kg_co2e_per_kwh,
         chosen.source,
-        note=f"no factor for {year} or earlier; the {chosen.year} factor is used",
+        notes=(explain("factor.later_year_used", year=year, used=chosen.year),),
     )
 
 
@@ -247,7 +252,7 @@ def _electricity_activity(
     year: int,
     source: str,
     check: str,
-    note: str = "",
+    notes: tuple[Explanation, ...] = (),
     co2_part: float = 0.0,
     level: str = "national",
     area: str = "",
@@ -263,9 +268,11 @@ def _electricity_activity(
         exchanges.insert(0, Exchange(co2_part, flow="co2_fossil", relative_sd=relative_sd))
     _add(
         factor_set,
-        BackgroundActivity(code, name, "kWh", tuple(exchanges), f"{source}; {note}" if note else source, check),
+        BackgroundActivity(
+            code, name, "kWh", tuple(exchanges), f"{source}; {worded(notes)}" if notes else source, check
+        ),
     )
-    return FactorChoice(code, year, value, source, note, level, area)
+    return FactorChoice(code, year, value, source, notes, level, area)
 
 
 def _add_electricity(factor_set: FactorSet, data: dict[str, Any]) -> None:
@@ -320,8 +327,16 @@ def _add_electricity(factor_set: FactorSet, data: dict[str, Any]) -> None:
                 year,
                 source,
                 "derived",
-                note=f"derived: {value} x {residual} / {average} (life-cycle average {year} x CO2 residual/average "
-                f"ratio {yc})",
+                notes=(
+                    explain(
+                        "factor.residual_derived",
+                        lifecycle=value,
+                        residual=residual,
+                        average=average,
+                        year=year,
+                        co2_year=yc,
+                    ),
+                ),
                 co2_part=residual,
             )
         _add_area_factors(factor_set, data, year, value, source, co2, grid_sd)
@@ -387,7 +402,18 @@ def _add_area_factors(
             continue
         row = by_year[yc]
         area_co2, average = row["kg_co2_per_kwh"], national_co2[("national_average", yc)]
-        lag = "" if yc <= year else f"; no {scope} CO2 factor for {year} or earlier, the {yc} one is used"
+        derived = explain(
+            "factor.area_derived",
+            scope=scope,
+            lifecycle=national_lc,
+            area_co2=area_co2,
+            average=average,
+            year=year,
+            area=area,
+            co2_year=yc,
+            check=row["check"],
+        )
+        lag = () if yc <= year else (explain("factor.area_co2_later_year", scope=scope, year=year, used=yc),)
         factor_set.area_lifecycle[(scope, area, year)] = _electricity_activity(
             factor_set,
             f"electricity-lifecycle-{scope}-{_slug(area)}-{year}",
@@ -398,8 +424,7 @@ def _add_area_factors(
             year,
             f"{source}; {sources[row['source']]}",
             "derived" if row["check"] != "screening" else "screening",
-            note=f"{scope} factor derived: {national_lc} x {area_co2} / {average} (life-cycle national average "
-            f"{year} x {area} CO2 {yc} / national CO2 {yc}; {area} CO2 factor check: {row['check']}){lag}",
+            notes=(derived, *lag),
             co2_part=area_co2,
             level=scope,
             area=area,

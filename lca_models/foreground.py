@@ -7,8 +7,9 @@ from datetime import date, timedelta
 from lca_models.factor_set import FactorChoice, FactorSet, combustion_exchanges
 from lca_models.flows import MEASURABLE_GAS_FLOWS
 from lca_models.process_emissions import FormulaContext, evaluate
+from lca_models.results import Explanation, explain
 from pcr_rules.inventory import Inventory, InventoryItem
-from pcr_rules.models import PCR, ItemKind, ItemSpec, Stage
+from pcr_rules.models import PCR, ItemKind, ItemSpec, ParameterRef, Stage
 from pcr_rules.parameters import item_parameter_values, names_parameters, product_parameter_values, resolve_config
 from pcr_rules.units import conversion_factor
 from pcr_rules.validation import item_amount_in_pcr_unit, production_in_declared_units
@@ -46,8 +47,8 @@ class ElectricityAccount:
     residual_factor: FactorChoice | None = None
     certificates: list[CertificateUse] = field(default_factory=list)
     certificates_applied: bool = True
-    location_rule: str = ""  # which level of factor the PCR asks for, for which place
-    note: str = ""
+    location_rule: Explanation | None = None  # which level of factor the PCR asks for, for which place
+    note: Explanation | None = None
 
     @property
     def grid_kwh(self) -> float:
@@ -73,7 +74,7 @@ class Foreground:
     direct_basis: dict[str, str]  # gas -> calculated | measured (method) | measured and calculated
     direct_basis_by_item: dict[str, dict[str, str]]  # item -> gas -> calculated | measured (method, source)
     quality: dict[str, ItemQuality]
-    data_gaps: list[str]
+    data_gaps: list[Explanation]
     indicators: dict[str, float]
 
     def for_method(self, electricity_method: str) -> list[ForegroundExchange]:
@@ -94,7 +95,7 @@ def build_foreground(inventory: Inventory, pcr: PCR, factor_set: FactorSet) -> F
     product_values = product_parameter_values(inventory, pcr)
     exchanges: list[ForegroundExchange] = []
     quality: dict[str, ItemQuality] = {}
-    gaps: list[str] = []
+    gaps: list[Explanation] = []
     electricity_entries: list[tuple[InventoryItem, ItemSpec, float]] = []
 
     for entry in inventory.items:
@@ -173,7 +174,9 @@ def _input(entry: InventoryItem, spec: ItemSpec, amount: float, factor_set: Fact
     yield ForegroundExchange(spec.id, "input", spec.stage, amount, activity=factor_set.for_year(spec.activity, year))
 
 
-def _fuel(entry, spec: ItemSpec, amount: float, scale: float, factor_set: FactorSet, gaps: list[str], year: int):
+def _fuel(
+    entry, spec: ItemSpec, amount: float, scale: float, factor_set: FactorSet, gaps: list[Explanation], year: int
+):
     fuel = factor_set.fuel(spec.fuel)
     params = item_parameter_values(entry, spec)
     per_unit = combustion_exchanges(
@@ -190,15 +193,15 @@ def _fuel(entry, spec: ItemSpec, amount: float, scale: float, factor_set: Factor
     yield from _fuel_supply(spec.id, spec.fuel, fuel, amount * scale, factor_set, gaps, year)
 
 
-def _fuel_supply(item: str, key: str, fuel: dict, amount: float, factor_set: FactorSet, gaps: list[str], year: int):
+def _fuel_supply(
+    item: str, key: str, fuel: dict, amount: float, factor_set: FactorSet, gaps: list[Explanation], year: int
+):
     if fuel.get("supply"):
         yield ForegroundExchange(
             item, "supply", Stage.RAW_MATERIAL_ACQUISITION, amount, activity=factor_set.for_year(fuel["supply"], year)
         )
     elif amount > 0:
-        gaps.append(
-            f"supply chain of {key} ({item}) is not modelled: no cited upstream factor in factor set {factor_set.id}"
-        )
+        gaps.append(explain("gap.fuel_supply", fuel=key, fuel_label=fuel["label"], item=item, factor_set=factor_set.id))
 
 
 def _process(
@@ -232,7 +235,7 @@ def _default_method(
     scale: float,
     context: FormulaContext,
     quality: dict[str, ItemQuality],
-    gaps: list[str],
+    gaps: list[Explanation],
     product_values: dict[str, float | str],
 ):
     """An optional item that is not given takes the PCR's default method (e.g. IPCC Tier 1 PFC per cell technology
@@ -243,12 +246,39 @@ def _default_method(
     config = resolve_config(default.formula_config, params, product_values)
     flows = evaluate(default.formula, production, params, config, context)
     quality[spec.id] = ItemQuality(default.dqr, default.relative_sd, "secondary")
-    taken = ""
-    if names_parameters(default.formula_config):
-        taken = " [" + ", ".join(f"{key} = {value}" for key, value in sorted(config.items())) + "]"
-    gaps.append(f"{spec.id}: not given; {default.note}{taken}")
+    gaps.append(_default_gap(spec, config))
     for flow, kg in flows.items():
         yield ForegroundExchange(spec.id, "default", spec.stage, kg * scale, flow=flow)
+
+
+def _default_gap(spec: ItemSpec, config: dict[str, float | str]) -> Explanation:
+    """The data gap of an item taken by the PCR's default method; where settings name a parameter, what they took
+    (`parameters`: 'parameter=value', the parameter's id and the value's code)."""
+    default = spec.when_absent
+    if not names_parameters(default.formula_config):
+        return explain("gap.default_method", item=spec.id, note=default.note, dqr=default.dqr)
+    taken = [
+        f"{setting.parameter}={config[key]}"
+        for key, setting in sorted(default.formula_config.items())
+        if isinstance(setting, ParameterRef)
+    ]
+    return explain(
+        "gap.default_method_settings",
+        item=spec.id,
+        note=default.note,
+        dqr=default.dqr,
+        settings=", ".join(f"{key} = {value}" for key, value in sorted(config.items())),
+        parameters=taken,
+    )
+
+
+def _location_rule(pcr: PCR, level: str, province: str, grid_region: str | None) -> Explanation:
+    """Which location-based factor the PCR asks for, for which place."""
+    if level == "national":
+        return explain("rule.location_national", pcr=pcr.ref)
+    if grid_region:
+        return explain("rule.location_area_grid", pcr=pcr.ref, level=level, province=province, grid_region=grid_region)
+    return explain("rule.location_area", pcr=pcr.ref, level=level, province=province)
 
 
 def _electricity(
@@ -260,17 +290,12 @@ def _electricity(
         captive_kwh=inventory.captive_power.supplied_mwh * 1000.0 * scale if inventory.captive_power else 0.0,
         location_factor=factor_set.location_factor(year, facility.province, facility.grid_region, level),
         residual_factor=factor_set.residual_factor(year),
-        location_rule=(
-            f"{pcr.ref} takes the {level} factor where published (province, then grid region, then "
-            f"national) for {facility.province}" + (f" ({facility.grid_region} grid)" if facility.grid_region else "")
-            if level != "national"
-            else f"{pcr.ref} takes the national factor"
-        ),
+        location_rule=_location_rule(pcr, level, facility.province, facility.grid_region),
     )
     if inventory.export_context == "cbam" and inventory.green_certificates:
         # EU CBAM accepts no certificates for indirect emissions (only a direct technical link or a PPA).
         account.certificates_applied = False
-        account.note = "green certificates not applied: CBAM export context"
+        account.note = explain("electricity.cbam_no_certificates")
         return account
     for certificate in inventory.green_certificates:
         covered = certificate.amount_kwh * scale
@@ -334,7 +359,7 @@ def _captive(
     factor_set: FactorSet,
     scale: float,
     quality: dict[str, ItemQuality],
-    gaps: list[str],
+    gaps: list[Explanation],
     year: int,
 ):
     """The plant's own units: their combustion (or stack-measured CO2) and fuel supply chains, times the share of
@@ -379,7 +404,7 @@ def _apply_measurements(
     scale: float,
     quality: dict[str, ItemQuality],
     pcr: PCR,
-    gaps: list[str],
+    gaps: list[Explanation],
 ):
     """A measured gas replaces the calculated direct emissions of that gas of the items its monitor covers (all
     items where the measurement names none); the other items stay calculated. Returns the basis per gas and, per
@@ -398,11 +423,7 @@ def _apply_measurements(
         for replaced_item in replaced:
             by_item.setdefault(replaced_item, {})[measured.gas] = f"measured ({label}: {item})"
         if not measured.covers:
-            gaps.append(
-                f"measured {measured.gas} ({label}) names no emission sources: it replaces the calculated "
-                f"{measured.gas} of every item ({', '.join(replaced) or 'none'}), including sources no "
-                f"stack monitor sees"
-            )
+            gaps.append(explain("gap.measured_everywhere", gas=measured.gas, label=label, items=replaced))
     return _basis_per_gas(by_item, how), dict(sorted(by_item.items()))
 
 

@@ -1,6 +1,71 @@
-"""The result of a footprint calculation: everything a verifier needs to reproduce and review it."""
+"""The result of a footprint calculation: everything a verifier needs to reproduce and review it.
 
-from pydantic import BaseModel, Field
+What the calculation explains in words (why a factor was taken, what a data gap is) is an `Explanation`: a stable
+code and its values, which a page or a report words in its reader's language (the service's message catalogue,
+`code.result.<code>`), and the English wording the JSON API shows. Results stored before explanations carried codes
+have the English text only; a reader of those falls back to it.
+"""
+
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ExplanationValue = str | int | float | list[str]  # a list: several codes (items), worded as one list
+
+# The English wording of each code, filled with the explanation's values (str.format). The message catalogue of the
+# service words the same codes in Chinese and English (locales/*/codes.yaml); a test holds the two English texts equal.
+ENGLISH = {
+    # the location-based factor the PCR asks for (the grid of the place of consumption), and for which place
+    "rule.location_national": "{pcr} takes the national factor",
+    "rule.location_area": "{pcr} takes the {level} factor where published (province, then grid region, then national) "
+    "for {province}",
+    "rule.location_area_grid": "{pcr} takes the {level} factor where published (province, then grid region, then "
+    "national) for {province} ({grid_region} grid)",
+    # how a factor was chosen or derived
+    "factor.later_year_used": "no factor for {year} or earlier; the {used} factor is used",
+    "factor.unknown_province": "province {province!r} is not a known provincial-level division",
+    "factor.no_area_factor": "no {scope} factor for {area}",
+    "factor.no_place": "the facility names no province or grid region",
+    "factor.national_taken": "national factor taken",
+    "factor.residual_derived": "derived: {lifecycle} x {residual} / {average} (life-cycle average {year} x CO2 "
+    "residual/average ratio {co2_year})",
+    "factor.area_derived": "{scope} factor derived: {lifecycle} x {area_co2} / {average} (life-cycle national average "
+    "{year} x {area} CO2 {co2_year} / national CO2 {co2_year}; {area} CO2 factor check: {check})",
+    "factor.area_co2_later_year": "no {scope} CO2 factor for {year} or earlier, the {used} one is used",
+    # the electricity account
+    "electricity.cbam_no_certificates": "green certificates not applied: CBAM export context",
+    # data gaps, which the study report states
+    "gap.fuel_supply": "supply chain of {fuel} ({item}) is not modelled: no cited upstream factor in factor set "
+    "{factor_set}",
+    "gap.default_method": "{item}: not given; {note}",
+    "gap.default_method_settings": "{item}: not given; {note} [{settings}]",
+    "gap.measured_everywhere": "measured {gas} ({label}) names no emission sources: it replaces the calculated {gas} "
+    "of every item ({items}), including sources no stack monitor sees",
+}
+
+
+class Explanation(BaseModel):
+    """One thing the result says in words: `code` (a key of ENGLISH), its values, and the English `text`."""
+
+    model_config = ConfigDict(frozen=True)
+    code: str
+    params: dict[str, ExplanationValue] = Field(default_factory=dict)
+    text: str
+
+    def __hash__(self) -> int:
+        values = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in self.params.items()))
+        return hash((self.code, values, self.text))
+
+
+def explain(code: str, **params: ExplanationValue) -> Explanation:
+    """The explanation of `code` with its values, worded in English (a list as 'a, b', or 'none')."""
+    english = {k: (", ".join(v) or "none") if isinstance(v, list) else v for k, v in params.items()}
+    return Explanation(code=code, params=params, text=ENGLISH[code].format(**english))
+
+
+def worded(explanations: Sequence[Explanation]) -> str:
+    """Several explanations as one English sentence, as results have always stored a factor's note."""
+    return "; ".join(e.text for e in explanations)
 
 
 class Ref(BaseModel):
@@ -46,6 +111,7 @@ class FactorUsed(BaseModel):
     kg_co2e_per_kwh: float
     source: str
     note: str = ""
+    notes: list[Explanation] = Field(default_factory=list, description="`note` by code and values, one per clause")
     level: str = "national"  # national | region | province
     area: str = ""
 
@@ -69,11 +135,13 @@ class ElectricityResult(BaseModel):
     certificates: list[CertificateResult]
     certificates_applied: bool
     location_rule: str = ""
+    location_rule_explained: Explanation | None = None  # `location_rule` by code and values
     grid_kwh_per_declared_unit: float = 0.0
     captive_kwh_per_declared_unit: float = 0.0
     captive_kg_co2e: float = 0.0
     captive_kg_co2e_per_kwh: float | None = None
     note: str = ""
+    note_explained: Explanation | None = None  # `note` by code and values
 
 
 class DataQualityResult(BaseModel):
@@ -122,6 +190,9 @@ class FootprintResult(BaseModel):
     data_quality: DataQualityResult
     indicators: dict[str, float]
     data_gaps: list[str]
+    data_gaps_explained: list[Explanation] = Field(
+        default_factory=list, description="`data_gaps` by code and values, in the same order"
+    )
     uncertainty: UncertaintyResult | None = None
     method: dict[str, list[str]]
     engine: dict[str, str]

@@ -109,7 +109,8 @@ def summarise(
             "direct_emissions_by_item": foreground.direct_basis_by_item,
             "data_quality": _data_quality(foreground, contributions, pcr),
             "indicators": foreground.indicators,
-            "data_gaps": foreground.data_gaps,
+            "data_gaps": [gap.text for gap in foreground.data_gaps],
+            "data_gaps_explained": foreground.data_gaps,
             "method": {k: list(v) for k, v in factor_set.methods.items()},
             "engine": engine,
         }
@@ -213,6 +214,7 @@ def _factor(choice: FactorChoice) -> dict:
         "kg_co2e_per_kwh": choice.kg_co2e_per_kwh,
         "source": choice.source,
         "note": choice.note,
+        "notes": list(choice.notes),
         "level": choice.level,
         "area": choice.area,
     }
@@ -251,12 +253,14 @@ def _electricity(foreground: Foreground, scored: Scored) -> dict:
             for c in account.certificates
         ],
         "certificates_applied": account.certificates_applied,
-        "location_rule": account.location_rule,
+        "location_rule": account.location_rule.text if account.location_rule else "",
+        "location_rule_explained": account.location_rule,
         "grid_kwh_per_declared_unit": account.grid_kwh,
         "captive_kwh_per_declared_unit": account.captive_kwh,
         "captive_kg_co2e": captive,
         "captive_kg_co2e_per_kwh": captive / account.captive_kwh if account.captive_kwh else None,
-        "note": account.note,
+        "note": account.note.text if account.note else "",
+        "note_explained": account.note,
     }
 
 

@@ -2,9 +2,10 @@
 
 import re
 from datetime import date
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidatorFunctionWrapHandler, WrapValidator, field_validator
+from pydantic_core import PydanticCustomError
 
 from pcr_rules.certificates import SerialRange, serial_range
 
@@ -54,8 +55,20 @@ class ChoiceValue(_Strict):
     choice: str = Field(min_length=1, max_length=100)
 
 
+def _one_shape(value: Any, handler: ValidatorFunctionWrapHandler) -> "Quantity | ChoiceValue":
+    """A parameter's value is checked against the shape it was given in (`choice` names a choice, anything else is
+    an amount and its unit), so that a wrong amount is reported once, not also as a choice that is missing."""
+    if isinstance(value, dict):
+        return (ChoiceValue if "choice" in value else Quantity).model_validate(value)
+    if isinstance(value, Quantity | ChoiceValue):
+        return handler(value)
+    raise PydanticCustomError(
+        "parameter_value", "a parameter is an amount with its unit or a choice: {{'amount', 'unit'}} or {{'choice'}}"
+    )
+
+
 # A parameter is a number with its unit, or the code of a choice.
-ParameterValue = Quantity | ChoiceValue
+ParameterValue = Annotated[Quantity | ChoiceValue, WrapValidator(_one_shape)]
 
 
 class DataQuality(_Strict):
@@ -107,14 +120,14 @@ class GreenCertificate(_Strict):
     @classmethod
     def _serial(cls, value: str | None) -> str | None:
         if value is not None and not _SERIAL.match(value):
-            raise ValueError("serial must be 4-64 letters, digits or . _ / -")
+            raise PydanticCustomError("serial_format", "serial must be 4-64 letters, digits or . _ / -")
         return value
 
     @field_validator("generation_month")
     @classmethod
     def _month(cls, value: str) -> str:
         if not _MONTH.match(value):
-            raise ValueError("generation_month must be YYYY-MM")
+            raise PydanticCustomError("month_format", "generation_month must be YYYY-MM")
         return value
 
     @property

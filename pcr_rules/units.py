@@ -1,6 +1,7 @@
 """Units of activity data, through pint: every amount comes with its unit and is converted, never assumed."""
 
 from functools import lru_cache
+from typing import Any
 
 import pint
 
@@ -11,7 +12,12 @@ _REGISTRY.define("tkm = tonne * kilometer")
 
 
 class UnitProblem(ValueError):
-    """A unit that pint does not know, or one of the wrong dimension."""
+    """A unit that pint does not know, or one of the wrong dimension. `code` and `params` name the problem for an
+    edge that words it in its reader's language (messages `validation.unit_*`); the text is the English wording."""
+
+    def __init__(self, message: str, code: str = "validation.unit_unknown", **params: Any):
+        super().__init__(message)
+        self.code, self.params = code, params
 
 
 @lru_cache(maxsize=512)
@@ -26,12 +32,12 @@ def _parse(unit: str) -> pint.Unit:
         TypeError,
         AssertionError,
     ) as exc:
-        raise UnitProblem(f"unknown unit {unit!r}") from exc
+        raise UnitProblem(f"unknown unit {unit!r}", "validation.unit_unknown", unit=unit) from exc
 
 
 def parse_unit(unit: str) -> pint.Unit:
     if not isinstance(unit, str) or not unit.strip():
-        raise UnitProblem("unit is empty")
+        raise UnitProblem("unit is empty", "validation.unit_empty")
     return _parse(unit.strip())
 
 
@@ -42,10 +48,35 @@ def conversion_factor(from_unit: str, to_unit: str) -> float:
     if source.dimensionality != target.dimensionality:
         raise UnitProblem(
             f"unit {from_unit!r} has dimension {source.dimensionality}, expected {target.dimensionality} "
-            f"(like {to_unit!r})"
+            f"(like {to_unit!r})",
+            "validation.unit_dimension",
+            unit=from_unit,
+            expected_unit=to_unit,
         )
     return float(_REGISTRY.Quantity(1.0, source).to(target).magnitude)
 
 
 def convert(amount: float, from_unit: str, to_unit: str) -> float:
     return amount * conversion_factor(from_unit, to_unit)
+
+
+@lru_cache(maxsize=512)
+def kind(unit: str) -> tuple[str, ...]:
+    """What a unit measures: its dimension and, for a ratio of like quantities (pint calls both dimensionless), the
+    dimension of what it counts. A mass fraction in `percent` and one in `dimensionless` are of one kind; the share
+    of a day in `minute/day` is of another, though pint would convert between them."""
+    parsed = parse_unit(unit)
+    if not parsed.dimensionless:
+        return (str(parsed.dimensionality),)
+    counted = {str(_REGISTRY.get_dimensionality(name)) for name, power in parsed._units.items() if power > 0}
+    return ("dimensionless", *sorted(counted - {"dimensionless"}))
+
+
+def same_kind(unit: str, other: str) -> bool:
+    """Whether an amount in `unit` may be given for one in `other` (UnitProblem for a unit pint does not know)."""
+    return kind(unit) == kind(other)
+
+
+def is_fraction(unit: str) -> bool:
+    """A ratio of like quantities without a unit of its own, as a mass fraction is (0–1, or in percent)."""
+    return kind(unit) == ("dimensionless",)

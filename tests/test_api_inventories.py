@@ -164,6 +164,8 @@ def test_a_filled_template_becomes_an_inventory(world):
         [[f"GEC-XL-{uuid.uuid4().hex[:8]}-0001", 10, "wind", "2023-04", "Guizhou", None, "gec"]],
     )
     product = world.product("acme-engineer", "PCR-CN-CEMENT")
+    plant = {"name": CEMENT_GENERAL["Facility name"], "province": "Guizhou"}  # the facility the workbook names
+    assert world.call("acme-engineer", "POST", "/api/v1/facilities", json=plant).status_code == 201
     response = upload(world, "acme-engineer", product["id"], content)
     assert response.status_code == 201, response.text
     stored = response.json()
@@ -250,6 +252,32 @@ def test_a_schema_error_names_the_field_as_the_pcr_validation_does(world):
     data["items"][2]["amount"] = -5
     response = world.submit("acme-engineer", product["id"], data)
     assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
-    assert response.json()["errors"] == [
-        {"field": "inventory.items[2].amount", "reason": "Input should be greater than or equal to 0"}
-    ]
+    [error] = response.json()["errors"]
+    assert (error["field"], error["reason"]) == (
+        "inventory.items[2].amount",
+        "Input should be greater than or equal to 0",
+    )
+
+
+def test_a_bad_parameter_value_is_reported_once_at_its_field(world):
+    """CaO given as 'lots' %: one error at its amount, not a second one about a choice that was never given."""
+    product = world.product("acme-engineer", "PCR-CN-CEMENT")
+    data = unique_serials(load_example("cement-guizhou-2023.json"))
+    data["items"][0]["parameters"]["cao_fraction"] = {"amount": "lots", "unit": "%"}
+    response = world.submit("acme-engineer", product["id"], data)
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["inventory.items[0].parameters.cao_fraction.amount"]
+
+
+def test_a_pcr_problem_carries_its_code_and_values_beside_the_english_reason(world):
+    """CaO typed as 65.2 in the 0–1 fraction unit: the JSON API names the field, gives the English reason, and the
+    message code `validation.looks_like_percent` with the value 65.2, so a client can word it in its own language
+    (65.2 ≫ the PCR's upper bound 0.72 of a fraction; as a percentage it is 0.652, within [0.55, 0.72])."""
+    product = world.product("acme-engineer", "PCR-CN-CEMENT")
+    data = unique_serials(load_example("cement-guizhou-2023.json"))
+    data["items"][0]["parameters"]["cao_fraction"] = {"amount": 65.2, "unit": "dimensionless"}
+    response = world.submit("acme-engineer", product["id"], data)
+    assert response.status_code == 422
+    [entry] = [e for e in response.json()["errors"] if e["field"].endswith("cao_fraction")]
+    assert entry["code"] == "validation.looks_like_percent" and entry["params"]["value"] == 65.2
+    assert "65.2" in entry["reason"]

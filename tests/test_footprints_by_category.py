@@ -280,3 +280,9 @@ def test_float_glass_carbonates_gas_and_pv_certificates(engine):
     )
     assert result.total_kg_co2e == pytest.approx(expected, rel=REL)
     assert contribution(result, "soda_ash", "process") == pytest.approx(83.0, rel=REL)
+    # the furnace gas has no cited supply chain in the factor set: a data gap, stored by code and in English
+    [gap] = result.data_gaps_explained
+    assert (gap.code, gap.params["item"], gap.params["factor_set"]) == ("gap.fuel_supply", "natural_gas", "cn-2025.1")
+    assert result.data_gaps == [gap.text]
+    assert result.electricity.location_rule_explained.code == "rule.location_national"
+    assert result.electricity.location_rule == result.electricity.location_rule_explained.text

@@ -380,7 +380,9 @@ def test_a_document_named_for_no_supported_kind_is_refused(world, engineer):
         refused = engineer.post_form(mine, f"{mine}/evidence", files={"file": (name, PDF)})
         error = visible_text(re.search(r'<p class="field-error" id="evidence-error">.*?</p>', refused.text, re.S)[0])
         assert refused.status_code == 422
-        assert error == f"文件「{name}」的扩展名不受支持：只接受 .pdf、.png、.jpg、.jpeg、.xlsx、.docx、.csv、.txt 文件。"
+        assert (
+            error == f"文件「{name}」的扩展名不受支持：只接受 .pdf、.png、.jpg、.jpeg、.xlsx、.docx、.csv、.txt 文件。"
+        )
     assert uploads(application) == []
 
 
@@ -572,3 +574,31 @@ def test_a_version_a_correction_replaced_is_not_offered_for_a_new_application(wo
     page = engineer.get("/app/applications").text
     for footprint in (first["footprint_id"], second["footprint_id"]):
         assert f"/app/applications/new?footprint={footprint}" not in page
+
+
+def test_reruns_to_apply_for_are_listed_under_their_version_and_named(world, engineer):
+    """Defect 9 on the applications page: version 1 calculated, then rerun twice with Monte Carlo (50 iterations),
+    then version 2: the list offers version 2 first, then version 1 and its two reruns, each rerun named as a
+    Monte Carlo rerun of version 1 (never three identical "1" rows above the later version)."""
+    product = world.call(
+        "acme-engineer",
+        "POST",
+        "/api/v1/products",
+        json={"name": f"rerun cement {uuid.uuid4().hex[:6]}", "pcr_id": "PCR-CN-CEMENT"},
+    ).json()
+    first = calculated_footprint(world, product_id=product["id"])
+    reruns = [
+        world.calculate("acme-engineer", first["inventory_id"], monte_carlo_iterations=50, seed=1) for _ in range(2)
+    ]
+    second = calculated_footprint(world, product_id=product["id"])
+    page = engineer.get("/app/applications").text
+    order = [first["footprint_id"], *(r["footprint_id"] for r in reruns), second["footprint_id"]]
+    rows = {
+        found: visible_text(row)
+        for row in re.findall(r"<tr>.*?</tr>", page, re.S)
+        for found in order
+        if f"footprint={found}" in row
+    }
+    assert sorted(rows, key=lambda f: page.index(f"footprint={f}")) == [order[3], order[0], order[1], order[2]]
+    assert "重算" not in rows[order[3]] and "重算" not in rows[order[0]]
+    assert all("蒙特卡洛重算，第 1 版（50 次迭代）" in rows[r] for r in order[1:3])

@@ -1,5 +1,7 @@
 """Inventories that break their PCR are refused, every problem named by field."""
 
+import re
+
 import pytest
 
 from pcr_rules import InventoryInvalid, default_registry, validate_inventory
@@ -189,3 +191,255 @@ def test_range_bounds_are_inclusive_despite_unit_rounding():
         ],
     )
     validate_inventory(inventory, default_registry().get("PCR-CN-ALUMINIUM", "1.0.0"))
+
+
+# --- every problem has a code, its values and a message in both languages ------------------------------------------
+
+
+def _codes_in_source() -> set[str]:
+    """The codes pcr_rules.validation and pcr_rules.units give their problems, read from their source: the second
+    argument of each `_error(...)`, the values a `code` variable takes, and every literal `validation.*`."""
+    import ast
+    import inspect
+
+    from pcr_rules import units, validation
+
+    codes: set[str] = set()
+    for module in (validation, units):
+        for node in ast.walk(ast.parse(inspect.getsource(module))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "_error":
+                codes.add(f"validation.{node.args[1].value}")
+            elif isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "code":
+                named = [c.value for c in ast.walk(node.value) if isinstance(c, ast.Constant)]
+                codes |= {f"validation.{c}" for c in named if isinstance(c, str) and c.isidentifier()}
+            elif isinstance(node, ast.Constant) and re.fullmatch(r"validation\.[a-z_]+", str(node.value)):
+                codes.add(node.value)
+    return codes
+
+
+def test_every_code_of_the_checks_has_a_message_in_both_languages_and_no_message_is_left_over():
+    from footprint_api.core.messages import catalogue
+
+    for lang in ("zh", "en"):
+        worded = {key for key in catalogue(lang).messages if key.startswith("validation.")}
+        assert _codes_in_source() == worded, lang
+
+
+def _variant(data: dict, **changes) -> dict:
+    import copy
+
+    changed = copy.deepcopy(data)
+    changed.update(changes)
+    return changed
+
+
+def _battery():
+    """Inventories that break every rule the checks know, each with the PCR it is checked against (a copy of a
+    registry PCR where a rule needs another setting: mass allocation, unnamed measurements allowed)."""
+    import copy
+
+    from tests.conftest import load_example
+
+    registry = default_registry()
+    cement_pcr, smelter_pcr = registry.get("PCR-CN-CEMENT", "1.1.0"), registry.get("PCR-CN-ALUMINIUM", "1.2.0")
+    cement = _variant(load_example("cement-guizhou-2023.json"), pcr={"id": "PCR-CN-CEMENT", "version": "1.1.0"})
+    smelter = _variant(load_example("aluminium-xinjiang-captive-2023.json"))
+    smelter["pcr"]["version"] = "1.2.0"
+    steel = load_example("steel-hebei-bfbof-2023.json")
+    steel.pop("main_product_value_cny", None)
+
+    def with_item(index: int, **changes) -> list[dict]:
+        changed = copy.deepcopy(cement["items"])
+        changed[index] = {**changed[index], **changes}
+        return changed
+
+    fractions = {
+        "cao_fraction": {"amount": 65.2, "unit": "dimensionless"},  # looks like a percentage
+        "mgo_fraction": {"choice": "high"},  # a number given as a choice
+        "cao_noncarbonate_fraction": {"amount": 0.9, "unit": "dimensionless"},  # above 0.2
+        "mgo_noncarbonate_fraction": {"amount": 1, "unit": "hour/day"},  # a share of time for a mass fraction
+        "unheard_of": {"amount": 1, "unit": "t"},
+    }
+    items = with_item(0, parameters=fractions)
+    items[1] = {  # kiln coal: estimated, with a supplier footprint, and a calorific value above 10–32 GJ/t
+        **items[1],
+        "parameters": {"ncv_gj_per_unit": {"amount": 50, "unit": "GJ/t"}},
+        "data_source": "secondary",
+        "supplier_pcf_kg_co2e_per_unit": 1,
+    }
+    items[4] = {**items[4], "unit": "blorb"}  # clay
+    items[5] = {**items[5], "amount": 900000}  # gypsum: 0.45 t per t of cement, above 0.08
+    items += [{"item": "unobtainium", "amount": 1, "unit": "t"}, {"item": "gypsum", "amount": 1, "unit": "t"}]
+    batch = {"technology": "wind", "generation_month": "2023-06", "province": "Guizhou"}
+    certificates = [
+        {**batch, "serial": "GEC-" + "1" * 19, "amount_mwh": 1},  # a number of 19 digits
+        {**batch, "serial": "GEC-NONUMBER", "amount_mwh": 5},  # 5 certificates without a number to count
+        {**batch, "serial": "GEC-" + "9" * 18, "amount_mwh": 5},  # past the largest serial
+        {**batch, "serial": "GEC-A-0001", "serial_last": "GEC-A-X", "amount_mwh": 1},
+        {**batch, "serial": "GEC-A-0001", "serial_last": "GEC-B-0009", "amount_mwh": 1},
+        {**batch, "serial": "GEC-A-0009", "serial_last": "GEC-A-0001", "amount_mwh": 1},
+        {**batch, "serial": "GEC-C-0001", "serial_last": "GEC-C-0002", "amount_mwh": 5},  # 5 of a batch of 2
+        {**batch, "serial": "GEC-C-0002", "amount_mwh": 1, "technology": "coal", "generation_month": "2019-01"},
+        {**batch, "serial": "GEC-BIG-0001", "amount_mwh": 10**6},  # more than the electricity consumed
+    ]
+    measured = [
+        {"gas": "n2o", "amount": 1, "unit": "t", "method": "guess"},
+        {"gas": "co2", "amount": 1, "unit": "kWh", "covers": ["grid_electricity", "clinker", "clinker"]},
+        {"gas": "co2", "amount": 1, "unit": "t", "covers": ["clinker"]},
+    ]
+    unlisted = [i for i in cement["items"] if i["item"] not in ("grid_electricity", "diesel")]
+    units = copy.deepcopy(smelter["captive_power"]["units"])
+    units[0].update(net_generation_mwh=3_000_000, ncv_gj_per_unit=0.00001, carbon_content_tc_per_tj=50)
+    units[1].update(ncv_gj_per_unit=300, measured_co2_t=10)
+    units += [{**units[0], "fuel": "peat"}, {**units[1], "fuel_unit": "kWh"}]
+    mass, loose = cement_pcr.model_copy(deep=True), cement_pcr.model_copy(deep=True)
+    mass.allocation.method = "mass"
+    loose.measured_emissions.require_sources = False
+    slag = [{"name": "slag", "amount": 1, "unit": "t"}]
+    return [
+        (cement_pcr, _variant(cement, pcr={"id": "PCR-CN-CEMENT", "version": "1.0.0"})),
+        (cement_pcr, _variant(cement, reference_period={"start": "2023-12-31", "end": "2023-01-01"})),
+        (cement_pcr, _variant(cement, reference_period={"start": "2022-01-01", "end": "2023-12-31"})),
+        (cement_pcr, _variant(cement, production={"amount": 0, "unit": "t"})),
+        (cement_pcr, _variant(cement, production={"amount": 1, "unit": "kWh"})),
+        (cement_pcr, _variant(cement, items=with_item(0, parameters={}))),
+        (cement_pcr, _variant(cement, items=items, green_certificates=certificates, measured_emissions=measured)),
+        (
+            cement_pcr,
+            _variant(
+                cement,
+                items=unlisted,
+                green_certificates=[],
+                measured_emissions=[{"gas": "co2", "amount": 1, "unit": "t", "covers": ["diesel"]}],
+            ),
+        ),
+        (loose, _variant(cement, measured_emissions=[{"gas": "co2", "amount": 1, "unit": "t"}] * 2)),
+        (cement_pcr, _variant(cement, co_products=slag)),
+        (mass, _variant(cement, co_products=[{"name": "slag", "amount": 1, "unit": "kWh"}])),
+        (registry.get("PCR-CN-STEEL", "1.1.0"), _variant(steel, co_products=slag)),
+        (cement_pcr, _variant(cement, captive_power=smelter["captive_power"])),
+        (
+            registry.get("PCR-CN-ELECTRICITY"),
+            _variant(load_example("electricity-guizhou-coal-2023.json"), green_certificates=certificates[:1]),
+        ),
+        (smelter_pcr, _variant(smelter, parameters={"pot_cell_technology": {"amount": 1, "unit": "t"}})),
+        (smelter_pcr, _variant(smelter, parameters={"pot_cell_technology": {"choice": "PFPB"}})),
+        (
+            smelter_pcr,
+            _variant(
+                smelter,
+                captive_power={"units": units, "supplied_mwh": 20_000_000},
+                green_certificates=certificates[-1:],
+            ),
+        ),
+    ]
+
+
+def test_every_check_is_met_by_a_case_and_worded_in_both_languages_with_all_its_values():
+    """Each problem the battery finds is rendered in Chinese and English from its code: never the English reason
+    as a stand-in, never a placeholder left unfilled; together the cases meet every code the catalogue words (an
+    empty unit is refused by the schema before any check runs, so no inventory meets `validation.unit_empty`)."""
+    from footprint_api.services.messages import render
+    from pcr_rules.inventory import Inventory
+    from pcr_rules.validation import problems as checks
+
+    met = set()
+    for pcr, data in _battery():
+        for problem in checks(Inventory.model_validate(data), pcr):
+            met.add(problem.code)
+            for lang in ("zh", "en"):
+                text = render(problem, lang)
+                assert text and "{" not in text, (problem, lang)
+                assert lang == "en" or text != problem.message, problem
+    assert met == _codes_in_source() - {"validation.unit_empty"}
+
+
+# --- the percent trap, units of another kind, and a parameter's value checked in its own shape ----------------------
+
+
+def cement_with_cao(amount: float, unit: str):
+    return make_inventory(
+        "PCR-CN-CEMENT",
+        1000,
+        "t",
+        [
+            item(
+                "clinker",
+                800,
+                "t",
+                parameters={
+                    "cao_fraction": {"amount": amount, "unit": unit},
+                    "mgo_fraction": {"amount": 2, "unit": "%"},
+                },
+            ),
+            item("kiln_coal", 110, "t"),
+            item("grid_electricity", 90_000, "kWh"),
+        ],
+    )
+
+
+def cao_problems(amount: float, unit: str) -> list:
+    from pcr_rules.validation import problems as checks
+
+    pcr = default_registry().get("PCR-CN-CEMENT", "1.0.0")
+    return [p for p in checks(cement_with_cao(amount, unit), pcr) if "cao_fraction" in p.loc]
+
+
+@pytest.mark.parametrize(("amount", "unit"), [(65.2, "%"), (65.2, "percent"), (0.652, "dimensionless")])
+def test_cao_of_65_2_percent_is_accepted_however_it_is_written(amount, unit):
+    """65.2 % = 0.652, inside the PCR's 0.55–0.72."""
+    assert cao_problems(amount, unit) == []
+
+
+def test_65_2_as_a_fraction_looks_like_a_percentage():
+    """65.2 as a 0–1 fraction is far outside 0.55–0.72; as a percentage it would be 0.652, so the check says so."""
+    [problem] = cao_problems(65.2, "dimensionless")
+    assert problem.code == "validation.looks_like_percent"
+    assert problem.params["value"] == 65.2 and problem.params["fraction"] == 0.652
+    assert problem.params["range"] == "0.55–0.72" and problem.params["range_percent"] == "55–72"
+    assert problem.params["parameter_zh"] == "熟料中 CaO 含量（质量分数）"
+
+
+def test_a_fraction_in_percent_outside_its_range_says_both():
+    """80 % = 0.8, above 0.72."""
+    [problem] = cao_problems(80, "%")
+    assert problem.code == "validation.fraction_out_of_range"
+    assert (problem.params["value"], problem.params["percent"]) == (0.8, 80)
+    assert "outside [0.55, 0.72]" in problem.message  # the English wording of the JSON API
+
+
+def test_a_share_of_a_day_is_no_mass_fraction():
+    """pint converts 15.6 hours per day to 0.65 (a ratio), but CaO is no time: refused, not taken as 0.65."""
+    [problem] = cao_problems(15.6, "hour/day")
+    assert (problem.loc, problem.code) == ("items[0].parameters.cao_fraction.unit", "validation.unit_kind")
+
+
+def test_a_problem_is_a_json_entry_with_its_code_and_values():
+    [problem] = cao_problems(65.2, "dimensionless")
+    entry = problem.entry()
+    assert entry["field"] == "items[0].parameters.cao_fraction" and entry["reason"] == problem.message
+    assert entry["code"] == "validation.looks_like_percent" and entry["params"]["value"] == 65.2
+
+
+@pytest.mark.parametrize(
+    ("value", "loc", "kind"),
+    [
+        ({"amount": "abc", "unit": "%"}, ("amount",), "float_parsing"),
+        ({"choice": 5}, ("choice",), "string_type"),
+        ({"amount": 1}, ("unit",), "missing"),
+        (7, (), "parameter_value"),
+    ],
+)
+def test_a_bad_parameter_value_is_one_error_of_the_shape_it_was_given_in(value, loc, kind):
+    """A number or a choice: the schema checks the value against the shape it has, not against both (which gave
+    two errors for one mistake, one of them about a choice nobody gave)."""
+    from pydantic import ValidationError
+
+    from pcr_rules.inventory import Inventory
+    from tests.builders import inventory_data
+
+    data = inventory_data("PCR-CN-CEMENT", 1000, "t", [item("clinker", 800, "t", parameters={"cao_fraction": value})])
+    with pytest.raises(ValidationError) as refused:
+        Inventory.model_validate(data)
+    [error] = refused.value.errors()
+    assert (error["loc"], error["type"]) == (("items", 0, "parameters", "cao_fraction", *loc), kind)

@@ -412,7 +412,7 @@ def test_the_inventory_page_shows_what_was_submitted_and_calculate_goes_to_the_j
     response = engineer.post_form("/app/inventories/new", "/app/inventories", fields)
     url = response.headers["location"]
     page = engineer.get(url).text
-    for shown in (fields["gec.0.serial"], "1,640,000 t", "cao_fraction = 65.5 percent", "DQR 1.25", "Line 2 kiln"):
+    for shown in (fields["gec.0.serial"], "1,640,000 t", "cao_fraction = 65.5 %", "DQR 1.25", "Line 2 kiln"):
         assert shown in unescape(page), shown
     response = engineer.post_form(url, f"{url}/calculate", {"monte_carlo_iterations": "0"})
     assert response.status_code == 303 and response.headers["location"].startswith("/app/jobs/")
@@ -437,7 +437,7 @@ def filled_workbook(electricity_unit: str = "kWh", certificate: str | None = Non
     book = openpyxl.load_workbook(io.BytesIO(excel.template(default_registry().get("PCR-CN-CEMENT"))))
     general = {
         "Product name": "OPC",
-        "Facility name": "Line 2",
+        "Facility name": "Line 2 kiln",  # the facility of the `facility` fixture, by its name
         "Province": "Guizhou",
         "Reference period start": "2023-01-01",
         "Reference period end": "2023-12-31",
@@ -480,23 +480,22 @@ def upload(engineer, product_id: str, content: bytes):
     )
 
 
-def test_an_uploaded_workbook_with_errors_shows_each_by_sheet_row_and_cell(world, engineer):
+def test_an_uploaded_workbook_with_errors_shows_each_by_sheet_row_and_cell(world, engineer, facility):
     product = new_product(world)
     response = upload(engineer, product["id"], filled_workbook(electricity_unit="kg"))
     assert response.status_code == 422
-    rows = re.findall(r'<tr class="cell-error">(.*?)</tr>', response.text, re.S)
-    cells = [
-        [unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)] for r in rows
-    ]
-    electricity = next(c for c in cells if c[3] == "items[2].unit")
+    rows = re.findall(
+        r'<tr class="cell-error" data-field="([^"]*)" data-sheet="([^"]*)" data-cell="([^"]*)">', response.text
+    )
+    electricity = next(r for r in rows if r[0] == "items[2].unit")
     book = openpyxl.load_workbook(io.BytesIO(excel.template(default_registry().get("PCR-CN-CEMENT"))))
     items = book[excel.SHEETS["Items"]]
     row = next(r for r in range(2, items.max_row + 1) if items.cell(r, 1).value == "grid_electricity")
-    assert electricity[:3] == [excel.SHEETS["Items"], str(row), f"F{row}"]
+    assert electricity[1:] == (excel.SHEETS["Items"], f"F{row}")
     assert stored(world, product["id"]) == []
 
 
-def test_an_uploaded_workbook_becomes_an_inventory(world, engineer):
+def test_an_uploaded_workbook_becomes_an_inventory(world, engineer, facility):
     product = new_product(world)
     response = upload(engineer, product["id"], filled_workbook(certificate=serial()))
     assert response.status_code == 303, error_summary(response.text)
@@ -601,6 +600,7 @@ def cases(victim) -> dict[tuple[str, str], tuple[str, dict, int]]:
             404,
         ),
         ("POST", "/app/facilities"): ("/app/facilities", {"name": "x", "province": "Hubei"}, 303),
+        ("GET", "/app/facilities/{facility_id}"): (f"/app/facilities/{facility}", {}, 404),
         ("GET", "/app/facilities/{facility_id}/edit"): (f"/app/facilities/{facility}/edit", {}, 404),
         ("POST", "/app/facilities/{facility_id}"): (
             f"/app/facilities/{facility}",

@@ -34,14 +34,14 @@ def served(world):
         yield base
 
 
-def workbook(path, electricity_unit: str) -> str:
+def workbook(path, electricity_unit: str, facility: str) -> str:
     """The cement template as a person fills it in Excel: general rows, three items, two parameters, a
     certificate."""
     book = openpyxl.load_workbook(io.BytesIO(excel.template(default_registry().get("PCR-CN-CEMENT"))))
     general = book[excel.SHEETS["Inventory"]]
     values = {
         "Product name": "OPC",
-        "Facility name": "Line 2",
+        "Facility name": facility,  # a facility the organisation registered: its certificates go to its pool
         "Province": "Guizhou",
         "Reference period start": "2024-01-01",
         "Reference period end": "2024-12-31",
@@ -169,13 +169,13 @@ def test_an_engineer_enters_an_inventory_by_form_and_by_excel(served, visit, tmp
     page.goto(f"{served}/app/inventories/upload")
     looked_at("upload")
     page.select_option("#f-product_id", label=f"{product} (PCR-CN-CEMENT)")
-    page.set_input_files("#f-file", workbook(tmp_path / "wrong.xlsx", electricity_unit="kg"))
+    page.set_input_files("#f-file", workbook(tmp_path / "wrong.xlsx", electricity_unit="kg", facility=facility))
     page.click("form[action='/app/inventories/upload'] button[type=submit]")
     row = electricity_row()
     assert page.locator("tr.cell-error", has_text=f"F{row}").is_visible()
     looked_at("upload-error")
     page.select_option("#f-product_id", label=f"{product} (PCR-CN-CEMENT)")
-    page.set_input_files("#f-file", workbook(tmp_path / "right.xlsx", electricity_unit="MWh"))
+    page.set_input_files("#f-file", workbook(tmp_path / "right.xlsx", electricity_unit="MWh", facility=facility))
     page.click("form[action='/app/inventories/upload'] button[type=submit]")
     page.wait_for_url("**/app/inventories/*-*")
     assert "Excel" in page.locator("main").inner_text()

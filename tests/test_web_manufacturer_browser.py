@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from tests.browser import (  # noqa: F401  (browser and visit are fixtures)
+    ARTIFACTS,
     LOCALES,
     WIDTHS,
     assert_accessible,
@@ -160,4 +161,90 @@ def test_the_engineer_calculates_watches_the_progress_and_reads_the_footprint(
     page.wait_for_selector("[data-job-error]:not([hidden])")
     check(tab, served, shot.format("job-failed"))
     assert "/app/jobs/" in page.url
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+
+
+# --- the correction cycle's pages in Chinese: the list, the comparison, the product's history --------------------
+
+SHOTS = "issue18/footprints"  # under test-artifacts/
+
+
+@pytest.fixture(scope="module")
+def corrected(world):
+    """A cement product corrected twice: version 1 enters the grid electricity as 120 GWh and CaO as 0.652 (a 0-1
+    fraction), version 2 as 118,000,000 kWh and 65.5 %, version 3 with less clinker, certified; then a Monte Carlo
+    rerun of version 1 (30 iterations)."""
+    from tests.test_web_manufacturer import certify
+
+    product = world.product("acme-engineer", "PCR-CN-CEMENT", f"水泥 P.O 42.5 {uuid.uuid4().hex[:4]}")
+    versions = []
+    for electricity, cao, clinker in (
+        ((120, "GWh"), (0.652, "dimensionless"), 1_640_000),
+        ((118_000_000, "kWh"), (65.5, "percent"), 1_640_000),
+        ((118_000_000, "kWh"), (65.5, "percent"), 1_560_000),
+    ):
+        data = unique_serials(load_example("cement-guizhou-2023.json"))
+        data["items"][0]["amount"] = clinker
+        data["items"][2]["amount"], data["items"][2]["unit"] = electricity
+        data["items"][0]["parameters"]["cao_fraction"] = {"amount": cao[0], "unit": cao[1]}
+        inventory = world.submit("acme-engineer", product["id"], data).json()
+        versions.append({"inventory": inventory["id"], **world.calculate("acme-engineer", inventory["id"])})
+    certify(world, versions[2]["footprint_id"])
+    world.calculate("acme-engineer", versions[0]["inventory"], monte_carlo_iterations=30, seed=2)
+    return {"product": product, "versions": versions}
+
+
+def visible_text(locator) -> str:
+    return " ".join(locator.inner_text().split())
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_correction_cycles_numbers_and_history_read_right_in_chinese(world, served, visit, corrected, width):
+    (ARTIFACTS / SHOTS).mkdir(parents=True, exist_ok=True)
+    tab = visit(width, "zh")
+    page = tab.page
+    sign_in(tab, served, "acme-engineer")
+    product_id = corrected["product"]["id"]
+    first, second, third = (v["footprint_id"] for v in corrected["versions"])
+
+    # the comparison: 120 GWh is 120,000,000 kWh; CaO 0.652 is 65.20 %
+    page.goto(f"{served}/app/footprints/compare?a={first}&b={second}")
+    electricity = visible_text(page.locator("tr.changed[data-key='item:grid_electricity']"))
+    assert "外购电力" in electricity and "120,000,000 kWh" in electricity and "录入值：120 GWh" in electricity
+    assert "-2,000,000 kWh" in electricity and "(-1.7 %)" in electricity
+    cao = visible_text(page.locator("tr.changed[data-key='parameter:clinker.cao_fraction']"))
+    assert "65.20 %" in cao and "65.50 %" in cao and "+0.3000 个百分点" in cao
+    check(tab, served, f"{SHOTS}/compare-zh-{width}")
+
+    # the list: version 3 first, the rerun under version 1, the label's figure beside the certified one
+    page.goto(f"{served}/app/footprints?product={product_id}")
+    cells = [" ".join(c.split()) for c in page.locator("[data-calculation]").all_inner_texts()]
+    assert cells == ["第 3 版", "第 2 版", "第 1 版", "↳ 蒙特卡洛重算，第 1 版（30 次迭代）"]
+    assert page.locator("[data-label-value]").count() == 1
+    check(tab, served, f"{SHOTS}/footprints-zh-{width}")
+    page.goto(f"{served}/app/footprints?year=twenty")
+    assert page.locator("#f-year[aria-invalid='true']").count() == 1
+    check(tab, served, f"{SHOTS}/footprints-refused-zh-{width}")
+
+    # the product's history: the chart drawn without a script, the phone's drawing on a phone, the desktop's else
+    page.goto(f"{served}/app/products/{product_id}/history")
+    chart = page.locator("[data-history-chart] img")
+    drawn = chart.evaluate("img => [img.complete, img.naturalWidth, decodeURIComponent(img.currentSrc)]")
+    assert drawn[0] and drawn[1] == (320 if width == "phone" else 640), drawn[:2]
+    assert drawn[2].count("<g data-version=") == 3
+    assert page.locator("[data-history-footprints] [data-rerun]").count() == 1
+    check(tab, served, f"{SHOTS}/history-zh-{width}")
+
+    # the dashboard: the label's figure beside the calculated one, the product linked to its history
+    page.goto(f"{served}/app/dashboard?page=1")
+    row = page.locator(f"tr[data-product='{product_id}']")  # fewer than 50 products here: all on the first page
+    assert re.search(r"标识数值 [\d,.]+ kg CO2e / 1 t", " ".join(row.inner_text().split()))
+    assert row.locator(f"a[href='/app/products/{product_id}/history']").count() == 1
+    check(tab, served, f"{SHOTS}/dashboard-zh-{width}")
+
+    # the footprint page of the certified version: the explanations in Chinese
+    page.goto(f"{served}/app/footprints/{third}")
+    assert "全国平均电力因子" in page.locator("[data-location-rule]").inner_text()
+    assert "上游供应链未建模" in page.locator("[data-gaps]").inner_text()
+    check(tab, served, f"{SHOTS}/footprint-zh-{width}")
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]

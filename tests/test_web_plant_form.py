@@ -92,7 +92,9 @@ def test_an_unbalanced_unit_is_named_next_to_its_input_and_nothing_is_stored(wor
     fields = captive_form(product["id"], smelter["id"], **{"cap.0.net_generation_mwh": "3000000"})
     response = engineer.post_form(f"/app/inventories/new?product={product['id']}", "/app/inventories", fields)
     assert response.status_code == 422
-    assert "is not gross 3,300,000 less auxiliary 214,500" in error_of(response.text, "cap.0.net_generation_mwh")
+    assert "is not gross generation 3,300,000 MWh less auxiliary consumption 214,500 MWh" in error_of(
+        response.text, "cap.0.net_generation_mwh"
+    )
     assert 'aria-invalid="true"' in input_of(response.text, "cap.0.net_generation_mwh")
     assert stored(world, product["id"]) == []
 
@@ -130,7 +132,7 @@ def test_a_measurement_names_the_items_its_monitor_covers(world, engineer, smelt
     fields = cement_form(product["id"], smelter["id"])
     response = engineer.post_form(f"/app/inventories/new?product={product['id']}", "/app/inventories", fields)
     assert response.status_code == 422  # PCR 1.1.0: the covered items are required
-    assert "name the items its monitor sees" in error_of(response.text, "measured.co2.covers")
+    assert "name the items its monitor covers" in error_of(response.text, "measured.co2.covers")
     fields.update({"measured.co2.covers.clinker": "1", "measured.co2.covers.kiln_coal": "1"})
     response = engineer.post_form(f"/app/inventories/new?product={product['id']}", "/app/inventories", fields)
     assert response.status_code == 303, error_summary(response.text)

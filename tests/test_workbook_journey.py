@@ -214,8 +214,7 @@ def test_an_upload_links_the_facility_it_names_and_the_next_form_version_takes_o
 
 def test_an_upload_through_the_json_api_links_the_facility_and_keeps_the_workbook(world):
     """The JSON API's upload is the same submission as the page's (services.excel.submit_upload): the facility the
-    workbook names is linked, so its batch goes to the facility's pool, and the workbook is kept. The JSON route
-    reaches it through inventories.submit_workbook, which must delegate to excel.submit_upload."""
+    workbook names is linked, so its batch goes to the facility's pool, and the workbook is kept."""
     facility, product, batch = new_facility(world), new_product(world), serial()
     content = workbook(facility["name"], batch)
     response = world.call(
@@ -430,8 +429,8 @@ def test_the_uploaded_workbook_is_kept_content_addressed_with_its_name(world, en
         kept = [
             e
             for e in session.query(AuditEvent).filter(AuditEvent.object_id == str(record.id))
-            if e.action == "inventory.workbook_kept"
-        ]
+            if e.action == "inventory.submitted"
+        ]  # kept in the same transaction as the version it was read into, and recorded with it
         assert [e.after["source_file_key"] for e in kept] == [record.source_file_key]
 
 

@@ -1,8 +1,8 @@
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
-from footprint_api.api.deps import ManufacturerDep, require
+from footprint_api.api.deps import ListQueryDep, ManufacturerDep, page_answer, require
 from footprint_api.persistence.db import SessionDep
 from footprint_api.persistence.models import Facility, Product
 from footprint_api.schemas import FacilityIn, FacilityOut, FacilityPatch, ProductIn, ProductOut, ProductPatch
@@ -19,8 +19,14 @@ def create_product(body: ProductIn, session: SessionDep, principal: Manufacturer
 
 
 @router.get("/products", response_model=list[ProductOut])
-def products(session: SessionDep, principal: ManufacturerDep):
-    return catalogue.list_owned(session, Product, principal)
+def products(
+    session: SessionDep, principal: ManufacturerDep, response: Response, query: ListQueryDep, pcr_id: str | None = None
+):
+    """The organisation's products; with q, sort, page or size (or pcr_id) one page of the search."""
+    if not (query.paged or pcr_id):
+        return catalogue.list_owned(session, Product, principal)
+    found = catalogue.search_products(session, principal, query.q, pcr_id, query.sort, query.page, query.size)
+    return page_answer(found, response)
 
 
 @router.get("/products/{product_id}", response_model=ProductOut)
@@ -43,8 +49,18 @@ def create_facility(body: FacilityIn, session: SessionDep, principal: Manufactur
 
 
 @router.get("/facilities", response_model=list[FacilityOut])
-def facilities(session: SessionDep, principal: ManufacturerDep):
-    return catalogue.list_owned(session, Facility, principal)
+def facilities(
+    session: SessionDep,
+    principal: ManufacturerDep,
+    response: Response,
+    query: ListQueryDep,
+    province: str | None = None,
+):
+    """The organisation's facilities; with q, sort, page or size (or province) one page of the search."""
+    if not (query.paged or province):
+        return catalogue.list_owned(session, Facility, principal)
+    found = catalogue.search_facilities(session, principal, query.q, province, query.sort, query.page, query.size)
+    return page_answer(found, response)
 
 
 @router.get("/facilities/{facility_id}", response_model=FacilityOut)

@@ -3,9 +3,10 @@ one of the roles a route allows. (The request's database session, `SessionDep`, 
 use it too.)"""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Query, Response
 from fastapi.security import OAuth2PasswordBearer
 
 from footprint_api.core.errors import Forbidden, Unauthorized
@@ -46,3 +47,39 @@ AdminDep = Annotated[Principal, Depends(require(*ADMIN_ROLES))]
 PlatformAdminDep = Annotated[Principal, Depends(require(Role.PLATFORM_ADMIN))]
 ManufacturerAdminDep = Annotated[Principal, Depends(require(Role.MANUFACTURER_ADMIN))]
 CertificationAdminDep = Annotated[Principal, Depends(require(Role.CB_ADMIN))]
+
+
+# --- lists a client may page through ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A search of a list: given any of `q`, `sort`, `page`, `size`, the JSON route answers one page of it (the
+    total in X-Total-Count); given none, the whole list, as before."""
+
+    q: str | None = None
+    sort: str | None = None
+    page: int | None = None
+    size: int | None = None
+
+    @property
+    def paged(self) -> bool:
+        return any(v is not None for v in (self.q, self.sort, self.page, self.size))
+
+
+def _list_query(
+    q: Annotated[str | None, Query(max_length=100, description="search text (name, model, GTIN, province…)")] = None,
+    sort: Annotated[str | None, Query(max_length=20, description="sort key, e.g. name, -created")] = None,
+    page: Annotated[int | None, Query(ge=1, le=1_000_000, description="page number, from 1")] = None,
+    size: Annotated[int | None, Query(ge=1, le=100, description="rows per page: 10, 25, 50 or 100")] = None,
+) -> ListQuery:
+    return ListQuery(q, sort, page, size)
+
+
+ListQueryDep = Annotated[ListQuery, Depends(_list_query)]
+
+
+def page_answer(found, response: Response) -> list:
+    """The rows of one page, with the size of the whole list in X-Total-Count."""
+    response.headers["X-Total-Count"] = str(found.total)
+    return found.rows

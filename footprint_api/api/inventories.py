@@ -1,10 +1,11 @@
 import uuid
+from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
-from footprint_api.api.deps import ManufacturerDep, require
+from footprint_api.api.deps import ListQueryDep, ManufacturerDep, page_answer, require
 from footprint_api.core.errors import Unprocessable
 from footprint_api.infra.workbooks import MAX_WORKBOOK_BYTES
 from footprint_api.persistence.db import SessionDep
@@ -56,8 +57,23 @@ async def submit_excel(
 
 
 @router.get("/inventories", response_model=list[InventoryOut])
-def list_inventories(session: SessionDep, principal: ManufacturerDep, product_id: uuid.UUID | None = None):
-    return inventories.list_inventories(session, principal, product_id)
+def list_inventories(
+    session: SessionDep,
+    principal: ManufacturerDep,
+    response: Response,
+    query: ListQueryDep,
+    product_id: uuid.UUID | None = None,
+    pcr_id: str | None = None,
+    year: Annotated[int | None, Query(ge=1900, le=2200, description="the reference period's year")] = None,
+    source: Annotated[str | None, Query(pattern="^(json|form|excel)$")] = None,
+):
+    """The organisation's inventories (of one product if given); with q, sort, page, size or a filter, one page."""
+    if not (query.paged or pcr_id or year or source):
+        return inventories.list_inventories(session, principal, product_id)
+    found = inventories.search_inventories(
+        session, principal, query.q, product_id, pcr_id, year, source, query.sort, query.page, query.size
+    )
+    return page_answer(replace(found, rows=[record for record, _product in found.rows]), response)
 
 
 @router.get("/inventories/{inventory_id}", response_model=InventoryOut)

@@ -24,7 +24,14 @@ CAPTIVE = "captive_power"  # the installation's own generating units (lca_models
 
 
 class NotACbamGood(ValueError):
-    pass
+    """The PCR's product is not a good of Annex I of Regulation (EU) 2023/956. The text is the English wording;
+    `code` and `params` name the message (`cbam.not_a_good`) for a page in its reader's language."""
+
+    code = "cbam.not_a_good"
+
+    def __init__(self, pcr_id: str):
+        super().__init__(f"{pcr_id} does not make a good listed in Annex I of Regulation (EU) 2023/956")
+        self.params = {"pcr": pcr_id}
 
 
 @lru_cache(maxsize=1)
@@ -69,8 +76,17 @@ class CbamLine:
 def good(pcr_id: str) -> dict[str, Any]:
     goods = _data()["goods"]
     if pcr_id not in goods:
-        raise NotACbamGood(f"{pcr_id} does not make a good listed in Annex I of Regulation (EU) 2023/956")
+        raise NotACbamGood(pcr_id)
     return goods[pcr_id]
+
+
+def refusal(pcr_id: str) -> NotACbamGood | None:
+    """Why a footprint under this PCR has no CBAM export, or None when it has one."""
+    try:
+        good(pcr_id)
+    except NotACbamGood as exc:
+        return exc
+    return None
 
 
 def embedded_emissions(

@@ -8,6 +8,10 @@ statement of the certification body that approved it (ISO 14064-3 §6.3.4: opini
 
 Every string is escaped for reportlab's Paragraph markup (`<` and `&`), so a product or facility name prints as
 typed and never as markup.
+
+What a result explains in words (the location rule, how a factor was derived, the data gaps) is stored by code and
+values (lca_models.results.Explanation); `explained` words them in a reader's language, for this report (in both
+languages) and for the pages, with the result's items, parameters, provinces and grid regions named in it.
 """
 
 import io
@@ -24,14 +28,160 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from footprint_api.core.messages import catalogue
+from footprint_api.core.messages import Catalogue, catalogue
 from footprint_api.core.names import SERVICE_ITEMS_ZH
 from label_service.pdf import REPORTLAB
 from pcr_rules.errors import PCRNotFound
+from pcr_rules.models import PCR
 from pcr_rules.registry import default_registry
 
 GREEN = colors.HexColor("#1b6b3a")
 PAGE_WIDTH_MM = 174  # A4 less the 18 mm margins
+
+
+# --- names and explanations of a result in a reader's language ----------------------------------------------------
+
+
+def result_pcr(result: dict[str, Any]) -> PCR | None:
+    """The PCR version a result was calculated under, if the registry still has it."""
+    try:
+        return default_registry().get(result["pcr"]["id"], result["pcr"]["version"])
+    except (PCRNotFound, KeyError, TypeError):
+        return None
+
+
+def item_names(pcr: PCR | None, lang: str) -> dict[str, str]:
+    """Each item's name in `lang` by item id (the Chinese name on a Chinese page where the PCR has one, else its
+    English label), the plant's own generating units included."""
+    t = catalogue(lang)
+    names = {"captive_power": t("code.item.captive_power")}
+    for item in pcr.items if pcr else []:
+        names[item.id] = item.label_zh if lang == "zh" and item.label_zh else item.label
+    return names
+
+
+def parameter_names(pcr: PCR | None, lang: str) -> dict[str, str]:
+    """Each parameter's name in `lang`: the product system's by id, an item's by 'item.parameter'."""
+    names: dict[str, str] = {}
+
+    def name(spec) -> str:
+        return spec.label_zh if lang == "zh" and spec.label_zh else spec.label
+
+    for spec in pcr.parameters if pcr else []:
+        names[spec.id] = name(spec)
+    for item in pcr.items if pcr else []:
+        for spec in item.parameters:
+            names[f"{item.id}.{spec.id}"] = name(spec)
+    return names
+
+
+def _bilingual(label: str, lang: str) -> str:
+    """'柴油 diesel oil' (the factor set's labels: Chinese, then English) -> '柴油' or 'diesel oil'."""
+    head, _, tail = label.partition(" ")
+    if not tail or head.isascii():
+        return label
+    return head if lang == "zh" else tail
+
+
+def _choice(pcr: PCR | None, taken: str, lang: str) -> str:
+    """'pot_cell_technology=CWPB' -> the parameter's name and the choice's, in `lang`."""
+    parameter, _, value = taken.partition("=")
+    spec = next((p for p in (pcr.parameters if pcr else []) if p.id == parameter), None)
+    if spec is None:
+        return taken
+    choice = spec.choice(value)
+    named = (choice.label_zh if lang == "zh" and choice.label_zh else choice.label) if choice else value
+    name = spec.label_zh if lang == "zh" and spec.label_zh else spec.label
+    return f"{name}：{named}" if lang == "zh" else f"{name}: {named}"
+
+
+class _Wording:
+    """The values of explanations named in one language: items and parameters by the result's PCR; provinces, grid
+    regions, factor levels and check states by the catalogue (on an English page the stored English names stay)."""
+
+    def __init__(self, result: dict[str, Any], lang: str):
+        self.lang, self.t = lang, catalogue(lang)
+        self.pcr = result_pcr(result)
+        self.items = item_names(self.pcr, lang)
+
+    def _item(self, code: str) -> str:
+        return self.items.get(code, code)
+
+    def _named(self, prefix: str, code: object) -> str:
+        return self.t.messages.get(f"{prefix}.{code}", str(code))
+
+    def _area(self, code: object) -> str:
+        if self.lang == "en":
+            return str(code)
+        return self.t.messages.get(f"inv.province.{code}") or self._named("inv.grid", code)
+
+    def _list(self, values: list[str], name) -> str:
+        sep = "、" if self.lang == "zh" else ", "
+        return sep.join(name(v) for v in values) or self.t("code.result.none")
+
+    def value(self, name: str, value: object, params: dict[str, Any]) -> object:
+        table = {
+            "item": lambda: self._item(value),
+            "items": lambda: self._list(value, self._item),
+            "fuel": lambda: _bilingual(params["fuel_label"], self.lang) if "fuel_label" in params else value,
+            "fuel_label": lambda: _bilingual(value, self.lang),
+            "level": lambda: self._named("code.level", value) if self.lang != "en" else value,
+            "scope": lambda: self._named("code.level", value) if self.lang != "en" else value,
+            "province": lambda: self._area(value),
+            "grid_region": lambda: self._area(value),
+            "area": lambda: self._area(value),
+            "check": lambda: self._named("code.check", value) if self.lang != "en" else value,
+            "parameters": lambda: self._list(value, lambda v: _choice(self.pcr, v, self.lang)),
+            "gas": lambda: str(value).upper(),
+        }
+        return table[name]() if name in table else value
+
+    def word(self, explanation: dict[str, Any] | None, stored: str = "") -> str:
+        """An explanation in this language; the stored English text where there is no code (a result stored before
+        explanations carried one) or the catalogue does not know it."""
+        if not explanation:
+            return stored
+        key = f"code.result.{explanation.get('code')}"
+        if key not in self.t.messages:
+            return explanation.get("text") or stored
+        params = explanation.get("params") or {}
+        try:
+            return self.t(key, **{name: self.value(name, v, params) for name, v in params.items()})
+        except (KeyError, IndexError, ValueError):
+            return explanation.get("text") or stored
+
+
+def explained(result: dict[str, Any], lang: str) -> dict[str, Any]:
+    """What a stored result explains, in `lang`: the location rule, the notes of the location and residual
+    factors, the note of the electricity account and the data gaps (each '' or [] where there is none)."""
+    wording = _Wording(result, lang)
+    electricity = result["electricity"]
+
+    def note(factor: dict[str, Any]) -> str:
+        notes = factor.get("notes")
+        if not notes:
+            return factor.get("note", "")
+        return ("；" if lang == "zh" else "; ").join(wording.word(n) for n in notes)
+
+    gaps = result.get("data_gaps_explained") or []
+    return {
+        "location_rule": wording.word(electricity.get("location_rule_explained"), electricity.get("location_rule", "")),
+        "location_note": note(electricity["location_factor"]),
+        "residual_note": note(electricity["residual_factor"]),
+        "electricity_note": wording.word(electricity.get("note_explained"), electricity.get("note", "")),
+        "data_gaps": [wording.word(g) for g in gaps] if gaps else list(result.get("data_gaps", [])),
+    }
+
+
+def reason(t: Catalogue, code: str, params: dict[str, Any], english: str) -> str:
+    """A refusal (a service error's or an export's code and values) in the catalogue's language, else its English."""
+    try:
+        return t(code, **params) if code in t.messages else english
+    except (KeyError, IndexError, ValueError):
+        return english
+
+
+# --- the report -------------------------------------------------------------------------------------------------
 
 
 def cjk_face(path: Path) -> str:
@@ -80,8 +230,9 @@ def _captive(electricity: dict[str, Any]) -> str:
 
 
 def _p(text: object, style: ParagraphStyle) -> Paragraph:
-    """A paragraph of plain text: `<`, `>` and `&` escaped (reportlab reads Paragraph text as markup)."""
-    return Paragraph(escape(str(text)), style)
+    """A paragraph of plain text: `<`, `>` and `&` escaped (reportlab reads Paragraph text as markup), each line
+    of the text a line of the paragraph."""
+    return Paragraph("<br/>".join(escape(line) for line in str(text).split("\n")), style)
 
 
 def _mass(kg: float, digits: int = 4) -> str:
@@ -200,6 +351,7 @@ def render_report(
     )
     electricity = result["electricity"]
     location = electricity["location_factor"]
+    zh, en = explained(result, "zh"), explained(result, "en")
     story += [
         Paragraph("电力与绿证 Electricity and green certificates", heading),
         _p(
@@ -207,12 +359,23 @@ def render_report(
             f"covered by retired certificates {_n(electricity['covered_kwh_per_declared_unit'], 6)} kWh. "
             f"Location factor {_n(location['kg_co2e_per_kwh'], 6)} kg CO2e/kWh ({location['year']}"
             f"{', ' + location['level'] + ' ' + location['area'] if location.get('area') else ''}; "
-            f"{location['source']}{'; ' + location['note'] if location.get('note') else ''}); residual factor "
-            f"{_n(electricity['residual_factor']['kg_co2e_per_kwh'], 6)} kg CO2e/kWh. "
-            f"{electricity.get('note', '')}",
+            f"{location['source']}); residual factor "
+            f"{_n(electricity['residual_factor']['kg_co2e_per_kwh'], 6)} kg CO2e/kWh.",
             body,
         ),
     ]
+    notes = [
+        (title, zh[key], en[key])
+        for title, key in (
+            ("电力因子规则 Location rule", "location_rule"),
+            ("基于位置因子 Location factor", "location_note"),
+            ("剩余组合因子 Residual factor", "residual_note"),
+            ("说明 Note", "electricity_note"),
+        )
+        if en[key]
+    ]
+    if notes:
+        story.append(table([["", "中文 · English"]] + [[title, f"{z}\n{e}"] for title, z, e in notes], [40, 130]))
     if electricity["certificates"]:
         story.append(
             table(
@@ -239,7 +402,11 @@ def render_report(
             body,
         ),
         Paragraph("数据缺口 Data gaps", heading),
-        Paragraph("<br/>".join(escape(gap) for gap in result["data_gaps"]) or "none", body),
+        Paragraph(
+            "<br/>".join(f"{escape(z)}<br/>{escape(e)}" for z, e in zip(zh["data_gaps"], en["data_gaps"], strict=True))
+            or "无 none",
+            body,
+        ),
         Spacer(1, 4 * mm),
         _p(
             f"Reproduce with: PCR {result['pcr']['id']} {result['pcr']['version']}, factor set "

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 
 from sqlalchemy import case, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from footprint_api.core.errors import (
@@ -42,6 +43,7 @@ from footprint_api.persistence.models import (
     Finding,
     Footprint,
     InventoryRecord,
+    Job,
     Label,
     Organisation,
     OrganisationKind,
@@ -221,22 +223,31 @@ def footprint_to_apply(session: Session, principal: Principal, footprint_id: uui
 
 def footprints_to_apply(session: Session, principal: Principal, limit: int = 20) -> list[dict]:
     """The caller's calculated footprints that no application named yet (as applied for, or as the version a
-    correction replaced), newest first."""
+    correction replaced), by product, then inventory version (newest first), then calculation (first first): a
+    rerun of a version (`calculation` > 1, e.g. a Monte Carlo rerun) is listed under it, never above a later
+    version, and named as such."""
     mine = Application.organisation_id == principal.organisation_id
     applied = select(Application.footprint_id).where(mine)
     replaced = select(Application.previous_footprint_id).where(
         mine, col(Application.previous_footprint_id).is_not(None)
     )
+    earlier = aliased(Footprint)
+    calculation = (
+        select(func.count(earlier.id) + 1)
+        .where(earlier.inventory_id == Footprint.inventory_id, col(earlier.created_at) < col(Footprint.created_at))
+        .scalar_subquery()
+    )
     rows = session.exec(
-        select(Footprint, InventoryRecord, Product)
+        select(Footprint, InventoryRecord, Product, Job, calculation)
         .join(InventoryRecord, col(InventoryRecord.id) == col(Footprint.inventory_id))
         .join(Product, col(Product.id) == col(InventoryRecord.product_id))
+        .join(Job, col(Job.id) == col(Footprint.job_id))
         .where(
             Footprint.organisation_id == principal.organisation_id,
             col(Footprint.id).not_in(applied),
             col(Footprint.id).not_in(replaced),
         )
-        .order_by(col(Footprint.created_at).desc())
+        .order_by(col(Product.name), col(Product.id), col(InventoryRecord.version).desc(), col(Footprint.created_at))
         .limit(limit)
     )
     return [
@@ -244,11 +255,14 @@ def footprints_to_apply(session: Session, principal: Principal, limit: int = 20)
             "footprint_id": f.id,
             "product": p.name,
             "inventory_version": r.version,
+            "calculation": number,
+            "recalculation": number > 1,
+            "monte_carlo_iterations": int((job.parameters or {}).get("monte_carlo_iterations") or 0),
             "total_kg_co2e": f.total_kg_co2e,
             "declared_unit": f.declared_unit,
             "created_at": f.created_at,
         }
-        for f, r, p in rows
+        for f, r, p, job, number in rows
     ]
 
 

@@ -15,18 +15,23 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from footprint_api.core.errors import Unprocessable
+from footprint_api.core.messages import Catalogue
 from footprint_api.infra.security import Principal
 from footprint_api.persistence.models import Application, Finding, Footprint, InventoryRecord, Job, Label, Product
+from footprint_api.services import certification
+from footprint_api.services.catalogue import owned
 from footprint_api.services.footprints import visible_footprint
 from label_service.workflow import ApplicationState
 from pcr_rules import PCRNotFound, default_registry
 from pcr_rules.models import PCR, ParameterSpec
+from pcr_rules.units import UnitProblem, conversion_factor, is_fraction
 
 CLOSED_APPLICATIONS = (ApplicationState.REJECTED.value, ApplicationState.LABEL_ISSUED.value)
 RECENT_JOBS = 10
 PRODUCTS_PER_PAGE = 50
 FOOTPRINTS_PER_PAGE = 100
 TOP_CONTRIBUTORS = 8
+IN_FORCE = ("active", "suspended")  # label states in which a label still speaks for its footprint
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,8 @@ class ProductRow:
     footprint_created_at: datetime | None
     label_number: str | None  # the label in force, else the latest
     label_state: str | None
+    label_value: str | None  # the figure the label shows (4 significant digits, as signed): 11215.3 -> "11220"
+    label_declared_unit: str | None
 
 
 @dataclass(frozen=True)
@@ -60,9 +67,10 @@ class ApplicationRow:
 class FindingRow:
     application_id: uuid.UUID
     product_name: str
-    subject: str
+    subject: str  # its code (items[6], production)
     text: str
     raised_at: datetime
+    subject_name: str = ""  # in the reader's language ("清单项 7：外购电力"), where a catalogue was given
 
 
 @dataclass(frozen=True)
@@ -144,13 +152,15 @@ def products(
     calculated = set(
         session.exec(select(Footprint.inventory_id).distinct().where(col(Footprint.inventory_id).in_(latest_ids)))
     )
-    in_force = col(Label.state).in_(("active", "suspended"))  # the label in force, else the most recent one
+    in_force = col(Label.state).in_(IN_FORCE)  # the label in force, else the most recent one
     labels = _first_per_product(
         session,
         select(
             Label.product_id,
             Label.number,
             Label.state,
+            Label.value,
+            Label.declared_unit,
             _latest(Label.product_id, in_force.desc(), col(Label.created_at).desc()),
         ).where(col(Label.product_id).in_(ids)),
     )
@@ -167,7 +177,7 @@ def products(
                 version,
                 inventory_id in calculated,
                 *footprints_.get(product_id, (None,) * 5),
-                *labels.get(product_id, (None, None)),
+                *labels.get(product_id, (None,) * 4),
             )
         )
     return rows, total
@@ -194,15 +204,21 @@ def applications(session: Session, principal: Principal) -> list[ApplicationRow]
     return [ApplicationRow(*row) for row in session.exec(query)]
 
 
-def open_findings(session: Session, principal: Principal) -> list[FindingRow]:
+def open_findings(session: Session, principal: Principal, t: Catalogue | None = None) -> list[FindingRow]:
+    """The organisation's open findings, newest first; with a catalogue, each subject named in its language."""
     query = (
-        select(Finding.application_id, Product.name, Finding.subject, Finding.text, Finding.raised_at)
+        select(Finding, Product.name)
         .join(Application, col(Application.id) == col(Finding.application_id))
         .join(Product, col(Product.id) == col(Application.product_id))
         .where(Application.organisation_id == principal.organisation_id, col(Finding.resolved_at).is_(None))
         .order_by(col(Finding.raised_at).desc())
     )
-    return [FindingRow(*row) for row in session.exec(query)]
+    found = list(session.exec(query))
+    names = certification.subject_names(session, [f for f, _ in found], t) if t is not None and found else {}
+    return [
+        FindingRow(f.application_id, name, f.subject, f.text, f.raised_at, names.get(f.id, f.subject))
+        for f, name in found
+    ]
 
 
 def recent_jobs(session: Session, principal: Principal, limit: int = RECENT_JOBS) -> list[JobRow]:
@@ -238,27 +254,49 @@ def recent_jobs(session: Session, principal: Principal, limit: int = RECENT_JOBS
     ]
 
 
-def dashboard(session: Session, principal: Principal, offset: int = 0) -> Dashboard:
+def dashboard(session: Session, principal: Principal, offset: int = 0, t: Catalogue | None = None) -> Dashboard:
     rows, count = products(session, principal, offset)
     return Dashboard(
         rows,
         count,
         offset,
         applications(session, principal),
-        open_findings(session, principal),
+        open_findings(session, principal, t),
         recent_jobs(session, principal),
     )
 
 
 # --- the footprint list ------------------------------------------------------------------------------------------
 
+FOOTPRINT_SORTS = ("product", "newest", "total_desc", "total_asc")
+LABEL_FILTERS = ("in_force", "none")
+
+
+@dataclass(frozen=True)
+class FootprintFilter:
+    """What the footprint list is narrowed to and how it is ordered. `sort` product: by product (name), then
+    inventory version (newest first), then calculation (first first), so a rerun of an earlier version never
+    stands above a later version; the other orders are by date or total."""
+
+    text: str = ""  # in the product's name or model
+    product_id: uuid.UUID | None = None
+    pcr_id: str = ""
+    reference_year: int | None = None
+    label: str = ""  # "" | in_force (a label in force certifies it) | none (no label in force)
+    sort: str = "product"
+
 
 @dataclass(frozen=True)
 class FootprintRow:
     footprint_id: uuid.UUID
+    product_id: uuid.UUID
     product_name: str
     product_model: str | None
+    inventory_id: uuid.UUID
     inventory_version: int
+    calculation: int  # 1 for the inventory's first calculation, 2 for the first recalculation…
+    monte_carlo_iterations: int
+    reference_year: int | None
     pcr_id: str
     pcr_version: str
     total_kg_co2e: float
@@ -266,39 +304,190 @@ class FootprintRow:
     created_at: datetime
     label_number: str | None
     label_state: str | None
+    label_value: str | None  # as the label shows it (4 significant digits, as signed)
+    label_declared_unit: str | None
+
+    @property
+    def recalculation(self) -> bool:
+        """Another calculation of an inventory already calculated (a Monte Carlo rerun, or the same again)."""
+        return self.calculation > 1
 
 
-def footprints(
-    session: Session, principal: Principal, offset: int = 0, limit: int = FOOTPRINTS_PER_PAGE
-) -> tuple[list[FootprintRow], int]:
-    """A page of the organisation's footprints, newest first, with the label issued on each (if any), and their
-    number; no result JSON read."""
-    total = session.exec(
-        select(func.count()).select_from(Footprint).where(Footprint.organisation_id == principal.organisation_id)
-    ).one()
-    query = (
+@dataclass(frozen=True)
+class FootprintChoices:
+    """What the list's filters offer: the products with footprints, the PCRs and the reference years."""
+
+    products: list[tuple[uuid.UUID, str, str | None]]
+    pcr_ids: list[str]
+    reference_years: list[int]
+
+
+def _reference_year():
+    """The footprint's reference year, read in the database from its result (no result JSON comes to Python)."""
+    return col(Footprint.result)["reference_year"].as_integer()
+
+
+def _labels_per_footprint(organisation_id: uuid.UUID):
+    """One label per footprint: the one in force, else the latest."""
+    in_force = col(Label.state).in_(IN_FORCE)
+    ranked = (
+        select(
+            Label.footprint_id,
+            Label.number,
+            Label.state,
+            Label.value,
+            Label.declared_unit,
+            func.row_number()
+            .over(partition_by=Label.footprint_id, order_by=(in_force.desc(), col(Label.created_at).desc()))
+            .label("rank"),
+        )
+        .where(Label.organisation_id == organisation_id)
+        .subquery()
+    )
+    return select(ranked).where(ranked.c.rank == 1).subquery()
+
+
+def _calculations(organisation_id: uuid.UUID):
+    """The organisation's footprints, each with its place among its inventory's calculations (1, 2, …)."""
+    return (
         select(
             Footprint.id,
-            Product.name,
-            Product.model,
-            InventoryRecord.version,
+            Footprint.inventory_id,
+            Footprint.job_id,
             Footprint.pcr_id,
             Footprint.pcr_version,
             Footprint.total_kg_co2e,
             Footprint.declared_unit,
             Footprint.created_at,
-            Label.number,
-            Label.state,
+            _reference_year().label("reference_year"),
+            func.row_number()
+            .over(partition_by=Footprint.inventory_id, order_by=(col(Footprint.created_at), col(Footprint.id)))
+            .label("calculation"),
         )
-        .join(InventoryRecord, col(InventoryRecord.id) == col(Footprint.inventory_id))
-        .join(Product, col(Product.id) == col(InventoryRecord.product_id))
-        .outerjoin(Label, col(Label.footprint_id) == col(Footprint.id))
-        .where(Footprint.organisation_id == principal.organisation_id)
-        .order_by(col(Footprint.created_at).desc(), col(Footprint.id))
-        .offset(offset)
-        .limit(limit)
+        .where(Footprint.organisation_id == organisation_id)
+        .subquery()
     )
-    return [FootprintRow(*row) for row in session.exec(query)], total
+
+
+def _filtered(query, calculations, labels, wanted: FootprintFilter):
+    if wanted.text:
+        text = wanted.text.lower()
+        query = query.where(
+            func.lower(Product.name).contains(text, autoescape=True)
+            | func.lower(func.coalesce(Product.model, "")).contains(text, autoescape=True)
+        )
+    if wanted.product_id is not None:
+        query = query.where(Product.id == wanted.product_id)
+    if wanted.pcr_id:
+        query = query.where(calculations.c.pcr_id == wanted.pcr_id)
+    if wanted.reference_year is not None:
+        query = query.where(calculations.c.reference_year == wanted.reference_year)
+    if wanted.label == "in_force":
+        query = query.where(labels.c.state.in_(IN_FORCE))
+    elif wanted.label == "none":
+        query = query.where(labels.c.state.is_(None) | labels.c.state.not_in(IN_FORCE))
+    return query
+
+
+def _ordered(query, calculations, wanted: FootprintFilter):
+    newest = (calculations.c.created_at.desc(), calculations.c.id)
+    by_product = (
+        col(Product.name),
+        col(Product.id),
+        col(InventoryRecord.version).desc(),
+        calculations.c.calculation,
+    )
+    orders = {
+        "product": by_product,
+        "newest": newest,
+        "total_desc": (calculations.c.total_kg_co2e.desc(), *newest),
+        "total_asc": (calculations.c.total_kg_co2e, *newest),
+    }
+    return query.order_by(*orders[wanted.sort])
+
+
+def footprints(
+    session: Session,
+    principal: Principal,
+    offset: int = 0,
+    limit: int = FOOTPRINTS_PER_PAGE,
+    wanted: FootprintFilter | None = None,
+) -> tuple[list[FootprintRow], int]:
+    """A page of the organisation's footprints as `wanted` narrows and orders them, each with the label that speaks
+    for it (if any) and its place among its inventory's calculations, and their number; no result JSON read."""
+    wanted = wanted or FootprintFilter()
+    calculations = _calculations(principal.organisation_id)
+    labels = _labels_per_footprint(principal.organisation_id)
+
+    def joined(query):
+        query = (
+            query.select_from(calculations)
+            .join(InventoryRecord, col(InventoryRecord.id) == calculations.c.inventory_id)
+            .join(Product, col(Product.id) == col(InventoryRecord.product_id))
+            .outerjoin(labels, labels.c.footprint_id == calculations.c.id)
+        )
+        return _filtered(query, calculations, labels, wanted)
+
+    total = session.exec(joined(select(func.count()))).one()
+    query = _ordered(
+        joined(
+            select(
+                calculations.c.id,
+                Product.id,
+                Product.name,
+                Product.model,
+                InventoryRecord.id,
+                InventoryRecord.version,
+                calculations.c.calculation,
+                Job.parameters,
+                calculations.c.reference_year,
+                calculations.c.pcr_id,
+                calculations.c.pcr_version,
+                calculations.c.total_kg_co2e,
+                calculations.c.declared_unit,
+                calculations.c.created_at,
+                labels.c.number,
+                labels.c.state,
+                labels.c.value,
+                labels.c.declared_unit,
+            ).outerjoin(Job, col(Job.id) == calculations.c.job_id)
+        ),
+        calculations,
+        wanted,
+    )
+    rows = []
+    for row in session.exec(query.offset(offset).limit(limit)):
+        *head, parameters, year = row[:9]
+        iterations = int((parameters or {}).get("monte_carlo_iterations") or 0)
+        rows.append(FootprintRow(*head, iterations, year, *row[9:]))
+    return rows, total
+
+
+def footprint_choices(session: Session, principal: Principal) -> FootprintChoices:
+    """The values the footprint list's filters offer, from the organisation's footprints."""
+    organisation_id = principal.organisation_id
+    products = session.exec(
+        select(Product.id, Product.name, Product.model)
+        .where(
+            Product.organisation_id == organisation_id,
+            col(Product.id).in_(
+                select(InventoryRecord.product_id)
+                .join(Footprint, col(Footprint.inventory_id) == col(InventoryRecord.id))
+                .where(Footprint.organisation_id == organisation_id)
+            ),
+        )
+        .order_by(col(Product.name), col(Product.id))
+    )
+    pcr_ids = session.exec(
+        select(Footprint.pcr_id)
+        .distinct()
+        .where(Footprint.organisation_id == organisation_id)
+        .order_by(Footprint.pcr_id)
+    )
+    years = session.exec(select(_reference_year()).distinct().where(Footprint.organisation_id == organisation_id))
+    return FootprintChoices(
+        [tuple(p) for p in products], list(pcr_ids), sorted((y for y in years if y is not None), reverse=True)
+    )
 
 
 # --- one footprint and its neighbours ---------------------------------------------------------------------------
@@ -372,6 +561,19 @@ class FootprintView:
     previous_footprint_id: uuid.UUID | None  # the latest footprint of the product's previous inventory version
     monte_carlo_jobs: list[Job] = field(default_factory=list)  # Monte Carlo runs of this inventory still going
     parameters: list[StatedParameter] = field(default_factory=list)  # of the product system, as calculated
+    calculation: int = 1  # its place among its inventory's calculations (2 and on: recalculations)
+
+    @property
+    def inventory_version(self) -> int:
+        return self.inventory.version
+
+    @property
+    def recalculation(self) -> bool:
+        return self.calculation > 1
+
+    @property
+    def monte_carlo_iterations(self) -> int:
+        return int((self.footprint.result.get("uncertainty") or {}).get("iterations") or 0)
 
 
 def footprint_view(session: Session, principal: Principal, footprint_id: uuid.UUID) -> FootprintView:
@@ -395,8 +597,24 @@ def footprint_view(session: Session, principal: Principal, footprint_id: uuid.UU
     running = list(
         session.exec(select(Job).where(Job.inventory_id == inventory.id, col(Job.status).in_(("queued", "running"))))
     )
+    earlier = session.exec(
+        select(func.count())
+        .select_from(Footprint)
+        .where(
+            Footprint.inventory_id == inventory.id,
+            (col(Footprint.created_at) < footprint.created_at)
+            | ((col(Footprint.created_at) == footprint.created_at) & (col(Footprint.id) < footprint.id)),
+        )
+    ).one()
     return FootprintView(
-        footprint, inventory, product, labels, previous, running, product_parameters(inventory.data, _pcr_of(inventory))
+        footprint,
+        inventory,
+        product,
+        labels,
+        previous,
+        running,
+        product_parameters(inventory.data, _pcr_of(inventory)),
+        earlier + 1,
     )
 
 
@@ -412,13 +630,18 @@ def _pcr_of(inventory: InventoryRecord) -> PCR | None:
 
 @dataclass(frozen=True)
 class Change:
-    """One compared value: its name, the value in version a and in version b (None where absent)."""
+    """One compared value: its name, the value in version a and in version b (None where absent). Amounts are in
+    one unit, `unit` (the PCR's, a fraction in percent); `a_entered`/`b_entered` say how a side was entered where
+    that was another unit ('120 GWh'). A contributor names its item (`key`) and `part`."""
 
     group: str  # production | item | parameter | certificate | result | stage | gas | contributor
     key: str
     a: object
     b: object
     unit: str = ""
+    a_entered: tuple[float, str] | None = None  # (amount, unit) as entered, where that was not `unit`
+    b_entered: tuple[float, str] | None = None
+    part: str = ""
 
     @property
     def changed(self) -> bool:
@@ -433,6 +656,11 @@ class Change:
         if isinstance(self.a, int | float) and isinstance(self.b, int | float) and not isinstance(self.a, bool):
             return self.b - self.a
         return None
+
+    @property
+    def relative(self) -> float | None:
+        """The change as a share of version a's value (None where a is 0 or either is not a number)."""
+        return self.delta / self.a if self.delta is not None and self.a else None
 
 
 @dataclass
@@ -451,48 +679,96 @@ def compare(session: Session, principal: Principal, a_id: uuid.UUID, b_id: uuid.
         raise Unprocessable(
             "only footprints of the same product can be compared",
             [{"field": "b", "reason": "a footprint of another product"}],
+            code="mfr.cmp.other_product",
         )
     return Comparison(
         a,
         b,
-        _input_changes(a.inventory.data, b.inventory.data),
+        _input_changes(a.inventory.data, b.inventory.data, _pcr_of(b.inventory) or _pcr_of(a.inventory)),
         _result_changes(a.footprint.result, b.footprint.result, f"kg CO2e / {b.footprint.declared_unit}"),
     )
+
+
+PERCENT = "percent"  # a fraction (a PCR unit of 'dimensionless' kind) is compared and shown in percent
+
+
+def _shown_unit(unit: str) -> str:
+    """The unit a PCR amount is compared in: the PCR's own, except a fraction, which people read in percent."""
+    try:
+        return PERCENT if is_fraction(unit) else unit
+    except UnitProblem:
+        return unit
+
+
+Entered = tuple[float, str]
+
+
+def _amounts(
+    a: dict | None, b: dict | None, unit: str | None
+) -> tuple[object, object, str, Entered | None, Entered | None]:
+    """Two amounts as entered ({amount, unit}) in one unit: `unit` (the PCR's), else b's. Returns both values,
+    the unit, and how each side was entered where that was another unit. A side that cannot be converted (a unit
+    of another kind, from a PCR version that allowed it) keeps its own value and unit: it is then not compared as a
+    number, and the page shows it as entered."""
+    target = unit or (b or a or {}).get("unit", "")
+
+    def side(given: dict | None) -> tuple[object, Entered | None]:
+        if not given or given.get("amount") is None:
+            return None, None
+        entered = (given["amount"], given.get("unit", target))
+        if entered[1] == target:
+            return given["amount"], None
+        try:
+            return given["amount"] * conversion_factor(entered[1], target), entered
+        except UnitProblem:
+            return f"{given['amount']:g} {entered[1]}", entered
+
+    (value_a, entered_a), (value_b, entered_b) = side(a), side(b)
+    return value_a, value_b, target, entered_a, entered_b
 
 
 def _items(data: dict) -> dict[str, dict]:
     return {item["item"]: item for item in data.get("items", [])}
 
 
-def _input_changes(a: dict, b: dict) -> list[Change]:
+def _input_changes(a: dict, b: dict, pcr: PCR | None = None) -> list[Change]:
+    """What was entered, in the PCR's units: 120 GWh in version a and 118,000,000 kWh in version b of an item the
+    PCR counts in kWh compare as 120,000,000 and 118,000,000 kWh."""
+    declared = pcr.declared_unit.unit if pcr else None
+    production = _amounts(a["production"], b["production"], declared)
     changes = [
-        Change(
-            "production", "production", a["production"]["amount"], b["production"]["amount"], b["production"]["unit"]
-        ),
+        Change("production", "production", *production[:3], *production[3:]),
         Change("production", "reference_period", _period(a), _period(b)),
         Change("production", "facility", a["facility"]["name"], b["facility"]["name"]),
     ]
-    changes += _parameter_changes("", a.get("parameters") or {}, b.get("parameters") or {})
+    specs = {spec.id: spec for spec in pcr.parameters} if pcr else {}
+    changes += _parameter_changes("", a.get("parameters") or {}, b.get("parameters") or {}, specs)
     items_a, items_b = _items(a), _items(b)
     for key in sorted(items_a.keys() | items_b.keys()):
-        item_a, item_b = items_a.get(key, {}), items_b.get(key, {})
-        changes.append(
-            Change(
-                "item", key, item_a.get("amount"), item_b.get("amount"), item_b.get("unit") or item_a.get("unit", "")
-            )
+        item_a, item_b = items_a.get(key), items_b.get(key)
+        spec = pcr.item(key) if pcr else None
+        amounts = _amounts(item_a, item_b, spec.unit if spec else None)
+        changes.append(Change("item", key, *amounts[:3], *amounts[3:]))
+        specs = {p.id: p for p in spec.parameters} if spec else {}
+        changes += _parameter_changes(
+            f"{key}.", (item_a or {}).get("parameters") or {}, (item_b or {}).get("parameters") or {}, specs
         )
-        changes += _parameter_changes(f"{key}.", item_a.get("parameters") or {}, item_b.get("parameters") or {})
     return changes + _certificate_changes(a, b)
 
 
-def _parameter_changes(prefix: str, a: dict, b: dict) -> list[Change]:
-    """The parameters of the product system (prefix '') or of an item ('clinker.'): a number with its unit, or a
-    choice's code (the pot-cell technology CWPB -> VSS)."""
+def _parameter_changes(prefix: str, a: dict, b: dict, specs: dict[str, ParameterSpec]) -> list[Change]:
+    """The parameters of the product system (prefix '') or of an item ('clinker.'): a number in the PCR's unit of
+    the parameter (a fraction in percent: CaO 0.652 and 65.5 % compare as 65.2 and 65.5 %), or a choice's code (the
+    pot-cell technology CWPB -> VSS)."""
     changes = []
     for name in sorted(a.keys() | b.keys()):
         pa, pb = a.get(name) or {}, b.get(name) or {}
-        unit = "" if "choice" in pb or "choice" in pa else pb.get("unit") or pa.get("unit", "")
-        changes.append(Change("parameter", f"{prefix}{name}", _parameter_value(pa), _parameter_value(pb), unit))
+        if "choice" in pa or "choice" in pb:
+            changes.append(Change("parameter", f"{prefix}{name}", pa.get("choice"), pb.get("choice")))
+            continue
+        spec = specs.get(name)
+        amounts = _amounts(pa or None, pb or None, _shown_unit(spec.unit) if spec else None)
+        changes.append(Change("parameter", f"{prefix}{name}", *amounts[:3], *amounts[3:]))
     return changes
 
 
@@ -552,10 +828,114 @@ def _result_changes(a: dict, b: dict, unit: str) -> list[Change]:
         changes.append(
             Change(
                 "contributor",
-                f"{item} ({part})",
+                item,
                 contributors_a.get((item, part)),
                 contributors_b.get((item, part)),
                 unit,
+                part=part,
             )
         )
     return changes
+
+
+# --- a product over time --------------------------------------------------------------------------------------------
+
+HISTORY_LIMIT = 500  # calculations of one product listed on its page (reruns included)
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    inventory_id: uuid.UUID
+    version: int
+    period_start: str | None
+    period_end: str | None
+    source: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    """One inventory version on the chart: its latest calculation and the label in force on any of its footprints."""
+
+    version: int
+    reference_year: int | None
+    total_kg_co2e: float
+    declared_unit: str
+    footprint_id: uuid.UUID
+    label_number: str | None
+    label_value: str | None
+
+
+@dataclass
+class ProductHistory:
+    product: Product
+    versions: list[VersionRow]  # newest first
+    footprints: list[FootprintRow]  # by version (newest first), then calculation
+    labels: list[Label]  # newest first
+    points: list[HistoryPoint]  # oldest version first; those in the latest declared unit only
+    other_unit: int  # versions left off the chart: their declared unit is not the latest's
+
+
+def product_history(session: Session, principal: Principal, product_id: uuid.UUID) -> ProductHistory:
+    """A product over its inventory versions and reference years: every version, every calculation, every label,
+    and per version the figure a chart draws. Another organisation's product is not found."""
+    product = owned(session, Product, product_id, principal)
+    start, end = (col(InventoryRecord.data)[("reference_period", day)] for day in ("start", "end"))  # JSON paths
+    versions = [
+        VersionRow(*row)
+        for row in session.exec(
+            select(
+                InventoryRecord.id,
+                InventoryRecord.version,
+                start.as_string(),
+                end.as_string(),
+                InventoryRecord.source,
+                InventoryRecord.created_at,
+            )
+            .where(InventoryRecord.product_id == product.id, InventoryRecord.organisation_id == product.organisation_id)
+            .order_by(col(InventoryRecord.version).desc())
+        )
+    ]
+    rows, _ = footprints(session, principal, 0, HISTORY_LIMIT, FootprintFilter(product_id=product.id))
+    labels = list(
+        session.exec(
+            select(Label)
+            .where(
+                Label.organisation_id == product.organisation_id,
+                col(Label.footprint_id).in_([r.footprint_id for r in rows]),
+            )
+            .order_by(col(Label.created_at).desc())
+        )
+    )
+    points, other_unit = _points(rows, labels)
+    return ProductHistory(product, versions, rows, labels, points, other_unit)
+
+
+def _points(rows: list[FootprintRow], labels: list[Label]) -> tuple[list[HistoryPoint], int]:
+    """Per inventory version its latest calculation, with the label in force on any footprint of that version;
+    versions in another declared unit than the latest one's are counted, not drawn (their figures do not compare)."""
+    in_force = {label.footprint_id: label for label in labels if label.state in IN_FORCE}
+    latest: dict[int, FootprintRow] = {}
+    labelled: dict[int, Label] = {}
+    for row in rows:
+        if row.inventory_version not in latest or row.created_at > latest[row.inventory_version].created_at:
+            latest[row.inventory_version] = row
+        if row.footprint_id in in_force:
+            labelled[row.inventory_version] = in_force[row.footprint_id]
+    if not latest:
+        return [], 0
+    unit = latest[max(latest)].declared_unit
+    points = [
+        HistoryPoint(
+            version,
+            row.reference_year,
+            row.total_kg_co2e,
+            row.declared_unit,
+            row.footprint_id,
+            labelled[version].number if version in labelled else None,
+            labelled[version].value if version in labelled else None,
+        )
+        for version, row in sorted(latest.items())
+        if row.declared_unit == unit
+    ]
+    return points, len(latest) - len(points)

@@ -40,10 +40,9 @@ from footprint_api.infra import workbooks
 from footprint_api.infra.objects import object_store
 from footprint_api.infra.security import Principal
 from footprint_api.persistence.models import Facility, InventoryRecord, Product
-from footprint_api.services import audit, inventories, labels
+from footprint_api.services import inventories, labels
 from footprint_api.services.catalogue import list_owned, owned
 from footprint_api.services.messages import render as render_problem
-from footprint_api.services.principals import actor
 from label_service.storage import StorageError
 from lca_models.config import LCASettings
 from lca_models.factor_set import FactorSet, load_factor_set
@@ -1434,7 +1433,13 @@ def submit_upload(
     stored = keep_workbook(content)
     try:
         record = inventories.submit_inventory(
-            session, principal, product_id, inventory, facility.id if facility else None, source="excel"
+            session,
+            principal,
+            product_id,
+            inventory,
+            facility.id if facility else None,
+            source="excel",
+            source_file=(stored.key, file_name(name)),
         )
     except (Unprocessable, Conflict) as exc:
         exc.errors = _located(reader, exc.errors)
@@ -1442,7 +1447,6 @@ def submit_upload(
     except InventoryInvalid as exc:  # the checks the reading made, made again at the submission
         errors = _located(reader, [e.entry() for e in exc.errors])
         raise Unprocessable("the inventory does not satisfy its PCR", errors) from None
-    _keep_source(session, principal, record, stored, file_name(name))
     return record
 
 
@@ -1458,21 +1462,6 @@ def _located(reader: _Reader, errors: list[dict]) -> list[dict]:
             error["heading"] = reader.heading(sheet, row, column)
         located.append(error)
     return located
-
-
-def _keep_source(session: Session, principal: Principal, record: InventoryRecord, stored, name: str) -> None:
-    """The stored workbook recorded on its inventory version, in the audit trail."""
-    record.source_file_key, record.source_file_name = stored.key, name
-    session.add(record)
-    audit.record(
-        session,
-        actor(principal),
-        "inventory.workbook_kept",
-        "inventory",
-        record.id,
-        after={"source_file_key": stored.key, "source_file_name": name, "sha256": stored.sha256, "size": stored.size},
-    )
-    audit.commit(session)
 
 
 def source_workbook(record: InventoryRecord) -> bytes:

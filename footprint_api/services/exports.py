@@ -39,7 +39,8 @@ def cbam_line(session: Session, principal: Principal, footprint_id: uuid.UUID) -
             f"{product.name} ({product.model})" if product.model else product.name,
         )
     except cbam.NotACbamGood as exc:
-        raise Unprocessable(str(exc), [{"field": "footprint_id", "reason": "not a CBAM good"}]) from None
+        entry = {"field": "footprint_id", "reason": "not a CBAM good", "code": exc.code, "params": exc.params}
+        raise Unprocessable(str(exc), [entry], code=exc.code, params=exc.params) from None
 
 
 def report_pdf(session: Session, principal: Principal, footprint_id: uuid.UUID) -> bytes:

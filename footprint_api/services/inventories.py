@@ -1,22 +1,32 @@
 """Submitting inventories: under a PCR version in force for the reference period (services.pcr_registry), validated
 against it, versioned, certificates retired into the claim's pool and drawn in the same transaction
-(footprint_api.services.certificates)."""
+(footprint_api.services.certificates); the inventories of an organisation listed with search, filters and pages."""
 
 import random
 import time
 import uuid
 
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, distinct, func, or_, select
 
 from footprint_api.core.errors import Conflict, ServiceError, Unprocessable
 from footprint_api.infra.security import Principal
 from footprint_api.persistence.models import Facility, InventoryRecord, Product
 from footprint_api.services import audit, certificates, pcr_registry
-from footprint_api.services.catalogue import owned
+from footprint_api.services.catalogue import (
+    DEFAULT_PAGE_SIZE,
+    Page,
+    contains,
+    owned,
+    paged,
+    province_key,
+    region_key,
+    search_text,
+)
 from footprint_api.services.principals import actor
-from pcr_rules import default_registry, validate_inventory
+from pcr_rules import FieldError, InventoryInvalid, default_registry
 from pcr_rules.inventory import Inventory
+from pcr_rules.validation import problems
 
 VERSION_ATTEMPTS = 10
 
@@ -28,8 +38,10 @@ def submit_inventory(
     inventory: Inventory,
     facility_id: uuid.UUID | None = None,
     source: str = "json",
+    source_file: tuple[str, str] | None = None,
 ) -> InventoryRecord:
-    """Store a new version of the product's inventory and claim its certificates, all or nothing.
+    """Store a new version of the product's inventory and claim its certificates, all or nothing; `source_file`
+    (object key, file name) is the uploaded workbook the version was read from, stored beforehand (services.excel).
 
     Each batch is retired once across the whole service, into the pool of the facility (or, without one, the
     product) for the reference period; the version draws its MWh from it, and the product's earlier versions for
@@ -46,7 +58,7 @@ def submit_inventory(
         )
     # the version must be in force for the reference period (a superseded one within its transition period)
     pcr_registry.require_usable(session, inventory.pcr.id, inventory.pcr.version, inventory.reference_period.end)
-    validate_inventory(inventory, default_registry().get(inventory.pcr.id, inventory.pcr.version))
+    inventory = checked(inventory)
     claim = certificates.Claim.of(principal.organisation_id, product_id, facility_id, inventory)
     _refuse_claimed(session, claim, product_id, inventory)
 
@@ -69,6 +81,8 @@ def submit_inventory(
             pcr_version=inventory.pcr.version,
             data=inventory.model_dump(mode="json"),
             source=source,
+            source_file_key=source_file[0] if source_file else None,
+            source_file_name=source_file[1] if source_file else None,
             submitted_by=principal.subject,
         )
         try:
@@ -86,6 +100,46 @@ def submit_inventory(
             # again, after a short, random pause so that the submissions that collided do not collide again
             time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
     raise Conflict("the product's inventory was changed concurrently; submit again")
+
+
+def checked(inventory: Inventory) -> Inventory:
+    """The inventory with its places in the factor set's spelling (贵州 -> Guizhou: the registry and the grid factor
+    read one name per province), or InventoryInvalid naming every problem: an unknown province beside the PCR's."""
+    places, errors = _places(inventory)
+    errors += problems(places, default_registry().get(inventory.pcr.id, inventory.pcr.version))
+    if errors:
+        raise InventoryInvalid(errors)
+    return places
+
+
+def _places(inventory: Inventory) -> tuple[Inventory, list[FieldError]]:
+    """The facility's province and grid and every certificate batch's province by the factor set's names; a
+    problem for each place it does not know."""
+    errors: list[FieldError] = []
+
+    def canonical(loc: str, value: str | None, key_of, what: str, code: str) -> str | None:
+        found = key_of(value) if value else None
+        if value and found is None:
+            errors.append(FieldError(loc, f"{value!r} is not {what}", code, {"value": value}))
+        return found or value
+
+    def province(loc: str, value: str) -> str:
+        return canonical(loc, value, province_key, "a province of mainland China", "inv.err.unknown_province")
+
+    site = inventory.facility
+    facility = site.model_copy(
+        update={
+            "province": province("facility.province", site.province),
+            "grid_region": canonical(
+                "facility.grid_region", site.grid_region, region_key, "a regional grid", "inv.err.unknown_grid_region"
+            ),
+        }
+    )
+    batches = [
+        c.model_copy(update={"province": province(f"green_certificates[{i}].province", c.province)})
+        for i, c in enumerate(inventory.green_certificates)
+    ]
+    return inventory.model_copy(update={"facility": facility, "green_certificates": batches}), errors
 
 
 def _undo(session: Session) -> None:
@@ -124,21 +178,12 @@ def _stored(
             "facility_id": str(record.facility_id) if record.facility_id else None,
             "certificates": [str(c.batch) for c in inventory.green_certificates],
             "source": source,
+            "source_file_key": record.source_file_key,
+            "source_file_name": record.source_file_name,
         },
     )
     audit.commit(session)
     return record
-
-
-def submit_workbook(
-    session: Session, principal: Principal, product_id: uuid.UUID, content: bytes, facility_id: uuid.UUID | None = None
-) -> InventoryRecord:
-    """A filled Excel template: ownership is checked before the file is read."""
-    from footprint_api.services.excel import read_workbook
-
-    owned(session, Product, product_id, principal)
-    inventory, _ = read_workbook(content)
-    return submit_inventory(session, principal, product_id, inventory, facility_id, source="excel")
 
 
 def _refuse_claimed(session: Session, claim: certificates.Claim, product_id: uuid.UUID, inventory: Inventory) -> None:
@@ -146,6 +191,71 @@ def _refuse_claimed(session: Session, claim: certificates.Claim, product_id: uui
     MWh than its batch has left (the same check runs again under lock in the submitting transaction)."""
     if inventory.green_certificates:
         certificates.refuse(certificates.plan(session, claim, product_id, inventory))
+
+
+# the source an inventory was entered by (InventoryRecord.source)
+SOURCES = ("form", "excel", "json")
+INVENTORY_SORTS = {
+    "-created": (col(InventoryRecord.created_at).desc(),),
+    "created": (InventoryRecord.created_at,),
+    "product": (func.lower(Product.name), InventoryRecord.product_id, col(InventoryRecord.version).desc()),
+    "-period": (
+        InventoryRecord.data["reference_period"]["start"].as_string().desc(),
+        col(InventoryRecord.created_at).desc(),
+    ),
+    "period": (InventoryRecord.data["reference_period"]["start"].as_string(), InventoryRecord.created_at),
+}
+
+
+def search_inventories(
+    session: Session,
+    principal: Principal,
+    q: str | None = None,
+    product_id: uuid.UUID | None = None,
+    pcr_id: str | None = None,
+    year: int | None = None,
+    source: str | None = None,
+    sort: str | None = None,
+    page: int | None = 1,
+    size: int | None = DEFAULT_PAGE_SIZE,
+) -> Page:
+    """The organisation's inventories (newest first unless sorted otherwise), each row (record, product): of
+    products whose name, model or GTIN contains `q`, of one product, PCR, reference year (the year the period
+    starts in) or source."""
+    query = (
+        select(InventoryRecord, Product)
+        .join(Product, col(Product.id) == col(InventoryRecord.product_id))
+        .where(InventoryRecord.organisation_id == principal.organisation_id)
+    )
+    text = search_text(q)
+    if text:
+        matches = [contains(Product.name, text), contains(col(Product.model), text)]
+        if text.isdigit():
+            matches.append(col(Product.gtin).like(f"%{text.lstrip('0') or '0'}%"))
+        query = query.where(or_(*matches))
+    if product_id is not None:
+        query = query.where(InventoryRecord.product_id == product_id)
+    if pcr_id:
+        query = query.where(InventoryRecord.pcr_id == pcr_id)
+    if year is not None:
+        query = query.where(_period_start().like(f"{year:04d}-%"))
+    if source:
+        query = query.where(InventoryRecord.source == source)
+    return paged(session, query, INVENTORY_SORTS, sort, page, size)
+
+
+def _period_start():
+    return InventoryRecord.data["reference_period"]["start"].as_string()
+
+
+def reference_years(session: Session, principal: Principal) -> list[int]:
+    """The years the organisation's reference periods start in, latest first (the choices of the year filter)."""
+    rows = session.exec(
+        select(distinct(func.substr(_period_start(), 1, 4))).where(
+            InventoryRecord.organisation_id == principal.organisation_id
+        )
+    ).all()
+    return sorted({int(row) for row in rows if row and str(row).isdigit()}, reverse=True)
 
 
 def list_inventories(session: Session, principal: Principal, product_id: uuid.UUID | None = None):

@@ -9,70 +9,36 @@ where the PCR admits them. A submission builds the same `Inventory` as the JSON 
 import re
 import uuid
 from typing import get_args
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlmodel import Session
+from stdnum import ean
 
 from footprint_api.core.errors import Conflict, Unprocessable
+from footprint_api.exports import pcr_document
 from footprint_api.persistence.db import SessionDep
 from footprint_api.persistence.models import Facility, InventoryRecord, Product
 from footprint_api.schemas import CalculationIn, FacilityIn, FacilityPatch, ProductIn, ProductPatch
-from footprint_api.services import catalogue, certificates, dashboard, excel, footprints, inventories, jobs
+from footprint_api.services import catalogue, certificates, dashboard, excel, footprints, inventories, jobs, messages
+from footprint_api.services.messages import unit_label, unit_text
 from footprint_api.services.principals import MANUFACTURER_ROLES
 from footprint_api.web import i18n
 from footprint_api.web import session as web_session
-from footprint_api.web.pages import page
+from footprint_api.web.pages import page, when
 from footprint_api.web.routes import page_router
 from footprint_api.web.session import ManufacturerPage
 from pcr_rules import FieldError, InventoryInvalid, PCRNotFound, default_registry
 from pcr_rules.inventory import DataQuality, GreenCertificate, Inventory, InventoryItem
-from pcr_rules.models import PCR, ItemKind, ItemSpec, ParameterSpec
-from pcr_rules.units import UnitProblem, conversion_factor
-from pcr_rules.validation import item_amount_in_pcr_unit, problems
+from pcr_rules.models import PCR, ItemKind, ItemSpec, ParameterSpec, Range, in_language
+from pcr_rules.units import UnitProblem, conversion_factor, is_fraction, same_kind
+from pcr_rules.validation import item_amount_in_pcr_unit, problems, span
 
 router = page_router()
 manufacturer = web_session.page_user(*MANUFACTURER_ROLES)
-
-# China's provincial-level divisions (mainland) as stored on facilities (the names the factor set uses), with the
-# regional grid each belongs to (MEE/NBS regional grid factors, 2022 onwards: Sichuan, Chongqing and Tibet form
-# the Southwest grid). The grid region is only a suggestion the form fills in; the person may change it.
-PROVINCES = (
-    ("Beijing", "North"),
-    ("Tianjin", "North"),
-    ("Hebei", "North"),
-    ("Shanxi", "North"),
-    ("Shandong", "North"),
-    ("Inner Mongolia", "North"),
-    ("Liaoning", "Northeast"),
-    ("Jilin", "Northeast"),
-    ("Heilongjiang", "Northeast"),
-    ("Shanghai", "East"),
-    ("Jiangsu", "East"),
-    ("Zhejiang", "East"),
-    ("Anhui", "East"),
-    ("Fujian", "East"),
-    ("Henan", "Central"),
-    ("Hubei", "Central"),
-    ("Hunan", "Central"),
-    ("Jiangxi", "Central"),
-    ("Sichuan", "Southwest"),
-    ("Chongqing", "Southwest"),
-    ("Tibet", "Southwest"),
-    ("Shaanxi", "Northwest"),
-    ("Gansu", "Northwest"),
-    ("Qinghai", "Northwest"),
-    ("Ningxia", "Northwest"),
-    ("Xinjiang", "Northwest"),
-    ("Guangdong", "South"),
-    ("Guangxi", "South"),
-    ("Yunnan", "South"),
-    ("Guizhou", "South"),
-    ("Hainan", "South"),
-)
-GRID_REGIONS = ("North", "Northeast", "East", "Central", "Northwest", "South", "Southwest")
 
 # Units a person may enter, offered for an amount when pint converts them to the PCR's unit (pcr_rules.units):
 # the PCR states one unit per item; any unit of the same dimension is accepted and converted on the server.
@@ -131,16 +97,31 @@ def field_id(name: str) -> str:
 
 
 def units_for(unit: str) -> list[str]:
-    """The PCR's unit first, then every offered unit pint converts to it."""
+    """The PCR's unit first, then every offered unit of its kind that pint converts to it: a mass fraction is
+    offered as a fraction and in percent, never in hours per day (pcr_rules.units.kind)."""
     offered = [unit]
     for choice in UNIT_CHOICES:
-        if choice != unit:
-            try:
-                conversion_factor(choice, unit)
-            except UnitProblem:
-                continue
+        if choice != unit and _convertible(choice, unit):
             offered.append(choice)
     return offered
+
+
+def _convertible(unit: str, target: str) -> bool:
+    try:
+        conversion_factor(unit, target)
+        return same_kind(unit, target)
+    except UnitProblem:
+        return False
+
+
+def offered_unit(stored: str, offered: list[str]) -> str:
+    """The option of a unit select that means the unit stored (an inventory from the API or a workbook may give
+    `%` where the form offers `percent`); the stored unit itself where no option means it."""
+    if not stored or stored in offered:
+        return stored
+    return next(
+        (u for u in offered if _convertible(stored, u) and abs(conversion_factor(stored, u) - 1.0) < 1e-12), stored
+    )
 
 
 def _text(value) -> str:
@@ -195,11 +176,12 @@ def _errors_by_field(t, exc: ValidationError, known: set[str]) -> dict[str, list
     return errors
 
 
-def _service_errors(exc, known: set[str]) -> dict[str, list[str]]:
+def _service_errors(t, exc: Unprocessable, known: set[str]) -> dict[str, list[str]]:
+    """A refusal of the catalogue service at the fields it names, in the reader's language (by its code)."""
     errors: dict[str, list[str]] = {}
-    for error in getattr(exc, "errors", None) or [{"field": "", "reason": str(exc)}]:
+    for error in exc.errors or [{"field": "", "reason": exc.detail, "code": exc.code, "params": exc.params}]:
         name = error.get("field", "")
-        errors.setdefault(name if name in known else "", []).append(error.get("reason", ""))
+        errors.setdefault(name if name in known else "", []).append(messages.render(error, t.lang))
     return errors
 
 
@@ -209,24 +191,83 @@ PRODUCT_FIELDS = {"name", "model", "gtin", "pcr_id"}
 FACILITY_FIELDS = {"name", "province", "grid_region"}
 
 
-def _catalogue_values(user, db: Session) -> dict:
-    products = catalogue.list_owned(db, Product, user.principal)
-    facilities = catalogue.list_owned(db, Facility, user.principal)
-    pcrs = {p.id: p for p in _pcr_choices()}
+def places(lang: str) -> dict:
+    """The provinces and regional grids a facility or a certificate batch may name, from the factor set: values
+    are the factor set's (English) names, shown by their names in the reader's language; each province's usual
+    grid for the form to suggest."""
+    provinces = catalogue.provinces()
     return {
-        "products": products,
-        "facilities": facilities,
-        "pcrs": list(pcrs.values()),
-        "pcr_titles": {i: p.title for i, p in pcrs.items()},
-        "provinces": PROVINCES,
-        "grid_regions": GRID_REGIONS,
-        "province_regions": dict(PROVINCES),
+        "provinces": [(key, catalogue.province_name(key, lang)) for key in provinces],
+        "grid_regions": [(key, catalogue.region_name(key, lang)) for key in catalogue.grid_regions()],
+        "province_regions": {key: spec["region"] for key, spec in provinces.items()},
+        "province_name": lambda key: catalogue.province_name(key, lang),
+        "region_name": lambda key: catalogue.region_name(key, lang),
+    }
+
+
+def pcr_title(pcr: PCR, lang: str) -> str:
+    """A PCR's title on a page in `lang`: its Chinese title on a Chinese page (named from its category where it
+    has none), its own title on an English one."""
+    if lang != "zh" or pcr.title_zh:
+        return in_language(pcr, "title", lang)
+    return pcr_document.pcr_title(pcr, "zh").main
+
+
+def _catalogue_values(user, db: Session, lang: str) -> dict:
+    pcrs = _pcr_choices()
+    return {
+        "pcrs": pcrs,
+        "pcr_titles": {p.id: pcr_title(p, lang) for p in pcrs},
         "field_id": field_id,
+        **places(lang),
     }
 
 
 def _empty_form(values: dict | None = None) -> dict:
     return {"values": values or {}, "errors": {}}
+
+
+# --- lists: search, filters, sorting, pages --------------------------------------------------------------------------
+
+
+def _whole(value: str | None) -> int | None:
+    """A page number or size from the query; None (the list's default) for anything that is not a whole number."""
+    text = (value or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 6 else None
+
+
+def list_args(request: Request, prefix: str = "") -> dict:
+    """A list's search text, sort key, page and size from the query (`prefix` tells two lists of a page apart);
+    bad values fall back to the list's defaults (services.catalogue.paged)."""
+    query = request.query_params
+    return {
+        "q": query.get(prefix + "q", "")[: catalogue.MAX_QUERY_CHARS],
+        "sort": query.get(prefix + "sort") or None,
+        "page": _whole(query.get(prefix + "page")),
+        "size": _whole(query.get(prefix + "size")),
+    }
+
+
+def pager(request: Request, found: catalogue.Page, prefix: str = "") -> dict:
+    """What the list's page links need: the page's number of all, the rows, and the same list's previous and next
+    pages (the other query values kept)."""
+
+    def to(number: int) -> str:
+        query = [(k, v) for k, v in request.query_params.multi_items() if k != prefix + "page"]
+        return f"{request.url.path}?{urlencode([*query, (prefix + 'page', str(number))])}"
+
+    return {
+        "number": found.number,
+        "pages": found.pages,
+        "total": found.total,
+        "previous": to(found.number - 1) if found.number > 1 else None,
+        "next": to(found.number + 1) if found.number < found.pages else None,
+    }
+
+
+def _kept(request: Request, prefix: str) -> dict[str, str]:
+    """The query values of the page's other list, kept as hidden inputs by this list's filter form."""
+    return {k: v for k, v in request.query_params.items() if k.startswith(prefix)}
 
 
 def _products_page(
@@ -238,6 +279,11 @@ def _products_page(
     facility_form=None,
     notice: str | None = None,
 ):
+    lang = i18n.negotiate(request)
+    pcr_id = request.query_params.get("pcr") or None
+    products = catalogue.search_products(db, user.principal, pcr_id=pcr_id, **list_args(request))
+    province = request.query_params.get("f_province") or None
+    facilities = catalogue.search_facilities(db, user.principal, province=province, **list_args(request, "f_"))
     return page(
         request,
         "inventory/products.html",
@@ -246,7 +292,15 @@ def _products_page(
         notice=notice,
         product_form={**(product_form or _empty_form()), "prefix": "product-"},
         facility_form={**(facility_form or _empty_form()), "prefix": "facility-"},
-        **_catalogue_values(user, db),
+        products=products,
+        products_pager=pager(request, products),
+        facilities=facilities,
+        facilities_pager=pager(request, facilities, "f_"),
+        product_filters={"pcr": pcr_id or "", "q": request.query_params.get("q", "")},
+        facility_filters={"province": province or "", "q": request.query_params.get("f_q", "")},
+        kept_for_products=_kept(request, "f_"),
+        kept_for_facilities={k: v for k, v in request.query_params.items() if not k.startswith("f_")},
+        **_catalogue_values(user, db, lang),
     )
 
 
@@ -257,6 +311,24 @@ def products_page(request: Request, user: ManufacturerPage, db: SessionDep):
         request.query_params.get("saved", "")
     )
     return _products_page(request, user, db, notice=notice)
+
+
+@router.get("/app/facilities/{facility_id}")
+def facility_page(request: Request, facility_id: uuid.UUID, user: ManufacturerPage, db: SessionDep):
+    """A facility and the products made there: the products whose inventories name it, each with its latest."""
+    facility = catalogue.owned(db, Facility, facility_id, user.principal)
+    lang = i18n.negotiate(request)
+    return page(
+        request,
+        "inventory/facility.html",
+        user,
+        facility=facility,
+        made_here=catalogue.facility_products(db, user.principal, facility.id),
+        pool=certificates.facility_pool(db, user.principal, facility.id),
+        when=when,
+        number=number,
+        **_catalogue_values(user, db, lang),
+    )
 
 
 def _product_values(data: dict) -> dict[str, str]:
@@ -284,12 +356,24 @@ def _save_product(t, db: Session, user, values: dict, product_id: uuid.UUID | No
         errors = _errors_by_field(t, exc, PRODUCT_FIELDS)
         if "pcr_id" not in errors:  # named in the same round as the schema's errors
             errors.update(_pcr_error(t, fields["pcr_id"]))
-        return errors
     except Unprocessable as exc:
-        return _service_errors(exc, PRODUCT_FIELDS)
+        errors = _service_errors(t, exc, PRODUCT_FIELDS)
     except PCRNotFound:
-        return _pcr_error(t, fields["pcr_id"])
-    return {}
+        errors = _pcr_error(t, fields["pcr_id"])
+    else:
+        return {}
+    if "gtin" in errors:
+        errors["gtin"] = [_gtin_reason(t, fields["gtin"] or "")]
+    return errors
+
+
+def _gtin_reason(t, gtin: str) -> str:
+    """Why a GTIN is refused, in the reader's language: not 8, 12, 13 or 14 digits, or the check digit it should
+    have (GS1 General Specifications 7.9.1)."""
+    digits = gtin.replace(" ", "").replace("-", "")
+    if not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
+        return t("inv.err.gtin_format")
+    return t("inv.err.gtin_check", digit=ean.calc_check_digit(digits[:-1]))
 
 
 def _pcr_error(t, pcr_id: str) -> dict[str, list[str]]:
@@ -297,8 +381,8 @@ def _pcr_error(t, pcr_id: str) -> dict[str, list[str]]:
         return {"pcr_id": [t("inv.err.missing")]}
     try:
         default_registry().get(pcr_id)
-    except PCRNotFound as exc:
-        return {"pcr_id": [str(exc)]}
+    except PCRNotFound:
+        return {"pcr_id": [t("inv.err.unknown_pcr", pcr=pcr_id)]}
     return {}
 
 
@@ -317,7 +401,7 @@ def _save_facility(t, db: Session, user, values: dict, facility_id: uuid.UUID | 
     except ValidationError as exc:
         return _errors_by_field(t, exc, FACILITY_FIELDS)
     except Unprocessable as exc:
-        return _service_errors(exc, FACILITY_FIELDS)
+        return _service_errors(t, exc, FACILITY_FIELDS)
     return {}
 
 
@@ -344,7 +428,7 @@ async def create_facility(request: Request, user: ManufacturerPage, db: SessionD
 
 
 def _edit_page(request: Request, user, db: Session, kind: str, obj, form: dict, status_code: int = 200):
-    values = _catalogue_values(user, db)
+    values = _catalogue_values(user, db, i18n.negotiate(request))
     pool = certificates.facility_pool(db, user.principal, obj.id) if kind == "facility" else None
     return page(
         request,
@@ -355,7 +439,7 @@ def _edit_page(request: Request, user, db: Session, kind: str, obj, form: dict, 
         form=form,
         pool=pool,
         number=number,
-        **{k: values[k] for k in ("pcrs", "provinces", "grid_regions", "province_regions", "field_id")},
+        **values,
     )
 
 
@@ -402,9 +486,37 @@ async def edit_facility(request: Request, facility_id: uuid.UUID, user: Manufact
 
 @router.get("/app/inventories")
 def inventories_page(request: Request, user: ManufacturerPage, db: SessionDep):
-    records = list(reversed(inventories.list_inventories(db, user.principal)))
-    products = {p.id: p for p in catalogue.list_owned(db, Product, user.principal)}
-    return page(request, "inventory/list.html", user, records=records, products=products, pcrs=_pcr_choices())
+    """The organisation's inventories, newest first: found by product (name, model or GTIN), filtered by product,
+    PCR, reference year and source, sorted and in pages."""
+    lang, query = i18n.negotiate(request), request.query_params
+    filters = {
+        "product_id": _uuid(query.get("product")),
+        "pcr_id": query.get("pcr") or None,
+        "year": _whole(query.get("year")),
+        "source": query.get("source") if query.get("source") in inventories.SOURCES else None,
+    }
+    found = inventories.search_inventories(db, user.principal, **filters, **list_args(request))
+    return page(
+        request,
+        "inventory/list.html",
+        user,
+        rows=found.rows,
+        found=found,
+        pager=pager(request, found),
+        filters={k: "" if v is None else str(v) for k, v in filters.items()} | {"q": query.get("q", "")},
+        products=catalogue.list_owned(db, Product, user.principal),
+        years=inventories.reference_years(db, user.principal),
+        sources=inventories.SOURCES,
+        when=when,
+        **_catalogue_values(user, db, lang),
+    )
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value or "")
+    except ValueError:
+        return None
 
 
 # --- the inventory form, generated from the PCR --------------------------------------------------------------------
@@ -419,31 +531,12 @@ SECTION_IDS = {
 }
 
 
-def unit_label(unit: str) -> str:
-    """A unit as people write it: t·km, m³."""
-    return unit.replace("*", "·").replace("^3", "³").replace("^2", "²").replace("Nm3", "Nm³")
-
-
-def _unit_text(t, unit: str) -> str:
-    key = f"inv.unit.{unit}"
-    return t(key) if key in t.messages else unit_label(unit)
-
-
-def _span(bounds) -> str | None:
-    """A PCR range as text: '0.3–0.98', '≤ 1.5', '≥ 20'."""
-    if bounds is None or (bounds.min is None and bounds.max is None):
-        return None
-    if bounds.min is None:
-        return f"≤ {bounds.max:g}"
-    return f"≥ {bounds.min:g}" if bounds.max is None else f"{bounds.min:g}–{bounds.max:g}"
-
-
 def _name(spec, lang: str) -> str:
     """An item's or parameter's name on a page in `lang`: the PCR's Chinese name on a Chinese page where it has one."""
     return spec.label_zh if lang == "zh" and spec.label_zh else spec.label
 
 
-def _item_view(spec: ItemSpec, pcr: PCR) -> dict:
+def _item_view(spec: ItemSpec, pcr: PCR, lang: str) -> dict:
     per = f"{pcr.declared_unit.amount:g} {unit_label(pcr.declared_unit.unit)}"
     return {
         "id": spec.id,
@@ -455,8 +548,8 @@ def _item_view(spec: ItemSpec, pcr: PCR) -> dict:
         "units": units_for(spec.unit),
         "required": spec.required,
         "primary_required": spec.primary_data_required,
-        "note": spec.note,
-        "range_text": _span(spec.plausible_per_declared_unit),
+        "note": in_language(spec, "note", lang),
+        "range_text": span(spec.plausible_per_declared_unit),
         "per": per,
         "supplier": spec.kind is ItemKind.INPUT,
         "parameters": [_parameter_view(p) for p in spec.parameters],
@@ -465,7 +558,17 @@ def _item_view(spec: ItemSpec, pcr: PCR) -> dict:
 
 def _parameter_view(spec: ParameterSpec) -> dict:
     """What the form shows of a parameter: a number's units and range, or a choice's codes with their names and the
-    default an empty choice takes."""
+    default an empty choice takes. A fraction (a mass fraction within 0–1) says so, in percent too: 65.2 typed
+    for CaO is a percentage, and the help says which unit to choose for it."""
+    bounds = spec.range
+    fraction = (
+        not spec.is_choice
+        and is_fraction(spec.unit)
+        and bounds is not None
+        and bounds.min is not None
+        and bounds.max is not None
+        and 0 <= bounds.min <= bounds.max <= 1
+    )
     return {
         "id": spec.id,
         "label": spec.label,
@@ -473,7 +576,9 @@ def _parameter_view(spec: ParameterSpec) -> dict:
         "unit": spec.unit,
         "units": [] if spec.is_choice else units_for(spec.unit),
         "required": spec.required,
-        "range_text": _span(spec.range),
+        "range_text": span(spec.range),
+        "fraction": fraction,
+        "percent_text": span(Range(min=spec.range.min * 100, max=spec.range.max * 100)) if fraction else "",
         "choices": [{"value": c.value, "label": c.label, "label_zh": c.label_zh} for c in spec.choices],
         "default": spec.default,
         "default_choice": spec.choice(str(spec.default)) if spec.is_choice and spec.default is not None else None,
@@ -538,12 +643,12 @@ def _parameter_labels(prefix: str, owner: str, specs: list[ParameterSpec], lang:
     }
 
 
-def _form_layout(pcr: PCR) -> dict:
+def _form_layout(pcr: PCR, lang: str) -> dict:
     """What the form shows for this PCR: data only, the same template for every category."""
     return {
         "pcr": pcr,
         "product_parameters": [_parameter_view(spec) for spec in pcr.parameters],
-        "items": [_item_view(spec, pcr) for spec in pcr.items],
+        "items": [_item_view(spec, pcr, lang) for spec in pcr.items],
         "production_units": units_for(pcr.declared_unit.unit),
         "mass_units": units_for("kg"),
         "certificates_allowed": pcr.electricity.gec_allowed,
@@ -555,7 +660,6 @@ def _form_layout(pcr: PCR) -> dict:
         "dq_indicators": DQ_INDICATORS,
         "data_sources": DATA_SOURCES,
         "export_contexts": EXPORT_CONTEXTS,
-        "provinces": PROVINCES,
         "direct_items": [s for s in pcr.items if s.kind in (ItemKind.FUEL, ItemKind.PROCESS)],
         "captive_fuels": pcr.electricity.captive_fuels,
     }
@@ -563,30 +667,33 @@ def _form_layout(pcr: PCR) -> dict:
 
 def _prefill(data: dict, pcr: PCR) -> tuple[dict[str, str], int, int]:
     """The form's values from a stored inventory (a new version starts as a copy of it, its certificates too: a
-    new version for the same period draws on the same batches in the facility's pool). Returns the values and the
+    new version for the same period draws on the same batches in the facility's pool), every amount with the unit
+    it was stated in, so that the form sent back unchanged is the same inventory. Returns the values and the
     numbers of co-product and certificate rows."""
-    values = _general_values(data)
-    values.update(_parameter_values("", data.get("parameters") or {}))
+    values = _general_values(data, pcr)
+    values.update(_parameter_values("", data.get("parameters") or {}, pcr.parameters))
     for entry in data.get("items", []):
-        if pcr.item(entry["item"]) is not None:  # an item the PCR no longer has has no row to show it
-            values.update(_item_values(entry))
+        spec = pcr.item(entry["item"])
+        if spec is not None:  # an item the PCR no longer has has no row to show it
+            values.update(_item_values(entry, spec))
     for entry in data.get("measured_emissions", []):
         values.update(_measured_values(entry))
     captive = data.get("captive_power") or {}
     if captive and pcr.electricity.captive_fuels:
-        values.update(_captive_values(captive))
+        values.update(_captive_values(captive, list(dict.fromkeys(pcr.electricity.captive_fuels.values()))))
     co_products = data.get("co_products", [])
     values.update(_row_values("co", co_products, CO_PRODUCT_FIELDS))
+    values.update({f"co.{i}.unit": offered_unit(e.get("unit", ""), units_for("kg")) for i, e in enumerate(co_products)})
     batches = data.get("green_certificates", []) if pcr.electricity.gec_allowed else []
     values.update(_row_values("gec", batches, CERTIFICATE_FIELDS))
     return values, len(co_products), len(batches)
 
 
-def _general_values(data: dict) -> dict[str, str]:
+def _general_values(data: dict, pcr: PCR) -> dict[str, str]:
     """The inputs above the items: production, reference period, main product value and export context."""
     return {
         "production.amount": _text(data["production"]["amount"]),
-        "production.unit": data["production"]["unit"],
+        "production.unit": offered_unit(data["production"]["unit"], units_for(pcr.declared_unit.unit)),
         "reference_period.start": data["reference_period"]["start"],
         "reference_period.end": data["reference_period"]["end"],
         "main_product_value_cny": _text(data.get("main_product_value_cny")),
@@ -594,25 +701,28 @@ def _general_values(data: dict) -> dict[str, str]:
     }
 
 
-def _item_values(entry: dict) -> dict[str, str]:
+def _item_values(entry: dict, spec: ItemSpec) -> dict[str, str]:
     """The inputs of one item's row: its fields, each parameter's amount and unit, each data-quality score."""
     prefix = f"item.{entry['item']}"
     values = {f"{prefix}.{key}": _text(entry.get(key)) for key in ITEM_FIELDS}
-    values.update(_parameter_values(f"{prefix}.", entry.get("parameters") or {}))
+    values[f"{prefix}.unit"] = offered_unit(entry.get("unit", ""), units_for(spec.unit))
+    values.update(_parameter_values(f"{prefix}.", entry.get("parameters") or {}, spec.parameters))
     values.update(_quality_values(prefix, entry))
     return values
 
 
-def _parameter_values(prefix: str, given: dict) -> dict[str, str]:
+def _parameter_values(prefix: str, given: dict, specs: list[ParameterSpec]) -> dict[str, str]:
     """The inputs of the parameters given (of an item, prefix 'item.clinker.', or of the product system, ''): a
-    choice's code in its select, a number's amount and unit."""
+    choice's code in its select, a number's amount and the unit it was stated in (65.2 stays 65.2 %)."""
+    by_id = {spec.id: spec for spec in specs}
     values = {}
     for name, value in given.items():
         if "choice" in value:
             values[f"{prefix}param.{name}.choice"] = value["choice"]
-        else:
-            values[f"{prefix}param.{name}.amount"] = _text(value.get("amount"))
-            values[f"{prefix}param.{name}.unit"] = value.get("unit", "")
+            continue
+        unit, spec = value.get("unit", ""), by_id.get(name)
+        values[f"{prefix}param.{name}.amount"] = _text(value.get("amount"))
+        values[f"{prefix}param.{name}.unit"] = offered_unit(unit, units_for(spec.unit)) if spec else unit
     return values
 
 
@@ -625,15 +735,17 @@ def _measured_values(entry: dict) -> dict[str, str]:
     """The inputs of one gas's measured emission, with a ticked box for each item its source covers."""
     prefix = f"measured.{entry['gas']}"
     values = {f"{prefix}.{key}": _text(entry.get(key)) for key in MEASURED_FIELDS}
+    values[f"{prefix}.unit"] = offered_unit(entry.get("unit", ""), units_for("kg"))
     values.update({f"{prefix}.covers.{item_id}": "1" for item_id in entry.get("covers") or []})
     return values
 
 
-def _captive_values(captive: dict) -> dict[str, str]:
+def _captive_values(captive: dict, fuel_units: list[str]) -> dict[str, str]:
     """The captive-power inputs: the electricity the plant's own units supplied, then one row per unit."""
     values = {"captive.supplied_mwh": _text(captive.get("supplied_mwh"))}
     for index, unit in enumerate(captive.get("units", [])):
         values.update({f"cap.{index}.{key}": _text(unit.get(key)) for key in CAPTIVE_FIELDS})
+        values[f"cap.{index}.fuel_unit"] = offered_unit(unit.get("fuel_unit", ""), fuel_units)
         values.update(_quality_values(f"cap.{index}", unit))
     return values
 
@@ -778,19 +890,19 @@ class FormReading:
                 given[spec.id] = {"amount": self.get(f"{q}.amount"), "unit": self.get(f"{q}.unit") or spec.unit}
         return given
 
-    def problem(self, t, loc: str, message: str, where: dict[str, list[str]] | None = None) -> None:
-        """A problem of the inventory at its input, in the reader's language where the form words it."""
-        name = self.input_of(loc, message, where)
-        self.error(name, self._reason(t, name, loc, message))
+    def problem(self, t, problem: FieldError, where: dict[str, list[str]] | None = None) -> None:
+        """A problem of the inventory at its input, in the reader's language (by its code)."""
+        name = self.input_of(problem.loc, problem.message, where)
+        self.error(name, self._reason(t, name, problem))
 
-    def _reason(self, t, name: str, loc: str, message: str) -> str:
+    def _reason(self, t, name: str, problem: FieldError) -> str:
         """A code that is not one of a choice's (a form sent from an older page, or crafted) is named with the
-        parameter and its codes; other problems keep the PCR's words."""
-        found = CHOICE_INPUT.match(name) if loc.endswith(".choice") else None
+        parameter and its codes by their names; every other problem by its code's message."""
+        found = CHOICE_INPUT.match(name) if problem.loc.endswith(".choice") else None
         owner = self.pcr.item(found["item"]) if found and found["item"] else self.pcr
         spec = owner.parameter(found["parameter"]) if found and owner is not None else None
         if spec is None:
-            return message
+            return messages.render(problem, t.lang)
         codes = " / ".join(f"{c.value} {_name(c, t.lang)}" for c in spec.choices)
         return t("inv.err.choice", value=self.get(name), parameter=_name(spec, t.lang), choices=codes)
 
@@ -918,7 +1030,7 @@ def _check(reading: FormReading, data: dict, t) -> Inventory | None:
         return None  # nothing left to check (no item without an error)
     for problem in problems(rest, reading.pcr):
         if not _shown_already(problem, set_aside, failing):
-            reading.problem(t, problem.loc, problem.message, where)
+            reading.problem(t, problem, where)
     return None
 
 
@@ -974,16 +1086,16 @@ def _form_page(
 ):
     t = i18n.catalogue(i18n.negotiate(request))
     facilities = catalogue.list_owned(db, Facility, user.principal)
-    messages = {
+    shown = {
         name: [t("inv.err.missing_amount") if m == "missing_amount" else m for m in found]
         for name, found in errors.items()
     }
     summary = [
         {"name": name, "reason": reason, "id": SECTION_IDS.get(name) or (field_id(name) if name else "general-h")}
-        for name, found in messages.items()
+        for name, found in shown.items()
         for reason in found
     ]
-    messages.setdefault("", [])
+    shown.setdefault("", [])
     gec_rows, co_rows = max(gec_rows, 1), max(co_rows, 1)
     cap_rows = max(_rows(values, "cap"), 1) if pcr.electricity.captive_fuels else 0
     return page(
@@ -994,7 +1106,7 @@ def _form_page(
         product=product,
         facilities=facilities,
         values=values,
-        errors=messages,
+        errors=shown,
         summary=summary,
         source=source,
         gec_rows=gec_rows,
@@ -1011,10 +1123,21 @@ def form_context(t, pcr: PCR) -> dict:
     return {
         "field_id": field_id,
         "section_ids": SECTION_IDS,
-        "unit_label": lambda unit: _unit_text(t, unit),
-        "unit_choices": lambda units: [(u, _unit_text(t, u)) for u in units],
-        **_form_layout(pcr),
+        "unit_label": lambda unit: unit_text(t, unit),
+        "unit_choices": lambda units, current=None: _unit_options(t, units, current),
+        "pcr_title": pcr_title(pcr, t.lang),
+        "when": when,
+        **places(t.lang),
+        **_form_layout(pcr, t.lang),
     }
+
+
+def _unit_options(t, units: list[str], current: str | None = None) -> list[tuple[str, str]]:
+    """A unit select's options by their names in the reader's language; a unit the inventory was stated in that
+    none of them means is offered too, so that a new version keeps it instead of the first option taking its
+    place."""
+    offered = list(units) + ([current] if current and current not in units else [])
+    return [(u, unit_text(t, u)) for u in offered]
 
 
 def _latest(db: Session, user, product_id: uuid.UUID) -> InventoryRecord | None:
@@ -1054,48 +1177,52 @@ def new_inventory_page(
 
 
 def _submit_form(request: Request, user, db: Session, fields: dict):
+    """The form sent: stored as a new version (then its page), or shown again with every problem at its input."""
     t = i18n.catalogue(i18n.negotiate(request))
     values = {k: v for k, v in _flat(fields).items() if NAME.match(k.lower()) or k.startswith("item.")}
     try:
         product_id = uuid.UUID(values.get("product_id", ""))
     except ValueError:
-        raise Unprocessable("choose a product", [{"field": "product_id", "reason": "not a product id"}]) from None
+        reason = "not a product id"
+        raise Unprocessable(
+            "choose a product", [{"field": "product_id", "reason": reason, "code": "inv.err.product"}]
+        ) from None
     product = catalogue.owned(db, Product, product_id, user.principal)
     pcr = default_registry().get(product.pcr_id, values.get("pcr_version") or None)
     reading = FormReading(values, pcr)
-    facility = None
-    if values.get("facility_id"):
-        try:
-            facility = catalogue.owned(db, Facility, uuid.UUID(values["facility_id"]), user.principal)
-        except ValueError:
-            reading.error("facility_id", t("inv.err.facility"))
-    else:
-        reading.error("facility_id", t("inv.err.facility"))
-    data = reading.data(product, facility, user.organisation.name)
-    inventory = _check(reading, data, t)
+    facility = _chosen_facility(reading, db, user, t)
+    inventory = _check(reading, reading.data(product, facility, user.organisation.name), t)
     if inventory is not None and not reading.errors:
-        try:
-            record = inventories.submit_inventory(db, user.principal, product.id, inventory, facility.id, source="form")
+        record = _stored(reading, db, user, product, inventory, facility, t)
+        if record is not None:
             return RedirectResponse(f"/app/inventories/{record.id}", status_code=303)
-        except InventoryInvalid as exc:
-            for problem in exc.errors:
-                reading.problem(t, problem.loc, problem.message)
-        except (Unprocessable, Conflict) as exc:
-            db.rollback()
-            for error in exc.errors or [{"field": "", "reason": exc.detail}]:
-                reading.error(reading.input_of(error["field"], error["reason"]), error["reason"])
-    return _form_page(
-        request,
-        user,
-        db,
-        product,
-        pcr,
-        values,
-        reading.errors,
-        _rows(values, "co"),
-        _rows(values, "gec"),
-        status_code=422,
-    )
+    rows = (_rows(values, "co"), _rows(values, "gec"))
+    return _form_page(request, user, db, product, pcr, values, reading.errors, *rows, status_code=422)
+
+
+def _chosen_facility(reading: FormReading, db: Session, user, t) -> Facility | None:
+    """The facility the form names (one of the organisation's), or None with the error at its select."""
+    try:
+        return catalogue.owned(db, Facility, uuid.UUID(reading.get("facility_id")), user.principal)
+    except ValueError:
+        reading.error("facility_id", t("inv.err.facility"))
+        return None
+
+
+def _stored(reading: FormReading, db: Session, user, product: Product, inventory: Inventory, facility, t):
+    """The inventory submitted through the service; None with the service's refusals at their inputs, in the
+    reader's language."""
+    try:
+        return inventories.submit_inventory(db, user.principal, product.id, inventory, facility.id, source="form")
+    except InventoryInvalid as exc:
+        for problem in exc.errors:
+            reading.problem(t, problem)
+    except (Unprocessable, Conflict) as exc:
+        db.rollback()
+        for error in exc.errors or [{"field": "", "reason": exc.detail, "code": exc.code, "params": exc.params}]:
+            field, reason = str(error.get("field", "")), str(error.get("reason", ""))
+            reading.error(reading.input_of(field, reason), messages.render(error, t.lang))
+    return None
 
 
 @router.post("/app/inventories")
@@ -1120,43 +1247,48 @@ def _in_pcr_unit(entry: dict, pcr: PCR) -> float | None:
 @router.get("/app/inventories/{inventory_id}")
 def inventory_page(request: Request, inventory_id: uuid.UUID, user: ManufacturerPage, db: SessionDep):
     record = catalogue.owned(db, InventoryRecord, inventory_id, user.principal)
-    product = db.get(Product, record.product_id)
-    facility = db.get(Facility, record.facility_id) if record.facility_id else None
     try:
         pcr = default_registry().get(record.pcr_id, record.pcr_version)
     except PCRNotFound:
         pcr = None
-    items, lang = [], i18n.negotiate(request)
-    for entry in record.data.get("items", []):
-        spec = pcr.item(entry["item"]) if pcr else None
-        quality = entry.get("data_quality")
-        items.append(
-            {
-                **entry,
-                "label": _name(spec, lang) if spec else entry["item"],
-                "stated_parameters": dashboard.stated_parameters(
-                    entry.get("parameters") or {}, spec.parameters if spec else []
-                ),
-                "pcr_unit": spec.unit if spec else None,
-                "in_pcr_unit": _in_pcr_unit(entry, pcr) if pcr else None,
-                "dqr": sum(quality.values()) / len(quality) if quality else None,
-            }
-        )
+    lang = i18n.negotiate(request)
+    t = i18n.catalogue(lang)
     return page(
         request,
         "inventory/detail.html",
         user,
         record=record,
         data=record.data,
-        product=product,
-        facility=facility,
+        product=db.get(Product, record.product_id),
+        facility=db.get(Facility, record.facility_id) if record.facility_id else None,
         pcr=pcr,
-        items=items,
+        pcr_title=pcr_title(pcr, lang) if pcr else record.pcr_id,
+        items=[_item_row(entry, pcr, lang) for entry in record.data.get("items", [])],
         parameters=dashboard.product_parameters(record.data, pcr),
         dq_indicators=DQ_INDICATORS,
         max_iterations=CalculationIn.model_fields["monte_carlo_iterations"].metadata[-1].le,
         number=number,
+        when=when,
+        unit_label=lambda unit: unit_text(t, unit),
+        **places(lang),
     )
+
+
+def _item_row(entry: dict, pcr: PCR | None, lang: str) -> dict:
+    """An item of a stored inventory as its page shows it: its name in the reader's language, what it stated, its
+    amount in the PCR's unit and its data-quality rating."""
+    spec = pcr.item(entry["item"]) if pcr else None
+    quality = entry.get("data_quality")
+    return {
+        **entry,
+        "label": _name(spec, lang) if spec else entry["item"],
+        "stated_parameters": dashboard.stated_parameters(
+            entry.get("parameters") or {}, spec.parameters if spec else []
+        ),
+        "pcr_unit": spec.unit if spec else None,
+        "in_pcr_unit": _in_pcr_unit(entry, pcr) if pcr else None,
+        "dqr": sum(quality.values()) / len(quality) if quality else None,
+    }
 
 
 @router.post("/app/inventories/{inventory_id}/calculate")

@@ -1396,7 +1396,7 @@ def _preview(request: Request, user: PageUser, db: Session, pcr_id: str, version
     if pcr is None:
         problems = check_problems(t, row.document if isinstance(row.document, dict) else {})
         return page(request, "pcr/authoring/unready.html", user, 422, url=_url(row), row=row, problems=problems)
-    stand_in = SimpleNamespace(id="preview", name=pcr.title, gtin=None, model=None)
+    stand_in = SimpleNamespace(id="preview", name=inventory_pages.pcr_title(pcr, t.lang), gtin=None, model=None)
     facility = SimpleNamespace(id="preview", name=t("pcra.preview.facility"), province="Guizhou")
     cap_rows = 1 if pcr.electricity.captive_fuels else 0
     return page(
