@@ -23,7 +23,7 @@ ENGLISH = {
     "national) for {province} ({grid_region} grid)",
     # how a factor was chosen or derived
     "factor.later_year_used": "no factor for {year} or earlier; the {used} factor is used",
-    "factor.unknown_province": "province {province!r} is not a known provincial-level division",
+    "factor.unknown_province": "province “{province}” is not a known provincial-level division",
     "factor.no_area_factor": "no {scope} factor for {area}",
     "factor.no_place": "the facility names no province or grid region",
     "factor.national_taken": "national factor taken",

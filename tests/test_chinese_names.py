@@ -88,10 +88,13 @@ def test_the_chinese_footprint_page_names_items_stages_and_parts(world, cement):
     assert "1 吨所声明品种和强度等级的水泥" in page.text
 
 
-def test_the_english_footprint_page_keeps_the_item_codes(world, cement):
+def test_the_english_footprint_page_names_items_by_their_english_names(world, cement):
+    """An English page names each item by the PCR's English name, its code in the cell's title (codes are not
+    shown to people, issue 18 defect 7)."""
     page = Browser(world.client.app, "acme-engineer", lang="en").get(f"/app/footprints/{cement['footprint_id']}")
     shown = cells(page.text)
-    assert "clinker=clinker" in shown and "raw_material_acquisition=Raw material acquisition" in shown
+    assert "clinker=clinker produced and used in this cement" in shown
+    assert "raw_material_acquisition=Raw material acquisition" in shown
     assert "熟料" not in page.text
 
 
@@ -101,7 +104,7 @@ def test_the_chinese_review_file_names_items_stages_and_parts(world, cement):
     shown = cells(page.text)
     assert "clinker=本水泥所用自产熟料" in shown and "raw_material_acquisition=原材料获取" in shown
     assert "<td>clinker</td>" not in page.text and ">raw_material_acquisition<" not in page.text
-    assert '本水泥所用自产熟料 <code class="small">clinker</code>' in page.text  # the inventory row keeps the code
+    assert '<td class="name" title="clinker">本水泥所用自产熟料</td>' in page.text  # the inventory row: code as title
 
 
 def test_the_pdf_report_prints_stages_in_chinese_and_english(world, cement):
@@ -109,3 +112,76 @@ def test_the_pdf_report_prints_stages_in_chinese_and_english(world, cement):
     text = "".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split())
     assert "原材料获取/Rawmaterialacquisition" in text and "生产/Production" in text
     assert "本水泥所用自产熟料/clinker" in text and "过程排放/processemissions" in text
+
+
+# --- places, categories and PCR titles (core.names) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("written", ["Guizhou", "guizhou", " GUIZHOU ", "贵州", "贵州省"])
+def test_a_province_is_named_alike_however_it_was_written(written):
+    from footprint_api.core import names
+
+    assert names.province_key(written) == "Guizhou"
+    assert (names.province_name(written, "zh"), names.province_name(written, "en")) == ("贵州", "Guizhou")
+
+
+def test_a_name_that_is_no_province_is_shown_as_written():
+    from footprint_api.core import names
+
+    assert names.province_key("Atlantis") is None and names.province_name(" Atlantis ", "zh") == "Atlantis"
+    assert names.province_name(None, "zh") == ""
+
+
+def test_grid_regions_and_categories_are_named_in_the_readers_language():
+    from footprint_api.core import names
+
+    assert (
+        names.grid_region_name("south", "zh") == "南方电网" and names.grid_region_name("Atlantic", "zh") == "Atlantic"
+    )
+    assert names.pcr_category("PCR-CN-CEMENT", "zh") == "水泥" and names.pcr_category("PCR-CN-CEMENT", "en") == "cement"
+    assert names.pcr_category("PCR-CN-NOTHING", "zh") == "PCR-CN-NOTHING"
+    assert names.category_name("zh", "manganese", "电解金属锰", "electrolytic manganese") == "电解金属锰"
+    assert names.category_name("en", "manganese", "电解金属锰", None) == "manganese"
+
+
+def test_a_pcr_title_is_its_chinese_title_on_a_chinese_page():
+    """Defect 5: PCR titles showed in English on Chinese pages. The Chinese title where the PCR has one, else the
+    name from its category; an English page keeps the registered title."""
+    from footprint_api.core import names
+
+    cement = default_registry().get("PCR-CN-CEMENT").model_copy(update={"title_zh": None})
+    assert names.pcr_title(cement, "zh") == "水泥产品种类规则" and names.pcr_title(cement, "en") == cement.title
+    titled = cement.model_copy(update={"title_zh": "通用硅酸盐水泥碳足迹核算规则"})
+    assert names.pcr_title(titled, "zh") == "通用硅酸盐水泥碳足迹核算规则"
+
+
+def summary_of(html: str) -> str:
+    """The PCR page's heading, lead and summary card (the page's own parts, before the document's sections)."""
+    return (
+        html.split('<section class="card pcr-summary"', 1)[0]
+        + html.split('<section class="card pcr-summary"')[1].split("</section>", 1)[0]
+    )
+
+
+def test_the_chinese_pcr_page_is_titled_in_chinese_and_names_the_english_title_as_such(world):
+    """Defect 5: the PCR library's page printed the registered English title in its summary on a Chinese page."""
+    cement = default_registry().get("PCR-CN-CEMENT")
+    heading = cement.title_zh or "水泥产品种类规则"  # the Chinese title, else the name from the category
+    page = Browser(world.client.app, lang="zh-CN").get(f"/pcrs/{cement.id}/{cement.version}")
+    assert page.status_code == 200
+    own = summary_of(page.text)
+    assert f"<title>{heading}" in own and f"<br>{heading}</dd>" in own
+    assert own.count(cement.title) == 1 and f'英文标题：<span lang="en">{cement.title}</span>' in own
+    english = summary_of(Browser(world.client.app, lang="en").get(f"/pcrs/{cement.id}/{cement.version}").text)
+    assert "Product category rules: cement" in english and f'Chinese title: <span lang="zh-CN">{heading}' in english
+
+
+def test_the_pcr_library_lists_a_version_by_its_chinese_title():
+    from footprint_api.web.routes.pcr_library import title_in
+
+    zh, en = i18n.catalogue("zh"), i18n.catalogue("en")
+    row = {"id": "PCR-CN-MN", "title": "Electrolytic manganese", "title_zh": "电解金属锰产品种类规则"}
+    assert title_in(zh, {**row, "product_category": "manganese"}) == "电解金属锰产品种类规则"
+    assert title_in(zh, {**row, "title_zh": None, "product_category": "cement"}) == "水泥产品种类规则"
+    assert title_in(en, {**row, "product_category": "cement"}) == "Product category rules: cement"
+    assert title_in(zh, {**row, "title_zh": None, "product_category": None}) == "Electrolytic manganese"

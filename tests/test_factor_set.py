@@ -83,4 +83,4 @@ def test_a_provincial_factor_carries_its_derivation_as_values():
 def test_an_unknown_province_falls_back_to_the_national_factor_and_says_why():
     factor = load_factor_set().location_factor(2023, "Atlantis", None, "province")
     assert [n.code for n in factor.notes] == ["factor.unknown_province", "factor.national_taken"]
-    assert factor.note == "province 'Atlantis' is not a known provincial-level division; national factor taken"
+    assert factor.note == "province “Atlantis” is not a known provincial-level division; national factor taken"

@@ -375,7 +375,12 @@ def test_an_application_under_an_expired_pcr_is_refused_naming_it(world):
     )
     assert response.status_code == 422
     assert response.json()["errors"] == [
-        {"field": "pcr", "reason": f"{pcr_id} 1.0.0 expired on {AFTER_CONSULTATION.isoformat()}"}
+        {
+            "field": "pcr",
+            "reason": f"{pcr_id} 1.0.0 expired on {AFTER_CONSULTATION.isoformat()}",
+            "code": "cert.error.pcr_not_in_force",
+            "params": {"pcr": f"{pcr_id} 1.0.0"},
+        }
     ]
 
 

@@ -74,3 +74,15 @@ def test_a_csv_the_parser_refuses_is_422(world):
         "/api/v1/public/verify-batch", content=b"P" * 200_000, headers={"Content-Type": "text/csv"}
     )
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "body"
+
+
+def test_the_json_batch_check_keeps_codes_and_english_notes(world):
+    """The JSON API answers machines: verdict codes, the code columns, and notes in English only."""
+    valid = issued_label(world, gtin=None)["number"]
+    typo = valid[:-1] + ("A" if valid[-1] != "A" else "B")  # the check character changed
+    response = world.client.post(
+        "/api/v1/public/verify-batch", content=f"{typo}\n".encode(), headers={"Content-Type": "text/csv"}
+    )
+    row = next(csv.DictReader(io.StringIO(response.text)))
+    assert (row["number"], row["status"]) == (typo, "NOT_FOUND")
+    assert row["note"].startswith("probably mistyped: ") and valid in row["note"] and "可能" not in row["note"]

@@ -183,11 +183,25 @@ def test_a_page_response_says_its_language_and_what_it_varies_by():
     assert response.headers["set-cookie"].startswith("lang=en; ")
 
 
+# Messages whose two languages show different values of the same code, each on purpose: the English quotes the
+# PCR's English note of its default method, as results have always stored it; the Chinese names the method, its
+# data-quality rating and the parameter it took by their Chinese names instead.
+DIFFERENT_VALUES = {
+    "code.result.gap.default_method": ({"dqr"}, {"note"}),
+    "code.result.gap.default_method_settings": ({"dqr", "parameters"}, {"note", "settings"}),
+}
+
+
 def test_both_catalogues_have_the_same_messages_and_placeholders():
     zh, en = i18n.catalogue("zh").messages, i18n.catalogue("en").messages
     assert zh.keys() == en.keys()
     for key in zh:
-        assert set(re.findall(r"{(\w+)}", zh[key])) == set(re.findall(r"{(\w+)}", en[key])), key
+        chinese, english = (
+            set(re.findall(r"{(\w+)(?:![rsa])?}", zh[key])),
+            set(re.findall(r"{(\w+)(?:![rsa])?}", en[key])),
+        )
+        only_zh, only_en = DIFFERENT_VALUES.get(key, (set(), set()))
+        assert chinese - only_zh == english - only_en, key
 
 
 # --- security headers, static files, docs ---------------------------------------------------------------------

@@ -614,6 +614,7 @@ def cases(victim) -> dict[tuple[str, str], tuple[str, dict, int]]:
         ("POST", "/app/inventories/upload"): ("/app/inventories/upload", {"product_id": product}, 404),
         ("GET", "/app/pcrs/{pcr_id}/template.xlsx"): ("/app/pcrs/PCR-CN-CEMENT/template.xlsx", {}, 200),
         ("GET", "/app/inventories/{inventory_id}"): (f"/app/inventories/{inventory}", {}, 404),
+        ("GET", "/app/inventories/{inventory_id}/workbook"): (f"/app/inventories/{inventory}/workbook", {}, 404),
         ("POST", "/app/inventories/{inventory_id}/calculate"): (f"/app/inventories/{inventory}/calculate", {}, 404),
     }
 

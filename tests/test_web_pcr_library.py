@@ -120,7 +120,7 @@ def test_a_version_reads_as_a_document_in_chinese(visitor_zh):
     page = visitor_zh.get(CEMENT)
     assert page.status_code == 200
     html = page.text
-    assert "<h1>水泥产品种类规则 <span" in html  # pcr.doc.title with the category's Chinese name
+    assert "<h1>水泥（按品种和强度等级，从摇篮到大门） <span" in html  # the version's Chinese title (title_zh)
     for key in ("document", "scope", "boundary", "electricity", "items", "comments", "changes"):
         assert f'id="pcr-{key}"' in html, key
     assert ZH("pcr.section.changes") in html and ZH("pcr.doc.no_comments") in html

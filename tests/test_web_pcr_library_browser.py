@@ -57,7 +57,7 @@ def test_a_visitor_filters_the_library_and_reads_a_version(served, visit, width)
 
     rows.first.locator("a").first.click()
     page.wait_for_url("**/pcrs/PCR-CN-CEMENT/1.1.0")
-    assert page.locator("h1").inner_text().startswith("水泥产品种类规则")
+    assert page.locator("h1").inner_text().startswith("水泥（按品种和强度等级，从摇篮到大门）")
     assert page.locator("#pcr-changes tbody tr").count() >= 4  # four changes from 1.0.0 besides the version
     assert page.locator("#pcr-items .table-scroll").count() == 1
     checked(tab, served, f"pcr-library-document-{width}-zh", width)

@@ -193,6 +193,20 @@ def download(visitor, page_html: str, fmt: str):
     )
 
 
+ENGLISH_HEADINGS = [
+    "Label number",
+    "Status",
+    "Product",
+    "Manufacturer",
+    "Carbon footprint (kg CO2e)",
+    "Unit",
+    "Declared unit",
+    "PCR and version",
+    "Expires",
+    "Note",
+]
+
+
 def test_a_csv_is_checked_and_both_downloads_neutralise_formulas(visitor, labels):
     numbers = [
         labels["cement"]["number"],
@@ -212,17 +226,17 @@ def test_a_csv_is_checked_and_both_downloads_neutralise_formulas(visitor, labels
     assert as_csv.headers["content-disposition"].startswith("attachment;")
     assert as_csv.content.startswith(b"\xef\xbb\xbf")  # the BOM: Excel reads the file as UTF-8
     rows = list(csv.reader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
-    assert rows[0] == list(registry.BATCH_COLUMNS) and len(rows) == 6
+    assert rows[0] == ENGLISH_HEADINGS and len(rows) == 6
     assert rows[3][2] == "'" + INJECTION  # the formula is text with the leading quote
-    assert rows[5][:2] == ["'=1+2", "NOT_FOUND"]
+    assert rows[5][:2] == ["'=1+2", "Not found"]
     assert rows[1][4] == labels["cement"]["value"] and rows[1][5] == "kg CO2e"
 
     as_xlsx = download(visitor, response.text, "xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(as_xlsx.content)).active
     cell = sheet.cell(row=4, column=3)
     assert (cell.value, cell.data_type, cell.quotePrefix) == (INJECTION, "s", True)  # a string, never a formula
-    assert [c.value for c in sheet[1]] == list(registry.BATCH_COLUMNS)
-    assert sheet.cell(row=2, column=2).value == "VALID" and sheet.column_dimensions["C"].width > 10
+    assert [c.value for c in sheet[1]] == ENGLISH_HEADINGS
+    assert sheet.cell(row=2, column=2).value == "Valid" and sheet.column_dimensions["C"].width > 10
 
 
 def xlsx_of(values: list, sheets: int = 1) -> bytes:
@@ -318,6 +332,25 @@ def test_a_download_token_is_signed_and_expires():
         numbers_of_token(token[:-1] + ("0" if token[-1] != "0" else "1"), now=1001.0)
 
 
+def test_a_download_link_that_expired_or_was_altered_is_refused_in_the_readers_language(world):
+    """The refusal was the generic error page with the English detail; now the batch page says what to do."""
+    chinese = Browser(world.client.app, lang="zh-CN")
+    form = chinese.get("/batch").text
+    expired = batch_token(["PCF-2026-000001-0"], now=time.time() - 3601)
+    altered = batch_token(["PCF-2026-000001-0"])[:-1] + "x"
+    for token, status, reason in (
+        (expired, 400, "此下载已超过一小时的有效期"),
+        (altered, 400, "此下载链接无效"),
+        (batch_token(["PCF-2026-000001-0"]), 422, "请选择下载格式"),
+    ):
+        fmt = "csv" if status == 400 else "pdf"
+        response = chinese.client.post(
+            "/batch/download", data={"token": token, "format": fmt, "csrf_token": csrf_of(form)}
+        )
+        assert response.status_code == status and 'id="file-error"' in response.text and reason in response.text
+        assert "check the list again" not in response.text and "choose a format" not in response.text
+
+
 def test_an_upload_without_the_form_token_is_refused(world):
     stranger = Browser(world.client.app)
     response = stranger.client.post("/batch", files={"file": ("a.csv", b"PCF-2026-000001-0\n", "text/csv")})
@@ -382,6 +415,133 @@ def test_a_photo_of_too_many_pixels_is_refused_before_decoding(visitor):
 
 def test_a_file_that_is_no_picture_is_refused(visitor):
     assert photo(visitor, b"%PDF-1.4", "label.png").status_code == 422
+
+
+# --- in Chinese ---------------------------------------------------------------------------------------------------
+
+
+def province_stored_as(number: str, province: str) -> None:
+    """The province of a label's inventory as an earlier upload stored it (typed in a workbook, e.g. '贵州')."""
+    from sqlmodel import select
+
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.persistence.models import Footprint, InventoryRecord, Label
+
+    with session_scope() as session:
+        label = session.exec(select(Label).where(Label.number == number)).one()
+        record = session.get(InventoryRecord, session.get(Footprint, label.footprint_id).inventory_id)
+        record.data = {**record.data, "facility": {**record.data["facility"], "province": province}}
+        session.add(record)
+        session.commit()
+
+
+def options_of(html: str, select_id: str) -> list[tuple[str, str]]:
+    import re
+
+    select = html.split(f'<select id="{select_id}"', 1)[1].split("</select>", 1)[0]
+    return re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select)
+
+
+@pytest.fixture(scope="module")
+def typed_in_chinese(world, labels):
+    """A cement label whose inventory gives its province as typed in a Chinese workbook: '贵州'."""
+    label = issued_label(world, gtin=None)
+    province_stored_as(label["number"], "贵州")
+    return label
+
+
+def test_a_province_typed_in_chinese_is_found_by_either_name_and_offered_once(world, visitor, typed_in_chinese):
+    """Defect 4: the registry offered 'Guizhou' and '贵州' side by side, and 'Guizhou' missed the label."""
+    number = typed_in_chinese["number"]
+    for asked in ("Guizhou", "guizhou", "贵州", "贵州省"):
+        assert number in numbers_on(visitor.get("/registry", params={"province": asked}).text), asked
+    assert number not in numbers_on(visitor.get("/registry", params={"province": "Hebei"}).text)
+    found = world.client.get("/api/v1/public/registry", params={"province": "Guizhou", "limit": 500}).json()
+    assert number in {label["number"] for label in found}
+    offered = [value for value, _ in options_of(visitor.get("/registry").text, "province")]
+    assert offered.count("Guizhou") == 1 and "贵州" not in offered and offered == sorted(offered, key=str.lower)
+
+
+def test_the_chinese_registry_names_categories_and_provinces_in_chinese(world, typed_in_chinese):
+    """Defects 4 and 5: the filters offered 'PCR-CN-CEMENT' and 'Hebei' on a Chinese page."""
+    chinese = Browser(world.client.app, lang="zh-CN")
+    page = chinese.get("/registry", params={"province": "贵州", "pcr_id": "PCR-CN-CEMENT"}).text
+    assert ("PCR-CN-CEMENT", "水泥") in options_of(page, "pcr_id")
+    assert {("Guizhou", "贵州"), ("Hebei", "河北")} <= set(options_of(page, "province"))
+    assert '<option value="Guizhou" selected>贵州</option>' in page
+    assert f'?label={typed_in_chinese["number"]}">水泥</a>' in page  # the category column
+    assert "比较水泥的有效产品" in page
+    english = Browser(world.client.app, lang="en").get("/registry").text
+    assert ("PCR-CN-CEMENT", "cement") in options_of(english, "pcr_id")
+    assert ("Hebei", "Hebei") in options_of(english, "province")
+
+
+def test_the_chinese_comparison_is_headed_by_its_category(world, labels):
+    page = Browser(world.client.app, lang="zh-CN").get("/compare/PCR-CN-CEMENT").text
+    assert "<title>水泥同类产品比较 ·" in page and "同类产品比较：水泥" in page
+    assert "依据的产品种类规则：PCR-CN-CEMENT" in page
+    assert "Compare products: cement" in Browser(world.client.app, lang="en").get("/compare/PCR-CN-CEMENT").text
+
+
+@pytest.fixture(scope="module")
+def superseded(world):
+    """Two labels of one product: the second supersedes the first."""
+    product = world.product("acme-engineer", "PCR-CN-CEMENT", "cement relabelled")
+    issued = []
+    for _ in range(2):
+        footprint = calculated_footprint(world, product_id=product["id"])
+        application = world.call(
+            "acme-engineer",
+            "POST",
+            "/api/v1/applications",
+            json={"footprint_id": footprint["footprint_id"], "certification_body_id": str(world.organisations["cb"])},
+        ).json()
+        for user, action in (
+            ("acme-engineer", "submit"),
+            ("cb-verifier", "start_review"),
+            ("cb-verifier", "approve"),
+            ("cb-verifier", "issue_label"),
+        ):
+            assert act(world, user, application["id"], action).status_code == 200
+        labels_now = world.call("cb-verifier", "GET", "/api/v1/labels").json()
+        issued.append(next(label["number"] for label in labels_now if label["application_id"] == application["id"]))
+    return issued
+
+
+def mistyped(number: str) -> str:
+    """The number with its check character changed: one typo away from the real one."""
+    return number[:-1] + ("A" if number[-1] != "A" else "B")
+
+
+def test_the_batch_results_are_in_the_readers_language(world, labels, superseded):
+    """Defect 5: the downloaded file's headings, verdicts and notes were codes and English on a Chinese page."""
+    older, newer = superseded
+    valid = labels["cement"]["number"]
+    chinese = Browser(world.client.app, lang="zh-CN")
+    body = "\n".join([valid, older, mistyped(valid), "PCF-2026-999999-0"]).encode()
+    response = check(chinese, "清单.csv", body)
+    assert response.status_code == 200
+    assert f"已被标签 {newer} 替代" in response.text and f"可能输错，是否为：{valid}？" in response.text
+    as_csv = download(chinese, response.text, "csv")
+    rows = list(csv.reader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
+    assert rows[0] == [
+        "标签编号",
+        "状态",
+        "产品",
+        "生产企业",
+        "碳足迹（kg CO2e）",
+        "单位",
+        "声明单位",
+        "产品种类规则及版本",
+        "到期日",
+        "说明",
+    ]
+    assert [row[1] for row in rows[1:]] == ["有效", "已被替代", "未找到", "未找到"]
+    assert rows[2][9] == f"已被标签 {newer} 替代" and rows[3][9] == f"可能输错，是否为：{valid}？"
+    assert rows[4][9] == "可能输错，请核对编号"  # a wrong check character, and no label one typo away
+    sheet = openpyxl.load_workbook(io.BytesIO(download(chinese, response.text, "xlsx").content)).active
+    assert sheet.title == "标签核验结果" and sheet.cell(row=1, column=1).value == "标签编号"
+    assert sheet.cell(row=3, column=2).value == "已被替代"
 
 
 # --- every route, anyone alike -------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import qrcode
 from PIL import Image
 
 from tests.browser import (  # noqa: F401  (browser and visit are fixtures)
+    ARTIFACTS,
     CHROMIUM,
     CHROMIUM_FLAGS,
     Visit,
@@ -194,3 +195,49 @@ def test_the_page_decoder_follows_only_this_services_label_urls(served, visit, l
     )
     assert decoded == labels["url"]
     assert_self_contained(tab, served)
+
+
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_a_chinese_reader_meets_categories_provinces_and_pcr_titles_in_chinese(served, visit, labels, width):
+    """Defects 4 and 5 as a Chinese reader sees them: the registry's filters name categories and provinces in
+    Chinese (a province asked as typed in a workbook, '贵州', is chosen as 贵州), the comparison is headed by its
+    category, and the PCR library names each PCR by its Chinese title. Screenshots in test-artifacts/issue18/public/."""
+    from pcr_rules.registry import default_registry
+
+    (ARTIFACTS / "issue18" / "public").mkdir(parents=True, exist_ok=True)
+    tab = visit(width, "zh")
+    page = tab.page
+    page.goto(f"{served}/registry?province=贵州&pcr_id=PCR-CN-CEMENT")
+    assert page.locator("#province option:checked").inner_text() == "贵州"
+    assert page.locator("#pcr_id option:checked").inner_text() == "水泥"
+    assert "PCR-CN" not in page.locator("#pcr_id").inner_text() and "河北" in page.locator("#province").inner_text()
+    row = page.locator("table.results tr", has=page.locator(f"a[href='/V/{labels['cement']['number']}']"))
+    assert "水泥" in row.inner_text()
+    checked(tab, served, f"issue18/public/registry-{width}-zh")
+
+    row.locator("a[href^='/compare/']").click()
+    page.wait_for_selector(".chart[data-chart-drawn] canvas")
+    assert page.locator("h1").inner_text().startswith("同类产品比较：水泥")
+    checked(tab, served, f"issue18/public/compare-{width}-zh")
+
+    cement = default_registry().get("PCR-CN-CEMENT")
+    title = cement.title_zh or "水泥产品种类规则"
+    page.goto(f"{served}/pcrs")
+    assert (
+        page.locator(f"tr[data-pcr='PCR-CN-CEMENT'][data-version='{cement.version}'] td a").first.inner_text() == title
+    )
+    checked(tab, served, f"issue18/public/pcr-library-{width}-zh")
+    page.goto(f"{served}/pcrs/{cement.id}/{cement.version}")
+    assert page.locator("h1").inner_text().startswith(title)
+    checked(tab, served, f"issue18/public/pcr-version-{width}-zh")
+
+    page.goto(f"{served}/batch")
+    listing = f"标签编号\n{labels['cement']['number']}\n{labels['glass']['number']}\nPCF-2026-999999-0\n".encode()
+    page.set_input_files("#file", files=[{"name": "清单.csv", "mimeType": "text/csv", "buffer": listing}])
+    page.click("form[action='/batch'] button[type=submit]")
+    page.wait_for_selector("[data-status=VALID]")
+    checked(tab, served, f"issue18/public/batch-result-{width}-zh")
+    with page.expect_download() as csv_file:
+        page.click("#download-csv")
+    rows = Path(csv_file.value.path()).read_bytes().decode("utf-8-sig").splitlines()
+    assert rows[0].startswith("标签编号,状态,产品,") and rows[1].split(",")[1] == "有效"

@@ -562,3 +562,17 @@ def test_a_chinese_engineer_uploads_a_workbook_corrects_its_cells_and_uploads_it
     [record] = stored(world, product["id"])
     assert record["facility_id"] == facility["id"] and record["data"]["facility"]["province"] == "Guizhou"
     assert_self_contained(tab, served)
+
+
+def test_the_inventory_page_offers_the_uploaded_workbook_byte_for_byte(world, engineer):
+    """The manufacturer downloads, from the version's page, the workbook it was read from: the same bytes under
+    the name it was uploaded as (another organisation gets 404: tests/test_web_inventory.py)."""
+    facility, product = new_facility(world), new_product(world)
+    content = workbook(facility["name"], serial())
+    assert upload(engineer, product["id"], content, name="二号线 2023.xlsx").status_code == 303
+    [listed] = stored(world, product["id"])
+    page = engineer.get(f"/app/inventories/{listed['id']}").text
+    assert f'href="/app/inventories/{listed["id"]}/workbook"' in page and "下载上传的工作簿「二号线 2023.xlsx」" in page
+    download = engineer.get(f"/app/inventories/{listed['id']}/workbook")
+    assert download.status_code == 200 and download.content == content
+    assert "filename*=UTF-8''%E4%BA%8C%E5%8F%B7%E7%BA%BF%202023.xlsx" in download.headers["content-disposition"]

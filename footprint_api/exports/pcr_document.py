@@ -244,7 +244,7 @@ def pcr_title(pcr: PCR, lang: str) -> Text:
 
 
 def _document(pcr: PCR, record: PcrRecordView | None, w: _Words) -> Section:
-    values = [("id", pcr.id), ("version", pcr.version), ("title", pcr.title)]
+    values = [("id", pcr.id), ("version", pcr.version), ("title", in_language(pcr, "title", w.lang))]
     if record:
         values += [
             ("status", w.code("pcr.status", record.status)),
@@ -510,7 +510,7 @@ def _changes(pcr: PCR, record: PcrRecordView, w: _Words) -> Section:
     previous = record.previous_version
     if previous is None:
         return Section("changes", heading, empty=w.t("pcr.doc.first_version"))
-    changes: list[Change] = diff(previous, pcr)
+    changes: list[Change] = _in_reader_language(diff(previous, pcr), w.lang)
     if not changes:
         return Section("changes", heading, empty=w.t("pcr.doc.no_changes"))
     versions = [pcr, previous if isinstance(previous, PCR) else PCR.model_validate(previous)]
@@ -527,6 +527,36 @@ def _changes(pcr: PCR, record: PcrRecordView, w: _Words) -> Section:
     ]
     columns = [w.both(f"pcr.column.{c}") for c in ("path", "change", "old", "new")]
     return Section("changes", heading, table=Grid(columns, rows))
+
+
+def _in_reader_language(changes: list[Change], lang: str) -> list[Change]:
+    """A change of a text and of its Chinese translation is one change to a reader: on a Chinese page the
+    translation's (named by the text's own path: `notes`, not `notes_zh`), on an English page the text's. A
+    translation changed alone is listed as it is."""
+    translated = {c.path.removesuffix("_zh") for c in changes if c.path.endswith("_zh")}
+    written = {c.path for c in changes if not c.path.endswith("_zh")}
+    if lang == "zh":
+        kept = [
+            replace(c, path=c.path.removesuffix("_zh")) if c.path.endswith("_zh") else c
+            for c in changes
+            if c.path.endswith("_zh") or c.path not in translated
+        ]
+    else:
+        kept = [c for c in changes if not (c.path.endswith("_zh") and c.path.removesuffix("_zh") in written)]
+    return [replace(c, old=_texts_in(c.old, lang), new=_texts_in(c.new, lang)) for c in kept]
+
+
+def _texts_in(value, lang: str):
+    """A whole object added or removed (an item, a default method) with its texts in the reader's language: on a
+    Chinese page each `x_zh` in place of `x` where written, on an English page without the `_zh` texts."""
+    if isinstance(value, list):
+        return [_texts_in(v, lang) for v in value]
+    if not isinstance(value, dict):
+        return value
+    shown = {k: _texts_in(v, lang) for k, v in value.items() if not k.endswith("_zh")}
+    if lang == "zh":
+        shown.update({k.removesuffix("_zh"): v for k, v in value.items() if k.endswith("_zh") and v})
+    return shown
 
 
 def pcr_html_sections(pcr: PCR, lang: str, record: PcrRecordView | None = None) -> list[Section]:

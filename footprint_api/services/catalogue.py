@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, or_, select
 
+from footprint_api.core import names
 from footprint_api.core.errors import NotFound, Unprocessable
-from footprint_api.core.messages import catalogue as messages_of
 from footprint_api.infra.security import Principal
 from footprint_api.persistence.models import Facility, InventoryRecord, Product
 from footprint_api.services import audit
@@ -44,39 +44,11 @@ def provinces() -> dict[str, dict[str, str]]:
     return _factor_set().provinces
 
 
-def grid_regions() -> tuple[str, ...]:
-    """The regional grids (MEE/NBS regional grid factors), in the order the provinces first name them."""
-    return tuple(dict.fromkeys(spec["region"] for spec in provinces().values()))
-
-
-def province_key(name: str | None) -> str | None:
-    """The factor set's (English) name of a province written in English or Chinese (贵州, 贵州省), else None."""
-    return _factor_set().province_key(name)
-
-
-def province_name(key: str | None, lang: str) -> str:
-    """A province by its name in `lang` (贵州 on a Chinese page); a name the factor set does not know, as given."""
-    found = province_key(key)
-    if found is None:
-        return key or ""
-    return provinces()[found].get("zh") or found if lang == "zh" else found
-
-
-def region_key(name: str | None) -> str | None:
-    """A regional grid as the factor set names it, written in English (any case) or by its Chinese name."""
-    wanted = (name or "").strip()
-    zh = messages_of("zh").messages
-    for region in grid_regions():
-        chinese = zh.get(f"inv.grid.{region}", "")
-        if wanted.casefold() == region.casefold() or (chinese and wanted in (chinese, chinese.removesuffix("电网"))):
-            return region
-    return None
-
-
-def region_name(key: str | None, lang: str) -> str:
-    """A regional grid by its name in `lang` (南方电网 on a Chinese page); an unknown one as given."""
-    found = region_key(key)
-    return messages_of(lang)(f"inv.grid.{found}") if found else (key or "")
+grid_regions = names.grid_regions
+province_key = names.province_key  # 贵州, 贵州省, guizhou -> Guizhou
+province_name = names.province_name
+region_key = names.region_key  # 南方电网, 南方, south -> South
+region_name = names.grid_region_name
 
 
 def canonical_province(value: str, field: str = "province") -> str:

@@ -33,9 +33,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from footprint_api.core import messages
+from footprint_api.core import messages, names
 from footprint_api.core.errors import Conflict, NotFound, Unprocessable
-from footprint_api.exports import pcr_document
 from footprint_api.infra import workbooks
 from footprint_api.infra.objects import object_store
 from footprint_api.infra.security import Principal
@@ -613,7 +612,7 @@ def _guide_sheet(book: Workbook, pcr: PCR, lang: str | None) -> None:
     declared unit, the rules of the sheets and the codes of its choices. The PCR's revision notes are in English
     only, and are left out of a Chinese template."""
     guide = book.create_sheet(SHEETS["Guide"])
-    title = pcr.title_zh or pcr_document.pcr_title(pcr, "zh").main if lang == "zh" else pcr.title
+    title = names.pcr_title(pcr, lang or "en")
     declared = pcr.declared_unit.description_zh or pcr.declared_unit.description
     if lang != "zh":
         declared = pcr.declared_unit.description

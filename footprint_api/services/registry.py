@@ -6,7 +6,9 @@ Province: a label does not store where its product is made. The registry reads i
 footprint was calculated from (label -> footprint -> inventory -> `data.facility.province`): every inventory has it
 (pcr_rules.inventory.Facility requires it, and the PDF report prints it from there), whereas the inventory's link to
 a registered Facility record is optional and empty in the examples. The label's facility is thus the one the
-manufacturer declared in the inventory that was verified, matched without regard to case.
+manufacturer declared in the inventory that was verified. Inventories spell a province in English or in Chinese
+('Guizhou', '贵州', '贵州省'): the registry offers each province once, by its key in the factor set (core.names), and a
+search for it finds every spelling.
 """
 
 import csv
@@ -15,10 +17,12 @@ import statistics
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import distinct, func
+from sqlalchemy import distinct, func, or_
 from sqlmodel import Session, col, select
 
+from footprint_api.core import names
 from footprint_api.core.errors import Unprocessable
+from footprint_api.core.messages import Catalogue, catalogue
 from footprint_api.exports.cells import Value
 from footprint_api.infra import workbooks
 from footprint_api.persistence.models import Footprint, InventoryRecord, Label
@@ -71,6 +75,16 @@ def _province():
     return func.lower(InventoryRecord.data["facility"]["province"].as_string())
 
 
+def _in_province(asked: str):
+    """The inventories of a province however they spell it ('Guizhou', 'guizhou', '贵州', '贵州省'); a name that is no
+    province matches itself, without regard to case."""
+    key = names.province_key(asked)
+    if key is None:
+        return _province() == asked.strip().lower()
+    english, chinese = names.province_spellings(key)
+    return or_(_province() == english.lower(), _province().startswith(chinese, autoescape=True))
+
+
 def search(session: Session, query: RegistryQuery, today: date, limit: int = PAGE_SIZE, offset: int = 0) -> list[Label]:
     """One query: the labels matching every criterion, by category, then value, then number (a stable order, so
     that pages neither repeat nor skip a label)."""
@@ -89,7 +103,7 @@ def search(session: Session, query: RegistryQuery, today: date, limit: int = PAG
         statement = (
             statement.join(Footprint, col(Footprint.id) == col(Label.footprint_id))
             .join(InventoryRecord, col(InventoryRecord.id) == col(Footprint.inventory_id))
-            .where(_province() == query.province.strip().lower())
+            .where(_in_province(query.province))
         )
     statement = statement.order_by(Label.pcr_id, Label.total_kg_co2e, Label.number)
     return list(session.exec(statement.offset(offset).limit(limit)))
@@ -101,7 +115,8 @@ def categories(session: Session) -> list[str]:
 
 
 def provinces(session: Session) -> list[str]:
-    """The provinces of labelled products, as the inventories spell them (the registry's province choice)."""
+    """The provinces of labelled products, each once by its key however the inventories spell it (the registry's
+    province choice; a page names them in its reader's language); a name that is no province as written."""
     province = InventoryRecord.data["facility"]["province"].as_string()
     rows = session.exec(
         select(distinct(province))
@@ -109,7 +124,7 @@ def provinces(session: Session) -> list[str]:
         .join(Footprint, col(Footprint.id) == col(Label.footprint_id))
         .join(InventoryRecord, col(InventoryRecord.id) == col(Footprint.inventory_id))
     )
-    return sorted({row for row in rows if row}, key=str.lower)
+    return sorted({names.province_key(row) or row.strip() for row in rows if row and row.strip()}, key=str.lower)
 
 
 # --- comparison ---------------------------------------------------------------------------------------------------
@@ -246,11 +261,20 @@ def numbers_from_upload(
     return numbers_from_csv(content, field)
 
 
-def check_numbers(session: Session, numbers: list[str], today: date | None = None) -> list[list[Value]]:
-    """One row per number, in the order given (BATCH_COLUMNS): the canonical number, its verdict and, for a label
-    that exists, what it claims. One query for all the numbers."""
-    from decimal import Decimal, InvalidOperation
+@dataclass(frozen=True)
+class Checked:
+    """One number of a batch check: canonical when well formed, its verdict (labels.Verdict), the label when there
+    is one, and for a number one typo away from a well-formed one, the nearest numbers that exist."""
 
+    number: str
+    verdict: str
+    label: Label | None = None
+    mistyped: bool = False
+    nearest: tuple[str, ...] = ()
+
+
+def check(session: Session, numbers: list[str], today: date | None = None) -> list[Checked]:
+    """Each number's verdict, in the order given; one query for all the numbers."""
     from label_service.numbering import InvalidLabelNumber, normalise, one_typo_away
 
     canonical: list[tuple[str, bool]] = []
@@ -264,24 +288,52 @@ def check_numbers(session: Session, numbers: list[str], today: date | None = Non
     for start in range(0, len(wanted), 500):  # bound the IN list
         for label in session.exec(select(Label).where(col(Label.number).in_(wanted[start : start + 500]))):
             found[label.number] = label
-    rows: list[list[Value]] = []
+    checked: list[Checked] = []
     lookups = MISTYPED_LOOKUPS
     for number, ok in canonical:
         label = found.get(number) if ok else None
         verdict = labels.status(label, today).value
+        if label is None and not ok and lookups > 0 and one_typo_away(number):
+            lookups -= 1
+            checked.append(Checked(number, verdict, None, True, tuple(labels.nearest(session, number))))
+        else:
+            checked.append(Checked(label.number if label else number, verdict, label))
+    return checked
+
+
+def batch_columns(t: Catalogue | None = None) -> list[str]:
+    """The heading row of a batch check's file: BATCH_COLUMNS, named in the reader's language when one is given."""
+    return [t(f"pub.batch.col.{column}") for column in BATCH_COLUMNS] if t else list(BATCH_COLUMNS)
+
+
+def _note(item: Checked, t: Catalogue) -> str | None:
+    if item.mistyped:
+        nearest = ", ".join(item.nearest)
+        return t("pub.batch.note.mistyped_nearest", numbers=nearest) if nearest else t("pub.batch.note.mistyped")
+    if item.label is not None and item.label.superseded_by:
+        return t("pub.batch.note.superseded", number=item.label.superseded_by)
+    return None
+
+
+def batch_rows(checked: list[Checked], t: Catalogue | None = None, named_verdicts: bool = True) -> list[list[Value]]:
+    """One row per number (BATCH_COLUMNS): the number, its verdict and, for a label that exists, what it claims.
+    With a reader's catalogue the verdicts and notes are in their language (a page keeps the verdict codes it
+    colours with `named_verdicts=False`); without one, the codes and English notes of the JSON API."""
+    from decimal import Decimal, InvalidOperation
+
+    words = t or catalogue("en")
+    table: list[list[Value]] = []
+    for item in checked:
+        verdict = words(f"pub.status.{item.verdict}") if t and named_verdicts else item.verdict
+        label = item.label
         if label is None:
-            note = None
-            if not ok and lookups > 0 and one_typo_away(number):
-                lookups -= 1
-                nearest = labels.nearest(session, number)
-                note = "可能输错 probably mistyped" + (f": {', '.join(nearest)}?" if nearest else "")
-            rows.append([number, verdict, None, None, None, None, None, None, None, note])
+            table.append([item.number, verdict, None, None, None, None, None, None, None, _note(item, words)])
             continue
         try:
             value: Value = Decimal(label.value)
         except InvalidOperation:
             value = label.value
-        rows.append(
+        table.append(
             [
                 label.number,
                 verdict,
@@ -292,14 +344,15 @@ def check_numbers(session: Session, numbers: list[str], today: date | None = Non
                 label.declared_unit,
                 f"{label.pcr_id} {label.pcr_version}",
                 label.expires_on,
-                _superseded_note(label),
+                _note(item, words),
             ]
         )
-    return rows
+    return table
 
 
-def _superseded_note(label: Label) -> str | None:
-    return f"superseded by {label.superseded_by}" if label.superseded_by else None
+def check_numbers(session: Session, numbers: list[str], today: date | None = None) -> list[list[Value]]:
+    """The rows of the JSON API's batch check: verdict codes and English notes."""
+    return batch_rows(check(session, numbers, today))
 
 
 def tally(rows: list[list[Value]]) -> dict[str, int]:

@@ -26,6 +26,7 @@ def environment() -> Environment:
     )
     env.globals["static_url"] = static_url
     env.filters["grouped"] = _grouped  # a label's value as every page prints it: 11,170 (the signed digits)
+    env.filters["gtin"] = _gtin  # a GTIN as on the pack: GTIN-13 where the stored GTIN-14 starts with 0
     return env
 
 
@@ -77,6 +78,12 @@ def when(instant) -> str:
         return "–"
     moment = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
     return f"{moment.astimezone(CHINA_TIME):%Y-%m-%d %H:%M} (UTC+8)"
+
+
+def _gtin(value) -> str:
+    from label_service.render import gtin_shown
+
+    return gtin_shown(value) or "—"
 
 
 def _grouped(value) -> str:

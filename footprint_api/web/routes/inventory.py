@@ -13,13 +13,15 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 from stdnum import ean
 
+from footprint_api.core import names
 from footprint_api.core.errors import Conflict, Unprocessable
-from footprint_api.exports import pcr_document
+from footprint_api.infra.http import attachment
+from footprint_api.infra.workbooks import XLSX
 from footprint_api.persistence.db import SessionDep
 from footprint_api.persistence.models import Facility, InventoryRecord, Product
 from footprint_api.schemas import CalculationIn, FacilityIn, FacilityPatch, ProductIn, ProductPatch
@@ -205,12 +207,7 @@ def places(lang: str) -> dict:
     }
 
 
-def pcr_title(pcr: PCR, lang: str) -> str:
-    """A PCR's title on a page in `lang`: its Chinese title on a Chinese page (named from its category where it
-    has none), its own title on an English one."""
-    if lang != "zh" or pcr.title_zh:
-        return in_language(pcr, "title", lang)
-    return pcr_document.pcr_title(pcr, "zh").main
+pcr_title = names.pcr_title  # its Chinese title on a Chinese page (named from its category where it has none)
 
 
 def _catalogue_values(user, db: Session, lang: str) -> dict:
@@ -1242,6 +1239,14 @@ def _in_pcr_unit(entry: dict, pcr: PCR) -> float | None:
         return item_amount_in_pcr_unit(InventoryItem.model_validate(entry), spec)
     except (UnitProblem, ValidationError):
         return None
+
+
+@router.get("/app/inventories/{inventory_id}/workbook")
+def inventory_workbook(inventory_id: uuid.UUID, user: ManufacturerPage, db: SessionDep) -> Response:
+    """The workbook this version was uploaded as, byte for byte (404 for a version entered otherwise)."""
+    record = catalogue.owned(db, InventoryRecord, inventory_id, user.principal)
+    data = excel.source_workbook(record)
+    return attachment(data, XLSX, excel.source_download_name(record), record.source_file_name)
 
 
 @router.get("/app/inventories/{inventory_id}")

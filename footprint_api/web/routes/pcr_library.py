@@ -22,6 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
+from footprint_api.core import names
 from footprint_api.core.errors import Conflict, NotFound, ServiceError, Unprocessable
 from footprint_api.core.messages import Catalogue
 from footprint_api.core.settings import get_settings
@@ -91,14 +92,20 @@ def version_url(pcr_id: str, version: str) -> str:
 
 
 def category_name(t: Catalogue, code: str | None, named: dict | None = None) -> str:
-    """The category in the reader's language: the service's own name, else the name its PCR gives (a category a
-    standards body added), else its code."""
-    if not code:
-        return ""
-    own = (named or {}).get("category_label_zh" if t.lang == "zh" else "category_label") or (named or {}).get(
-        "category_label"
-    )
-    return t.messages.get(f"pcr.category.{code}") or own or code
+    """The category in the reader's language (core.names): the service's own name, else the name its PCR gives (a
+    category a standards body added), else its code."""
+    named = named or {}
+    return names.category_name(t.lang, code, named.get("category_label_zh"), named.get("category_label"))
+
+
+def title_in(t: Catalogue, row: dict) -> str:
+    """A version's title in the reader's language: on a Chinese page its Chinese title, else named from its
+    category ('水泥产品种类规则'); on an English page likewise named from its category. A draft without a category
+    keeps the title its authors gave, or its id."""
+    if t.lang == "zh" and row.get("title_zh"):
+        return row["title_zh"]
+    category = category_name(t, row.get("product_category"), row)
+    return t("pcr.doc.title", category=category) if category else (row.get("title") or row["id"])
 
 
 def _newest_first(rows: list[dict]) -> list[dict]:
@@ -119,7 +126,7 @@ def _row(row: dict, t: Catalogue) -> dict:
     return {
         **row,
         "url": version_url(row["id"], row["version"]),
-        "name": t("pcr.doc.title", category=category) if category else (row["title"] or row["id"]),
+        "name": title_in(t, row),
         "category_name": category or "–",
         "badge": BADGES.get(row["status"], ""),
     }
@@ -206,6 +213,14 @@ def comment_targets(pcr: PCR, t: Catalogue, lang: str) -> dict[str, list[tuple[s
     return {"sections": sections, "items": items}
 
 
+def _other_title(view: dict, lang: str) -> str | None:
+    """The version's title in the other language, shown under the heading: the registered (English) title on a
+    Chinese page, the Chinese one on an English page."""
+    if lang == "zh":
+        return view.get("title") or None
+    return title_in(i18n.catalogue("zh"), view) if view.get("title_zh") or view.get("product_category") else None
+
+
 def _can_comment(view: dict, today: date) -> bool:
     ends = view["consultation_until"]
     return "comment" in view["actions"] and (ends is None or today <= ends)
@@ -237,6 +252,8 @@ def _document(
             "view": view,
             "url": url,
             "title": pcr_title(pcr, lang) if pcr else None,
+            "heading": title_in(t, view),
+            "other_title": _other_title(view, lang),
             "category_name": category_name(t, view["product_category"], view),
             "badge": BADGES.get(view["status"], ""),
             "rules": [s for s in sections if s.key not in RECORD_SECTIONS],

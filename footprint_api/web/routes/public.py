@@ -21,6 +21,7 @@ from fastapi import Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
+from footprint_api.core import names
 from footprint_api.core.errors import NotFound, ServiceError, Unprocessable
 from footprint_api.core.settings import get_settings
 from footprint_api.exports import cells
@@ -239,9 +240,15 @@ def _amount(text: str, field: str, errors: dict, t) -> float | None:
     return value
 
 
-def _row(label) -> dict:
+def _category_names(pcr_ids: list[str], lang: str) -> dict[str, str]:
+    """The category of each PCR in the reader's language ('PCR-CN-CEMENT' -> '水泥'), in the order given."""
+    return {pcr_id: names.pcr_category(pcr_id, lang) for pcr_id in pcr_ids}
+
+
+def _row(label, categories: dict[str, str]) -> dict:
     status = labels.status(label).value
-    return {"label": label, "status": status, "badge": STATUS_BADGE.get(status, "")}
+    category = categories.get(label.pcr_id) or label.pcr_id
+    return {"label": label, "status": status, "badge": STATUS_BADGE.get(status, ""), "category": category}
 
 
 @router.get("/registry")
@@ -257,7 +264,8 @@ def registry_page(
     validity: str = Query("valid", max_length=10),
     page_number: int = Query(1, alias="page", ge=1, le=MAX_PAGE),
 ):
-    t = i18n.catalogue(i18n.negotiate(request))
+    lang = i18n.negotiate(request)
+    t = i18n.catalogue(lang)
     errors: dict[str, str] = {}
     low, high = _amount(min_kg_co2e, "min_kg_co2e", errors, t), _amount(max_kg_co2e, "max_kg_co2e", errors, t)
     if low is not None and high is not None and low > high:
@@ -275,7 +283,8 @@ def registry_page(
         if errors
         else registry.search(db, query, today(), registry.PAGE_SIZE + 1, (page_number - 1) * registry.PAGE_SIZE)
     )
-    rows = [_row(label) for label in found[: registry.PAGE_SIZE]]
+    categories = _category_names(registry.categories(db), lang)
+    rows = [_row(label, categories) for label in found[: registry.PAGE_SIZE]]
     asked = {
         "pcr_id": pcr_id,
         "manufacturer": manufacturer,
@@ -293,8 +302,9 @@ def registry_page(
         asked=asked,
         errors=errors,
         rows=rows,
-        categories=registry.categories(db),
-        provinces=registry.provinces(db),
+        categories=categories,
+        provinces=[(key, names.province_name(key, lang)) for key in registry.provinces(db)],
+        asked_province=names.province_key(province) or province.strip(),
         page_number=page_number,
         first=(page_number - 1) * registry.PAGE_SIZE + 1,
         previous_url=f"/registry?{urlencode({**link, 'page': page_number - 1})}" if page_number > 1 else None,
@@ -393,6 +403,7 @@ def compare_page(
         "public/compare.html",
         user,
         pcr_id=pcr_id,
+        category=names.pcr_category(pcr_id, lang),
         groups=groups,
         highlight=highlight,
         placed=placed,
@@ -421,14 +432,16 @@ def batch_token(numbers: list[str], now: float | None = None) -> str:
 def numbers_of_token(token: str, now: float | None = None) -> list[str]:
     payload, _, signature = token.strip().rpartition(".")
     if not payload or not hmac.compare_digest(signature, _sign(payload.encode())):
-        raise BatchTokenInvalid("the download link is not valid: check the list again")
+        raise BatchTokenInvalid("the download link is not valid: check the list again", code="pub.batch.error.link")
     try:
         inflater = zlib.decompressobj()
         body = json.loads(inflater.decompress(base64.urlsafe_b64decode(payload), 4_000_000))
     except (ValueError, zlib.error):
-        raise BatchTokenInvalid("the download link is not valid: check the list again") from None
+        raise BatchTokenInvalid(
+            "the download link is not valid: check the list again", code="pub.batch.error.link"
+        ) from None
     if body["exp"] < (now or time.time()):
-        raise BatchTokenInvalid("the download has expired: check the list again")
+        raise BatchTokenInvalid("the download has expired: check the list again", code="pub.batch.error.expired")
     return [str(number) for number in body["n"]][: registry.BULK_LIMIT]
 
 
@@ -450,9 +463,10 @@ def batch_form(request: Request, user: OptionalPageUser):
     return _batch_page(request, user)
 
 
-def _checked(numbers: list[str]) -> list[list]:
+def _checked(numbers: list[str], t: i18n.Catalogue, named_verdicts: bool = True) -> list[list]:
+    """The rows of a check in the reader's language (a page keeps the verdict codes it colours by)."""
     with reads_only(), session_scope() as db:
-        return registry.check_numbers(db, numbers, today())
+        return registry.batch_rows(registry.check(db, numbers, today()), t, named_verdicts)
 
 
 @router.post("/batch")
@@ -477,7 +491,7 @@ async def batch_check(request: Request, user: OptionalPageUser):
         )
     if not numbers:
         return _batch_page(request, user, 422, t("pub.batch.error.empty"))
-    rows = await run_in_threadpool(_checked, numbers)
+    rows = await run_in_threadpool(_checked, numbers, t, False)
     result = {
         "count": len(rows),
         "tally": registry.tally(rows),
@@ -490,19 +504,27 @@ async def batch_check(request: Request, user: OptionalPageUser):
 
 @router.post("/batch/download")
 async def batch_download(request: Request, user: OptionalPageUser):
-    """The results of a check as XLSX or as CSV with a byte order mark (so that Excel reads Chinese text)."""
-    form = await _form(request, user, DOWNLOAD_FORM_MAX_BYTES)
+    """The results of a check as XLSX or as CSV with a byte order mark (so that Excel reads Chinese text), with the
+    headings, verdicts and notes in the reader's language."""
+    t = i18n.catalogue(i18n.negotiate(request))
+    try:
+        form = await _form(request, user, DOWNLOAD_FORM_MAX_BYTES)
+    except TooLarge:
+        return _batch_page(request, user, 413, t("pub.batch.error.form_too_large"))
     token, fmt = form.get("token"), form.get("format")
     if not isinstance(token, str) or fmt not in ("xlsx", "csv"):
-        raise Unprocessable("choose a format", [{"field": "format", "reason": "xlsx or csv"}])
-    numbers = numbers_of_token(token)
-    rows = await run_in_threadpool(_checked, numbers)
+        return _batch_page(request, user, 422, t("pub.batch.error.format"))
+    try:
+        numbers = numbers_of_token(token)
+    except BatchTokenInvalid as exc:
+        return _batch_page(request, user, exc.status, t(exc.code))
+    rows = await run_in_threadpool(_checked, numbers, t)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     if fmt == "xlsx":
-        body = await run_in_threadpool(cells.xlsx_bytes, registry.BATCH_COLUMNS, rows, "labels")
+        body = await run_in_threadpool(cells.xlsx_bytes, registry.batch_columns(t), rows, t("pub.batch.sheet"))
         media_type = cells.XLSX_MEDIA_TYPE
     else:
-        body, media_type = cells.csv_bytes(registry.BATCH_COLUMNS, rows, bom=True), cells.CSV_MEDIA_TYPE
+        body, media_type = cells.csv_bytes(registry.batch_columns(t), rows, bom=True), cells.CSV_MEDIA_TYPE
     return Response(
         body,
         media_type=media_type,
