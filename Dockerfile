@@ -23,4 +23,5 @@ RUN pip install . \
 USER pcf
 WORKDIR /opt/pcf/var
 EXPOSE 8000
-CMD ["uvicorn", "footprint_api.app:app", "--host", "0.0.0.0", "--port", "8000", "--workers", "4", "--proxy-headers"]
+# `pcf serve` believes X-Forwarded-For/-Proto only from PCF_TRUSTED_PROXIES (default: from nobody).
+CMD ["pcf", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "4"]

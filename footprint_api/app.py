@@ -1,6 +1,9 @@
 """The FastAPI application."""
 
 import gc
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -26,6 +29,7 @@ from footprint_api.persistence.db import get_engine, reads_only
 from footprint_api.services.pcrs.source import install_database_source
 from footprint_api.web.routes import notices as notice_pages
 from footprint_api.web.routes import verify
+from label_service.storage import StorageError
 
 
 class ReadRequests:
@@ -50,36 +54,66 @@ async def lifespan(_app: FastAPI):
     yield
 
 
+# The readiness checks run here, each on its own thread, so one that hangs (a frozen database or store) cannot hold
+# the answer; at most this many threads, whatever the number of probes.
+_checks = ThreadPoolExecutor(max_workers=6, thread_name_prefix="readyz")
+_running_checks: dict[str, tuple[Future, float]] = {}
+_running_lock = threading.Lock()
+# A check that keeps its own deadline (the store's probe) reports why it failed rather than "no answer"
+ANSWER_SLACK_SECONDS = 0.5
+
+
+def _database_answers() -> None:
+    with get_engine().connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def _started(name: str, check, seconds: float) -> Future:
+    """The dependency's check: the one still running (a probe does not stack a thread on a hung one), unless it has
+    hung for ten checks' time: then a fresh one, so the answer follows the dependency's recovery."""
+    with _running_lock:
+        running = _running_checks.get(name)
+        if running and not running[0].done() and time.monotonic() - running[1] < 10 * seconds:
+            return running[0]
+        future = _checks.submit(check)
+        _running_checks[name] = (future, time.monotonic())
+        return future
+
+
+def _state(future: Future, seconds: float) -> str:
+    if not future.done():
+        return f"unavailable (no answer within {seconds:g} s)"
+    exc = future.exception()
+    if exc is None:
+        return "ok"
+    if isinstance(exc, StorageError):  # its message names the bucket and what failed, never the endpoint
+        return f"unavailable ({exc})"
+    return f"unavailable ({type(exc).__name__})"
+
+
 def readiness() -> dict[str, str]:
-    """Each dependency: "ok" or why not (a class of error, never a connection string)."""
+    """Each dependency: "ok" or why not (a class of error, never a connection string). The checks run at once, each
+    given readiness_check_seconds, so the answer comes within that (and half a second) however they fail."""
     from footprint_api.core.settings import get_settings
     from footprint_api.infra.objects import object_store
 
-    checks: dict[str, str] = {}
-    try:
-        with get_engine().connect() as connection:
-            connection.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 - readiness reports, it does not fail
-        checks["database"] = f"unavailable ({type(exc).__name__})"
-    try:
-        object_store().ping()
-        checks["storage"] = "ok"
-    except Exception as exc:  # noqa: BLE001
-        checks["storage"] = f"unavailable ({type(exc).__name__})"
-    if get_settings().task_mode == "celery":
-        checks["broker"] = _broker_state(get_settings().broker_url)
-    return checks
+    settings = get_settings()
+    seconds = settings.readiness_check_seconds
+    checks = {
+        "database": _database_answers,
+        "storage": lambda: object_store().ping(seconds),  # a bucket found missing is created again
+    }
+    if settings.task_mode == "celery":
+        checks["broker"] = lambda: _broker_answers(settings.broker_url, seconds)
+    futures = {name: _started(name, check, seconds) for name, check in checks.items()}
+    wait(futures.values(), timeout=seconds + ANSWER_SLACK_SECONDS)
+    return {name: _state(future, seconds) for name, future in futures.items()}
 
 
-def _broker_state(url: str) -> str:
+def _broker_answers(url: str, seconds: float) -> None:
     import redis
 
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping()
-        return "ok"
-    except redis.RedisError as exc:
-        return f"unavailable ({type(exc).__name__})"
+    redis.Redis.from_url(url, socket_connect_timeout=seconds, socket_timeout=seconds).ping()
 
 
 def create_app() -> FastAPI:

@@ -189,7 +189,8 @@ def serve(
     from footprint_api.services.pcrs.source import install_database_source
 
     install_database_source()  # migrated: the demo and the server read the published PCR versions
-    get_engine()  # build the Brightway project before the first request
+    if workers == 1:
+        get_engine()  # build the Brightway project before the first request (workers are new processes: their own)
     if demo:
         from footprint_api.services.demo import label_urls, seed
 
@@ -202,10 +203,27 @@ def serve(
         typer.echo(f"demo carbon labels (open {settings.base_url}/V/<number>):")
         for line in labels:
             typer.echo(f"  {line}")
+    proxies = ", ".join(settings.trusted_proxies) or "none"
     typer.echo(
-        f"database {settings.database_url} | tasks {settings.task_mode} | API docs {scheme}://{host}:{port}/docs"
+        f"database {settings.database_url} | tasks {settings.task_mode} | API docs {scheme}://{host}:{port}/docs | "
+        f"proxy headers trusted from: {proxies}"
     )
-    uvicorn.run("footprint_api.app:app", host=host, port=port, workers=workers, log_level="info", **tls)
+    uvicorn.run(
+        "footprint_api.app:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        **tls,
+        **proxy_headers(settings),
+    )
+
+
+def proxy_headers(settings) -> dict:
+    """uvicorn's options for X-Forwarded-For and X-Forwarded-Proto: believed only from PCF_TRUSTED_PROXIES, and
+    not at all without one (uvicorn's own default would believe 127.0.0.1, and `*` anyone)."""
+    trusted = settings.trusted_proxies
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": list(trusted) if trusted else None}
 
 
 def _public_base_url(settings, scheme: str, host: str, port: int):

@@ -6,11 +6,15 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from footprint_api.core.errors import ServiceError
+from footprint_api.core.settings import get_settings
 from footprint_api.infra.http import problem
+from footprint_api.persistence.db import outage, unavailable
 from footprint_api.web.errors import error_page, is_page_request
 from label_service.storage import StorageError
 from lca_models.factor_set import FactorSetError
@@ -38,12 +42,35 @@ def _answer(
     headers: dict | None = None,
     code: str = "",
     params: dict | None = None,
+    signed_in_look_up: bool = True,
 ):
     """problem+json for machines; for a page of the web application, the same error as a page, worded in the
     reader's language where the error names its message (`code`, `params`)."""
     if is_page_request(request):
-        return error_page(request, status, title, detail, errors, code=code, params=params)
+        return error_page(
+            request, status, title, detail, errors, code=code, params=params, headers=headers, look_up=signed_in_look_up
+        )
     return problem(status, title, detail, errors, headers)
+
+
+# The PACT API answers its errors in its own shape (PACT Technical Specification v3, Error Responses)
+PACT_PREFIX = "/3/"
+
+
+def database_unavailable(request: Request, exc: SQLAlchemyError):
+    """503 with Retry-After for a database that cannot serve now: problem+json, a page for people, the PACT error
+    shape on the PACT API. The signed-in person is not looked up for the page (that would ask the database again)."""
+    outage.failed(exc)
+    busy = isinstance(exc, PoolTimeout)
+    retry = {"Retry-After": "1" if busy else str(get_settings().db_retry_after_seconds)}
+    if busy:
+        title, detail = "Service busy", "no database connection became free in time; retry shortly"
+    else:
+        title, detail = "Database unavailable", "the database does not answer now; retry shortly"
+    if request.url.path.startswith(PACT_PREFIX):
+        return JSONResponse({"code": "InternalError", "message": detail}, status_code=503, headers=retry)
+    code = "error.503.busy" if busy else "error.503.database"
+    return _answer(request, 503, title, detail, headers=retry, code=code, signed_in_look_up=False)
 
 
 def install(app: FastAPI) -> None:
@@ -96,11 +123,8 @@ def install(app: FastAPI) -> None:
             headers={"Retry-After": "30"},
         )
 
-    @app.exception_handler(PoolTimeout)
-    async def _busy(_: Request, exc: PoolTimeout):
-        return problem(
-            503,
-            "Service busy",
-            "no database connection became free in time; retry shortly",
-            headers={"Retry-After": "1"},
-        )
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(request: Request, exc: SQLAlchemyError):
+        if not unavailable(exc):
+            raise exc  # a constraint violation or an error of the code: not an outage, and not answered as one
+        return database_unavailable(request, exc)

@@ -286,6 +286,12 @@ class ChainOut(BaseModel):
     reason: str | None = None
     checkpoint_seq: int | None = Field(default=None, description="the latest sealed head the trail matched")
     entries: int
+    code: str | None = Field(default=None, description="the reason as a message code (audit.REASONS)")
+    params: dict[str, int] = Field(default_factory=dict, description="the values of that message")
+    witness: Literal["ok", "behind", "empty", "unavailable", "damaged"] = Field(
+        default="empty", description="the heads kept outside the database, compared with the trail"
+    )
+    witness_seq: int | None = Field(default=None, description="the newest head the witness holds")
 
 
 class ApplicationIn(BaseModel):

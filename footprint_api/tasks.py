@@ -7,6 +7,7 @@ from celery.signals import worker_init
 
 from footprint_api.infra.queue import celery_app
 from footprint_api.services import jobs
+from footprint_api.services.footprints import LeaseHeld
 from footprint_api.services.pcrs.source import install_database_source
 
 
@@ -16,7 +17,17 @@ def _read_published_pcrs(**_) -> None:
     install_database_source()
 
 
-celery_app.task(name=jobs.CALCULATE, bind=False)(jobs.run_calculation_job)
+@celery_app.task(name=jobs.CALCULATE, bind=True, max_retries=None)
+def calculate_footprint(self, job_id: str) -> str | None:
+    """A delivery that finds its job running under a live lease (the same job sent twice, or redelivered while its
+    first run lives) does not run it; it looks again when the lease could have lapsed, and then finds the job
+    finished, or takes over from a worker that died."""
+    try:
+        return jobs.run_calculation_job(job_id)
+    except LeaseHeld as held:
+        raise self.retry(countdown=held.seconds_left) from None
+
+
 celery_app.task(name=jobs.HOUSEKEEPING)(jobs.housekeeping)
 celery_app.task(name=jobs.ANSWER_PACT_REQUEST)(jobs.answer_pact_request)
 

@@ -5,12 +5,20 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidatorFunctionWrapHandler, WrapValidator, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, PydanticKnownError
 
 from pcr_rules.certificates import SerialRange, serial_range
+from pcr_rules.units import MAX_UNIT_LENGTH
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{3,63}$")
+# Bounds of amounts, in their own units. A production is at least MIN_PRODUCTION (a gram of a product counted in
+# tonnes): a normal positive number, so that amounts per unit of product stay finite (a production of 1e-308 t once
+# passed every check, its per-unit figures infinite, and failed the calculation). No amount of activity data exceeds
+# MAX_AMOUNT (a billion tonnes counted in grams), for the same reason.
+MIN_PRODUCTION = 1e-6
+MAX_AMOUNT = 1e15
+Unit = Annotated[str, Field(min_length=1, max_length=MAX_UNIT_LENGTH)]
 
 
 class _Strict(BaseModel):
@@ -45,8 +53,23 @@ class Period(_Strict):
 
 
 class Quantity(_Strict):
-    amount: float
-    unit: str = Field(min_length=1)
+    amount: float = Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT)
+    unit: Unit
+
+
+class Production(Quantity):
+    """The output of the reference product in the reference period: at least 1e-6 of its unit (MIN_PRODUCTION)."""
+
+    amount: float = Field(le=MAX_AMOUNT)
+
+    @field_validator("amount")
+    @classmethod
+    def _at_least_the_minimum(cls, value: float) -> float:
+        """A positive amount below the minimum is refused here, as `greater_than_equal` (the forms word it); zero or
+        less is left to the PCR check, which says that a production must be greater than zero."""
+        if 0 < value < MIN_PRODUCTION:
+            raise PydanticKnownError("greater_than_equal", {"ge": MIN_PRODUCTION})
+        return value
 
 
 class ChoiceValue(_Strict):
@@ -86,8 +109,8 @@ class DataQuality(_Strict):
 
 class InventoryItem(_Strict):
     item: str = Field(min_length=1, description="PCR item id")
-    amount: float = Field(ge=0)
-    unit: str = Field(min_length=1)
+    amount: float = Field(ge=0, le=MAX_AMOUNT)
+    unit: Unit
     parameters: dict[str, ParameterValue] = Field(default_factory=dict)
     data_source: Literal["primary", "secondary"] = "primary"
     data_quality: DataQuality | None = None
@@ -150,8 +173,8 @@ class MeasuredEmission(_Strict):
     """
 
     gas: Literal["co2", "ch4", "n2o"]
-    amount: float = Field(ge=0)
-    unit: str = Field(min_length=1)
+    amount: float = Field(ge=0, le=MAX_AMOUNT)
+    unit: Unit
     method: str = "CEMS"
     source: str | None = Field(
         default=None, max_length=200, description="the monitored emission source, e.g. kiln stack"
@@ -168,7 +191,7 @@ class CaptiveUnit(_Strict):
     # Bounds far beyond any generating unit (the largest Chinese units generate ~8 TWh a year), so that no amount
     # overflows a calculation; the physical checks (heat rate, carbon content, CO2 per MWh) are in validation.
     fuel_amount: float = Field(ge=0, le=1e12)
-    fuel_unit: str = Field(min_length=1)
+    fuel_unit: Unit
     ncv_gj_per_unit: float | None = Field(default=None, gt=0, le=1e3, description="measured net calorific value")
     carbon_content_tc_per_tj: float | None = Field(
         default=None, gt=0, le=1e3, description="measured carbon per unit heat"
@@ -197,8 +220,8 @@ class CaptivePower(_Strict):
 
 class CoProduct(_Strict):
     name: str = Field(min_length=1)
-    amount: float = Field(gt=0)
-    unit: str
+    amount: float = Field(gt=0, le=MAX_AMOUNT)
+    unit: Unit
     economic_value_cny: float | None = Field(default=None, ge=0)
 
 
@@ -208,7 +231,9 @@ class Inventory(_Strict):
     manufacturer: str | None = None
     facility: Facility
     reference_period: Period
-    production: Quantity = Field(description="output of the reference product in the reference period")
+    production: Production = Field(
+        description=f"output of the reference product in the reference period (at least {MIN_PRODUCTION:g} of its unit)"
+    )
     main_product_value_cny: float | None = Field(default=None, ge=0)
     # values of the PCR's product-system parameters (e.g. the pot-cell technology), by parameter id
     parameters: dict[str, ParameterValue] = Field(default_factory=dict, max_length=50)

@@ -1,5 +1,8 @@
 """Units of activity data, through pint: every amount comes with its unit and is converted, never assumed."""
 
+import math
+import re
+import tokenize
 from functools import lru_cache
 from typing import Any
 
@@ -20,22 +23,64 @@ class UnitProblem(ValueError):
         self.code, self.params = code, params
 
 
+# What a unit may be written with before pint reads it (pint evaluates its text as arithmetic: `m**9**9**9` would
+# compute for minutes, `t\` continues a line, `t (` never ends). Names are letters, digits and `_`; between them
+# `*`, `/`, spaces and parentheses; a power (`**` or `^`) is one number of at most two digits and three decimals.
+MAX_UNIT_LENGTH = 64
+_POWER = re.compile(r"(\*\*|\^)\s*")
+_EXPONENT = re.compile(r"\(?\s*[-+]?\d{1,2}(\.\d{1,3})?\s*\)?(?!\s*(\*\*|\^))")
+_LARGEST_POWER = 12
+
+
 @lru_cache(maxsize=512)
 def _parse(unit: str) -> pint.Unit:
+    if not _well_formed(unit):
+        raise UnitProblem(f"unknown unit {_shown(unit)!r}", "validation.unit_unknown", unit=_shown(unit))
     try:
-        return _REGISTRY.Unit(unit)
+        parsed = _REGISTRY.Unit(unit)
     except (
         pint.UndefinedUnitError,
         pint.errors.DefinitionSyntaxError,
+        tokenize.TokenError,
+        ArithmeticError,
         ValueError,
         AttributeError,
         TypeError,
         AssertionError,
+        KeyError,
+        IndexError,
     ) as exc:
         raise UnitProblem(f"unknown unit {unit!r}", "validation.unit_unknown", unit=unit) from exc
+    if any(not math.isfinite(power) or abs(power) > _LARGEST_POWER for power in parsed._units.values()):
+        raise UnitProblem(f"unknown unit {unit!r}", "validation.unit_unknown", unit=unit)
+    return parsed
+
+
+def _well_formed(unit: str) -> bool:
+    """Short, of the characters units are written with, parentheses balanced, each power a small number: what pint
+    can read in bounded time (it reads the rest, or says it does not know the unit)."""
+    if len(unit) > MAX_UNIT_LENGTH or not all(_allowed(character) for character in unit):
+        return False
+    depth = 0
+    for character in unit:
+        depth += {"(": 1, ")": -1}.get(character, 0)
+        if depth < 0:
+            return False
+    if depth:
+        return False
+    return all(_EXPONENT.match(unit, power.end()) for power in _POWER.finditer(unit))
+
+
+def _allowed(character: str) -> bool:
+    return character.isalpha() or character in "0123456789_ */^().-%°²³"
+
+
+def _shown(unit: str) -> str:
+    return unit if len(unit) <= MAX_UNIT_LENGTH else unit[:MAX_UNIT_LENGTH] + "…"
 
 
 def parse_unit(unit: str) -> pint.Unit:
+    """The pint unit of a unit's text; UnitProblem for any text that is not one, whatever it holds."""
     if not isinstance(unit, str) or not unit.strip():
         raise UnitProblem("unit is empty", "validation.unit_empty")
     return _parse(unit.strip())

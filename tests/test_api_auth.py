@@ -379,8 +379,8 @@ def test_many_accounts_tried_from_one_address_lock_the_address(world):
         for n in range(throttle.ADDRESS_LIMIT):
             throttle.failed(session, throttle.keys(f"someone-{n}@test.example", "203.0.113.9"), "password")
         with pytest.raises(throttle.TooManyAttempts):
-            throttle.refuse_if_locked(session, throttle.keys("anyone-else@test.example", "203.0.113.9"))
-        throttle.refuse_if_locked(session, throttle.keys("anyone-else@test.example", "203.0.113.10"))
+            throttle.reserve(session, throttle.keys("anyone-else@test.example", "203.0.113.9"))
+        throttle.reserve(session, throttle.keys("anyone-else@test.example", "203.0.113.10"))
 
 
 def test_a_token_sign_in_is_the_persons_last_sign_in_and_a_failed_one_is_not(world):
@@ -421,3 +421,89 @@ def test_a_locked_account_is_told_on_the_sign_in_page_in_chinese_for_how_long(wo
     minutes = -(-int(response.headers["retry-after"]) // 60)
     assert f"登录失败次数过多，该账户已暂时锁定。请在 {minutes} 分钟后再试，或请管理员解除锁定。" in response.text
     assert 'id="email"' in response.text  # the form again, the address kept
+
+
+# --- concurrency and proxies (issue 19, items 3 and 4) -------------------------------------------------------------
+
+
+def test_twenty_concurrent_wrong_passwords_check_at_most_five(world, monkeypatch):
+    """Every attempt is counted before its password is checked (services.throttle.reserve): of 20 guesses at once
+    for one account (limit 5), 5 are checked (5 argon2 verifications, 5 × 401) and 15 are refused with 429."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from footprint_api.core.errors import Unauthorized
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.services import accounts, throttle
+
+    email = _new_person(world, "raced")
+    checked, real = [], accounts.verify_secret
+    monkeypatch.setattr(accounts, "verify_secret", lambda secret, hashed: checked.append(1) or real(secret, hashed))
+    start = threading.Barrier(20)
+
+    def guess(n: int) -> int:
+        start.wait()
+        with session_scope() as session:
+            try:
+                accounts.password_login(session, email, f"wrong {n}", address="192.0.2.77")
+            except Unauthorized:
+                return 401
+            except throttle.TooManyAttempts:
+                return 429
+        return 200
+
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(guess, range(20)))
+    assert (statuses.count(401), statuses.count(429), len(checked)) == (5, 15, 5), statuses
+
+
+def _served(trusted: list[str], peer: str):
+    """The application as `pcf serve` runs it (uvicorn's own wrapping, with the proxy options serve gives it),
+    reached from `peer`."""
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    from footprint_api.app import create_app
+    from footprint_api.cli import proxy_headers
+    from footprint_api.core.settings import Settings
+
+    config = uvicorn.Config(create_app(), **proxy_headers(Settings(trusted_proxies=trusted)))
+    config.load()
+    return TestClient(config.loaded_app, client=(peer, 41000))
+
+
+def _guesses(client, tries: int, forwarded: str) -> list[int]:
+    """One wrong password for each of `tries` accounts, X-Forwarded-For giving another address each time."""
+    return [
+        client.post(
+            "/api/v1/auth/token",
+            data={"grant_type": "password", "username": f"nobody-{uuid.uuid4().hex[:8]}@test.example", "password": "x"},
+            headers={"X-Forwarded-For": forwarded.format(n=n)},
+        ).status_code
+        for n in range(tries)
+    ]
+
+
+def test_a_client_rotating_x_forwarded_for_still_meets_its_addresss_limit(world):
+    """Without a trusted proxy (the default) the header is the client's own text: 30 guesses from 192.0.2.31, each
+    claiming another address, lock 192.0.2.31, and the 31st is refused."""
+    from footprint_api.services import throttle
+
+    with _served([], "192.0.2.31") as client:
+        statuses = _guesses(client, throttle.ADDRESS_LIMIT + 1, "198.51.100.{n}")
+    assert statuses == [401] * throttle.ADDRESS_LIMIT + [429]
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_is_the_one_counted(world):
+    """From 10.0.0.7, inside the trusted 10.0.0.0/24, X-Forwarded-For names the client: 31 guesses from 31 clients
+    are 31 first attempts of their addresses (no 429), and the proxy's own address counts none."""
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.persistence.models import AuthThrottle
+    from footprint_api.services import throttle
+
+    with _served(["10.0.0.0/24"], "10.0.0.7") as client:
+        statuses = _guesses(client, throttle.ADDRESS_LIMIT + 1, "198.18.0.{n}")
+    assert statuses == [401] * (throttle.ADDRESS_LIMIT + 1)
+    with session_scope() as session:
+        assert session.get(AuthThrottle, "address:10.0.0.7") is None
+        assert [session.get(AuthThrottle, f"address:198.18.0.{n}").failures for n in range(31)] == [1] * 31

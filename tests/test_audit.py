@@ -233,24 +233,32 @@ def test_every_kind_of_object_in_the_trail_has_a_name_in_both_languages():
         assert sorted(t for t in types if f"adm.object.{t}" not in catalogue(lang).messages) == [], lang
 
 
-def test_every_reason_a_chain_check_gives_is_worded_in_chinese():
-    """The reasons services.audit.verify_chain states (English), each with its Chinese wording on the page."""
+def test_every_reason_a_chain_check_gives_is_worded_in_both_languages():
+    """Every code services.audit.verify_chain gives (each `_broken` call names one of audit.REASONS) is worded from
+    its parameters on the pages, in Chinese without English words; and each state of the witness too."""
     from footprint_api.core.messages import catalogue
-    from footprint_api.services.audit import ChainCheck
+    from footprint_api.services.audit import REASONS, ChainCheck
     from footprint_api.web.routes.admin import chain_reason
 
     tree = ast.parse((SOURCE / "services" / "audit.py").read_text(encoding="utf-8"))
-    reasons = [
-        node.args[2]
+    given = {
+        node.args[0].value
         for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ChainCheck" and len(node.args) >= 3
-    ]
-    assert len(reasons) == 6
-    t = catalogue("zh")
-    for reason in reasons:
-        text = reason.value if isinstance(reason, ast.Constant) else "entries after 7 were deleted (a checkpoint…)"
-        worded = chain_reason(t, ChainCheck(False, 8, text, 9))
-        assert worded and not re.search(r"[A-Za-z]{3,}", worded), text
-    assert chain_reason(t, ChainCheck(False, 8, "entries after 7 were deleted (x)", 9)) == (
-        "第 8 条及之后的记录已被删除（检查点曾密封第 9 条）。"
-    )
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", None) in ("_broken", "_broken_at")
+        and isinstance(node.args[0], ast.Constant)  # not _broken_at passing its own code on
+    }
+    assert given == set(REASONS)
+    params = {"seq": 8, "last": 7, "checkpoint": 9, "witness": 9, "line": 3}
+    for lang in ("zh", "en"):
+        t = catalogue(lang)
+        for code in REASONS:
+            worded = chain_reason(t, ChainCheck(False, 8, REASONS[code].format(**params), 9, code, params))
+            assert worded and "{" not in worded, (lang, code)
+            assert lang == "en" or not re.search(r"[A-Za-z]{3,}", worded), worded
+        for state in ("ok", "behind", "empty", "unavailable", "damaged"):
+            assert t(f"adm.chain.witness.{state}", where="/var/w", seq=3, checkpoint=5)
+            assert t(f"adm.chain.witness.state.{state}")
+    deleted = ChainCheck(False, 8, "", 9, "deleted", {"seq": 8, "last": 7, "checkpoint": 9})
+    assert chain_reason(catalogue("zh"), deleted) == "第 8 条及之后的记录已被删除（检查点曾密封第 9 条）。"
+    assert chain_reason(catalogue("zh"), ChainCheck(True)) is None

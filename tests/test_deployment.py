@@ -1,5 +1,6 @@
 """docker-compose.yml: valid for Compose, and every service configured with settings the application reads."""
 
+import json
 import os
 import re
 import shutil
@@ -61,13 +62,18 @@ def test_the_stack_has_every_part_with_health_checks(stack):
     assert "--workers" in services["api"]["command"]
 
 
-def test_every_setting_given_to_the_application_is_one_it_reads(stack):
+def test_every_setting_given_to_the_application_is_one_it_reads(stack, monkeypatch):
+    """Read as the application reads them: from the environment (a list is JSON there)."""
     known = {f"PCF_{name.upper()}" for name in Settings.model_fields}
     for name in APPLICATION_SERVICES:
         environment = stack["services"][name]["environment"]
         given = {key for key in environment if key.startswith("PCF_")}
         assert given - known == set(), (name, given - known)
-        settings = Settings(**{key[4:].lower(): value for key, value in environment.items() if key in known})
+        for key in known:
+            monkeypatch.delenv(key, raising=False)
+        for key in given:
+            monkeypatch.setenv(key, str(environment[key]))
+        settings = Settings()
         assert settings.task_mode == "celery" and settings.storage_backend == "s3"
         assert settings.secret_key == SECRETS["PCF_SECRET_KEY"]
 
@@ -99,3 +105,32 @@ def test_compose_refuses_to_start_without_the_public_base_url():
     """It is printed in every label's QR code: a default (localhost) would make printed labels unverifiable."""
     result = compose_config({k: v for k, v in SECRETS.items() if k != "PCF_PUBLIC_BASE_URL"})
     assert result.returncode != 0 and "set PCF_PUBLIC_BASE_URL in .env" in result.stderr
+
+
+def test_the_api_believes_proxy_headers_only_from_the_reverse_proxy_of_this_host(stack):
+    """Issue 19 item 4: uvicorn ran with `--forwarded-allow-ips "*"` on a published port. Now `pcf serve` gives it
+    PCF_TRUSTED_PROXIES: the gateway of the stack's network (this host's reverse proxy), and the port is published on
+    this host's loopback only."""
+    api = stack["services"]["api"]
+    assert api["command"][:2] == ["pcf", "serve"] and "*" not in api["command"]
+    assert not {"--proxy-headers", "--forwarded-allow-ips"} & set(api["command"])
+    [network] = stack["networks"]["default"]["ipam"]["config"]
+    trusted = json.loads(api["environment"]["PCF_TRUSTED_PROXIES"])
+    assert Settings(trusted_proxies=trusted).trusted_proxies == [network["gateway"]]
+    assert [_host_of(port) for port in api["ports"]] == ["127.0.0.1"]
+
+
+def _host_of(port: str | dict) -> str:
+    """The host address a published port listens on (Compose v1 writes `127.0.0.1:8000:8000/tcp`, v2 a mapping)."""
+    return port["host_ip"] if isinstance(port, dict) else port.rsplit(":", 2)[0]
+
+
+def test_the_image_starts_the_api_through_pcf_serve():
+    command = (ROOT / "Dockerfile").read_text().split("\nCMD ", 1)[1]
+    assert command.startswith('["pcf", "serve"') and "proxy-headers" not in command and "*" not in command
+
+
+def test_trusting_every_peer_is_refused_as_a_setting():
+    with pytest.raises(ValueError, match="PCF_TRUSTED_PROXIES"):
+        Settings(trusted_proxies=["*"])
+    assert Settings(trusted_proxies=["10.1.2.3/8", " ::1"]).trusted_proxies == ["10.0.0.0/8", "::1"]

@@ -1,4 +1,5 @@
-"""The periodic housekeeping task: lost job messages are sent again, expired revocations are forgotten."""
+"""The periodic housekeeping task: lost job messages are sent again, expired revocations are forgotten.
+(The outbox of jobs the broker never took: tests/test_job_outbox.py.)"""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -20,16 +21,25 @@ def test_beat_schedules_housekeeping():
 
 
 def test_a_queued_job_whose_message_was_lost_is_dispatched_again(world):
+    """The broker took the job's message 30 minutes ago and no worker ever claimed it (a broker restarted without
+    its data): sent again. One taken a minute ago is still waiting for a worker (less than 10 minutes): left."""
     product = world.product("acme-engineer", "PCR-CN-STEEL")
     inventory = world.submit("acme-engineer", product["id"], load_example("steel-hebei-bfbof-2023.json")).json()
-    with session_scope() as session:  # a job row written, its message never sent (a crash between the two)
+    with session_scope() as session:
         job = Job(
             organisation_id=world.organisations["acme"],
             inventory_id=uuid.UUID(inventory["id"]),
             parameters={"monte_carlo_iterations": 0, "seed": 1},
             created_at=datetime.now(UTC) - timedelta(minutes=30),
+            dispatched_at=datetime.now(UTC) - timedelta(minutes=30),
         )
-        fresh = Job(organisation_id=job.organisation_id, inventory_id=job.inventory_id, parameters=dict(job.parameters))
+        fresh = Job(
+            organisation_id=job.organisation_id,
+            inventory_id=job.inventory_id,
+            parameters=dict(job.parameters),
+            created_at=datetime.now(UTC) - timedelta(minutes=1),
+            dispatched_at=datetime.now(UTC) - timedelta(minutes=1),
+        )
         session.add_all([job, fresh])
         session.commit()
         lost_id, fresh_id = str(job.id), str(fresh.id)
@@ -43,7 +53,7 @@ def test_a_queued_job_whose_message_was_lost_is_dispatched_again(world):
     done = world.wait("acme-engineer", lost_id)
     assert done["status"] == "succeeded" and done["footprint_id"]
     with session_scope() as session:
-        assert session.get(Job, uuid.UUID(fresh_id)).status == JobStatus.QUEUED  # younger than 10 min: left alone
+        assert session.get(Job, uuid.UUID(fresh_id)).status == JobStatus.QUEUED  # taken 1 min ago: left alone
         remaining = set(session.exec(select(RevokedToken.jti)).all())
     assert f"live-{lost_id}" in remaining and f"old-{lost_id}" not in remaining
 

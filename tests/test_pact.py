@@ -560,3 +560,44 @@ def test_a_disabled_recipient_loses_access_at_once(world, https):
     refused = client.get("/3/footprints", headers=headers)
     assert refused.status_code == 401 and refused.json()["code"] == "BadRequest"
     assert_valid(ERROR, refused.json())
+
+
+def _served(trusted: list[str], peer: str):
+    """The application as `pcf serve` runs it over plain HTTP (uvicorn's own wrapping, with the proxy options serve
+    gives it), reached from `peer`."""
+    from fastapi.testclient import TestClient
+
+    from footprint_api.app import create_app
+    from footprint_api.cli import proxy_headers
+    from footprint_api.core.settings import Settings
+
+    config = uvicorn.Config(create_app(), **proxy_headers(Settings(trusted_proxies=trusted)))
+    config.load()
+    return TestClient(config.loaded_app, client=(peer, 42000))
+
+
+@pytest.mark.parametrize(("trusted", "peer"), [([], "192.0.2.8"), (["10.0.0.0/24"], "192.0.2.8")])
+def test_x_forwarded_proto_from_an_untrusted_peer_is_not_tls(bearer, trusted, peer):
+    """Issue 19 item 4: `X-Forwarded-Proto: https` over plain HTTP once satisfied the TLS-only rule."""
+    with _served(trusted, peer) as client:
+        response = client.get("/3/footprints", headers={**bearer, "X-Forwarded-Proto": "https"})
+    assert response.status_code == 400 and response.json()["message"] == "the PACT API is served over HTTPS only"
+
+
+def test_a_trusted_proxys_tls_is_the_requests_tls(bearer):
+    with _served(["10.0.0.0/24"], "10.0.0.7") as client:
+        response = client.get("/3/footprints", headers={**bearer, "X-Forwarded-Proto": "https"})
+        plain = client.get("/3/footprints", headers=bearer)  # the proxy itself says nothing: plain HTTP
+    assert response.status_code == 200 and plain.status_code == 400
+
+
+def test_a_labels_validity_is_its_beijing_days_in_utc():
+    """A label valid 2025-12-08 .. 2028-12-07 (Beijing calendar days, UTC+8) is valid in PACT from 2025-12-08 00:00
+    Beijing = 2025-12-07T16:00:00Z until 2028-12-08 00:00 Beijing = 2028-12-07T16:00:00Z; so at 2025-12-07T22:50Z
+    (06:50 on 8 December in Beijing) `validOn` finds it."""
+    from datetime import date
+
+    from footprint_api.services.pact.mapping import _label_day_start
+
+    assert _label_day_start(date(2025, 12, 8)) == "2025-12-07T16:00:00Z"
+    assert _label_day_start(date(2028, 12, 8)) == "2028-12-07T16:00:00Z"

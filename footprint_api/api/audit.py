@@ -34,8 +34,8 @@ def entries(
 @router.get(
     "/verify",
     response_model=ChainOut,
-    summary="Check the whole trail: the hash chain, the entries' "
-    "seals and the sealed checkpoints of its head (a head found intact is checkpointed)",
+    summary="Check the whole trail: the hash chain, the entries' seals, the sealed checkpoints of its head and the "
+    "heads its witness outside the database holds (a head found intact is checkpointed and witnessed)",
 )
 def verify(session: SessionDep, _: PlatformAdminDep):
     check, count = accounts.check_chain(session)
@@ -45,6 +45,10 @@ def verify(session: SessionDep, _: PlatformAdminDep):
         reason=check.reason,
         checkpoint_seq=check.checkpoint_seq,
         entries=count,
+        code=check.code,
+        params=check.params,
+        witness=check.witness,
+        witness_seq=check.witness_seq,
     )
 
 

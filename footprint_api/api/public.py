@@ -32,8 +32,13 @@ GS1_VOC = "https://gs1.org/voc/"
 
 @router.get("/api/v1/public/labels/{number}", response_model=PublicLabel, summary="Verification, for machines")
 async def verify_json(number: str):
-    body, found = await verification.answer(number, "json", public_label_json)
-    return Response(body, media_type="application/json", status_code=200 if found else 404, headers=NO_STORE)
+    answer = await verification.answer(number, "json", public_label_json)
+    return Response(
+        answer.body,
+        media_type="application/json",
+        status_code=200 if answer.found else 404,
+        headers={**NO_STORE, **answer.source_headers()},
+    )
 
 
 def _resolver_label(session: Session, key: str, number: str | None) -> Label:

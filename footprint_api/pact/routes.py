@@ -7,7 +7,9 @@ token errors are OAuth2's (RFC 6749 5.2).
 
 import base64
 import binascii
+import re
 import uuid
+from datetime import UTC
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -113,31 +115,80 @@ def openid_configuration(request: Request):
     }
 
 
+# Query values are read here, not by FastAPI, so that a bad one answers the spec's 400 BadRequest: an integer is ASCII
+# digits only (`str.isdigit` also takes `²` and `①`, which `int` refuses), a date-time is RFC 3339's, and every value
+# is bounded in length and in number.
+_INTEGER = re.compile(r"[0-9]{1,9}")
+_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
+MAX_FILTER_VALUES = 20
+MAX_FILTER_LENGTH = 200
+
+
 def _limit_and_offset(request: Request) -> tuple[int | None, int]:
     values = {}
     for name in ("limit", "offset"):
         raw = request.query_params.get(name)
         if raw is None:
             continue
-        if not raw.isdigit():
-            raise PactError(400, "BadRequest", f"{name} must be a non-negative integer")
+        if not _INTEGER.fullmatch(raw):
+            raise PactError(400, "BadRequest", f"{name} must be a non-negative integer (digits 0-9, at most 9)")
         values[name] = int(raw)
     limit = values.get("limit")
+    if limit == 0:
+        raise PactError(400, "BadRequest", "limit must be at least 1")
     return (min(limit, MAX_LIMIT) if limit is not None else None), values.get("offset", 0)
 
 
 def _filters(request: Request) -> dict[str, list[str]]:
     filters = {name: request.query_params.getlist(name) for name in service.FILTERS}
+    for name, values in filters.items():
+        if len(values) > MAX_FILTER_VALUES or any(len(value) > MAX_FILTER_LENGTH for value in values):
+            raise PactError(
+                400, "BadRequest", f"{name}: at most {MAX_FILTER_VALUES} values of {MAX_FILTER_LENGTH} characters"
+            )
     for name in ("validOn", "validAfter", "validBefore"):
+        filters[name] = [value.upper() for value in filters[name]]  # RFC 3339 5.6: `t` and `z` may be lowercase
         for value in filters[name]:
-            try:
-                service._instant(value)
-            except ValueError:
-                raise PactError(400, "BadRequest", f"{name} must be an RFC 3339 date-time") from None
+            if not _DATE_TIME.fullmatch(value) or not _instant_in_range(value):
+                raise PactError(400, "BadRequest", f"{name} must be an RFC 3339 date-time")
     return filters  # an unknown status matches nothing: 200 with an empty list, as the conformance tests expect
 
 
-@router.get("/3/footprints", summary="PACT Action ListFootprints")
+def _instant_in_range(value: str) -> bool:
+    """Whether the date-time is one Python can compare in UTC (0001-01-01T00:00:00+01:00 is before year 1)."""
+    try:
+        service._instant(value).astimezone(UTC)
+    except (ValueError, OverflowError):
+        return False
+    return True
+
+
+# The query of ListFootprints, declared for clients and fuzzers alike (read by `_limit_and_offset` and `_filters`).
+_LIST_QUERY = [
+    {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
+    {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}},
+    *(
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "schema": {"type": "array", "items": {"type": "string", "maxLength": MAX_FILTER_LENGTH}},
+            "style": "form",
+            "explode": True,
+        }
+        for name in service.FILTERS
+    ),
+]
+
+
+@router.get(
+    "/3/footprints",
+    summary="PACT Action ListFootprints",
+    openapi_extra={"parameters": _LIST_QUERY},
+    responses={400: {"description": "BadRequest: a query value that is not one (PACT `{code, message}`)"}},
+)
 def list_footprints(request: Request, session: SessionDep, principal: Annotated[Principal, Depends(recipient)]):
     limit, offset = _limit_and_offset(request)
     filters = _filters(request)
@@ -178,5 +229,5 @@ async def receive_event(request: Request, session: SessionDep, principal: Annota
         raise PactError(400, "BadRequest", str(exc)) from None
     accepted = await run_in_threadpool(events.accept, session, principal, event)
     if accepted is not None:
-        jobs.dispatch_pact_answer(str(accepted.id))
+        await run_in_threadpool(jobs.dispatch_pact_answer, str(accepted.id))  # not on the event loop
     return Response(status_code=200)

@@ -1,5 +1,12 @@
-"""Database engine and sessions. SQLite for the embedded mode, PostgreSQL in production and CI."""
+"""Database engine and sessions. SQLite for the embedded mode, PostgreSQL in production and CI.
 
+Also what "the database is unavailable" means (`unavailable`), and the outage as this process sees it (`outage`):
+the edges answer such an error with 503 and Retry-After, and the log gets one line when an outage begins and one
+when it ends, not a stack trace per request."""
+
+import logging
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -10,10 +17,27 @@ from typing import Annotated
 from fastapi import Depends
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, create_engine
 
 from footprint_api.core.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+# SQLSTATEs of a PostgreSQL that cannot serve now (PostgreSQL 15, Appendix A): the classes 08 connection exception,
+# 53 insufficient resources (disk full, out of memory, too many connections) and 58 system error (I/O); 57P01
+# admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now (starting up, shutting down, in recovery); 25006
+# read-only SQL transaction (a standby, or default_transaction_read_only). Constraint violations (23), serialization
+# failures and deadlocks (40), a cancelled statement (57014) and programming errors (42) are not among them.
+UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "58")
+UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "25006"})
+READ_ONLY_SQLSTATE = "25006"
+# SQLite's primary result codes of a database that cannot serve now (sqlite.org/rescode.html): BUSY and LOCKED past
+# the busy timeout, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL. SQLITE_ERROR (no such table, a syntax error) is not.
+UNAVAILABLE_SQLITE_CODES = frozenset({5, 6, 8, 10, 13, 14, 15})
+SQLITE_READONLY = 8
 
 
 def ensure_sqlite_directory(url: str) -> None:
@@ -38,6 +62,147 @@ def reads_only() -> Iterator[None]:
         yield
     finally:
         SQLITE_BEGIN.reset(token)
+
+
+class DatabaseUnavailable(SQLAlchemyError):
+    """The database is known to be unavailable (an outage this process is in), so it is not asked again."""
+
+
+def _driver_error(exc: BaseException) -> BaseException | None:
+    return exc.orig if isinstance(exc, DBAPIError) else None
+
+
+def _sqlstate(orig: BaseException | None) -> str | None:
+    """psycopg's SQLSTATE of the error (None: a client-side error, or not psycopg)."""
+    return getattr(orig, "sqlstate", None) if type(orig).__module__.startswith("psycopg") else None
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether an error means the database cannot serve now (refused, gone away, shut down, read-only, busy, no free
+    connection in the pool), as opposed to an error of the request or of the code, which stays what it is."""
+    if isinstance(exc, (PoolTimeout, DisconnectionError, DatabaseUnavailable)):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:  # the dialect recognised a lost connection
+        return True
+    orig = exc.orig
+    sqlite_code = getattr(orig, "sqlite_errorcode", None)
+    if sqlite_code is not None:
+        return sqlite_code & 0xFF in UNAVAILABLE_SQLITE_CODES
+    if not type(orig).__module__.startswith("psycopg"):
+        return False
+    state = _sqlstate(orig)
+    if state is None:  # no answer from a server at all: connection refused, closed, lost, timed out
+        return isinstance(exc, OperationalError)
+    return state in UNAVAILABLE_SQLSTATES or state[:2] in UNAVAILABLE_SQLSTATE_CLASSES
+
+
+def outage_kind(exc: BaseException) -> str:
+    """busy (no free connection), read-only (writes refused, reads served) or unreachable (nothing served)."""
+    if isinstance(exc, PoolTimeout):
+        return "busy"
+    orig = _driver_error(exc)
+    if _sqlstate(orig) == READ_ONLY_SQLSTATE or (getattr(orig, "sqlite_errorcode", 0) or 0) & 0xFF == SQLITE_READONLY:
+        return "read-only"
+    return "unreachable"
+
+
+def _reason(exc: BaseException) -> str:
+    """The error's class and the first line of its message, without a connection string."""
+    orig = _driver_error(exc) or exc
+    first = (str(orig).strip().splitlines() or [""])[0][:200]
+    return f"{type(orig).__name__}: {first}" if first else type(orig).__name__
+
+
+class Outage:
+    """The database's unavailability as this process sees it. It begins with the first failure and ends when the
+    database serves again: an unreachable database when a connection is checked out again (after the pool's
+    pre-ping), a read-only one when a write commits. One log line at each end, with the count of refusals between.
+    A busy pool (no free connection within db_pool_timeout_seconds) is no outage: one line a minute at most."""
+
+    BUSY_LOG_SECONDS = 60.0
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.began: float | None = None  # time.monotonic() of the first failure
+        self.kind = ""
+        self.refused = 0
+        self._busy_logged = float("-inf")
+        self._busy_refused = 0
+
+    @property
+    def active(self) -> bool:
+        return self.began is not None
+
+    def unreachable_since(self) -> float | None:
+        """When the current outage began, if nothing can be read now."""
+        began, kind = self.began, self.kind
+        return began if kind == "unreachable" else None
+
+    def failed(self, exc: BaseException, started: float | None = None, answered: bool = True) -> None:
+        """The database failed with `exc` (`answered`: and a request was answered 503 for it); `started`: when the
+        attempt that failed began (default now)."""
+        kind = outage_kind(exc)
+        if kind == "busy":
+            return self._busy(exc)
+        at = time.monotonic() if started is None else started
+        with self._lock:
+            self.refused += answered
+            if self.began is not None:
+                self.began = min(self.began, at)
+                if kind == "unreachable":
+                    self.kind = kind  # a read-only database that then went away: nothing can be read now
+                return
+            self.began, self.kind, self.refused = at, kind, int(answered)
+        log.warning("database %s (%s): answering 503 with Retry-After until it serves again", kind, _reason(exc))
+
+    def recovered(self, wrote: bool = False) -> None:
+        """The database served: a connection was checked out (`wrote` False) or a write committed (True)."""
+        if self.began is None or (self.kind == "read-only" and not wrote):
+            return
+        with self._lock:
+            if self.began is None:
+                return
+            lasted, kind, refused = time.monotonic() - self.began, self.kind, self.refused
+            self.began, self.kind, self.refused = None, "", 0
+        log.warning("database serves again: it was %s for %.1f s (%d requests answered 503)", kind, lasted, refused)
+
+    def _busy(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._busy_refused += 1
+            if now - self._busy_logged < self.BUSY_LOG_SECONDS:
+                return
+            self._busy_logged, refused, self._busy_refused = now, self._busy_refused, 0
+        log.warning(
+            "database pool busy (%s): %d requests answered 503 in the last minute at most", _reason(exc), refused
+        )
+
+
+outage = Outage()
+
+
+@event.listens_for(Session, "after_flush")
+def _note_writes(session: Session, _context) -> None:
+    session.info["wrote"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _writes_committed(session: Session) -> None:
+    if session.info.pop("wrote", False) and outage.began is not None:
+        outage.recovered(wrote=True)
+
+
+@event.listens_for(Session, "after_rollback")
+def _writes_undone(session: Session) -> None:
+    session.info.pop("wrote", None)
+
+
+def _served(*_args) -> None:
+    """Pool checkout: the connection passed the pre-ping (or was just made), so the database answers."""
+    if outage.began is not None:
+        outage.recovered()
 
 
 @lru_cache(maxsize=4)
@@ -66,8 +231,12 @@ def engine_for(url: str) -> Engine:
         def _sqlite_begin(connection):
             connection.exec_driver_sql(f"BEGIN {SQLITE_BEGIN.get()}")
 
+        event.listen(engine, "checkout", _served)
         return engine
-    return create_engine(url, pool_pre_ping=True, **pool)
+    connect_args = {"connect_timeout": settings.db_connect_timeout_seconds} if url.startswith("postgresql") else {}
+    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
+    event.listen(engine, "checkout", _served)
+    return engine
 
 
 def get_engine() -> Engine:
@@ -75,9 +244,24 @@ def get_engine() -> Engine:
 
 
 def get_session() -> Iterator[Session]:
-    """FastAPI dependency: one session per request."""
-    with Session(get_engine(), expire_on_commit=False) as session:
+    """FastAPI dependency: one session per request. It closes after the answer is sent, so a database that went away
+    meanwhile must not raise there (the answer cannot change any more, and the connection would be dropped)."""
+    session = Session(get_engine(), expire_on_commit=False)
+    try:
         yield session
+    finally:
+        close_quietly(session)
+
+
+def close_quietly(session: Session) -> None:
+    """Closes a session; a database that is unavailable is noted as such instead of raising (its transaction is
+    rolled back by the server when the connection ends, nothing of it was committed)."""
+    try:
+        session.close()
+    except SQLAlchemyError as exc:
+        if not unavailable(exc):
+            raise
+        outage.failed(exc, answered=False)
 
 
 @contextmanager

@@ -207,6 +207,8 @@ class CertificateDraw(SQLModel, table=True):
 
 
 class Job(SQLModel, table=True):
+    # the outbox: queued jobs not yet taken by the broker, which the housekeeping task sends
+    __table_args__ = (Index("ix_job_outbox", "status", "dispatched_at"),)
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
     kind: str = "calculate_footprint"
@@ -224,6 +226,9 @@ class Job(SQLModel, table=True):
     # to a dead worker and is queued again by the housekeeping task
     heartbeat_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # the outbox mark: empty until the broker took the job's message (the job is written first, in the request's
+    # transaction; the message is sent after the commit, by the request or else by the housekeeping task)
+    dispatched_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class Footprint(SQLModel, table=True):

@@ -255,7 +255,7 @@ def password_login(
     """An access token for a person; `minutes`: its lifetime when not the API's (a browser session's). Throttled
     per account and per address (services.throttle): 429 before the password is checked once locked."""
     attempt = throttle.keys(email, address)
-    throttle.refuse_if_locked(session, attempt)
+    throttle.reserve(session, attempt)
     user = session.exec(select(User).where(User.email == email.lower())).first()
     if user is None:
         verify_secret(password, _DUMMY)
@@ -271,7 +271,7 @@ def password_login(
 
 def client_login(session: Session, client_id: str, secret: str, address: str | None = None) -> tuple[str, datetime]:
     attempt = throttle.keys(f"client:{client_id}", address)
-    throttle.refuse_if_locked(session, attempt)
+    throttle.reserve(session, attempt)
     client = session.exec(select(ApiClient).where(ApiClient.client_id == client_id)).first()
     if client is None:
         verify_secret(secret, _DUMMY)
@@ -647,8 +647,8 @@ def actor_names(session: Session, actor_ids: set[str]) -> dict[str, str]:
 
 
 def check_chain(session: Session) -> tuple[audit.ChainCheck, int]:
-    """The whole trail checked as GET /api/v1/audit/verify does (audit.verify_chain; a head found intact is then
-    checkpointed), and how many entries it has."""
+    """The whole trail checked as GET /api/v1/audit/verify does (audit.verify_chain, against the database and the
+    witness outside it; a head found intact is then checkpointed and witnessed), and how many entries it has."""
     check = audit.verify_chain(session)
     if check.intact:
         audit.checkpoint(session)

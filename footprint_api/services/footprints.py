@@ -39,6 +39,8 @@ def request_calculation(
     monte_carlo_iterations: int = 0,
     seed: int | None = None,
 ) -> Job:
+    """Writes the job and its outbox mark (`dispatched_at` empty) in one transaction: once this commits the job
+    will run, sent by the request (`jobs.dispatch`) or, if the broker does not take it, by the housekeeping task."""
     owned(session, InventoryRecord, inventory_id, principal)
     job = Job(
         organisation_id=principal.organisation_id,
@@ -62,7 +64,7 @@ def request_calculation(
 def run_job(session: Session, job_id: uuid.UUID, calculate: Callable[..., object]) -> Footprint | None:
     """Claim, calculate, store. A second run of a finished job returns its footprint; a run interrupted mid-way
     (a worker killed) is simply run again; the unique job_id of footprints keeps it to one result."""
-    job = _claim(session, job_id)
+    job = _claim(session, job_id, get_settings().job_lease_seconds)
     if job is None:
         return None
     if job.status is JobStatus.SUCCEEDED:
@@ -155,21 +157,43 @@ def release(session: Session, job: Job) -> None:
     audit.commit(session)
 
 
-def _claim(session: Session, job_id: uuid.UUID) -> Job | None:
-    job = session.exec(select(Job).where(Job.id == job_id).with_for_update()).first()
-    if job is None or job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+class LeaseHeld(Exception):
+    """The job runs elsewhere under a live lease: this delivery of its message (a second send, a redelivery while
+    the first run lives) does not run it again; it may look again once the lease could have lapsed."""
+
+    def __init__(self, job_id: uuid.UUID, seconds_left: float):
+        super().__init__(f"job {job_id} runs under a lease for {seconds_left:.0f} s more")
+        self.job_id, self.seconds_left = job_id, seconds_left
+
+
+def _claim(session: Session, job_id: uuid.UUID, lease_seconds: int) -> Job | None:
+    """queued → running in one conditional UPDATE (atomic on PostgreSQL and SQLite alike): of two deliveries of one
+    job, one claims it and the other finds it claimed. A running job whose lease lapsed (its worker died) is claimed
+    again; one whose lease lives raises LeaseHeld."""
+    now = utcnow()
+    lapsed = func.coalesce(Job.heartbeat_at, Job.started_at) < now - timedelta(seconds=lease_seconds)
+    claimable = (Job.status == JobStatus.QUEUED) | ((Job.status == JobStatus.RUNNING) & lapsed)
+    before = session.exec(select(Job.status).where(Job.id == job_id)).first()
+    claimed = session.execute(
+        update(Job)
+        .where(Job.id == job_id, claimable)
+        .values(status=JobStatus.RUNNING, attempts=Job.attempts + 1, started_at=now, heartbeat_at=now, progress=0.0)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    job = session.get(Job, job_id, populate_existing=True)
+    if not claimed:
         session.commit()
-        return job
-    before = job.status.value
-    job.status, job.attempts, job.started_at, job.progress = JobStatus.RUNNING, job.attempts + 1, utcnow(), 0.0
-    job.heartbeat_at = job.started_at
+        if job is not None and job.status is JobStatus.RUNNING:
+            beat = job.heartbeat_at or job.started_at or now
+            raise LeaseHeld(job_id, max(1.0, lease_seconds - (now - beat).total_seconds()))
+        return job  # unknown, or finished (a second run returns its footprint)
     audit.record(
         session,
         audit.SYSTEM,
         "job.started",
         "job",
         job.id,
-        before={"status": before},
+        before={"status": before.value if before is not None else None},
         after={"status": "running", "attempt": job.attempts},
         organisation_id=job.organisation_id,
     )
@@ -282,7 +306,30 @@ def submit_to_certification_body(
     return submission
 
 
-def stale_jobs(session: Session, older_than_seconds: int) -> list[Job]:
-    """Queued jobs whose message may have been lost (e.g. a restart of the embedded mode)."""
+def unsent_jobs(session: Session, older_than_seconds: float) -> list[Job]:
+    """The outbox: queued jobs whose message the broker has not taken (it was down when the request committed),
+    older than the request's own attempt to send them."""
     limit = utcnow() - timedelta(seconds=older_than_seconds)
-    return list(session.exec(select(Job).where(Job.status == JobStatus.QUEUED, Job.created_at < limit)))
+    return list(
+        session.exec(
+            select(Job)
+            .where(Job.status == JobStatus.QUEUED, col(Job.dispatched_at).is_(None), Job.created_at < limit)
+            .order_by(Job.created_at)
+        )
+    )
+
+
+def lost_jobs(session: Session, older_than_seconds: float) -> list[Job]:
+    """Queued jobs whose message the broker took but no worker ever claimed (a broker that lost its data)."""
+    limit = utcnow() - timedelta(seconds=older_than_seconds)
+    return list(session.exec(select(Job).where(Job.status == JobStatus.QUEUED, Job.dispatched_at < limit)))
+
+
+def mark_dispatched(session: Session, job_ids: list[uuid.UUID]) -> None:
+    """The broker took these jobs' messages: out of the outbox (in the caller's transaction)."""
+    session.execute(
+        update(Job)
+        .where(col(Job.id).in_(job_ids), col(Job.dispatched_at).is_(None))
+        .values(dispatched_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )

@@ -3,6 +3,7 @@ certification body's list of the labels it issued (search, filter, sort, pages) 
 
 import math
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -229,7 +230,8 @@ def issue(session: Session, principal: Principal, application: Application, toda
     except IntegrityError:  # a concurrent issue_label: of this application, or of the same product and PCR
         session.rollback()
         for stored in issued.files.values():
-            object_store().delete(stored.key)
+            with suppress(StorageError):  # best effort: content-addressed names make an orphan harmless
+                object_store().delete(stored.key)
         raise Conflict("a label of this application or product was issued meanwhile; reload and try again") from None
     audit.record(
         session,

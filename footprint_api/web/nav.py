@@ -5,7 +5,7 @@ import logging
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from footprint_api.persistence.db import reads_only, session_scope
+from footprint_api.persistence.db import outage, reads_only, session_scope, unavailable
 from footprint_api.persistence.models import Role
 from footprint_api.services import notices
 
@@ -54,7 +54,10 @@ def _inbox(user) -> dict:
     try:
         with reads_only(), session_scope() as session:
             count = notices.unread_count(session, user.user.id, user.organisation.id)
-    except SQLAlchemyError:
-        log.warning("the unread count of the navigation could not be read", exc_info=True)
+    except SQLAlchemyError as exc:
+        if unavailable(exc):  # one line per outage (persistence.db.outage), not a stack trace per page
+            outage.failed(exc, answered=False)
+        else:
+            log.warning("the unread count of the navigation could not be read", exc_info=True)
         return {"count": 0, "count_text": ""}
     return {"count": count, "count_text": f"{MAX_SHOWN_COUNT}+" if count > MAX_SHOWN_COUNT else str(count)}

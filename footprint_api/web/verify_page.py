@@ -62,10 +62,24 @@ def render(public: dict, status: str, lang: str) -> bytes:
     )
 
 
-def stamp(body: bytes, checked_at: datetime, lang: str) -> bytes:
-    """The page with the time of this check, to the minute, where CHECKED_AT_MARK is (a naive time is UTC)."""
+def stamp(body: bytes, checked_at: datetime, lang: str, from_cache: bool = False) -> bytes:
+    """The page with the time of this check, to the minute, where CHECKED_AT_MARK is (a naive time is UTC).
+
+    `from_cache`: the database did not answer, and `checked_at` is when the service last confirmed this answer with
+    it; a note saying so follows the time (the mark ends the "checked at" paragraph, the note is a paragraph of its
+    own after it)."""
     moment = checked_at if checked_at.tzinfo else checked_at.replace(tzinfo=UTC)
-    return body.replace(CHECKED_AT_MARK, _time_element(int(moment.timestamp()) // 60, lang))
+    stamped = _time_element(int(moment.timestamp()) // 60, lang)
+    if from_cache:
+        stamped += _cache_note(moment, lang)
+    return body.replace(CHECKED_AT_MARK, stamped)
+
+
+def _cache_note(confirmed_at: datetime, lang: str) -> bytes:
+    """The note of an answer served from the cache during a database outage, with the time it was confirmed."""
+    shown = _time(confirmed_at, lang)["text"]
+    note = escape(i18n.catalogue(lang)("outage.cached_answer", confirmed=shown))
+    return f'</p>\n  <p class="cached" role="note" data-source="cache">{note}'.encode()
 
 
 @lru_cache(maxsize=16)

@@ -64,6 +64,9 @@ def stack_env(engine, postgres_url, redis_url, brightway_dir):
         "PCF_VISIBILITY_TIMEOUT_SECONDS": "8",
         "PCF_UNACKED_RESTORE_INTERVAL_SECONDS": "1",
         "PCF_UNACKED_RESTORE_THROTTLE": "1",
+        # a redelivery of a running job waits for its lease: short leases keep the worker-killed test short
+        "PCF_JOB_LEASE_SECONDS": "10",
+        "PCF_JOB_HEARTBEAT_SECONDS": "1",
         "PCF_BRIGHTWAY_DIR": str(brightway_dir),
     }
     configure(postgres_url, **extra)

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from footprint_api.core.china_time import CHINA_TIME
 from pcr_rules.models import PCR
 from pcr_rules.units import conversion_factor, parse_unit
 
@@ -75,7 +76,14 @@ def decimal_text(value: float, places: int = 6) -> str:
 
 
 def _instant(day: date) -> str:
+    """A reference period's day boundary, as PACT's examples write it: midnight UTC."""
     return datetime.combine(day, time(0), tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _label_day_start(day: date) -> str:
+    """The first instant of a label's day, in UTC: a label's days are Beijing calendar days (UTC+8), so a validity
+    from 8 December starts at 7 December 16:00 UTC (and one to 7 December ends at 8 December 00:00 Beijing)."""
+    return datetime.combine(day, time(0), tzinfo=CHINA_TIME).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def declared_unit(pcr: PCR) -> tuple[str, str, str]:
@@ -154,8 +162,8 @@ def product_footprint(source: PactSource) -> dict[str, Any]:
         footprint["precedingPfIds"] = source.preceding_ids
     if source.certification:
         cert = source.certification
-        footprint["validityPeriodStart"] = _instant(cert.issued)
-        footprint["validityPeriodEnd"] = _instant(cert.expires + timedelta(days=1))
+        footprint["validityPeriodStart"] = _label_day_start(cert.issued)
+        footprint["validityPeriodEnd"] = _label_day_start(cert.expires + timedelta(days=1))
         pcf["verification"] = {
             "coverage": "product level",
             "providerName": cert.body,

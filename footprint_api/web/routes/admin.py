@@ -783,23 +783,10 @@ async def export_trail(request: Request, db: SessionDep, user: AdminDep):
     return attachment(made.data, made.media_type, made.ascii_filename, made.filename)
 
 
-CHAIN_REASONS = {  # the English reasons of services.audit.verify_chain -> their message keys
-    "an entry was changed, inserted or removed here": "adm.chain.reason.changed",
-    "the entry's seal does not match: the chain was recomputed": "adm.chain.reason.seal",
-    "an unsealed entry after sealed ones": "adm.chain.reason.unsealed",
-    "a checkpoint's seal does not match": "adm.chain.reason.checkpoint_seal",
-    "the entry differs from the one its checkpoint sealed": "adm.chain.reason.checkpoint_differs",
-}
-
-
 def chain_reason(t, check) -> str | None:
-    """Why the chain check failed, in the reader's language (the service states it in English only)."""
-    if not check.reason:
-        return None
-    if check.reason.startswith("entries after ") and check.checkpoint_seq is not None:
-        return t("adm.chain.reason.deleted", seq=check.first_broken_seq, checkpoint=check.checkpoint_seq)
-    key = CHAIN_REASONS.get(check.reason)
-    return t(key) if key else None
+    """Why the chain check failed, in the reader's language: the service's code and parameters
+    (services.audit.REASONS), worded by adm.chain.reason.{code}."""
+    return t(f"adm.chain.reason.{check.code}", **check.params) if check.code else None
 
 
 @router.get("/app/admin/audit/chain")

@@ -1310,5 +1310,5 @@ async def calculate(request: Request, inventory_id: uuid.UUID, user: Manufacture
     job = await run_in_threadpool(
         footprints.request_calculation, db, user.principal, inventory_id, body.monte_carlo_iterations, body.seed
     )
-    jobs.dispatch(str(job.id))
+    await run_in_threadpool(jobs.dispatch, str(job.id))  # a slow broker holds a thread, not the event loop
     return RedirectResponse(f"/app/jobs/{job.id}", status_code=303)

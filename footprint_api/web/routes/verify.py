@@ -30,14 +30,20 @@ def _wants_json(request: Request) -> bool:
 
 async def _verification(number: str, request: Request) -> Response:
     if _wants_json(request):
-        body, found = await verification.answer(number, "json", public_label_json)
-        return Response(body, status_code=200 if found else 404, headers=NO_STORE, media_type="application/json")
+        answer = await verification.answer(number, "json", public_label_json)
+        return Response(
+            answer.body,
+            status_code=200 if answer.found else 404,
+            headers={**NO_STORE, **answer.source_headers()},
+            media_type="application/json",
+        )
     lang = i18n.negotiate(request)
-    body, found = await verification.answer(number, "html", _page, lang)
+    answer = await verification.answer(number, "html", _page, lang)
+    confirmed = answer.from_cache_confirmed_at
     response = Response(
-        verify_page.stamp(body, datetime.now(UTC), lang),
-        status_code=200 if found else 404,
-        headers=NO_STORE,
+        verify_page.stamp(answer.body, confirmed or datetime.now(UTC), lang, from_cache=confirmed is not None),
+        status_code=200 if answer.found else 404,
+        headers={**NO_STORE, **answer.source_headers()},
         media_type="text/html; charset=utf-8",
     )
     i18n.remember(request, response, lang)
