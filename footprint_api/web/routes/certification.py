@@ -304,12 +304,13 @@ def change_rows(t: Catalogue, vocabulary: certification.Vocabulary, diff: dict |
 # --- the manufacturer ---------------------------------------------------------------------------------------------
 
 
-@router.get("/app/applications")
-def applications_page(request: Request, user: ManufacturerPage, db: SessionDep):
+def _list_page(request: Request, user, db: Session, template: str, **values):
+    """A list of applications (the manufacturer's or the body's queue): one page of the search the query asks for,
+    a refused filter named at its field (422) with the rest of the query applied."""
     found, errors = _list_values(request, user, db)
     return _render(
         request,
-        "applications.html",
+        template,
         user,
         422 if errors else 200,
         found=found,
@@ -318,7 +319,14 @@ def applications_page(request: Request, user: ManufacturerPage, db: SessionDep):
         sizes=certification.PAGE_SIZES,
         errors=errors,
         values=request.query_params,
-        to_apply=certification.footprints_to_apply(db, user.principal),
+        **values,
+    )
+
+
+@router.get("/app/applications")
+def applications_page(request: Request, user: ManufacturerPage, db: SessionDep):
+    return _list_page(
+        request, user, db, "applications.html", to_apply=certification.footprints_to_apply(db, user.principal)
     )
 
 
@@ -527,19 +535,7 @@ async def manufacturer_action(
 
 @router.get("/app/review")
 def queue_page(request: Request, db: SessionDep, user: BodyPage):
-    found, errors = _list_values(request, user, db)
-    return _render(
-        request,
-        "queue.html",
-        user,
-        422 if errors else 200,
-        found=found,
-        states=STATES,
-        sorts=list(certification.SORTS),
-        sizes=certification.PAGE_SIZES,
-        errors=errors,
-        values=request.query_params,
-    )
+    return _list_page(request, user, db, "queue.html")
 
 
 def _review(
