@@ -66,11 +66,13 @@ def report(label: str, latencies: list[float], wall: float) -> None:
 
 def prepare(world, base: str) -> tuple[dict, str, str]:
     """A product, its inventory and one finished footprint of the aluminium example."""
-    data = json.loads((ROOT / "pcr_rules" / "examples" / "aluminium-guizhou-2023.json").read_text())
-    for certificate in data.get("green_certificates", []):
-        certificate["serial"] = f"{certificate['serial']}-{uuid.uuid4().hex[:8]}"
+    from tests.labelling import unique_serials  # batches of their own, their serials still numbered
+
+    data = unique_serials(json.loads((ROOT / "pcr_rules" / "examples" / "aluminium-guizhou-2023.json").read_text()))
     product = world.product("acme-engineer", "PCR-CN-ALUMINIUM", "bench aluminium")
-    inventory = world.submit("acme-engineer", product["id"], data).json()
+    submitted = world.submit("acme-engineer", product["id"], data)
+    assert submitted.status_code == 201, submitted.text
+    inventory = submitted.json()
     job = world.calculate("acme-engineer", inventory["id"], timeout=120)
     assert job["status"] == "succeeded", job
     return world.as_("acme-engineer"), inventory["id"], job["footprint_id"]
