@@ -67,22 +67,28 @@ def act(world: World, user: str, application_id: str, action: str, **body):
 
 def issued_label(world: World, example: str = "cement-guizhou-2023.json", gtin: str | None = GTIN) -> dict:
     """The short path: apply, submit, review, approve, issue. Returns the label (LabelOut)."""
-    footprint = calculated_footprint(world, example=example, gtin=gtin)
+    return label_of(world, calculated_footprint(world, example=example, gtin=gtin)["footprint_id"])
+
+
+def label_of(world: World, footprint_id: str, body: str = "cb") -> dict:
+    """A calculated footprint certified by `body`: applied for, submitted, reviewed, approved and issued. Returns
+    the label (LabelOut)."""
     application = world.call(
         "acme-engineer",
         "POST",
         "/api/v1/applications",
-        json={"footprint_id": footprint["footprint_id"], "certification_body_id": str(world.organisations["cb"])},
+        json={"footprint_id": footprint_id, "certification_body_id": str(world.organisations[body])},
     )
     assert application.status_code == 201, application.text
     application_id = application.json()["id"]
+    verifier = f"{body}-verifier"
     for user, action in (
         ("acme-engineer", "submit"),
-        ("cb-verifier", "start_review"),
-        ("cb-verifier", "approve"),
-        ("cb-verifier", "issue_label"),
+        (verifier, "start_review"),
+        (verifier, "approve"),
+        (verifier, "issue_label"),
     ):
         response = act(world, user, application_id, action)
         assert response.status_code == 200, (action, response.text)
-    labels = world.call("cb-verifier", "GET", "/api/v1/labels").json()
+    labels = world.call(verifier, "GET", "/api/v1/labels").json()
     return next(label for label in labels if label["application_id"] == application_id)

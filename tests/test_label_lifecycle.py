@@ -10,7 +10,7 @@ from qrcode.util import MODE_ALPHA_NUM
 from label_service import gs1, qr
 from label_service.numbering import label_number, one_typo_away
 from label_service.public_url import BaseUrlRefused, check_base_url
-from tests.labelling import GTIN, act, calculated_footprint, issued_label
+from tests.labelling import GTIN, act, calculated_footprint, issued_label, label_of
 
 BASE_30 = "https://labels.pcf-service.cn.ex"  # a production base URL of 32 characters
 NUMBER = label_number(2026, 123)
@@ -140,21 +140,7 @@ def _second_label_of(world, first: dict) -> dict:
     """A corrected footprint of the same product, certified again."""
     application = world.call("acme-engineer", "GET", f"/api/v1/applications/{first['application_id']}").json()
     footprint = calculated_footprint(world, product_id=application["product_id"])
-    created = world.call(
-        "acme-engineer",
-        "POST",
-        "/api/v1/applications",
-        json={"footprint_id": footprint["footprint_id"], "certification_body_id": str(world.organisations["cb"])},
-    ).json()
-    for user, action in (
-        ("acme-engineer", "submit"),
-        ("cb-verifier", "start_review"),
-        ("cb-verifier", "approve"),
-        ("cb-verifier", "issue_label"),
-    ):
-        assert act(world, user, created["id"], action).status_code == 200
-    labels = world.call("cb-verifier", "GET", "/api/v1/labels").json()
-    return next(label for label in labels if label["application_id"] == created["id"])
+    return label_of(world, footprint["footprint_id"])
 
 
 def test_a_new_label_of_the_same_product_supersedes_the_earlier_one(world):

@@ -10,7 +10,7 @@ from sqlmodel import select
 from footprint_api.persistence.db import session_scope
 from footprint_api.persistence.models import AuditEvent
 from footprint_api.services import labels as label_service
-from tests.labelling import GTIN, act, calculated_footprint
+from tests.labelling import GTIN, calculated_footprint, label_of
 from tests.web_client import Browser
 
 PRODUCTS = ("普通硅酸盐水泥 P·O 42.5", "复合硅酸盐水泥 P·C 32.5R", "水泥熟料", "Clinker for export")
@@ -21,21 +21,7 @@ def label_named(world, name: str, gtin: str | None = None) -> dict:
     footprint = calculated_footprint(world, gtin=gtin)
     renamed = world.call("acme-engineer", "PATCH", f"/api/v1/products/{footprint['product_id']}", json={"name": name})
     assert renamed.status_code == 200, renamed.text
-    created = world.call(
-        "acme-engineer",
-        "POST",
-        "/api/v1/applications",
-        json={"footprint_id": footprint["footprint_id"], "certification_body_id": str(world.organisations["cb"])},
-    ).json()
-    for user, action in (
-        ("acme-engineer", "submit"),
-        ("cb-verifier", "start_review"),
-        ("cb-verifier", "approve"),
-        ("cb-verifier", "issue_label"),
-    ):
-        assert act(world, user, created["id"], action).status_code == 200
-    listed = world.call("cb-verifier", "GET", "/api/v1/labels").json()
-    return next(label for label in listed if label["application_id"] == created["id"])
+    return label_of(world, footprint["footprint_id"])
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from tests.conftest import ROOT
-from tests.labelling import GTIN, act, calculated_footprint, issued_label
+from tests.labelling import GTIN, calculated_footprint, issued_label, label_of
 from tests.processes import free_port
 
 SPEC = (
@@ -118,19 +118,7 @@ def data(world):
     first = issued_label(world)  # cement, GTIN
     product = world.call("acme-engineer", "GET", f"/api/v1/applications/{first['application_id']}").json()
     newer = calculated_footprint(world, product_id=product["product_id"], **{"2.amount": 150_000_000})
-    application = world.call(
-        "acme-engineer",
-        "POST",
-        "/api/v1/applications",
-        json={"footprint_id": newer["footprint_id"], "certification_body_id": str(world.organisations["cb"])},
-    ).json()
-    for user, action in (
-        ("acme-engineer", "submit"),
-        ("cb-verifier", "start_review"),
-        ("cb-verifier", "approve"),
-        ("cb-verifier", "issue_label"),
-    ):
-        assert act(world, user, application["id"], action).status_code == 200
+    label_of(world, newer["footprint_id"])
     glass = calculated_footprint(world, example="flat-glass-hebei-2023.json", gtin=None)
     steel = calculated_footprint(world, example="steel-hebei-bfbof-2023.json", gtin=None)
     client = world.call(

@@ -11,7 +11,7 @@ import uuid
 import openpyxl
 import pytest
 
-from tests.labelling import act, calculated_footprint
+from tests.labelling import act, calculated_footprint, label_of
 from tests.test_api_inventories import CEMENT_GENERAL, CEMENT_PARAMETERS, fill
 from tests.web_client import Browser
 
@@ -63,12 +63,8 @@ def applied(world, footprint_id: str, body: str = "cb") -> str:
 
 def labelled(world, footprint_id: str, body: str = "cb") -> tuple[str, str]:
     """(application, label number): applied, reviewed, approved and issued by the body."""
-    application = applied(world, footprint_id, body)
-    for action in ("start_review", "approve", "issue_label"):
-        response = act(world, f"{body}-verifier", application, action)
-        assert response.status_code == 200, (action, response.text)
-    labels = world.call(f"{body}-verifier", "GET", "/api/v1/labels").json()
-    return application, next(x["number"] for x in labels if x["application_id"] == application)
+    label = label_of(world, footprint_id, body)
+    return label["application_id"], label["number"]
 
 
 def raise_(world, application: str, subject: str, text: str) -> str:

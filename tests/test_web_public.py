@@ -13,7 +13,7 @@ from PIL import Image
 
 from footprint_api.services import registry
 from footprint_api.web.routes.public import batch_token, numbers_of_token
-from tests.labelling import act, calculated_footprint, issued_label
+from tests.labelling import act, calculated_footprint, issued_label, label_of
 from tests.web_client import Browser, csrf_of
 
 INJECTION = '=HYPERLINK("http://x")'
@@ -490,21 +490,7 @@ def superseded(world):
     issued = []
     for _ in range(2):
         footprint = calculated_footprint(world, product_id=product["id"])
-        application = world.call(
-            "acme-engineer",
-            "POST",
-            "/api/v1/applications",
-            json={"footprint_id": footprint["footprint_id"], "certification_body_id": str(world.organisations["cb"])},
-        ).json()
-        for user, action in (
-            ("acme-engineer", "submit"),
-            ("cb-verifier", "start_review"),
-            ("cb-verifier", "approve"),
-            ("cb-verifier", "issue_label"),
-        ):
-            assert act(world, user, application["id"], action).status_code == 200
-        labels_now = world.call("cb-verifier", "GET", "/api/v1/labels").json()
-        issued.append(next(label["number"] for label in labels_now if label["application_id"] == application["id"]))
+        issued.append(label_of(world, footprint["footprint_id"])["number"])
     return issued
 
 
