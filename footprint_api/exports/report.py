@@ -28,7 +28,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from footprint_api.core.messages import Catalogue, catalogue
+from footprint_api.core.messages import catalogue
 from footprint_api.core.names import SERVICE_ITEMS_ZH
 from label_service.pdf import REPORTLAB
 from pcr_rules.errors import PCRNotFound
@@ -171,14 +171,6 @@ def explained(result: dict[str, Any], lang: str) -> dict[str, Any]:
         "electricity_note": wording.word(electricity.get("note_explained"), electricity.get("note", "")),
         "data_gaps": [wording.word(g) for g in gaps] if gaps else list(result.get("data_gaps", [])),
     }
-
-
-def reason(t: Catalogue, code: str, params: dict[str, Any], english: str) -> str:
-    """A refusal (a service error's or an export's code and values) in the catalogue's language, else its English."""
-    try:
-        return t(code, **params) if code in t.messages else english
-    except (KeyError, IndexError, ValueError):
-        return english
 
 
 # --- the report -------------------------------------------------------------------------------------------------

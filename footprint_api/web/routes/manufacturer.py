@@ -26,7 +26,7 @@ from footprint_api.exports import cbam, report
 from footprint_api.persistence.db import SessionDep
 from footprint_api.persistence.models import InventoryRecord, JobStatus, Product, Role
 from footprint_api.schemas import CalculationIn
-from footprint_api.services import dashboard, exports, footprints, jobs, labels
+from footprint_api.services import dashboard, exports, footprints, jobs, labels, messages
 from footprint_api.web import i18n, session
 from footprint_api.web.pages import page, when
 from footprint_api.web.routes import page_router
@@ -429,7 +429,7 @@ def _uncertainty_chart(result: dict, t: i18n.Catalogue) -> dict | None:
 def _cbam(pcr_id: str, t: i18n.Catalogue) -> str | None:
     """Why there is no CBAM export of this footprint, in the reader's language, or None when there is one."""
     refusal = cbam.refusal(pcr_id)
-    return report.reason(t, refusal.code, refusal.params, str(refusal)) if refusal else None
+    return messages.worded(t, refusal.code, refusal.params, str(refusal)) if refusal else None
 
 
 BASIS = re.compile(r"measured \((?P<how>.*)\)(?P<calculated> and calculated)?")
