@@ -3,8 +3,11 @@ catalogues (locales/*/codes.yaml), PCR items, parameters and declared units from
 product categories and PCR titles, provinces (the factor set's table of provincial-level divisions, English ->
 Chinese) and grid regions, however an inventory spelled them."""
 
+from functools import lru_cache
+
 from footprint_api.core import messages
-from lca_models.factor_set import load_factor_set
+from lca_models.config import LCASettings
+from lca_models.factor_set import FactorSet, load_factor_set
 from pcr_rules.errors import PCRNotFound
 from pcr_rules.models import PCR
 from pcr_rules.registry import default_registry
@@ -40,15 +43,22 @@ def pcr_names(pcr_ref: dict, lang: str) -> dict:
 # --- places ------------------------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1)
+def factor_set() -> FactorSet:
+    """The service's factor set (PCF_FACTOR_SET), read once per process: its provinces (English name -> Chinese
+    name, grid region) and grid regions name every place the service shows or stores."""
+    return load_factor_set(LCASettings().factor_set)
+
+
 def province_key(name: str | None) -> str | None:
     """The province as the factor set keys it (its English name), however it is written: 'Guizhou', 'guizhou',
     '贵州' or '贵州省' are one province. None for a name that is no provincial-level division."""
-    return load_factor_set().province_key(name) if name and name.strip() else None
+    return factor_set().province_key(name) if name and name.strip() else None
 
 
 def province_spellings(key: str) -> tuple[str, str]:
     """(English name, Chinese name) of a province key: the two ways an inventory may give it."""
-    return key, load_factor_set().provinces.get(key, {}).get("zh", key)
+    return key, factor_set().provinces.get(key, {}).get("zh", key)
 
 
 def province_name(name: str | None, lang: str) -> str:
@@ -63,7 +73,7 @@ def province_name(name: str | None, lang: str) -> str:
 
 def grid_regions() -> tuple[str, ...]:
     """The regional grids (MEE/NBS regional grid factors), in the order the provinces first name them."""
-    return tuple(dict.fromkeys(spec["region"] for spec in load_factor_set().provinces.values()))
+    return tuple(dict.fromkeys(spec["region"] for spec in factor_set().provinces.values()))
 
 
 def region_key(name: str | None) -> str | None:

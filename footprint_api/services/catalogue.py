@@ -4,7 +4,6 @@ sorting and pages, and the places a facility names (province, regional grid) in 
 import math
 import uuid
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func
@@ -17,8 +16,6 @@ from footprint_api.persistence.models import Facility, InventoryRecord, Product
 from footprint_api.services import audit
 from footprint_api.services.principals import actor
 from label_service import gs1
-from lca_models.config import LCASettings
-from lca_models.factor_set import FactorSet, load_factor_set
 from pcr_rules import default_registry
 
 
@@ -33,15 +30,9 @@ def owned(session: Session, model, object_id: uuid.UUID, principal: Principal):
 # --- places: the provinces and regional grids of the factor set -----------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _factor_set() -> FactorSet:
-    """Read once per process: the factor set is a versioned data file, fixed while the service runs."""
-    return load_factor_set(LCASettings().factor_set)
-
-
 def provinces() -> dict[str, dict[str, str]]:
     """China's provincial-level divisions as the factor set names them: English name -> {zh, region}."""
-    return _factor_set().provinces
+    return names.factor_set().provinces
 
 
 grid_regions = names.grid_regions

@@ -43,8 +43,6 @@ from footprint_api.services import inventories, labels
 from footprint_api.services.catalogue import list_owned, owned
 from footprint_api.services.messages import render as render_problem
 from label_service.storage import StorageError
-from lca_models.config import LCASettings
-from lca_models.factor_set import FactorSet, load_factor_set
 from pcr_rules import InventoryInvalid, PCRNotFound, default_registry, validate_inventory
 from pcr_rules.inventory import DataQuality, Inventory
 from pcr_rules.models import PCR, ElectricityRule, ParameterSpec
@@ -263,10 +261,7 @@ FRACTION_UNITS = ("dimensionless", "percent")  # a mass fraction as 0.652, or as
 PERCENT_UNITS = {"%", "percent", "pct", "百分比", "百分数"}
 
 
-@cache
-def factor_set() -> FactorSet:
-    """The factor set of the service: its provinces (English name -> Chinese name, region) and grid regions."""
-    return load_factor_set(LCASettings().factor_set)
+factor_set = names.factor_set  # the service's factor set: its provinces and grid regions
 
 
 def _pcr_codes(pcr: PCR | None, name: str) -> list[str]:
