@@ -146,9 +146,10 @@ def test_a_readiness_probe_is_tried_while_calls_are_held_back_and_has_its_own_de
     with HangingServer("silent") as server:
         store = store_at(server.endpoint)
         timed(lambda: store.put(b"first", "txt"))
+        before = server.accepted  # the write's own connection(s): one, or two where the machine is slow to shut it
         error, seconds = timed(lambda: store.ping(0.5))
     assert isinstance(error, StorageError) and "no answer within 0.5 s" in str(error)
-    assert 0.5 <= seconds < 0.5 + SLACK and server.accepted == 2
+    assert 0.5 <= seconds < 0.5 + SLACK and server.accepted == before + 1  # the probe itself reached the store
 
 
 @pytest.fixture

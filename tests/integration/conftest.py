@@ -39,6 +39,25 @@ def postgres_url():
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="module")
+def own_database(postgres_url):
+    """A migrated database of the module's own on the test server, dropped after it: for a module that seeds its
+    own world or empties whole tables, so that the shared stack database (seeded once per worker) stays as the
+    other modules expect it."""
+    import psycopg
+
+    from footprint_api.persistence.migrate import upgrade
+
+    name = f"pcf_own_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    yield url
+    with psycopg.connect(POSTGRES, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def redis_url():
     import redis
@@ -100,7 +119,8 @@ def stack(stack_env, tmp_path_factory):
 def points_at_the_stack(request):
     """A test of the stack reads and writes the stack's database from this process too: other modules of the same
     process (run before it on the same pytest-xdist worker) may have pointed the service at their own SQLite file."""
-    if "stack" in request.fixturenames or "stack_env" in request.fixturenames:
+    uses_stack = "stack" in request.fixturenames or "stack_env" in request.fixturenames
+    if uses_stack and "own_database" not in request.fixturenames:  # a module on a database of its own set it
         from tests.service import configure
 
         env = request.getfixturevalue("stack_env")

@@ -17,33 +17,13 @@ TABLES = ("audit_event", "audit_checkpoint")
 
 
 @pytest.fixture(scope="module")
-def own_database(postgres_url):
-    """A database of this module's own on the test server: the tamperings empty and restore whole tables, and the
-    other integration tests of the run (on this worker) keep theirs."""
-    import uuid
-
-    import psycopg
-
-    from tests.integration.conftest import POSTGRES
-
-    name = f"pcf_witness_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    yield postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(POSTGRES, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="module")
 def world(engine, own_database):
     from fastapi.testclient import TestClient
 
     from footprint_api.app import create_app
-    from footprint_api.persistence.migrate import upgrade
     from tests.service import World, configure, seed_world
 
     configure(own_database, PCF_TASK_MODE="in_process")  # a witness file of its own, in a fresh storage folder
-    upgrade(own_database)
     with TestClient(create_app()) as client:
         yield World(client, seed_world())
 

@@ -27,18 +27,24 @@ REQUESTS_WHILE_DOWN = 5
 
 
 @pytest.fixture(scope="module")
-def outage_stack(stack_env, tmp_path_factory):
-    """The API and one worker on the integration database, with a private Redis as their broker; a 10 s lease
-    renewed every second, so a second delivery looks again within seconds."""
+def outage_stack(stack_env, own_database, tmp_path_factory):
+    """The API and one worker on a database of this module's own, with a private Redis as their broker; a 10 s
+    lease renewed every second, so a second delivery looks again within seconds."""
+    from tests.service import configure
+
     logs = tmp_path_factory.mktemp("broker-outage-logs")
     redis = RedisServer().start()
     env = {
         **stack_env,
+        "PCF_DATABASE_URL": own_database,
         "PCF_BROKER_URL": redis.url,
         "PCF_JOB_LEASE_SECONDS": "10",
         "PCF_JOB_HEARTBEAT_SECONDS": "1",
         "PCF_BROKER_SEND_TIMEOUT_SECONDS": "1",
     }
+    configure(
+        own_database, **{k: env[k] for k in ("PCF_TASK_MODE", "PCF_BROKER_URL", "PCF_VISIBILITY_TIMEOUT_SECONDS")}
+    )
     port = free_port()
     api = api_process(env, port, logs).start()
     worker = worker_process(env, logs, name="outage-worker").start()
