@@ -133,13 +133,15 @@ def test_after_a_call_ran_out_of_time_the_next_calls_fail_at_once_until_the_dead
     with HangingServer("silent") as server:
         store = store_at(server.endpoint)
         error, _ = timed(lambda: store.put(b"first", "txt"))
-        assert isinstance(error, StorageError) and server.accepted == 1
+        first = server.accepted  # the write's connections: 1, or 2 on a loaded machine (see the closing note)
+        assert isinstance(error, StorageError) and first in (1, 2)
         error, seconds = timed(lambda: store.get("labels/" + "0" * 64 + ".txt"))
         assert isinstance(error, StorageError) and "did not answer within 1 s just before" in str(error)
-        assert seconds < 0.1 and server.accepted == 1
+        assert seconds < 0.1 and server.accepted == first  # held back: no connection at all
         time.sleep(DEADLINE)
         error, _ = timed(lambda: store.delete("labels/" + "0" * 64 + ".txt"))
-        assert isinstance(error, StorageError) and "no answer within 1 s" in str(error) and server.accepted == 2
+        assert isinstance(error, StorageError) and "no answer within 1 s" in str(error)
+        assert server.accepted == first + 1  # tried again: one connection
 
 
 def test_a_readiness_probe_is_tried_while_calls_are_held_back_and_has_its_own_deadline():
