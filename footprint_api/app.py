@@ -16,12 +16,15 @@ from footprint_api.api import (
     auth,
     catalogue,
     certification,
+    factors,
     footprints,
     inventories,
     notices,
     organisations,
     pcrs,
     public,
+    suppliers,
+    supply,
 )
 from footprint_api.infra.limits import BoundedBodies
 from footprint_api.pact import routes as pact
@@ -136,7 +139,21 @@ def create_app() -> FastAPI:
     app.add_middleware(BoundedBodies)
     # public verification first: routes are matched in order, and these are the most requested
     app.include_router(verify.router)
-    for module in (public, auth, organisations, catalogue, inventories, footprints, certification, audit, pact, pcrs):
+    for module in (
+        public,
+        auth,
+        organisations,
+        catalogue,
+        inventories,
+        footprints,
+        certification,
+        audit,
+        pact,
+        pcrs,
+        supply,
+        suppliers,
+        factors,
+    ):
         app.include_router(module.router)
     app.include_router(notices.router)
     web.install(app)  # /static, /docs, /redoc, and the security headers of every response

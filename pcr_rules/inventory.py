@@ -107,6 +107,18 @@ class DataQuality(_Strict):
         return (self.technological + self.geographical + self.temporal + self.precision) / 4
 
 
+class SupplierRef(_Strict):
+    """Where a purchased input's upstream footprint comes from, in place of the background activity: a carbon label
+    of this service (`label`: its number), a supplier's PACT ProductFootprint the buyer received (`pact`: its id), or
+    an entry of a factor-database release (`release`: the release number, and `entry`: the entry's key). The service
+    resolves the reference to a value per unit of the item when the inventory is submitted (SupplyLink); the
+    calculation reads that value, never a number typed by the buyer."""
+
+    kind: Literal["label", "pact", "release"]
+    reference: str = Field(min_length=1, max_length=200, description="label number, PACT id, or release number")
+    entry: str | None = Field(default=None, min_length=1, max_length=300, description="release entry key")
+
+
 class InventoryItem(_Strict):
     item: str = Field(min_length=1, description="PCR item id")
     amount: float = Field(ge=0, le=MAX_AMOUNT)
@@ -118,6 +130,8 @@ class InventoryItem(_Strict):
     supplier_pcf_kg_co2e_per_unit: float | None = Field(
         default=None, ge=0, description="supplier-specific cradle-to-gate footprint per PCR item unit"
     )
+    # a verified supplier source (label, PACT footprint, factor-database entry): resolved by the service
+    supplier: SupplierRef | None = None
     note: str | None = None
 
 

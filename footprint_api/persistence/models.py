@@ -49,6 +49,7 @@ class Role(StrEnum):
     CB_ADMIN = "cb_admin"
     PLATFORM_ADMIN = "platform_admin"
     PACT_RECIPIENT = "pact_recipient"  # a customer's system, reading this manufacturer's footprints over PACT
+    PACT_SUPPLIER = "pact_supplier"  # a supplier's system, telling this buyer over PACT events of its footprints
     PCR_AUTHOR = "pcr_author"  # drafts and revises the PCR versions of a standards body
     PCR_CHAIR = "pcr_chair"  # chairs its committee: opens and closes consultations, answers comments, publishes
 
@@ -562,3 +563,162 @@ class Notice(SQLModel, table=True):
     created_at: datetime = _timestamp()
     read_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     emailed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class SupplierConnection(SQLModel, table=True):
+    """A buyer's connection to a supplier's PACT API (the buyer is the data recipient): where it is and the client
+    credentials the supplier issued, the secret stored encrypted (footprint_api.services.pact.suppliers)."""
+
+    __tablename__ = "supplier_connection"
+    __table_args__ = (UniqueConstraint("organisation_id", "name", name="uq_supplier_connection_name"),)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)  # the buyer
+    name: str = Field(max_length=200)  # the supplier as the buyer calls it
+    base_url: str = Field(max_length=500)
+    token_client_id: str = Field(max_length=200)
+    token_secret_encrypted: str = Field(sa_type=Text)
+    active: bool = True
+    created_by: uuid.UUID | None = None
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+    last_used_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+class SupplierFootprint(SQLModel, table=True):
+    """A supplier's PACT ProductFootprint as the buyer received it: pulled over a connection, delivered by an event,
+    or uploaded as a file. `document` is the footprint exactly as received; the columns are what the service reads
+    from it. A newer version of the same footprint (same PACT id) is a row of its own; the older one is then
+    `Deprecated`."""
+
+    __tablename__ = "supplier_footprint"
+    __table_args__ = (UniqueConstraint("organisation_id", "pf_id", "pf_version", name="uq_supplier_footprint"),)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)  # the buyer who holds it
+    connection_id: uuid.UUID | None = Field(default=None, foreign_key="supplier_connection.id", index=True)
+    origin: str = Field(max_length=20)  # pulled | event | uploaded
+    pf_id: str = Field(max_length=64, index=True)  # the PACT id (a UUID as the supplier wrote it)
+    pf_version: int = 0  # PACT v2 `version`; v3 has none: the order received (0, 1, ...)
+    status: str = Field(default="Active", max_length=20)  # Active | Deprecated
+    company_name: str = Field(max_length=300)
+    product_name: str = Field(max_length=300)
+    product_ids: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    declared_unit: str = Field(max_length=40)  # PACT declaredUnitOfMeasurement, e.g. kilogram, kilowattHour
+    declared_amount: float  # PACT declaredUnitAmount
+    pcf_excluding_biogenic: float  # kg CO2e per declaredUnitAmount
+    pcf_including_biogenic: float | None = None
+    primary_data_share: float | None = None  # 0..1 (PACT gives a percentage)
+    dqi: dict | None = Field(default=None, sa_column=Column(JSON))
+    assurance: dict | None = Field(default=None, sa_column=Column(JSON))
+    verified: bool = False  # carries third-party assurance
+    reference_period_start: date | None = None
+    reference_period_end: date | None = None
+    valid_from: date | None = None
+    valid_until: date | None = None
+    document: dict = Field(sa_column=Column(JSON, nullable=False))
+    received_by: uuid.UUID | None = None
+    received_at: datetime = _timestamp()
+    deprecated_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    successor_id: uuid.UUID | None = Field(default=None, foreign_key="supplier_footprint.id")
+
+
+class SupplyLink(SQLModel, table=True):
+    """One purchased input of an inventory version that rests on a supplier's value: a label of this service, a PACT
+    footprint received from the supplier, or an entry of a factor-database release. Written when the inventory is
+    submitted (the value resolved then), read by every calculation of that version, and marked affected when the
+    source is withdrawn (a label suspended, revoked, superseded or expired; a PACT footprint deprecated)."""
+
+    __tablename__ = "supply_link"
+    __table_args__ = (UniqueConstraint("inventory_id", "item_index", name="uq_supply_link_item"),)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)  # the buyer
+    inventory_id: uuid.UUID = Field(foreign_key="inventory.id", index=True)
+    product_id: uuid.UUID = Field(foreign_key="product.id", index=True)
+    item_index: int  # position in the inventory's items
+    item: str = Field(max_length=100)  # the PCR item id
+    kind: str = Field(max_length=20)  # label | pact | release
+    reference: str = Field(max_length=200)  # the label number, the PACT id, or "release/entry"
+    label_id: uuid.UUID | None = Field(default=None, foreign_key="label.id", index=True)
+    supplier_footprint_id: uuid.UUID | None = Field(default=None, foreign_key="supplier_footprint.id", index=True)
+    release_entry_id: uuid.UUID | None = Field(default=None, foreign_key="factor_entry.id", index=True)
+    supplier_name: str = Field(max_length=300)
+    supplier_product: str = Field(max_length=300)
+    supplier_organisation_id: uuid.UUID | None = Field(default=None, foreign_key="organisation.id")  # label kind
+    supplier_product_id: uuid.UUID | None = Field(default=None, foreign_key="product.id")  # label kind: for cycles
+    value_per_declared_unit: float  # kg CO2e per the source's declared unit
+    declared_unit: str = Field(max_length=40)  # as the source states it, e.g. "1 t", "1 kWh", "1 kilogram"
+    value_per_item_unit: float  # kg CO2e per unit of the item (the conversion the calculation uses)
+    item_unit: str = Field(max_length=40)
+    pcr_ref: str | None = Field(default=None, max_length=140)  # e.g. PCR-CN-CLINKER@1.0.0
+    valid_from: date | None = None
+    valid_until: date | None = None
+    verified: bool = False  # a label, or a PACT footprint with assurance, or a release entry (verified data)
+    assurance: str | None = Field(default=None, max_length=300)  # who verified it: the certification body, ...
+    primary_data_share: float | None = None  # 0..1, the source's own
+    dqr: float | None = None  # the source's data-quality rating, 1 (best) to 5
+    created_at: datetime = _timestamp()
+    affected_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
+    affected_reason: str | None = Field(default=None, max_length=60)  # code: label.revoked, pact.deprecated, ...
+    affected_params: dict | None = Field(default=None, sa_column=Column(JSON))  # e.g. the successor's number
+
+
+class FactorConsent(SQLModel, table=True):
+    """A manufacturer's consent that the certified value of one of its labels enters the factor database's releases:
+    anonymously (only in averages of three or more labels) or named."""
+
+    __tablename__ = "factor_consent"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    label_id: uuid.UUID = Field(foreign_key="label.id", unique=True)
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    level: str = Field(max_length=20)  # anonymous | named
+    given_by: uuid.UUID | None = None
+    given_at: datetime = _timestamp()
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class FactorRelease(SQLModel, table=True):
+    """A numbered, immutable release of the factor database (e.g. "2026.1"): product-level factors from certified
+    labels whose manufacturers consented. Cut once by the platform admin; never edited."""
+
+    __tablename__ = "factor_release"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    number: str = Field(max_length=20, unique=True)
+    title: str = Field(max_length=300)
+    title_zh: str | None = Field(default=None, max_length=300)
+    notes: str | None = Field(default=None, sa_type=Text)
+    previous_id: uuid.UUID | None = Field(default=None, foreign_key="factor_release.id")
+    entry_count: int = 0
+    label_count: int = 0
+    digest: str = Field(max_length=64)  # SHA-256 of the release's canonical JSON
+    files: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # format -> object key
+    cut_by: uuid.UUID | None = None
+    cut_at: datetime = _timestamp()
+
+
+class FactorEntry(SQLModel, table=True):
+    """One factor of a release: the certified values of a comparable group (PCR major version, product class,
+    declared unit, reference year, province) as a count, a mean and a spread."""
+
+    __tablename__ = "factor_entry"
+    __table_args__ = (UniqueConstraint("release_id", "key", name="uq_factor_entry_key"),)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    release_id: uuid.UUID = Field(foreign_key="factor_release.id", index=True)
+    key: str = Field(max_length=300)  # stable across releases: the same group has the same key
+    pcr_id: str = Field(max_length=100, index=True)
+    pcr_major: int
+    pcr_versions: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    product_category: str = Field(max_length=100)
+    product_class: str = Field(default="", max_length=200)  # "" where the PCR declares no classification
+    declared_unit: str = Field(max_length=40)  # e.g. "1 t"
+    reference_year: int
+    province: str | None = Field(default=None, max_length=60)  # None: the national entry
+    value: float  # kg CO2e per declared unit: mean of the labels behind it
+    gases: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # kg per declared unit by gas
+    dqr: float | None = None
+    label_count: int
+    organisation_count: int
+    value_min: float
+    value_max: float
+    value_sd: float | None = None
+    named_manufacturer: str | None = Field(default=None, max_length=300)  # only with named consent
+    sources: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # label numbers behind it

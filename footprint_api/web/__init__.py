@@ -8,6 +8,7 @@ from footprint_api.web.headers import SecurityHeaders
 from footprint_api.web.routes import (
     admin,
     certification,
+    factors,
     inventory,
     labels,
     manufacturer,
@@ -15,6 +16,8 @@ from footprint_api.web.routes import (
     pcr_library,
     public,
     signin,
+    suppliers,
+    supply,
     workbook,
 )
 from footprint_api.web.static import PREFIX, VersionedStaticFiles
@@ -30,6 +33,9 @@ PAGES = (
     admin,
     pcr_authoring,
     pcr_library,
+    supply,
+    suppliers,
+    factors,
 )
 
 

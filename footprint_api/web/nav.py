@@ -24,6 +24,7 @@ SECTIONS = (
     ("nav.inventories", "/app/inventories", (M, MA)),
     ("nav.footprints", "/app/footprints", (M, MA)),
     ("nav.applications", "/app/applications", (M, MA)),
+    ("nav.suppliers", "/app/suppliers", (M, MA)),
     ("nav.queue", "/app/review", (V, CA)),
     ("nav.labels", "/app/labels", (V, CA)),
     ("nav.admin", "/app/admin", ADMINS),
@@ -32,6 +33,7 @@ SECTIONS = (
     ("nav.registry", "/registry", None),
     ("nav.batch", "/batch", None),
     ("pcrl.nav.library", "/pcrs", None),
+    ("nav.factors", "/factors", None),
 )
 
 
