@@ -40,6 +40,7 @@ class OrganisationKind(StrEnum):
     CERTIFICATION_BODY = "certification_body"
     PLATFORM = "platform"
     STANDARDS_BODY = "standards_body"  # writes PCRs: an industry association, an institute, a committee
+    PROCUREMENT = "procurement"  # buys on labels: a government buyer, a company's purchasing department
 
 
 class Role(StrEnum):
@@ -52,6 +53,8 @@ class Role(StrEnum):
     PACT_SUPPLIER = "pact_supplier"  # a supplier's system, telling this buyer over PACT events of its footprints
     PCR_AUTHOR = "pcr_author"  # drafts and revises the PCR versions of a standards body
     PCR_CHAIR = "pcr_chair"  # chairs its committee: opens and closes consultations, answers comments, publishes
+    PROCUREMENT_OFFICER = "procurement_officer"  # evaluates tenders on labels and awards
+    PROCUREMENT_ADMIN = "procurement_admin"  # the procurement organisation's administrator: its people
 
 
 class JobStatus(StrEnum):
@@ -376,6 +379,16 @@ class Label(SQLModel, table=True):
     state_reason: str | None = Field(default=None, sa_type=Text)
     superseded_by: str | None = Field(default=None, max_length=20)
     product_id: uuid.UUID | None = Field(default=None, foreign_key="product.id", index=True)
+    # the comparable group (services.benchmarks): PCR major version, product class (PCR `classification`), declared
+    # unit; with the footprint's reference year and province. Filled at issuance (earlier labels: at start).
+    pcr_major: int | None = None
+    product_class: str | None = Field(default=None, max_length=200)
+    reference_year: int | None = None
+    province: str | None = Field(default=None, max_length=60)
+    # the grade against the benchmark in force when the label was issued (None: no benchmark then)
+    benchmark_at_issue_id: uuid.UUID | None = Field(default=None, foreign_key="benchmark.id")
+    grade_at_issue: int | None = None
+    grade_ratio_at_issue: float | None = None
     key_id: str = Field(foreign_key="signing_key.kid")
     token: str = Field(sa_type=Text)  # compact JWS of the claim
     compact: str | None = Field(default=None, sa_type=Text)  # the offline code: COSE_Sign1 CWT, Base45
@@ -722,3 +735,84 @@ class FactorEntry(SQLModel, table=True):
     value_sd: float | None = None
     named_manufacturer: str | None = Field(default=None, max_length=300)  # only with named consent
     sources: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # label numbers behind it
+
+
+class Benchmark(SQLModel, table=True):
+    """The benchmark of a comparable group for a year: computed from the registry (median and percentiles of valid
+    labels) or set by the platform admin from a cited source (an industry average, a standard's limit value, a
+    buyer's threshold). Versioned: a new version supersedes the one in force; none is edited."""
+
+    __tablename__ = "benchmark"
+    __table_args__ = (
+        UniqueConstraint(
+            "pcr_id", "pcr_major", "product_class", "declared_unit", "year", "version", name="uq_benchmark"
+        ),
+        Index("ix_benchmark_group", "pcr_id", "pcr_major", "product_class", "declared_unit", "year"),
+    )
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    pcr_id: str = Field(max_length=100)
+    pcr_major: int
+    product_class: str = Field(default="", max_length=200)
+    declared_unit: str = Field(max_length=40)
+    year: int
+    version: int
+    basis: str = Field(max_length=20)  # registry | cited
+    value: float  # the reference value per declared unit: the registry median, or the cited value
+    percentiles: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # "p20": ..., registry
+    label_count: int = 0  # registry basis: the labels it was computed from
+    citation: str | None = Field(default=None, sa_type=Text)  # cited basis: document, table, year
+    citation_zh: str | None = Field(default=None, sa_type=Text)
+    bands: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # ratio upper bounds, grades 1-4
+    effective_from: date
+    superseded_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_by: uuid.UUID | None = None
+    created_at: datetime = _timestamp()
+
+
+class ProcurementEvaluation(SQLModel, table=True):
+    """A buyer's evaluation of tender candidates against one comparable group and a documented rule."""
+
+    __tablename__ = "procurement_evaluation"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)  # the buyer
+    title: str = Field(max_length=300)
+    reference: str | None = Field(default=None, max_length=100)  # the tender's own number
+    pcr_id: str = Field(max_length=100)
+    pcr_major: int
+    product_class: str = Field(default="", max_length=200)
+    declared_unit: str = Field(max_length=40)
+    rule: str = Field(max_length=20)  # max_value | max_grade | best_percent | threshold
+    rule_value: float
+    award_date: date
+    min_validity_days: int = 0  # validity left at the award date
+    benchmark_id: uuid.UUID | None = Field(default=None, foreign_key="benchmark.id")
+    state: str = Field(default="draft", max_length=20)  # draft | evaluated | awarded
+    result: dict | None = Field(default=None, sa_column=Column(JSON))  # the last evaluation, as the sheet shows it
+    evaluated_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    sheet_files: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # format -> object key
+    created_by: uuid.UUID | None = None
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class EvaluationCandidate(SQLModel, table=True):
+    """One candidate of an evaluation as the buyer gave it (a label number, a GTIN, a row of a supplier's list, with
+    the buyer's own columns), what it resolved to, its verdict and whether it was awarded (then watched)."""
+
+    __tablename__ = "evaluation_candidate"
+    __table_args__ = (UniqueConstraint("evaluation_id", "position", name="uq_evaluation_candidate_position"),)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    evaluation_id: uuid.UUID = Field(foreign_key="procurement_evaluation.id", index=True)
+    position: int
+    given: str = Field(max_length=100)  # as the buyer typed it
+    given_kind: str = Field(max_length=20)  # label | gtin
+    columns: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # the buyer's own columns
+    label_id: uuid.UUID | None = Field(default=None, foreign_key="label.id", index=True)
+    verdict: str | None = Field(default=None, max_length=20)  # pass | fail | not_comparable | invalid | unknown
+    reasons: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # coded: {code, params}
+    value: float | None = None
+    margin: float | None = None  # threshold minus value, per declared unit (positive: under the threshold)
+    grade: int | None = None
+    rank: int | None = None
+    awarded_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
+    awarded_by: uuid.UUID | None = None

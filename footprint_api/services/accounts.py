@@ -30,10 +30,16 @@ from footprint_api.services import audit, throttle
 from footprint_api.services.principals import actor
 
 ROLES_OF_KIND = {
-    OrganisationKind.MANUFACTURER: {Role.MANUFACTURER_MEMBER, Role.MANUFACTURER_ADMIN, Role.PACT_RECIPIENT},
+    OrganisationKind.MANUFACTURER: {
+        Role.MANUFACTURER_MEMBER,
+        Role.MANUFACTURER_ADMIN,
+        Role.PACT_RECIPIENT,
+        Role.PACT_SUPPLIER,
+    },
     OrganisationKind.CERTIFICATION_BODY: {Role.VERIFIER, Role.CB_ADMIN},
     OrganisationKind.PLATFORM: {Role.PLATFORM_ADMIN},
     OrganisationKind.STANDARDS_BODY: {Role.PCR_AUTHOR, Role.PCR_CHAIR},
+    OrganisationKind.PROCUREMENT: {Role.PROCUREMENT_OFFICER, Role.PROCUREMENT_ADMIN},
 }
 # A dummy hash to spend the same time on unknown accounts as on known ones.
 _DUMMY = hash_secret("not-a-password")
