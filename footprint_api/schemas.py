@@ -399,6 +399,11 @@ class PublicLabel(BaseModel):
     superseded_by: str | None = Field(default=None, description="the newer label of the same product and PCR")
     mistyped: bool = Field(default=False, description="NOT_FOUND because the check character does not match")
     nearest: list[str] = Field(default_factory=list, description="issued labels one typing error away")
+    data_quality: dict | None = Field(
+        default=None,
+        description="the labelled footprint's primary data share (0..1) and data-quality rating (1 best .. 5): "
+        "a buyer whose footprint uses the label carries them through its own (PACT v3 primaryDataShare)",
+    )
 
 
 class PactShareIn(BaseModel):

@@ -35,6 +35,8 @@ CONTENT_TYPES = {
     "csv": "text/csv",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "txt": "text/plain",
+    "json": "application/json",  # a factor-database release's JSON
+    "zip": "application/zip",  # a factor-database release's openLCA JSON-LD
 }
 
 

@@ -1,7 +1,7 @@
 """pcr registry: PCR versions with their life cycle in the database, the consultation's comments, standards bodies
 
-The PCR files shipped in pcr_rules/data/ when the migration runs become the seed (the eight of 1.0.0 and 1.1.0, and
-aluminium 1.2.0 of the pot-cell technology): each is stored as a published version, issued by no standards body (the
+The PCR files shipped in pcr_rules/data/ when the migration was written become the seed (`SEEDED`: the eight of 1.0.0
+and 1.1.0, and aluminium 1.2.0 of the pot-cell technology): each is stored as a published version, issued by no standards body (the
 platform admin hands each PCR to one), with
 
     effective_from 2023-01-01   the earliest reference year of the example inventories and of the life-cycle
@@ -13,8 +13,8 @@ platform admin hands each PCR to one), with
 
 The versions of one PCR stay side by side, as the files applied them: each remains published (none supersedes
 another), so the footprints and labels made under any of them keep their version. A file added to the package after
-a database was migrated is not loaded into it: a new version is published through the service (or seeded by a
-migration of its own).
+a database was migrated is not loaded by it: a new version is published through the service or seeded by a migration
+of its own (0016).
 
 A published version is the record every process caches for good: the database refuses a change of its document,
 dates or issuer and the deletion of it or of its comment log (triggers, as for the audit trail in 0007).
@@ -46,6 +46,18 @@ depends_on = None
 
 EFFECTIVE_FROM, VALID_UNTIL = date(2023, 1, 1), date(2030, 12, 31)
 SEED_NAMESPACE = uuid.UUID("6f1c1b3e-4a57-5d0c-9c77-0d5c2f0a9e11")  # seeded versions have the same id everywhere
+# the files this migration seeds (those of the package when it was written); later files have migrations of their own
+SEEDED = (
+    "aluminium-1.0.0.yaml",
+    "aluminium-1.1.0.yaml",
+    "aluminium-1.2.0.yaml",
+    "cement-1.0.0.yaml",
+    "cement-1.1.0.yaml",
+    "electricity-1.0.0.yaml",
+    "flat-glass-1.0.0.yaml",
+    "steel-1.0.0.yaml",
+    "steel-1.1.0.yaml",
+)
 
 _FROZEN = ("pcr_id", "version", "document", "effective_from", "valid_until", "organisation_id")
 POSTGRESQL = f"""
@@ -179,7 +191,7 @@ def upgrade() -> None:
 def _seed(registry_state: sa.Table, pcr: sa.Table, version: sa.Table) -> None:
     """The files as published versions (each checked against the PCR schema first: a broken file stops here)."""
     now = datetime.now(UTC)
-    seeds = sorted(DATA_DIR.glob("*.yaml"))
+    seeds = [DATA_DIR / name for name in SEEDED]
     documents = [yaml.safe_load(path.read_text(encoding="utf-8")) for path in seeds]
     checked = [PCR.model_validate(document) for document in documents]
     op.bulk_insert(pcr, [{"id": i, "steward_id": None, "created_at": now} for i in sorted({p.id for p in checked})])
