@@ -394,3 +394,21 @@ def test_the_json_form_is_the_model_in_a_stable_key_order(aluminium):
     assert json.dumps(pcr_json(type(aluminium).model_validate(shuffled)), ensure_ascii=False) == json.dumps(
         data, ensure_ascii=False
     )
+
+
+def test_the_document_names_the_product_class_and_the_rules_between_items():
+    """Cement 1.2.0 classifies by cement type and strength class, requires own or purchased clinker, and the kiln's
+    coal where the plant makes its own clinker: the document (page and PDF) says all three, in the reader's
+    language."""
+    cement = default_registry().get("PCR-CN-CEMENT", "1.2.0")
+    sections = {s.key: s for s in pcr_html_sections(cement, "zh")}
+    scope = {f.label.main: f.value for f in sections["scope"].fields}
+    assert scope["产品类别参数"] == "水泥品种（GB 175-2023）、强度等级（GB 175-2023）"
+    items = {f.label.main: f.value for f in sections["items"].fields}
+    assert items["至少填写其一"] == ["clinker、purchased_clinker 至少填写一项"]
+    coal = next(r for r in sections["items"].table.rows if r.cells[0].sub.endswith("kiln_coal"))
+    assert "填写 clinker 时必填" in coal.cells[3].sub
+    english = {s.key: s for s in pcr_html_sections(cement, "en")}
+    assert {f.label.main: f.value for f in english["items"].fields} == {
+        "At least one of": ["at least one of clinker, purchased_clinker"]
+    }

@@ -674,3 +674,36 @@ def test_the_version_page_is_headed_by_the_title_in_the_readers_language(people,
     english = re.search(r"<h1[^>]*>(.*?)</h1>", people("sb-author", "en").get(url).text, re.S).group(1)
     assert EMM["title_zh"] in chinese and EMM["title"] not in chinese
     assert EMM["title"] in english
+
+
+def test_the_product_class_and_the_rules_between_items_survive_the_editor(people):
+    """The PCR language's `classification` (choice parameters of the product system that make the product class),
+    `require_one_of` (groups of items of which one is required) and an item's `required_with` are typed in the
+    editor, stored, and kept by a save that changes nothing: a draft started from a version that has them (cement
+    1.2.0) must not lose them in the editor."""
+    pcr_id = f"PCR-CN-MANGANESE-CLASS-{uuid.uuid4().hex[:4].upper()}"
+    author = people("sb-author")
+    assert new_draft(author, pcr_id).status_code == 303
+    rules = {
+        "parameters[0].id": "grade",
+        "parameters[0].label": "manganese grade",
+        "parameters[0].label_zh": "锰牌号",
+        "parameters[0].choices[0].value": "DJMn99.7",
+        "parameters[0].choices[0].label": "DJMn99.7",
+        "parameters[0].choices[1].value": "DJMn99.5",
+        "parameters[0].choices[1].label": "DJMn99.5",
+        "classification": ["grade"],
+        "require_one_of[0]": ["ore_mnco3", "ore_calcite"],
+        "items[4].required_with": ["ore_mnco3"],
+    }
+    assert type_in_emm(author, pcr_id, rules).status_code == 303
+    document = stored(pcr_id)
+    assert document["classification"] == ["grade"]
+    assert document["require_one_of"] == [["ore_mnco3", "ore_calcite"]]
+    assert document["items"][4]["id"] == "boiler_coal" and document["items"][4]["required_with"] == ["ore_mnco3"]
+    url = editor_url(pcr_id)
+    page = author.get(url).text
+    assert press(author, url, page, "save").status_code == 303
+    assert stored(pcr_id) == document
+    added = press(author, url, author.get(url).text, "add:require_one_of")
+    assert added.status_code == 200 and 'name="require_one_of[1]"' in added.text

@@ -268,6 +268,9 @@ def _scope(pcr: PCR, w: _Words) -> Section:
         Field(w.both("pcr.field.declared_unit"), f"{_number(unit.amount)} {unit.unit}: {description}"),
         Field(w.both("pcr.field.max_reference_period_days"), str(pcr.max_reference_period_days)),
     ]
+    if pcr.classification:  # the parameters whose values make the product class (comparable footprints)
+        named = [w.name(p).main for p in map(pcr.parameter, pcr.classification) if p is not None]
+        fields.append(Field(w.both("pcr.field.classification"), w.listed(named)))
     return Section("scope", w.both("pcr.section.scope"), fields=fields)
 
 
@@ -380,7 +383,10 @@ def _item_row(item: ItemSpec, w: _Words) -> Row:
             Text(item.unit),
             Text(
                 w.t("pcr.doc.required" if item.required else "pcr.doc.optional"),
-                w.t("pcr.doc.primary_data") if item.primary_data_required else "",
+                "\n".join(
+                    ([w.t("pcr.doc.primary_data")] if item.primary_data_required else [])
+                    + ([w.t("pcr.doc.required_with", items=w.listed(item.required_with))] if item.required_with else [])
+                ),
             ),
             Text(_range(item.plausible_per_declared_unit)),
             _method(item, w),
@@ -419,7 +425,9 @@ def _system_parameter_row(p, w: _Words) -> Row:
 def _items(pcr: PCR, w: _Words) -> Section:
     columns = ["item", "kind_stage", "unit", "required", "range", "method", "parameters"]
     grid = Grid([w.both(f"pcr.column.{c}") for c in columns], [_item_row(item, w) for item in pcr.items])
-    return Section("items", w.both("pcr.section.items"), table=grid)
+    groups = [w.t("pcr.doc.one_of", items=w.listed(group)) for group in pcr.require_one_of]
+    fields = [Field(w.both("pcr.field.require_one_of"), groups)] if groups else []
+    return Section("items", w.both("pcr.section.items"), fields=fields, table=grid)
 
 
 def _path(path: str, pcrs: list[PCR], w: _Words) -> Text:

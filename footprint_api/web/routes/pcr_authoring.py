@@ -64,7 +64,7 @@ INTEGER = re.compile(r"^[+-]?\d{1,9}$")
 ROW = re.compile(r"\[(\d{1,6})\]")
 SEGMENT = re.compile(r"\[(\d+)\]|\.?([^.\[\]]+)")
 # the lists the editor's buttons change, and their entries
-LISTS = r"(items|parameters|standards(_zh)?|notes(_zh)?|boundary\.(included|excluded)(_zh)?|measured_emissions\.methods|items\[\d+\]\.parameters|(items\[\d+\]\.)?parameters\[\d+\]\.choices)"
+LISTS = r"(items|parameters|require_one_of|standards(_zh)?|notes(_zh)?|boundary\.(included|excluded)(_zh)?|measured_emissions\.methods|items\[\d+\]\.parameters|(items\[\d+\]\.)?parameters\[\d+\]\.choices)"
 ADDABLE = re.compile(rf"^{LISTS}$")
 ENTRY = re.compile(rf"^{LISTS}\[\d+\]$")
 ACTION = re.compile(r"^(save|add|remove|up|down|offer):?([A-Za-z0-9_.\[\]|]{0,300})$")
@@ -194,6 +194,10 @@ SECTIONS = (
     ),
 )
 NOTES, NOTES_ZH = _fields("", ("notes", "lines"), ("notes_zh", "lines"))
+# the product class (choice parameters of the product system), and the groups of items of which one must be given
+(CLASSIFICATION,) = _fields("", ("classification", "checks", "product_parameters"))
+(REQUIRE_ONE_OF,) = _fields("", ("require_one_of", "checks", "item_ids"))
+GROUP_LISTS = {"require_one_of"}  # lists whose every entry is a set of boxes
 ITEM_FIELDS = _fields(
     "item.",
     ("id", "text", "", True),
@@ -204,6 +208,7 @@ ITEM_FIELDS = _fields(
     ("stage", "select", "stages", True),
     ("required", "flag"),
     ("primary_data_required", "flag"),
+    ("required_with", "checks", "item_ids"),
     ("plausible_per_declared_unit.min", "number"),
     ("plausible_per_declared_unit.max", "number"),
     ("activity", "select", "activities", False, ("input", "process")),
@@ -391,6 +396,11 @@ def read_document(reading: Reading, pcr_id: str, version: str) -> dict:
     document.setdefault("boundary", {})["type"] = "cradle-to-gate"
     document["parameters"] = [_read_parameter(reading, row) for row in reading.rows("parameters")]
     document["items"] = [_read_item(reading, row) for row in reading.rows("items")]
+    # written only when stated: an empty rule is the model's default, and a document without it stays as it was
+    if classification := reading.checks("classification"):
+        document["classification"] = classification
+    if groups := [reading.checks(row) for row in reading.rows("require_one_of")]:
+        document["require_one_of"] = groups
     document["notes"] = reading.lines("notes")
     document["notes_zh"] = reading.lines("notes_zh")
     return document
@@ -525,7 +535,7 @@ def _list_at(document: dict, path: str) -> list | None:
     owner = dig(document, head) if head else document
     if path in LINE_LISTS and "." in path:
         owner = document.setdefault(head, {})
-    if not isinstance(owner, dict) or (last not in OBJECT_LISTS and path not in LINE_LISTS):
+    if not isinstance(owner, dict) or (last not in OBJECT_LISTS and path not in LINE_LISTS | GROUP_LISTS):
         return None
     rows = owner.setdefault(last, [])
     return rows if isinstance(rows, list) else None
@@ -545,7 +555,7 @@ def _add_row(document: dict, target: str) -> bool:
     rows = _list_at(document, target) if ADDABLE.match(target) else None
     if rows is None or len(rows) >= MAX_ROWS:
         return False
-    rows.append("" if target in LINE_LISTS else {})
+    rows.append("" if target in LINE_LISTS else [] if target in GROUP_LISTS else {})
     return True
 
 
@@ -768,6 +778,7 @@ def options(t, document: dict) -> dict[str, list[tuple[str, str]]]:
         **_code_options(t),
         **_vocabulary_options(t, pcr_registry.vocabulary()),
         "item_ids": _item_id_options(t, document),
+        "product_parameters": _product_parameter_options(t, document),
         "flows": [(f, f) for f in FLOWS],
     }
 
@@ -799,6 +810,12 @@ def _item_id_options(t, document: dict) -> list[tuple[str, str]]:
     """The document's own items that have an id, for the inputs that refer to another item."""
     items = [i for i in _as_list(document.get("items")) if isinstance(i, dict) and i.get("id")]
     return [(str(i["id"]), f"{i['id']} — {_label(i, t.lang)}") for i in items]
+
+
+def _product_parameter_options(t, document: dict) -> list[tuple[str, str]]:
+    """The product system's choice parameters, which may define the product class."""
+    parameters = [p for p in _as_list(document.get("parameters")) if isinstance(p, dict) and p.get("id")]
+    return [(str(p["id"]), f"{p['id']} — {_label(p, t.lang)}") for p in parameters if p.get("choices")]
 
 
 def _label(thing: dict, lang: str) -> str:
@@ -1283,6 +1300,8 @@ def _editor(
         sections=SECTIONS,
         notes_field=NOTES,
         notes_zh_field=NOTES_ZH,
+        classification_field=CLASSIFICATION,
+        require_one_of_field=REQUIRE_ONE_OF,
         item_fields=ITEM_FIELDS,
         parameter_fields=PARAMETER_FIELDS,
         choice_fields=CHOICE_FIELDS,
