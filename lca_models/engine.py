@@ -3,7 +3,7 @@
 import sys
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import redirect_stdout
 from functools import lru_cache
 from importlib.metadata import version
@@ -18,6 +18,7 @@ from lca_models.foreground import LOCATION, MARKET, Foreground, build_foreground
 from lca_models.model import METHOD_ORDER, CharacterisedBackground, characterise
 from lca_models.results import FootprintResult
 from lca_models.summary import summarise
+from lca_models.supply import SupplierValue, checked_suppliers
 from pcr_rules.inventory import Inventory
 from pcr_rules.models import PCR
 from pcr_rules.registry import PCRRegistry, default_registry
@@ -88,20 +89,27 @@ class FootprintEngine:
     def pcr_for(self, inventory: Inventory) -> PCR:
         return self.registry.get(inventory.pcr.id, inventory.pcr.version)
 
-    def foreground(self, inventory: Inventory) -> tuple[PCR, Foreground]:
+    def foreground(
+        self, inventory: Inventory, suppliers: Mapping[int, SupplierValue] | None = None
+    ) -> tuple[PCR, Foreground]:
         pcr = self.pcr_for(inventory)
         validate_inventory(inventory, pcr)
-        return pcr, build_foreground(inventory, pcr, self.factor_set)
+        return pcr, build_foreground(inventory, pcr, self.factor_set, checked_suppliers(inventory, suppliers))
 
     def calculate(
         self,
         inventory: Inventory,
         *,
+        suppliers: Mapping[int, SupplierValue] | None = None,
         monte_carlo_iterations: int = 0,
         seed: int | None = None,
         progress: Callable[[float], None] | None = None,
     ) -> FootprintResult:
-        pcr, foreground = self.foreground(inventory)
+        """The footprint of a valid inventory. `suppliers`: the values the service resolved for the items that name a
+        supplier (a label, a PACT footprint, a release entry), by the item's index in `inventory.items`; an item that
+        names one without its value is refused (lca_models.supply.SupplierValueMissing, a ValueError). Monte Carlo
+        varies a supplier's item by its activity data only: the supplier's value is fixed data."""
+        pcr, foreground = self.foreground(inventory, suppliers)
         with self._lock:  # the factorised solver is shared; solves take well under a millisecond
             result = summarise(self.model, foreground, inventory, pcr, self.factor_set, self.engine_info())
         if monte_carlo_iterations:

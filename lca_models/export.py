@@ -20,11 +20,13 @@ from pcr_rules.inventory import Inventory
 PRODUCT_SYSTEM = "pcf-product-system"
 
 
-def export_product_system(engine, inventory: Inventory, folder: Path) -> Path:
+def export_product_system(engine, inventory: Inventory, folder: Path, suppliers=None) -> Path:
+    """`suppliers`: the resolved supplier values of the inventory's items that name one (as for
+    `FootprintEngine.calculate`); each becomes a CO2e exchange whose comment names its source."""
     from bw2io.package import BW2Package
 
     bd = import_bw2data(engine.settings.brightway_dir)
-    pcr, foreground = engine.foreground(inventory)
+    pcr, foreground = engine.foreground(inventory, suppliers)
     exchanges = foreground.for_method(foreground.reported_electricity_method)
     background = engine.background.database
     home, scratch = bd.projects.current, f"pcf-export-{uuid.uuid4().hex[:12]}"
@@ -43,7 +45,7 @@ def export_product_system(engine, inventory: Inventory, folder: Path) -> Path:
                         "input": (background, exchange.activity),
                         "amount": exchange.amount,
                         "type": "technosphere",
-                        "comment": f"{exchange.item} ({exchange.part})",
+                        "comment": _comment(exchange),
                     }
                 )
             else:
@@ -52,7 +54,7 @@ def export_product_system(engine, inventory: Inventory, folder: Path) -> Path:
                         "input": flows[exchange.flow],
                         "amount": exchange.amount,
                         "type": "biosphere",
-                        "comment": f"{exchange.item} ({exchange.part})",
+                        "comment": _comment(exchange),
                     }
                 )
         bd.Database(PRODUCT_SYSTEM).write(
@@ -77,3 +79,8 @@ def export_product_system(engine, inventory: Inventory, folder: Path) -> Path:
         if scratch in bd.projects:
             bd.projects.delete_project(scratch, delete_dir=True)
     return Path(path)
+
+
+def _comment(exchange) -> str:
+    """The item and part an exchange comes from, and the supplier's value it takes where it takes one."""
+    return f"{exchange.item} ({exchange.part}{': ' + exchange.source if exchange.source else ''})"

@@ -1,6 +1,7 @@
 """From a validated inventory to the foreground of one footprint: exchanges with the background and direct
 elementary flows, per declared unit, each tagged with the PCR item and life-cycle stage it comes from."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -8,6 +9,7 @@ from lca_models.factor_set import FactorChoice, FactorSet, combustion_exchanges
 from lca_models.flows import MEASURABLE_GAS_FLOWS
 from lca_models.process_emissions import FormulaContext, evaluate
 from lca_models.results import Explanation, explain
+from lca_models.supply import SupplierValue
 from pcr_rules.inventory import Inventory, InventoryItem
 from pcr_rules.models import PCR, ItemKind, ItemSpec, ParameterRef, Stage
 from pcr_rules.parameters import item_parameter_values, names_parameters, product_parameter_values, resolve_config
@@ -21,12 +23,13 @@ DEFAULT_DQR = {"primary": 2.0, "secondary": 3.0}
 @dataclass(frozen=True)
 class ForegroundExchange:
     item: str
-    part: str  # input | supply | combustion | process | electricity | supplier_pcf | measured
+    part: str  # input | supply | combustion | process | electricity | supplier | supplier_pcf | measured | default
     stage: Stage
     amount: float  # per declared unit, allocated
     activity: str | None = None  # background activity (technosphere)
     flow: str | None = None  # elementary flow key (biosphere)
     electricity_method: str | None = None  # LOCATION or MARKET for electricity exchanges, else None
+    source: str | None = None  # part `supplier`: the supplier's value it comes from (SupplierValue.source)
 
 
 @dataclass(frozen=True)
@@ -57,9 +60,26 @@ class ElectricityAccount:
 
 @dataclass(frozen=True)
 class ItemQuality:
+    """The data quality of one item's emissions, weighted by them in the footprint's (lca_models.summary)."""
+
     dqr: float
-    relative_sd: float
-    data_source: str
+    relative_sd: float  # of the activity data (Monte Carlo)
+    data_source: str  # primary | secondary | supplier
+    # share of the item's emissions from primary data (None: all of it for primary data, none for secondary); a
+    # supplier's value carries the supplier's own share (PACT v3 Methodology 4.2.2)
+    primary_share: float | None = None
+    # technological, geographical and temporal ratings (PACT `dqi`); None: each is `dqr`
+    ratings: tuple[float, float, float] | None = None
+
+    @property
+    def primary(self) -> float:
+        if self.primary_share is not None:
+            return self.primary_share
+        return 1.0 if self.data_source == "primary" else 0.0
+
+    @property
+    def representativeness(self) -> tuple[float, float, float]:
+        return self.ratings or (self.dqr, self.dqr, self.dqr)
 
 
 @dataclass
@@ -86,7 +106,12 @@ def reference_year(start: date, end: date) -> int:
     return (start + timedelta(days=(end - start).days // 2)).year
 
 
-def build_foreground(inventory: Inventory, pcr: PCR, factor_set: FactorSet) -> Foreground:
+def build_foreground(
+    inventory: Inventory, pcr: PCR, factor_set: FactorSet, suppliers: Mapping[int, SupplierValue] | None = None
+) -> Foreground:
+    """`suppliers`: the resolved supplier values, by the index of their item in `inventory.items` (checked by the
+    engine: one for each item that names a supplier, lca_models.supply.checked_suppliers)."""
+    suppliers = suppliers or {}
     production = production_in_declared_units(inventory, pcr)
     allocation = _allocation_factor(inventory, pcr)
     scale = allocation / production
@@ -98,14 +123,15 @@ def build_foreground(inventory: Inventory, pcr: PCR, factor_set: FactorSet) -> F
     gaps: list[Explanation] = []
     electricity_entries: list[tuple[InventoryItem, ItemSpec, float]] = []
 
-    for entry in inventory.items:
+    for index, entry in enumerate(inventory.items):
         spec = pcr.item(entry.item)
         amount = item_amount_in_pcr_unit(entry, spec)
-        quality[spec.id] = _quality(entry, pcr)
+        supplier = suppliers.get(index)
+        quality[spec.id] = _quality(entry, pcr) if supplier is None else _supplier_quality(entry, pcr, supplier)
         if spec.kind is ItemKind.ELECTRICITY:
             electricity_entries.append((entry, spec, amount))
         elif spec.kind is ItemKind.INPUT:
-            exchanges.extend(_input(entry, spec, amount * scale, factor_set, year))
+            exchanges.extend(_input(entry, spec, amount * scale, factor_set, year, supplier))
         elif spec.kind is ItemKind.FUEL:
             exchanges.extend(_fuel(entry, spec, amount, scale, factor_set, gaps, year))
         else:
@@ -121,9 +147,12 @@ def build_foreground(inventory: Inventory, pcr: PCR, factor_set: FactorSet) -> F
         exchanges.extend(_captive(inventory, pcr, factor_set, scale, quality, gaps, year))
     direct_basis, by_item = _apply_measurements(inventory, exchanges, scale, quality, pcr, gaps)
     indicators = {f"{spec.id}_per_declared_unit": amount / production for _, spec, amount in electricity_entries}
-    clinker = next((i for i in inventory.items if i.item == "clinker"), None)
-    if clinker is not None and pcr.product_category == "cement":
-        indicators["clinker_to_cement_ratio"] = item_amount_in_pcr_unit(clinker, pcr.item("clinker")) / production
+    clinker = [entry for entry in inventory.items if entry.item in CLINKER_ITEMS]
+    if clinker and pcr.product_category == "cement":
+        # own and purchased clinker per t of cement (a grinding station's clinker is all purchased)
+        indicators["clinker_to_cement_ratio"] = (
+            sum(item_amount_in_pcr_unit(entry, pcr.item(entry.item)) for entry in clinker) / production
+        )
     return Foreground(
         exchanges=exchanges,
         production_declared_units=production,
@@ -140,14 +169,31 @@ def build_foreground(inventory: Inventory, pcr: PCR, factor_set: FactorSet) -> F
     )
 
 
+CLINKER_ITEMS = ("clinker", "purchased_clinker")  # the cement PCRs' items of clinker made on site and bought
+
+
+def _activity_sd(entry: InventoryItem, pcr: PCR) -> float:
+    """The uncertainty of the item's amount: as stated, else the PCR's default for its data source."""
+    if entry.relative_sd is not None:
+        return entry.relative_sd
+    if entry.data_source == "primary":
+        return pcr.data_quality.default_primary_relative_sd
+    return pcr.data_quality.default_secondary_relative_sd
+
+
 def _quality(entry: InventoryItem, pcr: PCR) -> ItemQuality:
-    dqr = entry.data_quality.dqr if entry.data_quality else DEFAULT_DQR[entry.data_source]
-    default_sd = (
-        pcr.data_quality.default_primary_relative_sd
-        if entry.data_source == "primary"
-        else pcr.data_quality.default_secondary_relative_sd
-    )
-    return ItemQuality(dqr, entry.relative_sd if entry.relative_sd is not None else default_sd, entry.data_source)
+    rated = entry.data_quality
+    dqr = rated.dqr if rated else DEFAULT_DQR[entry.data_source]
+    ratings = (rated.technological, rated.geographical, rated.temporal) if rated else None
+    return ItemQuality(dqr, _activity_sd(entry, pcr), entry.data_source, ratings=ratings)
+
+
+def _supplier_quality(entry: InventoryItem, pcr: PCR, supplier: SupplierValue) -> ItemQuality:
+    """A supplier's value: its rating and primary share are the supplier's (unknown: secondary), its uncertainty
+    the item's activity data only (the value is fixed data; see lca_models.supply)."""
+    dqr = supplier.dqr if supplier.dqr is not None else DEFAULT_DQR["secondary"]
+    share = supplier.primary_data_share if supplier.primary_data_share is not None else 0.0
+    return ItemQuality(dqr, _activity_sd(entry, pcr), "supplier", primary_share=share)
 
 
 def _allocation_factor(inventory: Inventory, pcr: PCR) -> float:
@@ -163,9 +209,28 @@ def _allocation_factor(inventory: Inventory, pcr: PCR) -> float:
     return main / (main + others)
 
 
-def _input(entry: InventoryItem, spec: ItemSpec, amount: float, factor_set: FactorSet, year: int):
+def _input(
+    entry: InventoryItem,
+    spec: ItemSpec,
+    amount: float,
+    factor_set: FactorSet,
+    year: int,
+    supplier: SupplierValue | None = None,
+):
+    if supplier is not None:
+        # A supplier's verified value (a label, a PACT footprint, a factor-database entry) replaces the background
+        # activity; given in CO2e only, so it is not resolved by gas.
+        yield ForegroundExchange(
+            spec.id,
+            "supplier",
+            spec.stage,
+            amount * supplier.kg_co2e_per_unit,
+            flow="co2e_as_co2_fossil",
+            source=supplier.source,
+        )
+        return
     if entry.supplier_pcf_kg_co2e_per_unit is not None:
-        # Supplier-specific footprint (primary upstream data) replaces the background activity.
+        # A supplier footprint typed by the buyer (unverified) replaces the background activity.
         yield ForegroundExchange(
             spec.id, "supplier_pcf", spec.stage, amount * entry.supplier_pcf_kg_co2e_per_unit, flow="co2e_as_co2_fossil"
         )

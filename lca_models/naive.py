@@ -44,10 +44,10 @@ def foreground_datapackage(engine, exchanges) -> bwp.Datapackage:
     return package
 
 
-def calculate_naive(engine, inventory: Inventory) -> FootprintResult:
+def calculate_naive(engine, inventory: Inventory, suppliers=None) -> FootprintResult:
     import bw2calc
 
-    pcr, foreground = engine.foreground(inventory)
+    pcr, foreground = engine.foreground(inventory, suppliers)
     exchanges = foreground.for_method(foreground.reported_electricity_method)
     packages = engine.packages
     lca = bw2calc.LCA(

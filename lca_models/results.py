@@ -96,6 +96,11 @@ class Contribution(BaseModel):
         "flow, a background input the gases of its whole supply chain; summed over the contributions, "
         "each equals `per_gas[gas].mass_kg`",
     )
+    source: str | None = Field(
+        default=None,
+        description="part `supplier`: the supplier's value the row takes, e.g. label:<number>, pact:<id>, "
+        "release:<number>/<entry>",
+    )
 
 
 class ProcessContribution(BaseModel):
@@ -145,10 +150,20 @@ class ElectricityResult(BaseModel):
 
 
 class DataQualityResult(BaseModel):
+    """Ratings and the primary share of the footprint, each its items' weighted by their emissions (|kg CO2e|);
+    a supplier's value brings the supplier's own share and rating (PACT v3 Methodology 4.2.2, 4.2.3)."""
+
     dqr: float = Field(description="footprint-weighted data-quality rating, 1 best .. 5 worst")
     level: str
     meets_pcr: bool
-    primary_data_share: float = Field(description="share of the footprint from primary (site-specific) data")
+    primary_data_share: float = Field(
+        description="share of the footprint from primary (site-specific) data, 0..1; a supplier's value counts with "
+        "its supplier's own primary data share"
+    )
+    # PACT `dqi` (results calculated before these were kept have none)
+    technological_dqr: float | None = Field(default=None, description="footprint-weighted technological rating")
+    geographical_dqr: float | None = Field(default=None, description="footprint-weighted geographical rating")
+    temporal_dqr: float | None = Field(default=None, description="footprint-weighted temporal rating")
 
 
 class UncertaintyResult(BaseModel):

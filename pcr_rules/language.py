@@ -45,7 +45,12 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("PCR", "max_reference_period_days"): "longest reference period / 核算期最长天数",
     ("PCR", "parameters"): "parameters of the whole product system, stated once per inventory (e.g. the pot-cell "
     "technology) / 产品系统参数，每份清单填写一次（如电解槽型）",
+    ("PCR", "classification"): "the product-system choice parameters whose values define the product class (e.g. "
+    "cement type and strength class); footprints of one class are compared / 产品分类参数：其取值确定产品类别（如水泥"
+    "品种和强度等级），同类产品的碳足迹可相互比较",
     ("PCR", "items"): "the items an inventory gives: inputs, fuels, electricity, process emissions / 清单条目",
+    ("PCR", "require_one_of"): "groups of items of which an inventory gives at least one (e.g. own or purchased "
+    "clinker) / 条目组：清单须至少填写每组中的一项（如自产熟料或外购熟料）",
     ("PCR", "notes"): "notes / 说明",
     ("ItemSpec", "id"): "item id, unique in the PCR / 条目编号（PCR 内唯一）",
     ("ItemSpec", "label"): "English name / 英文名称",
@@ -54,6 +59,8 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("ItemSpec", "unit"): "unit of the amount; the unit of the activity, fuel or formula it feeds / 数量单位",
     ("ItemSpec", "stage"): "life-cycle stage / 生命周期阶段",
     ("ItemSpec", "required"): "the inventory must give this item / 必填条目",
+    ("ItemSpec", "required_with"): "the inventory must give this item where it gives any of these items / "
+    "填写所列任一条目时本条目必填",
     ("ItemSpec", "activity"): "input: background activity of the factor set; process: its supply chain / 背景活动代码",
     ("ItemSpec", "fuel"): "fuel: fuel key of the factor set / 因子集燃料代码",
     ("ItemSpec", "sector"): "fuel: which CH4/N2O table applies / 燃料：适用的 CH4/N2O 表",
@@ -229,6 +236,8 @@ def language_problems(draft: Draft) -> list[FieldError]:
         problems.extend(_item_problems(f"items[{index}]", item, product))
     if draft.pcr is not None:
         problems.extend(_unused_product_parameters(draft.pcr))
+        for step in (_classification_problems, _require_one_of_problems, _required_with_problems):
+            problems.extend(step(draft.pcr))
     return problems
 
 
@@ -585,9 +594,10 @@ def _reference_problems(
 
 
 def _unused_product_parameters(pcr: PCR) -> Iterator[FieldError]:
+    """A product-system parameter is read by a formula setting or defines the product class; else it is unused."""
     referenced = {
         ref.parameter for item in pcr.items for ref in _references(item) if item.parameter(ref.parameter) is None
-    }
+    } | set(pcr.classification)
     for index, parameter in enumerate(pcr.parameters):
         if parameter.id not in referenced:
             yield FieldError(
@@ -610,3 +620,61 @@ def references_to_choices(item: ItemSpec, product: dict[str, ParameterSpec]) -> 
                 if parameter is not None and parameter.is_choice:
                     found.append((f"{prefix}.formula_config.{key}", key, parameter))
     return found
+
+
+# --- the product class and the rules between items -----------------------------------------------------------------
+
+
+def _classification_problems(pcr: PCR) -> Iterator[FieldError]:
+    """Each classification entry names a choice parameter of the product system, once, that always has a value
+    (required, or a default): every footprint under the PCR has a product class."""
+    seen: set[str] = set()
+    for index, parameter_id in enumerate(pcr.classification):
+        loc = f"classification[{index}]"
+        parameter = pcr.parameter(parameter_id)
+        if parameter_id in seen:
+            yield FieldError(loc, f"{parameter_id!r} is listed twice", "pcr.duplicate_id")
+        elif parameter is None:
+            yield FieldError(
+                loc, f"{parameter_id!r} is not a parameter of the product system (parameters)", "pcr.unknown_parameter"
+            )
+        elif not parameter.is_choice:
+            yield FieldError(
+                loc, f"{parameter_id!r} is a number: a product class is defined by choices", "pcr.wrong_type"
+            )
+        elif not parameter.required and parameter.default is None:
+            yield FieldError(
+                loc,
+                f"{parameter_id!r} is optional and has no default: make it required or give a default, so that every "
+                "footprint has a product class",
+                "pcr.missing_default",
+            )
+        seen.add(parameter_id)
+
+
+def _require_one_of_problems(pcr: PCR) -> Iterator[FieldError]:
+    """A group names two or more distinct items of the PCR, none of them required (a required item makes the group
+    say nothing)."""
+    for group_index, group in enumerate(pcr.require_one_of):
+        loc = f"require_one_of[{group_index}]"
+        if len(set(group)) < 2:
+            yield FieldError(loc, "a group names at least two different items", "pcr.missing")
+        for index, item_id in enumerate(group):
+            item = pcr.item(item_id)
+            if item is None:
+                yield FieldError(f"{loc}[{index}]", f"{item_id!r} is not an item", "pcr.unknown_item")
+            elif item.required:
+                yield FieldError(
+                    f"{loc}[{index}]", f"{item_id!r} is required anyway: the group says nothing", "pcr.misplaced"
+                )
+
+
+def _required_with_problems(pcr: PCR) -> Iterator[FieldError]:
+    """`required_with` names other items of the PCR, on an item that is not required anyway."""
+    for item_index, item in enumerate(pcr.items):
+        loc = f"items[{item_index}].required_with"
+        if item.required_with and item.required:
+            yield FieldError(loc, f"item {item.id} is required anyway", "pcr.misplaced")
+        for index, other in enumerate(item.required_with):
+            if other == item.id or pcr.item(other) is None:
+                yield FieldError(f"{loc}[{index}]", f"{other!r} is not another item", "pcr.unknown_item")

@@ -137,6 +137,8 @@ class ItemSpec(BaseModel):
     parameters: list[ParameterSpec] = Field(default_factory=list)
     plausible_per_declared_unit: Range | None = None
     primary_data_required: bool = False
+    # required where any of these items is given (the kiln's coal where the cement plant makes its own clinker)
+    required_with: list[str] = Field(default_factory=list)
     when_absent: WhenAbsent | None = None  # PROCESS items only: the default method when the item is not given
     note: str | None = None
     note_zh: str | None = None
@@ -248,7 +250,12 @@ class PCR(BaseModel):
     # Parameters of the whole product system, stated once per inventory (e.g. the pot-cell technology of a smelter)
     # and read by formula settings that name them.
     parameters: list[ParameterSpec] = Field(default_factory=list)
+    # The product-system parameters (choice parameters of `parameters`) whose values define the product class, e.g.
+    # cement type and strength class (GB 175-2023): footprints of one class are comparable (pcr_rules.classification).
+    classification: list[str] = Field(default_factory=list)
     items: list[ItemSpec]
+    # Groups of items of which an inventory gives at least one (own clinker or purchased clinker).
+    require_one_of: list[list[str]] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     notes_zh: list[str] | None = None  # the notes in Chinese, in the same order
 

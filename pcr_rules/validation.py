@@ -12,6 +12,12 @@ from pcr_rules.models import PCR, ItemKind, ItemSpec, ParameterSpec, Range
 from pcr_rules.units import UnitProblem, conversion_factor, is_fraction, same_kind
 
 MAX_SERIAL_DIGITS = 18  # pcr_rules.certificates counts a trailing number of at most 18 digits
+# the kinds of supplier source an item may name, for messages: English and Chinese names
+SUPPLIER_KINDS = {
+    "label": ("carbon label", "碳标签"),
+    "pact": ("PACT product footprint", "PACT 产品碳足迹"),
+    "release": ("factor-database release", "因子数据库版本"),
+}
 
 
 def problems(inventory: Inventory, pcr: PCR) -> list[FieldError]:
@@ -182,6 +188,34 @@ def _item_problems(inventory: Inventory, pcr: PCR, production: float | None):
             yield _error(
                 "items", "missing_item", f"mandatory item {spec.id!r} ({spec.label}) is missing", **_named(spec, "item")
             )
+    yield from _rules_between_items(present, pcr)
+
+
+def _rules_between_items(present: set[str], pcr: PCR):
+    """Items required together (`required_with`: the kiln's coal where the plant makes its own clinker) and groups
+    of which one is given (`require_one_of`: own clinker or purchased clinker)."""
+    for spec in pcr.items:
+        given = [pcr.item(other) for other in spec.required_with if other in present]
+        if given and spec.id not in present:
+            yield _error(
+                "items",
+                "required_with",
+                f"item {spec.id!r} ({spec.label}) is required where {', '.join(g.label for g in given)} is given",
+                **_named(spec, "item"),
+                given=[g.label for g in given],
+                given_zh=[g.label_zh or g.label for g in given],
+            )
+    for group in pcr.require_one_of:
+        if present.isdisjoint(group):
+            specs = [pcr.item(item_id) for item_id in group]
+            yield _error(
+                "items",
+                "missing_one_of",
+                f"give at least one of {', '.join(f'{s.id!r} ({s.label})' for s in specs)}",
+                items=[s.label for s in specs],
+                items_zh=[s.label_zh or s.label for s in specs],
+                item_ids=list(group),
+            )
 
 
 def _one_item_problems(loc: str, entry: InventoryItem, spec: ItemSpec, pcr: PCR, production: float | None):
@@ -221,7 +255,33 @@ def _one_item_problems(loc: str, entry: InventoryItem, spec: ItemSpec, pcr: PCR,
             "only purchased inputs can carry a supplier footprint",
             **named,
         )
+    if entry.supplier is not None:
+        yield from _supplier_problems(loc, entry, spec, named)
     yield from _values_problems(f"{loc}.parameters", entry.parameters, spec.parameters, spec.id)
+
+
+def _supplier_problems(loc: str, entry: InventoryItem, spec: ItemSpec, named: dict):
+    """A supplier's value (a label, a PACT footprint, a factor-database entry) stands in for the background activity
+    of a purchased input only, in place of a typed supplier footprint, and names a release's entry by its key.
+    Whether the reference exists is the service's to check (it resolves it when the inventory is submitted)."""
+    supplier = entry.supplier
+    if spec.kind is not ItemKind.INPUT:
+        message = f"only purchased inputs can name a supplier's value; {spec.label} is not one (kind {spec.kind})"
+        yield _error(f"{loc}.supplier", "supplier_not_input", message, **named)
+    if entry.supplier_pcf_kg_co2e_per_unit is not None:
+        yield _error(
+            f"{loc}.supplier_pcf_kg_co2e_per_unit",
+            "supplier_and_typed_pcf",
+            f"{spec.label} names a supplier's value: a typed supplier footprint cannot stand beside it",
+            **named,
+        )
+    if supplier.kind == "release" and not supplier.entry:
+        message = "a factor-database release is cited with the key of its entry"
+        yield _error(f"{loc}.supplier.entry", "supplier_entry_required", message, release=supplier.reference, **named)
+    elif supplier.kind != "release" and supplier.entry:
+        kind, kind_zh = SUPPLIER_KINDS[supplier.kind]
+        message = f"only a factor-database release has entries; a {kind} is named by its reference alone"
+        yield _error(f"{loc}.supplier.entry", "supplier_entry_refused", message, kind=kind, kind_zh=kind_zh, **named)
 
 
 def _values_problems(loc: str, given: dict[str, ParameterValue], specs: list[ParameterSpec], owner: str):

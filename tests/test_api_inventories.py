@@ -98,7 +98,10 @@ def fill(
     items: dict[str, tuple],
     parameters: dict[tuple, float] | None = None,
     certificates: list[list] | None = None,
+    choices: dict[str, str] | None = None,
 ) -> bytes:
+    """The template with its cells filled; `choices`: the product-system parameters' codes, by parameter id
+    (sheet Product parameters, column `choice`)."""
     book = openpyxl.load_workbook(io.BytesIO(template))
     sheet = book[SHEETS["Inventory"]]
     for row in range(2, sheet.max_row + 1):
@@ -116,6 +119,12 @@ def fill(
             sheet.cell(row, 5).value = parameters[key]
     for values in certificates or []:
         book[SHEETS["Certificates"]].append(values)
+    if choices:
+        sheet = book[SHEETS["Product parameters"]]
+        column = [key_of(cell.value) for cell in sheet[1]].index("choice") + 1
+        for row in range(2, sheet.max_row + 1):
+            if sheet.cell(row, 1).value in choices:
+                sheet.cell(row, column).value = choices[sheet.cell(row, 1).value]
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -131,6 +140,8 @@ CEMENT_GENERAL = {
     "Production unit": "t",
 }
 CEMENT_PARAMETERS = {("clinker", "cao_fraction"): 0.65, ("clinker", "mgo_fraction"): 0.02}
+# the product class the latest cement PCR (1.2.0, GB 175-2023) asks for
+CEMENT_CLASS = {"cement_type": "P·O", "strength_class": "42.5"}
 
 
 @pytest.mark.parametrize(
@@ -162,6 +173,7 @@ def test_a_filled_template_becomes_an_inventory(world):
         {"clinker": (800, "t"), "kiln_coal": (110, "t"), "grid_electricity": (90_000, "kWh")},
         CEMENT_PARAMETERS,
         [[f"GEC-XL-{uuid.uuid4().hex[:8]}-0001", 10, "wind", "2023-04", "Guizhou", None, "gec"]],
+        CEMENT_CLASS,
     )
     product = world.product("acme-engineer", "PCR-CN-CEMENT")
     plant = {"name": CEMENT_GENERAL["Facility name"], "province": "Guizhou"}  # the facility the workbook names
@@ -171,6 +183,7 @@ def test_a_filled_template_becomes_an_inventory(world):
     stored = response.json()
     assert stored["source"] == "excel" and stored["data"]["items"][0]["parameters"]["cao_fraction"]["amount"] == 0.65
     assert stored["data"]["green_certificates"][0]["amount_mwh"] == 10
+    assert stored["data"]["parameters"] == {"cement_type": {"choice": "P·O"}, "strength_class": {"choice": "42.5"}}
 
 
 def test_excel_errors_point_to_sheet_row_and_column(world):

@@ -265,9 +265,9 @@ def test_publication_dates_are_checked_naming_each_field(world):
 def test_the_pcr_routes_of_before_keep_their_answers(world):
     document = world.client.get("/api/v1/pcrs/PCR-CN-CEMENT", params={"version": "1.0.0"}).json()
     assert document == file_registry().get("PCR-CN-CEMENT", "1.0.0").model_dump()
-    template = world.client.get("/api/v1/pcrs/PCR-CN-CEMENT/template.xlsx")
+    template = world.client.get("/api/v1/pcrs/PCR-CN-CEMENT/template.xlsx")  # the latest: 1.2.0 since issue 20
     assert (
-        template.status_code == 200 and "PCR-CN-CEMENT-1.1.0-inventory.xlsx" in template.headers["content-disposition"]
+        template.status_code == 200 and "PCR-CN-CEMENT-1.2.0-inventory.xlsx" in template.headers["content-disposition"]
     )
     assert world.client.get("/api/v1/pcrs/PCR-CN-NOTHING").status_code == 422
 

@@ -68,7 +68,8 @@ def test_pcr_list_and_show():
     listing = runner.invoke(app, ["pcr", "list"])
     assert listing.exit_code == 0
     rows = [line.split()[:2] for line in listing.stdout.splitlines() if line.startswith("PCR-CN-")]
-    assert len({pcr_id for pcr_id, _ in rows}) == 5  # every category, each version on its own row
+    # every category (the five, and clinker since issue 20), each version on its own row
+    assert len({pcr_id for pcr_id, _ in rows}) == 6
     assert ["PCR-CN-ALUMINIUM", "1.0.0"] in rows and ["PCR-CN-ALUMINIUM", "1.1.0"] in rows
     shown = runner.invoke(app, ["pcr", "show", "PCR-CN-STEEL"])
     assert json.loads(shown.stdout)["declared_unit"]["unit"] == "t"

@@ -42,8 +42,12 @@ def test_every_pcr_version_passes_the_full_check(path):
     assert check_pcr(yaml.safe_load(path.read_text(encoding="utf-8"))) == []
 
 
-def test_the_eight_earlier_versions_and_the_new_aluminium_version_are_there():
-    assert len(PUBLISHED) == 9 and "aluminium-1.2.0" in [p.stem for p in PUBLISHED]
+def test_the_nine_earlier_versions_and_those_of_the_supply_chains_are_there():
+    """The eight of 1.0.0 and 1.1.0 and aluminium 1.2.0, then for supply chains (issue 20): clinker 1.0.0, cement
+    1.2.0 (purchased clinker, product class) and aluminium 1.3.0 (direct-line power): 9 + 3 = 12."""
+    stems = [p.stem for p in PUBLISHED]
+    assert len(PUBLISHED) == 12 and "aluminium-1.2.0" in stems
+    assert {"clinker-1.0.0", "cement-1.2.0", "aluminium-1.3.0"} <= set(stems)
 
 
 def test_the_manganese_draft_passes_the_full_check():

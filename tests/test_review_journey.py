@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from tests.labelling import act, calculated_footprint, label_of
-from tests.test_api_inventories import CEMENT_GENERAL, CEMENT_PARAMETERS, fill
+from tests.test_api_inventories import CEMENT_CLASS, CEMENT_GENERAL, CEMENT_PARAMETERS, fill
 from tests.web_client import Browser
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -254,6 +254,7 @@ def uploaded(world, engineer, name: str = "水泥清单 2023.xlsx") -> dict:
         {"clinker": (800, "t"), "kiln_coal": (110, "t"), "grid_electricity": (90_000, "kWh")},
         CEMENT_PARAMETERS,
         [[f"GEC-WB-{uuid.uuid4().hex[:8]}-0001", 10, "wind", "2023-04", "Guizhou", None, "gec"]],
+        CEMENT_CLASS,  # the latest cement PCR (1.2.0) asks for the product class
     )
     product = world.product("acme-engineer", "PCR-CN-CEMENT", name="OPC")
     response = engineer.post_form(

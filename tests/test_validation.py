@@ -292,6 +292,23 @@ def _battery():
     units[0].update(net_generation_mwh=3_000_000, ncv_gj_per_unit=0.00001, carbon_content_tc_per_tj=50)
     units[1].update(ncv_gj_per_unit=300, measured_co2_t=10)
     units += [{**units[0], "fuel": "peat"}, {**units[1], "fuel_unit": "kWh"}]
+    # cement 1.2.0: the product class stated; the kiln's coal is required with own clinker, and own or purchased
+    # clinker is given; supplier references only on purchased inputs, alone, a release's with its entry
+    grinding_pcr = registry.get("PCR-CN-CEMENT", "1.2.0")
+    classified = _variant(
+        cement,
+        pcr={"id": "PCR-CN-CEMENT", "version": "1.2.0"},
+        parameters={"cement_type": {"choice": "P·O"}, "strength_class": {"choice": "42.5"}},
+    )
+    no_clinker = [i for i in cement["items"] if i["item"] != "clinker"]
+    no_kiln_coal = [i for i in cement["items"] if i["item"] != "kiln_coal"]
+    referenced = copy.deepcopy(cement["items"])
+    referenced[1]["supplier"] = {"kind": "label", "reference": "PCF-2026-000001-F"}  # kiln coal: a fuel
+    referenced[5].update(  # gypsum: a label beside a typed footprint, and an entry that only a release has
+        supplier={"kind": "label", "reference": "PCF-2026-000002-F", "entry": "gypsum/all"},
+        supplier_pcf_kg_co2e_per_unit=5,
+    )
+    referenced[6]["supplier"] = {"kind": "release", "reference": "2026.1"}  # a release without its entry
     mass, loose = cement_pcr.model_copy(deep=True), cement_pcr.model_copy(deep=True)
     mass.allocation.method = "mass"
     loose.measured_emissions.require_sources = False
@@ -322,6 +339,9 @@ def _battery():
             registry.get("PCR-CN-ELECTRICITY"),
             _variant(load_example("electricity-guizhou-coal-2023.json"), green_certificates=certificates[:1]),
         ),
+        (grinding_pcr, _variant(classified, items=no_clinker)),
+        (grinding_pcr, _variant(classified, items=no_kiln_coal)),
+        (grinding_pcr, _variant(classified, items=referenced)),
         (smelter_pcr, _variant(smelter, parameters={"pot_cell_technology": {"amount": 1, "unit": "t"}})),
         (smelter_pcr, _variant(smelter, parameters={"pot_cell_technology": {"choice": "PFPB"}})),
         (

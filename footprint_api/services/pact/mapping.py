@@ -11,7 +11,10 @@ What maps where, and why:
 - geography: the facility's province as an ISO 3166-2:CN subdivision, else the country;
 - reference period: PACT's end is exclusive, so the last day of our period + 1 day at 00:00 UTC;
 - `verification` = our certification (body, date of issue), `validityPeriod` = the label's validity;
-- `productOrSectorSpecificRules` = our PCR (operator "Other"), `crossSectoralStandards` = ISO 14067.
+- `productOrSectorSpecificRules` = our PCR (operator "Other"), `crossSectoralStandards` = ISO 14067;
+- `primaryDataShare` and `dqi` = the result's, each the mean of the items' weighted by their emissions, a purchased
+  input taken from its supplier's footprint counting with the supplier's own primary data share and rating (PACT
+  Methodology 4.2.2 and 4.2.3); `dqi` is left out for a result calculated before its three ratings were kept.
 """
 
 from dataclasses import dataclass
@@ -103,6 +106,22 @@ def geography(province: str) -> dict[str, str]:
     return {"geographyCountrySubdivision": code} if code else {"geographyCountry": "CN"}
 
 
+DQI_FIELDS = {
+    "technologicalDQR": "technological_dqr",
+    "geographicalDQR": "geographical_dqr",
+    "temporalDQR": "temporal_dqr",
+}
+
+
+def data_quality_indicators(quality: dict[str, Any]) -> dict[str, Any]:
+    """PACT `dqi`: the footprint's emissions-weighted technological, geographical and temporal ratings (1 to 5),
+    where the result carries them."""
+    ratings = {name: quality.get(key) for name, key in DQI_FIELDS.items()}
+    if any(value is None for value in ratings.values()):
+        return {}
+    return {"dqi": {name: decimal_text(value, 2) for name, value in ratings.items()}}
+
+
 def product_footprint(source: PactSource) -> dict[str, Any]:
     result, pcr = source.result, source.pcr
     unit, amount, mass = declared_unit(pcr)
@@ -142,6 +161,7 @@ def product_footprint(source: PactSource) -> dict[str, Any]:
             {"name": "PCF service factor set", "version": result["factor_set"]["version"]}
         ],
         "primaryDataShare": decimal_text(result["data_quality"]["primary_data_share"] * 100, 1),
+        **data_quality_indicators(result["data_quality"]),
     }
     footprint: dict[str, Any] = {
         "id": source.footprint_id,
