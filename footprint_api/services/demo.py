@@ -19,7 +19,16 @@ from footprint_api.persistence.models import (
     Role,
     User,
 )
-from footprint_api.services import accounts, audit, catalogue, certification, footprints, inventories, pcr_registry
+from footprint_api.services import (
+    accounts,
+    audit,
+    catalogue,
+    certification,
+    factor_database,
+    footprints,
+    inventories,
+    pcr_registry,
+)
 from footprint_api.services.jobs import calculate as _calculate
 from pcr_rules import examples
 from pcr_rules.inventory import Inventory
@@ -107,6 +116,7 @@ def seed(session: Session) -> dict[str, str]:
     if first_start:
         _load_examples(session)
         _certify_examples(session)
+        _consent_examples(session)
     return credentials
 
 
@@ -157,6 +167,15 @@ def _certify_examples(session: Session) -> None:
         certification.act(session, engineer, application.id, "submit", "demo application")
         for action in ("start_review", "approve", "issue_label"):
             certification.act(session, verifier, application.id, action, "demo review")
+
+
+def _consent_examples(session: Session) -> None:
+    """The demo manufacturer consents, named, that its labels enter the factor database: one organisation stands
+    behind the demo's labels, so only named consent lets a first release be cut from them (services.factor_database,
+    the disclosure rule)."""
+    engineer = _principal(session, "engineer@manufacturer.example")
+    for label in session.exec(select(Label).where(Label.organisation_id == engineer.organisation_id)).all():
+        factor_database.give_consent(session, engineer, label.number, "named")
 
 
 def label_urls(session: Session) -> list[str]:
