@@ -5,6 +5,7 @@ import uuid
 from datetime import UTC, datetime
 
 import jwt
+import pytest
 
 from footprint_api.persistence.models import Role
 from tests.service import PASSWORD
@@ -507,3 +508,17 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_the_one_counted(world):
     with session_scope() as session:
         assert session.get(AuthThrottle, "address:10.0.0.7") is None
         assert [session.get(AuthThrottle, f"address:198.18.0.{n}").failures for n in range(31)] == [1] * 31
+
+
+@pytest.mark.parametrize("role", ["pact_recipient", "pact_supplier"])
+def test_a_pact_role_is_a_machine_clients_never_a_persons(world, role):
+    """A customer's system reading over PACT and a supplier's system telling over PACT are machine clients (client
+    credentials); the organisation's administrator may not give either role to a person."""
+    acme = world.organisations["acme"]
+    answer = world.call(
+        "acme-admin",
+        "POST",
+        f"/api/v1/organisations/{acme}/users",
+        json={"email": f"{role}@test.example", "name": "A system", "password": "a long enough password", "role": role},
+    )
+    assert answer.status_code == 403 and "machine client" in answer.json()["detail"]

@@ -1,11 +1,15 @@
-"""Passwords (argon2id through pwdlib) and access tokens (signed JWT with expiry and a revocable id)."""
+"""Passwords (argon2id through pwdlib), access tokens (signed JWT with expiry and a revocable id), and the secrets
+the service keeps for calling other systems (sealed with a key derived from its own)."""
 
+import base64
+import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
+from cryptography.fernet import Fernet, InvalidToken
 from pwdlib import PasswordHash
 
 from footprint_api.persistence.models import Role
@@ -27,6 +31,29 @@ def verify_secret(secret: str, hashed: str) -> bool:
 
 def new_client_secret() -> str:
     return secrets.token_urlsafe(32)
+
+
+class SecretUnreadable(Exception):
+    """A sealed secret that the current key cannot open (the service's secret key changed since it was stored)."""
+
+
+def _sealing(key: str, purpose: str) -> Fernet:
+    """A Fernet key for one purpose, derived from the service's secret key: credentials another system issued to this
+    service (a PACT recipient's, a supplier's) must be sent back in clear, so they are encrypted, not hashed; each
+    purpose has a key of its own, so a secret stored for one is never opened as another's."""
+    digest = hashlib.sha256(f"{purpose}:".encode() + key.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def seal_secret(key: str, purpose: str, secret: str) -> str:
+    return _sealing(key, purpose).encrypt(secret.encode()).decode()
+
+
+def open_secret(key: str, purpose: str, sealed: str) -> str:
+    try:
+        return _sealing(key, purpose).decrypt(sealed.encode()).decode()
+    except InvalidToken:
+        raise SecretUnreadable("the stored credentials cannot be read (secret key changed?)") from None
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,8 @@ def https_only(request: Request) -> None:
         raise PactError(400, "BadRequest", "the PACT API is served over HTTPS only")
 
 
-def recipient(request: Request, session: SessionDep, _: Annotated[None, Depends(https_only)]) -> Principal:
+def _client(request: Request, session: SessionDep) -> Principal:
+    """The PACT client of the bearer token; the spec's 401 when there is none or it is not good."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise PactError(401, "BadRequest", "a bearer access token is required")
@@ -60,8 +61,22 @@ def recipient(request: Request, session: SessionDep, _: Annotated[None, Depends(
             "account disabled": "the client of this access token is disabled",
         }.get(str(exc))
         raise PactError(401, "BadRequest", reason or "the access token is not valid") from None
+    return principal
+
+
+def recipient(request: Request, session: SessionDep, _: Annotated[None, Depends(https_only)]) -> Principal:
+    principal = _client(request, session)
     if principal.role is not Role.PACT_RECIPIENT:
         raise PactError(403, "AccessDenied", "this client is not a PACT data recipient")
+    return principal
+
+
+def event_sender(request: Request, session: SessionDep, _: Annotated[None, Depends(https_only)]) -> Principal:
+    """Who may send events: a data recipient (its requests), or a supplier's system telling the buyer that issued
+    it a client of role pact_supplier of its published footprints."""
+    principal = _client(request, session)
+    if principal.role not in (Role.PACT_RECIPIENT, Role.PACT_SUPPLIER):
+        raise PactError(403, "AccessDenied", "this client may not send PACT events")
     return principal
 
 
@@ -219,14 +234,17 @@ def get_footprint(footprint_id: str, session: SessionDep, principal: Annotated[P
 @router.post(
     "/3/events",
     summary="PACT Action Events: CloudEvents in structured mode; a RequestCreatedEvent is "
-    "answered later by a RequestFulfilledEvent or RequestRejectedEvent sent to the requester's /3/events",
+    "answered later by a RequestFulfilledEvent or RequestRejectedEvent sent to the requester's /3/events; a "
+    "supplier's PublishedEvent makes this buyer fetch the footprints it names",
 )
-async def receive_event(request: Request, session: SessionDep, principal: Annotated[Principal, Depends(recipient)]):
+async def receive_event(request: Request, session: SessionDep, principal: Annotated[Principal, Depends(event_sender)]):
     body = await request.body()
     try:
         event = events.parse(body, request.headers.get("content-type", ""))
     except events.EventInvalid as exc:
         raise PactError(400, "BadRequest", str(exc)) from None
+    if not events.accepted_from(principal, event):
+        raise PactError(403, "AccessDenied", "a supplier's system sends PublishedEvent only")
     accepted = await run_in_threadpool(events.accept, session, principal, event)
     if accepted is not None:
         await run_in_threadpool(jobs.dispatch_pact_answer, str(accepted.id))  # not on the event loop

@@ -29,6 +29,8 @@ from footprint_api.persistence.models import (
 from footprint_api.services import audit, throttle
 from footprint_api.services.principals import actor
 
+# roles only a machine client holds: another company's system reading (recipient) or telling (supplier) over PACT
+MACHINE_ROLES = frozenset({Role.PACT_RECIPIENT, Role.PACT_SUPPLIER})
 ROLES_OF_KIND = {
     OrganisationKind.MANUFACTURER: {
         Role.MANUFACTURER_MEMBER,
@@ -201,8 +203,8 @@ def create_user(
     role: Role,
 ) -> User:
     _check_can_manage(session, principal, organisation_id, role)
-    if role is Role.PACT_RECIPIENT:
-        raise Forbidden("a PACT recipient is a machine client, not a person")
+    if role in MACHINE_ROLES:
+        raise Forbidden(f"a {role.value} is a machine client, not a person")
     user = User(
         email=email.lower(), name=name, password_hash=hash_secret(password), organisation_id=organisation_id, role=role
     )

@@ -5,8 +5,6 @@ PACT API: a token from its /auth/token with the credentials it issued to this se
 RequestFulfilledEvent (the matching footprints it may see) or a RequestRejectedEvent (NotFound) to its /3/events.
 """
 
-import base64
-import hashlib
 import json
 import logging
 import uuid
@@ -16,7 +14,6 @@ from pathlib import Path
 
 import httpx
 import yaml
-from cryptography.fernet import Fernet, InvalidToken
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -26,10 +23,11 @@ from sqlmodel import Session, select
 from footprint_api.core.errors import NotFound, Unprocessable
 from footprint_api.core.settings import get_settings
 from footprint_api.infra import outbound
-from footprint_api.infra.security import Principal
+from footprint_api.infra.security import Principal, SecretUnreadable, open_secret, seal_secret
 from footprint_api.persistence.models import ApiClient, PactEndpoint, PactRequest, Role, utcnow
 from footprint_api.services import audit
 from footprint_api.services.pact import footprints as service
+from footprint_api.services.pact import suppliers
 from footprint_api.services.principals import actor
 
 SPEC = Path(__file__).with_name("spec") / "openapi.yaml"
@@ -89,14 +87,24 @@ def _depth(value, level: int = 0) -> int:
     return max((_depth(child, level + 1) for child in children), default=level + 1)
 
 
+def accepted_from(principal: Principal, event: dict) -> bool:
+    """Whether this client may send this event: a recipient any of them; a supplier's system (a client of role
+    pact_supplier the buyer issued) only PublishedEvent, which tells the buyer of its new and changed footprints."""
+    return principal.role is not Role.PACT_SUPPLIER or EVENT_TYPES[event["type"]] == "PublishedEvent"
+
+
 def accept(session: Session, principal: Principal, event: dict) -> PactRequest | None:
-    """Stores a request (to be answered) or records a notification; a repeated event is accepted once."""
+    """Stores a request (to be answered) or records a notification; a repeated event is accepted once. A supplier's
+    PublishedEvent is acted on at once: the footprints it names are fetched over the buyer's connection
+    (services.pact.suppliers.published), within a bound of time, so the supplier's system waits a little."""
     kind = EVENT_TYPES[event["type"]]
     if kind != "RequestCreatedEvent":
         audit.record(
             session, actor(principal), f"pact.{kind}", "pact_event", event["id"], after={"source": event["source"]}
         )
         audit.commit(session)
+        if kind == "PublishedEvent" and principal.role is Role.PACT_SUPPLIER:
+            suppliers.published(session, principal, event["data"].get("pfIds", []))
         return None
     request = PactRequest(
         event_id=event["id"], source=event["source"], client_id=principal.subject, criteria=event["data"]
@@ -118,9 +126,7 @@ def accept(session: Session, principal: Principal, event: dict) -> PactRequest |
     return request
 
 
-def _fernet() -> Fernet:
-    digest = hashlib.sha256(b"pact-endpoint-secrets:" + get_settings().signing_key().encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+ENDPOINT_SECRETS = "pact-endpoint-secrets"  # the purpose the recipients' secrets are sealed for
 
 
 def register_endpoint(
@@ -141,7 +147,7 @@ def register_endpoint(
         PactEndpoint(client_id=client.id, base_url="", token_client_id="", token_secret_encrypted="")
     )
     endpoint.base_url, endpoint.token_client_id = base_url.rstrip("/"), token_client_id
-    endpoint.token_secret_encrypted = _fernet().encrypt(token_secret.encode()).decode()
+    endpoint.token_secret_encrypted = seal_secret(get_settings().signing_key(), ENDPOINT_SECRETS, token_secret)
     endpoint.updated_at = utcnow()
     session.add(endpoint)
     audit.record(
@@ -201,9 +207,9 @@ def _host() -> str:
 def deliver(endpoint: PactEndpoint, event: dict) -> None:
     """Token from the recipient's /auth/token, then the event to its /3/events. Raises httpx.HTTPError."""
     try:
-        secret = _fernet().decrypt(endpoint.token_secret_encrypted.encode()).decode()
-    except InvalidToken:
-        raise httpx.HTTPError("the stored credentials cannot be read (secret key changed?)") from None
+        secret = open_secret(get_settings().signing_key(), ENDPOINT_SECRETS, endpoint.token_secret_encrypted)
+    except SecretUnreadable as exc:
+        raise httpx.HTTPError(str(exc)) from None
     ca = get_settings().pact_ca_bundle
     outbound.check_url(endpoint.base_url)  # again: what a name resolves to may have changed since registration
     with outbound.client(verify=str(ca) if ca else True) as http:

@@ -155,6 +155,8 @@ def _tabs(user) -> list[tuple[str, str]]:
         tabs.append(("adm.tab.people", "/app/admin/people"))
     if user.role is not Role.MANUFACTURER_ADMIN:
         tabs.append(("adm.tab.keys", "/app/admin/keys"))
+    if user.role is Role.PLATFORM_ADMIN:
+        tabs.append(("adm.tab.benchmarks", "/app/admin/benchmarks"))
     return [*tabs, ("adm.tab.audit", "/app/admin/audit")]
 
 
@@ -382,7 +384,7 @@ CLIENTS = AccountKind(
 def _roles(organisation, people: bool = True) -> list[Role]:
     """The roles of this kind of organisation, least privileged first (the form's default); PACT recipients are
     machine clients only."""
-    roles = accounts.ROLES_OF_KIND[organisation.kind] - ({Role.PACT_RECIPIENT} if people else set())
+    roles = accounts.ROLES_OF_KIND[organisation.kind] - (accounts.MACHINE_ROLES if people else set())
     return [role for role in Role if role in roles]
 
 
