@@ -202,6 +202,13 @@ def attempts(world, victim):
             {},
         ),
         ("GET", "/api/v1/footprints/{footprint_id}/cbam", f"/api/v1/footprints/{victim['footprint_id']}/cbam", {}),
+        ("GET", "/api/v1/footprints/{footprint_id}/supply", f"/api/v1/footprints/{victim['footprint_id']}/supply", {}),
+        (
+            "POST",
+            "/api/v1/footprints/{footprint_id}/actions/recalculate-with-newer-supplier-data",
+            f"/api/v1/footprints/{victim['footprint_id']}/actions/recalculate-with-newer-supplier-data",
+            {},
+        ),
         (
             "POST",
             "/api/v1/footprints/{footprint_id}/pact-shares",
@@ -334,6 +341,8 @@ LISTS = [
     "/api/v1/pcrs",
     "/api/v1/notices",
     "/api/v1/audit/export",
+    "/api/v1/supply/affected",
+    "/api/v1/certification/labels-at-risk",
 ]
 
 

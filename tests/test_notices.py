@@ -599,13 +599,17 @@ def test_the_inbox_in_chinese_in_a_browser(world, review, labels, served, visit,
 
 def test_every_kind_is_worded_in_both_languages_from_the_values_its_notices_carry():
     """Each kind's title and sentence use only the values a notice of that kind stores (those of its application or
-    label, `by` for a superseded label, `quote` shown apart), so no notice shows a placeholder or a dash."""
+    label, `by` for a superseded label, `quote` shown apart; a supply link's, and the label's for a certification
+    body, for a withdrawn supplier value), so no notice shows a placeholder or a dash."""
     application_values = {"product", "manufacturer", "body"}
     label_values = {"number", "product", "manufacturer", "body", "expires_on"}
+    supply_values = {"product", "version", "item", "item_zh", "source", "supplier", "reason_zh", "reason_en"}
     for kind in notices.KINDS:
         values = label_values | ({"by"} if kind == "label.superseded" else set())
         if kind.startswith(("finding.", "application.")):
             values = application_values
+        if kind.startswith("supply."):
+            values = supply_values | ({"number", "manufacturer"} if kind == notices.SUPPLY_LABEL_AT_RISK else set())
         for lang in LANGUAGES:
             for part in ("title", "body"):
                 text = catalogue(lang).messages[f"notice.{kind}.{part}"]

@@ -650,7 +650,7 @@ class SupplyLink(SQLModel, table=True):
     item_index: int  # position in the inventory's items
     item: str = Field(max_length=100)  # the PCR item id
     kind: str = Field(max_length=20)  # label | pact | release
-    reference: str = Field(max_length=200)  # the label number, the PACT id, or "release/entry"
+    reference: str = Field(max_length=400)  # the label number, the PACT id, or "<release>/<entry key>"
     label_id: uuid.UUID | None = Field(default=None, foreign_key="label.id", index=True)
     supplier_footprint_id: uuid.UUID | None = Field(default=None, foreign_key="supplier_footprint.id", index=True)
     release_entry_id: uuid.UUID | None = Field(default=None, foreign_key="factor_entry.id", index=True)

@@ -24,7 +24,7 @@ from footprint_api.persistence.models import (
     Submission,
     utcnow,
 )
-from footprint_api.services import audit
+from footprint_api.services import audit, supply_chain
 from footprint_api.services.catalogue import owned
 from footprint_api.services.principals import CB_ROLES, actor
 from pcr_rules.inventory import Inventory
@@ -62,14 +62,17 @@ def request_calculation(
 
 
 def run_job(session: Session, job_id: uuid.UUID, calculate: Callable[..., object]) -> Footprint | None:
-    """Claim, calculate, store. A second run of a finished job returns its footprint; a run interrupted mid-way
-    (a worker killed) is simply run again; the unique job_id of footprints keeps it to one result."""
+    """Claim, calculate (`calculate(inventory, iterations, seed, progress, suppliers=...)`: the supplier values come
+    from the version's supply links), store. A second run of a finished job returns its footprint; a run interrupted
+    mid-way (a worker killed) is simply run again; the unique job_id of footprints keeps it to one result."""
     job = _claim(session, job_id, get_settings().job_lease_seconds)
     if job is None:
         return None
     if job.status is JobStatus.SUCCEEDED:
         return session.get(Footprint, job.footprint_id)
     record = session.get(InventoryRecord, job.inventory_id)
+    # the suppliers' values the version's links froze at submission (services.supply_chain), by item index
+    suppliers = supply_chain.supplier_values(session, job.inventory_id)
     session.commit()  # no transaction stays open (nor, on SQLite, the write lock held) while the engine works
     try:
         inventory = Inventory.model_validate(record.data)
@@ -79,6 +82,7 @@ def run_job(session: Session, job_id: uuid.UUID, calculate: Callable[..., object
                 job.parameters.get("monte_carlo_iterations", 0),
                 job.parameters.get("seed"),
                 lambda fraction: _progress(session, job_id, fraction),
+                suppliers=suppliers,
             )
     except Exception as exc:  # noqa: BLE001 - the job records why; the task does not retry a calculation that cannot succeed
         _finish(session, job_id, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")

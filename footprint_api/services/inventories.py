@@ -1,6 +1,7 @@
 """Submitting inventories: under a PCR version in force for the reference period (services.pcr_registry), validated
 against it, versioned, certificates retired into the claim's pool and drawn in the same transaction
-(footprint_api.services.certificates); the inventories of an organisation listed with search, filters and pages."""
+(footprint_api.services.certificates), supplier sources resolved and linked in it too (services.supply_chain); the
+inventories of an organisation listed with search, filters and pages."""
 
 import random
 import time
@@ -12,7 +13,7 @@ from sqlmodel import Session, col, distinct, func, or_, select
 from footprint_api.core.errors import Conflict, ServiceError, Unprocessable
 from footprint_api.infra.security import Principal
 from footprint_api.persistence.models import Facility, InventoryRecord, Product
-from footprint_api.services import audit, certificates, pcr_registry
+from footprint_api.services import audit, certificates, pcr_registry, supply_chain
 from footprint_api.services.catalogue import (
     DEFAULT_PAGE_SIZE,
     Page,
@@ -61,6 +62,9 @@ def submit_inventory(
     inventory = checked(inventory)
     claim = certificates.Claim.of(principal.organisation_id, product_id, facility_id, inventory)
     _refuse_claimed(session, claim, product_id, inventory)
+    # the supplier sources (labels, PACT footprints, factor-database entries) resolved to values before anything is
+    # written: a source that cannot be used is a 422 naming its item; the links are written with the version
+    links = supply_chain.resolve(session, principal, inventory, product_id)
 
     for attempt in range(VERSION_ATTEMPTS):
         # versions of one product are numbered one at a time: the product's row lock (PostgreSQL; SQLite's write
@@ -86,7 +90,7 @@ def submit_inventory(
             submitted_by=principal.subject,
         )
         try:
-            return _stored(session, principal, record, inventory, claim, source)
+            return _stored(session, principal, record, inventory, claim, source, links)
         except ServiceError:
             _undo(session)
             raise
@@ -159,12 +163,15 @@ def _stored(
     inventory: Inventory,
     claim: certificates.Claim,
     source: str,
+    links: list,
 ) -> InventoryRecord:
-    """Writes the version, its claim on the certificate pool and their audit entries; an IntegrityError (version
-    taken, batch overlapping, batch overdrawn) may come from a flush (PostgreSQL checks at once) or the commit."""
+    """Writes the version, its claim on the certificate pool, its supplier links and their audit entries; an
+    IntegrityError (version taken, batch overlapping, batch overdrawn) may come from a flush (PostgreSQL checks at
+    once) or the commit."""
     session.add(record)
     session.flush()
     certificates.claim_for(session, actor(principal), record, inventory, claim)
+    supply_chain.record(session, record, links, actor(principal))
     audit.record(
         session,
         actor(principal),

@@ -30,7 +30,7 @@ from footprint_api.persistence.models import (
     User,
     utcnow,
 )
-from footprint_api.services import audit, verification
+from footprint_api.services import audit, supply_chain, verification
 from footprint_api.services.principals import CB_ROLES, actor
 from footprint_api.services.verification import (
     SYSTEM_REASONS,
@@ -313,6 +313,17 @@ def _move(
         after=after,
         organisation_id=label.issuer_id,
     )
+    _tell_buyers(session, label)
+
+
+def _tell_buyers(session: Session, label: Label) -> None:
+    """The footprints of other products resting on the label follow its state in the same transaction: a label
+    suspended, revoked, superseded or expired marks their supply links affected; a reinstated one clears the marks
+    its suspension made (services.supply_chain)."""
+    if label.state in supply_chain.LABEL_REASONS:
+        supply_chain.label_withdrawn(session, label, supply_chain.LABEL_REASONS[label.state])
+    elif label.state == LabelState.ACTIVE.value:
+        supply_chain.label_reinstated(session, label)
 
 
 def lookup(session: Session, number: str) -> tuple[Label | None, str]:

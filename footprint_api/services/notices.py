@@ -2,8 +2,9 @@
 an SMTP server is configured.
 
 They come from the audit trail. When `audit.commit` writes a transaction's entries, `derive` turns those the table
-RULES names into notices to the people concerned, in the same transaction (a change and its notices are committed
-together), so no service needs to know about notices. Who is concerned is looked up from the object an entry names
+RULES names (and those DERIVED names: a supplier value withdrawn, told to the buyer and to the certification bodies
+whose labels rest on it) into notices to the people concerned, in the same transaction (a change and its notices
+are committed together), so no service needs to know about notices. Who is concerned is looked up from the object an entry names
 (an application's manufacturer or certification body, a label's manufacturer): a notice goes only to the active
 people of that organisation, never across organisations. The housekeeping task adds the one notice no entry
 causes: a label in force that expires within 60 days (`warn_expiring`).
@@ -35,10 +36,22 @@ from footprint_api.core.settings import get_settings
 from footprint_api.infra import mail
 from footprint_api.infra.security import Principal
 from footprint_api.persistence.db import session_scope
-from footprint_api.persistence.models import Application, AuditEvent, Label, Notice, Organisation, Product, User, utcnow
+from footprint_api.persistence.models import (
+    Application,
+    AuditEvent,
+    InventoryRecord,
+    Label,
+    Notice,
+    Organisation,
+    Product,
+    SupplyLink,
+    User,
+    utcnow,
+)
 from footprint_api.services import audit
 from footprint_api.services.principals import CB_ROLES, MANUFACTURER_ROLES, actor
 from label_service.workflow import LabelState
+from pcr_rules import PCRNotFound, default_registry
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +93,12 @@ RULES: dict[str, Rule] = {
     "label.expire": Rule("label.expired", MANUFACTURER),
 }
 EXPIRING = "label.expiring"
-KINDS = tuple(sorted({rule.kind for rule in RULES.values()} | {EXPIRING}))
+# a supplier value a footprint rests on was withdrawn (services.supply_chain): the buyer is told, and so is every
+# certification body whose label in force rests on that footprint; a reinstated label tells the buyer again
+SUPPLY_AFFECTED, SUPPLY_LABEL_AT_RISK, SUPPLY_RESTORED = "supply.affected", "supply.label_at_risk", "supply.restored"
+KINDS = tuple(
+    sorted({rule.kind for rule in RULES.values()} | {EXPIRING, SUPPLY_AFFECTED, SUPPLY_LABEL_AT_RISK, SUPPLY_RESTORED})
+)
 
 
 # --- who is concerned ----------------------------------------------------------------------------------------------
@@ -221,15 +239,106 @@ def _from_event(session: Session, event: AuditEvent) -> list[Notice]:
     return _to(recipients, rule.kind, params, subject.links.get(rule.audience), key)
 
 
+# --- a supplier value withdrawn (services.supply_chain) -----------------------------------------------------------
+
+
+def _supply_params(session: Session, event: AuditEvent) -> tuple[dict, SupplyLink, list[Label]] | None:
+    """The values of a supply link's notices, in both languages where they are words (the item's name, the reason
+    worded from its code), the link, and the labels in force resting on its inventory version."""
+    from footprint_api.services import supply_chain  # imports labels, whose changes this module reports
+
+    link, product, at_risk = supply_chain.concerned(session, _uuid(event.object_id))
+    if link is None:
+        return None
+    facts = event.after or {}
+    record = session.get(InventoryRecord, link.inventory_id)
+    spec = _item_spec(record, link.item)
+    params = {
+        "product": product.name if product else "",
+        "version": str(record.version) if record else "",
+        "item": spec.label if spec else link.item,
+        "item_zh": (spec.label_zh or spec.label) if spec else link.item,
+        "source": link.reference,
+        "supplier": link.supplier_name,
+    }
+    reason, values = facts.get("reason") or "", facts.get("params") or {}
+    for lang in LANGUAGES:
+        params[f"reason_{lang}"] = _worded(lang, f"supply.reason.{reason}", values)
+    return params, link, at_risk
+
+
+def _item_spec(record: InventoryRecord | None, item: str):
+    if record is None:
+        return None
+    try:
+        return default_registry().get(record.pcr_id, record.pcr_version).item(item)
+    except PCRNotFound:
+        return None
+
+
+def _worded(lang: str, code: str, values: dict) -> str:
+    try:
+        return catalogue(lang)(code, **{k: str(v) for k, v in values.items()})
+    except (KeyError, IndexError, ValueError):
+        return code
+
+
+def _buyer_link(session: Session, inventory_id: uuid.UUID) -> str:
+    from footprint_api.services import supply_chain
+
+    footprint = supply_chain.newest_footprint(session, inventory_id)
+    return f"/app/footprints/{footprint.id}" if footprint else "/app/dashboard"
+
+
+def _supply_affected(session: Session, event: AuditEvent) -> list[Notice]:
+    """The buyer's people, and the people of each certification body with a label in force on that footprint."""
+    found = _supply_params(session, event)
+    if found is None:
+        return []
+    params, link, at_risk = found
+    key = f"{event.action}:{event.object_id}:{event.seq}"
+    buyers = people(session, [link.organisation_id], MANUFACTURER).get(link.organisation_id, [])
+    made = _to(buyers, SUPPLY_AFFECTED, params, _buyer_link(session, link.inventory_id), key)
+    bodies = people(session, {label.issuer_id for label in at_risk}, BODY)
+    for label in at_risk:
+        values = {**params, "number": label.number, "manufacturer": label.manufacturer_name}
+        made += _to(
+            bodies.get(label.issuer_id, []), SUPPLY_LABEL_AT_RISK, values, LABELS_AT_RISK_PAGE, f"{key}:{label.number}"
+        )
+    return made
+
+
+def _supply_restored(session: Session, event: AuditEvent) -> list[Notice]:
+    found = _supply_params(session, event)
+    if found is None:
+        return []
+    params, link, _ = found
+    key = f"{event.action}:{event.object_id}:{event.seq}"
+    buyers = people(session, [link.organisation_id], MANUFACTURER).get(link.organisation_id, [])
+    return _to(buyers, SUPPLY_RESTORED, params, _buyer_link(session, link.inventory_id), key)
+
+
+LABELS_AT_RISK_PAGE = "/app/supply/labels-at-risk"  # the certification body's list (web.routes.supply)
+# actions whose notices a function of their own makes (several parties, values of their own), beside RULES
+DERIVED = {"supply.affected": _supply_affected, "supply.cleared": _supply_restored}
+
+
 def derive(session: Session, events: list[AuditEvent]) -> None:
     """The notices of a transaction's audit entries, in that transaction (called by `audit.commit` once the entries
     are chained). In a savepoint of its own: a failure here is logged and never undoes the change it reports."""
-    concerned = [event for event in events if event.action in RULES]
+    concerned = [event for event in events if event.action in RULES or event.action in DERIVED]
     if not concerned:
         return
     try:
         with session.begin_nested():
-            made = _add(session, [notice for event in concerned for notice in _from_event(session, event)])
+            made = _add(
+                session,
+                [
+                    notice
+                    for event in concerned
+                    for notice in (DERIVED.get(event.action) or _from_event)(session, event)
+                ],
+            )
             session.flush()
     except Exception:  # a notice must never undo the audited change it reports; logged with its cause
         log.exception("the notices of %s could not be made", ", ".join(f"{e.action} #{e.seq}" for e in concerned))

@@ -27,13 +27,14 @@ from itertools import chain
 from anyio import to_thread
 from sqlalchemy import event, func
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, col, select
 
 from footprint_api.core.china_time import china_day
 from footprint_api.core.messages import catalogue
 from footprint_api.core.settings import get_settings
 from footprint_api.persistence.db import DatabaseUnavailable, outage, reads_only, session_scope, unavailable
-from footprint_api.persistence.models import Label
+from footprint_api.persistence.models import Footprint, Label
 from label_service.numbering import InvalidLabelNumber, normalise, one_typo_away
 from label_service.signing import unverified_claim
 from label_service.verification import Verdict, verdict
@@ -84,9 +85,23 @@ def system_reason(label: Label) -> Reason | None:
     return made(label) if made else None
 
 
-def public_fields(label: Label) -> dict:
-    """What anyone may know of a label besides its verdict: the signed claim, where to check it, and what the
-    certification body said when the label last changed state."""
+def label_data_quality(session: Session, label: Label) -> dict | None:
+    """The data quality of the labelled footprint as the public label shows it: its primary data share (0..1) and
+    data-quality rating (1 best .. 5). A buyer whose footprint uses the label carries them through its own
+    (services.supply_chain; PACT v3 primaryDataShare), so they are public as the value is. Only that part of the
+    stored result is read."""
+    quality = session.exec(select(Footprint.result["data_quality"]).where(Footprint.id == label.footprint_id)).first()
+    if not isinstance(quality, dict) or not {"primary_data_share", "dqr"} & set(quality):
+        return None
+    return {"primary_data_share": quality.get("primary_data_share"), "dqr": quality.get("dqr")}
+
+
+def public_fields(label: Label, data_quality: dict | None = None) -> dict:
+    """What anyone may know of a label besides its verdict: the signed claim, where to check it, what the
+    certification body said when the label last changed state, and the data quality of the labelled footprint
+    (looked up in the label's own session when not given: every public listing of a label shows it)."""
+    if data_quality is None and (session := object_session(label)) is not None:
+        data_quality = label_data_quality(session, label)
     return {
         "number": label.number,
         "claim": unverified_claim(label.token),
@@ -99,6 +114,7 @@ def public_fields(label: Label) -> dict:
         "state_reason": label.state_reason,
         **_reason_code(label),
         "superseded_by": label.superseded_by,
+        "data_quality": data_quality,
     }
 
 

@@ -152,7 +152,7 @@ def upgrade() -> None:
         sa.Column("item_index", sa.Integer(), nullable=False),
         sa.Column("item", _text(length=100), nullable=False),
         sa.Column("kind", _text(length=20), nullable=False),
-        sa.Column("reference", _text(length=200), nullable=False),
+        sa.Column("reference", _text(length=400), nullable=False),
         sa.Column("label_id", sa.Uuid(), nullable=True),
         sa.Column("supplier_footprint_id", sa.Uuid(), nullable=True),
         sa.Column("release_entry_id", sa.Uuid(), nullable=True),
