@@ -603,7 +603,9 @@ def test_every_kind_is_worded_in_both_languages_from_the_values_its_notices_carr
     body, for a withdrawn supplier value), so no notice shows a placeholder or a dash."""
     application_values = {"product", "manufacturer", "body"}
     label_values = {"number", "product", "manufacturer", "body", "expires_on"}
-    supply_values = {"product", "version", "item", "item_zh", "source", "supplier", "reason_zh", "reason_en"}
+    # a supply link's item and reason are stored in both languages (item, item_zh; reason_en, reason_zh) and fill
+    # {item} and {reason} in the reader's (notices.render)
+    supply_values = {"product", "version", "item", "source", "supplier", "reason"}
     for kind in notices.KINDS:
         values = label_values | ({"by"} if kind == "label.superseded" else set())
         if kind.startswith(("finding.", "application.")):
@@ -639,3 +641,29 @@ def test_no_notice_of_the_whole_module_went_to_a_person_of_another_organisation(
             .where(col(User.organisation_id) != col(Notice.organisation_id))
         ).one()
     assert crossing == 0
+
+
+def test_a_value_stored_in_both_languages_fills_the_placeholder_of_its_plain_name():
+    """A withdrawn supplier value's notice stores the item's name and the reason in both languages; the Chinese
+    reader sees 外购熟料 and the Chinese reason, the English reader the English ones, from one placeholder each."""
+    from footprint_api.persistence.models import Notice
+
+    notice = Notice(
+        organisation_id=uuid.uuid4(),
+        user_id=uuid.uuid4(),
+        kind="supply.affected",
+        params={
+            "product": "P·O 42.5",
+            "version": "1",
+            "item": "purchased clinker",
+            "item_zh": "外购熟料",
+            "source": "PCF-2026-000001-X",
+            "supplier": "Kiln Co.",
+            "reason_en": "the label was revoked",
+            "reason_zh": "该标签已被撤销",
+        },
+        event_key="k",
+    )
+    chinese, english = notices.render(notice, "zh").body, notices.render(notice, "en").body
+    assert "“外购熟料”" in chinese and "该标签已被撤销" in chinese and "purchased clinker" not in chinese
+    assert "“purchased clinker”" in english and "the label was revoked" in english and "外购熟料" not in english

@@ -1,9 +1,18 @@
-"""The public registry: search valid labels, compare a category per declared unit, check a CSV of numbers."""
+"""The public registry: search valid labels, compare a category within its comparable groups, check a CSV of
+numbers. (The procurement side, with hand-computed ranks and grades: tests/test_public_procurement.py.)"""
 
 import csv
 import io
 
+from footprint_api.persistence.db import session_scope
+from footprint_api.services import benchmarks
 from tests.labelling import issued_label
+
+
+def grouped() -> None:
+    """The comparable group of every label (filled at issue; for labels issued before, by the backfill)."""
+    with session_scope() as session:
+        benchmarks.backfill(session)
 
 
 def test_registry_finds_valid_labels_by_category_manufacturer_and_value(world):
@@ -30,16 +39,16 @@ def test_registry_finds_valid_labels_by_category_manufacturer_and_value(world):
     ).items()
 
 
-def test_compare_ranks_labels_of_one_category_per_declared_unit(world):
+def test_compare_lists_labels_of_one_category_within_their_groups(world):
     low = issued_label(world, gtin=None)
+    grouped()
     groups = world.client.get("/api/v1/public/compare", params={"pcr_id": "PCR-CN-CEMENT"}).json()["groups"]
-    assert [group["declared_unit"] for group in groups] == ["1 t"]
-    ranked = groups[0]["labels"]
-    values = [entry["kg_co2e"] for entry in ranked]
-    # competition ranking: equal values share a rank, the next value's rank counts every label before it
-    assert [entry["rank"] for entry in ranked] == [1 + sum(v < value for v in values) for value in values]
-    assert values == sorted(values) and groups[0]["min_kg_co2e"] == values[0]
-    assert low["number"] in {entry["number"] for entry in ranked}
+    assert [(group["group"], group["declared_unit"]) for group in groups] == [("PCR-CN-CEMENT~1~~1 t", "1 t")]
+    listed = groups[0]["labels"]
+    assert low["number"] in {entry["number"] for entry in listed}
+    # fewer than five labels: not ranked, and said so
+    assert groups[0]["count"] == len(listed) < 5 and groups[0]["not_ranked"] == "too_small"
+    assert {entry["rank"] for entry in listed} == {None}
 
 
 def test_bulk_verification_of_a_csv(world):
@@ -51,19 +60,20 @@ def test_bulk_verification_of_a_csv(world):
         "/api/v1/public/verify-batch", content=body.encode(), headers={"Content-Type": "text/csv"}
     )
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.text)))
-    assert [(row["number"], row["status"]) for row in rows] == [
-        (valid, "VALID"),
-        (revoked, "REVOKED"),
-        ("PCF-2026-999999-0", "NOT_FOUND"),
-        ("not-a-number", "NOT_FOUND"),
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    # the buyer's column ("label") kept as typed; the number as checked and the verdict appended
+    assert [(row["label"], row["number"], row["status"]) for row in rows] == [
+        (valid, valid, "VALID"),
+        (revoked.lower(), revoked, "REVOKED"),
+        ("PCF-2026-999999-0", "PCF-2026-999999-0", "NOT_FOUND"),
+        ("not-a-number", "not-a-number", "NOT_FOUND"),
     ]
     assert rows[0]["pcr"] == "PCR-CN-CEMENT 1.0.0" and rows[0]["unit"] == "kg CO2e"
 
 
 def test_bulk_verification_refuses_what_it_cannot_read(world):
     response = world.client.post(
-        "/api/v1/public/verify-batch", content=b"\xff\xfe\x00bad", headers={"Content-Type": "text/csv"}
+        "/api/v1/public/verify-batch", content=b"\xff\xfe bad", headers={"Content-Type": "text/csv"}
     )
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "body"
 
@@ -77,12 +87,13 @@ def test_a_csv_the_parser_refuses_is_422(world):
 
 
 def test_the_json_batch_check_keeps_codes_and_english_notes(world):
-    """The JSON API answers machines: verdict codes, the code columns, and notes in English only."""
+    """The JSON API answers machines: verdict codes, the code columns, and notes in English only. A list without a
+    heading row gets its columns' letters as headings (A)."""
     valid = issued_label(world, gtin=None)["number"]
     typo = valid[:-1] + ("A" if valid[-1] != "A" else "B")  # the check character changed
     response = world.client.post(
         "/api/v1/public/verify-batch", content=f"{typo}\n".encode(), headers={"Content-Type": "text/csv"}
     )
-    row = next(csv.DictReader(io.StringIO(response.text)))
-    assert (row["number"], row["status"]) == (typo, "NOT_FOUND")
+    row = next(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert (row["A"], row["number"], row["status"]) == (typo, typo, "NOT_FOUND")
     assert row["note"].startswith("probably mistyped: ") and valid in row["note"] and "可能" not in row["note"]

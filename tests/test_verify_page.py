@@ -523,3 +523,95 @@ def test_every_file_of_the_web_pages_is_shipped_as_package_data():
         if p.is_file() and p.suffix not in (".py", ".pyc")
     ]
     assert data and [f for f in data if not any(fnmatch(f, g) and f.count("/") == g.count("/") for g in globs)] == []
+
+
+# --- the label's standing: its comparable group and grades ----------------------------------------------------------
+
+GROUP_HREF = "/benchmarks/PCR-CN-CEMENT~1~~1%20t"
+
+
+def standing(grade_at_issue: bool = True, valid_labels: int = 7) -> dict:
+    """A standing as services.registry.public_standing gives it: now 785 / 850 = 0.9235 -> grade 3 (0.8 < r <= 1.2);
+    at issue 785 / 1000 = 0.785 -> grade 2 (0.6 < r <= 0.8)."""
+
+    def grade(value: float, version: int, grade: int) -> dict:
+        return {
+            "grade": grade,
+            "ratio": 785 / value,
+            "value": 785.0,
+            "bands": [0.6, 0.8, 1.2, 2.0],
+            "benchmark": {
+                "id": "b",
+                "year": 2025,
+                "version": version,
+                "basis": "cited",
+                "value": value,
+                "effective_from": "2026-01-01",
+            },
+            "basis_text": {"zh": "行业平均值，测试来源", "en": "Industry average, test source"},
+        }
+
+    return {
+        "group": {
+            "key": "PCR-CN-CEMENT~1~~1 t",
+            "pcr_id": "PCR-CN-CEMENT",
+            "pcr_major": 1,
+            "product_class": "",
+            "declared_unit": "1 t",
+            "name": {
+                "zh": "水泥 · PCR-CN-CEMENT 1.x 版 · 该类别全部产品 · 1 t",
+                "en": "Cement · PCR-CN-CEMENT 1.x · 1 t",
+            },
+            "href": GROUP_HREF,
+            "valid_labels": valid_labels,
+            "ranked": valid_labels >= 5,
+            "minimum_to_rank": 5,
+            "reference_year": 2025,
+        },
+        "grade": grade(850, 2, 3),
+        "grade_at_issue": grade(1000, 1, 2) if grade_at_issue else None,
+    }
+
+
+def standing_page(status: str = "VALID", lang: str = "zh", shown: dict | None = None) -> str:
+    from footprint_api.web.verify_page import with_standing
+
+    return with_standing(render(public(status), status, lang), shown, lang).decode()
+
+
+def test_the_rendered_page_holds_the_standing_mark_once_with_its_verdict():
+    from footprint_api.web.verify_page import STANDING_MARK
+
+    assert [m.group(1) for m in STANDING_MARK.finditer(render(public("SUSPENDED"), "SUSPENDED", "en"))] == [
+        b"SUSPENDED"
+    ]
+    assert not STANDING_MARK.search(render(public("NOT_FOUND"), "NOT_FOUND", "en"))  # no label, no group
+
+
+def test_the_page_links_to_the_group_and_shows_both_grades_with_their_basis():
+    """785 / 850 = 0.92 (grade 3 now), 785 / 1000 = 0.79 (grade 2 at issue); figures to four significant digits,
+    as every figure of a label is shown (label_service.render.label_figure)."""
+    html = standing_page("VALID", "zh", standing())
+    assert f'<a class="group" href="{GROUP_HREF}">水泥 · PCR-CN-CEMENT 1.x 版 · 该类别全部产品 · 1 t</a>' in html
+    assert "<strong>3 级（共 5 级）</strong> · 比值 0.92 = 785.0 ÷ 850.0（kg CO2e，每 1 t）" in html
+    assert "<strong>2 级（共 5 级）</strong> · 比值 0.79 = 785.0 ÷ 1,000（kg CO2e，每 1 t）" in html
+    assert (
+        "引用基准值: 行业平均值，测试来源 · 2025 年第 2 版，自 2026-01-01 起生效 · 1–4 级比值上限：0.6 / 0.8 / 1.2 / 2"
+        in html
+    )
+    assert "<!--standing" not in html
+    outline = Outline(html)
+    assert [level for level, _ in outline.headings[1:]] == [2] * (len(outline.headings) - 1)
+    english = standing_page("VALID", "en", standing(grade_at_issue=False, valid_labels=3))
+    assert "Grade 3 of 5" in english and "(fewer than 5: not ranked)" in english
+    assert "Grade at issue</dt><dd>no benchmark for this group yet" in english
+
+
+def test_a_label_out_of_force_shows_its_grade_for_the_record_only():
+    html = standing_page("REVOKED", "en", standing())
+    assert '<section class="details standing void"' in html and "its grade is shown for the record only" in html
+
+
+def test_without_a_standing_the_mark_is_removed_and_nothing_shown():
+    html = standing_page("VALID", "en", None)
+    assert "standing" not in html

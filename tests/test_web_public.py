@@ -11,7 +11,8 @@ import openpyxl
 import pytest
 from PIL import Image
 
-from footprint_api.services import registry
+from footprint_api.persistence.db import session_scope
+from footprint_api.services import batch_check, benchmarks, registry
 from footprint_api.web.routes.public import batch_token, numbers_of_token
 from tests.labelling import act, calculated_footprint, issued_label, label_of
 from tests.web_client import Browser, csrf_of
@@ -138,7 +139,20 @@ def test_the_registry_json_filters_by_province_too(world, labels):
 # --- comparison ----------------------------------------------------------------------------------------------------
 
 
-def test_the_comparison_ranks_valid_labels_and_states_the_highlighted_rank(world, visitor, labels):
+@pytest.fixture(scope="module")
+def ranked(world, labels):
+    """Five valid labels of one comparable group (enough to rank): the two of `labels` (the same value), one more
+    of the example, one with less clinker, one with more. Clinker is most of cement's footprint: 1,400,000 t
+    instead of 1,640,000 t lowers it, 1,800,000 t raises it."""
+    low = issued_as(world, "low-clinker cement", **{"0.amount": 1_400_000})
+    high = issued_as(world, "high-clinker cement", **{"0.amount": 1_800_000})
+    issued_as(world, "mid cement")
+    with session_scope() as session:
+        benchmarks.backfill(session)
+    return {"low": low, "high": high}
+
+
+def test_the_comparison_ranks_valid_labels_and_states_the_highlighted_rank(world, visitor, labels, ranked):
     comparison = world.client.get("/api/v1/public/compare", params={"pcr_id": "PCR-CN-CEMENT"}).json()
     group = comparison["groups"][0]
     entry = next(e for e in group["labels"] if e["number"] == labels["cement"]["number"])
@@ -146,25 +160,26 @@ def test_the_comparison_ranks_valid_labels_and_states_the_highlighted_rank(world
     response = visitor.get(f"/compare/PCR-CN-CEMENT?label={labels['cement']['number'].lower()}")
     assert response.status_code == 200
     ordinal = {1: "1st", 2: "2nd", 3: "3rd"}.get(entry["rank"], f"{entry['rank']}th")
-    assert f"{ordinal} lowest of {group['count']} (per 1 t)" in response.text
+    assert f"{ordinal} lowest of {group['count']} (per 1 t) in its group, {group['name']['en']}." in response.text
     assert 'class="highlight" aria-current="true"' in response.text
     assert 'data-chart="chart-0"' in response.text and '<script type="application/json" id="chart-0">' in response.text
 
 
-def test_lower_values_rank_first_and_equal_values_share_a_rank(world, visitor, labels):
-    """Clinker is most of cement's footprint: 1,400,000 t instead of 1,640,000 t lowers it, 1,800,000 t raises it."""
-    low = issued_as(world, "low-clinker cement", **{"0.amount": 1_400_000})
-    high = issued_as(world, "high-clinker cement", **{"0.amount": 1_800_000})
+def test_lower_values_rank_first_and_equal_values_share_a_rank(world, visitor, labels, ranked):
+    """low < the example (three labels of the same value: one rank) < high; competition ranks 1, 2, 2, 2, 5."""
+    low, high = ranked["low"], ranked["high"]
     group = world.client.get("/api/v1/public/compare", params={"pcr_id": "PCR-CN-CEMENT"}).json()["groups"][0]
-    ranked = {entry["number"]: entry["rank"] for entry in group["labels"]}
+    ranks = {entry["number"]: entry["rank"] for entry in group["labels"]}
     assert float(low["value"]) < float(labels["cement"]["value"]) < float(high["value"])
-    assert ranked[low["number"]] == 1 and ranked[labels["cement"]["number"]] == 2
-    assert ranked[labels["formula"]["number"]] == 2  # the same value: the same rank
-    assert ranked[high["number"]] == group["count"] == len(ranked)
+    assert ranks[low["number"]] == 1 and ranks[labels["cement"]["number"]] == 2
+    assert ranks[labels["formula"]["number"]] == 2  # the same value: the same rank
+    assert ranks[high["number"]] == group["count"] == len(ranks)
     page = visitor.get(f"/compare/PCR-CN-CEMENT?label={low['number']}").text
-    assert f"low-clinker cement: 1st lowest of {group['count']} (per 1 t)." in page
+    assert f"low-clinker cement: 1st lowest of {group['count']} (per 1 t)" in page
     page = visitor.get(f"/compare/PCR-CN-CEMENT?label={high['number']}", headers={"Accept-Language": "zh"}).text
-    assert f"high-clinker cement：在 {group['count']} 个有效标签中碳足迹第 {group['count']} 低" in page
+    assert (
+        f"high-clinker cement：在 {group['count']} 个有效标签中碳足迹第 {group['count']} 低（每 1 t，可比组：" in page
+    )
 
 
 def test_a_label_that_is_not_valid_is_not_ranked(visitor, labels):
@@ -194,16 +209,25 @@ def download(visitor, page_html: str, fmt: str):
 
 
 ENGLISH_HEADINGS = [
-    "Label number",
+    "Label number",  # the buyer's own heading, kept
     "Status",
     "Product",
     "Manufacturer",
     "Carbon footprint (kg CO2e)",
     "Unit",
     "Declared unit",
+    "Category",
     "PCR and version",
+    "Comparable group",
+    "Reference year",
+    "Grade now (1 best … 5)",
+    "Ratio to the benchmark",
+    "Grade at issue",
+    "Benchmark",
+    "Issued",
     "Expires",
     "Note",
+    "Label number checked",
 ]
 
 
@@ -262,12 +286,16 @@ def test_an_xlsx_is_checked_from_its_first_column(visitor, labels):
 
 
 def test_more_than_the_limit_is_refused_naming_the_field(world, visitor):
-    numbers = "\n".join(f"PCF-2026-{n:06d}-0" for n in range(registry.BULK_LIMIT + 1)).encode()
+    numbers = "\n".join(f"PCF-2026-{n:06d}-0" for n in range(batch_check.MAX_ROWS + 1)).encode()
     response = world.client.post("/api/v1/public/verify-batch", content=numbers, headers={"Content-Type": "text/csv"})
-    assert response.status_code == 422 and response.json()["errors"] == [{"field": "body", "reason": "too many"}]
+    assert response.status_code == 422 and response.json()["errors"] == [
+        {"field": "body", "reason": "too many", "code": "pub.batch.reason.too_many", "params": {"limit": 10_000}}
+    ]
     page = check(visitor, "many.csv", numbers)
     assert page.status_code == 422
-    assert 'aria-invalid="true"' in page.text and 'id="file-error"' in page.text and "more than 10000" in page.text
+    assert (
+        'aria-invalid="true"' in page.text and 'id="file-error"' in page.text and "more than 10,000 rows" in page.text
+    )
 
 
 def test_a_file_named_xlsx_that_is_not_one_is_refused(visitor):
@@ -510,23 +538,16 @@ def test_the_batch_results_are_in_the_readers_language(world, labels, superseded
     assert f"已被标签 {newer} 替代" in response.text and f"可能输错，是否为：{valid}？" in response.text
     as_csv = download(chinese, response.text, "csv")
     rows = list(csv.reader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
-    assert rows[0] == [
-        "标签编号",
-        "状态",
-        "产品",
-        "生产企业",
-        "碳足迹（kg CO2e）",
-        "单位",
-        "声明单位",
-        "产品种类规则及版本",
-        "到期日",
-        "说明",
-    ]
+    # a list without a heading row: its column named by its letter, then the results' headings in Chinese
+    assert rows[0][:8] == ["A", "状态", "产品", "生产企业", "碳足迹（kg CO2e）", "单位", "声明单位", "产品类别"]
+    assert rows[0][-3:] == ["到期日", "说明", "核验的标签编号"]
+    note = len(rows[0]) - 2
     assert [row[1] for row in rows[1:]] == ["有效", "已被替代", "未找到", "未找到"]
-    assert rows[2][9] == f"已被标签 {newer} 替代" and rows[3][9] == f"可能输错，是否为：{valid}？"
-    assert rows[4][9] == "可能输错，请核对编号"  # a wrong check character, and no label one typo away
+    assert rows[2][note] == f"已被标签 {newer} 替代" and rows[3][note] == f"可能输错，是否为：{valid}？"
+    assert rows[4][note] == "可能输错，请核对编号"  # a wrong check character, and no label one typo away
+    assert rows[1][7] == "水泥"  # the category by name
     sheet = openpyxl.load_workbook(io.BytesIO(download(chinese, response.text, "xlsx").content)).active
-    assert sheet.title == "标签核验结果" and sheet.cell(row=1, column=1).value == "标签编号"
+    assert sheet.title == "标签核验结果" and sheet.cell(row=1, column=2).value == "状态"
     assert sheet.cell(row=3, column=2).value == "已被替代"
 
 
@@ -548,6 +569,7 @@ def test_every_public_route_answers_a_signed_in_person_of_any_organisation_as_a_
         ("GET", "/batch"): ("/batch", 200),
         ("POST", "/batch"): ("/batch", 403),
         ("POST", "/batch/download"): ("/batch/download", 403),
+        ("GET", "/open-data"): ("/open-data", 200),
     }
     routes = {(method, route.path) for route in router.routes for method in route.methods}
     assert routes == set(cases), routes ^ set(cases)

@@ -5,9 +5,10 @@ They come from the audit trail. When `audit.commit` writes a transaction's entri
 RULES names (and those DERIVED names: a supplier value withdrawn, told to the buyer and to the certification bodies
 whose labels rest on it) into notices to the people concerned, in the same transaction (a change and its notices
 are committed together), so no service needs to know about notices. Who is concerned is looked up from the object an entry names
-(an application's manufacturer or certification body, a label's manufacturer): a notice goes only to the active
-people of that organisation, never across organisations. The housekeeping task adds the one notice no entry
-causes: a label in force that expires within 60 days (`warn_expiring`).
+(an application's manufacturer or certification body, a label's manufacturer, and the buyers who awarded the label
+in a tender: services.procurement says who they are): a notice goes only to the active people of that organisation,
+never across organisations. The housekeeping task adds the one notice no entry causes: a label in force that expires
+within 60 days (`warn_expiring`), to its manufacturer and its buyers.
 
 A notice is stored as a kind and parameters and worded in the reader's language when shown (`render`: the
 catalogue's `notice.{kind}.title` and `.body`). Each is once per person (`event_key`: the audit entry, or the label
@@ -48,7 +49,7 @@ from footprint_api.persistence.models import (
     User,
     utcnow,
 )
-from footprint_api.services import audit
+from footprint_api.services import audit, procurement
 from footprint_api.services.principals import CB_ROLES, MANUFACTURER_ROLES, actor
 from label_service.workflow import LabelState
 from pcr_rules import PCRNotFound, default_registry
@@ -97,7 +98,11 @@ EXPIRING = "label.expiring"
 # certification body whose label in force rests on that footprint; a reinstated label tells the buyer again
 SUPPLY_AFFECTED, SUPPLY_LABEL_AT_RISK, SUPPLY_RESTORED = "supply.affected", "supply.label_at_risk", "supply.restored"
 KINDS = tuple(
-    sorted({rule.kind for rule in RULES.values()} | {EXPIRING, SUPPLY_AFFECTED, SUPPLY_LABEL_AT_RISK, SUPPLY_RESTORED})
+    sorted(
+        {rule.kind for rule in RULES.values()}
+        | {EXPIRING, SUPPLY_AFFECTED, SUPPLY_LABEL_AT_RISK, SUPPLY_RESTORED}
+        | set(procurement.NOTICE_KINDS)
+    )
 )
 
 
@@ -236,7 +241,10 @@ def _from_event(session: Session, event: AuditEvent) -> list[Notice]:
     organisation = subject.parties[rule.audience]
     recipients = people(session, [organisation], rule.audience).get(organisation, [])
     key = f"{event.action}:{event.object_id}:{event.seq}"
-    return _to(recipients, rule.kind, params, subject.links.get(rule.audience), key)
+    told = _to(recipients, rule.kind, params, subject.links.get(rule.audience), key)
+    if event.object_type == "label":  # and the buyers who awarded the label (services.procurement: the watch)
+        told += procurement.buyer_notices(session, event.action, event.object_id, params, key)
+    return told
 
 
 # --- a supplier value withdrawn (services.supply_chain) -----------------------------------------------------------
@@ -372,16 +380,19 @@ def warn_expiring(session: Session, today: date) -> int:
         return 0
     staff = people(session, {label.organisation_id for label in due}, MANUFACTURER)
     bodies = _names(session, *{label.issuer_id for label in due})
-    candidates = []
+    candidates, subjects = [], {}
     for label in due:
         subject = label_subject(session, label, bodies)
+        subjects[label.number] = subject.params
         key = f"{EXPIRING}:{label.number}:{label.expires_on.isoformat()}"
         candidates += _to(
             staff.get(label.organisation_id, []), EXPIRING, subject.params, subject.links[MANUFACTURER], key
         )
+    candidates += procurement.expiring_buyer_notices(session, due, subjects)  # the buyers who awarded them
     made = _add(session, candidates)
+    procurement.record_expiry_notices(session, made)
     for label in due:
-        told = sum(1 for notice in made if notice.params["number"] == label.number)
+        told = sum(1 for notice in made if notice.kind == EXPIRING and notice.params["number"] == label.number)
         if told:
             audit.record(
                 session,
@@ -416,9 +427,13 @@ class _Values(dict):
 
 
 def render(notice: Notice, lang: str) -> Rendered:
-    """The notice in a language: its title and sentence from the catalogue, filled with its parameters."""
+    """The notice in a language: its title and sentence from the catalogue, filled with its parameters (one given
+    in both languages, as `item` and `item_zh`, in the reader's)."""
     messages = catalogue(lang).messages
     values = _Values({k: str(v) for k, v in (notice.params or {}).items()})
+    # a value given in each language (`item_zh`, `reason_en`) fills the placeholder of its plain name (`{item}`)
+    suffix = f"_{lang}"
+    values.update({k.removesuffix(suffix): v for k, v in list(values.items()) if k.endswith(suffix)})
     title = messages.get(f"notice.{notice.kind}.title", notice.kind).format_map(values)
     body = messages.get(f"notice.{notice.kind}.body", "").format_map(values)
     quote = (notice.params or {}).get("quote")

@@ -3,10 +3,12 @@ what the label claims, de-emphasised when the claim no longer holds.
 
 `render()` depends only on the label, the verdict and the language, so its bytes can be cached per
 (label, verdict, language); the time of the check, to the minute, is put in per request by `stamp()`, one
-bytes.replace of CHECKED_AT_MARK. Times are shown in China time (UTC+8, no daylight saving) with the zone named, the time of the
+bytes.replace of CHECKED_AT_MARK, and the label's standing (its comparable group and grades, which change with the
+benchmarks, not with the label) by `with_standing()`, where the page holds STANDING_MARK. Times are shown in China time (UTC+8, no daylight saving) with the zone named, the time of the
 readers and of the certification bodies; the machine-readable `datetime` attribute is in UTC.
 """
 
+import re
 from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import quote
@@ -21,6 +23,7 @@ from label_service.issuance import CERTIFICATE
 from label_service.render import DEFAULT_SIZE, gtin_shown, label_figure
 
 CHECKED_AT_MARK = b"<!--checked-at-->"
+STANDING_MARK = re.compile(rb"<!--standing ([A-Z_]+)-->")  # where the standing goes, with the page's verdict
 VERDICTS = ("VALID", "SUSPENDED", "REVOKED", "EXPIRED", "SUPERSEDED", "NOT_FOUND")
 REASON_ALWAYS_SHOWN = ("SUSPENDED", "REVOKED")  # an expiry or a supersession needs no reason; these do
 NEAREST_SHOWN = 10
@@ -167,4 +170,55 @@ def _claim(claim: dict, public: dict, t: i18n.Catalogue) -> dict:
         "expires": claim.get("expires", ""),
         "factor_set": claim.get("factor_set", ""),
         "key_id": public.get("key_id") or "",
+    }
+
+
+def with_standing(body: bytes, standing: dict | None, lang: str) -> bytes:
+    """The page with the label's standing where STANDING_MARK is (services.registry.public_standing: its group,
+    linked to the group's page, and its grade now and at issue with the benchmark's basis); the mark removed where
+    there is none."""
+    found = STANDING_MARK.search(body)
+    if found is None:
+        return body
+    shown = render_standing(standing, found.group(1).decode(), lang) if standing else b""
+    return body[: found.start()] + shown + body[found.end() :]
+
+
+def render_standing(standing: dict, status: str, lang: str) -> bytes:
+    t = i18n.catalogue(lang)
+    group = standing["group"]
+    return (
+        environment()
+        .get_template("verify_standing.html")
+        .render(
+            t=t,
+            status=status,
+            lang=lang,
+            group=group,
+            group_href=group["href"],
+            group_name=group["name"][lang],
+            grade=_grade(standing.get("grade"), group["declared_unit"], lang),
+            at_issue=_grade(standing.get("grade_at_issue"), group["declared_unit"], lang),
+        )
+        .encode()
+    )
+
+
+def _grade(grade: dict | None, unit: str, lang: str) -> dict | None:
+    """A grade as the page words it: the grade, the ratio to two decimals, the benchmark's value and basis."""
+    if not grade:
+        return None
+    benchmark = grade["benchmark"]
+    return {
+        "grade": grade["grade"],
+        "ratio": f"{grade['ratio']:.2f}",
+        "value": label_figure(float(grade["value"])),
+        "benchmark": label_figure(float(benchmark["value"])),
+        "unit": unit,
+        "basis": (grade.get("basis_text") or {}).get(lang, ""),
+        "kind": benchmark["basis"],
+        "year": benchmark["year"],
+        "version": benchmark["version"],
+        "effective": benchmark["effective_from"],
+        "bands": " / ".join(f"{bound:g}" for bound in grade.get("bands") or ()),
     }
