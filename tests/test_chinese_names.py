@@ -19,10 +19,12 @@ from tests.web_client import Browser
 PCRS = default_registry().list()
 
 
-def test_the_five_pcrs_are_the_ones_named():
+def test_the_six_pcrs_are_the_ones_named():
+    """The five categories, and Portland cement clinker (issue 20: the product a grinding station buys)."""
     assert {pcr.id for pcr in PCRS} == {
         "PCR-CN-ALUMINIUM",
         "PCR-CN-CEMENT",
+        "PCR-CN-CLINKER",
         "PCR-CN-ELECTRICITY",
         "PCR-CN-FLATGLASS",
         "PCR-CN-STEEL",

@@ -27,7 +27,7 @@ from tests.browser import (  # noqa: F401  (browser and visit are fixtures)
     sign_in,
     visit,
 )
-from tests.test_api_inventories import CEMENT_GENERAL, fill
+from tests.test_api_inventories import CEMENT_CLASS, CEMENT_GENERAL, fill
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -64,6 +64,7 @@ def workbook(world, facility: str, serial: str) -> bytes:
         {"clinker": (800, "t"), "kiln_coal": (110, "t"), "grid_electricity": (90_000, "kWh")},
         {("clinker", "cao_fraction"): 0.65, ("clinker", "mgo_fraction"): 0.02},
         [[serial, 10, "wind", "2023-04", "Guizhou", None, "gec"]],
+        CEMENT_CLASS,  # the latest cement PCR (1.2.0) asks for the product class
     )
 
 

@@ -464,6 +464,13 @@ def filled_workbook(electricity_unit: str = "kWh", certificate: str | None = Non
         key = parameters.cell(row, 2).value
         if key in ("cao_fraction", "mgo_fraction"):
             parameters.cell(row, 5).value = {"cao_fraction": 0.65, "mgo_fraction": 0.02}[key]
+    # the product class the latest cement PCR asks for (1.2.0: GB 175-2023 type and strength class)
+    product = book[excel.SHEETS["Product parameters"]]
+    choice = [excel.key_of(c.value) for c in product[1]].index("choice") + 1
+    for row in range(2, product.max_row + 1):
+        code = {"cement_type": "P·O", "strength_class": "42.5"}.get(product.cell(row, 1).value)
+        if code:
+            product.cell(row, choice).value = code
     if certificate:
         book[excel.SHEETS["Certificates"]].append([certificate, 10, "wind", "2023-04", "Guizhou", None, "gec"])
     out = io.BytesIO()

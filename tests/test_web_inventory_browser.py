@@ -22,6 +22,7 @@ from tests.browser import (  # noqa: F401  (browser and visit are fixtures)
     visit,
 )
 from tests.conftest import load_example
+from tests.test_api_inventories import CEMENT_CLASS
 
 JOURNEYS = [("desktop", "en"), ("phone", "zh")]
 
@@ -62,6 +63,12 @@ def workbook(path, electricity_unit: str, facility: str) -> str:
         value = {"cao_fraction": 0.65, "mgo_fraction": 0.02}.get(parameters.cell(row, 2).value)
         if value is not None:
             parameters.cell(row, 5).value = value
+    product = book[excel.SHEETS["Product parameters"]]  # the product class (cement 1.2.0, GB 175-2023)
+    choice = [excel.key_of(cell.value) for cell in product[1]].index("choice") + 1
+    for row in range(2, product.max_row + 1):
+        code = CEMENT_CLASS.get(product.cell(row, 1).value)
+        if code:
+            product.cell(row, choice).value = code
     book[excel.SHEETS["Certificates"]].append(
         [f"GEC-XL-{uuid.uuid4().hex[:10]}-0001", 10, "wind", "2024-03", "Guizhou", None, "gec"]
     )
@@ -82,6 +89,8 @@ def fill_cement_inventory(page, facility: str, serial: str) -> None:
     page.fill("#f-reference_period-start", "2023-01-01")
     page.fill("#f-reference_period-end", "2023-12-31")
     page.fill("#f-production-amount", "2000000")
+    for parameter, code in CEMENT_CLASS.items():  # the product class the latest cement PCR (1.2.0) asks for
+        page.select_option(f"[name='param.{parameter}.choice']", code)
     for entry in example["items"]:
         prefix = f"item.{entry['item']}"
         page.fill(f"[name='{prefix}.amount']", str(entry["amount"]))

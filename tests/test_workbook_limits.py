@@ -271,13 +271,14 @@ def test_the_batch_check_reads_through_the_same_limits(template):
 
 
 def test_a_filled_template_is_still_read(world, template, product_id):
-    from tests.test_api_inventories import CEMENT_GENERAL, CEMENT_PARAMETERS, fill
+    from tests.test_api_inventories import CEMENT_CLASS, CEMENT_GENERAL, CEMENT_PARAMETERS, fill
 
     content = fill(
         template,
         CEMENT_GENERAL,
         {"clinker": (800, "t"), "kiln_coal": (110, "t"), "grid_electricity": (90_000, "kWh")},
         CEMENT_PARAMETERS,
+        choices=CEMENT_CLASS,
     )
     response = upload(world, product_id, content)
     assert response.status_code == 201, response.text

@@ -2,8 +2,9 @@
 
 Contents follow GB/T 24067-2024 / ISO 14067 clause 7 (CFP study report): product and declared unit, PCR and
 boundary, result with its fossil / biogenic / land-use split and biogenic CO2 reported apart, both electricity
-methods and every certificate applied, contributions, data quality, data gaps, the Monte Carlo uncertainty when it
-ran (clause 6.4.9.2 / 7.3 h: the uncertainty of the result), the versions that reproduce it, and the verification
+methods and every certificate applied, contributions, the supplier data of each purchased input (the label, PACT
+footprint or factor-database entry behind it, or the screening value it rests on), data quality, data gaps, the
+Monte Carlo uncertainty when it ran (clause 6.4.9.2 / 7.3 h: the uncertainty of the result), the versions that reproduce it, and the verification
 statement of the certification body that approved it (ISO 14064-3 §6.3.4: opinion, verifier, date).
 
 Every string is escaped for reportlab's Paragraph markup (`<` and `&`), so a product or facility name prints as
@@ -257,11 +258,41 @@ def _gases_per_item(
     return [Paragraph("各清单项的温室气体 Greenhouse gases per item (kg per declared unit)", heading), grid]
 
 
+SUPPLY_COLUMNS = (  # the table of supplier sources: (heading, key of a row, width in mm; PAGE_WIDTH_MM in all)
+    ("清单项 Item", "item", 25),
+    ("来源 Source", "source", 34),
+    ("数值 Value", "value", 30),
+    ("贡献 kg CO2e", "contribution", 18),
+    ("有效期 Validity", "validity", 19),
+    ("核验 Verified", "verified", 17),
+    ("初级数据 Primary", "primary", 14),
+    ("状态 State", "state", 17),
+)
+
+
+def _supply(rows: list[dict[str, str]], heading: ParagraphStyle, small: ParagraphStyle, table) -> list:
+    """The supplier data of each purchased input (rows already worded in both languages by the service)."""
+    if not rows:
+        return []
+    grid = table(
+        [[title for title, _, _ in SUPPLY_COLUMNS]] + [[row[key] for _, key, _ in SUPPLY_COLUMNS] for row in rows],
+        [width for _, _, width in SUPPLY_COLUMNS],
+        small,
+    )
+    return [Paragraph("供应商数据 Supplier data", heading), grid]
+
+
 def render_report(
-    result: dict[str, Any], facts: dict[str, str], font: Path, verification: dict[str, str] | None = None
+    result: dict[str, Any],
+    facts: dict[str, str],
+    font: Path,
+    verification: dict[str, str] | None = None,
+    supply: list[dict[str, str]] | None = None,
 ) -> bytes:
     """facts: product, manufacturer, facility, pcr, footprint_id, created, label (or '').
-    verification (when the footprint's application was approved): body, verifier, date, statement, label."""
+    verification (when the footprint's application was approved): body, verifier, date, statement, label.
+    supply: a row per purchased input, worded (item, source, value, contribution, validity, verified, primary,
+    state), as services.exports.supply_rows makes them."""
     face = cjk_face(font)
     base = getSampleStyleSheet()
     body = ParagraphStyle("body", parent=base["BodyText"], fontName=face, fontSize=9, leading=12)
@@ -338,9 +369,9 @@ def render_report(
             [55, 35, 35, 25, 20],
         ),
     ]
-    story += _gases_per_item(
-        result, item_names, heading, ParagraphStyle("small", parent=body, fontSize=7, leading=9), table
-    )
+    small = ParagraphStyle("small", parent=body, fontSize=7, leading=9)
+    story += _gases_per_item(result, item_names, heading, small, table)
+    story += _supply(supply or [], heading, small, table)
     electricity = result["electricity"]
     location = electricity["location_factor"]
     zh, en = explained(result, "zh"), explained(result, "en")

@@ -18,7 +18,7 @@ from footprint_api.core.errors import Unprocessable
 from footprint_api.core.messages import Catalogue
 from footprint_api.infra.security import Principal
 from footprint_api.persistence.models import Application, Finding, Footprint, InventoryRecord, Job, Label, Product
-from footprint_api.services import certification
+from footprint_api.services import certification, supply_chain
 from footprint_api.services.catalogue import owned
 from footprint_api.services.footprints import visible_footprint
 from label_service.workflow import ApplicationState
@@ -86,6 +86,36 @@ class JobRow:
 
 
 @dataclass(frozen=True)
+class AffectedItem:
+    """A purchased input whose supplier value was withdrawn: why (a code and its values) and, where the supplier
+    has one, the newer value's reference."""
+
+    item: str
+    label: str
+    label_zh: str | None
+    reason: str
+    params: dict
+    newer: str | None
+
+
+@dataclass(frozen=True)
+class AffectedFootprint:
+    """A footprint resting on a withdrawn supplier value (services.supply_chain.affected_footprints), its inputs
+    concerned grouped under it. `recalculable`: every one has a newer value, so one click makes the next version."""
+
+    footprint_id: uuid.UUID | None  # the version's newest calculation (None: the version was not calculated)
+    inventory_id: uuid.UUID
+    product_id: uuid.UUID
+    product_name: str
+    inventory_version: int
+    items: list[AffectedItem]
+
+    @property
+    def recalculable(self) -> bool:
+        return self.footprint_id is not None and all(item.newer for item in self.items)
+
+
+@dataclass(frozen=True)
 class Dashboard:
     products: list[ProductRow]
     product_count: int
@@ -93,6 +123,7 @@ class Dashboard:
     applications: list[ApplicationRow]
     findings: list[FindingRow]
     jobs: list[JobRow]
+    affected: list[AffectedFootprint] = field(default_factory=list)
 
 
 def _latest(partition, *order):
@@ -263,7 +294,38 @@ def dashboard(session: Session, principal: Principal, offset: int = 0, t: Catalo
         applications(session, principal),
         open_findings(session, principal, t),
         recent_jobs(session, principal),
+        affected_footprints(session, principal),
     )
+
+
+def affected_footprints(session: Session, principal: Principal) -> list[AffectedFootprint]:
+    """The organisation's footprints resting on a withdrawn supplier value, each with its inputs concerned named
+    from the PCR it was calculated by."""
+    grouped: dict[uuid.UUID, AffectedFootprint] = {}
+    for row in supply_chain.affected_footprints(session, principal):
+        key = row["inventory_id"]
+        if key not in grouped:
+            grouped[key] = AffectedFootprint(
+                row["footprint_id"], key, row["product_id"], row["product_name"], row["inventory_version"], []
+            )
+        spec = _item_spec(session, key, row["item"])
+        grouped[key].items.append(
+            AffectedItem(
+                row["item"],
+                spec.label if spec else row["item"],
+                spec.label_zh if spec else None,
+                row["reason"],
+                dict(row.get("params") or {}),
+                row.get("newer"),
+            )
+        )
+    return list(grouped.values())
+
+
+def _item_spec(session: Session, inventory_id: uuid.UUID, item: str):
+    record = session.get(InventoryRecord, inventory_id)
+    pcr = _pcr_of(record) if record else None
+    return pcr.item(item) if pcr else None
 
 
 # --- the footprint list ------------------------------------------------------------------------------------------

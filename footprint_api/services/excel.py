@@ -42,10 +42,11 @@ from footprint_api.persistence.models import Facility, InventoryRecord, Product
 from footprint_api.services import inventories, labels
 from footprint_api.services.catalogue import list_owned, owned
 from footprint_api.services.messages import render as render_problem
+from label_service.numbering import InvalidLabelNumber, normalise
 from label_service.storage import StorageError
 from pcr_rules import InventoryInvalid, PCRNotFound, default_registry, validate_inventory
 from pcr_rules.inventory import DataQuality, Inventory
-from pcr_rules.models import PCR, ElectricityRule, ParameterSpec
+from pcr_rules.models import PCR, ElectricityRule, ItemKind, ParameterSpec
 
 HEADER = Font(bold=True)
 REQUIRED = PatternFill("solid", fgColor="FFF2CC")
@@ -93,8 +94,9 @@ ITEM_COLUMNS = [
     "relative_sd",
     "supplier_pcf_kg_co2e_per_unit",
     "note",
+    "supplier",  # a verified supplier source (read_supplier): new columns go last
 ]
-OPTIONAL_COLUMNS = set(DQ_COLUMNS)  # absent from templates made before they were added
+OPTIONAL_COLUMNS = {*DQ_COLUMNS, "supplier"}  # absent from templates made before they were added
 # A parameter is a number (amount, unit) or, for a choice parameter, one of the PCR's codes (choice, a list to pick
 # from); `choice` goes last, so that rows filled by position stay where they were.
 PARAMETER_COLUMNS = ["item", "parameter", "label", "PCR unit", "amount", "unit", "choice"]
@@ -167,7 +169,8 @@ CHINESE = {  # the caption beside each English key
     "dq_temporal": "时间代表性（1–5）",
     "dq_precision": "精确度（1–5）",
     "relative_sd": "不确定性（相对标准差）",
-    "supplier_pcf_kg_co2e_per_unit": "供应商碳足迹（kg CO2e/单位）",
+    "supplier_pcf_kg_co2e_per_unit": "未经核验的供应商声明值（kg CO2e/单位）",
+    "supplier": "供应商数据（碳标签编号、PACT:编号 或 release:发布/条目）",
     "note": "备注",
     "parameter": "参数代码",
     "choice": "选项（从列表中选择）",
@@ -445,6 +448,7 @@ def _items_sheet(book: Workbook, pcr: PCR, lang: str | None, lists: _Lists) -> N
                 None,
                 None,
                 None,
+                None,
             ]
         )
         if spec.required:
@@ -454,7 +458,22 @@ def _items_sheet(book: Workbook, pcr: PCR, lang: str | None, lists: _Lists) -> N
     source = get_column_letter(ITEM_COLUMNS.index("data_source") + 1)
     lists.add(items, "data_source", [*DATA_SOURCES], [f"{source}2:{source}{last}"])
     _scores(items, lang, ITEM_COLUMNS, last)
+    _supplier_prompt(items, pcr, lang)
     _style(items)
+
+
+def _supplier_prompt(sheet, pcr: PCR, lang: str | None) -> None:
+    """The supplier column of each purchased input says what it takes (read_supplier); other items have none."""
+    column = get_column_letter(ITEM_COLUMNS.index("supplier") + 1)
+    rows = [row for row, spec in enumerate(pcr.items, start=2) if spec.kind is ItemKind.INPUT]
+    if not rows:
+        return
+    prompt = DataValidation(allow_blank=True, showInputMessage=True)
+    prompt.promptTitle = _text("workbook.dv.supplier_title", lang).replace("\n", " / ")[:MAX_PROMPT_TITLE]
+    prompt.prompt = _text("workbook.dv.supplier", lang).replace("\n", " / ")[:MAX_PROMPT]
+    sheet.add_data_validation(prompt)
+    for row in rows:
+        prompt.add(f"{column}{row}")
 
 
 def _scores(sheet, lang: str | None, columns: list[str], last: int) -> None:
@@ -598,6 +617,7 @@ GUIDE = [
     "workbook.guide.facility",
     "workbook.guide.certificates",
     "workbook.guide.measured",
+    "workbook.guide.supplier",
     "workbook.guide.keep",
 ]
 
@@ -641,7 +661,7 @@ def _style(sheet) -> None:
 
 # --- reading a filled template --------------------------------------------------------------------------------------
 
-TEXT, NUMBER, DATE, MONTH = "text", "number", "date", "month"
+TEXT, NUMBER, DATE, MONTH, SUPPLIER = "text", "number", "date", "month", "supplier"
 # How each cell is read: the Inventory sheet's rows by their path, the tables' columns by their key; a closed set
 # by its name. Anything else is text.
 GENERAL_KINDS = {
@@ -674,9 +694,19 @@ COLUMN_KINDS = {
         NUMBER,
     ),
     "generation_month": MONTH,
+    "supplier": SUPPLIER,
     **{name: name for name in ("data_source", "technology", "province", "instrument", "gas", "fuel")},
 }
-ITEM_FIELDS = ["item", "amount", "unit", "data_source", "relative_sd", "supplier_pcf_kg_co2e_per_unit", "note"]
+ITEM_FIELDS = [
+    "item",
+    "amount",
+    "unit",
+    "data_source",
+    "relative_sd",
+    "supplier_pcf_kg_co2e_per_unit",
+    "note",
+    "supplier",
+]
 
 
 class CellProblem(ValueError):
@@ -752,7 +782,50 @@ def _read_month(value) -> str:
         raise CellProblem("workbook.month", value=_as_text(value)) from None
 
 
-READERS: dict[str, Callable[[Any], Any]] = {NUMBER: _read_number, DATE: _read_date, MONTH: _read_month, TEXT: _as_text}
+# A supplier cell: a label number of this service, `PACT:<id>` (a footprint the buyer received), or
+# `release:<number>/<key>` (an entry of a factor-database release); the prefixes in any case, `:` or `：`.
+PACT_PREFIX, RELEASE_PREFIX = "pact", "release"
+
+
+def read_supplier(value) -> dict:
+    """A supplier cell as the inventory item's `supplier` (pcr_rules.inventory.SupplierRef): `PCF-2026-000123-F`
+    (a label, in any spelling: kept canonical), `PACT:3f1c…` or `release:2026.1/<key>`. Whether the source exists
+    and may be used is decided at submission (services.supply_chain.resolve), naming this cell."""
+    text = _as_text(value)
+    prefix, colon, rest = text.replace("：", ":").partition(":")
+    kind = prefix.strip().lower() if colon else ""
+    if kind == PACT_PREFIX and rest.strip():
+        return {"kind": "pact", "reference": rest.strip()}
+    if kind == RELEASE_PREFIX:
+        number, slash, key = rest.strip().partition("/")
+        if number.strip() and slash and key.strip():
+            return {"kind": "release", "reference": number.strip(), "entry": key.strip()}
+    if not colon:
+        try:
+            return {"kind": "label", "reference": normalise(text)}
+        except InvalidLabelNumber:
+            pass
+    raise CellProblem("workbook.supplier", value=text)
+
+
+def supplier_cell(supplier: dict | None) -> str:
+    """An item's supplier source as its workbook cell (read_supplier's inverse)."""
+    if not supplier:
+        return ""
+    if supplier["kind"] == "pact":
+        return f"PACT:{supplier['reference']}"
+    if supplier["kind"] == "release":
+        return f"release:{supplier['reference']}/{supplier.get('entry') or ''}"
+    return str(supplier["reference"])
+
+
+READERS: dict[str, Callable[[Any], Any]] = {
+    NUMBER: _read_number,
+    DATE: _read_date,
+    MONTH: _read_month,
+    TEXT: _as_text,
+    SUPPLIER: read_supplier,
+}
 
 
 def read_cell(kind: str, value, pcr: PCR | None = None):

@@ -20,7 +20,8 @@ HEADLINE = (
     "location_based_kg_co2e",
     "market_based_kg_co2e",
 )
-ITEM_FIELDS = ("data_source", "relative_sd", "supplier_pcf_kg_co2e_per_unit", "note")  # besides amount, parameters
+# besides amount and parameters; `supplier`: the verified source of a purchased input (a label, PACT footprint, entry)
+ITEM_FIELDS = ("data_source", "relative_sd", "supplier_pcf_kg_co2e_per_unit", "supplier", "note")
 HANDLED = {"pcr", "production", "reference_period", "facility", "parameters", "items", "green_certificates"}
 
 

@@ -10,6 +10,7 @@ from footprint_api.services.certification.comparison import in_force_diff, versi
 from footprint_api.services.certification.evidence import evidence
 from footprint_api.services.certification.findings import findings
 from footprint_api.services.certification.parties import visible
+from footprint_api.services.supplier_data import footprint_sources
 from pcr_rules import Inventory, default_registry
 from pcr_rules.validation import problems as pcr_problems
 
@@ -17,7 +18,9 @@ from pcr_rules.validation import problems as pcr_problems
 def review_file(session: Session, principal: Principal, application_id: uuid.UUID) -> dict:
     """What the verifier works from: the inventory, the PCR checks run again now, the full result, the evidence,
     after a resubmission with a corrected footprint what changed since the previously submitted one, and where the
-    product has a label in force, what changed since the inventory that label certified."""
+    product has a label in force, what changed since the inventory that label certified. `supply`: the supplier
+    source of every purchased input (a label, PACT footprint or release entry, a figure the buyer typed, or the
+    screening value), each withdrawn one marked, so that the verifier sees what the footprint rests on."""
     application = visible(session, principal, application_id)
     footprint = session.get(Footprint, application.footprint_id)
     record = session.get(InventoryRecord, footprint.inventory_id)
@@ -47,4 +50,5 @@ def review_file(session: Session, principal: Principal, application_id: uuid.UUI
         "diff": diff,
         "in_force": in_force_diff(session, application, record, footprint),
         "evidence": [row.document for row in evidence(session, principal, application_id)],
+        "supply": footprint_sources(session, principal, footprint),
     }

@@ -28,7 +28,7 @@ from footprint_api.infra.http import attachment
 from footprint_api.persistence.db import SessionDep
 from footprint_api.persistence.models import Role
 from footprint_api.schemas import ActionIn, ApplicationIn, FindingIn
-from footprint_api.services import certification, messages
+from footprint_api.services import certification, messages, supplier_data
 from footprint_api.web import i18n, session
 from footprint_api.web.pages import page, when
 from footprint_api.web.routes import page_router
@@ -109,6 +109,11 @@ def percent(value: float | None) -> str:
     return "–" if value is None else f"{value:+,.1f} %"
 
 
+def share(value: float | None) -> str:
+    """A share of 0..1 as 80.0 % (– when unknown)."""
+    return "–" if value is None else f"{value * 100:.1f}\u00a0%"
+
+
 def size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{max(1, round(n / 1024))} KB"
 
@@ -143,6 +148,9 @@ def _render(request: Request, template: str, user, status_code: int = 200, **val
         "evidence_extensions": certification.EXTENSIONS,
         "badge": lambda state: BADGES.get(state or "", ""),
         "term": lambda group, key: term(t, group, key),
+        "sd_number": number,
+        "sd_percent": share,
+        "sd_reason": lambda code, params: supplier_data.reason_text(t, code, params),
     }
     return page(request, f"certification/{template}", user, status_code, **helpers, **values)
 
@@ -270,6 +278,10 @@ def _change_value(t: Catalogue, vocabulary: certification.Vocabulary, change: di
         if not change["unit"] and stated:  # two units that do not convert: as entered
             return _stated(t, stated)
         return f"{exact(value)} {_unit(t, change['unit'])}".strip()
+    if isinstance(value, dict) and change["name"] == "supplier":  # a supplier source: its kind named, its reference
+        kind = t.messages.get(f"sd.kind.{value.get('kind')}", str(value.get("kind")))
+        entry = f" / {value['entry']}" if value.get("entry") else ""
+        return f"{kind} {value.get('reference')}{entry}"
     if isinstance(value, dict):
         return " · ".join(f"{t.messages.get('cert.field.' + k, k)} {v}" for k, v in value.items())
     if change["kind"] in ("item_parameter", "parameter"):

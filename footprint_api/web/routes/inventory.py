@@ -25,7 +25,17 @@ from footprint_api.infra.workbooks import XLSX
 from footprint_api.persistence.db import SessionDep
 from footprint_api.persistence.models import Facility, InventoryRecord, Product
 from footprint_api.schemas import CalculationIn, FacilityIn, FacilityPatch, ProductIn, ProductPatch
-from footprint_api.services import catalogue, certificates, dashboard, excel, footprints, inventories, jobs, messages
+from footprint_api.services import (
+    catalogue,
+    certificates,
+    dashboard,
+    excel,
+    footprints,
+    inventories,
+    jobs,
+    messages,
+    supplier_data,
+)
 from footprint_api.services.messages import unit_label, unit_text
 from footprint_api.services.principals import MANUFACTURER_ROLES
 from footprint_api.web import i18n
@@ -87,6 +97,10 @@ MEASURED_FIELDS = ("amount", "unit", "method", "source", "relative_sd")
 CAPTIVE_FIELDS = tuple(c for c in excel.CAPTIVE_COLUMNS if c not in excel.DQ_COLUMNS)  # as the template has them
 CO_PRODUCT_FIELDS = ("name", "amount", "unit", "economic_value_cny")
 MAX_ROWS = 200  # certificate or co-product rows of one form
+# The supplier-data choice of a purchased input (pcr_rules.inventory.SupplierRef): its kind, then the input of each
+# kind's reference (a label number, a received PACT footprint, a release and its entry). No kind: the screening value.
+SUPPLIER_INPUTS = ("kind", "label", "pact", "release", "entry")
+CHECK = "supplier_check."  # the name of an item's "check" of its label number, followed by the item's id
 NAME = re.compile(r"^[a-z_.0-9]+$")
 
 
@@ -628,6 +642,8 @@ def _item_labels(t, spec: ItemSpec) -> dict[str, str]:
     }
     labels.update(_parameter_labels(f"{p}.", f"{name}: ", spec.parameters, t.lang))
     labels.update({f"{p}.dq.{indicator}": f"{name}: {t('inv.dq.' + indicator)}" for indicator in DQ_INDICATORS})
+    if spec.kind is ItemKind.INPUT:
+        labels.update({f"{p}.supplier.{key}": f"{name}: {t('sd.form.' + key)}" for key in SUPPLIER_INPUTS})
     return labels
 
 
@@ -705,6 +721,22 @@ def _item_values(entry: dict, spec: ItemSpec) -> dict[str, str]:
     values[f"{prefix}.unit"] = offered_unit(entry.get("unit", ""), units_for(spec.unit))
     values.update(_parameter_values(f"{prefix}.", entry.get("parameters") or {}, spec.parameters))
     values.update(_quality_values(prefix, entry))
+    values.update(_supplier_values(prefix, entry.get("supplier")))
+    return values
+
+
+def _supplier_values(prefix: str, supplier: dict | None) -> dict[str, str]:
+    """The supplier-data inputs of an item that named a source: its kind and the input of that kind's reference
+    (a new version keeps the supplier the earlier one chose)."""
+    if not supplier:
+        return {}
+    kind = supplier.get("kind", "")
+    values = {f"{prefix}.supplier.kind": kind}
+    if kind == "release":
+        values[f"{prefix}.supplier.release"] = supplier.get("reference") or ""
+        values[f"{prefix}.supplier.entry"] = supplier.get("entry") or ""
+    elif kind in supplier_data.KINDS:
+        values[f"{prefix}.supplier.{kind}"] = supplier.get("reference") or ""
     return values
 
 
@@ -857,9 +889,10 @@ class FormReading:
             amount = self.get(f"{prefix}.amount")
             parameters = self._parameters(f"{prefix}.", spec.parameters)
             quality = self._quality(prefix)
+            supplier = self._supplier(prefix) if spec.kind is ItemKind.INPUT else None
             details = [self.get(f"{prefix}.{k}") for k in ("relative_sd", "supplier_pcf_kg_co2e_per_unit", "note")]
             if not amount:
-                if parameters or quality or any(details):
+                if parameters or quality or supplier or any(details):
                     self.error(f"{prefix}.amount", "missing_amount")
                 continue
             entry = {"item": spec.id, "amount": amount, "unit": self.get(f"{prefix}.unit") or spec.unit}
@@ -870,9 +903,23 @@ class FormReading:
                 entry["parameters"] = parameters
             if quality:
                 entry["data_quality"] = quality
+            if supplier:
+                entry["supplier"] = supplier
             entries.append(entry)
             self.where["items"].append(prefix)
         return entries
+
+    def _supplier(self, prefix: str) -> dict | None:
+        """The item's supplier source as the inventory states it (pcr_rules.inventory.SupplierRef), or None for the
+        screening value. The reference is the chosen kind's input; an empty one is refused by the schema there."""
+        kind = self.get(f"{prefix}.supplier.kind")
+        if not kind:
+            return None
+        if kind == "release":
+            release, entry = self.get(f"{prefix}.supplier.release"), self.get(f"{prefix}.supplier.entry")
+            return {"kind": kind, "reference": release, "entry": entry or None}
+        reference = self.get(f"{prefix}.supplier.{kind}") if kind in supplier_data.KINDS else ""
+        return {"kind": kind, "reference": reference}
 
     def _parameters(self, prefix: str, specs: list[ParameterSpec]) -> dict[str, dict]:
         """The parameters given (of an item, prefix 'item.clinker.', or of the product system, ''): a choice as
@@ -960,9 +1007,21 @@ class FormReading:
         if index >= len(where[collection]):
             return collection
         prefix = where[collection][index]
+        if collection == "items" and rest.split(".")[0] == "supplier":
+            return f"{prefix}.{self._supplier_input(prefix, rest)}"
         if collection == "items":
             return f"{prefix}.{self._item_field(rest, self.pcr.item(prefix.removeprefix('item.')))}"
         return f"{prefix}.{self._row_field(collection, rest)}"
+
+    def _supplier_input(self, prefix: str, rest: str) -> str:
+        """An error of an item's supplier source (`supplier.reference`, `supplier.entry`) at the input of the kind
+        chosen: the label number, the PACT footprint, the release or its entry; else at the choice of kind."""
+        kind, field = self.get(f"{prefix}.supplier.kind"), rest.partition(".")[2]
+        if kind == "release":
+            return "supplier.entry" if field == "entry" else "supplier.release"
+        if kind in supplier_data.KINDS and field in ("reference", "entry"):
+            return f"supplier.{kind}"
+        return "supplier.kind"
 
     def _product_parameter_input(self, found: re.Match) -> str:
         """A product-system parameter's select or amount (its unit); the section for one the PCR does not have."""
@@ -1080,6 +1139,7 @@ def _form_page(
     gec_rows: int = 0,
     source=None,
     status_code=200,
+    checked: dict | None = None,
 ):
     t = i18n.catalogue(i18n.negotiate(request))
     facilities = catalogue.list_owned(db, Facility, user.principal)
@@ -1110,6 +1170,9 @@ def _form_page(
         co_rows=co_rows,
         cap_rows=cap_rows,
         labels=_labels(t, pcr, gec_rows, co_rows, cap_rows),
+        supplier_choices=supplier_data.form_choices(db, user.principal),
+        checked=checked or {},
+        sd_number=number,
         **form_context(t, pcr),
     )
 
@@ -1173,10 +1236,14 @@ def new_inventory_page(
     return _form_page(request, user, db, record, pcr, values, {}, co_rows, gec_rows, original)
 
 
-def _submit_form(request: Request, user, db: Session, fields: dict):
-    """The form sent: stored as a new version (then its page), or shown again with every problem at its input."""
-    t = i18n.catalogue(i18n.negotiate(request))
-    values = {k: v for k, v in _flat(fields).items() if NAME.match(k.lower()) or k.startswith("item.")}
+def _sent(user, db: Session, fields: dict) -> tuple[dict[str, str], Product, PCR]:
+    """The form's values as sent (the item check buttons left out), its product (the organisation's) and the PCR
+    version it was generated from."""
+    values = {
+        k: v
+        for k, v in _flat(fields).items()
+        if (NAME.match(k.lower()) or k.startswith("item.")) and not k.startswith(CHECK)
+    }
     try:
         product_id = uuid.UUID(values.get("product_id", ""))
     except ValueError:
@@ -1185,7 +1252,13 @@ def _submit_form(request: Request, user, db: Session, fields: dict):
             "choose a product", [{"field": "product_id", "reason": reason, "code": "inv.err.product"}]
         ) from None
     product = catalogue.owned(db, Product, product_id, user.principal)
-    pcr = default_registry().get(product.pcr_id, values.get("pcr_version") or None)
+    return values, product, default_registry().get(product.pcr_id, values.get("pcr_version") or None)
+
+
+def _submit_form(request: Request, user, db: Session, fields: dict):
+    """The form sent: stored as a new version (then its page), or shown again with every problem at its input."""
+    t = i18n.catalogue(i18n.negotiate(request))
+    values, product, pcr = _sent(user, db, fields)
     reading = FormReading(values, pcr)
     facility = _chosen_facility(reading, db, user, t)
     inventory = _check(reading, reading.data(product, facility, user.organisation.name), t)
@@ -1195,6 +1268,32 @@ def _submit_form(request: Request, user, db: Session, fields: dict):
             return RedirectResponse(f"/app/inventories/{record.id}", status_code=303)
     rows = (_rows(values, "co"), _rows(values, "gec"))
     return _form_page(request, user, db, product, pcr, values, reading.errors, *rows, status_code=422)
+
+
+def label_checked_form(request: Request, user, db: Session, fields: dict):
+    """The "check" of an item's label number (its button `supplier_check.<item>` sends the form to the supply
+    pages, web.routes.supply): the form shown again as it was sent, nothing stored, with what the label's public
+    page says beside the number, or why there is no such label."""
+    t = i18n.catalogue(i18n.negotiate(request))
+    item_id = next((k[len(CHECK) :] for k in fields if k.startswith(CHECK)), "")
+    values, product, pcr = _sent(user, db, fields)
+    spec = pcr.item(item_id)
+    rows = (_rows(values, "co"), _rows(values, "gec"))
+    if spec is None or spec.kind is not ItemKind.INPUT:
+        return _form_page(request, user, db, product, pcr, values, {}, *rows)
+    name = f"item.{spec.id}.supplier.label"
+    values[f"item.{spec.id}.supplier.kind"] = "label"
+    number = values.get(name, "")
+    if not number:
+        return _form_page(
+            request, user, db, product, pcr, values, {name: [t("inv.err.missing")]}, *rows, status_code=422
+        )
+    try:
+        found = supplier_data.public_label(db, number, spec.unit)
+    except Unprocessable as exc:
+        errors = {name: [messages.render(error, t.lang) for error in exc.errors]}
+        return _form_page(request, user, db, product, pcr, values, errors, *rows, status_code=422)
+    return _form_page(request, user, db, product, pcr, values, {}, *rows, checked={spec.id: found})
 
 
 def _chosen_facility(reading: FormReading, db: Session, user, t) -> Facility | None:

@@ -26,7 +26,7 @@ from footprint_api.exports import cbam, report
 from footprint_api.persistence.db import SessionDep
 from footprint_api.persistence.models import InventoryRecord, JobStatus, Product, Role
 from footprint_api.schemas import CalculationIn
-from footprint_api.services import dashboard, exports, footprints, jobs, labels, messages
+from footprint_api.services import dashboard, exports, footprints, jobs, labels, messages, supplier_data
 from footprint_api.web import i18n, session
 from footprint_api.web.pages import page, when
 from footprint_api.web.routes import page_router
@@ -89,6 +89,9 @@ def _helpers(request: Request) -> dict:
     lang = i18n.negotiate(request)
     t = i18n.catalogue(lang)
     return {
+        "sd_number": number,
+        "sd_percent": percent,
+        "sd_reason": lambda code, params: supplier_data.reason_text(t, code, params),
         "province": lambda name: province_name(name, lang),
         "n": number,
         "typed": as_typed,
@@ -476,6 +479,7 @@ def _footprint_page(
     status_code: int = 200,
     mc_error: str | None = None,
     mc_value: str = "1000",
+    supply_error: str | None = None,
 ):
     view = dashboard.footprint_view(db, user.principal, footprint_id)
     lang = i18n.negotiate(request)
@@ -505,7 +509,15 @@ def _footprint_page(
         mc_error=mc_error,
         mc_value=mc_value,
         mc_max=MONTE_CARLO_MAX,
+        supply=supplier_data.footprint_sources(db, user.principal, view.footprint),
+        supply_error=supply_error,
     )
+
+
+def footprint_error(request: Request, user, db: Session, footprint_id: uuid.UUID, status_code: int, **shown):
+    """The footprint's page again with a refusal at the control it concerns (a step another part's page route
+    took: the recalculation on newer supplier data, `supply_error`)."""
+    return _footprint_page(request, user, db, footprint_id, status_code, **shown)
 
 
 @router.get("/app/footprints/{footprint_id}")
