@@ -108,6 +108,10 @@ def cement(**clinker_changes) -> dict:
 
 # --- defect 2: "new version from this one" keeps every unit ------------------------------------------------------
 
+# The new version's form is the latest cement PCR's (1.2.0), which asks for the product class the earlier versions did
+# not know (GB 175-2023 cement type and strength class): the person chooses it, everything else is sent unchanged.
+PRODUCT_CLASS = {"param.cement_type.choice": "P·O", "param.strength_class.choice": "42.5"}
+
 
 def test_a_percentage_stated_with_the_percent_sign_comes_back_in_percent_and_submits_unchanged(
     world, engineer, facility
@@ -122,7 +126,7 @@ def test_a_percentage_stated_with_the_percent_sign_comes_back_in_percent_and_sub
     sent = sent_by_browser(page)
     assert sent["item.clinker.param.cao_fraction.amount"] == "65.2"
     assert sent["item.clinker.param.cao_fraction.unit"] == "percent"
-    response = engineer.client.post("/app/inventories", data=sent)
+    response = engineer.client.post("/app/inventories", data={**sent, **PRODUCT_CLASS})
     assert response.status_code == 303, error_summary(response.text)
     _, second = stored(world, product["id"])
     cao = second["data"]["items"][0]["parameters"]["cao_fraction"]
@@ -138,7 +142,7 @@ def test_an_amount_in_a_unit_the_form_does_not_list_keeps_its_unit_in_the_new_ve
     first = submitted_with_facility(world, product["id"], facility["id"], data)
     page = engineer.get(f"/app/inventories/new?product={product['id']}&source={first['id']}").text
     assert sent_by_browser(page)["item.grid_electricity.unit"] == "TWh"
-    response = engineer.client.post("/app/inventories", data=sent_by_browser(page))
+    response = engineer.client.post("/app/inventories", data={**sent_by_browser(page), **PRODUCT_CLASS})
     assert response.status_code == 303, error_summary(response.text)
     items = stored(world, product["id"])[1]["data"]["items"]
     electricity = next(e for e in items if e["item"] == "grid_electricity")
