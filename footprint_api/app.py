@@ -14,6 +14,7 @@ from footprint_api import problems
 from footprint_api.api import (
     audit,
     auth,
+    benchmarks,
     catalogue,
     certification,
     factors,
@@ -22,6 +23,7 @@ from footprint_api.api import (
     notices,
     organisations,
     pcrs,
+    procurement,
     public,
     suppliers,
     supply,
@@ -153,6 +155,8 @@ def create_app() -> FastAPI:
         supply,
         suppliers,
         factors,
+        benchmarks,
+        procurement,
     ):
         app.include_router(module.router)
     app.include_router(notices.router)

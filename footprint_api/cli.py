@@ -189,6 +189,10 @@ def serve(
     from footprint_api.services.pcrs.source import install_database_source
 
     install_database_source()  # migrated: the demo and the server read the published PCR versions
+    from footprint_api.services.benchmarks import backfill_all
+
+    with session_scope() as session:  # labels issued before comparable groups existed get theirs
+        backfill_all(session)
     if workers == 1:
         get_engine()  # build the Brightway project before the first request (workers are new processes: their own)
     if demo:

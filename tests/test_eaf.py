@@ -152,7 +152,8 @@ def test_version_1_1_0_takes_the_provincial_grid_factor_and_1_0_0_is_unchanged()
     added = {"eaf_charge_carbon", "eaf_charge_coke", "quicklime_flux", "burnt_dolomite_flux", "oxygen"}
     assert {i.id for i in new.items} - {i.id for i in old.items} == added
     assert not added & {i.id for i in old.items}
-    assert registry.get("PCR-CN-STEEL").version == "1.1.0"  # offered for new products
+    # offered for new products since issue 21: 2.0.0, a product form per label (1.1.0 stays for crude steel)
+    assert registry.get("PCR-CN-STEEL").version == "2.0.0"
 
 
 def test_the_pcr_notes_the_tier1_scrap_eaf_plausibility():
@@ -188,4 +189,4 @@ def test_the_web_pcr_chooser_offers_the_latest_steel_version():
     from footprint_api.web.routes.inventory import _pcr_choices
 
     steel = [pcr for pcr in _pcr_choices() if pcr.id == "PCR-CN-STEEL"]
-    assert [pcr.version for pcr in steel] == ["1.1.0"]
+    assert [pcr.version for pcr in steel] == ["2.0.0"]

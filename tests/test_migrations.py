@@ -27,9 +27,10 @@ def test_downgrade_to_the_first_revision_removes_the_label_tables(tmp_path):
 
 
 def test_pcr_versions_added_after_the_registry_are_seeded_once(tmp_path):
-    """0011 seeds the nine files it was written with; 0016 the three added for supply chains (clinker 1.0.0, cement
-    1.2.0, aluminium 1.3.0), published as the others and the registry's generation raised; run again on a database
-    that already has them (downgrade to 0015 keeps published versions), it inserts nothing twice."""
+    """0011 seeds the nine files it was written with; 0016 the five added for supply chains and comparable groups
+    (clinker 1.0.0, cement 1.2.0, aluminium 1.3.0, steel 2.0.0, flat glass 1.1.0), published as the others and the
+    registry's generation raised; run again on a database that already has them (downgrade to 0015 keeps published
+    versions), it inserts nothing twice."""
     url = f"sqlite:///{tmp_path / 'seed.db'}"
     command.upgrade(alembic_config(url), "0015")
     engine = create_engine(url)
@@ -43,9 +44,9 @@ def test_pcr_versions_added_after_the_registry_are_seeded_once(tmp_path):
             "SELECT pcr_id, version, state FROM pcr_version WHERE source LIKE 'seed:%' ORDER BY pcr_id, version"
         ).all()
         assert connection.exec_driver_sql("SELECT generation FROM pcr_registry_state").scalar() == generation + 1
-    assert len(rows) == 12 and {("PCR-CN-CLINKER", "1.0.0", "published")} <= set(rows)
+    assert len(rows) == 14 and {("PCR-CN-CLINKER", "1.0.0", "published")} <= set(rows)
     assert ("PCR-CN-CEMENT", "1.2.0", "published") in rows and ("PCR-CN-ALUMINIUM", "1.3.0", "published") in rows
     command.downgrade(alembic_config(url), "0015")
     upgrade(url)
     with engine.connect() as connection:
-        assert connection.exec_driver_sql("SELECT count(*) FROM pcr_version").scalar() == 12
+        assert connection.exec_driver_sql("SELECT count(*) FROM pcr_version").scalar() == 14

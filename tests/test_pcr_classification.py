@@ -76,8 +76,8 @@ def test_the_class_reads_the_values_as_formulas_read_them_too():
 
 
 def test_a_pcr_without_classification_has_one_class_the_whole_category():
-    for pcr_id in ("PCR-CN-STEEL", "PCR-CN-CLINKER", "PCR-CN-ALUMINIUM"):
-        assert product_class(default_registry().get(pcr_id), {}) == ProductClass("", "—", "全部")
+    for pcr_id, version in (("PCR-CN-STEEL", "1.1.0"), ("PCR-CN-CLINKER", None), ("PCR-CN-ALUMINIUM", None)):
+        assert product_class(default_registry().get(pcr_id, version), {}) == ProductClass("", "—", "全部")
 
 
 def test_a_classification_parameter_not_given_takes_its_default():

@@ -44,10 +44,11 @@ def test_every_pcr_version_passes_the_full_check(path):
 
 def test_the_nine_earlier_versions_and_those_of_the_supply_chains_are_there():
     """The eight of 1.0.0 and 1.1.0 and aluminium 1.2.0, then for supply chains (issue 20): clinker 1.0.0, cement
-    1.2.0 (purchased clinker, product class) and aluminium 1.3.0 (direct-line power): 9 + 3 = 12."""
+    1.2.0 (purchased clinker, product class) and aluminium 1.3.0 (direct-line power), and for comparable groups
+    (issue 21): steel 2.0.0 (product forms) and flat glass 1.1.0 (thickness ranges): 9 + 3 + 2 = 14."""
     stems = [p.stem for p in PUBLISHED]
-    assert len(PUBLISHED) == 12 and "aluminium-1.2.0" in stems
-    assert {"clinker-1.0.0", "cement-1.2.0", "aluminium-1.3.0"} <= set(stems)
+    assert len(PUBLISHED) == 14 and "aluminium-1.2.0" in stems
+    assert {"clinker-1.0.0", "cement-1.2.0", "aluminium-1.3.0", "steel-2.0.0", "flat-glass-1.1.0"} <= set(stems)
 
 
 def test_the_manganese_draft_passes_the_full_check():

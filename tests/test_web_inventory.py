@@ -18,7 +18,9 @@ from pcr_rules.validation import item_amount_in_pcr_unit
 from tests.conftest import load_example
 from tests.web_client import Browser
 
-PCRS = list(default_registry().list())
+# the form of a new product is its PCR's latest version's (earlier versions' items need not be in it: steel 2.0.0
+# is a product form, not the crude steel of 1.x)
+PCRS = list({pcr.id: pcr for pcr in default_registry().list()}.values())
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +111,7 @@ def stored(world, product_id: str) -> list[dict]:
 # --- the form generated from the PCR -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("pcr", PCRS, ids=lambda p: p.id)
+@pytest.mark.parametrize("pcr", PCRS, ids=lambda p: p.ref)
 def test_the_form_of_every_pcr_has_every_item_parameter_and_unit(world, engineer, pcr):
     product = new_product(world, pcr.id)
     page = engineer.get(f"/app/inventories/new?product={product['id']}")

@@ -33,10 +33,13 @@ PACT_LOST_AFTER_SECONDS = 600
 log = logging.getLogger(__name__)
 
 
-def calculate(inventory, iterations, seed, progress):
+def calculate(inventory, iterations, seed, progress, suppliers=None):
+    """The engine's calculation of an inventory, with the supplier values its links froze (services.supply_chain)."""
     from lca_models import get_engine
 
-    return get_engine().calculate(inventory, monte_carlo_iterations=iterations, seed=seed, progress=progress)
+    return get_engine().calculate(
+        inventory, suppliers=suppliers, monte_carlo_iterations=iterations, seed=seed, progress=progress
+    )
 
 
 def run_calculation_job(job_id: str) -> str | None:
@@ -59,12 +62,14 @@ def housekeeping() -> dict:
     """Periodic (every minute): send the jobs left in the outbox, queue again running jobs whose worker died (lapsed
     lease) and send again queued jobs whose message the broker lost; forget expired token revocations; mark labels
     and PCR versions past their validity expired; tell manufacturers of labels expiring within 60 days (once per
-    label and person) and mail the notices whose mail failed; seal the head of the audit trail."""
-    from footprint_api.services import notices, verification
+    label and person) and mail the notices whose mail failed; seal the head of the audit trail; re-read the
+    suppliers' PACT footprints that inventories use and deprecate those their suppliers deprecated."""
+    from footprint_api.services import benchmarks, notices, verification
     from footprint_api.services.accounts import purge_expired_revocations
     from footprint_api.services.audit import checkpoint
     from footprint_api.services.footprints import lapsed_leases, lost_jobs, release, unsent_jobs
     from footprint_api.services.labels import expire_due
+    from footprint_api.services.pact import suppliers
     from footprint_api.services.pcr_registry import expire_due as expire_pcrs_due
 
     with session_scope() as session:
@@ -83,11 +88,14 @@ def housekeeping() -> dict:
         expired = expire_due(session, label_day)
         pcrs_expired = expire_pcrs_due(session, datetime.now(UTC).date())
         expiring = notices.warn_expiring(session, label_day)
+        groups_filled = benchmarks.backfill(session)  # labels issued before comparable groups existed
         checkpoint(session)
     sent = _send_calculations(resend)
     for request_id in pact_requests:
         dispatch_pact_answer(request_id)
     mailed = notices.deliver()  # after the work above, in its own session: a slow mail server holds no transaction
+    with session_scope() as session:  # suppliers' APIs are called outside the transaction above, like the mail server
+        polled = suppliers.poll(session)
     return {
         "outbox_sent": len(set(unsent) & set(sent)),
         "redispatched": len(sent),
@@ -99,6 +107,9 @@ def housekeeping() -> dict:
         "pcr_versions_expired": pcrs_expired,
         "expiry_notices": expiring,
         "notices_mailed": mailed,
+        "label_groups_filled": groups_filled,
+        "supplier_footprints_checked": polled.checked,
+        "supplier_footprints_deprecated": polled.deprecated,
     }
 
 

@@ -223,6 +223,9 @@ def issue(session: Session, principal: Principal, application: Application, toda
             for name, f in issued.files.items()
         },
     )
+    from footprint_api.services.benchmarks import record_at_issue  # it reads labels' validity: imported here
+
+    record_at_issue(session, label, pcr, record.data, facts.issued)  # group and grade: never in the signed claim
     superseded = _supersede_earlier(session, label, now)
     session.add(label)
     try:
@@ -246,6 +249,7 @@ def issue(session: Session, principal: Principal, application: Application, toda
             "expires_on": label.expires_on.isoformat(),
             "kid": label.key_id,
             "supersedes": superseded,
+            "grade_at_issue": label.grade_at_issue,
         },
         organisation_id=body.id,
     )

@@ -7,6 +7,7 @@ from footprint_api.web import docs
 from footprint_api.web.headers import SecurityHeaders
 from footprint_api.web.routes import (
     admin,
+    benchmarks,
     certification,
     factors,
     inventory,
@@ -14,6 +15,7 @@ from footprint_api.web.routes import (
     manufacturer,
     pcr_authoring,
     pcr_library,
+    procurement,
     public,
     signin,
     suppliers,
@@ -36,6 +38,8 @@ PAGES = (
     supply,
     suppliers,
     factors,
+    benchmarks,
+    procurement,
 )
 
 

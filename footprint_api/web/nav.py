@@ -27,12 +27,14 @@ SECTIONS = (
     ("nav.suppliers", "/app/suppliers", (M, MA)),
     ("nav.queue", "/app/review", (V, CA)),
     ("nav.labels", "/app/labels", (V, CA)),
+    ("nav.procurement", "/app/procurement", (Role.PROCUREMENT_OFFICER, Role.PROCUREMENT_ADMIN)),
     ("nav.admin", "/app/admin", ADMINS),
     ("pcrl.nav.mine", "/app/pcr-authoring", STANDARDS),
     ("nav.notices", INBOX, tuple(Role)),
     ("nav.registry", "/registry", None),
     ("nav.batch", "/batch", None),
     ("pcrl.nav.library", "/pcrs", None),
+    ("nav.benchmarks", "/benchmarks", None),
     ("nav.factors", "/factors", None),
 )
 

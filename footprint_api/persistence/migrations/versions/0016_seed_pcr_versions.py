@@ -1,5 +1,7 @@
 """seed the PCR versions added to the package after 0011: clinker 1.0.0 (a kiln's clinker label), cement 1.2.0
-(purchased clinker, classified by cement type and strength class), aluminium 1.3.0 (direct-line electricity)
+(purchased clinker, classified by cement type and strength class), aluminium 1.3.0 (direct-line electricity), steel
+2.0.0 (1 t of a product form, hot rolling included, classified by product form) and flat glass 1.1.0 (classified by
+thickness range)
 
 Published as 0011 published its seed (same row shape, same dates, same deterministic ids, no issuer), inserted only
 where the version is not there yet, and the registry's generation raised so every process re-reads what is in force.
@@ -26,7 +28,13 @@ down_revision = "0015"
 branch_labels = None
 depends_on = None
 
-SEEDED = ("clinker-1.0.0.yaml", "cement-1.2.0.yaml", "aluminium-1.3.0.yaml")
+SEEDED = (
+    "clinker-1.0.0.yaml",
+    "cement-1.2.0.yaml",
+    "aluminium-1.3.0.yaml",
+    "steel-2.0.0.yaml",
+    "flat-glass-1.1.0.yaml",
+)
 EFFECTIVE_FROM, VALID_UNTIL = date(2023, 1, 1), date(2030, 12, 31)  # as 0011's
 SEED_NAMESPACE = uuid.UUID("6f1c1b3e-4a57-5d0c-9c77-0d5c2f0a9e11")  # as 0011's: the same id everywhere
 
