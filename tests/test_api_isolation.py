@@ -1,10 +1,11 @@
 """Organisation isolation: every read and write route tried as another organisation's user gives 403/404, never data."""
 
+import uuid
 from datetime import date, timedelta
 
 import pytest
 
-from tests.conftest import load_example
+from tests.conftest import ROOT, load_example
 from tests.labelling import act, issued_label
 from tests.test_api_inventories import unique_serials
 
@@ -45,6 +46,27 @@ NOT_ORGANISATION_DATA = {
     ("GET", "/3/footprints"),
     ("GET", "/3/footprints/{footprint_id}"),
     ("POST", "/3/events"),
+    # creating in one's own organisation (a buyer's supplier connection, a PACT file it was given)
+    ("POST", "/api/v1/supplier-connections"),
+    ("POST", "/api/v1/supplier-footprints"),
+    # the factor database: public by design (a release publishes only what its disclosure rule allows)
+    ("GET", "/api/v1/factor-releases"),
+    ("GET", "/api/v1/factor-releases/{number}"),
+    ("GET", "/api/v1/factor-releases/{number}/entries"),
+    ("GET", "/api/v1/factor-releases/{number}/entries/{key}"),
+    ("GET", "/api/v1/factor-releases/{number}/files/{name}"),
+    # benchmarks, grades and the open data of the registry: public
+    ("GET", "/api/v1/public/benchmarks"),
+    ("GET", "/api/v1/public/benchmarks/{key}"),
+    ("GET", "/api/v1/public/label-grades/{number}"),
+    ("GET", "/api/v1/public/open-data/registry.{fmt}"),
+    ("GET", "/api/v1/public/open-data/benchmarks.{fmt}"),
+    # the platform admin's platform-wide benchmarks (403 for everyone else: tests/test_web_benchmarks.py)
+    ("POST", "/api/v1/benchmarks/registry"),
+    ("POST", "/api/v1/benchmarks/cited"),
+    ("POST", "/api/v1/benchmarks/cited/preview"),
+    # the comparable groups of the public registry, offered to buyers
+    ("GET", "/api/v1/procurement/groups"),
 }
 
 
@@ -99,7 +121,24 @@ def victim(world):
     notice = world.call("acme-engineer", "GET", "/api/v1/notices").json()["items"][
         0
     ]  # one of acme's engineer's notices
+    connection = world.call(
+        "acme-admin",
+        "POST",
+        "/api/v1/supplier-connections",
+        json={
+            "name": "acme confidential supplier",
+            "base_url": "https://93.184.216.34",
+            "client_id": "x",
+            "client_secret": "y",
+        },
+    )
+    assert connection.status_code == 201, connection.text
+    example = (ROOT / "footprint_api/services/pact/spec/examples/example-1.json").read_bytes()
+    received = world.call("acme-engineer", "POST", "/api/v1/supplier-footprints", files={"file": ("pf.json", example)})
+    assert received.status_code == 201, received.text
     return {
+        "supplier_connection_id": connection.json()["id"],
+        "supplier_footprint_id": received.json()["id"],
         "notice_id": notice["id"],
         "user_id": next(u["id"] for u in acme_users if u["name"] == "acme-engineer"),
         "client_id": client["id"],
@@ -275,6 +314,99 @@ def attempts(world, victim):
             f"/api/v1/organisations/{acme}",
             {"json": {"address": "stolen"}},
         ),
+        *supplier_attempts(victim),
+        *factor_attempts(victim),
+        *procurement_attempts(),
+    ]
+
+
+def supplier_attempts(victim):
+    """Acme's connection to a supplier's PACT API and a PACT file it uploaded (a rival 404, a body 403)."""
+    connection = f"/api/v1/supplier-connections/{victim['supplier_connection_id']}"
+    footprint = f"/api/v1/supplier-footprints/{victim['supplier_footprint_id']}"
+    return [
+        ("GET", "/api/v1/supplier-connections/{connection_id}", connection, {}),
+        ("PATCH", "/api/v1/supplier-connections/{connection_id}", connection, {"json": {"name": "stolen"}}),
+        ("POST", "/api/v1/supplier-connections/{connection_id}/deactivate", f"{connection}/deactivate", {}),
+        (
+            "POST",
+            "/api/v1/supplier-connections/{connection_id}/pulls",
+            f"{connection}/pulls",
+            {"json": {"pf_id": "12345678-9abc-def0-1234-567812345678"}},
+        ),
+        ("GET", "/api/v1/supplier-footprints/{footprint_id}", footprint, {}),
+        ("GET", "/api/v1/supplier-footprints/{footprint_id}/document", f"{footprint}/document", {}),
+    ]
+
+
+def factor_attempts(victim):
+    """The platform admin's cut of a factor-database release (403 for everyone else) and acme's consent on its label
+    (a rival 404, a body 403)."""
+    consent = f"/api/v1/labels/{victim['label']}/factor-consent"
+    return [
+        ("GET", "/api/v1/factor-releases/preview", "/api/v1/factor-releases/preview", {}),
+        (
+            "POST",
+            "/api/v1/factor-releases",
+            "/api/v1/factor-releases",
+            {"json": {"number": "2099.1", "title": "x", "title_zh": "x"}},
+        ),
+        ("PUT", "/api/v1/labels/{number}/factor-consent", consent, {"json": {"level": "named"}}),
+        ("DELETE", "/api/v1/labels/{number}/factor-consent", consent, {}),
+    ]
+
+
+def procurement_attempts():
+    """A buyer's evaluations: procurement roles only (403 for the intruders, whatever the id); another buyer's
+    evaluation is 404 (tests/test_procurement.py)."""
+    evaluation = f"/api/v1/procurement/evaluations/{uuid.uuid4()}"
+    return [
+        (
+            "POST",
+            "/api/v1/procurement/evaluations",
+            "/api/v1/procurement/evaluations",
+            {
+                "json": {
+                    "title": "t",
+                    "group": "PCR-CN-CEMENT~1~~1 t",
+                    "rule": "max_value",
+                    "rule_value": 1,
+                    "award_date": "2030-01-01",
+                }
+            },
+        ),
+        ("GET", "/api/v1/procurement/evaluations/{evaluation_id}", evaluation, {}),
+        (
+            "POST",
+            "/api/v1/procurement/evaluations/{evaluation_id}/candidates",
+            f"{evaluation}/candidates",
+            {"json": {"candidates": ["6901234567892"]}},
+        ),
+        (
+            "POST",
+            "/api/v1/procurement/evaluations/{evaluation_id}/candidates/upload",
+            f"{evaluation}/candidates/upload",
+            {"files": {"file": ("l.csv", b"GTIN\n6901234567892\n")}},
+        ),
+        (
+            "DELETE",
+            "/api/v1/procurement/evaluations/{evaluation_id}/candidates/{candidate_id}",
+            f"{evaluation}/candidates/{uuid.uuid4()}",
+            {},
+        ),
+        ("POST", "/api/v1/procurement/evaluations/{evaluation_id}/evaluate", f"{evaluation}/evaluate", {}),
+        (
+            "POST",
+            "/api/v1/procurement/evaluations/{evaluation_id}/award",
+            f"{evaluation}/award",
+            {"json": {"candidate_ids": [str(uuid.uuid4())]}},
+        ),
+        (
+            "GET",
+            "/api/v1/procurement/evaluations/{evaluation_id}/sheets/{number}.{fmt}",
+            f"{evaluation}/sheets/1.pdf",
+            {},
+        ),
     ]
 
 
@@ -343,6 +475,11 @@ LISTS = [
     "/api/v1/audit/export",
     "/api/v1/supply/affected",
     "/api/v1/certification/labels-at-risk",
+    "/api/v1/supplier-connections",
+    "/api/v1/supplier-footprints",
+    "/api/v1/factor-consents",
+    "/api/v1/procurement/evaluations",
+    "/api/v1/procurement/watched",
 ]
 
 
@@ -365,6 +502,8 @@ def test_another_organisation_gets_403_or_404_and_no_data(world, victim, intrude
         victim["application_id"],
         "acme-engineer@test.example",
         "acme connector",
+        "acme confidential supplier",
+        victim["supplier_footprint_id"],
         SB_DRAFT,
     ]
     for method, template, url, kwargs in attempts(world, victim) + pcr_attempts():
@@ -392,6 +531,8 @@ def test_lists_of_another_organisation_show_nothing_of_acme(world, victim, intru
         victim["serial"],
         "acme confidential smelter",
         victim["application_id"],
+        "acme confidential supplier",
+        victim["supplier_footprint_id"],
         SB_DRAFT,
     ]
     for url in LISTS:

@@ -275,9 +275,10 @@ ENGINEER, MANUFACTURER_ADMIN, VERIFIER = (
 )
 CB_ADMIN, PLATFORM_ADMIN = "admin@cb.example", "admin@pcf.example"
 PCR_AUTHOR, PCR_CHAIR = "author@pcr.example", "chair@pcr.example"
+BUYER, BUYER_ADMIN = "officer@buyer.example", "admin@buyer.example"
 VISITOR = "visitor"
 CB_NAME = "Demo Certification Body"
-ROLES = (ENGINEER, MANUFACTURER_ADMIN, VERIFIER, CB_ADMIN, PLATFORM_ADMIN, PCR_AUTHOR, PCR_CHAIR)
+ROLES = (ENGINEER, MANUFACTURER_ADMIN, VERIFIER, CB_ADMIN, PLATFORM_ADMIN, PCR_AUTHOR, PCR_CHAIR, BUYER, BUYER_ADMIN)
 
 
 def _week_of_work(demo: Demo) -> dict[str, list[str]]:
@@ -388,9 +389,12 @@ def demo(engine, tmp_path_factory):
 
 # --- the crawler ----------------------------------------------------------------------------------------------------
 
-PUBLIC_STARTS = ("/", "/registry", "/batch", "/pcrs", "/login")
+PUBLIC_STARTS = ("/", "/registry", "/batch", "/pcrs", "/login", "/factors", "/benchmarks", "/open-data")
 SIGNED_IN_STARTS = ("/app", "/pcrs")  # /app sends each person to the first section of their part
-PUBLIC_SCOPE = ("/registry", "/compare/", "/batch", "/pcrs", "/v/", "/verify", "/login", "/01/")
+PUBLIC_SCOPE = (
+    *("/registry", "/compare/", "/batch", "/pcrs", "/v/", "/verify", "/login", "/01/"),
+    *("/factors", "/benchmarks", "/open-data"),
+)
 NOT_PAGES = (".pdf", ".xlsx", ".csv", ".json", ".zip", ".png", ".svg", ".xml", ".txt", "/status")
 SAME_SHAPE = 3  # pages of one shape (a path with its ids, and the names of its query) read per person
 MAX_PAGES = 400  # per person: the demo has far fewer pages; more means the crawler is looping

@@ -607,7 +607,7 @@ def test_every_kind_is_worded_in_both_languages_from_the_values_its_notices_carr
     # {item} and {reason} in the reader's (notices.render)
     supply_values = {"product", "version", "item", "source", "supplier", "reason"}
     for kind in notices.KINDS:
-        values = label_values | ({"by"} if kind == "label.superseded" else set())
+        values = label_values | ({"by"} if kind in ("label.superseded", "procurement.label_superseded") else set())
         if kind.startswith(("finding.", "application.")):
             values = application_values
         if kind.startswith("supply."):

@@ -754,3 +754,32 @@ def test_an_awarded_label_expiring_within_60_days_is_told_once(world, tender):
         notice["kind"] == "procurement.label_expiring"
         and notice["params"]["expires_on"] == labelled(label["number"]).expires_on.isoformat()
     )
+
+
+def test_a_procurement_organisations_admin_manages_its_own_people_and_no_one_elses(world):
+    """A buyer's administrator adds an officer to its own organisation (as a manufacturer's or a body's admin does),
+    reaches the administration pages without the label signing keys, and sees nothing of another organisation."""
+    from tests.tendering import buyer
+    from tests.web_client import Browser
+
+    people = buyer(world, "admin-buyer")
+    own = world.organisations["admin-buyer"]
+    added = world.call(
+        people["admin"],
+        "POST",
+        f"/api/v1/organisations/{own}/users",
+        json={
+            "email": f"officer-{uuid.uuid4().hex[:6]}@test.example",
+            "name": "A new officer",
+            "password": "a long enough password",
+            "role": "procurement_officer",
+        },
+    )
+    assert added.status_code == 201, added.text
+    assert world.call(people["officer"], "GET", f"/api/v1/organisations/{own}/users").status_code == 403
+    acme = world.organisations["acme"]
+    assert world.call(people["admin"], "GET", f"/api/v1/organisations/{acme}/users").status_code == 404
+    browser = Browser(world.client.app, people["admin"])
+    page = browser.get("/app/admin")
+    assert page.status_code == 200 and "/app/admin/keys" not in page.text
+    assert browser.get("/app/admin/keys").status_code == 403

@@ -31,7 +31,8 @@ VALID_WORD = {"en": "Valid", "zh": "有效"}
 
 @pytest.fixture(scope="module")
 def labels(world):
-    cement = issued_label(world, gtin=None)
+    """Five cement labels (a comparable group is ranked from five labels on, issue 21) and a glass one."""
+    cement, *_ = [issued_label(world, gtin=None) for _ in range(5)]
     glass = issued_label(world, example="flat-glass-hebei-2023.json", gtin=None)
     url = world.client.get(f"/api/v1/public/labels/{cement['number']}").json()["verification_url"]
     return {"cement": cement, "glass": glass, "url": url}

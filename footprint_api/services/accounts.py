@@ -29,6 +29,8 @@ from footprint_api.persistence.models import (
 from footprint_api.services import audit, throttle
 from footprint_api.services.principals import actor
 
+# the administrators of one organisation's people and clients (the platform admin administers every organisation)
+ORGANISATION_ADMINS = (Role.MANUFACTURER_ADMIN, Role.CB_ADMIN, Role.PROCUREMENT_ADMIN)
 # roles only a machine client holds: another company's system reading (recipient) or telling (supplier) over PACT
 MACHINE_ROLES = frozenset({Role.PACT_RECIPIENT, Role.PACT_SUPPLIER})
 ROLES_OF_KIND = {
@@ -177,9 +179,7 @@ def managed_organisation(session: Session, principal: Principal | None, organisa
     if organisation is None:
         raise NotFound("no such organisation")
     outsider = principal is not None and principal.role is not Role.PLATFORM_ADMIN
-    if outsider and (
-        principal.organisation_id != organisation_id or principal.role not in (Role.MANUFACTURER_ADMIN, Role.CB_ADMIN)
-    ):
+    if outsider and (principal.organisation_id != organisation_id or principal.role not in ORGANISATION_ADMINS):
         raise NotFound("no such organisation")
     return organisation
 

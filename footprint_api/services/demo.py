@@ -64,6 +64,14 @@ DEMO_ORGANISATIONS = [
             ("chair@pcr.example", "PCR committee chair", Role.PCR_CHAIR),
         ],
     ),
+    (
+        "Demo Procurement Centre",
+        OrganisationKind.PROCUREMENT,
+        [
+            ("officer@buyer.example", "Procurement officer", Role.PROCUREMENT_OFFICER),
+            ("admin@buyer.example", "Procurement administrator", Role.PROCUREMENT_ADMIN),
+        ],
+    ),
 ]
 
 # what each demo organisation registers (made-up codes with a valid GB 32100-2015 check character; demo addresses)

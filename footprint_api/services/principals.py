@@ -11,7 +11,7 @@ from footprint_api.services.audit import Actor
 
 MANUFACTURER_ROLES = (Role.MANUFACTURER_MEMBER, Role.MANUFACTURER_ADMIN)
 CB_ROLES = (Role.VERIFIER, Role.CB_ADMIN)
-ADMIN_ROLES = (Role.MANUFACTURER_ADMIN, Role.CB_ADMIN, Role.PLATFORM_ADMIN)
+ADMIN_ROLES = (Role.MANUFACTURER_ADMIN, Role.CB_ADMIN, Role.PROCUREMENT_ADMIN, Role.PLATFORM_ADMIN)
 
 
 def authenticate(session: Session, token: str) -> Principal:

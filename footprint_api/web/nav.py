@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 M, MA, V, CA, P = (Role.MANUFACTURER_MEMBER, Role.MANUFACTURER_ADMIN, Role.VERIFIER, Role.CB_ADMIN, Role.PLATFORM_ADMIN)
 PA, PC = Role.PCR_AUTHOR, Role.PCR_CHAIR
-MANUFACTURERS, BODIES, ADMINS, STANDARDS = (M, MA), (V, CA), (MA, CA, P), (PA, PC)
+MANUFACTURERS, BODIES, ADMINS, STANDARDS = (M, MA), (V, CA), (MA, CA, Role.PROCUREMENT_ADMIN, P), (PA, PC)
 INBOX = "/app/notices"
 MAX_SHOWN_COUNT = 99  # more unread notices show as "99+"
 

@@ -30,13 +30,14 @@ from footprint_api.persistence.db import SessionDep
 from footprint_api.persistence.models import OrganisationKind, Role, utcnow
 from footprint_api.schemas import ClientIn, OrganisationIn, OrganisationUpdate, UserIn
 from footprint_api.services import accounts, audit_export, labels
+from footprint_api.services.principals import ADMIN_ROLES
 from footprint_api.web import i18n, session
 from footprint_api.web.pages import page, when
 from footprint_api.web.routes import page_router
 from footprint_api.web.session import PageUser
 
 router = page_router()
-admin = session.page_user(Role.MANUFACTURER_ADMIN, Role.CB_ADMIN, Role.PLATFORM_ADMIN)
+admin = session.page_user(*ADMIN_ROLES)
 platform_admin = session.page_user(Role.PLATFORM_ADMIN)
 key_admin = session.page_user(Role.CB_ADMIN, Role.PLATFORM_ADMIN)
 key_rotator = session.page_user(Role.CB_ADMIN)
@@ -153,7 +154,7 @@ def _tabs(user) -> list[tuple[str, str]]:
     ]
     if user.role is Role.PLATFORM_ADMIN:
         tabs.append(("adm.tab.people", "/app/admin/people"))
-    if user.role is not Role.MANUFACTURER_ADMIN:
+    if user.role in (Role.CB_ADMIN, Role.PLATFORM_ADMIN):  # the signing keys of labels
         tabs.append(("adm.tab.keys", "/app/admin/keys"))
     if user.role is Role.PLATFORM_ADMIN:
         tabs.append(("adm.tab.benchmarks", "/app/admin/benchmarks"))

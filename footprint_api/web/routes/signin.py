@@ -103,6 +103,7 @@ START_PAGES = {
     "certification_body": "/app/review",
     "platform": "/app/admin",
     "standards_body": "/app/pcr-authoring",
+    "procurement": "/app/procurement",
 }
 
 
