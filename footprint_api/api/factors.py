@@ -93,12 +93,15 @@ class EntryOut(BaseModel):
     min_kg_co2e: float
     max_kg_co2e: float
     sd_kg_co2e: float | None = Field(description="sample standard deviation; null for a single label")
-    gases: dict[str, GasOut]
-    dqr: float | None
+    gases: dict[str, GasOut] = Field(
+        description="per declared unit by gas; a gas fewer than three organisations' amounts would show apart is "
+        "within 'CO2e not resolved by gas'"
+    )
+    dqr: float | None = Field(description="mean data-quality rating; null where it would show a single company's")
     label_count: int
     organisation_count: int
     named_manufacturer: str | None
-    sources: list[str]
+    sources: list[str] = Field(description="the labels behind the entry, only where every manufacturer is named")
 
 
 class GroupOut(BaseModel):

@@ -15,9 +15,11 @@ One object, keys sorted, no spaces, UTF-8 (`canonical`):
   no classification) with `product_class_name` / `_name_zh`, `declared_unit` ("1 t"), `reference_year`, `province`
   (the factor set's name; null for the national entry) with `province_name` / `_name_zh`, `value_kg_co2e` (mean
   per declared unit), `min_kg_co2e`, `max_kg_co2e`, `sd_kg_co2e` (sample SD, null for one label), `gases` (gas ->
-  `mass_kg`, `kg_co2e` per declared unit, the gas names of the footprints' `per_gas`), `dqr` (mean data-quality
-  rating, 1 best .. 5 worst), `label_count`, `organisation_count`, `named_manufacturer` and `sources` (the label
-  numbers) where every manufacturer behind the entry consented to be named, else null and [].
+  `mass_kg`, `kg_co2e` per declared unit, the gas names of the footprints' `per_gas`; a gas that shown apart would
+  give fewer than three organisations' amounts is counted by its CO2e within "CO2e not resolved by gas"), `dqr`
+  (mean data-quality rating, 1 best .. 5 worst; null where it would give fewer than three organisations' ratings),
+  `label_count`, `organisation_count`, `named_manufacturer` and `sources` (the label numbers) where every
+  manufacturer behind the entry consented to be named, else null and [].
 - `changes` since the previous release: `previous`, `added` and `removed` ({key, value}), `changed` ({key, old, new,
   change_percent}), `unchanged` (a count).
 
@@ -33,13 +35,19 @@ exchanges that Brightway's biosphere3 and ecoinvent-based openLCA databases use,
 factor published only in CO2e ("CO2e not resolved by gas") enters as fossil CO2 to air, low population density,
 long-term, as the calculation engine itself models it (lca_models.flows): GWP 1 in IPCC 2021, kept apart from the
 fossil CO2 that was resolved by gas. Units and flow properties are openLCA's reference ones (Mass, Energy; kg, t,
-MJ, kWh, ...), so the package merges with an openLCA database's reference data; a declared unit of another kind
-gets a unit group of its own. Processes have an id per release and entry (two releases import side by side);
-locations are China and its provinces.
+MJ, kWh; Volume, Area, Number of items), so the package merges with an openLCA database's reference data: a declared
+unit openLCA names otherwise is written as openLCA's unit of the same size ('1 tonne' -> 1 t) or in the reference
+unit ('1 lb' -> 0.4536 kg), never losing its amount (1 t is 1000 kg to an importer, never 1 kg); a declared unit of
+no kind openLCA knows gets a unit group of its own. Every id is stable across releases: a flow, unit or location is
+the same entity in every package, and an entry's process keeps its id from release to release with the release
+number as its `version` and `lastChange` as the cut, as openLCA and ecoinvent version a dataset (importing a later
+release into an openLCA database updates the process; a Brightway import names its database per release). Locations
+are China and its provinces.
 """
 
 import io
 import json
+import math
 import uuid
 import zipfile
 from collections.abc import Callable, Mapping
@@ -49,6 +57,7 @@ from datetime import date
 from footprint_api.exports import cells
 from footprint_api.persistence.models import FactorEntry, FactorRelease
 from lca_models.flows import FLOWS
+from pcr_rules import units
 
 FORMAT = "pcf-factor-database"
 FORMAT_VERSION = 1
@@ -153,7 +162,9 @@ def entry_document(number: str, entry: FactorEntry, names: EntryNames) -> dict:
         "label_count": entry.label_count,
         "organisation_count": entry.organisation_count,
         "named_manufacturer": entry.named_manufacturer,
-        "sources": list(entry.sources),
+        # the entry keeps every label behind it (the disclosure rule of later releases reads them); only an entry
+        # whose manufacturers all consented to be named lists them
+        "sources": list(entry.sources) if entry.named_manufacturer else [],
     }
 
 
@@ -252,7 +263,28 @@ QUANTITIES = {
             "GJ": ("01e58eb9-0aba-4c76-ba0c-03f6f3be1353", 1000.0),
         },
     },
+    "volume": {
+        "property": ("93a60a56-a3c8-22da-a746-0800200c9a66", "Volume"),
+        "group": ("93a60a57-a3c8-12da-a746-0800200c9a66", "Units of volume"),
+        "units": {
+            "m3": ("1c3a9695-398d-4b1f-b07e-a8715b610f70", 1.0),
+            "l": ("b80a512e-e402-4363-8ad0-7d02dcf4a459", 0.001),
+        },
+    },
+    "area": {
+        "property": ("93a60a56-a3c8-19da-a746-0800200c9a66", "Area"),
+        "group": ("93a60a57-a3c8-18da-a746-0800200c9a66", "Units of area"),
+        "units": {"m2": ("3ce61faa-5716-41c1-aef6-b5920054acc9", 1.0)},
+    },
+    "items": {
+        "property": ("01846770-4cfe-4a25-8ad9-919d8d378345", "Number of items"),
+        "group": ("5beb6eed-33a9-47b8-9ede-1dfe8f679159", "Units of items"),
+        "units": {"Item(s)": ("6dabe201-aaac-4509-92f0-d00c26cb72ab", 1.0)},
+    },
 }
+# how pint writes the reference unit of a kind (pcr_rules.units), and the names a declared unit may give to items
+PINT_REFERENCE = {"mass": "kg", "energy": "MJ", "volume": "m^3", "area": "m^2"}
+ITEMS = {"item", "items", "piece", "pieces", "pc", "pcs", "unit", "units", "件", "个", "块", "片"}
 # the elementary flows by the engine's gas names (lca_models.flows): the ecoinvent elementary-exchange UUID that
 # Brightway's biosphere3 gives the same flow (name and compartment; tests/test_factor_database.py checks each), the
 # openLCA category path, the CAS number, and whether it is taken from nature (an input) rather than emitted
@@ -314,8 +346,33 @@ class Package:
     def add(self, folder: str, entity: dict) -> dict:
         return self.folders.setdefault(folder, {}).setdefault(entity["@id"], entity)
 
+    def declared(self, text: str) -> tuple[float, Unit]:
+        """A declared unit as the amount and unit of the process's output, in openLCA's reference data where the
+        unit is of a kind openLCA knows: '1 t' -> (1, t of Mass), '1 tonne' -> (1, t), '1 lb' -> (0.4536, kg),
+        '1 kWh' -> (1, kWh of Energy), '1 m3' -> (1, m3 of Volume), '1 piece' -> (1, Item(s)); a unit of no known
+        kind gets a unit group of its own. The amount is never dropped: 1 t stays 1000 kg, never 1 kg."""
+        amount, name = declared_unit(text)
+        if name.lower() in ITEMS:
+            return amount, self.unit("Item(s)")
+        if any(name in spec["units"] for spec in self.quantities.values()):
+            return amount, self.unit(name)
+        for quantity, reference in PINT_REFERENCE.items():
+            try:
+                factor = units.conversion_factor(name, reference)
+            except units.UnitProblem:
+                continue
+            same = next(
+                (known for known, (_, f) in QUANTITIES[quantity]["units"].items() if math.isclose(f, factor)), None
+            )
+            if same is not None:
+                return amount, self.unit(same)
+            base = next(known for known, (_, f) in QUANTITIES[quantity]["units"].items() if f == 1.0)
+            return amount * factor, self.unit(base)
+        return amount, self.unit(name)
+
     def unit(self, name: str) -> Unit:
-        """The unit of this name: openLCA's where it has one (Mass, Energy), else a group of its own."""
+        """The unit of this name: openLCA's where it has one (Mass, Energy, Volume, Area, Items), else a group of its
+        own."""
         quantity = next((q for q, spec in self.quantities.items() if name in spec["units"]), None)
         if quantity is None:
             quantity = f"own:{name}"
@@ -456,8 +513,7 @@ def _elementary(package: Package, gas: str) -> tuple[dict, bool]:
 
 
 def _process(package: Package, release: dict, entry: FactorEntry, names: EntryNames) -> dict:
-    amount, unit_name = declared_unit(entry.declared_unit)
-    unit = package.unit(unit_name)
+    amount, unit = package.declared(entry.declared_unit)
     product = _product(package, entry, names, unit)
     location = _location(package, entry, names)
     kilogram = package.unit("kg")
@@ -476,7 +532,7 @@ def _process(package: Package, release: dict, entry: FactorEntry, names: EntryNa
         "processes",
         {
             "@type": "Process",
-            "@id": _id("process", number, entry.key),
+            "@id": _id("process", entry.key),  # the same in every release; `version` tells them apart
             "name": f"{product['name']} | {place} {entry.reference_year} | PCF factor database {number}",
             "description": described,
             "category": f"PCF factor database/{number}/{names.category}",

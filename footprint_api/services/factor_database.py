@@ -20,16 +20,28 @@ What a release publishes, and why
   the value); DQR = the mean of the footprints' DQR; the count of labels and of organisations behind it.
 - **Disclosure** (issue 20: never one company's value where fewer than three stand behind a product-class average).
   An entry is published when at least `MIN_ORGANISATIONS` (3) organisations stand behind it, or when every label
-  behind it was consented `named` (the entry then names the manufacturers and lists the labels). A national entry
-  is also withheld when what remains after its published provincial entries (the labels of the withheld provinces)
-  does not pass that rule itself: national count × mean minus each published province's count × mean would give
-  the remaining company's value (complementary disclosure). Example: Guizhou has three organisations (published),
-  Hebei one anonymous (withheld); the national entry of the four is withheld, since 4 × national − 3 × Guizhou is
-  Hebei's value. The minimum and maximum of a published anonymous entry are single values, but of an unnamed one of
-  at least three organisations.
-- **Known limit.** Two releases compared entry by entry may still tell something: a group that gains exactly one
-  anonymous organisation between releases, its other labels unchanged, discloses the newcomer's value by the same
-  subtraction. The rule above applies within one release; a reader comparing releases is not prevented.
+  behind it was consented `named` (the entry then names the manufacturers and lists the labels). Nor may entries be
+  combined into one company's value: every published figure is a sum over labels (mean × count), and a reader
+  holding several of a group (a release's provincial and national entries, and those of every earlier release) can
+  add and subtract them. An entry is withheld when, with the entries kept before it and the earlier releases', some
+  combination would give the cells (a label's value, its amount of one gas, its DQR) of fewer than three
+  organisations one of which is unnamed (`exposed`: a rank test on the figures' matrix, exact in fractions).
+  Examples: Guizhou three organisations (published), Hebei one (withheld): the national entry of the four is
+  withheld (COMPLEMENT), since 4 × national − 3 × Guizhou is Hebei's value; release 1 of A, B, C, D, then D
+  withdraws: release 2 withholds A, B, C (EARLIER), since 4 × release 1 − 3 × release 2 is D's; D leaving while E, F,
+  G join is published (the difference is D − (E + F + G), no one's value). Gases go by the same test on their own
+  cells: a gas whose line would give fewer than three organisations' amounts (SF6 of one smelter; the national less
+  a provincial line) is given by its CO2e within UNRESOLVED, the gas of the fewest emitters first, for every entry
+  of the group; a DQR mean that would give one is left out. A gas a label does not have is no secret (a reader knows
+  who emits SF6), so it counts as zero, not as a cell. The minimum and maximum of a published anonymous entry are
+  single values, but of an unnamed one of at least three organisations; the labels' values themselves are public in
+  the label registry, so anonymity keeps a company's name, label numbers and gas split out of a release, not the
+  fact (which a reader may infer from the registry) that its label is among those counted. The rule takes a label's
+  gases as unknown to a reader; its public value is their CO2e sum only within the label's rounding, which the rule
+  does not model (a label of a single gas would have that gas read off the registry; footprints of this service
+  carry several: CO2, CH4, N2O and the background's unresolved CO2e).
+- **Kept for the rule.** An entry stores every label behind it (`FactorEntry.sources`); the files, pages and JSON
+  list them only for an entry whose manufacturers all consented to be named.
 
 The key of an entry
 -------------------
@@ -54,6 +66,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from fractions import Fraction
+from itertools import combinations
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -81,6 +95,7 @@ from label_service.numbering import InvalidLabelNumber, normalise
 from label_service.storage import StorageError
 from label_service.verification import Verdict
 from label_service.workflow import LabelState
+from lca_models.flows import FLOWS
 from pcr_rules import PCRNotFound, default_registry
 from pcr_rules.classification import WHOLE_CATEGORY, UnclassifiedProduct, product_class
 
@@ -88,7 +103,7 @@ MIN_ORGANISATIONS = 3
 CONSENT_LEVELS = ("anonymous", "named")
 WITHDRAWN = "withdrawn"
 NATIONAL = "national"
-NUMBER = re.compile(r"(?P<year>20\d\d)\.(?P<sequence>[1-9]\d{0,2})")  # 2026.1 … 2099.999
+NUMBER = re.compile(r"(?P<year>20[0-9][0-9])\.(?P<sequence>[1-9][0-9]{0,2})", re.ASCII)  # 2026.1 … 2099.999
 MAX_TITLE = 300
 MAX_NOTES = 5000
 OBJECT_PREFIX = "factors"
@@ -96,8 +111,10 @@ FORMATS = ("csv", "json", "jsonld")  # the files of a release
 # why a group is not published (the preview names it; factors.yaml words it)
 FEW_ORGANISATIONS = "factors.withheld.few_organisations"
 COMPLEMENT = "factors.withheld.complement"
+EARLIER = "factors.withheld.earlier_release"
 UNCLASSIFIED = "factors.excluded.unclassified"
 NO_PCR = "factors.excluded.no_pcr"
+UNRESOLVED = FLOWS["co2e_as_co2_fossil"].label  # "CO2e not resolved by gas": where a gas is folded into
 
 
 # --- consent -------------------------------------------------------------------------------------------------------
@@ -188,6 +205,13 @@ def give_consent(session: Session, principal: Principal, number: str, level: str
             code="factors.consent.level.invalid",
         )
     label = _own_label(session, principal, number)
+    if label.kind != "footprint":  # a low-carbon or carbon-neutral label states a claim, not a factor to average
+        raise Unprocessable(
+            f"label {label.number} is a {label.kind} label: only footprint labels enter the factor database",
+            [{"field": "number", "reason": "not a footprint label", "code": "factors.consent.not_footprint"}],
+            code="factors.consent.not_footprint",
+            params={"number": label.number},
+        )
     verdict = labels.status(label, today())
     if verdict is not Verdict.VALID:
         raise Conflict(
@@ -226,6 +250,7 @@ def withdraw_consent(session: Session, principal: Principal, number: str) -> Fac
     if consent is None or consent.withdrawn_at is not None:
         raise NotFound(
             f"label {label.number} has no consent to withdraw",
+            [_error("number", "factors.consent.none_given", "no consent to withdraw", number=label.number)],
             code="factors.consent.none_given",
             params={"number": label.number},
         )
@@ -389,6 +414,7 @@ class Draft:
     named_manufacturer: str | None = None
     sources: tuple[str, ...] = ()
     withheld: str | None = None
+    folded: tuple[str, ...] = ()  # gases given in UNRESOLVED rather than apart (the disclosure rule)
 
     @property
     def published(self) -> bool:
@@ -443,7 +469,6 @@ def _disclosable(members: list[CertifiedValue]) -> bool:
 def _draft(members: list[CertifiedValue], province: str | None) -> Draft:
     first = members[0]
     values = [m.value for m in members]
-    gases = sorted({gas for m in members for gas in m.gases})
     n = len(members)
     dqrs = [m.dqr for m in members if m.dqr is not None]
     named = all(m.consent == "named" for m in members)
@@ -460,13 +485,7 @@ def _draft(members: list[CertifiedValue], province: str | None) -> Draft:
         reference_year=first.reference_year,
         province=province,
         value=statistics.fmean(values),
-        gases={
-            gas: {
-                "mass_kg": sum(m.gases[gas].mass_kg for m in members if gas in m.gases) / n,
-                "kg_co2e": sum(m.gases[gas].kg_co2e for m in members if gas in m.gases) / n,
-            }
-            for gas in gases
-        },
+        gases=gas_split(members),
         dqr=statistics.fmean(dqrs) if dqrs else None,
         label_count=n,
         organisation_count=len({m.organisation_id for m in members}),
@@ -480,29 +499,230 @@ def _draft(members: list[CertifiedValue], province: str | None) -> Draft:
     )
 
 
+def gas_split(members: Iterable[CertifiedValue], folded: Iterable[str] = ()) -> dict[str, dict[str, float]]:
+    """The mean mass and CO2e of each gas per declared unit (a label without the gas counts 0 for it); a gas in
+    `folded` enters UNRESOLVED by its CO2e (the disclosure rule's way to keep a gas of fewer than three companies
+    from being read apart), so the CO2e of the gases adds up the same either way."""
+    members, folded = list(members), set(folded)
+    sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for member in members:
+        for gas, amount in member.gases.items():
+            into = UNRESOLVED if gas in folded else gas
+            sums[into][0] += amount.kg_co2e if gas in folded else amount.mass_kg
+            sums[into][1] += amount.kg_co2e
+    n = len(members)
+    return {gas: {"mass_kg": mass / n, "kg_co2e": co2e / n} for gas, (mass, co2e) in sorted(sums.items())}
+
+
 def _group(value: CertifiedValue) -> tuple:
     return (value.pcr_id, value.pcr_major, value.product_class, value.declared_unit, value.reference_year)
 
 
-def drafts(values: Iterable[CertifiedValue]) -> list[Draft]:
+# --- the disclosure rule across entries and releases ------------------------------------------------------------------
+#
+# Every published figure of an entry is a sum over its labels (a mean times its count): of their values, of each
+# gas's mass and CO2e, of their DQRs. A reader holding several figures of one group (the provincial and national
+# entries of a release, and those of every earlier release) may combine them: 4 × national − 3 × Guizhou is
+# Hebei's one label; 4 × release 1 − 3 × release 2 is the label that left. What a reader can learn is exactly what
+# lies in the row space of the figures (a matrix: one row per figure, one column per "cell", a label's value or its
+# amount of one gas), and the rule is that no vector of that space sums the cells of fewer than MIN_ORGANISATIONS
+# organisations one of which did not consent to be named. Cells that enter exactly the same figures (a "class")
+# can only be learnt together, so the test runs on classes: for each set O of at most two organisations, the
+# classes made only of O's unnamed cells (and of named ones) are isolated when removing their columns lowers the
+# rank. A gas that no label has (zero) is no cell: a reader knows which companies emit it.
+
+
+@dataclass(frozen=True)
+class Contributor:
+    """A label as the disclosure rule knows it: whose it is, whether it was consented named, which gases it has
+    (non-zero), whether it has a DQR."""
+
+    organisation_id: str
+    named: bool
+    gases: frozenset[str]
+    has_dqr: bool
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What an entry publishes (or would), as the rule reads it: its group, its labels, the gases it shows apart
+    (every other gas of its labels, and UNRESOLVED itself, is in its UNRESOLVED line), whether it gives a DQR."""
+
+    group: tuple
+    labels: frozenset[str]
+    apart: frozenset[str]
+    dqr: bool
+
+
+Cell = tuple[str, str]  # (label number, "value" | "dqr" | a gas)
+
+
+def _contributor(value: CertifiedValue) -> Contributor:
+    return Contributor(
+        value.organisation_id,
+        value.consent == "named",
+        frozenset(gas for gas, amount in value.gases.items() if amount.mass_kg or amount.kg_co2e),
+        value.dqr is not None,
+    )
+
+
+def _value_figures(shown: Iterable[Shown]) -> list[frozenset[Cell]]:
+    return [frozenset((label, "value") for label in entry.labels) for entry in shown]
+
+
+def _gas_figures(shown: Iterable[Shown], who: Mapping[str, Contributor]) -> list[frozenset[Cell]]:
+    figures = []
+    for entry in shown:
+        cells = [(label, gas) for label in entry.labels for gas in who[label].gases]
+        for gas in entry.apart:
+            figures.append(frozenset(cell for cell in cells if cell[1] == gas))
+        figures.append(frozenset(cell for cell in cells if cell[1] not in entry.apart))  # the UNRESOLVED line
+    return figures
+
+
+def _dqr_figures(shown: Iterable[Shown], who: Mapping[str, Contributor]) -> list[frozenset[Cell]]:
+    return [frozenset((label, "dqr") for label in entry.labels if who[label].has_dqr) for entry in shown if entry.dqr]
+
+
+def exposed(figures: Iterable[frozenset[Cell]], who: Mapping[str, Contributor]) -> set[frozenset[str]]:
+    """The sets of fewer than MIN_ORGANISATIONS organisations whose unnamed cells some combination of the figures
+    isolates (see the comment above); empty when the figures are safe together."""
+    figures = list(dict.fromkeys(figure for figure in figures if figure))
+    classes: dict[frozenset[int], set[str]] = {}
+    membership: dict[Cell, set[int]] = defaultdict(set)
+    for index, figure in enumerate(figures):
+        for cell in figure:
+            membership[cell].add(index)
+    for cell, rows in membership.items():
+        unnamed = classes.setdefault(frozenset(rows), set())
+        if not who[cell[0]].named:
+            unnamed.add(who[cell[0]].organisation_id)
+    small = sorted({o for unnamed in classes.values() if len(unnamed) < MIN_ORGANISATIONS for o in unnamed})
+    if not small:
+        return set()
+    columns = list(classes)
+    basis = _row_basis([[Fraction(int(row in column)) for column in columns] for row in range(len(figures))])
+    found = set()
+    for size in range(1, MIN_ORGANISATIONS):
+        for organisations in combinations(small, size):
+            inside = {j for j, column in enumerate(columns) if classes[column] <= set(organisations)}
+            if not any(classes[columns[j]] for j in inside):
+                continue
+            rest = [[value for j, value in enumerate(row) if j not in inside] for row in basis]
+            if len(_row_basis(rest)) < len(basis):
+                found.add(frozenset(organisations))
+    return found
+
+
+def _row_basis(rows: list[list[Fraction]]) -> list[list[Fraction]]:
+    """The non-zero rows of the reduced row echelon form (exact: fractions)."""
+    rows = [list(row) for row in rows]
+    basis: list[list[Fraction]] = []
+    width = len(rows[0]) if rows else 0
+    for column in range(width):
+        pivot = next((row for row in rows if row[column] != 0), None)
+        if pivot is None:
+            continue
+        rows.remove(pivot)
+        pivot = [value / pivot[column] for value in pivot]
+        rows = [[a - row[column] * b for a, b in zip(row, pivot, strict=True)] for row in rows]
+        basis = [[a - row[column] * b for a, b in zip(row, pivot, strict=True)] for row in basis]
+        basis.append(pivot)
+    return basis
+
+
+def drafts(
+    values: Iterable[CertifiedValue],
+    earlier: Iterable[Shown] = (),
+    known: Mapping[str, Contributor] | None = None,
+) -> list[Draft]:
     """Every group's provincial entries and its national entry, in key order, each published or withheld by the
-    disclosure rule of the module's docstring."""
+    disclosure rule of the module's docstring. `earlier`: what the releases already cut publish (their labels
+    `known` as contributors where they are no longer among `values`)."""
+    values = list(values)
+    who = {**(known or {}), **{value.label: _contributor(value) for value in values}}
+    before: dict[tuple, list[Shown]] = defaultdict(list)
+    for entry in earlier:
+        before[entry.group].append(entry)
+        for label in entry.labels - who.keys():  # a label the service no longer has: its own, unnamed, every gas
+            who[label] = Contributor(f"label:{label}", False, entry.apart | {UNRESOLVED}, entry.dqr)
     groups: dict[tuple, list[CertifiedValue]] = defaultdict(list)
     for value in values:
         groups[_group(value)].append(value)
     found: list[Draft] = []
-    for members in groups.values():
-        by_province: dict[str | None, list[CertifiedValue]] = defaultdict(list)
-        for member in members:
-            by_province[member.province].append(member)
-        provincial = [_draft(group, province) for province, group in by_province.items()]
-        shown = {label for entry in provincial if entry.published for label in entry.labels}
-        national = _draft(members, None)
-        rest = [m for m in members if m.label not in shown]
-        if national.published and rest and not _disclosable(rest):
-            national = replace(national, withheld=COMPLEMENT)
-        found += [*provincial, national]
+    for group, members in groups.items():
+        found += _group_drafts(members, before[group], who)
     return sorted(found, key=lambda draft: draft.key)
+
+
+def _group_drafts(members: list[CertifiedValue], before: list[Shown], who: Mapping[str, Contributor]) -> list[Draft]:
+    """A group's entries: each province's (a label without a province counts in the national entry only), then
+    the national one, each kept only if it isolates no company's cells together with the entries kept before it and
+    the earlier releases' (COMPLEMENT, EARLIER); then the gases shown apart and the DQR, by the same test."""
+    by_province: dict[str, list[CertifiedValue]] = defaultdict(list)
+    for member in members:
+        if member.province is not None:
+            by_province[member.province].append(member)
+    candidates = sorted((_draft(group, place) for place, group in by_province.items()), key=lambda d: d.key)
+    candidates.append(_draft(members, None))
+    leaked = exposed(_value_figures(before), who)
+    kept: list[Draft] = []
+    out: list[Draft] = []
+    for draft in candidates:
+        if draft.published:
+            trial = [*kept, draft]
+            if exposed(_value_figures(_shown(d) for d in trial), who):
+                draft = replace(draft, withheld=COMPLEMENT)
+            elif exposed(_value_figures([*before, *(_shown(d) for d in trial)]), who) - leaked:
+                draft = replace(draft, withheld=EARLIER)
+            else:
+                kept.append(draft)
+        out.append(draft)
+    if not kept:
+        return out
+    by_label = {member.label: member for member in members}
+    folded = _folded(kept, before, who)
+    if folded is None:
+        return [replace(draft, withheld=COMPLEMENT) if draft.published else draft for draft in out]
+    with_dqr = not (
+        exposed(_dqr_figures([*before, *(_shown(d) for d in kept)], who), who) - exposed(_dqr_figures(before, who), who)
+    )
+    final = {
+        draft.key: replace(
+            draft,
+            gases=gas_split((by_label[label] for label in draft.labels), folded),
+            dqr=draft.dqr if with_dqr else None,
+            folded=tuple(sorted(folded)),
+        )
+        for draft in kept
+    }
+    return [final.get(draft.key, draft) if draft.published else draft for draft in out]
+
+
+def _shown(draft: Draft, folded: Iterable[str] = ()) -> Shown:
+    group = (draft.pcr_id, draft.pcr_major, draft.product_class, draft.declared_unit, draft.reference_year)
+    apart = frozenset(draft.gases) - {UNRESOLVED} - set(folded)
+    return Shown(group, frozenset(draft.labels), apart, draft.dqr is not None)
+
+
+def _folded(kept: list[Draft], before: list[Shown], who: Mapping[str, Contributor]) -> set[str] | None:
+    """The gases the group's entries of this release give in UNRESOLVED rather than apart: none, unless a gas line
+    (with the earlier releases' lines) would isolate a company's amount; then gases are folded, the one of the fewest
+    emitting organisations first, until nothing is isolated. None: even the whole footprint in UNRESOLVED would
+    isolate one (earlier releases showed a gas apart that this one cannot): the group's entries are withheld."""
+    leaked = exposed(_gas_figures(before, who), who)
+    gases = sorted({gas for draft in kept for gas in draft.gases} - {UNRESOLVED})
+    emitters = {
+        gas: len({who[label].organisation_id for d in kept for label in d.labels if gas in who[label].gases})
+        for gas in gases
+    }
+    folded: set[str] = set()
+    while exposed(_gas_figures([*before, *(_shown(d, folded) for d in kept)], who), who) - leaked:
+        left = sorted(set(gases) - folded, key=lambda gas: (emitters[gas], gas))
+        if not left:
+            return None
+        folded.add(left[0])
+    return folded
 
 
 # --- preview and cut ------------------------------------------------------------------------------------------------
@@ -536,7 +756,8 @@ def preview(session: Session, principal: Principal) -> Preview:
 
 def _preview(session: Session, day: date) -> Preview:
     values, excluded = certified_values(session, day)
-    found = drafts(values)
+    earlier, known = published_before(session, {value.label for value in values})
+    found = drafts(values, earlier, known)
     published = [d for d in found if d.published]
     previous = latest(session)
     before = {e.key: e.value for e in _entries_of(session, previous)} if previous else {}
@@ -548,6 +769,42 @@ def _preview(session: Session, day: date) -> Preview:
         previous=previous,
         changes=compare(previous.number if previous else None, before, {d.key: d.value for d in published}),
     )
+
+
+def published_before(session: Session, current: set[str]) -> tuple[list[Shown], dict[str, Contributor]]:
+    """What every release cut so far publishes, as the disclosure rule reads it, and the labels behind it that are
+    no longer among the `current` consented labels in force (withdrawn, expired, revoked): whose they were, whether
+    they stood named, their gases. An entry keeps all its labels (FactorEntry.sources), published only when named;
+    an anonymous entry cut before entries kept them (sources empty) cannot be read and is left out."""
+    rows = list(session.exec(select(FactorEntry)))
+    earlier = [
+        Shown(
+            (row.pcr_id, row.pcr_major, row.product_class, row.declared_unit, row.reference_year),
+            frozenset(row.sources),
+            frozenset(row.gases) - {UNRESOLVED},
+            row.dqr is not None,
+        )
+        for row in rows
+        if row.sources
+    ]
+    stood_named = {label for row in rows if row.named_manufacturer for label in row.sources}
+    missing = {label for entry in earlier for label in entry.labels} - current
+    known = {}
+    if missing:
+        for label, footprint, consent in session.exec(
+            select(Label, Footprint, FactorConsent)
+            .join(Footprint, col(Footprint.id) == col(Label.footprint_id))
+            .join(FactorConsent, col(FactorConsent.label_id) == col(Label.id), isouter=True)
+            .where(col(Label.number).in_(missing))
+        ):
+            gases = footprint.result.get("per_gas") or {}
+            known[label.number] = Contributor(
+                str(label.organisation_id),
+                label.number in stood_named or consent_state(consent) == "named",
+                frozenset(gas for gas, amount in gases.items() if amount.get("mass_kg") or amount.get("kg_co2e")),
+                (footprint.result.get("data_quality") or {}).get("dqr") is not None,
+            )
+    return earlier, known
 
 
 def compare(previous: str | None, before: Mapping[str, float], after: Mapping[str, float]) -> dict:
@@ -725,7 +982,7 @@ def _entry(release_id: uuid.UUID, draft: Draft) -> FactorEntry:
         value_max=draft.value_max,
         value_sd=draft.value_sd,
         named_manufacturer=draft.named_manufacturer,
-        sources=list(draft.sources),
+        sources=list(draft.labels),  # every label, for the disclosure rule of later releases; public only if named
     )
 
 
@@ -759,7 +1016,11 @@ def releases(session: Session) -> list[FactorRelease]:
 def release(session: Session, number: str) -> FactorRelease:
     found = session.exec(select(FactorRelease).where(FactorRelease.number == number.strip()[:20])).first()
     if found is None:
-        raise NotFound(f"no factor-database release {number[:20]}", code="factors.release.unknown")
+        raise NotFound(
+            f"no factor-database release {number[:20]}",
+            [_error("number", "factors.release.unknown", "unknown release")],
+            code="factors.release.unknown",
+        )
     return found
 
 
@@ -794,7 +1055,11 @@ def entry(session: Session, number: str, key: str) -> FactorEntry:
         select(FactorEntry).where(FactorEntry.release_id == found.id, FactorEntry.key == key[:300])
     ).first()
     if row is None:
-        raise NotFound(f"release {found.number} has no entry {key[:300]}", code="factors.entry.unknown")
+        raise NotFound(
+            f"release {found.number} has no entry {key[:300]}",
+            [_error("key", "factors.entry.unknown", "unknown entry")],
+            code="factors.entry.unknown",
+        )
     return row
 
 
@@ -854,7 +1119,11 @@ def release_file(session: Session, number: str, name: str) -> tuple[bytes, dict]
     found = release(session, number)
     stored = found.files.get(name) if name in FORMATS else None
     if stored is None:
-        raise NotFound(f"no file {name[:20]} of release {found.number}", code="factors.file.unknown")
+        raise NotFound(
+            f"no file {name[:20]} of release {found.number}",
+            [_error("name", "factors.file.unknown", "one of csv, json, jsonld")],
+            code="factors.file.unknown",
+        )
     try:
         return object_store().get(stored["key"]), stored
     except StorageError:

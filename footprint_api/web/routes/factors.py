@@ -5,6 +5,7 @@ a refusal is worded in the reader's language by its code next to the field or la
 are public: what a release publishes is public by construction (services.factor_database: the disclosure rule).
 """
 
+import math
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
@@ -29,6 +30,7 @@ PlatformAdminPage = Annotated[PageUser, Depends(session.page_user(Role.PLATFORM_
 CUT_FIELDS = ("number", "title_zh", "title", "notes")
 DONE = {"cut", "consent_given", "consent_withdrawn"}  # notices after a redirect: factors.done.<code>
 API = "/api/v1/factor-releases"
+SIGNIFICANT = 5  # digits of a figure on a page
 
 
 def _t(request: Request):
@@ -54,6 +56,19 @@ def _errors(request: Request, exc: ServiceError) -> dict[str, str]:
 def _href(number: str, key: str | None = None) -> str:
     base = f"/factors/{quote(number, safe='')}"
     return f"{base}/entries/{quote(key, safe='')}" if key else base
+
+
+def _figure(value: float | None) -> str:
+    """An entry's figure on a page: five significant digits, grouped by thousands, no trailing zeros (13,995;
+    803.33; 0.9729; 44.721); the files and the JSON keep every digit. A mean of labels signed to four digits may
+    carry a fifth; more would be noise on a page (an SD of 44.721359549995796)."""
+    if value is None:
+        return "—"
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    decimals = max(0, SIGNIFICANT - 1 - math.floor(math.log10(abs(value))))
+    text = f"{round(value, decimals):,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _view(row) -> dict:
@@ -112,6 +127,7 @@ def release_page(
             if name in found.files
         ],
         href=_href,
+        figure=_figure,
         notice=_notice(request, done),
     )
 
@@ -134,6 +150,7 @@ def entry_page(request: Request, number: str, key: str, db: SessionDep, user: Op
         supplier_json=factor_release.canonical(reference).decode("utf-8"),
         json_href=f"{API}/{quote(found.number, safe='')}/entries/{quote(row.key, safe='')}",
         href=_href,
+        figure=_figure,
     )
 
 
@@ -151,6 +168,7 @@ def _cut_page(request, db, user, status_code=200, errors=None, values=None):
         errors=errors or {},
         values=dict.fromkeys(CUT_FIELDS, "") | (values or {}),
         href=_href,
+        figure=_figure,
     )
 
 
