@@ -797,3 +797,24 @@ def test_a_successor_known_only_later_is_named_on_the_links_already_marked(world
         audit.commit(session)
     [row] = affected_of(world, "grinder-engineer", grinder)
     assert (row["params"]["successor_version"], row["newer"]) == (1, f"{pf_id} v1")
+
+
+def test_a_frozen_value_the_engine_refuses_fails_the_job_instead_of_leaving_it_running(world, firms):
+    """A link stored before resolution checked values (here: edited to -5 kg CO2e per t in the database) cannot be
+    calculated: the job ends `failed` with the engine's reason, never stays `running`."""
+    from sqlmodel import select
+
+    from footprint_api.persistence.models import SupplyLink
+
+    pf_id = str(uuid.uuid4())
+    received(world, pf_id, 0.8)
+    grinder = world.product("grinder-engineer", "PCR-CN-CEMENT", "水泥（冻结值被改）")
+    submitted = world.submit("grinder-engineer", grinder["id"], cement_inventory(pact(pf_id)))
+    assert submitted.status_code == 201, submitted.text
+    with session_scope() as session:
+        link = session.exec(select(SupplyLink).where(SupplyLink.inventory_id == uuid.UUID(submitted.json()["id"]))).one()
+        link.value_per_item_unit = -5.0
+        session.add(link)
+        session.commit()
+    job = world.calculate("grinder-engineer", submitted.json()["id"])
+    assert job["status"] == "failed" and "ValueError" in job["error"], job

@@ -595,3 +595,24 @@ def test_a_footprint_with_nothing_withdrawn_cannot_be_recalculated_on_newer_data
     url = f"/app/footprints/{grinding_footprint['footprint_id']}"
     response = engineer.post_form(url, f"{url}/recalculate-with-newer-supplier-data")
     assert response.status_code == 409
+
+
+def test_a_check_reads_the_number_as_the_submission_does(engineer, grinding, kiln):
+    """Typed on a Chinese keyboard in full width (ＰＣＦ－２０２６…), the check finds the label as the submission
+    does; with one character wrong it names the label one typing error away, as the submission's refusal does."""
+    number = kiln["label"]["number"]
+    wide = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in number)
+    page = engineer.post_form(
+        form_url(grinding),
+        CHECK_LABEL,
+        {**filled(grinding, kind="label", label=wide), "supplier_check.purchased_clinker": "核对"},
+    )
+    assert page.status_code == 200 and f"碳标签 {number} 的公开信息" in text(page.text)
+    typo = number[:-3] + ("1" if number[-3] != "1" else "2") + number[-2:]
+    page = engineer.post_form(
+        form_url(grinding),
+        CHECK_LABEL,
+        {**filled(grinding, kind="label", label=typo), "supplier_check.purchased_clinker": "核对"},
+    )
+    assert page.status_code == 422
+    assert number in " ".join(field_errors(page.text, "item.purchased_clinker.supplier.label"))

@@ -71,8 +71,14 @@ def run_job(session: Session, job_id: uuid.UUID, calculate: Callable[..., object
     if job.status is JobStatus.SUCCEEDED:
         return session.get(Footprint, job.footprint_id)
     record = session.get(InventoryRecord, job.inventory_id)
-    # the suppliers' values the version's links froze at submission (services.supply_chain), by item index
-    suppliers = supply_chain.supplier_values(session, job.inventory_id)
+    # the suppliers' values the version's links froze at submission (services.supply_chain), by item index; one the
+    # engine would refuse (resolution refuses it at submission; a link stored before that check) fails the job
+    try:
+        suppliers = supply_chain.supplier_values(session, job.inventory_id)
+    except ValueError as exc:
+        session.rollback()
+        _finish(session, job_id, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+        return None
     session.commit()  # no transaction stays open (nor, on SQLite, the write lock held) while the engine works
     try:
         inventory = Inventory.model_validate(record.data)

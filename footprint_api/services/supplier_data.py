@@ -22,7 +22,6 @@ from footprint_api.infra.security import Principal
 from footprint_api.persistence.models import FactorEntry, FactorRelease, Footprint, InventoryRecord, SupplierFootprint
 from footprint_api.services import labels, supply_chain
 from footprint_api.services.messages import worded
-from label_service.numbering import InvalidLabelNumber, normalise
 from pcr_rules import PCRNotFound, default_registry
 from pcr_rules.models import PCR, ItemKind
 from pcr_rules.units import UnitProblem, conversion_factor, same_kind
@@ -164,15 +163,11 @@ def public_label(session: Session, number: str, item_unit: str | None = None, to
     when the number is malformed or no label has it. A label that is not valid is shown too (with its state): the
     submission refuses it, naming why."""
     field_name = "supplier.reference"  # the refusals the submission makes of the same number (supply.yaml)
-    try:
-        normalise(number)
-    except InvalidLabelNumber:
-        entry = {"field": field_name, "reason": "not a label number", "code": "supply.label_invalid"}
-        raise Unprocessable("not a label number", [{**entry, "params": {"number": number[:40]}}]) from None
-    label, canonical = labels.lookup(session, number)
-    if label is None:
-        entry = {"field": field_name, "reason": "no label has this number", "code": "supply.label_unknown"}
-        raise Unprocessable("no label has this number", [{**entry, "params": {"number": canonical}}])
+    try:  # read as the submission reads it: full-width typing, and the labels one typing error away
+        label = supply_chain.label_by_number(session, number)
+    except supply_chain.Refusal as refusal:
+        entry = {"field": field_name, "reason": refusal.reason, "code": f"supply.{refusal.code}"}
+        raise Unprocessable(refusal.reason, [{**entry, "params": refusal.params}]) from None
     return PublicLabel(
         label.number,
         label.product_name,

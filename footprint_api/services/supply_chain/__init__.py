@@ -32,6 +32,7 @@ from footprint_api.services.supply_chain.links import (
     PACT_DEPRECATED,
     REASONS,
     RELEASE,
+    Refusal,
     source_name,
     supplier_values,
 )
@@ -41,7 +42,14 @@ from footprint_api.services.supply_chain.propagation import (
     supplier_footprint_deprecated,
 )
 from footprint_api.services.supply_chain.recalculation import recalculate_with_newer
-from footprint_api.services.supply_chain.resolution import PACT_UNITS, declared, pact_dqr, record, resolve
+from footprint_api.services.supply_chain.resolution import (
+    PACT_UNITS,
+    declared,
+    label_by_number,
+    pact_dqr,
+    record,
+    resolve,
+)
 from footprint_api.services.supply_chain.successors import successor_footprint, successor_label, successor_reference
 from footprint_api.services.supply_chain.views import (
     affected_footprints,
@@ -62,9 +70,11 @@ __all__ = [
     "PACT_UNITS",
     "REASONS",
     "RELEASE",
+    "Refusal",
     "affected_footprints",
     "concerned",
     "declared",
+    "label_by_number",
     "label_reinstated",
     "label_withdrawn",
     "labels_at_risk",

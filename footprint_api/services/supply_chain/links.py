@@ -73,10 +73,12 @@ def label_params(label: Label) -> dict:
 def supplier_values(session: Session, inventory_id: uuid.UUID) -> dict[int, SupplierValue]:
     """The engine's supplier values of an inventory version, by item index: the values its links froze at
     submission (a source withdrawn since does not change them; the link is marked instead)."""
-    return {link.item_index: _value(link) for link in links_of(session, inventory_id)}
+    return {link.item_index: value_of(link) for link in links_of(session, inventory_id)}
 
 
-def _value(link: SupplyLink) -> SupplierValue:
+def value_of(link: SupplyLink) -> SupplierValue:
+    """The engine's value of a link; ValueError where the engine would refuse it (lca_models.supply.SupplierValue):
+    resolution asks first, so that a submission is refused rather than its calculation failed."""
     return SupplierValue(
         kg_co2e_per_unit=link.value_per_item_unit,
         source=source_name(link),

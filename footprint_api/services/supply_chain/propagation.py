@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 
 from footprint_api.persistence.models import Label, SupplierFootprint, SupplyLink, utcnow
 from footprint_api.services import audit
-from footprint_api.services.supply_chain.links import LABEL_REASONS, PACT_DEPRECATED, label_params
+from footprint_api.services.supply_chain.links import LABEL_REASONS, PACT_DEPRECATED, expired, label_params
 from label_service.workflow import LabelState
 
 
@@ -30,7 +30,11 @@ def label_withdrawn(session: Session, label: Label, reason: str) -> int:
 
 
 def label_reinstated(session: Session, label: Label) -> int:
-    """A suspended label reinstated: the links its suspension marked are no longer affected (audited each)."""
+    """A suspended label reinstated: the links its suspension marked are no longer affected (audited each). A label
+    reinstated past its validity is in force no longer all the same: its links are marked expired instead (the
+    housekeeping would move the label to expired on its next run)."""
+    if expired(label):
+        return label_withdrawn(session, label, LABEL_REASONS[LabelState.EXPIRED.value])
     links = session.exec(
         select(SupplyLink).where(
             SupplyLink.label_id == label.id, SupplyLink.affected_reason == LABEL_REASONS[LabelState.SUSPENDED.value]

@@ -3,11 +3,11 @@ successor, submitted as any version is (resolution and checks run again) and que
 
 import uuid
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from footprint_api.core.errors import Conflict
 from footprint_api.infra.security import Principal
-from footprint_api.persistence.models import Footprint, InventoryRecord, Job
+from footprint_api.persistence.models import Footprint, InventoryRecord, Job, Product
 from footprint_api.services import audit
 from footprint_api.services.catalogue import owned
 from footprint_api.services.principals import actor
@@ -26,6 +26,7 @@ def recalculate_with_newer(session: Session, principal: Principal, footprint_id:
     footprint = owned(session, Footprint, footprint_id, principal)
     record = session.get(InventoryRecord, footprint.inventory_id)
     inventory = Inventory.model_validate(record.data)
+    _refuse_replaced(session, record, inventory)
     affected = [link for link in links_of(session, record.id) if link.affected_at is not None]
     if not affected:
         raise Conflict(
@@ -70,3 +71,31 @@ def recalculate_with_newer(session: Session, principal: Principal, footprint_id:
     )
     monte_carlo = int(((footprint.result or {}).get("uncertainty") or {}).get("iterations") or 0)
     return footprints.request_calculation(session, principal, submitted.id, monte_carlo)
+
+
+def _refuse_replaced(session: Session, record: InventoryRecord, inventory: Inventory) -> None:
+    """Conflict (409) naming the later version when the product's inventory for the same reference period was
+    submitted again after this one (a recalculation already made, or the buyer's own correction): a copy of this
+    version would replace the later one and lose what it changed. The product's row is locked first (as a
+    submission locks it), so that of two recalculations asked at once the second finds the first's version."""
+    session.exec(select(Product.id).where(Product.id == record.product_id).with_for_update()).one()
+    period = inventory.reference_period
+    later = session.exec(
+        select(InventoryRecord)
+        .where(InventoryRecord.product_id == record.product_id, InventoryRecord.version > record.version)
+        .order_by(col(InventoryRecord.version).desc())
+    ).all()
+    for newer in later:
+        newer_period = Inventory.model_validate(newer.data).reference_period
+        if (newer_period.start, newer_period.end) == (period.start, period.end):
+            reason = (
+                f"version {record.version} of this inventory was replaced by version {newer.version} for the same "
+                "reference period: recalculate the footprint of that one"
+            )
+            params = {"version": record.version, "newer_version": newer.version}
+            raise Conflict(
+                reason,
+                [{"field": "footprint_id", "reason": reason, "code": "supply.version_replaced", "params": params}],
+                code="supply.version_replaced",
+                params=params,
+            )

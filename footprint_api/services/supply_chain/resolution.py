@@ -9,6 +9,8 @@ written in the submitting transaction.
 - `release`: an entry of a factor-database release (services.factor_database), by release number and entry key.
 """
 
+import math
+import unicodedata
 import uuid
 from datetime import date
 
@@ -18,9 +20,11 @@ from footprint_api.infra.security import Principal
 from footprint_api.persistence.models import (
     FactorEntry,
     FactorRelease,
+    Footprint,
     InventoryRecord,
     Label,
     Organisation,
+    Product,
     SupplierFootprint,
     SupplyLink,
     utcnow,
@@ -37,6 +41,7 @@ from footprint_api.services.supply_chain.links import (
     expired,
     label_params,
     refused,
+    value_of,
     zh,
 )
 from label_service.numbering import InvalidLabelNumber, normalise
@@ -65,6 +70,10 @@ PACT_UNITS = {
     "squareMeter": "m^2",
     "hour": "h",
 }
+# the declared units whose footprint states the product's mass (PACT Methodology 3.2.4, table 4): per piece, per
+# volume, per area. An energy, a transport or a service has none (`productMassPerDeclaredUnit` SHALL be 0): a mass
+# given there anyway is not a way to read kWh as tonnes.
+MASS_BEARING = frozenset({"piece", "liter", "cubic meter", "cubicMeter", "square meter", "squareMeter"})
 
 
 def resolve(session: Session, principal: Principal, inventory: Inventory, product_id: uuid.UUID) -> list[SupplyLink]:
@@ -89,24 +98,43 @@ def resolve(session: Session, principal: Principal, inventory: Inventory, produc
                     kind_zh=zh(f"inv.kind.{spec.kind.value}"),
                 )
             link = RESOLVERS[entry.supplier.kind](session, principal, entry.supplier, spec.unit, inventory)
+            link.organisation_id, link.product_id = principal.organisation_id, product_id
+            link.item_index, link.item, link.item_unit = index, entry.item, spec.unit
+            _refuse_value(link)
+            _refuse_cycle(session, link)
         except Refusal as refusal:
             errors.append(refusal.error(index))
             continue
-        link.organisation_id, link.product_id = principal.organisation_id, product_id
-        link.item_index, link.item, link.item_unit = index, entry.item, spec.unit
-        if link.kind == LABEL:
-            path = cycle(session, product_id, link.supplier_product_id, link.supplier_product)
-            if path:
-                shown = " → ".join(path)
-                reason = (
-                    f"label {link.reference} rests, through its suppliers, on this product's own footprint: {shown}"
-                )
-                errors.append(Refusal("cycle", reason, number=link.reference, path=shown).error(index))
-                continue
         links.append(link)
     if errors:
         raise refused(errors)
     return links
+
+
+def _refuse_value(link: SupplyLink) -> None:
+    """A value the calculation can take (services.supply_chain.links.value_of: a footprint per unit is finite and
+    not negative, a share 0..1, a rating 1..5), or the refusal now, naming the item, rather than a calculation that
+    fails later. A PACT footprint may be negative (technological removals, PACT 3.0); a purchased input here may
+    not: the engine adds no negative supplier value to a total whose own removals it does not count."""
+    try:
+        value_of(link)
+    except ValueError:
+        raise Refusal(
+            "value_out_of_range",
+            f"the source declares {link.value_per_declared_unit:g} kg CO2e per {link.declared_unit}: not a value a "
+            "purchased input can rest on (a footprint per unit is finite and not negative)",
+            value=link.value_per_declared_unit,
+            declared_unit=link.declared_unit,
+        ) from None
+
+
+def _refuse_cycle(session: Session, link: SupplyLink) -> None:
+    """A source whose supplier's product rests, through its suppliers, on the buyer's own product."""
+    path = cycle(session, link.product_id, link.supplier_product_id, link.supplier_product)
+    if path:
+        shown = " → ".join(path)
+        reason = f"{link.kind} {link.reference} rests, through its suppliers, on this product's own footprint: {shown}"
+        raise Refusal("cycle", reason, number=link.reference, path=shown)
 
 
 def _label_link(
@@ -115,7 +143,7 @@ def _label_link(
     """A label by its number, read as its public page shows it: its value per declared unit converted to the item's
     unit. A label in force is used; an expired one only if it was valid when the reference period began (it was
     valid for the data), and its link is affected from the start; a suspended, revoked or superseded one is not."""
-    label = _label(session, ref.reference)
+    label = label_by_number(session, ref.reference)
     _refuse_label(label, inventory.reference_period.start)
     amount, unit = declared(label.declared_unit)
     value = float(label.value)
@@ -147,15 +175,28 @@ def _label_link(
     return link
 
 
-def _label(session: Session, text: str) -> Label:
+def _typed(text: str) -> str:
+    """A reference as typed on a Chinese keyboard: full-width letters, digits and hyphens (ＰＣＦ－２０２６…) read as
+    the ASCII ones they stand for (Unicode NFKC), surrounding spaces dropped."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def label_by_number(session: Session, text: str) -> Label:
+    """The label of a number in any spelling. A number whose check character does not match names the issued labels
+    one typing error away, as the public verification page does (label_service.numbering.one_typo_away); a well
+    formed number has no issued label one error away (the check character tells them apart)."""
+    text = _typed(text)
     try:
         number = normalise(text)
     except InvalidLabelNumber as exc:
+        nearest = verification.nearest(session, text)
+        if nearest:
+            reason = f"{text[:40]!r}: the check character does not match; did you mean {', '.join(nearest)}?"
+            raise Refusal("label_mistyped", reason, number=text[:40], nearest=nearest) from None
         raise Refusal("label_invalid", str(exc), number=text[:40]) from None
     label = session.exec(select(Label).where(Label.number == number)).first()
     if label is None:
-        nearest = verification.nearest(session, text)
-        raise Refusal("label_unknown", f"no label {number} was issued", number=number, nearest=nearest)
+        raise Refusal("label_unknown", f"no label {number} was issued", number=number, nearest=[])
     return label
 
 
@@ -197,6 +238,13 @@ def declared(text: str) -> tuple[float, str]:
 
 def _per_item_unit(value: float, amount: float, unit: str, item_unit: str, shown: str) -> float:
     """kg CO2e per unit of the item from kg CO2e per `amount` `unit`: 850 kg per 1 t is 0.85 kg per kg."""
+    if not (math.isfinite(amount) and amount > 0):
+        raise Refusal(
+            "unit_mismatch",
+            f"the source is declared per {shown}: not an amount a value can be per",
+            declared_unit=shown,
+            item_unit=item_unit,
+        )
     try:
         return value / amount * conversion_factor(item_unit, unit)
     except UnitProblem:
@@ -216,16 +264,24 @@ def _pact_link(
     14067:2018) reports fossil, biogenic and land-use GHG separately, and this service's footprint totals are fossil
     plus land use with biogenic CO2 emissions and removals reported beside them (Brightway's IPCC 2021 method gives
     biogenic CO2 no factor), so the supplier's value without biogenic uptake is the one that adds up with the buyer's
-    own; the value including it would subtract the supplier's removals from a total that reports none of its own."""
+    own; the value including it would subtract the supplier's removals from a total that reports none of its own.
+    It is not exactly the quantity of our totals: PACT 3.0 counts biogenic CO2 *emissions* in it, which our totals
+    weigh at 0 (services.pact.mapping exports our total plus the biogenic CO2 emitted). For a supplier burning
+    biomass (the clinker PCR's `kiln_biomass`) the value used is higher than its fossil and land-use total by its
+    biogenic CO2 emitted, and so higher than the same footprint reaches a buyer through its label: conservative,
+    never lower than the supplier's fossil footprint."""
     found = _pact_footprint(session, principal.organisation_id, ref.reference)
     _refuse_pact(found, inventory.reference_period.start)
     value, unit, amount, shown = _pact_value(found, item_unit)
+    supplier_product = _product_of_own_footprint(session, found.pf_id)
     return SupplyLink(
         kind=PACT,
         reference=found.pf_id,
         supplier_footprint_id=found.id,
         supplier_name=found.company_name,
         supplier_product=found.product_name,
+        supplier_organisation_id=supplier_product.organisation_id if supplier_product else None,
+        supplier_product_id=supplier_product.id if supplier_product else None,
         value_per_declared_unit=found.pcf_excluding_biogenic,
         declared_unit=shown,
         value_per_item_unit=_per_item_unit(value, amount, unit, item_unit, shown),
@@ -239,13 +295,25 @@ def _pact_link(
     )
 
 
+def _product_of_own_footprint(session: Session, pf_id: str) -> Product | None:
+    """The product of a footprint of this service that a PACT footprint is (services.pact.mapping publishes a
+    footprint under its own id): a supplier pulling over PACT from this very service is in its supply chain as a
+    label would be, and a cycle through it is refused the same way. A PACT footprint from another service names no
+    product here: a cycle through another service cannot be seen."""
+    footprint = session.get(Footprint, uuid.UUID(pf_id))
+    if footprint is None:
+        return None
+    record = session.get(InventoryRecord, footprint.inventory_id)
+    return session.get(Product, record.product_id) if record else None
+
+
 def _pact_footprint(session: Session, organisation_id: uuid.UUID, pf_id: str) -> SupplierFootprint:
     """The newest Active version the buyer holds of the footprint `pf_id` (a PACT id is a UUID: stored in its
-    canonical lower-case text, whatever case the supplier or the buyer wrote it in)."""
+    canonical lower-case text, whatever case or width the supplier or the buyer wrote it in)."""
     try:
-        canonical = str(uuid.UUID(pf_id.strip()))
+        canonical = str(uuid.UUID(_typed(pf_id)))
     except ValueError:
-        canonical = pf_id.strip()
+        raise Refusal("pact_invalid", f"{pf_id[:64]!r} is not a PACT footprint id (a UUID)", pf_id=pf_id[:64]) from None
     rows = session.exec(
         select(SupplierFootprint)
         .where(SupplierFootprint.organisation_id == organisation_id, SupplierFootprint.pf_id == canonical)
@@ -283,7 +351,7 @@ def _pact_value(found: SupplierFootprint, item_unit: str) -> tuple[float, str, f
     shown = f"{found.declared_amount:g} {found.declared_unit}"[:40]
     unit = PACT_UNITS.get(found.declared_unit)
     if unit is None or not _same_dimension(unit, item_unit):
-        mass = _mass_per_declared_unit(found.document)
+        mass = _mass_per_declared_unit(found.document) if found.declared_unit in MASS_BEARING else None
         if mass and _same_dimension("kg", item_unit):
             return found.pcf_excluding_biogenic, "kg", mass, f"{shown} ({mass:g} kg)"[:40]
         raise Refusal(
@@ -346,7 +414,7 @@ def _release_link(
 ) -> SupplyLink:
     """An entry of a factor-database release: the mean of certified values of a product class. It is verified data
     but not the buyer's supplier's own: it counts as secondary data (no primary share) with the entry's DQR."""
-    release = session.exec(select(FactorRelease).where(FactorRelease.number == ref.reference.strip())).first()
+    release = session.exec(select(FactorRelease).where(FactorRelease.number == _typed(ref.reference))).first()
     if release is None:
         raise Refusal("release_unknown", f"no factor-database release {ref.reference}", release=ref.reference[:20])
     entry = session.exec(
@@ -434,6 +502,12 @@ def record(
 
 
 def _recheck(session: Session, link: SupplyLink, period_start: date) -> None:
+    """The source and the chain again, in the submitting transaction. The source's row is locked: its withdrawal
+    waits for this submission (and then finds the link to mark), or this submission sees it withdrawn. The
+    supplier's product row is locked before the chain is walked again: two submissions that would close a cycle
+    between them (A names B's label while B names A's) each hold their own product and wait for the other's, which
+    PostgreSQL breaks as a deadlock; the submission retried (services.inventories) then sees the other's links and
+    is refused. SQLite runs one writing transaction at a time, so the walk at resolution already saw everything."""
     if link.label_id is not None:
         label = session.exec(select(Label).where(Label.id == link.label_id).with_for_update()).one()
         _refuse_label(label, period_start)
@@ -442,3 +516,6 @@ def _recheck(session: Session, link: SupplyLink, period_start: date) -> None:
             select(SupplierFootprint).where(SupplierFootprint.id == link.supplier_footprint_id).with_for_update()
         ).one()
         _refuse_pact(found, period_start)
+    if link.supplier_product_id is not None and link.supplier_product_id != link.product_id:
+        session.exec(select(Product.id).where(Product.id == link.supplier_product_id).with_for_update()).one()
+        _refuse_cycle(session, link)
