@@ -126,8 +126,9 @@ def test_the_english_form_names_the_technologies_in_english(world, app):
 
 
 def test_a_pcr_without_product_parameters_has_no_such_section(world, chinese):
-    # steel (1.1.0, its latest) has none; cement has had its product class since 1.2.0 (issue 20)
-    product = new_product(world, "PCR-CN-STEEL")
+    # electricity (1.0.0, its latest) has none; cement has had its product class since 1.2.0 (issue 20), steel its
+    # product form since 2.0.0 and flat glass its thickness range since 1.1.0 (issue 21)
+    product = new_product(world, "PCR-CN-ELECTRICITY")
     page = chinese.get(f"/app/inventories/new?product={product['id']}").text
     assert 'id="sec-parameters"' not in page and 'name="param.' not in page
 

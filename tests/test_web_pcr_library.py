@@ -72,9 +72,9 @@ def comment_form(browser: Browser, url: str, path: str, text: str):
 def test_the_library_lists_every_seeded_version_as_published_with_its_category_in_chinese(visitor_zh):
     page = visitor_zh.get("/pcrs")
     assert page.status_code == 200 and '<html lang="zh-CN">' in page.text
-    # the eight of 1.0.0 and 1.1.0, aluminium 1.2.0, and since issue 20 clinker 1.0.0, cement 1.2.0 and aluminium
-    # 1.3.0 (migration 0011 seeds the files there are): 9 + 3
-    assert len(SEEDS) == 12
+    # the eight of 1.0.0 and 1.1.0 and aluminium 1.2.0 (migration 0011), and since issues 20 and 21 clinker 1.0.0,
+    # cement 1.2.0, aluminium 1.3.0, steel 2.0.0 and flat glass 1.1.0 (migration 0016): 9 + 5
+    assert len(SEEDS) == 14
     assert rows_on(page.text) == {(seed["id"], seed["version"]) for seed in SEEDS}
     for seed in SEEDS:
         row = row_of(page.text, seed["id"], seed["version"])
