@@ -70,11 +70,11 @@ def issued_label(world: World, example: str = "cement-guizhou-2023.json", gtin: 
     return label_of(world, calculated_footprint(world, example=example, gtin=gtin)["footprint_id"])
 
 
-def label_of(world: World, footprint_id: str, body: str = "cb") -> dict:
-    """A calculated footprint certified by `body`: applied for, submitted, reviewed, approved and issued. Returns
-    the label (LabelOut)."""
+def label_of(world: World, footprint_id: str, body: str = "cb", applicant: str = "acme-engineer") -> dict:
+    """A calculated footprint certified by `body`: applied for and submitted by `applicant`, reviewed, approved and
+    issued. Returns the label (LabelOut)."""
     application = world.call(
-        "acme-engineer",
+        applicant,
         "POST",
         "/api/v1/applications",
         json={"footprint_id": footprint_id, "certification_body_id": str(world.organisations[body])},
@@ -83,7 +83,7 @@ def label_of(world: World, footprint_id: str, body: str = "cb") -> dict:
     application_id = application.json()["id"]
     verifier = f"{body}-verifier"
     for user, action in (
-        ("acme-engineer", "submit"),
+        (applicant, "submit"),
         (verifier, "start_review"),
         (verifier, "approve"),
         (verifier, "issue_label"),

@@ -9,7 +9,7 @@ from footprint_api.persistence.db import session_scope
 from footprint_api.persistence.models import OrganisationKind, Role
 from footprint_api.services import accounts
 from tests.conftest import load_example
-from tests.labelling import act
+from tests.labelling import label_of
 from tests.service import PASSWORD, World
 
 # A kiln's year: 1,000,000 t clinker at 65.5 % CaO and 2.5 % MgO, burning 140,000 t coal (PCR-CN-CLINKER 1.0.0).
@@ -112,22 +112,9 @@ def calculated(world: World, user: str, product_id: str, data: dict) -> dict:
     return {"product_id": product_id, "inventory_id": inventory.json()["id"], "footprint_id": job["footprint_id"]}
 
 
-def certified(world: World, user: str, footprint_id: str, body: str = "cb") -> dict:
+def certified(world, user: str, footprint_id: str, body: str = "cb") -> dict:
     """The footprint applied for by `user`, reviewed and approved by `body`, its label issued; the label."""
-    application = world.call(
-        user,
-        "POST",
-        "/api/v1/applications",
-        json={"footprint_id": footprint_id, "certification_body_id": str(world.organisations[body])},
-    )
-    assert application.status_code == 201, application.text
-    application_id = application.json()["id"]
-    verifier = f"{body}-verifier"
-    for who, action in ((user, "submit"), (verifier, "start_review"), (verifier, "approve"), (verifier, "issue_label")):
-        response = act(world, who, application_id, action)
-        assert response.status_code == 200, (action, response.text)
-    labels = world.call(verifier, "GET", "/api/v1/labels").json()
-    return next(label for label in labels if label["application_id"] == application_id)
+    return label_of(world, footprint_id, body, applicant=user)
 
 
 def labelled_product(world: World, user: str, name: str, data: dict) -> dict:

@@ -50,7 +50,7 @@ from tests.hand import (
     RESIDUAL_2023,
     combustion,
 )
-from tests.labelling import act
+from tests.labelling import label_of
 from tests.service import PASSWORD
 
 REL = 1e-6  # Brightway stores matrix values as float32
@@ -157,21 +157,8 @@ def calculated(world, user: str, product_id: str, data: dict) -> dict:
 
 
 def certified(world, user: str, footprint_id: str, body: str = "cb") -> dict:
-    """The footprint through certification by `body` to an issued label (LabelOut)."""
-    application = world.call(
-        user,
-        "POST",
-        "/api/v1/applications",
-        json={"footprint_id": footprint_id, "certification_body_id": str(world.organisations[body])},
-    )
-    assert application.status_code == 201, application.text
-    application_id = application.json()["id"]
-    verifier = f"{body}-verifier"
-    for who, action in ((user, "submit"), (verifier, "start_review"), (verifier, "approve"), (verifier, "issue_label")):
-        response = act(world, who, application_id, action)
-        assert response.status_code == 200, (action, response.text)
-    labels = world.call(verifier, "GET", "/api/v1/labels").json()
-    return next(found for found in labels if found["application_id"] == application_id)
+    """The footprint applied for by `user`, reviewed and approved by `body`, its label issued; the label."""
+    return label_of(world, footprint_id, body, applicant=user)
 
 
 def labelled(world, user: str, product_id: str, data: dict) -> tuple[dict, dict]:
@@ -812,7 +799,9 @@ def test_a_frozen_value_the_engine_refuses_fails_the_job_instead_of_leaving_it_r
     submitted = world.submit("grinder-engineer", grinder["id"], cement_inventory(pact(pf_id)))
     assert submitted.status_code == 201, submitted.text
     with session_scope() as session:
-        link = session.exec(select(SupplyLink).where(SupplyLink.inventory_id == uuid.UUID(submitted.json()["id"]))).one()
+        link = session.exec(
+            select(SupplyLink).where(SupplyLink.inventory_id == uuid.UUID(submitted.json()["id"]))
+        ).one()
         link.value_per_item_unit = -5.0
         session.add(link)
         session.commit()
