@@ -463,3 +463,12 @@ def test_a_bad_parameter_value_is_one_error_of_the_shape_it_was_given_in(value, 
         Inventory.model_validate(data)
     [error] = refused.value.errors()
     assert (error["loc"], error["type"]) == (("items", 0, "parameters", "cao_fraction", *loc), kind)
+
+
+def test_a_message_value_named_key_is_a_value_like_any_other():
+    """A refused JSON document names the key at fault in a value called `key`; the catalogue's own first parameter is
+    positional-only, so wording such a message never collides with it (it once raised TypeError: a 500)."""
+    from footprint_api.core.messages import Catalogue
+
+    t = Catalogue("en", {"doc.duplicate": "the key {key} is given twice"})
+    assert t("doc.duplicate", key="pcf.declaredUnitAmount") == "the key pcf.declaredUnitAmount is given twice"

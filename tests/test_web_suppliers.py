@@ -239,7 +239,8 @@ def test_what_the_supplier_refuses_is_said_at_the_field_or_above_the_form(admin,
     assert "供应商的 PACT 接口拒绝了客户端凭据（HTTP 401），请核对客户端编号和密钥" in refused.text
     _chinese(refused.text)
     listed = admin.get("/app/suppliers").text
-    assert "最近一次失败" in listed and "refused the credentials (HTTP 401)" in listed
+    assert "最近一次失败：供应商的 PACT 接口拒绝了客户端凭据（HTTP 401）" in listed  # in the reader's language
+    _chinese(listed, COMPANY, PRODUCT)
 
 
 def test_an_uploaded_file_is_checked_and_listed_unverified(engineer):

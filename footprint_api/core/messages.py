@@ -18,7 +18,8 @@ class Catalogue:
     def __init__(self, lang: str, messages: dict[str, str]):
         self.lang, self.messages = lang, messages
 
-    def __call__(self, key: str, **values: object) -> str:
+    def __call__(self, key: str, /, **values: object) -> str:
+        # positional-only: a message may have a value named `key` (a JSON key of a refused document)
         message = self.messages[key]
         return message.format(**values) if values else message
 

@@ -23,22 +23,23 @@ from footprint_api.infra.security import Principal, TokenInvalid
 from footprint_api.persistence.db import SessionDep
 from footprint_api.persistence.models import Role
 from footprint_api.services import accounts, jobs
-from footprint_api.services.pact import events
+from footprint_api.services.pact import events, suppliers
 from footprint_api.services.pact import footprints as service
 from footprint_api.services.principals import authenticate
 from footprint_api.services.throttle import TooManyAttempts
 
 router = APIRouter(tags=["PACT v3"])
 MAX_LIMIT = 1000
+EVENT_RETRY_SECONDS = 5  # a supplier's event sent while another of the same buyer is being acted on
 
 
 class PactError(Exception):
-    def __init__(self, status: int, code: str, message: str):
-        self.status, self.code, self.message = status, code, message
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        self.status, self.code, self.message, self.headers = status, code, message, headers
 
 
 def pact_error_response(_request: Request, exc: PactError) -> JSONResponse:
-    return JSONResponse({"code": exc.code, "message": exc.message}, status_code=exc.status)
+    return JSONResponse({"code": exc.code, "message": exc.message}, status_code=exc.status, headers=exc.headers)
 
 
 def https_only(request: Request) -> None:
@@ -245,7 +246,10 @@ async def receive_event(request: Request, session: SessionDep, principal: Annota
         raise PactError(400, "BadRequest", str(exc)) from None
     if not events.accepted_from(principal, event):
         raise PactError(403, "AccessDenied", "a supplier's system sends PublishedEvent only")
-    accepted = await run_in_threadpool(events.accept, session, principal, event)
+    try:
+        accepted = await run_in_threadpool(events.accept, session, principal, event)
+    except suppliers.EventBusy as exc:  # another event of this buyer's suppliers is being acted on
+        raise PactError(503, "InternalError", exc.detail, {"Retry-After": str(EVENT_RETRY_SECONDS)}) from None
     if accepted is not None:
         await run_in_threadpool(jobs.dispatch_pact_answer, str(accepted.id))  # not on the event loop
     return Response(status_code=200)

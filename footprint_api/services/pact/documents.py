@@ -17,10 +17,18 @@ What is read, and why:
 
 A problem is reported at the JSON path of the first one found (`pcf.declaredUnitAmount`, `productIds[0]`), as a code
 and values the pages word in the reader's language (`suppliers.document.*`); nothing of a refused document is kept.
+
+Stricter than the schema where the schema's words are looser than PACT means them, or than what the buyer's systems
+can keep: a Decimal is ASCII digits (the spec's patterns use `\\d`, which takes any script's digits, and one of them
+is anchored at one end only, so "1abc" passed as a PositiveNonZeroDecimal); an id is a UUID written in ASCII hex; an
+object names each key once (two parsers would read `{"id": a, "id": b}` as two different footprints); every number
+is finite (1e400 is infinity to Python, and no JSON); every text is one a database can keep (no NUL, no lone
+surrogate); a footprint does not precede itself.
 """
 
 import json
 import math
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -47,7 +55,11 @@ MAX_VALUE = 1e15  # kg CO2e per declared unit, and declared amounts: as pcr_rule
 # the columns the values are kept in (persistence.models.SupplierFootprint)
 COLUMN_LENGTHS = {"companyName": 300, "productNameCompany": 300}
 MAX_PRODUCT_IDS = 100
+MAX_PRECEDING = 100  # precedingPfIds: each one is looked up among the footprints held
+MAX_KEY_SHOWN = 100  # characters of a key named in a JSON path
 ROOT = "(document)"
+DECIMAL = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")  # PACT's Decimal, in ASCII digits, the whole text
+UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 TYPES = ("string", "number", "integer", "boolean", "array", "object", "null")
 
 
@@ -89,13 +101,23 @@ class Received:
     valid_until: date
 
 
+def format_checker() -> FormatChecker:
+    """jsonschema's format checks, with PACT's `decimal` and a stricter `uuid` (ASCII hex in the 8-4-4-4-12 form:
+    Python's UUID() also reads full-width digits, so "１１１１…" would be the same footprint as "1111…")."""
+    checker = FormatChecker()
+    checker.checks("decimal")(lambda value: not isinstance(value, str) or bool(DECIMAL.fullmatch(value)))
+    checker.checks("uuid")(lambda value: not isinstance(value, str) or bool(UUID_TEXT.fullmatch(value)))
+    return checker
+
+
 @lru_cache(maxsize=1)
 def _validator() -> Draft202012Validator:
     spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
     registry = Registry().with_resource("urn:pact", Resource.from_contents(spec, default_specification=DRAFT202012))
     schema = {"$ref": "urn:pact#/components/schemas/ProductFootprint"}
-    # formats are assertions here (uuid of ids, date-time of periods): JSON Schema makes them annotations by default
-    return Draft202012Validator(schema, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    # formats are assertions here (uuid of ids, date-time of periods, decimal of values): JSON Schema makes them
+    # annotations by default
+    return Draft202012Validator(schema, registry=registry, format_checker=format_checker())
 
 
 def parse(body: bytes) -> dict:
@@ -113,13 +135,23 @@ def parse(body: bytes) -> dict:
 
 
 def loads(body: bytes) -> Any:
-    """JSON as RFC 8259 writes it (no NaN or Infinity), nested at most MAX_DEPTH levels."""
+    """JSON as RFC 8259 writes it (no NaN or Infinity), nested at most MAX_DEPTH levels, each key once in an object,
+    every number finite and every text one a database keeps (DocumentInvalid at the path of the first problem)."""
 
     def refuse_constant(name: str):
         raise ValueError(f"{name} is not JSON")
 
+    repeated: dict[int, tuple[dict, str]] = {}  # objects that named a key twice (by id: kept alive here), and the key
+
+    def pairs(items: list[tuple[str, Any]]) -> dict:
+        found = dict(items)
+        if len(found) < len(items):
+            seen: set[str] = set()
+            repeated[id(found)] = (found, next(k for k, _ in items if k in seen or seen.add(k)))
+        return found
+
     try:
-        value = json.loads(body.decode("utf-8-sig"), parse_constant=refuse_constant)
+        value = json.loads(body.decode("utf-8-sig"), parse_constant=refuse_constant, object_pairs_hook=pairs)
     except UnicodeDecodeError:
         raise DocumentInvalid(ROOT, "suppliers.document.not_utf8", "not UTF-8 text") from None
     except RecursionError:
@@ -128,27 +160,72 @@ def loads(body: bytes) -> Any:
         raise DocumentInvalid(
             ROOT, "suppliers.document.not_json", f"not JSON: {exc.msg}", line=exc.lineno, column=exc.colno
         ) from None
-    except ValueError as exc:
-        raise DocumentInvalid(ROOT, "suppliers.document.not_json", f"not JSON: {exc}", line=1, column=1) from None
-    if _depth(value) > MAX_DEPTH:
-        raise DocumentInvalid(ROOT, "suppliers.document.too_deep", "nested too deeply", levels=MAX_DEPTH)
+    except ValueError as exc:  # NaN or Infinity, or an integer of more digits than Python converts (4300)
+        reason = str(exc) if "is not JSON" in str(exc) else "a number with too many digits"
+        raise DocumentInvalid(ROOT, "suppliers.document.not_json", f"not JSON: {reason}", line=1, column=1) from None
+    _walk(value, (), {key: name for key, (_, name) in repeated.items()})
     return value
 
 
-def _depth(value: Any, level: int = 0) -> int:
-    """How deeply a JSON value nests (stops counting past MAX_DEPTH)."""
-    if level > MAX_DEPTH or not isinstance(value, dict | list):
-        return level
-    children = value.values() if isinstance(value, dict) else value
-    return max((_depth(child, level + 1) for child in children), default=level + 1)
+def _walk(value: Any, path: tuple, repeated: dict[int, str]) -> None:
+    """Every value of a parsed document, depth first: DocumentInvalid at the first one that is not allowed."""
+    if len(path) > MAX_DEPTH:
+        raise DocumentInvalid(ROOT, "suppliers.document.too_deep", "nested too deeply", levels=MAX_DEPTH)
+    if isinstance(value, str):
+        _text(value, path)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise DocumentInvalid(json_path(path), "suppliers.document.number", "a number too large to be finite")
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            _walk(child, (*path, index), repeated)
+    elif isinstance(value, dict):
+        if id(value) in repeated:
+            key = repeated[id(value)]
+            raise DocumentInvalid(
+                json_path((*path, key)),
+                "suppliers.document.duplicate_key",
+                "the key is given twice",
+                name=_shown_key(key),
+            )
+        for key, child in value.items():
+            _text(key, (*path, key))
+            _walk(child, (*path, key), repeated)
+
+
+def _text(text: str, path: tuple) -> None:
+    """A text PostgreSQL and UTF-8 can hold: no NUL character, no half of a surrogate pair (`\\ud800` alone)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise DocumentInvalid(json_path(path), "suppliers.document.text", "holds a character that is none") from None
+    if "\x00" in text:
+        raise DocumentInvalid(json_path(path), "suppliers.document.text", "holds a NUL character")
 
 
 def json_path(parts: Iterable) -> str:
-    """('pcf', 'dqi', 'temporalDQR') -> 'pcf.dqi.temporalDQR'; ('productIds', 0) -> 'productIds[0]'."""
+    """('pcf', 'dqi', 'temporalDQR') -> 'pcf.dqi.temporalDQR'; ('productIds', 0) -> 'productIds[0]'. A key is shown
+    as text any page or answer can carry: at most MAX_KEY_SHOWN characters, a character that is none or a control
+    character escaped (`\\ud800`, `\\x00`)."""
     path = ""
     for part in parts:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        if isinstance(part, int):
+            path += f"[{part}]"
+            continue
+        key = _shown_key(str(part))
+        path += f".{key}" if path else key
     return path or ROOT
+
+
+def _shown_key(key: str) -> str:
+    """A key as a path shows it: cut to MAX_KEY_SHOWN characters, control characters and lone surrogates escaped."""
+    key = key if len(key) <= MAX_KEY_SHOWN else key[:MAX_KEY_SHOWN] + "…"
+    if key.isprintable():
+        try:
+            key.encode("utf-8")
+            return key
+        except UnicodeEncodeError:
+            pass
+    return "".join(c if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF else repr(c)[1:-1] for c in key)
 
 
 def _problem(error: ValidationError) -> DocumentInvalid:
@@ -222,10 +299,22 @@ def _bounded_texts(document: dict) -> None:
     for name, most in COLUMN_LENGTHS.items():
         if len(document[name]) > most:
             raise DocumentInvalid(name, "suppliers.document.too_long", f"longer than {most} characters", limit=most)
-    if len(document["productIds"]) > MAX_PRODUCT_IDS:
-        raise DocumentInvalid(
-            "productIds", "suppliers.document.too_many", f"more than {MAX_PRODUCT_IDS} ids", limit=MAX_PRODUCT_IDS
-        )
+    for name, most in (("productIds", MAX_PRODUCT_IDS), ("precedingPfIds", MAX_PRECEDING)):
+        if len(document.get(name, [])) > most:
+            raise DocumentInvalid(name, "suppliers.document.too_many", f"more than {most} ids", limit=most)
+
+
+def _preceding(document: dict, pf_id: str) -> list[str]:
+    """precedingPfIds in canonical text; a footprint does not precede itself (it would deprecate its own versions)."""
+    found = []
+    for index, named in enumerate(document.get("precedingPfIds", [])):
+        canonical = str(uuid.UUID(named))
+        if canonical == pf_id:
+            raise DocumentInvalid(
+                f"precedingPfIds[{index}]", "suppliers.document.preceding_self", "names the footprint itself"
+            )
+        found.append(canonical)
+    return found
 
 
 def _instant(text: str) -> datetime:
@@ -240,17 +329,21 @@ def _last_day(end: datetime, zone) -> date:
 
 def _periods(document: dict) -> tuple[date, date, date, date]:
     pcf = document["pcf"]
+    # a date-time the format allows and Python cannot place (23:59:60, year 1 before UTC, year 9999 plus 3 years) is
+    # named where it is: the validity's own field when it gives one, else the reference period's end it follows
+    at = "pcf.referencePeriodStart"
     try:
-        start, end = _instant(pcf["referencePeriodStart"]), _instant(pcf["referencePeriodEnd"])
+        start = _instant(pcf["referencePeriodStart"])
+        at = "pcf.referencePeriodEnd"
+        end = _instant(pcf["referencePeriodEnd"])
+        start_day, end_day = start.astimezone(UTC).date(), _last_day(end, UTC)
+        at = "validityPeriodStart" if document.get("validityPeriodStart") else "pcf.referencePeriodEnd"
         valid_from, valid_until = validity_period(document)
-        days = (
-            start.astimezone(UTC).date(),
-            _last_day(end, UTC),
-            valid_from.astimezone(CHINA_TIME).date(),
-            _last_day(valid_until, CHINA_TIME),
-        )
-    except (ValueError, OverflowError):  # a date-time the format allows and Python cannot place (23:59:60, year 1)
-        raise DocumentInvalid("pcf.referencePeriodEnd", "suppliers.document.format", "not a usable date-time") from None
+        from_day = valid_from.astimezone(CHINA_TIME).date()
+        at = "validityPeriodEnd" if document.get("validityPeriodEnd") else at
+        days = (start_day, end_day, from_day, _last_day(valid_until, CHINA_TIME))
+    except (ValueError, OverflowError):
+        raise DocumentInvalid(at, "suppliers.document.format", "not a usable date-time") from None
     if end <= start:
         raise DocumentInvalid("pcf.referencePeriodEnd", "suppliers.document.period", "ends before it starts")
     if valid_until <= valid_from:
@@ -267,11 +360,12 @@ def _read(document: dict) -> Received:
     _bounded_texts(document)
     start, end, valid_from, valid_until = _periods(document)
     verification = pcf.get("verification")
+    pf_id = str(uuid.UUID(document["id"]))
     return Received(
         document=document,
-        pf_id=str(uuid.UUID(document["id"])),
+        pf_id=pf_id,
         status=document["status"],
-        preceding_ids=[str(uuid.UUID(pf)) for pf in document.get("precedingPfIds", [])],
+        preceding_ids=_preceding(document, pf_id),
         company_name=document["companyName"],
         product_name=document["productNameCompany"],
         product_ids=list(document["productIds"]),

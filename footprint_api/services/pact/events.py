@@ -3,10 +3,13 @@
 A RequestCreatedEvent is validated, stored and answered later (a background task) by calling the recipient's own
 PACT API: a token from its /auth/token with the credentials it issued to this service, then a
 RequestFulfilledEvent (the matching footprints it may see) or a RequestRejectedEvent (NotFound) to its /3/events.
+That conversation is bounded as the buyer's calls to its suppliers are (services.pact.recipient): a deadline on the
+socket, answers read to at most a bound, a token answer checked before it is sent back in a header.
 """
 
 import json
 import logging
+import time
 import uuid
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -26,8 +29,8 @@ from footprint_api.infra import outbound
 from footprint_api.infra.security import Principal, SecretUnreadable, open_secret, seal_secret
 from footprint_api.persistence.models import ApiClient, PactEndpoint, PactRequest, Role, utcnow
 from footprint_api.services import audit
+from footprint_api.services.pact import documents, recipient, suppliers
 from footprint_api.services.pact import footprints as service
-from footprint_api.services.pact import suppliers
 from footprint_api.services.principals import actor
 
 SPEC = Path(__file__).with_name("spec") / "openapi.yaml"
@@ -38,6 +41,8 @@ EVENT_TYPES = {
 CLOUDEVENTS_JSON = "application/cloudevents+json"
 MAX_EVENT_BYTES = 1024 * 1024
 MAX_DEPTH = 32
+DELIVERY_SECONDS = 60.0  # the whole delivery of one answer: token and event
+MAX_DELIVERY_ANSWER_BYTES = 64 * 1024  # what a recipient answers its token request or the event with
 log = logging.getLogger(__name__)
 
 
@@ -50,8 +55,9 @@ def _validator() -> Draft202012Validator:
     spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
     registry = Registry().with_resource("urn:pact", Resource.from_contents(spec, default_specification=DRAFT202012))
     schema = {"oneOf": [{"$ref": f"urn:pact#/components/schemas/{name}"} for name in EVENT_TYPES.values()]}
-    # formats are assertions here (uuid of pfIds, date-time of time): JSON Schema makes them annotations by default
-    return Draft202012Validator(schema, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    # formats are assertions here (uuid of pfIds, date-time of time): JSON Schema makes them annotations by default;
+    # a uuid is ASCII hex, as the footprints' own ids (services.pact.documents)
+    return Draft202012Validator(schema, registry=registry, format_checker=documents.format_checker())
 
 
 def parse(body: bytes, content_type: str) -> dict:
@@ -98,13 +104,16 @@ def accept(session: Session, principal: Principal, event: dict) -> PactRequest |
     PublishedEvent is acted on at once: the footprints it names are fetched over the buyer's connection
     (services.pact.suppliers.published), within a bound of time, so the supplier's system waits a little."""
     kind = EVENT_TYPES[event["type"]]
+    if kind == "PublishedEvent" and principal.role is Role.PACT_SUPPLIER:
+        # one at a time per buyer (suppliers.EventBusy otherwise), and once per event: a replay is accepted and
+        # neither recorded nor acted on again
+        with suppliers.event_slot(principal.organisation_id):
+            if suppliers.first_time(principal.organisation_id, event["source"], event["id"]):
+                _notification(session, principal, kind, event)
+                suppliers.published(session, principal, event["data"].get("pfIds", []))
+        return None
     if kind != "RequestCreatedEvent":
-        audit.record(
-            session, actor(principal), f"pact.{kind}", "pact_event", event["id"], after={"source": event["source"]}
-        )
-        audit.commit(session)
-        if kind == "PublishedEvent" and principal.role is Role.PACT_SUPPLIER:
-            suppliers.published(session, principal, event["data"].get("pfIds", []))
+        _notification(session, principal, kind, event)
         return None
     request = PactRequest(
         event_id=event["id"], source=event["source"], client_id=principal.subject, criteria=event["data"]
@@ -124,6 +133,13 @@ def accept(session: Session, principal: Principal, event: dict) -> PactRequest |
         session.rollback()
         return None
     return request
+
+
+def _notification(session: Session, principal: Principal, kind: str, event: dict) -> None:
+    audit.record(
+        session, actor(principal), f"pact.{kind}", "pact_event", event["id"], after={"source": event["source"]}
+    )
+    audit.commit(session)
 
 
 ENDPOINT_SECRETS = "pact-endpoint-secrets"  # the purpose the recipients' secrets are sealed for
@@ -204,27 +220,59 @@ def _host() -> str:
     return httpx.URL(get_settings().base_url).netloc.decode()
 
 
+class Undeliverable(httpx.HTTPError):
+    """The recipient's answer could not be used (no access token in it, an answer too large or too slow); the
+    message is safe to show."""
+
+
 def deliver(endpoint: PactEndpoint, event: dict) -> None:
-    """Token from the recipient's /auth/token, then the event to its /3/events. Raises httpx.HTTPError."""
+    """Token from the recipient's /auth/token, then the event to its /3/events, all within DELIVERY_SECONDS and
+    each answer read to at most MAX_DELIVERY_ANSWER_BYTES. Raises httpx.HTTPError (Undeliverable among them)."""
     try:
         secret = open_secret(get_settings().signing_key(), ENDPOINT_SECRETS, endpoint.token_secret_encrypted)
     except SecretUnreadable as exc:
-        raise httpx.HTTPError(str(exc)) from None
+        raise Undeliverable(str(exc)) from None
     ca = get_settings().pact_ca_bundle
     outbound.check_url(endpoint.base_url)  # again: what a name resolves to may have changed since registration
-    with outbound.client(verify=str(ca) if ca else True) as http:
-        token = http.post(
+    deadline = time.monotonic() + DELIVERY_SECONDS
+    with recipient.bounded_client(str(ca) if ca else True, deadline, timeout=30) as http:
+        token = _send(
+            http,
+            deadline,
             f"{endpoint.base_url}/auth/token",
             data={"grant_type": "client_credentials"},
             auth=(endpoint.token_client_id, secret),
         )
-        token.raise_for_status()
-        sent = http.post(
+        try:
+            answer = documents.loads(token)  # depth-bounded: `[[[[…` is refused, not a RecursionError
+        except documents.DocumentInvalid:
+            answer = None
+        access = answer.get("access_token") if isinstance(answer, dict) else None
+        if not isinstance(access, str) or len(access) > recipient.MAX_TOKEN_CHARS:
+            raise Undeliverable("the recipient's token answer holds no access token")
+        if not recipient.BEARER_TOKEN.fullmatch(access):
+            raise Undeliverable("the recipient's token answer holds no access token")
+        _send(
+            http,
+            deadline,
             f"{endpoint.base_url}/3/events",
             content=json.dumps(event),
-            headers={"Content-Type": CLOUDEVENTS_JSON, "Authorization": f"Bearer {token.json()['access_token']}"},
+            headers={"Content-Type": CLOUDEVENTS_JSON, "Authorization": f"Bearer {access}"},
         )
-        sent.raise_for_status()
+
+
+def _send(http: httpx.Client, deadline: float, url: str, **kwargs) -> bytes:
+    """One POST, its answer read within the bounds; httpx.HTTPStatusError for an answer other than 2xx."""
+    with http.stream("POST", url, **kwargs) as response:
+        response.raise_for_status()  # before the body: an error's body is not read at all
+        body = recipient.read_bounded(
+            response,
+            MAX_DELIVERY_ANSWER_BYTES,
+            deadline,
+            lambda: Undeliverable("the recipient's API did not answer in time"),
+            lambda: Undeliverable("the recipient's answer is too large"),
+        )
+    return body
 
 
 def _delivery_error(exc: Exception) -> str:
@@ -235,6 +283,8 @@ def _delivery_error(exc: Exception) -> str:
         return f"refused by the outbound policy: {exc}"
     if isinstance(exc, httpx.HTTPStatusError):
         return f"the recipient's API answered HTTP {exc.response.status_code}"
+    if isinstance(exc, Undeliverable):
+        return str(exc)
     return "the recipient's API could not be reached"
 
 
@@ -251,6 +301,10 @@ def answer(session: Session, request_id: uuid.UUID) -> PactRequest:
     if endpoint is None:
         status, error = "undeliverable", "the recipient has no registered PACT endpoint"
     else:
+        # nothing of the database is held while the recipient answers (on SQLite a task's transaction holds the one
+        # writer's lock from its start): the endpoint is kept as read, the transaction ended
+        session.expunge(endpoint)
+        session.rollback()
         try:
             deliver(endpoint, event)
         except (httpx.HTTPError, outbound.OutboundRefused) as exc:

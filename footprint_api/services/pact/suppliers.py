@@ -15,6 +15,16 @@ when a supplier deprecates one.
   tells the buyer with a PublishedEvent (an ApiClient of role pact_supplier the buyer issued); the housekeeping poll
   finds what no event told, re-reading the Active footprints that inventories use.
 
+A footprint's life is taken from where it came from, and from nowhere else: its newer versions, its deprecation and
+the footprints it succeeds (`precedingPfIds`) count only from the same source — the same connection, or, for uploaded
+files, a file of the same company (a shared `companyIds` entry). Otherwise one supplier could deprecate another's
+footprints, or slip its own values in as their newer version, by naming their ids. A footprint id the buyer holds
+from one source, received with other values from another, is refused (OtherSource) and nothing of it is kept.
+
+A supplier's system sends its events one at a time per buyer (another while one is being acted on is answered "busy,
+send again": EventBusy), and an event it sends again (the same source and id) is acted on once: an event costs the
+buyer calls to its suppliers, so neither a flood nor a replay multiplies them.
+
 Every change is in the audit trail; a failed call to a supplier is too (for the background poll, only when the
 connection's error changes, so that a supplier down for a week does not write one entry a minute).
 """
@@ -22,20 +32,24 @@ connection's error changes, so that a supplier down for a week does not write on
 import json
 import logging
 import random
+import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from footprint_api.core.errors import Conflict, NotFound, Unprocessable
+from footprint_api.core.errors import Conflict, NotFound, ServiceError, Unprocessable
 from footprint_api.core.settings import get_settings
 from footprint_api.infra import outbound
 from footprint_api.infra.security import Principal, SecretUnreadable, open_secret, seal_secret
 from footprint_api.persistence.models import (
+    AuditEvent,
     InventoryRecord,
     Product,
     SupplierConnection,
@@ -58,7 +72,9 @@ MAX_ERROR = 500
 PULL_SECONDS = 30.0  # all the calls of one pull: token, footprint or pages, a successor search
 EVENT_SECONDS = 30.0  # what a PublishedEvent may cost the supplier's system that waits for the answer
 EVENT_MAX_IDS = 20  # footprints of one event looked at (more: the poll finds the rest of those in use)
+EVENT_MAX_UNHELD = 5  # of those, footprints the buyer does not hold yet, asked for over other connections
 EVENT_MAX_CONNECTIONS = 5  # connections asked for a footprint the buyer does not hold yet
+EVENT_REPLAY_MEMORY = 10_000  # (organisation, source, id) of the events acted on lately, to act on each once
 POLL_PER_RUN = 20  # footprints the housekeeping task re-reads per run (every minute)
 POLL_SECONDS = 40.0
 SUCCESSOR_PRODUCT_IDS = 3  # product ids of a deprecated footprint searched for its successor
@@ -161,7 +177,7 @@ def _commit(session: Session, name: str) -> None:
     try:
         audit.commit(session)
     except IntegrityError:  # the unique (organisation, name): another request registered it just now
-        session.rollback()
+        _undo(session)
         raise _taken(name) from None
 
 
@@ -256,8 +272,9 @@ def deactivate(session: Session, principal: Principal, connection_id: uuid.UUID)
 def _api(found: SupplierConnection, deadline: float) -> SupplierApi:
     try:
         secret = open_secret(get_settings().signing_key(), SECRETS, found.token_secret_encrypted)
-    except SecretUnreadable as exc:
-        raise Conflict(str(exc), code="suppliers.connection.secret_unreadable") from None
+    except SecretUnreadable as exc:  # the service's key changed since: the secret must be given again (its field)
+        code = "suppliers.connection.secret_unreadable"
+        raise Conflict(str(exc), [_field_error("client_secret", code, str(exc))], code=code) from None
     return SupplierApi(found.base_url, found.token_client_id, secret, deadline)
 
 
@@ -319,7 +336,43 @@ LIFECYCLE_FIELDS = frozenset({"status", "precedingPfIds"})
 
 
 def _content(document: dict) -> str:
-    return canonical({key: value for key, value in document.items() if key not in LIFECYCLE_FIELDS})
+    """What makes two documents the same footprint: all but its life-cycle fields, its id in canonical text."""
+    content = {key: value for key, value in document.items() if key not in LIFECYCLE_FIELDS}
+    content["id"] = str(content.get("id", "")).lower()
+    return canonical(content)
+
+
+class OtherSource(Conflict):
+    """A footprint id the buyer holds from one source (a connection, or an uploaded file of one company), received
+    with other values from another: one supplier does not replace another's footprint by naming its id. Its error
+    names the document's `id`."""
+
+    def __init__(self, held: SupplierFootprint, through: str | None):
+        # the connection's name, or an uploaded file (worded in Chinese for the pages: messages' `_zh` values)
+        params = {"pf_id": held.pf_id, "source": through or "an uploaded file"}
+        if through is None:
+            params["source_zh"] = "上传的文件"
+        reason = f"footprint {held.pf_id} is held from another source ({params['source']}) with other values; nothing is kept"
+        entry = {"field": "id", "reason": reason, "code": "suppliers.document.other_source", "params": params}
+        super().__init__(reason, [entry], "suppliers.document.other_source", params)
+
+
+def _company_ids(document: dict) -> set[str]:
+    return {str(company).casefold() for company in document.get("companyIds", []) if isinstance(company, str)}
+
+
+def _same_source(row: SupplierFootprint, connection_id: uuid.UUID | None, company_ids: set[str]) -> bool:
+    """Whether a footprint received from this source may change the life of `row`: the same connection; or, both
+    uploaded, files of the same company."""
+    if row.connection_id is not None or connection_id is not None:
+        return row.connection_id == connection_id
+    return bool(_company_ids(row.document) & company_ids)
+
+
+def _source_name(session: Session, row: SupplierFootprint) -> str | None:
+    """The connection a footprint came through, by name; None for an uploaded file."""
+    through = session.get(SupplierConnection, row.connection_id) if row.connection_id else None
+    return through.name if through is not None else None
 
 
 def _receive(
@@ -333,9 +386,16 @@ def _receive(
     tally: Tally,
 ) -> SupplierFootprint:
     """The row of a checked footprint: the one held when the same document comes again; a new row otherwise. Then
-    PACT's life cycle: the footprints it succeeds are deprecated, and it is deprecated itself when it says so."""
+    PACT's life cycle, from the same source only: the footprints it succeeds are deprecated, and it is deprecated
+    itself when it says so. The same document from another source is the row held, unchanged; other values under
+    an id held from another source are refused (OtherSource)."""
     versions = _versions(session, organisation_id, received.pf_id)
     latest = versions[-1] if versions else None
+    companies = _company_ids(received.document)
+    if latest is not None and not _same_source(latest, connection_id, companies):
+        if _content(latest.document) == _content(received.document):
+            return latest  # the same footprint, told by someone else: nothing of its life is taken from them
+        raise OtherSource(latest, _source_name(session, latest))
     if latest is not None and _content(latest.document) == _content(received.document):
         # the same footprint again, or at another point of its life: the document stays as first received (the
         # evidence behind the values that were used), the status column says what is known now
@@ -350,8 +410,11 @@ def _receive(
             latest.pf_version + 1 if latest else 0,
         )
         if row.status == DEPRECATED:
-            row.successor_id = _held_successor(session, organisation_id, row.pf_id)
+            row.successor_id = _held_successor(session, row)
         session.add(row)
+        # written now: the older version's successor_id is about to name it, and a flush writes a table's updates
+        # before its inserts (the foreign key would name a row not there yet)
+        session.flush()
         tally.received.append(row)
         audit.record(
             session,
@@ -375,11 +438,11 @@ def _receive(
         if latest is not None and latest.status == ACTIVE:  # the same id with other values: a newer version
             _deprecate(session, who, latest, row if row.status == ACTIVE else None, tally)
     if received.status == DEPRECATED and row.status == ACTIVE:
-        _deprecate(session, who, row, _held(session, _held_successor(session, organisation_id, row.pf_id)), tally)
+        _deprecate(session, who, row, _held(session, _held_successor(session, row)), tally)
     if row.status == ACTIVE:
         for preceding in received.preceding_ids:
             for older in _versions(session, organisation_id, preceding):
-                if older.id != row.id:
+                if older.id != row.id and _same_source(older, connection_id, companies):
                     _deprecate(session, who, older, row, tally)
     return row
 
@@ -388,14 +451,20 @@ def _held(session: Session, row_id: uuid.UUID | None) -> SupplierFootprint | Non
     return session.get(SupplierFootprint, row_id) if row_id else None
 
 
-def _held_successor(session: Session, organisation_id: uuid.UUID, pf_id: str) -> uuid.UUID | None:
-    """The Active footprint the buyer holds that names this one among its precedingPfIds, if any."""
+def _held_successor(session: Session, old: SupplierFootprint) -> uuid.UUID | None:
+    """The Active footprint the buyer holds from the same source that names this one among its precedingPfIds."""
+    companies = _company_ids(old.document)
+    if old.connection_id is not None:
+        same_source = col(SupplierFootprint.connection_id) == old.connection_id
+    else:
+        same_source = col(SupplierFootprint.connection_id).is_(None)
     for row in session.exec(
         select(SupplierFootprint).where(
-            SupplierFootprint.organisation_id == organisation_id, SupplierFootprint.status == ACTIVE
+            SupplierFootprint.organisation_id == old.organisation_id, SupplierFootprint.status == ACTIVE, same_source
         )
     ):
-        if pf_id in {str(pf).lower() for pf in row.document.get("precedingPfIds", [])}:
+        named = row.document.get("precedingPfIds", [])
+        if old.pf_id in {str(pf).lower() for pf in named} and _same_source(row, old.connection_id, companies):
             return row.id
     return None
 
@@ -457,47 +526,117 @@ def _successors(api: SupplierApi, old: Received) -> list[Received]:
     return found
 
 
-def _fetch(
+@dataclass(frozen=True)
+class Source:
+    """Where footprints come from in one conversation: the connection's id and its buyer, read before the
+    conversation (no database object is touched while the supplier answers)."""
+
+    connection_id: uuid.UUID
+    organisation_id: uuid.UUID
+
+
+def _release(session: Session) -> None:
+    """Ends the session's transaction before the supplier is called: nothing of the database is held while a
+    supplier answers (on SQLite a writing request's transaction holds the one writer's lock from its start, so a
+    supplier that takes its time froze every other change of the whole service). Called with nothing to write."""
+    session.rollback()
+
+
+def _download(api: SupplierApi, pf_id: str) -> tuple[Received, list[Received]]:
+    """GetFootprint, checked; a Deprecated one with its successors (network only: no database)."""
+    received = _checked_document(api.footprint(pf_id))
+    return received, _successors(api, received) if received.status == DEPRECATED else []
+
+
+def _keep(
     session: Session,
     who: audit.Actor,
-    found: SupplierConnection,
-    api: SupplierApi,
-    pf_id: str,
+    source: Source,
+    downloaded: tuple[Received, list[Received]],
     origin: str,
     received_by: uuid.UUID | None,
     tally: Tally,
     only_successors: bool = False,
 ) -> SupplierFootprint | None:
-    """GetFootprint, then receive it; a Deprecated one brings its successor along. `only_successors`: keep it only
-    if it succeeds a footprint the buyer holds (an event naming a footprint the buyer never asked for)."""
-    received = _checked_document(api.footprint(pf_id))
-    if only_successors and not any(_versions(session, found.organisation_id, pf) for pf in received.preceding_ids):
+    """A downloaded footprint received, its successors first (so that its deprecation names them).
+    `only_successors`: kept only if it succeeds a footprint the buyer holds from the same connection (an event
+    naming a footprint the buyer never asked for)."""
+    received, successors = downloaded
+    if only_successors and not any(
+        row.connection_id == source.connection_id
+        for pf in received.preceding_ids
+        for row in _versions(session, source.organisation_id, pf)
+    ):
         return None
-    successors = _successors(api, received) if received.status == DEPRECATED else []
-    for successor in successors:  # first, so that the deprecation names it
-        _receive(session, who, found.organisation_id, successor, origin, found.id, received_by, tally)
-    return _receive(session, who, found.organisation_id, received, origin, found.id, received_by, tally)
+    for successor in successors:
+        _receive(session, who, source.organisation_id, successor, origin, source.connection_id, received_by, tally)
+    return _receive(session, who, source.organisation_id, received, origin, source.connection_id, received_by, tally)
+
+
+def _undo(session: Session) -> None:
+    """Rolls back what a failed step had begun, audit entries queued for it included (a rollback leaves those in
+    the session, and the next commit would write them: a footprint "received" that never was)."""
+    session.rollback()
+    session.info.pop("audit", None)
 
 
 def _failure(session: Session, who: audit.Actor, found: SupplierConnection, exc: Exception, always: bool) -> None:
-    """Keeps what went wrong on the connection (and in the audit trail: always for a person's pull, on a change for
-    the background's calls), after undoing what the failed conversation had begun."""
-    session.rollback()
+    """Keeps what went wrong on the connection (and in the audit trail, with the code and values a page words it
+    with: always for a person's pull, on a change for the background's calls), after undoing what the failed
+    conversation had begun."""
+    _undo(session)
     message = str(getattr(exc, "detail", exc))[:MAX_ERROR]
     if not always and found.last_error == message:
         return
     found.last_error = message
     session.add(found)
+    code, params = _error_code(exc)
     audit.record(
         session,
         who,
         "supplier.connection_failed",
         "supplier_connection",
         found.id,
-        after={"error": message},
+        after={"error": message, "code": code, "params": params},
         organisation_id=found.organisation_id,
     )
     audit.commit(session)
+
+
+def _error_code(exc: Exception) -> tuple[str, dict]:
+    """The message code and values of a failure (the first error entry's, which the pages word)."""
+    if isinstance(exc, outbound.OutboundRefused):
+        code = "suppliers.url.unresolved" if "does not resolve" in str(exc) else "suppliers.url.private"
+        return code, {}
+    if isinstance(exc, ServiceError):
+        entry = exc.errors[0] if exc.errors else {}
+        return str(entry.get("code") or exc.code), dict(entry.get("params") or exc.params)
+    return "", {}
+
+
+def last_errors(session: Session, principal: Principal, found: Iterable[SupplierConnection]) -> dict[uuid.UUID, dict]:
+    """The code and values of each failing connection's last error (its latest `supplier.connection_failed` entry),
+    for the pages to word it in the reader's language; `last_error` itself is the English the JSON API answers."""
+    failing = {str(connection.id): connection.id for connection in found if connection.last_error}
+    if not failing:
+        return {}
+    entries = session.exec(
+        select(AuditEvent)
+        .where(
+            AuditEvent.organisation_id == principal.organisation_id,
+            AuditEvent.action == "supplier.connection_failed",
+            col(AuditEvent.object_id).in_(list(failing)),
+        )
+        .order_by(col(AuditEvent.seq).desc())
+    )
+    worded: dict[uuid.UUID, dict] = {}
+    for entry in entries:
+        connection_id = failing[entry.object_id]
+        if connection_id not in worded and (entry.after or {}).get("code"):
+            worded[connection_id] = {"code": entry.after["code"], "params": entry.after.get("params") or {}}
+        if len(worded) == len(failing):
+            break
+    return worded
 
 
 def _succeeded(session: Session, found: SupplierConnection) -> None:
@@ -528,17 +667,20 @@ def pull(
     if not found.active:
         raise Conflict("the supplier connection is deactivated", code="suppliers.connection.inactive")
     who, tally = actor(principal), Tally([])
-    rows: list[SupplierFootprint] = []
+    source = Source(found.id, found.organisation_id)
     try:
-        with _api(found, time.monotonic() + PULL_SECONDS) as api:
+        api = _api(found, time.monotonic() + PULL_SECONDS)
+        _release(session)
+        with api:  # the supplier's answers first, then what is kept of them
             if wanted_id:
-                rows.append(_fetch(session, who, found, api, wanted_id, "pulled", principal.subject, tally))
+                downloaded = [_download(api, wanted_id)]
             else:
-                rows += _pull_product(session, who, found, api, wanted_product, principal.subject, tally)
+                downloaded = _product_footprints(api, wanted_product)
+        rows = [_keep(session, who, source, each, "pulled", principal.subject, tally) for each in downloaded]
         _succeeded(session, found)
         audit.commit(session)
-    except FootprintMissing:  # what the user asked for is not there: the connection itself is fine
-        session.rollback()
+    except (FootprintMissing, OtherSource):  # not there, or not taken from here: the connection itself is fine
+        _undo(session)
         raise
     except SUPPLIER_ERRORS as exc:
         _failure(session, who, found, exc, always=True)
@@ -546,9 +688,13 @@ def pull(
             raise _refused_url(exc) from None
         raise
     except IntegrityError:  # the same footprint received by another request at this moment
-        session.rollback()
-        raise Conflict("received at the same time by another request: try again", code="suppliers.pull.busy") from None
+        _undo(session)
+        raise _busy() from None
     return rows
+
+
+def _busy() -> Conflict:
+    return Conflict("received at the same time by another request: try again", code="suppliers.pull.busy")
 
 
 def _pull_request(pf_id: str | None, product_id: str | None) -> tuple[str | None, str | None]:
@@ -561,7 +707,7 @@ def _pull_request(pf_id: str | None, product_id: str | None) -> tuple[str | None
             return str(uuid.UUID(pf_id)), None
         except ValueError:
             reason = "a PACT footprint id is a UUID"
-            raise Unprocessable(reason, [_field_error("pf_id", "suppliers.pull.pf_id", reason)]) from None
+            raise Unprocessable(reason, [_field_error("pf_id", "suppliers.pull.pf_id_invalid", reason)]) from None
     if len(product_id) > MAX_PRODUCT_ID:
         reason = f"at most {MAX_PRODUCT_ID} characters"
         raise Unprocessable(
@@ -571,20 +717,18 @@ def _pull_request(pf_id: str | None, product_id: str | None) -> tuple[str | None
         return None, f"urn:gtin:{product_id}"
     if not product_id.lower().startswith("urn:"):
         reason = "a PACT product id is a URN (urn:gtin:…, urn:pact:…) or a GTIN"
-        raise Unprocessable(reason, [_field_error("product_id", "suppliers.pull.product_id", reason)])
+        raise Unprocessable(reason, [_field_error("product_id", "suppliers.pull.product_id_invalid", reason)])
     return None, product_id
 
 
-def _pull_product(session, who, found, api, product_id, received_by, tally) -> list[SupplierFootprint]:
-    """A product's footprints, Deprecated ones first so that the Active ones that succeed them name them."""
+def _product_footprints(api: SupplierApi, product_id: str) -> list[tuple[Received, list[Received]]]:
+    """A product's footprints, checked, Deprecated ones first so that the Active ones that succeed them name them
+    (network only)."""
     listed = [_checked_document(document) for document in api.footprints(product_id)]
     if not listed:
         raise FootprintMissing("product_id", product_id, None)
     listed.sort(key=lambda received: received.status != DEPRECATED)
-    return [
-        _receive(session, who, found.organisation_id, received, "pulled", found.id, received_by, tally)
-        for received in listed
-    ]
+    return [(received, []) for received in listed]
 
 
 def upload(session: Session, principal: Principal, body: bytes) -> SupplierFootprint:
@@ -597,35 +741,93 @@ def upload(session: Session, principal: Principal, body: bytes) -> SupplierFootp
             f"not a valid PACT ProductFootprint: {exc}", [exc.entry()], code=exc.code, params=exc.params
         ) from None
     tally = Tally([])
-    row = _receive(
-        session, actor(principal), principal.organisation_id, received, "uploaded", None, principal.subject, tally
-    )
-    try:
+    try:  # receiving flushes (the deprecations it causes): the same file uploaded at this moment collides there too
+        row = _receive(
+            session, actor(principal), principal.organisation_id, received, "uploaded", None, principal.subject, tally
+        )
         audit.commit(session)
+    except OtherSource:
+        _undo(session)
+        raise
     except IntegrityError:
-        session.rollback()
-        raise Conflict("received at the same time by another request: try again", code="suppliers.pull.busy") from None
+        _undo(session)
+        raise _busy() from None
     return row
 
 
 # --- what the supplier tells, and what the poll finds -------------------------------------------------------------
 
 
+class EventBusy(ServiceError):
+    """Another event of this buyer's suppliers is being acted on: send this one again shortly (503)."""
+
+    status, title = 503, "Busy"
+
+
+_events_lock = threading.Lock()
+_events_running: set[uuid.UUID] = set()  # organisations an event is being acted on for (in this process)
+_events_seen: OrderedDict[tuple[uuid.UUID, str, str], None] = OrderedDict()  # (organisation, source, id), oldest first
+
+
+@contextmanager
+def event_slot(organisation_id: uuid.UUID) -> Iterator[None]:
+    """One event at a time per buyer (EventBusy otherwise): each costs calls to its suppliers, within EVENT_SECONDS,
+    and a supplier's system that sends many at once would otherwise hold as many of the service's workers."""
+    with _events_lock:
+        if organisation_id in _events_running:
+            raise EventBusy(
+                "another event of your organisation is being acted on: send this one again in a few seconds",
+                code="suppliers.event.busy",
+            )
+        _events_running.add(organisation_id)
+    try:
+        yield
+    finally:
+        with _events_lock:
+            _events_running.discard(organisation_id)
+
+
+def first_time(organisation_id: uuid.UUID, source: str, event_id: str) -> bool:
+    """Whether this event (CloudEvents: `source` and `id` name it) is new here; remembered for the next time. The
+    memory is this process's latest EVENT_REPLAY_MEMORY events: a replay costs nothing while it is remembered, and
+    one fetch of footprints the buyer holds already (the same documents: the same rows) after."""
+    key = (organisation_id, source, event_id)
+    with _events_lock:
+        if key in _events_seen:
+            _events_seen.move_to_end(key)
+            return False
+        _events_seen[key] = None
+        while len(_events_seen) > EVENT_REPLAY_MEMORY:
+            _events_seen.popitem(last=False)
+    return True
+
+
 def published(session: Session, principal: Principal, pf_ids: Iterable[str]) -> Tally:
-    """A supplier's PublishedEvent (its system holds a client of role pact_supplier the buyer issued): each named
-    footprint the buyer holds is fetched again over the connection it came through; one the buyer does not hold is
-    looked for over the buyer's connections that hold Active footprints, and kept only if it succeeds one of them.
-    A failure is kept on the connection; the event is still accepted (the poll tries again later)."""
+    """A supplier's PublishedEvent (its system holds a client of role pact_supplier the buyer issued): the named
+    footprints the buyer holds are fetched again over the connection each came through (one conversation per
+    connection); those it does not hold (at most EVENT_MAX_UNHELD) are looked for over the buyer's connections that
+    hold Active footprints, and kept only if they succeed one received over the same connection. A failure is kept on
+    the connection; the event is still accepted (the poll tries again later). Callers hold `event_slot`."""
     who, tally = actor(principal), Tally([])
     deadline = time.monotonic() + EVENT_SECONDS
-    for pf_id in [str(uuid.UUID(pf)) for pf in pf_ids][:EVENT_MAX_IDS]:
+    by_connection: dict[uuid.UUID, list[str]] = {}
+    unheld: list[str] = []
+    for pf_id in dict.fromkeys(str(uuid.UUID(pf)) for pf in list(pf_ids)[:EVENT_MAX_IDS]):
         held = _versions(session, principal.organisation_id, pf_id)
-        through = [session.get(SupplierConnection, held[-1].connection_id)] if held and held[-1].connection_id else []
         if not held:
-            through = _event_candidates(session, principal.organisation_id)
-        for found in through:
-            if found is not None and found.active and _refresh(session, who, found, [pf_id], deadline, tally, not held):
-                break
+            unheld.append(pf_id)
+        elif held[-1].connection_id is not None:  # an uploaded footprint has no API to ask
+            by_connection.setdefault(held[-1].connection_id, []).append(pf_id)
+    for connection_id, wanted in by_connection.items():
+        found = session.get(SupplierConnection, connection_id)
+        if found is not None and found.active and found.organisation_id == principal.organisation_id:
+            _refresh(session, who, found, wanted, deadline, tally)
+    unheld = unheld[:EVENT_MAX_UNHELD]
+    for found in _event_candidates(session, principal.organisation_id) if unheld else []:
+        kept = _refresh(session, who, found, unheld, deadline, tally, adopt=True)
+        unheld = [pf_id for pf_id in unheld if pf_id not in kept]
+        if not unheld or time.monotonic() >= deadline:
+            break
     return tally
 
 
@@ -655,35 +857,46 @@ def _refresh(
     deadline: float,
     tally: Tally,
     adopt: bool = False,
-) -> bool:
-    """Fetches these footprints again over one connection (one token), each received and committed; False when the
-    supplier does not have the one asked for (`adopt`: a footprint the buyer does not hold) or the call failed."""
+) -> set[str]:
+    """Fetches these footprints again over one connection (one token), each received and committed; returns the
+    ids kept. `adopt`: footprints the buyer does not hold, kept only if they succeed one held from this connection
+    (one the supplier does not have is no failure then: another connection may). A footprint not taken from here
+    (OtherSource) is skipped; a failed call ends the conversation and is kept on the connection."""
+    kept: set[str] = set()
+    source = Source(found.id, found.organisation_id)
     try:
-        with _api(found, deadline) as api:
+        api = _api(found, deadline)
+        _release(session)  # before the name is resolved and the token taken
+        with api:
             for pf_id in pf_ids:
                 tally.checked += 1
+                _release(session)
                 try:
-                    row = _fetch(session, who, found, api, pf_id, "event", None, tally, only_successors=adopt)
+                    downloaded = _download(api, pf_id)
                 except FootprintMissing as missing:  # no longer shared with the buyer: the others may still be
-                    if adopt:
-                        return False
+                    if not adopt:
+                        tally.failed += 1
+                        _failure(session, who, found, missing, always=False)
+                    continue
+                try:
+                    row = _keep(session, who, source, downloaded, "event", None, tally, only_successors=adopt)
+                except OtherSource as exc:
+                    _undo(session)
                     tally.failed += 1
-                    _failure(session, who, found, missing, always=False)
+                    log.warning("supplier connection %s: %s", source.connection_id, exc)
                     continue
                 _succeeded(session, found)
                 audit.commit(session)
-                if adopt and row is None:
-                    return False
+                if row is not None:
+                    kept.add(pf_id)
     except SUPPLIER_ERRORS as exc:
         tally.failed += 1
-        log.info("supplier connection %s: %s", found.id, exc)
+        log.info("supplier connection %s: %s", source.connection_id, exc)
         _failure(session, who, found, exc, always=False)
-        return False
     except IntegrityError:  # received at this moment by a person's pull: the next run looks again
-        session.rollback()
+        _undo(session)
         tally.failed += 1
-        return False
-    return True
+    return kept
 
 
 def poll(session: Session, per_run: int = POLL_PER_RUN, seconds: float = POLL_SECONDS) -> Tally:

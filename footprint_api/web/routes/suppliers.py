@@ -68,13 +68,30 @@ def _text(data: dict, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _done(request: Request) -> str | None:
-    """What the step just taken did, named by the redirect's query (`done`, with the name or the count)."""
-    done = request.query_params.get("done", "")
+def _done(request: Request, db, user: PageUser) -> str | None:
+    """What the step just taken did, named by the redirect's query: `done`, the connection or footprint it concerned
+    (by id: its name is looked up among the reader's own, so that a link cannot put words of its own on the page)
+    and a count. Anything else in the query says nothing."""
+    done, query = request.query_params.get("done", ""), request.query_params
     if done not in DONE:
         return None
+    values = {"name": "", "product": "", "count": query.get("count", "")}
+    try:
+        if query.get("connection"):
+            values["name"] = suppliers.connection(db, user.principal, uuid.UUID(query["connection"])).name
+        if query.get("footprint"):
+            values["product"] = suppliers.received_footprint(
+                db, user.principal, uuid.UUID(query["footprint"])
+            ).product_name
+    except (ValueError, ServiceError):  # not an id, or none of the reader's
+        return None
+    if not values["count"].isascii() or not values["count"].isdigit() or len(values["count"]) > 4:
+        values["count"] = ""
+    if done in ("registered", "updated", "deactivated", "pulled") and not values["name"]:
+        return None
+    if done == "uploaded" and not values["product"]:
+        return None
     t = i18n.catalogue(i18n.negotiate(request))
-    values = {name: request.query_params.get(name, "")[:300] for name in ("name", "product", "count")}
     if done == "pulled" and values["count"] in ("", "0"):
         return t("suppliers.done.pulled_none", name=values["name"])
     return t(f"suppliers.done.{done}", **values)
@@ -84,21 +101,36 @@ def _back(done: str, **values: str) -> RedirectResponse:
     return RedirectResponse(f"{HOME}?{urlencode({'done': done, **values})}", status_code=303)
 
 
+def _last_errors(request: Request, db, user: PageUser, connections) -> dict:
+    """Each failing connection's last error in the reader's language (its code, from the audit trail), else as kept."""
+    t = i18n.catalogue(i18n.negotiate(request))
+    coded = suppliers.last_errors(db, user.principal, connections)
+    return {
+        found.id: messages.worded(t, coded[found.id]["code"], coded[found.id]["params"], found.last_error)
+        if found.id in coded
+        else found.last_error
+        for found in connections
+        if found.last_error
+    }
+
+
 # --- the overview ------------------------------------------------------------------------------------------------
 
 
 @router.get(HOME)
 def overview(request: Request, db: SessionDep, user: ManufacturerPage):
     received = suppliers.received_footprints(db, user.principal)
+    connections = suppliers.connections(db, user.principal)
     return _render(
         request,
         "index.html",
         user,
-        connections=suppliers.connections(db, user.principal),
+        connections=connections,
+        last_errors=_last_errors(request, db, user, connections),
         footprints=received,
         uses=suppliers.uses(db, user.principal, [found.id for found in received]),
-        names={found.id: found.name for found in suppliers.connections(db, user.principal)},
-        notice=_done(request),
+        names={found.id: found.name for found in connections},
+        notice=_done(request, db, user),
     )
 
 
@@ -127,7 +159,7 @@ async def register_connection(request: Request, db: SessionDep, user: AdminPage)
             connection=None,
             form=_form(shown, **_worded(request, exc, CONNECTION_FIELDS)),
         )
-    return _back("registered", name=found.name)
+    return _back("registered", connection=str(found.id))
 
 
 @router.get(f"{HOME}/connections/{{connection_id}}")
@@ -159,14 +191,14 @@ async def update_connection(request: Request, connection_id: uuid.UUID, db: Sess
         shown = {k: v for k, v in values.items() if k != "client_secret"}
         form = _form(shown, **_worded(request, exc, CONNECTION_FIELDS))
         return _render(request, "connection.html", user, 422, connection=found, form=form)
-    return _back("updated", name=found.name)
+    return _back("updated", connection=str(found.id))
 
 
 @router.post(f"{HOME}/connections/{{connection_id}}/deactivate")
 async def deactivate_connection(request: Request, connection_id: uuid.UUID, db: SessionDep, user: AdminPage):
     await session.form(request, user)
     found = await run_in_threadpool(suppliers.deactivate, db, user.principal, connection_id)
-    return _back("deactivated", name=found.name)
+    return _back("deactivated", connection=str(found.id))
 
 
 # --- pulling and uploading ------------------------------------------------------------------------------------------
@@ -197,7 +229,7 @@ async def pull(request: Request, connection_id: uuid.UUID, db: SessionDep, user:
         db.rollback()
         return _pull_page(request, user, found, exc.status, _form(values, **_worded(request, exc, PULL_FIELDS)))
     changed = [row for row in rows if row.received_at >= started or (row.deprecated_at or started) > started]
-    return _back("pulled", name=found.name, count=str(len(changed)))
+    return _back("pulled", connection=str(found.id), count=str(len(changed)))
 
 
 @router.get(f"{HOME}/upload")
@@ -212,12 +244,14 @@ async def upload(request: Request, db: SessionDep, user: ManufacturerPage):
     body = await file.read(MAX_DOCUMENT_BYTES + 1) if isinstance(file, UploadFile) else b""
     try:
         found = await run_in_threadpool(suppliers.upload, db, user.principal, body)
-    except Unprocessable as exc:
+    except ServiceError as exc:  # 422: not a valid footprint; 409: its id is held from elsewhere, or a collision
+        if exc.status not in (409, 422):
+            raise
         db.rollback()
         worded = _worded(request, exc, ())
         errors = {"file": worded["errors"].get("", []) or [worded["problem"]]}
-        return _render(request, "upload.html", user, 422, form=_form(errors=errors))
-    return _back("uploaded", product=found.product_name)
+        return _render(request, "upload.html", user, exc.status, form=_form(errors=errors))
+    return _back("uploaded", footprint=str(found.id))
 
 
 # --- a received footprint ---------------------------------------------------------------------------------------------
