@@ -12,7 +12,7 @@ import zipfile
 import pytest
 
 from footprint_api.infra import workbooks
-from footprint_api.services import excel, registry
+from footprint_api.services import batch_check, excel
 
 ITEMS_PART = "xl/worksheets/sheet2.xml"  # the template's second sheet, "Items"
 SHEET_HEAD = (
@@ -262,12 +262,12 @@ def test_the_cell_budget_counts_every_sheet(template):
 
 
 def test_the_batch_check_reads_through_the_same_limits(template):
-    """registry.numbers_from_xlsx answers 422 (as it always has) for what the inventory upload refuses."""
-    with pytest.raises(registry.Unprocessable, match="DTD"):
-        registry.numbers_from_xlsx(rebuilt(template, {"xl/workbook.xml": BILLION_LAUGHS}))
+    """batch_check.numbers_from_xlsx answers 422 (as it always has) for what the inventory upload refuses."""
+    with pytest.raises(batch_check.Unprocessable, match="DTD"):
+        batch_check.numbers_from_xlsx(rebuilt(template, {"xl/workbook.xml": BILLION_LAUGHS}))
     million = SHEET_HEAD + b'<row r="1000000"><c r="A1000000" t="n"><v>1</v></c></row>' + SHEET_TAIL
-    with pytest.raises(registry.Unprocessable, match="more than 50000 rows"):
-        registry.numbers_from_xlsx(rebuilt(template, {"xl/worksheets/sheet1.xml": million}))
+    with pytest.raises(batch_check.Unprocessable, match="more than 50000 rows"):
+        batch_check.numbers_from_xlsx(rebuilt(template, {"xl/worksheets/sheet1.xml": million}))
 
 
 def test_a_filled_template_is_still_read(world, template, product_id):

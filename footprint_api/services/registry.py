@@ -615,11 +615,3 @@ def tally(verdicts: list[str]) -> dict[str, int]:
     for verdict in verdicts:
         counts[verdict] = counts.get(verdict, 0) + 1
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-
-
-def numbers_from_xlsx(content: bytes, field: str = "body") -> list[str]:
-    """The label numbers of an XLSX workbook (its number column; services.batch_check reads it): every refusal of
-    the safe reader a 422."""
-    from footprint_api.services import batch_check
-
-    return [number for number in batch_check.read_list(content, "list.xlsx", None, field=field).numbers() if number]
