@@ -615,3 +615,27 @@ def test_a_label_out_of_force_shows_its_grade_for_the_record_only():
 def test_without_a_standing_the_mark_is_removed_and_nothing_shown():
     html = standing_page("VALID", "en", None)
     assert "standing" not in html
+
+
+def test_a_held_standing_is_answered_without_a_worker_thread_or_a_second_rendering(monkeypatch):
+    """The verification answer is the most requested of the service: a standing this process holds is read from its
+    cache on the event loop (registry.cached_standing), and its page fragment rendered once per state and language
+    (verify_page keeps it while the registry keeps the standing object). bench/bench_verify.py measures the effect."""
+    from footprint_api.services import registry
+    from footprint_api.web import verify_page
+
+    assert registry.cached_standing("not a label number") == (True, None)
+    number = "PCF-2026-000123-F"
+    registry.forget_standings()
+    assert registry.cached_standing(number) == (False, None)
+    standing = {"group": {"href": "/benchmarks/x", "name": {"zh": "水泥", "en": "cement"}, "declared_unit": "1 t"}}
+    with registry._standing_lock:
+        registry._standing_cache[number] = (float("inf"), standing)
+    assert registry.cached_standing(number.lower().replace("-", "")) == (True, standing)
+    renders = []
+    monkeypatch.setattr(verify_page, "render_standing", lambda s, status, lang: renders.append(lang) or b"<p>x</p>")
+    page = b"<main><!--standing VALID--></main>"  # the mark as the page template writes it
+    first = verify_page.with_standing(page, standing, "zh")
+    again = verify_page.with_standing(page, standing, "zh")
+    assert first == again and renders == ["zh"]
+    registry.forget_standings()

@@ -112,7 +112,9 @@ async def verify_json(number: str):
 async def with_standing(body: bytes, number: str) -> bytes:
     """The label's public JSON with its standing (services.registry.public_standing, cached) added as the last
     member of the object; the JSON as it was when the label has none or the database does not answer."""
-    standing = await run_in_threadpool(registry.standing_of_number, number, today())
+    held, standing = registry.cached_standing(number)
+    if not held:
+        standing = await run_in_threadpool(registry.standing_of_number, number, today())
     return registry.with_standing_json(body, standing)
 
 

@@ -404,6 +404,21 @@ def public_standing(number: str, today: date) -> dict | None:
     return shown
 
 
+def cached_standing(number: str) -> tuple[bool, dict | None]:
+    """(True, the standing) when this process holds a fresh one for the number as typed or scanned, else (False,
+    None): a dictionary look-up the verification answer makes on its own thread, so that the hot path goes to a
+    worker thread (and the database) only once a minute per label."""
+    try:
+        key = normalise(number)
+    except InvalidLabelNumber:
+        return True, None
+    with _standing_lock:
+        cached = _standing_cache.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return True, cached[1]
+    return False, None
+
+
 def standing_of_number(number: str, today: date) -> dict | None:
     """`public_standing` of a number typed or scanned in any spelling; None for one that is no label number."""
     try:

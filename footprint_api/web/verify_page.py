@@ -9,6 +9,8 @@ readers and of the certification bodies; the machine-readable `datetime` attribu
 """
 
 import re
+import threading
+from collections import OrderedDict
 from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import quote
@@ -180,8 +182,29 @@ def with_standing(body: bytes, standing: dict | None, lang: str) -> bytes:
     found = STANDING_MARK.search(body)
     if found is None:
         return body
-    shown = render_standing(standing, found.group(1).decode(), lang) if standing else b""
+    shown = _rendered_standing(standing, found.group(1).decode(), lang) if standing else b""
     return body[: found.start()] + shown + body[found.end() :]
+
+
+# The fragment of each standing the registry's cache holds, rendered once per state and language: the standing is
+# the same object for as long as that cache keeps it (a minute), and the page is the service's most requested one.
+_RENDERED_ENTRIES = 4096
+_rendered: OrderedDict[tuple[int, str, str], tuple[dict, bytes]] = OrderedDict()
+_rendered_lock = threading.Lock()
+
+
+def _rendered_standing(standing: dict, status: str, lang: str) -> bytes:
+    key = (id(standing), status, lang)
+    with _rendered_lock:
+        held = _rendered.get(key)
+        if held is not None and held[0] is standing:  # the same object, not another one at a reused address
+            return held[1]
+    shown = render_standing(standing, status, lang)
+    with _rendered_lock:
+        _rendered[key] = (standing, shown)
+        while len(_rendered) > _RENDERED_ENTRIES:
+            _rendered.popitem(last=False)
+    return shown
 
 
 def render_standing(standing: dict, status: str, lang: str) -> bytes:

@@ -33,7 +33,8 @@ def _wants_json(request: Request) -> bool:
 async def _standing(number: str) -> dict | None:
     """The label's group and grades (services.registry.public_standing: cached, None when the database does not
     answer: the verdict stands without them). Not asked while the verdict itself comes from the cache of an outage."""
-    return await run_in_threadpool(registry.standing_of_number, number, verification.today())
+    held, standing = registry.cached_standing(number)  # no worker thread while the process holds it
+    return standing if held else await run_in_threadpool(registry.standing_of_number, number, verification.today())
 
 
 async def _verification(number: str, request: Request) -> Response:
