@@ -3,10 +3,8 @@
 
 import base64
 import datetime as dt
-import ipaddress
 import json
 import ssl
-import threading
 import time
 from pathlib import Path
 from typing import Annotated
@@ -15,17 +13,13 @@ import httpx
 import pytest
 import uvicorn
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from tests.conftest import ROOT
 from tests.labelling import GTIN, calculated_footprint, issued_label, label_of
-from tests.processes import free_port
+from tests.tls import self_signed, served_over_tls
 
 SPEC = (
     ROOT / "footprint_api" / "services" / "pact" / "spec"
@@ -60,28 +54,7 @@ def test_the_schema_check_itself_accepts_the_spec_examples_and_refuses_the_inval
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1, as a deployment's would be configured."""
-    folder = tmp_path_factory.mktemp("tls")
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_path, key_path
+    return self_signed(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="module")
@@ -89,26 +62,10 @@ def https(world, certificate):
     """The service terminating TLS itself (what `pcf serve --ssl-certfile --ssl-keyfile` starts)."""
     from footprint_api.app import create_app
 
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        ssl_certfile=str(certificate[0]),
-        ssl_keyfile=str(certificate[1]),
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    context = ssl.create_default_context(cafile=str(certificate[0]))
-    with httpx.Client(base_url=f"https://127.0.0.1:{port}", verify=context, timeout=30) as client:
-        yield client, port
-    server.should_exit = True
-    thread.join(10)
+    with served_over_tls(create_app(), certificate) as base:
+        context = ssl.create_default_context(cafile=str(certificate[0]))
+        with httpx.Client(base_url=base, verify=context, timeout=30) as client:
+            yield client, int(base.rsplit(":", 1)[1])
 
 
 @pytest.fixture(scope="module")
@@ -379,24 +336,8 @@ def recipient_api(certificate):
         received.append(json.loads(await request.body()))
         return Response(status_code=200)
 
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            ssl_certfile=str(certificate[0]),
-            ssl_keyfile=str(certificate[1]),
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"https://127.0.0.1:{port}", received
-    server.should_exit = True
-    thread.join(10)
+    with served_over_tls(app, certificate) as base:
+        yield base, received
 
 
 @pytest.fixture

@@ -16,13 +16,11 @@ import os
 import ssl
 import subprocess
 import sys
-import threading
 import time
 import uuid
 
 import httpx
 import pytest
-import uvicorn
 from sqlmodel import select
 
 from tests.conftest import ROOT
@@ -30,6 +28,7 @@ from tests.labelling import GTIN, calculated_footprint, label_of
 from tests.processes import Process, free_port
 from tests.service import World
 from tests.test_pact import SPEC, certificate  # noqa: F401 - the module's TLS certificate (a fixture)
+from tests.tls import served_over_tls
 
 EVENT = "application/cloudevents+json"
 # the buyer's coal power plant: 5000 t of cement for its construction, amortised over 6000 GWh (the example)
@@ -651,24 +650,8 @@ def odd_supplier(certificate):
             return {"data": broken}
         return JSONResponse({"code": "InternalError", "message": "down"}, status_code=500)
 
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            ssl_certfile=str(certificate[0]),
-            ssl_keyfile=str(certificate[1]),
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"https://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with served_over_tls(app, certificate) as base:
+        yield base
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ import pytest
 
 from tests.test_pact import SPEC, certificate  # noqa: F401 - the TLS certificate of the suppliers' APIs (a fixture)
 from tests.test_pact_suppliers import buyer_policy  # noqa: F401 - the buyer allows 127.0.0.1 and trusts the test CA
+from tests.tls import self_signed
 from tests.web_client import Browser
 
 EVENT = "application/cloudevents+json"
@@ -381,41 +382,10 @@ def test_a_token_answer_that_is_no_usable_token_is_the_suppliers_failure(world, 
     assert server.paths() == ["/auth/token"]
 
 
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 that nobody trusts (not the test CA the buyer trusts)."""
-    import datetime as dt
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    (folder / "other.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (folder / "other.key").write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return folder / "other.pem", folder / "other.key"
-
-
 def test_an_untrusted_certificate_is_said_as_unreachable_without_tls_details(world, buyer_policy, tmp_path):
     """A supplier whose certificate this service does not trust: the user reads that the API could not be reached
     (the TLS details go to the server log)."""
-    other = _self_signed(tmp_path)
+    other = self_signed(tmp_path, stem="other", ca=False)  # not the test CA the buyer trusts
     server = Hostile(other, lambda *_: TOKEN)
     try:
         response = pull(world, connect(world, server.url), pf_id=str(uuid.uuid4()))

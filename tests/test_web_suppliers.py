@@ -7,20 +7,17 @@ the pages pass axe's accessibility checks and load nothing from another host."""
 import base64
 import json
 import re
-import threading
-import time
 import uuid
 from html import unescape
 from typing import Annotated
 
 import pytest
-import uvicorn
 
 from tests.browser import assert_accessible, assert_self_contained, browser, screenshot, serving, sign_in, visit  # noqa: F401
-from tests.processes import free_port
 from tests.test_chinese_pages import english_phrases, visible_text
 from tests.test_pact import SPEC, certificate  # noqa: F401 - the TLS certificate of the supplier's API (a fixture)
 from tests.test_pact_suppliers import buyer_policy  # noqa: F401 - the buyer allows 127.0.0.1 and trusts the test CA
+from tests.tls import served_over_tls
 from tests.web_client import Browser
 
 CLIENT_ID, CLIENT_SECRET = "buyer-at-kiln", "issued by the kiln"
@@ -73,24 +70,8 @@ def kiln(certificate):
         wanted = request.query_params.get("productId", "").lower()
         return {"data": [_kiln_footprint()] if wanted in ("urn:gtin:06901234567892", "urn:gtin:6901234567892") else []}
 
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            ssl_certfile=str(certificate[0]),
-            ssl_keyfile=str(certificate[1]),
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"https://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with served_over_tls(app, certificate) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
