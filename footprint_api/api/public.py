@@ -22,7 +22,7 @@ from footprint_api.persistence.db import SessionDep, reads_only, session_scope
 from footprint_api.persistence.models import Label
 from footprint_api.schemas import PublicLabel, public_label_json
 from footprint_api.services import batch_check, labels, open_data, registry, verification
-from footprint_api.services.verification import public_fields, today
+from footprint_api.services.verification import labels_data_quality, public_fields, today
 from label_service import gs1
 from label_service.qr import SHORT_PATH
 from label_service.render import DEFAULT_SIZE
@@ -374,8 +374,10 @@ def registry_search(
     found = registry.search(session, query, day, limit, offset, listing.sort)
     response.headers["X-Total-Count"] = str(registry.count(session, query, day))
     standing = registry.standings(session, found, day)
+    quality = labels_data_quality(session, found)  # one query for the page, not one per label
     return [
-        RegistryLabel(**{**public_fields(label), **registry.entry(label, standing[label.id], day)}) for label in found
+        RegistryLabel(**{**public_fields(label, quality[label.id]), **registry.entry(label, standing[label.id], day)})
+        for label in found
     ]
 
 

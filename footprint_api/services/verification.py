@@ -90,18 +90,36 @@ def label_data_quality(session: Session, label: Label) -> dict | None:
     data-quality rating (1 best .. 5). A buyer whose footprint uses the label carries them through its own
     (services.supply_chain; PACT v3 primaryDataShare), so they are public as the value is. Only that part of the
     stored result is read."""
-    quality = session.exec(select(Footprint.result["data_quality"]).where(Footprint.id == label.footprint_id)).first()
+    return labels_data_quality(session, [label])[label.id]
+
+
+def labels_data_quality(session: Session, labels: list[Label]) -> dict:
+    """`label_data_quality` of many labels in one query (a page of the registry), by label id."""
+    rows = session.exec(
+        select(Footprint.id, Footprint.result["data_quality"]).where(
+            col(Footprint.id).in_({label.footprint_id for label in labels})
+        )
+    ).all()
+    quality = {footprint_id: _shown_quality(value) for footprint_id, value in rows}
+    return {label.id: quality.get(label.footprint_id) for label in labels}
+
+
+def _shown_quality(quality) -> dict | None:
     if not isinstance(quality, dict) or not {"primary_data_share", "dqr"} & set(quality):
         return None
     return {"primary_data_share": quality.get("primary_data_share"), "dqr": quality.get("dqr")}
 
 
-def public_fields(label: Label, data_quality: dict | None = None) -> dict:
+_LOOK_UP = object()  # public_fields: the data quality is not given, look it up
+
+
+def public_fields(label: Label, data_quality: dict | object | None = _LOOK_UP) -> dict:
     """What anyone may know of a label besides its verdict: the signed claim, where to check it, what the
     certification body said when the label last changed state, and the data quality of the labelled footprint
-    (looked up in the label's own session when not given: every public listing of a label shows it)."""
-    if data_quality is None and (session := object_session(label)) is not None:
-        data_quality = label_data_quality(session, label)
+    (given by a listing that read a page of them at once, else looked up in the label's own session)."""
+    if data_quality is _LOOK_UP:
+        session = object_session(label)
+        data_quality = label_data_quality(session, label) if session is not None else None
     return {
         "number": label.number,
         "claim": unverified_claim(label.token),
