@@ -599,3 +599,31 @@ def test_a_cement_of_a_classified_pcr_version_is_an_entry_of_its_class(world, re
         "P·O 普通硅酸盐水泥 42.5",
     )
     assert "PCR-CN-CEMENT_v1_all_1t_2023_guizhou" in entries_of(world, "2026.3")  # the demo's 1.0.0 cement apart
+
+
+def test_an_object_store_that_fails_cuts_nothing_and_answers_503(world, release, monkeypatch):
+    """The release's files go to the object store before its rows are written: a store that stops after the first
+    file answers 503 (naming that nothing was cut), and no release 2099.7 exists, not even half of one; the store
+    back, the same cut succeeds."""
+    from footprint_api.services import factor_database
+    from label_service.storage import StorageError
+
+    real = factor_database.object_store()
+
+    class Failing:
+        def __init__(self):
+            self.calls = 0
+
+        def put(self, *args, **kwargs):
+            self.calls += 1
+            if self.calls > 1:
+                raise StorageError("object store unavailable")
+            return real.put(*args, **kwargs)
+
+    monkeypatch.setattr(factor_database, "object_store", Failing)
+    failed = cut(world, "2099.7")
+    assert failed.status_code == 503 and "nothing was cut" in failed.json()["detail"], failed.text
+    assert failed.headers["retry-after"] == "30"
+    assert world.call(None, "GET", "/api/v1/factor-releases/2099.7").status_code == 404
+    monkeypatch.undo()
+    assert cut(world, "2099.7").status_code == 201

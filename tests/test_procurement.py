@@ -783,3 +783,35 @@ def test_a_procurement_organisations_admin_manages_its_own_people_and_no_one_els
     page = browser.get("/app/admin")
     assert page.status_code == 200 and "/app/admin/keys" not in page.text
     assert browser.get("/app/admin/keys").status_code == 403
+
+
+def test_an_object_store_that_fails_records_no_evaluation_and_answers_503(world, tender, monkeypatch):
+    """The sheet's files go to the object store before the verdicts are recorded: a store that fails after the
+    XLSX answers 503 (naming that nothing was recorded), the evaluation stays as it was (no verdicts, no sheet);
+    the store back, the same evaluation succeeds with sheet 1."""
+    from footprint_api.services import procurement
+    from label_service.storage import StorageError
+
+    real = procurement.object_store()
+
+    class Failing:
+        calls = 0
+
+        def put(self, *args, **kwargs):
+            Failing.calls += 1
+            if Failing.calls > 1:
+                raise StorageError("object store unavailable")
+            return real.put(*args, **kwargs)
+
+    evaluation = create_evaluation(world).json()
+    url = f"/api/v1/procurement/evaluations/{evaluation['id']}"
+    world.call("buyer-officer", "POST", f"{url}/candidates", json={"candidates": [tender["po42"][0]["number"]]})
+    monkeypatch.setattr(procurement, "object_store", Failing)
+    failed = world.call("buyer-officer", "POST", f"{url}/evaluate")
+    assert failed.status_code == 503 and "nothing was recorded" in failed.json()["detail"], failed.text
+    assert failed.headers["retry-after"] == "30"
+    after = world.call("buyer-officer", "GET", url).json()
+    assert after["state"] == "draft" and after["sheets"] == [] and after["candidates"][0]["verdict"] is None, after
+    monkeypatch.undo()
+    done = world.call("buyer-officer", "POST", f"{url}/evaluate")
+    assert done.status_code == 200 and [s["number"] for s in done.json()["sheets"]] == [1], done.text
