@@ -8,6 +8,7 @@ import fcntl
 import json
 import math
 import os
+import threading
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +18,9 @@ from lca_models.factor_set import FactorSet
 from lca_models.flows import FLOWS
 
 _MARKER = "pcf-background.json"
+# bw2data has one current project per process: whoever switches it (the engine reading the factor set's project, an
+# import writing a database version's) holds this lock until done with it
+PROJECT_LOCK = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ def prepare_background(factor_set: FactorSet, brightway_dir: Path) -> Background
     project = f"pcf-{factor_set.id}"
     database = f"pcf-background-{factor_set.id}"
     background = Background(project, database, dict(factor_set.methods))
-    with _build_lock(brightway_dir):
+    with PROJECT_LOCK, _build_lock(brightway_dir):
         bd.projects.set_current(project)
         marker = Path(bd.projects.dir) / _MARKER
         wanted = {"factor_set": factor_set.id, "version": factor_set.version, "digest": factor_set.digest}

@@ -1,8 +1,9 @@
 """Settings of the LCA layer, from the environment (prefix PCF_)."""
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,3 +20,23 @@ class LCASettings(BaseSettings):
     )
     factor_set: str = "cn-2025.1"
     monte_carlo_seed: int = 20250117
+    backgrounds_dir: Path | None = Field(
+        default=None,
+        description="Prepared background packs (<name>/<version>/); default: backgrounds/ beside brightway_dir",
+    )
+    solver: Literal["superlu", "pardiso"] = Field(
+        default="superlu",
+        description="Sparse solver of every factorisation; pardiso only when asked and pypardiso is installed",
+    )
+    background_samples: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="Pre-sampled versions of an imported database prepared for Monte Carlo",
+    )
+
+    @model_validator(mode="after")
+    def _backgrounds_beside_brightway(self) -> "LCASettings":
+        if self.backgrounds_dir is None:
+            self.backgrounds_dir = self.brightway_dir.parent / "backgrounds"
+        return self

@@ -10,7 +10,7 @@ from importlib.metadata import version
 
 import numpy as np
 
-from lca_models.background import Background, flow_keys, prepare_background
+from lca_models.background import PROJECT_LOCK, Background, flow_keys, prepare_background
 from lca_models.config import LCASettings
 from lca_models.factor_set import FactorSet, load_factor_set
 from lca_models.flows import FLOWS
@@ -33,12 +33,16 @@ class FootprintEngine:
     factorises the background), then `calculate` as often as needed; it never writes to the project."""
 
     def __init__(self, settings: LCASettings | None = None, registry: PCRRegistry | None = None):
+        from lca_models.backgrounds import BackgroundLibrary, solver_report
+
         self.settings = settings or LCASettings()
         self.registry = registry or default_registry()
         self.factor_set: FactorSet = load_factor_set(self.settings.factor_set)
+        # the imported databases, prepared once per version (memory-mapped, shared by the processes of a host)
+        self.library = BackgroundLibrary(self.settings.backgrounds_dir)
         self._lock = threading.Lock()
         # Brightway reports progress on stdout; keep stdout for results (the CLI prints JSON there).
-        with redirect_stdout(sys.stderr), warnings.catch_warnings():
+        with redirect_stdout(sys.stderr), warnings.catch_warnings(), PROJECT_LOCK:
             warnings.filterwarnings("ignore", message="All values in characterization matrix are zero")
             self.background: Background = prepare_background(self.factor_set, self.settings.brightway_dir)
             self.model, self.packages = self._load()
@@ -48,6 +52,7 @@ class FootprintEngine:
             "bw2data": version("bw2data"),
             "bw2io": version("bw2io"),
             "path": "factorised",
+            "solver": solver_report(self.settings.solver)["solver"],
         }
 
     # --- set-up -----------------------------------------------------------------------------------------------
@@ -72,9 +77,10 @@ class FootprintEngine:
         )
         inventory_packages = [p for p in data_objs if p.exclude({"matrix": "characterization_matrix"}).resources]
         lca = bw2calc.LCA({first: 1}, data_objs=inventory_packages + method_packages["total"])
-        lca.lci(factorize=True)
-        lca.lcia()
-        model = characterise(lca, method_packages, activity_ids, flow_ids, names, flow_cf)
+        # matrices only: bw2calc's lci(factorize=True) would factorise and solve with pypardiso when it is installed;
+        # `characterise` factorises with the engine's explicit solver (LCASettings.solver)
+        lca.load_lci_data()
+        model = characterise(lca, method_packages, activity_ids, flow_ids, names, flow_cf, solver=self.settings.solver)
         packages = {
             "inventory": inventory_packages,
             "methods": method_packages,
@@ -94,7 +100,9 @@ class FootprintEngine:
     ) -> tuple[PCR, Foreground]:
         pcr = self.pcr_for(inventory)
         validate_inventory(inventory, pcr)
-        return pcr, build_foreground(inventory, pcr, self.factor_set, checked_suppliers(inventory, suppliers))
+        return pcr, build_foreground(
+            inventory, pcr, self.factor_set, checked_suppliers(inventory, suppliers), self.library
+        )
 
     def calculate(
         self,
@@ -108,7 +116,11 @@ class FootprintEngine:
         """The footprint of a valid inventory. `suppliers`: the values the service resolved for the items that name a
         supplier (a label, a PACT footprint, a release entry), by the item's index in `inventory.items`; an item that
         names one without its value is refused (lca_models.supply.SupplierValueMissing, a ValueError). Monte Carlo
-        varies a supplier's item by its activity data only: the supplier's value is fixed data."""
+        varies a supplier's item by its activity data only: the supplier's value is fixed data.
+
+        An item whose PCR links it to an activity of an imported database takes that activity's prepared unit scores
+        (no solve at request time: numpy lookups in the memory-mapped pack) where the database is prepared here,
+        else the factor set's activity with a data gap; the result lists the databases used (`backgrounds`)."""
         pcr, foreground = self.foreground(inventory, suppliers)
         with self._lock:  # the factorised solver is shared; solves take well under a millisecond
             result = summarise(self.model, foreground, inventory, pcr, self.factor_set, self.engine_info())

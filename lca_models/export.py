@@ -6,6 +6,10 @@ uncertainty) and `pcf-product-system`, one activity producing one declared unit 
 not inside: every Brightway 2.5 installation makes them with bw2io (`bw2io.create_default_biosphere3()` and the
 bundled LCIA file), and the keys match. Import: `bw2io.BW2Package.import_file(path)`.
 
+An input taken from an imported background database (a licensed one, such as ecoinvent) is not copied into the
+package: it enters as its aggregated score, kg CO2e as the CO2e-only flow supplier values take, its comment naming
+the database, version and activity code so that a recipient with that database can link it to their own copy.
+
 It is written from a temporary project beside the engine's (deleted afterwards), so the engine's project stays
 read-only. bw2data's current project is process-wide state: run this from the CLI or a worker, not inside a
 serving API process.
@@ -39,7 +43,9 @@ def export_product_system(engine, inventory: Inventory, folder: Path, suppliers=
         key = (PRODUCT_SYSTEM, f"{pcr.id}-{uuid.uuid4().hex[:8]}".lower())
         rows = [{"input": key, "amount": 1.0, "type": "production"}]
         for exchange in exchanges:
-            if exchange.activity is not None:
+            if exchange.database is not None:
+                rows.append(_aggregated(foreground, exchange, flows))
+            elif exchange.activity is not None:
                 rows.append(
                     {
                         "input": (background, exchange.activity),
@@ -84,3 +90,16 @@ def export_product_system(engine, inventory: Inventory, folder: Path, suppliers=
 def _comment(exchange) -> str:
     """The item and part an exchange comes from, and the supplier's value it takes where it takes one."""
     return f"{exchange.item} ({exchange.part}{': ' + exchange.source if exchange.source else ''})"
+
+
+def _aggregated(foreground, exchange, flows) -> dict:
+    """An imported activity as its cradle-to-gate score (the pack's total-method unit score x the amount)."""
+    pack = foreground.backgrounds[(exchange.database, exchange.database_version)]
+    unit_score = float(pack.unit_scores[0, pack.column(exchange.activity)])
+    return {
+        "input": flows["co2e_as_co2_fossil"],
+        "amount": exchange.amount * unit_score,
+        "type": "biosphere",
+        "comment": f"{_comment(exchange)}; aggregated: {exchange.amount} x {unit_score} kg CO2e of activity "
+        f"{exchange.activity} of {exchange.database} {exchange.database_version} (digest {pack.digest})",
+    }

@@ -1,9 +1,13 @@
 """From a validated inventory to the foreground of one footprint: exchanges with the background and direct
 elementary flows, per declared unit, each tagged with the PCR item and life-cycle stage it comes from."""
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Protocol
+
+import numpy as np
 
 from lca_models.factor_set import FactorChoice, FactorSet, combustion_exchanges
 from lca_models.flows import MEASURABLE_GAS_FLOWS
@@ -11,9 +15,9 @@ from lca_models.process_emissions import FormulaContext, evaluate
 from lca_models.results import Explanation, explain
 from lca_models.supply import SupplierValue
 from pcr_rules.inventory import Inventory, InventoryItem
-from pcr_rules.models import PCR, ItemKind, ItemSpec, ParameterRef, Stage
+from pcr_rules.models import PCR, BackgroundLink, ItemKind, ItemSpec, ParameterRef, Stage, link_factor
 from pcr_rules.parameters import item_parameter_values, names_parameters, product_parameter_values, resolve_config
-from pcr_rules.units import conversion_factor
+from pcr_rules.units import UnitProblem, conversion_factor
 from pcr_rules.validation import item_amount_in_pcr_unit, production_in_declared_units
 
 LOCATION, MARKET = "location_based", "market_based"
@@ -30,6 +34,38 @@ class ForegroundExchange:
     flow: str | None = None  # elementary flow key (biosphere)
     electricity_method: str | None = None  # LOCATION or MARKET for electricity exchanges, else None
     source: str | None = None  # part `supplier`: the supplier's value it comes from (SupplierValue.source)
+    # an activity of an imported background database (a PCR item's `background`): `activity` is its code there
+    database: str | None = None
+    database_version: str | None = None
+
+    @property
+    def imported(self) -> bool:
+        return self.database is not None
+
+
+class PreparedPack(Protocol):
+    """What the foreground needs of a prepared background database (lca_models.backgrounds.PreparedBackground)."""
+
+    name: str
+    version: str
+    digest: str
+
+    unit_scores: np.ndarray  # (4, n) lca_models.model.METHOD_ORDER
+    gas_masses: np.ndarray  # (len(gases), n)
+    gases: tuple[str, ...]
+    gas_factors: np.ndarray
+
+    def column(self, code: str) -> int | None: ...
+
+    def activity(self, column: int): ...  # ActivityInfo: code, name, reference_product, location, unit
+
+
+class BackgroundPacks(Protocol):
+    """The prepared background databases of this deployment (lca_models.backgrounds.BackgroundLibrary)."""
+
+    def current(self, name: str) -> PreparedPack | None: ...
+
+    def get(self, name: str, version: str) -> PreparedPack | None: ...
 
 
 @dataclass(frozen=True)
@@ -96,6 +132,8 @@ class Foreground:
     quality: dict[str, ItemQuality]
     data_gaps: list[Explanation]
     indicators: dict[str, float]
+    # the prepared background databases the imported exchanges take, by (name, version)
+    backgrounds: dict[tuple[str, str], PreparedPack] = field(default_factory=dict)
 
     def for_method(self, electricity_method: str) -> list[ForegroundExchange]:
         """The exchanges of one electricity accounting method (location- or market-based)."""
@@ -107,11 +145,20 @@ def reference_year(start: date, end: date) -> int:
 
 
 def build_foreground(
-    inventory: Inventory, pcr: PCR, factor_set: FactorSet, suppliers: Mapping[int, SupplierValue] | None = None
+    inventory: Inventory,
+    pcr: PCR,
+    factor_set: FactorSet,
+    suppliers: Mapping[int, SupplierValue] | None = None,
+    packs: BackgroundPacks | None = None,
 ) -> Foreground:
     """`suppliers`: the resolved supplier values, by the index of their item in `inventory.items` (checked by the
-    engine: one for each item that names a supplier, lca_models.supply.checked_suppliers)."""
+    engine: one for each item that names a supplier, lca_models.supply.checked_suppliers). `packs`: the prepared
+    background databases an item's `background` link may take (None: none is prepared, every link falls back)."""
     suppliers = suppliers or {}
+    used: dict[tuple[str, str], PreparedPack] = {}
+    # each database (and pinned version) is looked up once per footprint: a version activated meanwhile
+    # cannot give two items of one footprint two versions of one database
+    resolved: dict[tuple[str, str | None], PreparedPack | None] = {}
     production = production_in_declared_units(inventory, pcr)
     allocation = _allocation_factor(inventory, pcr)
     scale = allocation / production
@@ -131,7 +178,10 @@ def build_foreground(
         if spec.kind is ItemKind.ELECTRICITY:
             electricity_entries.append((entry, spec, amount))
         elif spec.kind is ItemKind.INPUT:
-            exchanges.extend(_input(entry, spec, amount * scale, factor_set, year, supplier))
+            linked = None
+            if spec.background is not None and supplier is None and entry.supplier_pcf_kg_co2e_per_unit is None:
+                linked = _linked(spec, amount * scale, factor_set, packs, used, resolved, gaps)  # supplier wins
+            exchanges.extend(linked or _input(entry, spec, amount * scale, factor_set, year, supplier))
         elif spec.kind is ItemKind.FUEL:
             exchanges.extend(_fuel(entry, spec, amount, scale, factor_set, gaps, year))
         else:
@@ -166,6 +216,7 @@ def build_foreground(
         quality=quality,
         data_gaps=gaps,
         indicators=indicators,
+        backgrounds=used,
     )
 
 
@@ -237,6 +288,142 @@ def _input(
         return
     factor_set.activity(spec.activity)
     yield ForegroundExchange(spec.id, "input", spec.stage, amount, activity=factor_set.for_year(spec.activity, year))
+
+
+def _linked(
+    spec: ItemSpec,
+    amount: float,
+    factor_set: FactorSet,
+    packs: BackgroundPacks | None,
+    used: dict[tuple[str, str], PreparedPack],
+    resolved: dict[tuple[str, str | None], PreparedPack | None],
+    gaps: list[Explanation],
+) -> list[ForegroundExchange] | None:
+    """An input item linked to an activity of an imported database: one exchange on that activity, its amount in the
+    activity's unit, where the database (the pinned version, else the one in use) is prepared here and has the
+    activity; else None (the item takes the factor set's activity) and the data gap that says why. A supplier's
+    value, verified or typed, replaces both (the item never reaches here with one).
+
+    A pack is data from disk, written by another process and possibly damaged (a truncated file, a `current.json`
+    that is no JSON object, arrays shorter than the activity list, values that are not finite, a manifest naming
+    another database): such a pack counts as not prepared here, so the footprint falls back with its data gap
+    rather than failing or carrying a wrong number."""
+    link = spec.background
+    key = (link.database, link.version)
+    if key not in resolved:
+        resolved[key] = _usable_pack(packs, link)
+    pack = resolved[key]
+    column = _usable_column(pack, link.activity) if pack is not None else None
+    if column == _DAMAGED:  # this activity's numbers cannot be read: as if the database were not prepared
+        pack = column = None
+    if pack is None or column is None:
+        gaps.append(_unavailable(spec, link, factor_set, pack))
+        return None
+    activity = pack.activity(column)
+    try:
+        factor = link_factor(spec.unit, activity.unit)
+    except (UnitProblem, AttributeError, TypeError):  # AttributeError/TypeError: a unit that is no text
+        factor = None
+    if factor is None or not math.isfinite(factor) or factor <= 0:
+        gaps.append(
+            explain(
+                "gap.background_unit",
+                item=spec.id,
+                database=pack.name,
+                version=pack.version,
+                activity=link.activity,
+                unit=str(activity.unit)[:64],
+                item_unit=spec.unit,
+                fallback=spec.activity,
+            )
+        )
+        return None
+    used[(pack.name, pack.version)] = pack
+    return [
+        ForegroundExchange(
+            spec.id,
+            "input",
+            spec.stage,
+            amount * factor,
+            activity=link.activity,
+            database=pack.name,
+            database_version=pack.version,
+        )
+    ]
+
+
+# what reading a damaged pack raises: JSON that does not parse or is of another shape, a file cut short, a version
+# the library refuses as a directory name
+_PACK_FAULTS = (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError)
+_DAMAGED = -1  # `_usable_column`: the pack cannot be read
+
+
+def _usable_pack(packs: BackgroundPacks | None, link: BackgroundLink) -> PreparedPack | None:
+    """The pack the link takes, or None when it is not prepared here or is not the pack the link names."""
+    if packs is None:
+        return None
+    try:
+        pack = packs.get(link.database, link.version) if link.version else packs.current(link.database)
+        if pack is None:
+            return None
+        named = (pack.name, pack.version, pack.digest)
+        arrays = (pack.unit_scores, pack.gas_masses, pack.gases, pack.gas_factors)
+    except _PACK_FAULTS:
+        return None
+    if not all(isinstance(part, str) and part for part in named):
+        return None
+    if named[0] != link.database or (link.version is not None and named[1] != link.version):
+        return None  # a manifest naming another database or version than the link: another pack's numbers
+    path = getattr(pack, "path", None)
+    if path is not None and (path.parent.name, path.name) != named[:2]:
+        return None  # nor another directory than its own (the version in use of one name, pinned by another link)
+    unit_scores, gas_masses, gases, gas_factors = arrays
+    n = unit_scores.shape[1] if getattr(unit_scores, "ndim", 0) == 2 else -1
+    if (
+        unit_scores.shape[0] != 4
+        or getattr(gas_masses, "shape", ()) != (len(gases), n)
+        or len(gas_factors) != len(gases)
+        or not np.isfinite(gas_factors).all()
+    ):
+        return None
+    return pack
+
+
+def _usable_column(pack: PreparedPack, code: str) -> int | None:
+    """The activity's column; None when the pack has no such activity, `_DAMAGED` when the pack cannot be read or
+    its numbers for the activity are not finite."""
+    try:
+        column = pack.column(code)
+        if column is None:
+            return None
+        if not isinstance(column, int) or not 0 <= column < pack.unit_scores.shape[1]:
+            return _DAMAGED
+        numbers = (pack.unit_scores[:, column], pack.gas_masses[:, column])
+        named = isinstance(pack.activity(column).name, str)  # results print it (top processes)
+    except _PACK_FAULTS:
+        return _DAMAGED
+    return column if named and all(np.isfinite(part).all() for part in numbers) else _DAMAGED
+
+
+def _unavailable(spec: ItemSpec, link: BackgroundLink, factor_set: FactorSet, pack) -> Explanation:
+    if pack is not None:  # the database is prepared, without this activity
+        return explain(
+            "gap.background_activity_missing",
+            item=spec.id,
+            database=pack.name,
+            version=pack.version,
+            activity=link.activity,
+            fallback=spec.activity,
+            factor_set=factor_set.id,
+        )
+    return explain(
+        "gap.background_unavailable",
+        item=spec.id,
+        database=link.database if not link.version else f"{link.database} {link.version}",
+        activity=link.activity,
+        fallback=spec.activity,
+        factor_set=factor_set.id,
+    )
 
 
 def _fuel(

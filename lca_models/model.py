@@ -2,16 +2,20 @@
 of every background activity for each IPCC 2021 method (total, fossil, biogenic, land use).
 
 With A the technosphere, B the biosphere and C the characterisation matrix, the unit scores are U = C B A^-1,
-obtained by one LU factorisation of A and one transposed solve per method. A footprint is then a sparse
-demand d on the background plus direct flows b: score = U d + C b; its supply chain s = A^-1 d is one more solve
-with the same factorisation (for per-gas results and process contributions).
+obtained by one LU factorisation of A^T and one solve per method. A footprint is then a sparse demand d on the
+background plus direct flows b: score = U d + C b; its supply chain s = A^-1 d is one more (transposed) solve with the
+same factorisation (for per-gas results and process contributions).
+
+The factorisation is the engine's explicit one (`lca_models.backgrounds.solver`, `LCASettings.solver`), never
+bw2calc's: bw2calc takes pypardiso by itself when it is installed, which would change the solver behind every
+footprint silently. `characterise` also hands it to the bw2calc LCA (`lca.solver`), so `lca.solve_linear_system`
+uses it too.
 """
 
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse.linalg import splu
 
 METHOD_ORDER = ("total", "fossil", "biogenic", "land_use")
 
@@ -28,6 +32,7 @@ class CharacterisedBackground:
     characterisation: np.ndarray  # (methods, flows)
     unit_scores: np.ndarray  # (methods, activities): C B A^-1
     direct_scores: np.ndarray  # (activities,): total-GWP of each activity's own emissions per unit supply
+    factorisation: object = None  # lca_models.backgrounds.solver.Factorisation of A^T
 
     @property
     def flow_index(self) -> dict[str, int]:
@@ -45,7 +50,7 @@ class CharacterisedBackground:
         self._unit_gases_solved = np.zeros(self.unit_scores.shape[1], dtype=bool)
 
     def supply(self, demand: np.ndarray) -> np.ndarray:
-        return self.lca.solve_linear_system(demand)
+        return self.factorisation.solve(demand)
 
     def unit_gases(self, columns) -> np.ndarray:
         """(background flows, activities): kg of each flow through the whole supply chain per unit of each
@@ -71,8 +76,12 @@ def characterise(
     flow_ids: dict[str, int],
     names: dict[str, str],
     flow_characterisation: np.ndarray,
+    solver: str = "superlu",
 ) -> CharacterisedBackground:
-    """Build the characterised background from a bw2calc LCA whose inventory is loaded and factorised."""
+    """Build the characterised background from a bw2calc LCA whose inventory is loaded, factorising its technosphere
+    with the explicitly chosen `solver` (whatever bw2calc factorised with is replaced)."""
+    from lca_models.backgrounds.solver import factorise  # the package imports this module (METHOD_ORDER)
+
     vectors = []
     with warnings.catch_warnings():
         # biogenic and land-use methods characterise none of the flows of a fossil-only background
@@ -83,8 +92,9 @@ def characterise(
         lca.load_lcia_data(data_objs=method_packages["total"])
     characterisation = np.vstack(vectors)
     per_activity = np.asarray(lca.biosphere_matrix.T @ characterisation.T).T  # C B: (methods, activities)
-    factor = splu(lca.technosphere_matrix.tocsc())
-    unit_scores = factor.solve(np.ascontiguousarray(per_activity.T), trans="T").T
+    factorisation = factorise(lca.technosphere_matrix, solver)
+    lca.solver = factorisation  # bw2calc's protocol: solve_linear_system calls lca.solver(demand) when it is set
+    unit_scores = factorisation.solve_transposed(np.ascontiguousarray(per_activity.T)).T
 
     activity_col = {code: lca.dicts.activity[node] for code, node in activity_ids.items() if node in lca.dicts.activity}
     flow_row = {key: lca.dicts.biosphere[node] for key, node in flow_ids.items() if node in lca.dicts.biosphere}
@@ -102,4 +112,5 @@ def characterise(
         characterisation=characterisation,
         unit_scores=unit_scores,
         direct_scores=per_activity[0],
+        factorisation=factorisation,
     )

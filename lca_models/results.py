@@ -41,6 +41,16 @@ ENGLISH = {
     "gap.default_method_settings": "{item}: not given; {note} [{settings}]",
     "gap.measured_everywhere": "measured {gas} ({label}) names no emission sources: it replaces the calculated {gas} "
     "of every item ({items}), including sources no stack monitor sees",
+    # an item linked to an activity of an imported background database that this deployment cannot take
+    "gap.background_unavailable": "{item}: background database {database} is not prepared in this deployment; the "
+    "factor set's activity {fallback} ({factor_set}) is used in place of {activity}",
+    "gap.background_activity_missing": "{item}: background database {database} {version} has no activity "
+    "{activity}; the factor set's activity {fallback} ({factor_set}) is used",
+    "gap.background_unit": "{item}: activity {activity} of {database} {version} is given per {unit}, which the "
+    "item's unit {item_unit} does not convert to; the factor set's activity {fallback} is used",
+    # Monte Carlo
+    "uncertainty.background_not_sampled": "background database {database} {version} has no prepared samples: its "
+    "activities enter the Monte Carlo at their nominal unit scores (no background uncertainty)",
 }
 
 
@@ -101,13 +111,30 @@ class Contribution(BaseModel):
         description="part `supplier`: the supplier's value the row takes, e.g. label:<number>, pact:<id>, "
         "release:<number>/<entry>",
     )
+    database: str | None = Field(
+        default=None, description="an input taken from an imported background database: its name (else None)"
+    )
+    version: str | None = Field(default=None, description="the version of that database")
 
 
 class ProcessContribution(BaseModel):
+    """A process of the supply chain: a factor-set background process by its own emissions, the foreground's direct
+    emissions, or an activity of an imported database as one aggregated row (its whole supply chain)."""
+
     activity: str
     name: str
     kg_co2e: float
     share: float
+    database: str | None = Field(default=None, description="imported database of an aggregated activity")
+    version: str | None = Field(default=None, description="its version")
+
+
+class BackgroundUsed(BaseModel):
+    """A prepared background database version a footprint took activities from."""
+
+    name: str
+    version: str
+    digest: str
 
 
 class FactorUsed(BaseModel):
@@ -174,6 +201,9 @@ class UncertaintyResult(BaseModel):
     p2_5_kg_co2e: float
     p97_5_kg_co2e: float
     relative_sd: float
+    notes: list[Explanation] = Field(
+        default_factory=list, description="what the sampling could not vary (a background database without samples)"
+    )
 
 
 class FootprintResult(BaseModel):
@@ -211,3 +241,7 @@ class FootprintResult(BaseModel):
     uncertainty: UncertaintyResult | None = None
     method: dict[str, list[str]]
     engine: dict[str, str]
+    backgrounds: list[BackgroundUsed] = Field(
+        default_factory=list,
+        description="the imported background databases (name, version, digest) the footprint took activities from",
+    )

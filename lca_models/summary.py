@@ -6,7 +6,9 @@ several times cheaper than building each nested model from Python).
 """
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
@@ -19,6 +21,7 @@ from pcr_rules.inventory import Inventory
 from pcr_rules.models import PCR, Stage
 
 TOP_PROCESSES = 10
+EMPTY: Mapping = MappingProxyType({})
 # PEF data-quality levels by DQR (Commission Recommendation (EU) 2021/2279, Annex I, section 4.6.5)
 DQR_LEVELS = ((1.5, "excellent"), (2.0, "very good"), (3.0, "good"), (4.0, "fair"), (float("inf"), "poor"))
 
@@ -35,8 +38,38 @@ class Scored:
         return (self.methods == "") | (self.methods == electricity_method)
 
 
-def score_exchanges(model: CharacterisedBackground, exchanges: list[ForegroundExchange]) -> Scored:
-    """Background inputs take their unit scores (C B A^-1), direct flows their characterisation factors."""
+def score_exchanges(
+    model: CharacterisedBackground, exchanges: list[ForegroundExchange], packs: Mapping[tuple[str, str], object] = EMPTY
+) -> Scored:
+    """Background inputs take their unit scores (C B A^-1: the factor set's from the factorised model, an imported
+    activity's from its prepared pack, `packs` by (name, version)), direct flows their characterisation factors."""
+    if not packs:
+        return _score_on_factor_set(model, exchanges)
+    amounts = np.array([e.amount for e in exchanges])
+    scores = np.empty((model.unit_scores.shape[0], len(exchanges)))
+    background, columns, direct, flows = [], [], [], []
+    imported: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
+    for i, e in enumerate(exchanges):
+        if e.database is not None:
+            at, cols = imported.setdefault((e.database, e.database_version), ([], []))
+            at.append(i)
+            cols.append(packs[(e.database, e.database_version)].column(e.activity))
+        elif e.activity is not None:
+            background.append(i)
+            columns.append(model.activity_col[e.activity])
+        else:
+            direct.append(i)
+            flows.append(model.flow_index[e.flow])
+    scores[:, background] = model.unit_scores[:, columns] * amounts[background]
+    scores[:, direct] = model.flow_characterisation[:, flows] * amounts[direct]
+    for key, (at, cols) in imported.items():
+        scores[:, at] = packs[key].unit_scores[:, cols] * amounts[at]
+    methods = np.array([e.electricity_method or "" for e in exchanges])
+    return Scored(exchanges, scores, methods)
+
+
+def _score_on_factor_set(model: CharacterisedBackground, exchanges: list[ForegroundExchange]) -> Scored:
+    """`score_exchanges` of a foreground without imported activities (the common case, kept as lean as it was)."""
     technosphere = np.array([e.activity is not None for e in exchanges], dtype=bool)
     amounts = np.array([e.amount for e in exchanges])
     scores = np.empty((model.unit_scores.shape[0], len(exchanges)))
@@ -57,7 +90,7 @@ def summarise(
     engine: dict[str, str],
     total_override: float | None = None,
 ) -> FootprintResult:
-    scored = score_exchanges(model, foreground.exchanges)
+    scored = score_exchanges(model, foreground.exchanges, foreground.backgrounds)
     reported = foreground.reported_electricity_method
     head = scored.mask(reported)
     totals = scored.scores[:, head].sum(axis=1)
@@ -67,12 +100,15 @@ def summarise(
 
     head_exchanges = [e for e, keep in zip(scored.exchanges, head, strict=False) if keep]
     head_scores = scored.scores[0, head]
-    contributions, supply, per_gas_mass = _contributions(model, head_exchanges, head_scores, total)
+    packs = foreground.backgrounds
+    contributions, supply, per_gas_mass, imported_gases = _contributions(
+        model, packs, head_exchanges, head_scores, total
+    )
     stages = {stage.value: 0.0 for stage in Stage}
     for exchange, score in zip(head_exchanges, head_scores, strict=False):
         stages[exchange.stage] += float(score)
 
-    per_gas = _per_gas(model, per_gas_mass)
+    per_gas = _per_gas(model, per_gas_mass, imported_gases)
     return FootprintResult.model_validate(
         {
             "product": inventory.product.name
@@ -96,14 +132,14 @@ def summarise(
             "fossil_kg_co2e": float(totals[1]),
             "biogenic_kg_co2e": float(totals[2]),
             "land_use_kg_co2e": float(totals[3]),
-            "biogenic_co2_emission_kg": per_gas_mass.get("co2_biogenic", 0.0),
-            "biogenic_co2_removal_kg": per_gas_mass.get("co2_uptake", 0.0),
+            "biogenic_co2_emission_kg": _mass(per_gas_mass, imported_gases, "co2_biogenic"),
+            "biogenic_co2_removal_kg": _mass(per_gas_mass, imported_gases, "co2_uptake"),
             "location_based_kg_co2e": location_total,
             "market_based_kg_co2e": market_total,
             "per_gas": per_gas,
             "stages": stages,
             "contributions": contributions,
-            "top_processes": _top_processes(model, supply, head_exchanges, head_scores, total),
+            "top_processes": _top_processes(model, packs, supply, head_exchanges, head_scores, total),
             "electricity": _electricity(foreground, scored),
             "direct_emissions_basis": foreground.direct_basis,
             "direct_emissions_by_item": foreground.direct_basis_by_item,
@@ -113,23 +149,32 @@ def summarise(
             "data_gaps_explained": foreground.data_gaps,
             "method": {k: list(v) for k, v in factor_set.methods.items()},
             "engine": engine,
+            "backgrounds": [
+                {"name": pack.name, "version": pack.version, "digest": pack.digest} for _, pack in sorted(packs.items())
+            ],
         }
     )
 
 
 def _contributions(
-    model: CharacterisedBackground, exchanges, scores, total: float
-) -> tuple[list[dict], np.ndarray, dict[str, float]]:
-    """Contribution rows (item, part, stage) with the kg of each gas, the supply of every background activity and
-    the kg of each flow.
+    model: CharacterisedBackground, packs: Mapping[tuple[str, str], object], exchanges, scores, total: float
+) -> tuple[list[dict], np.ndarray, dict[str, float], dict[str, list[float]]]:
+    """Contribution rows (item, part, stage) with the kg of each gas, the supply of every factor-set background
+    activity, the kg of each flow (direct and factor-set chains) and, for imported activities, [kg, kg CO2e] of each
+    gas group of their packs.
 
-    A row's background inputs carry the gases of their whole supply chain (B A^-1 d of the row's demand d); the
-    rows' gases add up to the footprint's per-gas masses, which are taken as that sum."""
+    A row's background inputs carry the gases of their whole supply chain: B A^-1 d of the row's demand d on the
+    factor set's background, the pack's gas masses (per unit of the activity, prepared once) times the amount for an
+    imported activity, so no activities x flows array is built at request time. The rows' gases add up to the
+    footprint's per-gas masses, which are taken as that sum."""
     rows: dict[tuple[str, str, str], int] = {}
     co2e: list[float] = []
     direct: list[dict[str, float]] = []
     inputs: list[tuple[int, int, float]] = []  # row, background column, amount per declared unit
     sources: dict[int, str] = {}  # row -> the supplier's value it takes (part `supplier`)
+    databases: dict[int, tuple[str, str]] = {}  # row -> the imported database (name, version) it takes
+    imported: dict[str, list[float]] = {}  # gas group -> [kg, kg CO2e] through imported activities
+    from_packs: dict[int, dict[str, float]] = {}  # row -> kg of each gas group through imported activities
     for exchange, score in zip(exchanges, scores.tolist(), strict=False):
         key = (exchange.item, exchange.part, exchange.stage)
         i = rows.get(key)
@@ -140,7 +185,10 @@ def _contributions(
         if exchange.source:
             sources[i] = exchange.source
         co2e[i] += score
-        if exchange.activity is not None:
+        if exchange.database is not None:
+            databases[i] = (exchange.database, exchange.database_version)
+            _imported_gases(packs[databases[i]], exchange, from_packs.setdefault(i, {}), imported)
+        elif exchange.activity is not None:
             inputs.append((i, model.activity_col[exchange.activity], exchange.amount))
         else:
             direct[i][exchange.flow] = direct[i].get(exchange.flow, 0.0) + exchange.amount
@@ -157,21 +205,65 @@ def _contributions(
                 gases[key] = gases.get(key, 0.0) + kg
         for key, kg in gases.items():
             masses[key] += kg
+        if i in from_packs:
+            labelled = _with_imported(gases, from_packs[i])
+        else:
+            labelled = {FLOWS[key].label: kg for key, kg in gases.items() if kg != 0.0}
         row = {
             "item": item,
             "part": part,
             "stage": stage,
             "kg_co2e": co2e[i],
             "share": co2e[i] / total if total else 0.0,
-            "gases": {FLOWS[key].label: kg for key, kg in gases.items() if kg != 0.0},
+            "gases": labelled,
         }
         if i in sources:
             row["source"] = sources[i]
+        if i in databases:
+            row["database"], row["version"] = databases[i]
         out.append(row)
-    return sorted(out, key=lambda c: -abs(c["kg_co2e"])), model.supply(demand.sum(axis=1)), masses
+    return sorted(out, key=lambda c: -abs(c["kg_co2e"])), model.supply(demand.sum(axis=1)), masses, imported
 
 
-def _per_gas(model: CharacterisedBackground, masses: dict[str, float]) -> dict[str, dict]:
+def _with_imported(gases: dict[str, float], imported: dict[str, float]) -> dict[str, float]:
+    """A row's gases by label: its own flows and the gas groups of its imported activities."""
+    merged = dict(gases)
+    for key, kg in imported.items():
+        merged[key] = merged.get(key, 0.0) + kg
+    return {gas_label(key): kg for key, kg in merged.items() if kg != 0.0}
+
+
+def _imported_gases(pack, exchange: ForegroundExchange, gases: dict[str, float], imported: dict[str, list[float]]):
+    """The gas groups of an imported activity's whole supply chain times the exchange's amount, into the row's gases
+    and the footprint's imported groups ([kg, kg CO2e]; "other" is already kg CO2e)."""
+    column = pack.column(exchange.activity)
+    masses = (pack.gas_masses[:, column] * exchange.amount).tolist()
+    for key, kg, factor in zip(pack.gases, masses, pack.gas_factors.tolist(), strict=True):
+        if not kg:
+            continue
+        gases[key] = gases.get(key, 0.0) + kg
+        total = imported.setdefault(key, [0.0, 0.0])
+        total[0] += kg
+        total[1] += kg * factor
+
+
+OTHER_GASES = "other"  # the pack's group of every other characterised flow, in kg CO2e (lca_models.backgrounds)
+OTHER_GASES_LABEL = "other greenhouse gases (kg CO2e)"
+
+
+def gas_label(key: str) -> str:
+    """How results name a flow or gas group: the flow's label, and the pack's "other" group with its unit."""
+    return OTHER_GASES_LABEL if key == OTHER_GASES else FLOWS[key].label
+
+
+def _mass(masses: dict[str, float], imported: dict[str, list[float]], key: str) -> float:
+    return masses.get(key, 0.0) + (imported[key][0] if key in imported else 0.0)
+
+
+def _per_gas(model: CharacterisedBackground, masses: dict[str, float], imported: dict[str, list[float]]) -> dict:
+    """kg and kg CO2e of each gas: direct and factor-set flows by the factor set's characterisation, imported gas
+    groups by their packs' factors (the "other" group as its own row, its mass being kg CO2e). The rows add up to
+    the total: every characterised flow is in exactly one of them."""
     cf = model.flow_characterisation[0]
     out: dict[str, dict] = {}
     for key, mass in masses.items():
@@ -180,12 +272,18 @@ def _per_gas(model: CharacterisedBackground, masses: dict[str, float]) -> dict[s
         gas = out.setdefault(FLOWS[key].label, {"mass_kg": 0.0, "kg_co2e": 0.0})
         gas["mass_kg"] += mass
         gas["kg_co2e"] += mass * float(cf[model.flow_index[key]])
+    for key, (mass, kg_co2e) in imported.items():
+        gas = out.setdefault(gas_label(key), {"mass_kg": 0.0, "kg_co2e": 0.0})
+        gas["mass_kg"] += mass
+        gas["kg_co2e"] += kg_co2e
     return dict(sorted(out.items(), key=lambda kv: -abs(kv[1]["kg_co2e"])))
 
 
-def _top_processes(model, supply, exchanges, scores, total: float) -> list[dict]:
-    """Where in the supply chain the emissions happen: each background process's own emissions, plus the
-    foreground's direct emissions as one process."""
+def _top_processes(model, packs, supply, exchanges, scores, total: float) -> list[dict]:
+    """Where in the supply chain the emissions happen: each factor-set background process's own emissions, the
+    foreground's direct emissions as one process, and each activity of an imported database as ONE aggregated row
+    (its name, database and version; the score of its whole supply chain). An imported database is prepared as
+    unit scores per activity, not factorised at request time, so the processes inside its chain are not split."""
     per_process = model.direct_scores * supply
     order = np.argsort(-np.abs(per_process))[:TOP_PROCESSES]
     rows = [
@@ -198,6 +296,23 @@ def _top_processes(model, supply, exchanges, scores, total: float) -> list[dict]
         for i in order
         if per_process[i] != 0.0
     ]
+    aggregated: dict[tuple[str, str, str], float] = defaultdict(float)
+    for exchange, score in zip(exchanges, scores, strict=False) if packs else ():
+        if exchange.database is not None:
+            aggregated[(exchange.database, exchange.database_version, exchange.activity)] += float(score)
+    for (database, version, code), score in aggregated.items():
+        if score:
+            pack = packs[(database, version)]
+            rows.append(
+                {
+                    "activity": code,
+                    "name": pack.activity(pack.column(code)).name,
+                    "kg_co2e": score,
+                    "share": score / total if total else 0.0,
+                    "database": database,
+                    "version": version,
+                }
+            )
     direct = float(sum(s for e, s in zip(exchanges, scores, strict=False) if e.activity is None))
     if direct:
         rows.append(

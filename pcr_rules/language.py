@@ -71,6 +71,9 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("ItemSpec", "plausible_per_declared_unit"): "plausible amount per declared unit / 每声明单位的合理范围",
     ("ItemSpec", "primary_data_required"): "site-specific (primary) data required / 须使用初级数据",
     ("ItemSpec", "when_absent"): "process: the default method when the item is not given / 未填写时的缺省方法",
+    ("ItemSpec", "background"): "input: an activity of an imported background database (database, activity code, "
+    "unit) taken in place of the factor set's `activity`, which stays the fallback / 投入：引用已导入背景数据库中的活动"
+    "（数据库、活动代码、单位），替代因子集的背景活动；该数据库不可用时仍用因子集活动",
     ("ParameterSpec", "unit"): "unit of a numeric parameter / 数值参数的单位",
     ("ParameterSpec", "range"): "allowed range of a numeric parameter / 数值参数的允许范围",
     ("ParameterSpec", "required"): "the inventory must give it / 必填参数",
@@ -136,6 +139,8 @@ _MODEL_NAMES = {
 }
 _TYPE_TAG = re.compile(r"^(str|float|int|bool|none|literal\[.*\]|list\[.*\]|dict\[.*\]|function-\w+\[.*\])$")
 _NEEDS = re.compile(r"needs `(\w+)`")
+# an item's own check that names the field it is about: "item x: `background.unit` ..."
+_ITEM_FIELD = re.compile(r"^item [^:]*: `([\w.]+)`")
 
 
 def document_path(loc: tuple[Any, ...]) -> str:
@@ -159,8 +164,11 @@ def _schema_errors(exc: ValidationError, document: Any) -> list[FieldError]:
         loc = document_path(error["loc"])
         message = error["msg"].removeprefix("Value error, ")
         needs = _NEEDS.search(message)
+        named = _ITEM_FIELD.search(message)
         if needs:  # an item of a kind without its reference: name the missing field
             loc = f"{loc}.{needs.group(1)}"
+        elif named and loc.startswith("items["):  # a check of the item that names its field
+            loc = f"{loc}.{named.group(1)}"
         if "duplicate item ids" in message:
             errors.extend(_duplicate_ids(document.get("items") if isinstance(document, dict) else None, "items"))
             continue

@@ -1,10 +1,13 @@
 """The schema of a product category rule (PCR). A PCR is versioned data (see `pcr_rules/data/`)."""
 
+import re
 from enum import StrEnum
 from functools import cached_property
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from pcr_rules.units import UnitProblem, conversion_factor, parse_unit
 
 
 class Stage(StrEnum):
@@ -120,6 +123,106 @@ class WhenAbsent(BaseModel):
     note_zh: str | None = None
 
 
+# Bounds of a background link's texts: a database name is a directory of the prepared packs
+# (`<backgrounds_dir>/<name>/<version>/`), an activity code an ecospold2 uuid, a JSON-LD @id or a code bw2io made.
+MAX_DATABASE_NAME = 100
+MAX_ACTIVITY_CODE = 200
+MAX_ACTIVITY_NAME = 500
+# a directory name on every platform (the pack library's rule): letters, digits, '.', '_', '+', '-', starting with a
+# letter or digit, without '..'
+# fullmatch: `$` alone would also admit a name ending in a line break
+DATABASE_NAME = VERSION_NAME = re.compile(r"(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._+-]*")
+
+
+# Units as background databases name them (bw2io's normalised names, `bw2io.units.UNITS_NORMALIZATION`) where pint
+# would read them otherwise or not at all: in LCA databases a "ton" is the metric tonne (pint: the short ton) and the
+# "-year" units are area or volume occupied for a year.
+DATABASE_UNITS = {
+    "ton": "t",
+    "ton kilometer": "tkm",
+    "kilogram kilometer": "kg * km",
+    "normal cubic meter": "Nm3",
+    "standard cubic meter": "m**3",
+    "cubic meter-year": "m**3 * year",
+    "square meter-year": "m**2 * year",
+    "meter-year": "m * year",
+    "kilometer-year": "km * year",
+    "kilogram day": "kg * day",
+    "kilo Becquerel": "kBq",
+}
+
+
+def database_unit(unit: str) -> str:
+    """The pint spelling of a unit as a background database writes it (`ton` -> `t`); other units unchanged."""
+    return DATABASE_UNITS.get(unit.strip(), unit)
+
+
+def link_factor(item_unit: str, activity_unit: str) -> float:
+    """Multiplier taking an item's amount to the unit of a database activity. The same text is the same unit, also
+    for counts pint does not know ("unit", "person kilometer"); UnitProblem where the two do not convert."""
+    if item_unit.strip() == activity_unit.strip():
+        return 1.0
+    return conversion_factor(database_unit(item_unit), database_unit(activity_unit))
+
+
+class BackgroundLink(BaseModel):
+    """An activity of an imported background database (ecoinvent, CLCD, a JSON-LD export) that an input item takes
+    in place of the factor set's screening activity. The footprint takes it where this deployment has that database
+    prepared (the pinned `version`, else the version in use) and the activity is in it; otherwise the item's
+    `activity` of the factor set, with a data gap saying so (lca_models.foreground)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    database: str = Field(
+        min_length=1,
+        max_length=MAX_DATABASE_NAME,
+        description="name of the imported database, e.g. ecoinvent-3.10-cutoff / 背景数据库名称",
+    )
+    activity: str = Field(
+        min_length=1,
+        max_length=MAX_ACTIVITY_CODE,
+        description="the activity's code in that database (ecospold2: the code bw2io gives; JSON-LD: the process "
+        "@id) / 背景数据库中的活动代码",
+    )
+    unit: str = Field(
+        min_length=1, max_length=64, description="the activity's unit; the item's amount is converted to it / 活动单位"
+    )
+    name: str | None = Field(
+        default=None, max_length=MAX_ACTIVITY_NAME, description="the activity's name, for display / 活动名称"
+    )
+    version: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="a version of the database this link pins; absent: the version in use / 指定的数据库版本",
+    )
+
+    @field_validator("database")
+    @classmethod
+    def _database_name(cls, value: str) -> str:
+        if not DATABASE_NAME.fullmatch(value):
+            raise ValueError(
+                "a database name is letters, digits, '.', '_', '+' and '-', starting with a letter or digit, without "
+                "'..'"
+            )
+        return value
+
+    @field_validator("version")
+    @classmethod
+    def _version_name(cls, value: str | None) -> str | None:
+        if value is not None and not VERSION_NAME.fullmatch(value):
+            raise ValueError(
+                "a version is letters, digits, '.', '_', '+' and '-', starting with a letter or digit, without '..'"
+            )
+        return value
+
+    @field_validator("activity")
+    @classmethod
+    def _printable_code(cls, value: str) -> str:
+        if value != value.strip() or not value.isprintable():
+            raise ValueError("an activity code has no leading or trailing spaces and no control characters")
+        return value
+
+
 class ItemSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
@@ -140,6 +243,8 @@ class ItemSpec(BaseModel):
     # required where any of these items is given (the kiln's coal where the cement plant makes its own clinker)
     required_with: list[str] = Field(default_factory=list)
     when_absent: WhenAbsent | None = None  # PROCESS items only: the default method when the item is not given
+    # INPUT items only: an activity of an imported background database taken in place of `activity` (the fallback)
+    background: BackgroundLink | None = None
     note: str | None = None
     note_zh: str | None = None
 
@@ -148,6 +253,31 @@ class ItemSpec(BaseModel):
         needed = {ItemKind.INPUT: "activity", ItemKind.FUEL: "fuel", ItemKind.PROCESS: "formula"}.get(self.kind)
         if needed and not getattr(self, needed):
             raise ValueError(f"item {self.id}: kind {self.kind} needs `{needed}`")
+        return self
+
+    @model_validator(mode="after")
+    def _background_fits(self) -> "ItemSpec":
+        """A link belongs to an input item, and the item's amount must convert to the linked activity's unit (the
+        engine converts it; a link the engine could not use would silently fall back)."""
+        link = self.background
+        if link is None:
+            return self
+        if self.kind is not ItemKind.INPUT:
+            raise ValueError(f"item {self.id}: `background` belongs to input items only (kind {self.kind})")
+        if link.unit.strip() == self.unit.strip():
+            return self
+        try:
+            parse_unit(database_unit(link.unit))
+        except UnitProblem as exc:
+            raise ValueError(f"item {self.id}: `background.unit` {exc}: not a unit the service can convert") from exc
+        try:
+            link_factor(self.unit, link.unit)
+        except UnitProblem as exc:
+            if exc.code == "validation.unit_dimension":  # an unknown item unit is the language's own problem
+                raise ValueError(
+                    f"item {self.id}: `background.unit` {link.unit!r} of activity {link.activity!r} cannot be "
+                    f"converted from the item's unit {self.unit!r}"
+                ) from exc
         return self
 
     def parameter(self, parameter_id: str) -> ParameterSpec | None:

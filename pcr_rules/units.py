@@ -28,7 +28,13 @@ class UnitProblem(ValueError):
 # `*`, `/`, spaces and parentheses; a power (`**` or `^`) is one number of at most two digits and three decimals.
 MAX_UNIT_LENGTH = 64
 _POWER = re.compile(r"(\*\*|\^)\s*")
-_EXPONENT = re.compile(r"\(?\s*[-+]?\d{1,2}(\.\d{1,3})?\s*\)?(?!\s*(\*\*|\^))")
+# An exponent is one number (`2`, `-1`, `2.5`) or one in parentheses, possibly a fraction (`(1/2)`), and whole:
+# no digit after it (backtracking would read `10**10**10` as `1` then `0**10**10`), no arithmetic inside
+# (`9**(99*99*99*99)`), and no power after it, also behind closing parentheses (`(9**99)**99`).
+_EXPONENT = re.compile(
+    r"(?:[-+]?\d{1,2}(?:\.\d{1,3})?(?![\d.])|\(\s*[-+]?\d{1,2}(?:\.\d{1,3})?\s*(?:/\s*\d{1,2}\s*)?\))"
+    r"(?![\s)]*(\*\*|\^))"
+)
 _LARGEST_POWER = 12
 
 

@@ -57,6 +57,7 @@ from datetime import date
 from footprint_api.exports import cells
 from footprint_api.persistence.models import FactorEntry, FactorRelease
 from lca_models.flows import FLOWS
+from lca_models.summary import OTHER_GASES_LABEL
 from pcr_rules import units
 
 FORMAT = "pcf-factor-database"
@@ -307,6 +308,8 @@ ELEMENTARY = {
     "sf6": ("35d1dff5-b535-4628-9826-4a8fce08a1f2", "Emission to air/unspecified", "2551-62-4", False),
 }
 FLOW_OF_GAS = {flow.label: key for key, flow in FLOWS.items()}
+# an imported database's other characterised flows are given in kg CO2e, as a value published only in CO2e is
+FLOW_OF_GAS[OTHER_GASES_LABEL] = "co2e_as_co2_fossil"
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # every member's time: the same release gives the same bytes
 
 
