@@ -14,6 +14,8 @@ from footprint_api import problems
 from footprint_api.api import (
     audit,
     auth,
+    backgrounds,
+    batches,
     benchmarks,
     catalogue,
     certification,
@@ -157,6 +159,8 @@ def create_app() -> FastAPI:
         factors,
         benchmarks,
         procurement,
+        backgrounds,
+        batches,
     ):
         app.include_router(module.router)
     app.include_router(notices.router)

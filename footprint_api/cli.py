@@ -212,6 +212,7 @@ def serve(
         f"database {settings.database_url} | tasks {settings.task_mode} | API docs {scheme}://{host}:{port}/docs | "
         f"proxy headers trusted from: {proxies}"
     )
+    typer.echo(_engine_line())
     uvicorn.run(
         "footprint_api.app:app",
         host=host,
@@ -340,9 +341,169 @@ def pcr_show(pcr_id: str, version: Annotated[str | None, typer.Option(help="defa
     typer.echo(pcr.model_dump_json(indent=2))
 
 
+backgrounds_app = typer.Typer(
+    help="Background databases (ecoinvent, CLCD, openLCA exports): import, versions, the one in use.",
+    no_args_is_help=True,
+)
+app.add_typer(backgrounds_app, name="backgrounds")
+
+
+def _background(session, name: str, version: str):
+    from sqlmodel import select
+
+    from footprint_api.persistence.models import BackgroundDatabase
+
+    found = session.exec(
+        select(BackgroundDatabase).where(BackgroundDatabase.name == name, BackgroundDatabase.version == version)
+    ).first()
+    if found is None:
+        _fail([f"no background database {name} {version} (pcf backgrounds list)"])
+    return found
+
+
+def _service_errors(error) -> list[str]:
+    lines = [f"{e.get('field', '')}: {e.get('reason', '')}" for e in getattr(error, "errors", [])]
+    return [error.detail, *lines]
+
+
+def _run_background(database_id, queue: bool) -> None:
+    """The import in this process with its progress printed (or sent to the workers with --queue), then its end."""
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.persistence.models import BackgroundDatabase
+    from footprint_api.services import backgrounds
+
+    if queue:
+        sent = backgrounds.dispatch(database_id)
+        typer.echo(f"queued: {database_id}" + ("" if sent else " (broker down: the housekeeping task sends it)"))
+        return
+    shown = {"stage": None, "tenth": -1}
+
+    def progress(stage: str, fraction: float) -> None:
+        tenth = int(fraction * 20)
+        if stage != shown["stage"] or tenth != shown["tenth"]:
+            typer.echo(f"{fraction * 100:5.1f} %  {stage}", err=True)
+            shown.update(stage=stage, tenth=tenth)
+
+    state = backgrounds.run_import(database_id, progress)
+    with session_scope() as session:
+        row = session.get(BackgroundDatabase, database_id)
+        _print_background(row)
+        if state == "needs_attention":
+            for group in row.problems.get("unlinked", []):
+                where = "/".join(group.get("categories") or []) or group.get("location") or ""
+                typer.echo(
+                    f"  unlinked: {group['name']} [{where}] {group['unit']} {group['type']} x{group['count']} "
+                    f"(e.g. {'; '.join(group['activities'])})"
+                )
+            typer.echo(
+                f"nothing written: pcf backgrounds proceed {row.name} {row.version} drops the listed exchanges, "
+                f"pcf backgrounds discard {row.name} {row.version} gives up"
+            )
+            raise typer.Exit(1)
+        if state != "ready":
+            raise typer.Exit(1)
+
+
+def _print_background(row) -> None:
+    counts = ", ".join(f"{k} {v}" for k, v in (row.counts or {}).items())
+    timings = ", ".join(f"{k} {v:.1f} s" for k, v in (row.timings or {}).items())
+    typer.echo(
+        f"{row.name} {row.version} [{row.format}] {row.state}{' (in use)' if row.in_use else ''} id {row.id}"
+        + (f"\n  counts: {counts}" if counts else "")
+        + (f"\n  seconds: {timings}" if timings else "")
+        + (f"\n  failure: {row.failure}" if row.failure else "")
+        + (f"\n  dropped: {sum(g.get('count', 0) for g in row.dropped)} exchanges" if row.dropped else "")
+    )
+
+
+@backgrounds_app.command("import")
+def backgrounds_import(
+    path: Annotated[Path, typer.Argument(help="ecospold2 folder or zip, JSON-LD folder or zip, .xlsx or .csv")],
+    format: Annotated[str, typer.Option("--format", help="ecospold2 | jsonld | excel | csv")],
+    name: Annotated[str, typer.Option("--name", help="e.g. ecoinvent-3.10-cutoff")],
+    version: Annotated[str, typer.Option("--version", help="e.g. 3.10")],
+    queue: Annotated[bool, typer.Option(help="send it to the workers instead of running it here")] = False,
+) -> None:
+    """Import a licensed database from this server's disk (the same import as an upload, without its size limit),
+    printing its progress; it stays in this deployment."""
+    from footprint_api.core.errors import ServiceError
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.services import backgrounds
+
+    try:
+        with session_scope() as session:
+            row = backgrounds.import_path(session, None, path, name=name, version=version, format=format)
+    except ServiceError as exc:
+        _fail(_service_errors(exc))
+    _run_background(row.id, queue)
+
+
+@backgrounds_app.command("list")
+def backgrounds_list() -> None:
+    """Every version, newest first, with its state."""
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.services import backgrounds
+
+    with session_scope() as session:
+        for row in backgrounds.databases(session, None):
+            _print_background(row)
+
+
+def _decide(action: str, name: str, version: str) -> None:
+    from footprint_api.core.errors import ServiceError
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.services import backgrounds
+
+    with session_scope() as session:
+        row = _background(session, name, version)
+        try:
+            row = getattr(backgrounds, action)(session, None, row.id)
+        except ServiceError as exc:
+            _fail(_service_errors(exc))
+        _print_background(row)
+        database_id = row.id
+    if action == "proceed":
+        _run_background(database_id, queue=False)
+
+
+@backgrounds_app.command("activate")
+def backgrounds_activate(name: str, version: str) -> None:
+    """Put a ready version in use (footprints take it from now on)."""
+    _decide("activate", name, version)
+
+
+@backgrounds_app.command("retire")
+def backgrounds_retire(name: str, version: str) -> None:
+    """Retire a ready version that is not in use."""
+    _decide("retire", name, version)
+
+
+@backgrounds_app.command("proceed")
+def backgrounds_proceed(name: str, version: str) -> None:
+    """Import a version that needs attention again, dropping exactly its listed unlinked exchanges."""
+    _decide("proceed", name, version)
+
+
+@backgrounds_app.command("discard")
+def backgrounds_discard(name: str, version: str) -> None:
+    """Give up a version that needs attention or failed."""
+    _decide("discard", name, version)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m footprint_api.cli`
     main()
+
+
+def _engine_line() -> str:
+    """What the engine factorises with, said at start (a solver package installed beside it changes nothing unless
+    PCF_SOLVER names it), and where the prepared background databases are read from."""
+    from lca_models.backgrounds import solver_report
+    from lca_models.config import LCASettings
+
+    lca = LCASettings()
+    report = solver_report(lca.solver)
+    return f"engine solver: {report['solver']} ({report['orientation']}) | background databases: {lca.backgrounds_dir}"

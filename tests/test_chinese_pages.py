@@ -46,7 +46,21 @@ DEMO_NAMES = [name for name, _, _ in DEMO_ORGANISATIONS] + [
 ]
 # Standard identifiers (GB/T 24067-2024, ISO 14067, IPCC AR6, PCR-CN-CEMENT, GTIN, CBAM) and unit symbols (kg CO2e/t,
 # MWh) need no entry: a word with two capitals, digits or hyphens is no English word to the reader below.
-ALLOWED = sorted({*_demo_product_data(), *DEMO_NAMES}, key=len, reverse=True)
+# Names in an imported background database (`_background_databases`): activities, products, flows and their
+# compartments as the database writes them (ecoinvent's are English), data like a manufacturer's product names.
+BACKGROUND_DATA = [
+    "clinker production, Portland",
+    "clinker, Portland",
+    "electricity production, hard coal",
+    "electricity, high voltage",
+    "transport, freight, lorry 16-32 metric ton",
+    "transport, freight, lorry",
+    "urban air close to ground",
+    "Unobtainium hexafluoride",
+    "kiln heat recovery",
+    "no production exchange",
+]
+ALLOWED = sorted({*_demo_product_data(), *DEMO_NAMES, *BACKGROUND_DATA}, key=len, reverse=True)
 
 # --- reading a page ---------------------------------------------------------------------------------------------------
 
@@ -360,6 +374,76 @@ def _week_of_work(demo: Demo) -> dict[str, list[str]]:
     }
 
 
+def _background_databases() -> dict[str, list[str]]:
+    """Background databases as an import leaves them (rows written straight into the tables; the import itself is
+    tests/test_background_import.py's): a version in use with its activities, one that needs attention with its
+    unlinked exchanges and another problem, one importing; the pages only an id or a search reaches."""
+    from footprint_api.persistence.db import session_scope
+    from footprint_api.persistence.models import BackgroundActivity, BackgroundDatabase
+
+    def version(session, **values) -> uuid.UUID:
+        row = BackgroundDatabase(format="ecospold2", source="/nowhere", project=f"pcf-bg-{uuid.uuid4().hex}", **values)
+        session.add(row)
+        session.flush()
+        return row.id
+
+    unlinked = {
+        "name": "Unobtainium hexafluoride",
+        "categories": ["air", "urban air close to ground"],
+        "location": None,
+        "unit": "kilogram",
+        "type": "biosphere",
+        "count": 2,
+        "activities": ["clinker production, Portland"],
+    }
+    other = {"code": "no_production", "activity": "kiln heat recovery", "detail": "no production exchange"}
+    with session_scope() as session:
+        counts = {"activities": 3, "technosphere": 4, "biosphere": 6}
+        ready = version(
+            session, name="cn-demo-bg", version="1.0", state="ready", progress=1.0, in_use=True, counts=counts
+        )
+        attention = version(
+            session,
+            name="cn-demo-bg",
+            version="1.1",
+            state="needs_attention",
+            problems={"unlinked": [unlinked], "other": [other]},
+        )
+        running = version(
+            session, name="cn-demo-bg", version="1.2", state="preparing", stage="factorising", progress=0.6
+        )
+        for column, (code, name, product, unit, score) in enumerate(
+            (
+                ("clk-1", "clinker production, Portland", "clinker, Portland", "kg", 0.8312),
+                ("pwr-1", "electricity production, hard coal", "electricity, high voltage", "kWh", 1.0021),
+                ("lry-1", "transport, freight, lorry 16-32 metric ton", "transport, freight, lorry", "t*km", 0.1102),
+            )
+        ):
+            session.add(
+                BackgroundActivity(
+                    database_id=ready,
+                    column=column,
+                    code=code,
+                    name=name,
+                    reference_product=product,
+                    location="CN",
+                    unit=unit,
+                    unit_score=score,
+                )
+            )
+        session.commit()
+    admin = "/app/admin/backgrounds"
+    return {
+        PLATFORM_ADMIN: [f"{admin}/{ready}", f"{admin}/{attention}", f"{admin}/{running}", f"{admin}/{uuid.uuid4()}"],
+        PCR_AUTHOR: [
+            "/app/backgrounds/activities?q=clinker",
+            "/app/backgrounds/activities?q=" + "x" * 300,  # refused beside the field
+            "/app/backgrounds/activities?q=production&pcr=PCR-CN-CEMENT&pcr_version=1.1.0&item=0&label=熟料",
+        ],
+        ENGINEER: ["/app/backgrounds/activities?location=CN&unit=kg"],
+    }
+
+
 def _footprint_of(demo: Demo, inventory_id: str) -> str:
     return next(f["id"] for f in demo.call(ENGINEER, "GET", "/api/v1/footprints") if f["inventory_id"] == inventory_id)
 
@@ -384,6 +468,8 @@ def demo(engine, tmp_path_factory):
             passwords = demo_data.seed(session)
         running = Demo(client, passwords)
         running.by_id = _week_of_work(running)
+        for who, urls in _background_databases().items():
+            running.by_id.setdefault(who, []).extend(urls)
         yield running
 
 

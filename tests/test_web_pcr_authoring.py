@@ -620,6 +620,7 @@ CASES = {
     ("POST", BASE + "/{pcr_id}/{version}/comments/{comment_id}/answer"): OUTSIDERS,
     ("POST", BASE + "/{pcr_id}/{version}/publish"): OUTSIDERS,
     ("POST", BASE + "/{pcr_id}/{version}/withdraw"): OUTSIDERS,
+    ("POST", BASE + "/{pcr_id}/{version}/background"): OUTSIDERS,
 }
 FORMS = {
     f"{BASE}/drafts": {"start_from": "empty", "pcr_id": "PCR-INTRUDER", "version": "1.0.0"},
@@ -627,6 +628,7 @@ FORMS = {
     BASE + "/{pcr_id}/{version}/consultation": {"consultation_until": TODAY.isoformat()},
     BASE + "/{pcr_id}/{version}/comments/{comment_id}/answer": {"decision": "accepted"},
     BASE + "/{pcr_id}/{version}/withdraw": {"withdraw_reason": "intruded"},
+    BASE + "/{pcr_id}/{version}/background": {"item": "0", "database": "x", "activity": "y"},
 }
 
 

@@ -347,7 +347,9 @@ def _method(item: ItemSpec, w: _Words) -> Text:
         lines.append(w.t("pcr.doc.formula", code=item.formula) + _config(item.formula_config, w))
     if item.fuel:
         lines.append(w.t("pcr.doc.fuel", code=item.fuel, sector=w.code("pcr.sector", item.sector)))
-    if item.activity:
+    if item.background:
+        lines += _background(item, w)
+    elif item.activity:
         lines.append(w.t("pcr.doc.activity", code=item.activity))
     absent = item.when_absent
     sub = ""
@@ -359,6 +361,19 @@ def _method(item: ItemSpec, w: _Words) -> Text:
             rsd=_percent(absent.relative_sd),
         )
     return Text("\n".join(lines) or "—", sub)
+
+
+def _background(item: ItemSpec, w: _Words) -> list[str]:
+    """An input item linked to an activity of an imported database: the activity and its database (the version
+    where the link pins one), then the rule where a deployment lacks that database: the factor set's screening
+    activity, which the footprint then takes (lca_models.foreground, with a data gap saying so)."""
+    link = item.background
+    name = link.name or link.activity
+    if link.version:
+        shown = w.t("bg.doc.background_version", name=name, database=link.database, version=link.version)
+    else:
+        shown = w.t("bg.doc.background", name=name, database=link.database)
+    return [shown, w.t("bg.doc.fallback", activity=item.activity)]
 
 
 def _parameters(item: ItemSpec, w: _Words) -> Text:

@@ -22,7 +22,8 @@ model/org.py and `Amount` from model/common.py). Mapped:
 
 Not mapped: `id` (an id registered at open-xpd-uuid.cqd.io, which these PCRs do not have) and `parent` (a Part A or
 base PCR, not the previous version). What openEPD has no field for (the life-cycle state, the publication date, the
-version that supersedes this one, its transition end, the previous version) goes in `ext` under EXTENSION.
+version that supersedes this one, its transition end, the previous version, and the input items linked to activities
+of imported background databases) goes in `ext` under EXTENSION.
 """
 
 from datetime import date, timedelta
@@ -92,7 +93,7 @@ def openepd_pcr(pcr: PCR, record: PcrRecordView, base_url: str, as_of: date | No
         "applicable_in": APPLICABLE_IN,
         "alt_ids": {host: pcr.ref},
         "attachments": {"JSON": _url(base_url, JSON_PATH, pcr)},
-        "ext": {EXTENSION: _extension(record)},
+        "ext": {EXTENSION: _extension(record) | _backgrounds(pcr)},
     }
     return {k: v for k, v in metadata.items() if v is not None}
 
@@ -111,6 +112,18 @@ def _extension(record: PcrRecordView) -> dict[str, Any]:
         "previous_version": record.based_on,
     }
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _backgrounds(pcr: PCR) -> dict[str, Any]:
+    """The input items linked to activities of imported background databases (left out where none is): a tool
+    reading the PCR sees which background data every manufacturer under it takes, and the factor set's activity
+    taken where a deployment lacks the database."""
+    links = [
+        {"item": item.id, **item.background.model_dump(mode="json", exclude_none=True), "fallback": item.activity}
+        for item in pcr.items
+        if item.background
+    ]
+    return {"backgrounds": links} if links else {}
 
 
 def pcr_json(pcr: PCR) -> dict[str, Any]:

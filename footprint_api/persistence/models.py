@@ -5,7 +5,18 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, DateTime, Index, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -233,6 +244,11 @@ class Job(SQLModel, table=True):
     # the outbox mark: empty until the broker took the job's message (the job is written first, in the request's
     # transaction; the message is sent after the commit, by the request or else by the housekeeping task)
     dispatched_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # a batch's item (kind "batch_item"): the batch job it belongs to and its place in the batch's list. Its id is
+    # derived from the two (services.footprints.item_job_id), so a batch taken over from a dead worker writes no item
+    # twice; it never enters the outbox (the batch job is what is sent)
+    batch_id: uuid.UUID | None = Field(default=None, index=True)
+    position: int | None = None
 
 
 class Footprint(SQLModel, table=True):
@@ -248,6 +264,9 @@ class Footprint(SQLModel, table=True):
     total_kg_co2e: float
     declared_unit: str
     result: dict = Field(sa_column=Column(JSON, nullable=False))
+    # the result as JSON, serialised once when stored: the read of a footprint answers these bytes as they are
+    # (None for footprints stored before migration 0018: those are serialised on read)
+    result_json: bytes | None = Field(default=None, sa_type=LargeBinary)
     created_at: datetime = _timestamp()
 
 
@@ -816,3 +835,84 @@ class EvaluationCandidate(SQLModel, table=True):
     rank: int | None = None
     awarded_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
     awarded_by: uuid.UUID | None = None
+
+
+class BackgroundDatabase(SQLModel, table=True):
+    """One version of a background database (issue 22): imported by the platform admin with Brightway's importers
+    into a bw2data project of its own, prepared and sampled into a pack (`lca_models.backgrounds`). State: queued |
+    importing | needs_attention | preparing | sampling | ready | failed | discarded | retired; `in_use` marks the
+    one version of a name that footprints take (one per name, services.backgrounds.activate)."""
+
+    __tablename__ = "background_database"
+    __table_args__ = (
+        UniqueConstraint("name", "version", name="uq_background_database_version"),
+        Index(
+            "uq_background_database_in_use",
+            "name",
+            unique=True,
+            postgresql_where=text("in_use"),
+            sqlite_where=text("in_use = 1"),
+        ),
+    )
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(max_length=100, index=True)  # e.g. ecoinvent-3.10-cutoff
+    version: str = Field(max_length=40)  # e.g. 3.10
+    format: str = Field(max_length=20)  # ecospold2 | jsonld | excel | csv
+    state: str = Field(default="queued", max_length=20, index=True)
+    stage: str | None = Field(default=None, max_length=40)  # what runs now: importing, linking, writing, ...
+    progress: float = 0.0  # 0-1 of the whole import
+    in_use: bool = False
+    source: str = Field(sa_type=Text)  # the file or folder imported (the service's copy of an upload)
+    source_name: str | None = Field(default=None, max_length=300)  # the uploaded file's name, as given
+    source_bytes: int | None = Field(default=None, sa_type=BigInteger)
+    source_digest: str | None = Field(default=None, max_length=64)  # SHA-256 of the file imported
+    project: str = Field(max_length=200)  # the bw2data project holding this version alone
+    drop_unlinked: bool = False  # proceed: the listed unlinked exchanges are dropped
+    counts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    problems: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # unlinked, other
+    dropped: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # exchanges dropped, forever
+    timings: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # stage -> seconds
+    solver: dict | None = Field(default=None, sa_column=Column(JSON))  # lca_models.backgrounds.solver_report()
+    digest: str | None = Field(default=None, max_length=64)  # the prepared pack's digest
+    samples: int = 0
+    failure: str | None = Field(default=None, sa_type=Text)  # why it failed, in English
+    failure_code: str | None = Field(default=None, max_length=80)  # the message code of the reason
+    created_by: uuid.UUID | None = None
+    created_at: datetime = _timestamp()
+    dispatched_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # outbox: None until sent
+    started_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    heartbeat_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    activated_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    updated_at: datetime = _timestamp()
+
+
+class BackgroundActivity(SQLModel, table=True):
+    """An activity of a ready background database version, for the search PCR authors link items through: its
+    column in the prepared pack and its total unit score (kg CO2e per unit, IPCC 2021 GWP100)."""
+
+    __tablename__ = "background_activity"
+    __table_args__ = (
+        UniqueConstraint("database_id", "code", name="uq_background_activity_code"),
+        Index("ix_background_activity_name", "database_id", "name"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    database_id: uuid.UUID = Field(foreign_key="background_database.id")
+    column: int
+    code: str = Field(max_length=100)
+    name: str = Field(max_length=500)
+    reference_product: str | None = Field(default=None, max_length=500)
+    location: str = Field(default="", max_length=100)
+    unit: str = Field(default="", max_length=50)
+    unit_score: float | None = None
+
+
+class CredentialGeneration(SQLModel, table=True):
+    """One row: a number raised in the transaction of every change that ends credentials (a token revoked, an
+    account or API client disabled or its credentials ended, a role changed; `persistence.db` raises it on flush).
+    Each process trusts the bearer tokens it checked for a few seconds only while this number stays what it read,
+    and it reads it at most every 0.1 s (services.principals): a revocation reaches every process within 250 ms."""
+
+    __tablename__ = "credential_generation"
+    id: int = Field(default=1, primary_key=True)
+    value: int = Field(default=0, sa_type=BigInteger)

@@ -7,6 +7,7 @@ from footprint_api.web import docs
 from footprint_api.web.headers import SecurityHeaders
 from footprint_api.web.routes import (
     admin,
+    backgrounds,
     benchmarks,
     certification,
     factors,
@@ -40,6 +41,7 @@ PAGES = (
     factors,
     benchmarks,
     procurement,
+    backgrounds,
 )
 
 

@@ -29,6 +29,7 @@ SECTIONS = (
     ("nav.labels", "/app/labels", (V, CA)),
     ("nav.procurement", "/app/procurement", (Role.PROCUREMENT_OFFICER, Role.PROCUREMENT_ADMIN)),
     ("nav.admin", "/app/admin", ADMINS),
+    ("bg.nav", "/app/admin/backgrounds", (P,)),
     ("pcrl.nav.mine", "/app/pcr-authoring", STANDARDS),
     ("nav.notices", INBOX, tuple(Role)),
     ("nav.registry", "/registry", None),

@@ -158,6 +158,7 @@ def _tabs(user) -> list[tuple[str, str]]:
         tabs.append(("adm.tab.keys", "/app/admin/keys"))
     if user.role is Role.PLATFORM_ADMIN:
         tabs.append(("adm.tab.benchmarks", "/app/admin/benchmarks"))
+        tabs.append(("bg.tab", "/app/admin/backgrounds"))
     return [*tabs, ("adm.tab.audit", "/app/admin/audit")]
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from types import SimpleNamespace
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -25,13 +26,14 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from footprint_api.core.errors import Conflict, Forbidden, NotFound, ServiceError
+from footprint_api.core.errors import Conflict, Forbidden, NotFound, ServiceError, Unprocessable
 from footprint_api.infra.workbooks import XLSX
 from footprint_api.persistence.db import SessionDep
 from footprint_api.persistence.models import PCRVersion
-from footprint_api.services import excel, pcr_registry
+from footprint_api.services import backgrounds, excel, pcr_registry
 from footprint_api.web import i18n, session
 from footprint_api.web.pages import page, when
+from footprint_api.web.routes import backgrounds as background_pages
 from footprint_api.web.routes import inventory as inventory_pages
 from footprint_api.web.routes import page_router
 from footprint_api.web.session import PageUser
@@ -56,6 +58,7 @@ SignedIn = Annotated[PageUser, Depends(session.page_user())]
 AuthorPage = Annotated[PageUser, Depends(session.page_user(*pcr_registry.AUTHOR_ROLES))]
 
 BASE = "/app/pcr-authoring"
+SEARCH_URL = background_pages.SEARCH  # the activity search an input item's background link is chosen from
 MAX_ROWS = 200  # entries of one list of the editor (items, parameters, choices, lines)
 MAX_TEXT_CHARS = 4000  # one input of the editor (the service bounds the whole document at 1 MiB)
 MAX_KEY_CHARS = 100  # a PCR id or version in a URL (the service's PCR id is at most 100 characters)
@@ -67,8 +70,9 @@ SEGMENT = re.compile(r"\[(\d+)\]|\.?([^.\[\]]+)")
 LISTS = r"(items|parameters|require_one_of|standards(_zh)?|notes(_zh)?|boundary\.(included|excluded)(_zh)?|measured_emissions\.methods|items\[\d+\]\.parameters|(items\[\d+\]\.)?parameters\[\d+\]\.choices)"
 ADDABLE = re.compile(rf"^{LISTS}$")
 ENTRY = re.compile(rf"^{LISTS}\[\d+\]$")
-ACTION = re.compile(r"^(save|add|remove|up|down|offer):?([A-Za-z0-9_.\[\]|]{0,300})$")
+ACTION = re.compile(r"^(save|add|remove|up|down|offer|find|unlink):?([A-Za-z0-9_.\[\]|]{0,300})$")
 DONE = ("saved", "created", "consultation", "closed", "answered", "published", "withdrawn")
+ITEM_PATH = re.compile(r"^items\[(\d{1,6})\]$")
 
 
 # --- the editor's fields, as data ----------------------------------------------------------------------------------
@@ -234,6 +238,18 @@ CHOICE_FIELDS = _fields("choice.", ("value", "text", "", True), ("label", "text"
 WHEN_ABSENT_FIELDS = _fields(
     "absent.", ("formula", "select", "formulas", True), ("dqr", "number", "", True), ("relative_sd", "number", "", True)
 ) + _fields("absent.", ("note", "area", "", True), ("note_zh", "area"))
+# an input item's link to an activity of an imported background database (pcr_rules.models.BackgroundLink): filled
+# by choosing a result of the activity search (web.routes.backgrounds), or typed
+BACKGROUND_FIELDS = tuple(
+    FormField(f"background.{key}", kind, f"bg.f.{key}", f"bg.h.{key}", maxlength=maxlength)
+    for key, kind, maxlength in (
+        ("database", "text", 100),
+        ("activity", "text", 200),
+        ("unit", "unit", 64),
+        ("name", "text", 500),
+        ("version", "text", 64),
+    )
+)
 OBJECT_LISTS = {"items": ITEM_FIELDS, "parameters": PARAMETER_FIELDS, "choices": CHOICE_FIELDS}
 LINE_LISTS = {
     *("standards", "boundary.included", "boundary.excluded", "notes"),
@@ -431,6 +447,8 @@ def _read_item(reading: Reading, prefix: str) -> dict:
             item["formula_config"] = config
         if not item.get("required") and reading.raw(f"{prefix}.when_absent.enabled"):
             item["when_absent"] = _read_when_absent(reading, f"{prefix}.when_absent")
+    if kind == ItemKind.INPUT.value:
+        item.update(_read_fields(reading, prefix, BACKGROUND_FIELDS))  # nothing when every field is empty
     parameters = [_read_parameter(reading, row) for row in reading.rows(f"{prefix}.parameters")]
     if parameters:
         item["parameters"] = parameters
@@ -547,7 +565,18 @@ def change_rows(document: dict, verb: str, target: str, vocab: pcr_registry.Voca
         return _add_row(document, target)
     if verb == "offer":
         return _offer(document, target, vocab)
+    if verb == "unlink":
+        return _unlink(document, target)
     return _remove_or_move_row(document, verb, target)
+
+
+def _unlink(document: dict, target: str) -> bool:
+    """Removes an item's background link (the factor set's activity stays, as it always is the fallback)."""
+    item = dig(document, target) if ITEM_PATH.match(target) else None
+    if not isinstance(item, dict):
+        return False
+    item.pop("background", None)
+    return True
 
 
 def _add_row(document: dict, target: str) -> bool:
@@ -653,8 +682,8 @@ def _parameter_anchors(prefix: str, parameter) -> set[str]:
 def _item_anchors(prefix: str, item: dict) -> set[str]:
     """An item's inputs, as the editor draws them: the formula's settings for a process item, and the default
     method for an optional one."""
-    names = {prefix, f"{prefix}.parameters", f"{prefix}.plausible_per_declared_unit"}
-    names |= {f"{prefix}.{f.key}" for f in ITEM_FIELDS}
+    names = {prefix, f"{prefix}.parameters", f"{prefix}.plausible_per_declared_unit", f"{prefix}.background"}
+    names |= {f"{prefix}.{f.key}" for f in (*ITEM_FIELDS, *BACKGROUND_FIELDS)}
     if item.get("kind") == ItemKind.PROCESS.value:
         names.add(f"{prefix}.formula_config")
         names |= _setting_anchors(f"{prefix}.formula_config", FORMULAS.get(str(item.get("formula") or "")))
@@ -896,6 +925,8 @@ def _url(row) -> str:
 
 
 def _notice(t, done: str | None, **values) -> str | None:
+    if done == "linked":  # the background link's notice is worded with the background pages' messages
+        return t("bg.edit.done_linked")
     return t(f"pcra.done.{done}", **values) if done in DONE else None
 
 
@@ -1076,6 +1107,7 @@ def _overview(request, user, db, row: PCRVersion, status_code=200, errors=None, 
             if v["status"] == PCRState.PUBLISHED.value and v["version"] != row.version
         ],
         comment_anchor=lambda path: comment_anchor(document, path),
+        bg_links=background_links(db, document, t.lang),
         today=today.isoformat(),
         errors=errors or {},
         values=values or {},
@@ -1303,6 +1335,8 @@ def _editor(
         classification_field=CLASSIFICATION,
         require_one_of_field=REQUIRE_ONE_OF,
         item_fields=ITEM_FIELDS,
+        background_fields=BACKGROUND_FIELDS,
+        search_url=SEARCH_URL,
         parameter_fields=PARAMETER_FIELDS,
         choice_fields=CHOICE_FIELDS,
         absent_fields=WHEN_ABSENT_FIELDS,
@@ -1368,15 +1402,20 @@ def _save(request: Request, user: PageUser, db: Session, pcr_id: str, version: s
     found = ACTION.match(action if isinstance(action, str) else "")
     reading = Reading(form)
     typed = read_document(reading, row.pcr_id, row.version)
-    if found is None or (
-        found.group(1) != "save" and not change_rows(typed, found.group(1), found.group(2), pcr_registry.vocabulary())
+    if (
+        found is None
+        or (found.group(1) == "find" and not _input_item(typed, found.group(2)))
+        or (
+            found.group(1) not in ("save", "find")
+            and not change_rows(typed, found.group(1), found.group(2), pcr_registry.vocabulary())
+        )
     ):
         reading.error("(document)", "pcra.err.action")
     if reading.errors:
         return _editor(request, user, row, typed, reading_problems(t, reading, typed), 422)
     document, kept = cleaned(typed)
     document = _without_empty_translations(document)
-    if found.group(1) != "save":  # a list change: the form again, nothing stored
+    if found.group(1) not in ("save", "find"):  # a list change: the form again, nothing stored
         problems = check_problems(t, document, kept, typed)
         focus = _focus(found.group(1), found.group(2), typed)
         return _editor(request, user, row, typed, problems, notice=t("pcra.edit.unsaved"), focus=focus, unsaved=True)
@@ -1388,6 +1427,8 @@ def _save(request: Request, user: PageUser, db: Session, pcr_id: str, version: s
             return _refusal(request, user, exc)
         problems = [Problem("(document)", pcr_registry.refusal_in(t, exc), "(document)")]
         return _editor(request, user, row, typed, problems, exc.status)
+    if found.group(1) == "find":
+        return RedirectResponse(_search_for(row, typed, kept, found.group(2), t.lang), status_code=303)
     return RedirectResponse(f"{_url(row)}/edit?done=saved", status_code=303)
 
 
@@ -1396,6 +1437,90 @@ async def save(request: Request, pcr_id: str, version: str, db: SessionDep, user
     """Save (replace_document; the check's problems are shown at their inputs), or a list change of the form."""
     form = await session.form(request, user)
     return await run_in_threadpool(_save, request, user, db, pcr_id, version, form)
+
+
+# --- an input item's background activity, chosen in the activity search ------------------------------------------
+
+
+def _input_item(document: dict, target: str) -> dict | None:
+    """The input item at `items[N]` of the form, or None."""
+    item = dig(document, target) if ITEM_PATH.match(target) else None
+    return item if isinstance(item, dict) and item.get("kind") == ItemKind.INPUT.value else None
+
+
+def _search_for(row: PCRVersion, typed: dict, kept: dict, target: str, lang: str) -> str:
+    """The activity search for an item of the draft just saved: its row in the stored document (empty rows of the
+    form are not stored), its name as the search's first words and its label on the search page."""
+    form_index = int(ITEM_PATH.match(target).group(1))
+    rows = kept.get("items") or []
+    stored = rows.index(form_index) if form_index in rows else form_index
+    item = _input_item(typed, target) or {}
+    link = item.get("background") if isinstance(item.get("background"), dict) else {}
+    query = {
+        "pcr": row.pcr_id,
+        "pcr_version": row.version,
+        "item": str(stored),
+        "label": _label(item, lang)[:100],
+        "q": str(link.get("name") or item.get("label") or "")[:100],
+        **({"database": str(link["database"])[:100]} if link.get("database") else {}),
+    }
+    return f"{SEARCH_URL}?{urlencode(query)}"
+
+
+def _link(request: Request, user: PageUser, db: Session, pcr_id: str, version: str, form: dict):
+    """Stores the activity chosen in the search as the item's `background`, from the activity's own record (its
+    code, unit and name as imported; a version pinned only when the form names one), and returns to the editor."""
+    row = _version(db, user, pcr_id, version)
+    refusal = _refuse_editing(request, user, db, row)
+    if refusal is not None:
+        return refusal
+    document = json.loads(json.dumps(row.document if isinstance(row.document, dict) else {}))
+    index = _text_value(form, "item")
+    # ASCII digits, few: '²' passes str.isdigit() and int() refuses it, 5,000 digits exceed int()'s limit
+    index = index if index.isascii() and index.isdigit() and len(index) <= 6 else ""
+    item = _input_item(document, f"items[{index}]") if index else None
+    database, code = _text_value(form, "database")[:100], _text_value(form, "activity")[:200]
+    pinned = _text_value(form, "version")[:64] or None
+    if item is None:
+        reason = "bg.link.no_item" if not index or dig(document, f"items[{index}]") is None else "bg.link.not_input"
+        return _refusal(request, user, Unprocessable("no input item to link", code=reason))
+    found = backgrounds.activity(db, database, code, pinned)
+    if found is None:
+        return _refusal(request, user, Unprocessable("no such background activity", code="bg.link.no_activity"))
+    item["background"] = {
+        "database": database,
+        "activity": found.code,
+        "unit": found.unit,
+        "name": found.name,
+        **({"version": pinned} if pinned else {}),
+    }
+    try:
+        pcr_registry.replace_document(db, user.principal, row.pcr_id, row.version, document)
+    except ServiceError as exc:
+        db.rollback()
+        return _refusal(request, user, exc)
+    return RedirectResponse(f"{_url(row)}/edit?done=linked#{field_id(f'items[{index}]')}", status_code=303)
+
+
+@router.post(BASE + "/{pcr_id}/{version}/background")
+async def link_background(request: Request, pcr_id: str, version: str, db: SessionDep, user: SignedIn):
+    """An input item of the draft takes the background activity chosen on the search page."""
+    form = await session.form(request, user)
+    return await run_in_threadpool(_link, request, user, db, pcr_id, version, form)
+
+
+def background_links(db: Session, document: dict, lang: str) -> list[dict]:
+    """The document's input items linked to a background activity, each with whether this deployment has that
+    activity (else the footprint takes the item's factor-set activity): for the preview and the version page."""
+    links = []
+    for item in _as_list(document.get("items")):
+        link = item.get("background") if isinstance(item, dict) else None
+        if not isinstance(link, dict) or not link.get("database") or not link.get("activity"):
+            continue
+        pinned = str(link["version"]) if link.get("version") else None
+        found = backgrounds.activity(db, str(link["database"]), str(link["activity"]), pinned)
+        links.append({"item": item, "label": _label(item, lang), "link": link, "available": found is not None})
+    return links
 
 
 # --- what manufacturers will get ---------------------------------------------------------------------------------
@@ -1434,6 +1559,7 @@ def _preview(request: Request, user: PageUser, db: Session, pcr_id: str, version
         co_rows=1,
         cap_rows=cap_rows,
         labels={},
+        bg_links=background_links(db, row.document, t.lang),
         **inventory_pages.form_context(t, pcr),
     )
 
