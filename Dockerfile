@@ -17,9 +17,11 @@ COPY examples ./examples
 RUN pip install . \
  && pcf setup \
  && useradd --system --uid 10001 --home-dir /opt/pcf pcf \
- && mkdir -p /opt/pcf/var /run/pcf-keys && chown pcf /opt/pcf/var /run/pcf-keys
+ && mkdir -p /opt/pcf/var /run/pcf-keys /opt/pcf/backgrounds \
+ && chown pcf /opt/pcf/var /run/pcf-keys /opt/pcf/backgrounds && chown -R pcf /opt/pcf/brightway
 
-# The Brightway project is built above, once per release, and only read at run time.
+# The Brightway project of the factor set is built above, once per release; imported background databases are written
+# beside it at run time by the worker (the volumes of docker-compose.yml keep both).
 USER pcf
 WORKDIR /opt/pcf/var
 EXPOSE 8000

@@ -234,13 +234,50 @@ class JobOut(_Out):
     finished_at: datetime | None
 
 
-class FootprintOut(BaseModel):
+class BatchIn(BaseModel):
+    """Many inventories of the caller's organisation calculated in one job (at most 5,000: about five seconds of
+    engine time on the shipped background; more is more batches)."""
+
+    inventory_ids: list[uuid.UUID] = Field(min_length=1, max_length=5_000)
+    monte_carlo_iterations: int = Field(default=0, ge=0, le=20_000)
+    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+
+
+class BatchItemOut(_Out):
+    position: int
+    inventory_id: uuid.UUID
+    status: JobStatus
+    footprint_id: uuid.UUID | None
+    error: str | None
+
+
+class BatchOut(BaseModel):
+    id: uuid.UUID
+    status: JobStatus
+    progress: float
+    attempts: int
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    inventories: int
+    succeeded: int
+    failed: int
+    items: list[BatchItemOut]
+
+
+class FootprintHead(BaseModel):
+    """A stored footprint without its result: the read joins it to the result's stored JSON bytes."""
+
     id: uuid.UUID
     inventory_id: uuid.UUID
     job_id: uuid.UUID
     total_kg_co2e: float
     declared_unit: str
     created_at: datetime
+
+
+class FootprintOut(FootprintHead):
     result: FootprintResult
 
 

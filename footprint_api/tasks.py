@@ -3,6 +3,8 @@
 Start a worker: `celery -A footprint_api.tasks worker -Q pcf`; the beat: `celery -A footprint_api.tasks beat`.
 """
 
+import logging
+
 from celery.signals import worker_init
 
 from footprint_api.infra.queue import celery_app
@@ -15,6 +17,11 @@ from footprint_api.services.pcrs.source import install_database_source
 def _read_published_pcrs(**_) -> None:
     """At the worker's start (before its pool forks): its engine reads the published PCR versions, as the API's."""
     install_database_source()
+    from lca_models.backgrounds import solver_report
+    from lca_models.config import LCASettings
+
+    report = solver_report(LCASettings().solver)  # said at start; PCF_SOLVER names it, nothing installed changes it
+    logging.getLogger(__name__).warning("engine solver: %s (%s)", report["solver"], report["orientation"])
 
 
 @celery_app.task(name=jobs.CALCULATE, bind=True, max_retries=None)
@@ -30,5 +37,6 @@ def calculate_footprint(self, job_id: str) -> str | None:
 
 celery_app.task(name=jobs.HOUSEKEEPING)(jobs.housekeeping)
 celery_app.task(name=jobs.ANSWER_PACT_REQUEST)(jobs.answer_pact_request)
+celery_app.task(name=jobs.IMPORT_BACKGROUND)(jobs.run_background_import)
 
 app = celery_app  # `celery -A footprint_api.tasks` finds it

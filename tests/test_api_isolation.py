@@ -28,6 +28,8 @@ NOT_ORGANISATION_DATA = {
     ("POST", "/api/v1/signing-keys"),
     ("POST", "/api/v1/applications"),  # applying with another's footprint: test_certification covers the 404
     ("POST", "/api/v1/notices/read-all"),  # marks the caller's own notices only (tests/test_notices.py)
+    # a batch of another's inventories is refused as unknown ids are, each named: tests/test_batches.py
+    ("POST", "/api/v1/batches"),
     # public by design: what a label claims, for anyone who scans it
     ("GET", "/verify/{number}"),
     ("GET", "/V/{number}"),
@@ -67,6 +69,8 @@ NOT_ORGANISATION_DATA = {
     ("POST", "/api/v1/benchmarks/cited/preview"),
     # the comparable groups of the public registry, offered to buyers
     ("GET", "/api/v1/procurement/groups"),
+    # the activities of the background databases in use: the deployment's, for every signed-in PCR author
+    ("GET", "/api/v1/backgrounds/activities"),
 }
 
 
@@ -202,6 +206,7 @@ def attempts(world, victim):
             {"json": {}},
         ),
         ("GET", "/api/v1/jobs/{job_id}", f"/api/v1/jobs/{victim['job']['id']}", {}),
+        *batch_attempts(victim),
         ("GET", "/api/v1/footprints/{footprint_id}", f"/api/v1/footprints/{victim['footprint_id']}", {}),
         (
             "POST",
@@ -454,6 +459,35 @@ def pcr_attempts():
             "/api/v1/pcrs/{pcr_id}/steward",
             f"/api/v1/pcrs/{SB_DRAFT}/steward",
             {"json": {"organisation_id": "00000000-0000-4000-8000-000000000000"}},
+        ),
+        *background_attempts(),
+    ]
+
+
+def batch_attempts(victim) -> list:
+    """Acme's job followed by server-sent events, and acme's job read as a batch (the job of a single calculation is
+    no batch: 404 for acme too; acme's own batches: tests/test_batches.py)."""
+    job = victim["job"]["id"]
+    return [
+        ("GET", "/api/v1/jobs/{job_id}/events", f"/api/v1/jobs/{job}/events", {}),
+        ("GET", "/api/v1/batches/{batch_id}", f"/api/v1/batches/{job}", {}),
+    ]
+
+
+def background_attempts() -> list:
+    """The platform admin's background databases: 403 for everyone else (tests/test_background_api.py)."""
+    version = "/api/v1/backgrounds/00000000-0000-4000-8000-000000000000"
+    upload = {
+        "data": {"name": "stolen", "version": "1", "format": "csv"},
+        "files": {"file": ("db.csv", b"Database,stolen\n")},
+    }
+    return [
+        ("POST", "/api/v1/backgrounds", "/api/v1/backgrounds", upload),
+        ("GET", "/api/v1/backgrounds", "/api/v1/backgrounds", {}),
+        ("GET", "/api/v1/backgrounds/{database_id}", version, {}),
+        *(
+            ("POST", f"/api/v1/backgrounds/{{database_id}}/{action}", f"{version}/{action}", {})
+            for action in ("proceed", "discard", "activate", "retire")
         ),
     ]
 

@@ -8,18 +8,26 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Response
 from fastapi.security import OAuth2PasswordBearer
+from starlette.concurrency import run_in_threadpool
 
 from footprint_api.core.errors import Forbidden, Unauthorized
 from footprint_api.infra.security import Principal, TokenInvalid
-from footprint_api.persistence.db import SessionDep
+from footprint_api.persistence.db import SessionDep, reads_only, session_scope
 from footprint_api.persistence.models import Role
-from footprint_api.services.principals import ADMIN_ROLES, CB_ROLES, MANUFACTURER_ROLES, authenticate
+from footprint_api.services.principals import (
+    ADMIN_ROLES,
+    CB_ROLES,
+    MANUFACTURER_ROLES,
+    authenticate,
+    credential_cache,
+)
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 BearerToken = Annotated[str | None, Depends(oauth2)]
 
 
 def current_principal(token: BearerToken, session: SessionDep) -> Principal:
+    """The caller of a token, checked in the request's session (for a dependency that has one already)."""
     if not token:
         raise Unauthorized("a bearer token is required")
     try:
@@ -28,7 +36,27 @@ def current_principal(token: BearerToken, session: SessionDep) -> Principal:
         raise Unauthorized(str(exc)) from None
 
 
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+async def caller(token: BearerToken) -> Principal:
+    """On the event loop when this process checked the token moments ago (services.principals' cache: no thread, no
+    query); else checked against the database on a worker thread, in a session of its own that only reads (the
+    route's own session, if it has one, is not opened for it)."""
+    if not token:
+        raise Unauthorized("a bearer token is required")
+    principal = credential_cache.trusted(token)
+    if principal is not None:
+        return principal
+    try:
+        return await run_in_threadpool(_checked, token)
+    except TokenInvalid as exc:
+        raise Unauthorized(str(exc)) from None
+
+
+def _checked(token: str) -> Principal:
+    with reads_only(), session_scope() as session:
+        return authenticate(session, token)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(caller)]
 
 
 def require(*roles: Role) -> Callable[..., Principal]:

@@ -1,13 +1,19 @@
+import time
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from footprint_api.api.deps import ManufacturerAdminDep, ManufacturerDep, ParticipantDep, require
 from footprint_api.exports import cbam
-from footprint_api.persistence.db import SessionDep
+from footprint_api.infra.queue import job_news
+from footprint_api.infra.security import Principal
+from footprint_api.persistence.db import SessionDep, reads_only, session_scope
 from footprint_api.schemas import (
     CalculationIn,
+    FootprintHead,
     FootprintOut,
     FootprintSummary,
     JobOut,
@@ -33,23 +39,80 @@ reader = require(*MANUFACTURER_ROLES, *CB_ROLES)
     status_code=202,
     summary="Queue the footprint calculation of an inventory; follow the job",
 )
-def calculate(
+async def calculate(
     inventory_id: uuid.UUID,
     response: Response,
-    session: SessionDep,
     principal: ManufacturerDep,
     body: CalculationIn | None = None,
 ):
+    """One hop to a worker thread for the whole of it (the job written, then sent), in a session of its own: not a
+    request session opened and closed on threads of their own around it."""
     body = body or CalculationIn()
-    job = footprints.request_calculation(session, principal, inventory_id, body.monte_carlo_iterations, body.seed)
-    jobs.dispatch(str(job.id))
+    job = await run_in_threadpool(_queue_calculation, principal, inventory_id, body)
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
     return job
 
 
-@router.get("/jobs/{job_id}", response_model=JobOut)
-def job(job_id: uuid.UUID, session: SessionDep, principal: ManufacturerDep):
-    return footprints.get_job(session, principal, job_id)
+def _queue_calculation(principal: Principal, inventory_id: uuid.UUID, body: CalculationIn) -> JobOut:
+    with session_scope() as session:
+        job = footprints.request_calculation(session, principal, inventory_id, body.monte_carlo_iterations, body.seed)
+        answer = JobOut.model_validate(job)
+    jobs.dispatch(str(job.id))
+    return answer
+
+
+# the longest an event stream stays open (the client then asks again), and the comment that keeps it alive
+EVENTS_MAX_SECONDS = 300
+KEEPALIVE_SECONDS = 15
+
+
+@router.get(
+    "/jobs/{job_id}",
+    response_model=JobOut,
+    summary="A job's status; with `wait`, answered when the job changes (state or progress) or the wait ends",
+)
+async def job(
+    job_id: uuid.UUID,
+    principal: ManufacturerDep,
+    wait: Annotated[
+        float,
+        Query(ge=0, le=footprints.WAIT_MAX_SECONDS, description="seconds to wait for a change of an unfinished job"),
+    ] = 0,
+):
+    """Long-polling without a thread or a database connection held while it waits (services.footprints)."""
+    return JobOut.model_validate(await footprints.job_after_change(principal, job_id, wait))
+
+
+@router.get(
+    "/jobs/{job_id}/events",
+    summary="A job's status as server-sent events: one `job` event now and one at each change, until it finishes",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def job_events(job_id: uuid.UUID, principal: ManufacturerDep) -> StreamingResponse:
+    first = await run_in_threadpool(footprints.job_now, principal, job_id)  # 404 before the stream begins
+
+    async def stream():
+        with job_news.listen(str(job_id)) as news:
+            state, count = first, 1
+            yield _event(state, count)
+            ends = time.monotonic() + EVENTS_MAX_SECONDS
+            while state.status not in footprints.FINISHED and time.monotonic() < ends:
+                heard = await news.wait(min(KEEPALIVE_SECONDS, job_news.recheck_seconds()))
+                now = await run_in_threadpool(footprints.job_now, principal, job_id)
+                if footprints.moved(state, now):
+                    state, count = now, count + 1
+                    yield _event(state, count)
+                elif not heard:
+                    yield b": still running\n\n"
+
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+
+
+def _event(job, count: int) -> bytes:
+    data = JobOut.model_validate(job).model_dump_json().encode()
+    return b"event: job\nid: %d\nretry: 1000\ndata: %s\n\n" % (count, data)
 
 
 @router.get("/footprints", response_model=list[FootprintSummary])
@@ -58,17 +121,31 @@ def list_footprints(session: SessionDep, principal: ParticipantDep):
 
 
 @router.get("/footprints/{footprint_id}", response_model=FootprintOut)
-def footprint(footprint_id: uuid.UUID, session: SessionDep, principal: ParticipantDep):
-    found = footprints.visible_footprint(session, principal, footprint_id)
-    return FootprintOut(
-        id=found.id,
-        inventory_id=found.inventory_id,
-        job_id=found.job_id,
-        total_kg_co2e=found.total_kg_co2e,
-        declared_unit=found.declared_unit,
-        created_at=found.created_at,
-        result=found.result,
-    )
+async def footprint(footprint_id: uuid.UUID, principal: ParticipantDep) -> Response:
+    """The stored result's JSON bytes as they were stored, joined to the footprint's other fields (the same document
+    as FootprintOut): no parsing, validating or serialising of the result per read. A footprint this process read
+    before is answered from memory (it never changes once stored)."""
+    stored = footprints.remembered_footprint(principal, footprint_id)
+    if stored is None:
+        stored = await run_in_threadpool(_stored, principal, footprint_id)
+    return Response(_footprint_body(stored), media_type="application/json")
+
+
+def _stored(principal: Principal, footprint_id: uuid.UUID) -> footprints.StoredFootprint:
+    with reads_only(), session_scope() as session:
+        return footprints.stored_footprint(session, principal, footprint_id)
+
+
+def _footprint_body(stored: footprints.StoredFootprint) -> bytes:
+    head = FootprintHead(
+        id=stored.id,
+        inventory_id=stored.inventory_id,
+        job_id=stored.job_id,
+        total_kg_co2e=stored.total_kg_co2e,
+        declared_unit=stored.declared_unit,
+        created_at=stored.created_at,
+    ).model_dump_json()
+    return b"".join((head[:-1].encode(), b',"result":', stored.result_json, b"}"))
 
 
 @router.post(

@@ -4,11 +4,17 @@
 - production (`PCF_TASK_MODE=celery`): the task is sent by name to Celery on Redis (late acknowledgement,
   redelivery when a worker dies); the worker (`footprint_api.tasks`) registers the bodies under those names.
 
+And one way to hear that a job changed (`job_news`): in-process, or over Redis pub/sub between processes.
+
 A send the broker does not take within PCF_BROKER_SEND_TIMEOUT_SECONDS raises BrokerUnavailable: the caller keeps
 the work in its outbox (`services.jobs`). The worker outlives a broker restart: it retries the connection forever.
 """
 
+import asyncio
+import contextlib
 import logging
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -137,3 +143,153 @@ def _logged(body: Callable[[str], object], argument: str) -> None:
         body(argument)
     except Exception:  # pragma: no cover - surfaced through the job's or request's status
         log.exception("%s(%s) failed", body.__name__, argument)
+
+
+# --- news of jobs: who waits for a job, and the word that it changed --------------------------------------------------
+
+JOB_CHANNEL = "pcf:jobs"  # Redis pub/sub channel: the id of each job that changed (state, progress)
+# how often a waiting request reads its job again without any word of a change: rarely when every change reaches it
+# (tasks in this process, or the Redis subscription up), often when a change could go unheard (Redis absent or down)
+RECHECK_HEARD_SECONDS = 5.0
+RECHECK_DEAF_SECONDS = 0.5
+REDIS_RETRY_SECONDS = 2.0
+
+
+class JobNews:
+    """Wakes the requests that wait for a job (long-polling, server-sent events) when the job changes, without a
+    thread or a database connection held per waiter: each waiter is an asyncio event on its request's loop.
+
+    In one process (tasks in-process) the task's thread wakes the waiters directly. Across processes (Celery
+    workers, several API processes) the worker publishes the job's id on Redis (JOB_CHANNEL) and each API process
+    subscribes from one thread of its own; while that subscription is down (or there is no Redis) waiters read their
+    job again every RECHECK_DEAF_SECONDS instead: slower news, never an error."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+        self._listener: threading.Thread | None = None
+        self._subscribed = threading.Event()
+        self._publisher = None
+        self._publisher_down_until = 0.0
+
+    # waiting (on an event loop)
+
+    def listen(self, job_id: str) -> "Listening":
+        """`with job_news.listen(id) as news:` — registered before the job is read, so that a change between the
+        read and the wait is not missed; then `await news.wait(seconds)`."""
+        return Listening(self, job_id)
+
+    def _add(self, job_id: str, waiter: tuple) -> None:
+        with self._lock:
+            self._waiters.setdefault(job_id, set()).add(waiter)
+        if get_settings().task_mode == "celery":
+            self._listen()
+
+    def _remove(self, job_id: str, waiter: tuple) -> None:
+        with self._lock:
+            waiting = self._waiters.get(job_id)
+            if waiting is not None:
+                waiting.discard(waiter)
+                if not waiting:
+                    del self._waiters[job_id]
+
+    def recheck_seconds(self) -> float:
+        """How long a waiter may wait without news before it reads its job again."""
+        if get_settings().task_mode != "celery" or self._subscribed.is_set():
+            return RECHECK_HEARD_SECONDS
+        return RECHECK_DEAF_SECONDS
+
+    def waiting(self) -> int:
+        with self._lock:
+            return sum(len(w) for w in self._waiters.values())
+
+    # telling (from any thread)
+
+    def changed(self, job_id: str) -> None:
+        """The job's change is committed: wake this process's waiters and, with Celery, tell the other processes.
+        Never raises (news is a courtesy; the waiters read the job again on their own anyway)."""
+        self._wake(job_id)
+        if get_settings().task_mode == "celery":
+            self._publish(job_id)
+
+    def _wake(self, job_id: str) -> None:
+        with self._lock:
+            waiters = list(self._waiters.get(job_id, ()))
+        for loop, event in waiters:
+            with contextlib.suppress(RuntimeError):  # its loop closed: the request is gone
+                loop.call_soon_threadsafe(event.set)
+
+    def _redis(self):
+        import redis
+
+        seconds = get_settings().broker_send_timeout_seconds
+        return redis.Redis.from_url(get_settings().broker_url, socket_connect_timeout=seconds, socket_timeout=seconds)
+
+    def _publish(self, job_id: str) -> None:
+        now = time.monotonic()
+        if now < self._publisher_down_until:
+            return
+        try:
+            if self._publisher is None:
+                self._publisher = self._redis()
+            self._publisher.publish(JOB_CHANNEL, job_id)
+        except (RedisError, OSError) as exc:
+            self._publisher, self._publisher_down_until = None, now + REDIS_RETRY_SECONDS
+            log.info("news of job %s not published (waiters read it again on their own): %s", job_id, exc)
+
+    def _listen(self) -> None:
+        with self._lock:
+            if self._listener is not None and self._listener.is_alive():
+                return
+            self._listener = threading.Thread(target=self._subscribe_forever, name="job-news", daemon=True)
+            self._listener.start()
+
+    def _subscribe_forever(self) -> None:
+        while True:
+            try:
+                pubsub = self._redis().pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(JOB_CHANNEL)
+                self._subscribed.set()
+                while True:
+                    message = pubsub.get_message(timeout=1.0)
+                    if message and message.get("type") == "message":
+                        data = message["data"]
+                        self._wake(data.decode() if isinstance(data, bytes) else str(data))
+            except (RedisError, OSError) as exc:
+                if self._subscribed.is_set():
+                    log.warning(
+                        "news of jobs from Redis lost (waiters read their jobs every %.1f s): %s",
+                        RECHECK_DEAF_SECONDS,
+                        exc,
+                    )
+                self._subscribed.clear()
+                time.sleep(REDIS_RETRY_SECONDS)
+
+
+class Listening:
+    """One request's ear for one job (see JobNews.listen)."""
+
+    def __init__(self, news: JobNews, job_id: str):
+        self._news, self._job_id = news, job_id
+        self._event = asyncio.Event()
+        self._waiter: tuple | None = None
+
+    def __enter__(self) -> "Listening":
+        self._waiter = (asyncio.get_running_loop(), self._event)
+        self._news._add(self._job_id, self._waiter)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._news._remove(self._job_id, self._waiter)
+
+    async def wait(self, seconds: float) -> bool:
+        """Until news of the job (True; news heard since the last wait counts) or `seconds` passed (False)."""
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout=max(0.0, seconds))
+        except TimeoutError:
+            return False
+        self._event.clear()
+        return True
+
+
+job_news = JobNews()

@@ -110,6 +110,10 @@ def record(
     )
 
 
+# the head of the chain, as a Core statement built once (read under the append lock by every commit)
+_HEAD = select(AuditEvent.__table__.c.hash).order_by(AuditEvent.__table__.c.seq.desc()).limit(1)
+
+
 def commit(session: Session) -> None:
     """Commit the transaction with its audit entries appended to the chain, atomically.
 
@@ -124,15 +128,17 @@ def commit(session: Session) -> None:
     with nullcontext() if postgres else _local_lock:
         if postgres:
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_KEY})
-        previous = session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.seq).desc()).limit(1)).first()
-        previous = previous or GENESIS
+        previous = session.connection().execute(_HEAD).scalar() or GENESIS
         key = _seal_key()
         for event in pending:
             event.prev_hash = previous
             event.hash = previous = entry_hash(previous, event)
             event.mac = seal(key, event.hash)
-            session.add(event)
-            session.flush()
+        # one flush for the lot (not one per entry): the unit of work inserts one class's new rows in the order they
+        # were added (SQLAlchemy's insert order, kept by its batched INSERT ... RETURNING), so the entries take
+        # their seq in chain order, which verify_chain walks
+        session.add_all(pending)
+        session.flush()
         _notify(session, pending)
         session.commit()
     _notified(session)

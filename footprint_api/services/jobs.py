@@ -4,12 +4,15 @@
 A calculation job is an outbox row: the request writes it (with `dispatched_at` empty) and commits, then sends its
 message; a broker that does not take the message leaves the job in the outbox and the request still answers 202,
 because the housekeeping task sends every job left there. A job sent twice runs once: the worker claims it
-atomically (`footprints._claim`).
+atomically (`footprints._claim`). A batch job (many inventories, `footprints.request_batch`) is sent, claimed and
+taken over the same way, under the same task name.
 """
 
 import logging
+import os
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from sqlmodel import Session, col, select
 
@@ -22,6 +25,7 @@ from footprint_api.services import audit
 CALCULATE = "pcf.calculate_footprint"
 ANSWER_PACT_REQUEST = "pcf.answer_pact_request"
 HOUSEKEEPING = "pcf.housekeeping"
+IMPORT_BACKGROUND = "pcf.import_background"
 
 # a job younger than this is still being sent by its own request; older and unsent, the housekeeping task sends it
 OUTBOX_GRACE_SECONDS = 5
@@ -35,11 +39,22 @@ log = logging.getLogger(__name__)
 
 def calculate(inventory, iterations, seed, progress, suppliers=None):
     """The engine's calculation of an inventory, with the supplier values its links froze (services.supply_chain)."""
-    from lca_models import get_engine
-
-    return get_engine().calculate(
+    return _engine().calculate(
         inventory, suppliers=suppliers, monte_carlo_iterations=iterations, seed=seed, progress=progress
     )
+
+
+def _engine():
+    """The process's engine for the PCF_ settings in force: `get_engine()` reads them from the environment into a
+    settings model on every call (~1 ms, as much as a warm footprint), so the engine is looked up once per set."""
+    return _engine_for(tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("PCF_"))))
+
+
+@lru_cache(maxsize=4)
+def _engine_for(_settings: tuple):
+    from lca_models import get_engine
+
+    return get_engine()
 
 
 def run_calculation_job(job_id: str) -> str | None:
@@ -67,6 +82,7 @@ def housekeeping() -> dict:
     from footprint_api.services import benchmarks, notices, verification
     from footprint_api.services.accounts import purge_expired_revocations
     from footprint_api.services.audit import checkpoint
+    from footprint_api.services.backgrounds import resend_imports
     from footprint_api.services.footprints import lapsed_leases, lost_jobs, release, unsent_jobs
     from footprint_api.services.labels import expire_due
     from footprint_api.services.pact import suppliers
@@ -110,6 +126,7 @@ def housekeeping() -> dict:
         "label_groups_filled": groups_filled,
         "supplier_footprints_checked": polled.checked,
         "supplier_footprints_deprecated": polled.deprecated,
+        "background_imports_sent": resend_imports(),  # unsent, lost or stalled imports (services.backgrounds)
     }
 
 
@@ -153,6 +170,8 @@ def dispatch(job_id: str) -> bool:
     stays in the outbox, and the housekeeping task sends it (the request that wrote it answers 202 all the same)."""
     if not _send(job_id):
         return False
+    if get_settings().task_mode != "celery":
+        return True  # the in-process pool cannot refuse it; the claim takes it out of the outbox (no transaction here)
     from footprint_api.services.footprints import mark_dispatched
 
     try:
@@ -192,3 +211,22 @@ def dispatch_pact_answer(request_id: str) -> None:
         queue.send(ANSWER_PACT_REQUEST, answer_pact_request, request_id)
     except queue.BrokerUnavailable as exc:
         log.warning("PACT request %s not sent now, the housekeeping task sends it: %s", request_id, exc)
+
+
+def run_background_import(database_id: str) -> str | None:
+    """The import of a background database version (services.backgrounds): bw2io, the prepared background, the
+    samples of its Monte Carlo; its state and progress are on its own row."""
+    from footprint_api.services.backgrounds import run_import
+
+    return run_import(uuid.UUID(database_id))
+
+
+def dispatch_background_import(database_id: str) -> bool:
+    """Sends a committed import; a broker that does not take it leaves it queued, and the housekeeping task sends it
+    again (services.backgrounds.unsent_imports)."""
+    try:
+        queue.send(IMPORT_BACKGROUND, run_background_import, database_id)
+    except queue.BrokerUnavailable as exc:
+        log.warning("background import %s not sent now, the housekeeping task sends it: %s", database_id, exc)
+        return False
+    return True

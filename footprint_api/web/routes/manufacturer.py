@@ -200,6 +200,7 @@ def job_page(request: Request, job_id: uuid.UUID, user: ManufacturerPage, db: Se
     poll = {
         "url": f"/app/jobs/{job.id}/status",
         "interval_ms": POLL_MILLISECONDS,
+        "wait_s": 25,  # long-poll: the status route answers when the job changes
         "states": {state.value: term(t, "job_status", state.value) for state in JobStatus},
     }
     return _render(
@@ -216,9 +217,15 @@ def job_page(request: Request, job_id: uuid.UUID, user: ManufacturerPage, db: Se
 
 
 @router.get("/app/jobs/{job_id}/status")
-def job_status(job_id: uuid.UUID, user: ManufacturerPage, db: SessionDep):
-    """What the job page's script polls: status, progress (0..1), where the result is, or why it failed."""
-    job = footprints.get_job(db, user.principal, job_id)
+async def job_status(
+    job_id: uuid.UUID,
+    user: ManufacturerPage,
+    wait: Annotated[float, Query(ge=0, le=footprints.WAIT_MAX_SECONDS)] = 0,
+):
+    """What the job page's script asks: status, progress (0..1), where the result is, or why it failed; with
+    `wait`, answered when the job changes or the wait ends (services.footprints.job_after_change), holding no
+    database session or worker thread while it waits."""
+    job = await footprints.job_after_change(user.principal, job_id, wait)
     return JSONResponse(_job_status(job), headers={"Cache-Control": "no-store"})
 
 

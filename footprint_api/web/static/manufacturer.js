@@ -1,8 +1,10 @@
 // The manufacturer's pages (progressive enhancement; every page works without it).
 //
-// Job page: an element with `data-job-poll="<id of a JSON block>"` polls the job's status URL every interval_ms
-// (the JSON block: {url, interval_ms, states: {status: label}}), moves the <progress data-job-progress> bar, and
-// opens the footprint page when the job succeeded, or shows the job's error when it failed.
+// Job page: an element with `data-job-poll="<id of a JSON block>"` follows the job's status URL (the JSON block:
+// {url, interval_ms, wait_s?, states: {status: label}}), moves the <progress data-job-progress> bar, and opens the
+// footprint page when the job succeeded, or shows the job's error when it failed. With wait_s the status URL is
+// long-polled (`?wait=`: the server answers when the job changes, so the next question is asked at once); without
+// it, or when an answer comes back at once, the next question waits interval_ms.
 "use strict";
 
 (function () {
@@ -26,8 +28,12 @@
     badge.className = "badge " + (BADGES[status.status] || "");
   }
 
+  const WAIT = Number(config.wait_s) || 0;
+
   function poll() {
-    fetch(config.url, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" })
+    const asked = Date.now();
+    const url = WAIT > 0 ? config.url + (config.url.includes("?") ? "&" : "?") + "wait=" + WAIT : config.url;
+    fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" })
       .then((response) => {
         if (!response.ok || !(response.headers.get("content-type") || "").includes("json")) {
           throw new Error("status " + response.status);
@@ -44,7 +50,9 @@
           error.hidden = false;
           if (refresh) refresh.hidden = true;
         } else {
-          window.setTimeout(poll, config.interval_ms);
+          // a long-poll answered by a change: ask again at once; answered at once (no change to wait for): pause
+          const waited = Date.now() - asked;
+          window.setTimeout(poll, WAIT > 0 && waited >= 200 ? 0 : config.interval_ms);
         }
       })
       .catch(() => {
