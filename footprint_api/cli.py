@@ -494,10 +494,6 @@ def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())
 
 
-if __name__ == "__main__":  # pragma: no cover - `python -m footprint_api.cli`
-    main()
-
-
 def _engine_line() -> str:
     """What the engine factorises with, said at start (a solver package installed beside it changes nothing unless
     PCF_SOLVER names it), and where the prepared background databases are read from."""
@@ -507,3 +503,7 @@ def _engine_line() -> str:
     lca = LCASettings()
     report = solver_report(lca.solver)
     return f"engine solver: {report['solver']} ({report['orientation']}) | background databases: {lca.backgrounds_dir}"
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m footprint_api.cli`
+    main()

@@ -63,8 +63,11 @@ def test_the_stack_has_every_part_with_health_checks(stack):
 
 
 def test_every_setting_given_to_the_application_is_one_it_reads(stack, monkeypatch):
-    """Read as the application reads them: from the environment (a list is JSON there)."""
-    known = {f"PCF_{name.upper()}" for name in Settings.model_fields}
+    """Read as the application reads them: from the environment (a list is JSON there); the engine's settings
+    (Brightway directory, prepared backgrounds, solver) are read by lca_models.config.LCASettings."""
+    from lca_models.config import LCASettings
+
+    known = {f"PCF_{name.upper()}" for name in (*Settings.model_fields, *LCASettings.model_fields)}
     for name in APPLICATION_SERVICES:
         environment = stack["services"][name]["environment"]
         given = {key for key in environment if key.startswith("PCF_")}

@@ -100,7 +100,7 @@ def test_the_engineer_calculates_watches_the_progress_and_reads_the_footprint(
     tab = visit(width, lang)
     page = tab.page
     statuses: list[dict] = []
-    page.route(re.compile(r"/app/jobs/[0-9a-f-]+/status$"), lambda route: follow(route, statuses))
+    page.route(re.compile(r"/app/jobs/[0-9a-f-]+/status(\?wait=\d+)?$"), lambda route: follow(route, statuses))
     shot = f"mfr-{{}}-{lang}-{width}"
 
     sign_in(tab, served, "acme-engineer")
