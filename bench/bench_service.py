@@ -331,9 +331,19 @@ def embedded(results: dict, only_queue: bool = False) -> None:
                     results.setdefault("revocation_ms", []).append(
                         max(revocation(world, bases[:2], footprint_url.removeprefix(bases[0])))
                     )
+            results["api_peak_rss_mib"] = peak_rss_mib(api.process.pid)
         finally:
             for process in (api, second, bare):
                 process.stop()
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The highest resident memory of a process so far (VmHWM of /proc/<pid>/status), MiB: here the embedded API
+    process, which also runs the calculations (queue, batches) on its own engine."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def profile(pid: int, logs: Path) -> subprocess.Popen | None:
@@ -387,6 +397,11 @@ def main() -> None:
     print(f"  bench client CPU per job (same cores)              {spread(CLIENT_CPU_MS, 'ms')}")
     if only_queue:
         return
+    if "api_peak_rss_mib" in results:
+        print(
+            f"  API process peak resident memory (embedded: API and worker in one) "
+            f"{results['api_peak_rss_mib']:.0f} MiB (goal <= 1,536)"
+        )
     if "batch_ms_per_footprint" in results:
         print(
             f"batch of {BATCH} inventories, one job                  "
