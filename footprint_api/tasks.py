@@ -8,7 +8,7 @@ import logging
 from celery.signals import worker_init
 
 from footprint_api.infra.queue import celery_app
-from footprint_api.services import jobs
+from footprint_api.services import backgrounds, jobs
 from footprint_api.services.footprints import LeaseHeld
 from footprint_api.services.pcrs.source import install_database_source
 
@@ -37,6 +37,6 @@ def calculate_footprint(self, job_id: str) -> str | None:
 
 celery_app.task(name=jobs.HOUSEKEEPING)(jobs.housekeeping)
 celery_app.task(name=jobs.ANSWER_PACT_REQUEST)(jobs.answer_pact_request)
-celery_app.task(name=jobs.IMPORT_BACKGROUND)(jobs.run_background_import)
+celery_app.task(name=backgrounds.IMPORT_TASK)(backgrounds.run_import_job)
 
 app = celery_app  # `celery -A footprint_api.tasks` finds it

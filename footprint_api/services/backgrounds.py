@@ -35,6 +35,7 @@ from sqlmodel import Session, col, func, select
 
 from footprint_api.core.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, Unprocessable
 from footprint_api.core.settings import get_settings
+from footprint_api.infra import queue
 from footprint_api.infra.security import Principal
 from footprint_api.persistence.db import session_scope
 from footprint_api.persistence.models import AuditEvent, BackgroundActivity, BackgroundDatabase, Role, utcnow
@@ -366,14 +367,23 @@ def _queued(session: Session, principal: Principal | None, row: BackgroundDataba
     return row
 
 
+IMPORT_TASK = "pcf.import_background"  # the task's name on the queue (registered by footprint_api.tasks)
+
+
+def run_import_job(database_id: str) -> str | None:
+    """The queued task's body: the import of one version (`run_import`); its state and progress are on its row."""
+    return run_import(uuid.UUID(database_id))
+
+
 def dispatch(database_id: uuid.UUID) -> bool:
     """Sends the queued import to the task queue and marks it sent; a broker that is down leaves it queued and
     unsent, and the housekeeping task sends it again (`resend_imports`). Call it with no transaction open in the
     caller's session (on SQLite a transaction holds the process's writer turn, and this writes in a session of its
     own)."""
-    from footprint_api.services.jobs import dispatch_background_import
-
-    if not dispatch_background_import(str(database_id)):
+    try:
+        queue.send(IMPORT_TASK, run_import_job, str(database_id))
+    except queue.BrokerUnavailable as exc:
+        log.warning("background import %s not sent now, the housekeeping task sends it: %s", database_id, exc)
         return False
     try:
         with session_scope() as session:

@@ -25,7 +25,6 @@ from footprint_api.services import audit
 CALCULATE = "pcf.calculate_footprint"
 ANSWER_PACT_REQUEST = "pcf.answer_pact_request"
 HOUSEKEEPING = "pcf.housekeeping"
-IMPORT_BACKGROUND = "pcf.import_background"
 
 # a job younger than this is still being sent by its own request; older and unsent, the housekeeping task sends it
 OUTBOX_GRACE_SECONDS = 5
@@ -211,22 +210,3 @@ def dispatch_pact_answer(request_id: str) -> None:
         queue.send(ANSWER_PACT_REQUEST, answer_pact_request, request_id)
     except queue.BrokerUnavailable as exc:
         log.warning("PACT request %s not sent now, the housekeeping task sends it: %s", request_id, exc)
-
-
-def run_background_import(database_id: str) -> str | None:
-    """The import of a background database version (services.backgrounds): bw2io, the prepared background, the
-    samples of its Monte Carlo; its state and progress are on its own row."""
-    from footprint_api.services.backgrounds import run_import
-
-    return run_import(uuid.UUID(database_id))
-
-
-def dispatch_background_import(database_id: str) -> bool:
-    """Sends a committed import; a broker that does not take it leaves it queued, and the housekeeping task sends it
-    again (services.backgrounds.unsent_imports)."""
-    try:
-        queue.send(IMPORT_BACKGROUND, run_background_import, database_id)
-    except queue.BrokerUnavailable as exc:
-        log.warning("background import %s not sent now, the housekeeping task sends it: %s", database_id, exc)
-        return False
-    return True
