@@ -36,12 +36,10 @@ check: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-# Two workers, one test file each at a time (module fixtures build one service per file), files in collection order
-# (tests/conftest.py puts the slowest first; xdist would otherwise start the files with most tests first and leave a
-# long one-test file, the API fuzzing, for the end); ~13 min on 2 cores.
+# Two workers, one test file each at a time (module fixtures build one service per file); ~12 min on 2 cores.
 test: check
 	@scripts/system-packages $(TEST_PACKAGES)
-	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: install
 	@scripts/system-packages $(BENCH_PACKAGES)

@@ -7,27 +7,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "pcr_rules" / "examples").glob("*.json"))
 
-# Modules that take the longest (a browser, a second service process, a private database or broker, fuzzing, full
-# imports): `make test` runs whole files on two workers (`--dist loadfile`) in collection order, so these go first
-# and the suite ends on short files instead of one worker finishing a long one alone.
-SLOW_FIRST = (
-    "_browser.py",
-    "/integration/",
-    "test_openapi_fuzz.py",
-    "test_demo.py",
-    "test_background_",
-    "test_pact_suppliers",
-    "test_supply_chain_attacks.py",
-    "test_credential_cache.py",
-    "test_job_events.py",
-    "test_batches.py",
-)
-
-
-def pytest_collection_modifyitems(items):
-    """The slow modules first (a stable sort: the order inside each group and inside each module is kept)."""
-    items.sort(key=lambda item: 0 if any(mark in item.nodeid or mark in str(item.path) for mark in SLOW_FIRST) else 1)
-
 
 @pytest.fixture(scope="session", autouse=True)
 def brightway_dir(tmp_path_factory):
